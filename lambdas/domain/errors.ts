@@ -1,0 +1,163 @@
+/**
+ * Every error the project throws on purpose. Names are part of the contract: Step Functions
+ * `Retry`/`Catch` match on them, and operators read them in notifications.
+ */
+
+export class FailoverError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FailoverError';
+  }
+}
+
+/** One problem in a configuration: where, what, and the value that was given. */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
+  readonly value: unknown;
+}
+
+export class ConfigValidationError extends FailoverError {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(
+      `invalid failover configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems
+        .map((p) => `  - ${p.path}: ${p.message}, got: ${formatValue(p.value)}`)
+        .join('\n')}`,
+    );
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/** An event or workflow input that fails validation. Never retried: the same input fails the same way. */
+export class InvalidInputError extends FailoverError {
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [],
+  ) {
+    super(problems.length ? `${message}: ${problems.join('; ')}` : message);
+    this.name = 'InvalidInputError';
+  }
+}
+
+export class UnknownServiceError extends FailoverError {
+  constructor(readonly serviceId: string) {
+    super(`unknown service: ${JSON.stringify(serviceId)}`);
+    this.name = 'UnknownServiceError';
+  }
+}
+
+/** The lease is held by someone else, or the epoch moved: another operation won. */
+export class LeaseConflictError extends FailoverError {
+  constructor(
+    readonly serviceId: string,
+    readonly expectedEpoch: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `lease on ${serviceId} not acquired: epoch is no longer ${expectedEpoch} or another operation holds it`,
+      options,
+    );
+    this.name = 'LeaseConflictError';
+  }
+}
+
+/** A commit or release by a holder whose lease expired or was taken over: the fencing token is stale. */
+export class LeaseLostError extends FailoverError {
+  constructor(
+    readonly serviceId: string,
+    readonly holder: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `lease on ${serviceId} is no longer held by ${holder}: refusing to commit with a stale fencing token`,
+      options,
+    );
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** The router did not point where we expected (Route 53 exact-value DELETE failed): someone else moved it. */
+export class TrafficConflictError extends FailoverError {
+  constructor(
+    readonly serviceId: string,
+    readonly observed: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`traffic for ${serviceId} was not where expected (observed: ${observed ?? 'unknown'})`, options);
+    this.name = 'TrafficConflictError';
+  }
+}
+
+export class TrafficShiftError extends FailoverError {
+  constructor(
+    readonly serviceId: string,
+    message: string,
+    readonly uncertain: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TrafficShiftError';
+  }
+}
+
+/** Throttling, 5xx, timeouts: worth retrying with backoff. */
+export class TransientAwsError extends FailoverError {
+  constructor(
+    readonly operation: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`transient AWS error in ${operation}: ${describeCause(options?.cause)}`, options);
+    this.name = 'TransientAwsError';
+  }
+}
+
+export class HookFailedError extends FailoverError {
+  constructor(
+    readonly hook: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${hook} hook failed: ${message}`, options);
+    this.name = 'HookFailedError';
+  }
+}
+
+export class PreconditionFailedError extends FailoverError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+export class CatchUpTimeoutError extends FailoverError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CatchUpTimeoutError';
+  }
+}
+
+export class VerificationFailedError extends FailoverError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerificationFailedError';
+  }
+}
+
+/** Rollback could not finish: the message says which state the service is in and what a human must do. */
+export class RollbackFailedError extends FailoverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RollbackFailedError';
+  }
+}
+
+export function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
+  return String(cause);
+}
+
+export function formatValue(v: unknown): string {
+  if (v === undefined) return '(missing)';
+  const s = JSON.stringify(v);
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}

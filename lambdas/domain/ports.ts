@@ -1,0 +1,131 @@
+/**
+ * The ports the use cases need. AWS adapters (lambdas/aws/) implement them with SDK clients;
+ * the in-memory environment (lambdas/testing/) implements them for tests and the drill.
+ * Every method that talks to AWS counts as one round trip.
+ */
+import type { LagMetric } from './config.ts';
+import type {
+  AlarmStateValue,
+  ClusterState,
+  HistoryEntry,
+  LagSample,
+  Lease,
+  TrafficChange,
+  TrafficShiftResult,
+} from './types.ts';
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export interface AlarmPort {
+  /** One `DescribeAlarms` call. Alarms that do not exist are absent from the map. */
+  getStates(alarmNames: readonly string[]): Promise<ReadonlyMap<string, AlarmStateValue>>;
+}
+
+export interface LagQuery {
+  /** Key in the answer, e.g. `${serviceId}/${nodeId}`. */
+  readonly key: string;
+  readonly metric: LagMetric;
+}
+
+export interface LagPort {
+  /**
+   * One `GetMetricData` call for all queries: the newest datapoint of each within `lookbackSeconds`
+   * before `now`. A query with no datapoint maps to undefined.
+   */
+  getLatest(
+    queries: readonly LagQuery[],
+    now: number,
+    lookbackSeconds: number,
+  ): Promise<ReadonlyMap<string, LagSample | undefined>>;
+}
+
+export interface AcquireLeaseRequest {
+  readonly serviceId: string;
+  /** The epoch read with the state; the write fails if it moved. 0 with no item seeds the item. */
+  readonly expectedEpoch: number;
+  /** The primary to seed the item with when it does not exist yet (the configured initial primary). */
+  readonly seedPrimary: string;
+  readonly lease: Lease;
+  /** A lease whose expiresAt is before this is free to take over. */
+  readonly now: number;
+}
+
+export interface CommitRequest {
+  readonly serviceId: string;
+  readonly expectedEpoch: number;
+  /** Must still hold the lease: a stale holder cannot commit (fencing). */
+  readonly holder: string;
+  readonly newPrimary: string;
+  readonly at: number;
+  /** Written in the same transaction; its epoch is expectedEpoch + 1. */
+  readonly history: HistoryEntry;
+}
+
+export interface StatePort {
+  /** Undefined when the service has never been written (its state is the configured initial primary at epoch 0). */
+  get(serviceId: string): Promise<ClusterState | undefined>;
+  /** Conditional write. Throws LeaseConflictError when the epoch moved or a live lease is held by someone else. */
+  acquireLease(req: AcquireLeaseRequest): Promise<void>;
+  /** primary := newPrimary, epoch := expectedEpoch + 1, lease removed, history item written; atomically. Throws LeaseLostError. */
+  commit(req: CommitRequest): Promise<void>;
+  /** Removes the lease if `holder` still holds it; a no-op otherwise. */
+  releaseLease(serviceId: string, holder: string): Promise<void>;
+  /** Pause or resume automatic failover. Seeds the item like acquireLease when it does not exist. */
+  setPaused(serviceId: string, paused: boolean, seedPrimary: string): Promise<void>;
+  /** Newest first. */
+  history(serviceId: string, limit: number): Promise<readonly HistoryEntry[]>;
+}
+
+export interface TrafficPort {
+  /**
+   * Moves traffic for many services in as few calls as the router allows. Each change is a
+   * compare-and-swap where the router supports it (Route 53): a service whose routing is not on
+   * `from` comes back as `conflict`, never as a blind overwrite. Never throws for one service's failure.
+   */
+  shift(changes: readonly TrafficChange[]): Promise<readonly TrafficShiftResult[]>;
+  /** Which node traffic points at now, undefined when it matches no node (or several). */
+  current(serviceId: string): Promise<string | undefined>;
+}
+
+export interface Notification {
+  readonly kind:
+    | 'failover'
+    | 'failover-held'
+    | 'failover-failed'
+    | 'switchover'
+    | 'switchover-failed'
+    | 'rollback'
+    | 'rollback-failed'
+    | 'paused'
+    | 'resumed';
+  readonly serviceId: string;
+  /** One line for an email subject: short, specific. */
+  readonly subject: string;
+  /** Structured detail, delivered as the JSON message body. */
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export interface NotifierPort {
+  publish(notification: Notification): Promise<void>;
+}
+
+export interface Logger {
+  debug(message: string, data?: Record<string, unknown>): void;
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+export interface MetricsPort {
+  /** Buffered; flushed once per invocation (CloudWatch embedded metric format, no API call). */
+  add(
+    name: string,
+    value: number,
+    unit: 'Count' | 'Milliseconds' | 'Seconds',
+    dimensions?: Record<string, string>,
+  ): void;
+  flush(): void;
+}

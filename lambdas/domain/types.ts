@@ -1,0 +1,136 @@
+/**
+ * Domain vocabulary shared by the decision code, the use cases, the adapters and the tests.
+ * Times are epoch milliseconds passed in by the caller; nothing here reads a clock.
+ */
+
+export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+/** What the failover Lambda learned from a `CloudWatch Alarm State Change` event, after validation. */
+export interface AlarmTransition {
+  readonly alarmName: string;
+  readonly state: AlarmStateValue;
+  readonly previousState: AlarmStateValue;
+  /** State-change time from the event (ms). */
+  readonly timestamp: number;
+  /** EventBridge event id, for logs and idempotency notes. */
+  readonly eventId: string;
+}
+
+/** Newest replication-lag datapoint of one node, or undefined when CloudWatch had none. */
+export interface LagSample {
+  readonly lagSeconds: number;
+  /** Timestamp of the datapoint (ms). */
+  readonly timestamp: number;
+}
+
+export type OperationKind = 'auto-failover' | 'switchover' | 'failover';
+
+/** Who holds a service and until when. A lease past `expiresAt` is free for anyone to take. */
+export interface Lease {
+  /** Unique per attempt (Lambda request id, execution name). */
+  readonly holder: string;
+  readonly operation: OperationKind;
+  readonly acquiredAt: number;
+  readonly expiresAt: number;
+}
+
+/** One item per service in the state table. */
+export interface ClusterState {
+  readonly serviceId: string;
+  readonly primary: string;
+  /** Fencing token: +1 on every role change, never goes backwards. */
+  readonly epoch: number;
+  readonly paused: boolean;
+  readonly lease?: Lease;
+  /** Time of the last role change (ms); starts the cooldown. */
+  readonly lastChangeAt?: number;
+  readonly lastChange?: HistoryEntry;
+}
+
+/** One durable record of a role change (or a forced/refused operation worth keeping). */
+export interface HistoryEntry {
+  readonly serviceId: string;
+  /** The epoch this change produced. */
+  readonly epoch: number;
+  readonly at: number;
+  readonly operation: OperationKind;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+  /** Replica lag at promotion: the RPO bound. Undefined when unknown (only possible with force). */
+  readonly lagSeconds?: number;
+  readonly forced?: boolean;
+  /** Free-form timings (ms) such as detection, decision, shift. */
+  readonly timings?: Readonly<Record<string, number>>;
+  readonly actor: string;
+}
+
+export type HoldReason =
+  | 'not-an-alarm-transition'
+  | 'not-primary-alarm'
+  | 'primary-healthy'
+  | 'auto-failover-disabled'
+  | 'paused'
+  | 'cooldown'
+  | 'operation-in-progress'
+  | 'no-healthy-candidate'
+  | 'lag-unknown'
+  | 'lag-stale'
+  | 'lag-over-budget';
+
+export type CandidateVerdict = 'eligible' | 'unhealthy' | 'lag-unknown' | 'lag-stale' | 'lag-over-budget';
+
+/** How one replica looked at decision time; logged with every decision. */
+export interface CandidateAssessment {
+  readonly nodeId: string;
+  readonly alarmState: AlarmStateValue | 'UNKNOWN';
+  readonly lagSeconds?: number;
+  readonly lagAgeSeconds?: number;
+  readonly priority: number;
+  readonly verdict: CandidateVerdict;
+}
+
+export type Decision =
+  | {
+      readonly action: 'failover';
+      readonly serviceId: string;
+      readonly from: string;
+      readonly to: string;
+      /** Epoch the lease/commit compare against. */
+      readonly expectedEpoch: number;
+      readonly lagSeconds: number;
+      readonly candidates: readonly CandidateAssessment[];
+    }
+  | {
+      readonly action: 'hold';
+      readonly serviceId: string;
+      readonly reason: HoldReason;
+      readonly detail: string;
+      readonly candidates: readonly CandidateAssessment[];
+    };
+
+/** A traffic move for one service: from the node traffic is on now to the new primary. */
+export interface TrafficChange {
+  readonly serviceId: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export type TrafficShiftResult =
+  | { readonly serviceId: string; readonly status: 'shifted'; readonly changeId?: string }
+  | {
+      /** The live routing did not match what we expected (compare-and-swap lost): nothing was changed by us. */
+      readonly serviceId: string;
+      readonly status: 'conflict';
+      /** What the router points at now, read back after the conflict (node id, raw value, or undefined). */
+      readonly observed?: string;
+      readonly message: string;
+    }
+  | {
+      readonly serviceId: string;
+      readonly status: 'failed';
+      readonly errorName: string;
+      readonly message: string;
+      /** True when the change may have taken effect (timeout after send, partial ELB change). */
+      readonly uncertain: boolean;
+    };
