@@ -227,7 +227,7 @@ export type LagMetric = NodeConfig['lag'];
 export type Policy = ServiceConfig['policy'];
 
 /** Checks that need more than one field: ids, references, router-specific node fields. */
-function checkCrossReferences(cfg: z.output<z.ZodObject<any>>, ctx: z.RefinementCtx): void {
+function checkCrossReferences(cfg: unknown, ctx: z.RefinementCtx): void {
   const config = cfg as unknown as FailoverConfig;
   const seenServices = new Map<string, number>();
   const seenRecords = new Map<string, string>();
