@@ -1,0 +1,76 @@
+/**
+ * Every SDK client the Lambdas use, built once per execution environment (module-level cache), so
+ * a warm invocation reuses connections and credentials instead of paying for them again.
+ *
+ * Region, endpoint and credentials come from the SDK's default providers: AWS_REGION (set by
+ * Lambda), AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> (moto_server, LocalStack), and the
+ * default credential chain. This module reads no environment variable itself.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export interface AwsClients {
+  readonly cloudWatch: CloudWatchClient;
+  readonly dynamoDb: DynamoDBClient;
+  /** Marshals plain JS objects; `undefined` attributes are dropped (optional history fields). */
+  readonly dynamoDbDocument: DynamoDBDocumentClient;
+  readonly route53: Route53Client;
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly sns: SNSClient;
+  readonly sfn: SFNClient;
+  readonly lambda: LambdaClient;
+}
+
+/**
+ * Shared by every client. Adaptive retry adds client-side rate limiting on throttling, which
+ * matters for Route 53 (5 requests/s per account) when many services fail at once. Three
+ * attempts keep a failover inside its Lambda timeout; what still fails surfaces as
+ * TransientAwsError for the caller (or Step Functions) to retry.
+ *
+ * Timeouts: the SDK default has no request timeout, so a hung connection would eat the whole
+ * Lambda timeout. A request that exceeds `requestTimeout` is an *uncertain* failure (see errors.ts).
+ */
+export const CLIENT_CONFIG = {
+  retryMode: 'adaptive',
+  maxAttempts: 3,
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+} as const;
+
+let cached: AwsClients | undefined;
+
+export function awsClients(): AwsClients {
+  if (cached) return cached;
+  const dynamoDb = new DynamoDBClient({ ...CLIENT_CONFIG });
+  cached = {
+    cloudWatch: new CloudWatchClient({ ...CLIENT_CONFIG }),
+    dynamoDb,
+    dynamoDbDocument: DynamoDBDocumentClient.from(dynamoDb, {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    route53: new Route53Client({ ...CLIENT_CONFIG }),
+    elbv2: new ElasticLoadBalancingV2Client({ ...CLIENT_CONFIG }),
+    sns: new SNSClient({ ...CLIENT_CONFIG }),
+    sfn: new SFNClient({ ...CLIENT_CONFIG }),
+    // Hooks may run up to 900 s (the config's maximum hook timeout): a 10 s request timeout would
+    // abandon a hook that is still working and retry it while the first run goes on.
+    lambda: new LambdaClient({
+      ...CLIENT_CONFIG,
+      requestHandler: { ...CLIENT_CONFIG.requestHandler, requestTimeout: 905_000 },
+    }),
+  };
+  return cached;
+}
+
+/** Test hook: forget the cached clients so the next awsClients() builds new ones. */
+export function resetAwsClientsForTests(): void {
+  for (const client of Object.values(cached ?? {})) {
+    if (client !== cached?.dynamoDbDocument) (client as { destroy(): void }).destroy();
+  }
+  cached = undefined;
+}
