@@ -1,0 +1,203 @@
+/**
+ * The automatic-failover decision: given the facts gathered at one instant (alarm states, newest
+ * lag datapoints, the stored cluster state) decide whether to promote a replica, and which one.
+ *
+ * Pure: no AWS SDK, no environment, no clock (`now` is an argument). An expected "no" is a
+ * `hold` with a reason, never an exception.
+ */
+import { healthAlarmName, type NodeConfig, nodePriority, type ServiceConfig } from './config.ts';
+import type {
+  AlarmStateValue,
+  AlarmTransition,
+  CandidateAssessment,
+  CandidateVerdict,
+  ClusterState,
+  Decision,
+  HoldReason,
+  LagSample,
+} from './types.ts';
+
+export interface DecisionInput {
+  readonly service: ServiceConfig;
+  readonly transition: AlarmTransition;
+  /** By alarm name, as DescribeAlarms returned them; an absent alarm is unknown, never healthy. */
+  readonly alarms: ReadonlyMap<string, AlarmStateValue>;
+  /** Newest lag datapoint by node id; undefined or absent when CloudWatch had none. */
+  readonly lag: ReadonlyMap<string, LagSample | undefined>;
+  readonly state: ClusterState;
+  /** Epoch milliseconds. */
+  readonly now: number;
+}
+
+/**
+ * A lag datapoint stamped further than this into the future comes from a skewed clock: it says
+ * nothing reliable about the replica, so it counts as stale.
+ */
+export const MAX_LAG_FUTURE_SKEW_SECONDS = 60;
+
+/** The state of a service that has never been written: the configured primary at epoch 0. */
+export function initialState(service: ServiceConfig): ClusterState {
+  return { serviceId: service.id, primary: service.initialPrimary, epoch: 0, paused: false };
+}
+
+export function decideAutoFailover(input: DecisionInput): Decision {
+  const { service, transition, alarms, state, now } = input;
+  const policy = service.policy;
+  const candidates = assessCandidates(input);
+  const hold = (reason: HoldReason, detail: string): Decision => ({
+    action: 'hold',
+    serviceId: service.id,
+    reason,
+    detail,
+    candidates,
+  });
+
+  if (transition.state !== 'ALARM') {
+    return hold(
+      'not-an-alarm-transition',
+      `alarm ${transition.alarmName} went ${transition.previousState} -> ${transition.state}, not into ALARM`,
+    );
+  }
+  const primary = service.nodes.find((n) => n.id === state.primary);
+  if (!primary) {
+    return hold(
+      'not-primary-alarm',
+      `the recorded primary ${state.primary} is not a node of ${service.id}; refusing to act on ${transition.alarmName}`,
+    );
+  }
+  const primaryAlarm = healthAlarmName(service, primary);
+  if (transition.alarmName !== primaryAlarm) {
+    return hold(
+      'not-primary-alarm',
+      `alarm ${transition.alarmName} does not watch the current primary ${primary.id} (its alarm is ${primaryAlarm})`,
+    );
+  }
+  const confirmed = alarms.get(primaryAlarm);
+  if (confirmed !== 'ALARM') {
+    return hold(
+      'primary-healthy',
+      confirmed === undefined
+        ? `alarm ${primaryAlarm} was not found by DescribeAlarms: the event cannot be confirmed`
+        : `alarm ${primaryAlarm} is ${confirmed} now: the event is stale`,
+    );
+  }
+  if (state.paused) {
+    return hold('paused', `automatic failover of ${service.id} is paused by an operator`);
+  }
+  if (!policy.autoFailover) {
+    return hold('auto-failover-disabled', `policy.autoFailover is false for ${service.id}`);
+  }
+  if (state.lease && state.lease.expiresAt > now) {
+    return hold(
+      'operation-in-progress',
+      `${state.lease.operation} by ${state.lease.holder} holds the lease for ${secondsText(
+        state.lease.expiresAt - now,
+      )} more`,
+    );
+  }
+  if (state.lastChangeAt !== undefined && now < state.lastChangeAt + policy.cooldownSeconds * 1000) {
+    return hold(
+      'cooldown',
+      `last role change was ${secondsText(now - state.lastChangeAt)} ago, inside the ${
+        policy.cooldownSeconds
+      } s cooldown`,
+    );
+  }
+
+  const eligible = candidates.filter((c) => c.verdict === 'eligible').sort(compareEligible);
+  const best = eligible[0];
+  if (best) {
+    return {
+      action: 'failover',
+      serviceId: service.id,
+      from: primary.id,
+      to: best.nodeId,
+      expectedEpoch: state.epoch,
+      // Eligible implies a finite, non-negative lag (see assessNode).
+      lagSeconds: best.lagSeconds as number,
+      candidates,
+    };
+  }
+
+  const healthy = candidates.filter((c) => c.verdict !== 'unhealthy');
+  if (healthy.length === 0) {
+    return hold(
+      'no-healthy-candidate',
+      `no replica is positively OK: ${candidates.map((c) => `${c.nodeId} ${c.alarmState}`).join(', ')}`,
+    );
+  }
+  const over = healthy.filter((c) => c.verdict === 'lag-over-budget');
+  if (over.length > 0) {
+    return hold(
+      'lag-over-budget',
+      `lag over the ${policy.maxLagSeconds} s budget: ${over
+        .map((c) => `${c.nodeId} ${c.lagSeconds} s`)
+        .join(', ')}`,
+    );
+  }
+  const stale = healthy.filter((c) => c.verdict === 'lag-stale');
+  if (stale.length > 0) {
+    return hold(
+      'lag-stale',
+      `newest lag datapoint outside the ${policy.maxLagAgeSeconds} s window: ${stale
+        .map((c) => `${c.nodeId} ${ageText(c.lagAgeSeconds)}`)
+        .join(', ')}`,
+    );
+  }
+  return hold('lag-unknown', `no usable lag datapoint for ${healthy.map((c) => c.nodeId).join(', ')}`);
+}
+
+/** Every node except the recorded primary, in configuration order. */
+export function assessCandidates(input: Omit<DecisionInput, 'transition'>): CandidateAssessment[] {
+  return input.service.nodes.filter((n) => n.id !== input.state.primary).map((n) => assessNode(input, n));
+}
+
+function assessNode(input: Omit<DecisionInput, 'transition'>, node: NodeConfig): CandidateAssessment {
+  const { service, alarms, lag, now } = input;
+  const policy = service.policy;
+  const alarmState = alarms.get(healthAlarmName(service, node)) ?? 'UNKNOWN';
+  const priority = nodePriority(service, node.id);
+  const sample = lag.get(node.id);
+  const usable =
+    sample !== undefined &&
+    Number.isFinite(sample.lagSeconds) &&
+    sample.lagSeconds >= 0 &&
+    Number.isFinite(sample.timestamp);
+  const lagSeconds = usable ? sample.lagSeconds : undefined;
+  const lagAgeSeconds = usable ? (now - sample.timestamp) / 1000 : undefined;
+
+  let verdict: CandidateVerdict;
+  if (alarmState !== 'OK') verdict = 'unhealthy';
+  else if (lagSeconds === undefined || lagAgeSeconds === undefined) verdict = 'lag-unknown';
+  else if (lagAgeSeconds > policy.maxLagAgeSeconds || lagAgeSeconds < -MAX_LAG_FUTURE_SKEW_SECONDS)
+    verdict = 'lag-stale';
+  else if (lagSeconds > policy.maxLagSeconds) verdict = 'lag-over-budget';
+  else verdict = 'eligible';
+
+  return {
+    nodeId: node.id,
+    alarmState,
+    ...(lagSeconds !== undefined ? { lagSeconds } : {}),
+    ...(lagAgeSeconds !== undefined ? { lagAgeSeconds } : {}),
+    priority,
+    verdict,
+  };
+}
+
+/** Least data loss first; then the operator's preference; then a stable tie-break. */
+function compareEligible(a: CandidateAssessment, b: CandidateAssessment): number {
+  return (
+    (a.lagSeconds as number) - (b.lagSeconds as number) ||
+    a.priority - b.priority ||
+    (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0)
+  );
+}
+
+function secondsText(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+function ageText(ageSeconds: number | undefined): string {
+  if (ageSeconds === undefined) return 'age unknown';
+  return ageSeconds < 0 ? `${-ageSeconds} s in the future` : `${ageSeconds} s old`;
+}
