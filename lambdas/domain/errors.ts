@@ -51,10 +51,11 @@ export class LeaseConflictError extends FailoverError {
   constructor(
     readonly serviceId: string,
     readonly expectedEpoch: number,
-    options?: { cause?: unknown },
+    /** `detail`: who holds the lease and until when, when the caller knows (the workflow does). */
+    options?: { cause?: unknown; detail?: string },
   ) {
     super(
-      `lease on ${serviceId} not acquired: epoch is no longer ${expectedEpoch} or another operation holds it`,
+      `lease on ${serviceId} not acquired: ${options?.detail ?? `epoch is no longer ${expectedEpoch} or another operation holds it`}`,
       options,
     );
     this.name = 'LeaseConflictError';
