@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * The CDK app: one stack per configuration file.
+ *
+ *   cdk synth                                  # config/failover.json (cdk.json context)
+ *   cdk synth -c config=path/to/other.json     # another configuration
+ *   cdk deploy -c account=111122223333 -c region=eu-west-1
+ *
+ * Env-agnostic unless an account/region is given (context, or CDK_DEFAULT_ACCOUNT/REGION when
+ * `-c useDefaultEnv=true`), so `cdk synth` works offline without credentials.
+ */
+import { App } from 'aws-cdk-lib';
+import { ConfigValidationError } from '../lambdas/domain/errors.ts';
+import { loadConfigFile } from '../lib/config-loader.ts';
+import { FailoverStack } from '../lib/failover-stack.ts';
+
+const app = new App();
+const configPath = String(app.node.tryGetContext('config') ?? 'config/failover.json');
+
+let config: ReturnType<typeof loadConfigFile>;
+try {
+  config = loadConfigFile(configPath);
+} catch (err) {
+  if (err instanceof ConfigValidationError) {
+    // One clean report of every problem; a stack trace would only bury it.
+    process.stderr.write(`${configPath}: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
+
+const useDefaultEnv = String(app.node.tryGetContext('useDefaultEnv') ?? 'false') === 'true';
+const account: string | undefined =
+  app.node.tryGetContext('account') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_ACCOUNT : undefined);
+const region: string | undefined =
+  app.node.tryGetContext('region') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_REGION : undefined);
+
+new FailoverStack(app, 'FailoverStack', {
+  stackName: config.stackName,
+  config,
+  ...(account || region ? { env: { account, region } } : {}),
+  description: `Failover automation for ${config.services.length} service(s)`,
+});
+
+app.synth();

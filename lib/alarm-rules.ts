@@ -1,0 +1,101 @@
+/**
+ * EventBridge rules that deliver the health alarms' state changes to the failover Lambda.
+ *
+ * EventBridge's "Event pattern size" quota is 2,048 characters per pattern by default (adjustable
+ * to 4,096; Amazon EventBridge quotas). Listing 400 alarm names in one pattern would exceed it, so
+ * the names are packed, in configuration order, into as many rules as needed. Appending a service
+ * only changes the last rule.
+ */
+import { Duration } from 'aws-cdk-lib';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** EventBridge's default per-pattern quota, in characters. */
+export const EVENT_PATTERN_QUOTA_CHARS = 2048;
+
+export function alarmEventPattern(alarmNames: readonly string[]) {
+  return {
+    source: ['aws.cloudwatch'],
+    'detail-type': ['CloudWatch Alarm State Change'],
+    detail: { alarmName: [...alarmNames] },
+  };
+}
+
+/**
+ * The size EventBridge would count, measured generously: JSON with a space after every ':' and
+ * ',' (the longest usual serialization), so a pattern that fits here fits however CloudFormation
+ * renders it.
+ */
+export function eventPatternSize(alarmNames: readonly string[]): number {
+  return JSON.stringify(alarmEventPattern(alarmNames), null, 1).replace(/\n */g, ' ').length;
+}
+
+/** Packs names, in order, into groups whose patterns stay within `maxChars`. */
+export function packAlarmNames(
+  alarmNames: readonly string[],
+  maxChars: number = EVENT_PATTERN_QUOTA_CHARS,
+): string[][] {
+  const groups: string[][] = [];
+  let current: string[] = [];
+  for (const name of alarmNames) {
+    if (eventPatternSize([name]) > maxChars) {
+      throw new Error(
+        `alarm name too long for an EventBridge pattern of ${maxChars} characters, got: ${name}`,
+      );
+    }
+    if (current.length > 0 && eventPatternSize([...current, name]) > maxChars) {
+      groups.push(current);
+      current = [];
+    }
+    current.push(name);
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+export interface AlarmRulesProps {
+  /** Exactly the alarm names to listen to. */
+  readonly alarmNames: readonly string[];
+  /** Invoked asynchronously with each matching event. */
+  readonly target: IFunction;
+  /** Events EventBridge could not deliver after its retries land here. */
+  readonly deadLetterQueue: IQueue;
+  /**
+   * The pattern size quota of the account.
+   * @default 2048 (EventBridge's default quota)
+   */
+  readonly maxPatternChars?: number;
+}
+
+export class AlarmRules extends Construct {
+  readonly rules: readonly Rule[];
+
+  constructor(scope: Construct, id: string, props: AlarmRulesProps) {
+    super(scope, id);
+    const unique = new Set(props.alarmNames);
+    if (unique.size !== props.alarmNames.length) {
+      throw new Error(`alarm names must be unique, got duplicates in: ${props.alarmNames.join(', ')}`);
+    }
+    const groups = packAlarmNames(props.alarmNames, props.maxPatternChars ?? EVENT_PATTERN_QUOTA_CHARS);
+    this.rules = groups.map(
+      (names, i) =>
+        new Rule(this, `Rule${i}`, {
+          description: `Health alarm state changes -> failover Lambda (${i + 1}/${groups.length})`,
+          eventPattern: alarmEventPattern(names),
+          targets: [
+            new LambdaFunction(props.target, {
+              // Delivery retries by EventBridge (target unreachable, throttled). The Lambda's own
+              // async retries are configured on the function. Stale events are useless: the
+              // handler re-reads the alarm state, but an hour-old alarm is a page, not a failover.
+              retryAttempts: 2,
+              maxEventAge: Duration.hours(1),
+              deadLetterQueue: props.deadLetterQueue,
+            }),
+          ],
+        }),
+    );
+  }
+}

@@ -1,0 +1,374 @@
+/**
+ * FailoverAutomation: everything the automatic failover needs, from one validated configuration.
+ *
+ *   health alarms (nested stacks) --EventBridge rules--> failover Lambda --> DynamoDB state table
+ *                                                               |--> Route 53 / ELBv2 (scoped IAM)
+ *                                                               '--> SNS topic (KMS) --> subscribers
+ *   undeliverable events and failed async invocations --> SQS dead-letter queue (alarmed)
+ *
+ * Other constructs (the switchover workflow) build their Lambdas with `createHandlerFunction`,
+ * which gives them the same bundle settings, the same config.json and the same grants.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, NestedStack, RemovalPolicy } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
+import { Architecture, Function as LambdaFunctionResource, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import {
+  EmailSubscription,
+  LambdaSubscription,
+  SqsSubscription,
+  UrlSubscription,
+} from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { type FailoverConfig, healthAlarmName, parseConfig } from '../lambdas/domain/config.ts';
+import { AlarmRules, EVENT_PATTERN_QUOTA_CHARS } from './alarm-rules.ts';
+import { HealthAlarms, healthResourceCount, healthShardOf } from './health-alarms.ts';
+import { elbStatements, route53Statements, signalReadStatements } from './traffic-permissions.ts';
+
+const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** CloudFormation's per-stack resource quota. */
+export const STACK_RESOURCE_LIMIT = 500;
+
+export interface FailoverAutomationProps {
+  /** The validated configuration (see `parseConfig` / `loadConfigFile`). It is validated again here. */
+  readonly config: FailoverConfig;
+  /**
+   * How many nested stacks the per-node health checks and alarms are spread over. A service's
+   * stack is a hash of its id, so adding services never moves others; changing this value does
+   * (and re-creates their alarms), so pick it once with room to grow: each shard holds at most
+   * 500 resources (2 per Route 53 health-checked node, 1 per target-group-health node).
+   * @default 8
+   */
+  readonly healthStackShards?: number;
+  /**
+   * Retention of the Lambdas' log groups. The durable audit trail is the state table's history.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the state table (epochs, leases, history) when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * Key for the notification topic. Must let CloudWatch use it if the automation's own alarms
+   * are to reach the topic (the AWS managed alias/aws/sns key does not, and cannot be changed to).
+   * @default - a new customer managed key with rotation that SNS publishers and CloudWatch alarms may use
+   */
+  readonly topicKey?: IKey;
+  /**
+   * EventBridge's event pattern size quota in the account (adjustable to 4096).
+   * @default 2048
+   */
+  readonly maxEventPatternChars?: number;
+  /**
+   * Source of the failover handler (absolute, or relative to the project root).
+   * @default 'lambdas/handlers/failover.ts'
+   */
+  readonly failoverEntry?: string;
+}
+
+export interface HandlerFunctionOptions {
+  /** Path of the handler's TypeScript file (absolute, or relative to the project root). */
+  readonly entry: string;
+  readonly description: string;
+  /** @default Duration.seconds(60) */
+  readonly timeout?: Duration;
+  /**
+   * Lambda gives CPU in proportion to memory.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Grant Route 53 / ELBv2 traffic changes (and the health/lag reads) as well as table and topic.
+   * @default true
+   */
+  readonly grantTrafficControl?: boolean;
+}
+
+export class FailoverAutomation extends Construct {
+  /** The validated configuration the Lambdas receive as config.json. */
+  readonly config: FailoverConfig;
+  /** Cluster state and history: pk `service#<id>`, sk `state` | `history#<epoch, 10 digits>`. */
+  readonly table: Table;
+  readonly topic: Topic;
+  /** Undeliverable alarm events and failover invocations that failed all retries. */
+  readonly deadLetterQueue: Queue;
+  readonly failoverFunction: NodejsFunction;
+  /** Every health alarm name the failover Lambda listens to, in configuration order. */
+  readonly healthAlarmNames: readonly string[];
+  /** The nested stacks holding the stack-created health checks and alarms, by shard number. */
+  readonly healthStacks: ReadonlyMap<number, NestedStack>;
+  readonly alarmRules: AlarmRules;
+
+  private readonly configFile: string;
+  private readonly logRetention: RetentionDays;
+
+  constructor(scope: Construct, id: string, props: FailoverAutomationProps) {
+    super(scope, id);
+    // Re-validate: a construct consumer may hand over a hand-built object instead of parser output.
+    this.config = parseConfig(props.config);
+    const shards = props.healthStackShards ?? 8;
+    if (!Number.isInteger(shards) || shards < 1 || shards > 100) {
+      throw new Error(`healthStackShards must be an integer between 1 and 100, got: ${shards}`);
+    }
+    this.logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
+    this.configFile = writeConfigFile(this.config);
+
+    this.table = new Table(this, 'StateTable', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      // A handful of writes per role change: on-demand costs nothing while idle and never throttles a failover.
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      // Losing the epochs would restart every service at epoch 0 with a possibly wrong primary.
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    const topicKey = props.topicKey ?? this.createTopicKey();
+    this.topic = new Topic(this, 'Topic', {
+      displayName: 'Failover automation',
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
+    this.config.notifications.subscribers.forEach((s, i) => {
+      switch (s.protocol) {
+        case 'email':
+          this.topic.addSubscription(new EmailSubscription(s.endpoint));
+          break;
+        case 'https':
+          this.topic.addSubscription(new UrlSubscription(s.endpoint));
+          break;
+        case 'sqs':
+          this.topic.addSubscription(
+            new SqsSubscription(Queue.fromQueueArn(this, `Subscriber${i}`, s.endpoint)),
+          );
+          break;
+        case 'lambda':
+          this.topic.addSubscription(
+            new LambdaSubscription(
+              LambdaFunctionResource.fromFunctionArn(this, `Subscriber${i}`, s.endpoint),
+            ),
+          );
+          break;
+      }
+    });
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      // SSE-SQS, not KMS: EventBridge can deliver to it without a key policy.
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // The maximum: time for a human to look before anything is lost.
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.failoverFunction = this.createHandlerFunction('FailoverFunction', {
+      entry: props.failoverEntry ?? 'lambdas/handlers/failover.ts',
+      description:
+        'Automatic failover on a primary health alarm: decide, fence (epoch), shift traffic, record, notify',
+    });
+    // EventBridge invokes asynchronously. Lambda retries a failed invocation (the handler is
+    // idempotent: epoch compare-and-swap), then parks the event in the DLQ instead of dropping it.
+    this.failoverFunction.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+      onFailure: new SqsDestination(this.deadLetterQueue),
+    });
+
+    const { stacks, names } = this.createHealthAlarms(shards);
+    this.healthStacks = stacks;
+    this.healthAlarmNames = names;
+    this.alarmRules = new AlarmRules(this, 'AlarmRules', {
+      alarmNames: names,
+      target: this.failoverFunction,
+      deadLetterQueue: this.deadLetterQueue,
+      maxPatternChars: props.maxEventPatternChars ?? EVENT_PATTERN_QUOTA_CHARS,
+    });
+
+    this.createOwnAlarms();
+  }
+
+  /**
+   * A Lambda with the failover Lambda's bundling, config.json, environment and grants: Node.js 22
+   * on ARM64, ESM, minified, bundled by the local esbuild, config.json next to the handler.
+   */
+  createHandlerFunction(id: string, options: HandlerFunctionOptions): NodejsFunction {
+    const configFile = this.configFile;
+    const fn = new NodejsFunction(this, id, {
+      entry: resolve(PROJECT_ROOT, options.entry),
+      handler: 'handler',
+      description: options.description,
+      runtime: Runtime.NODEJS_22_X,
+      // Graviton: ~20% cheaper per GB-second, and nothing here needs x86.
+      architecture: Architecture.ARM_64,
+      // CPU scales with memory. 512 MB gives the cold start (SDK clients, zod schema) and the
+      // parallel fact-gathering enough CPU to finish in well under a second; the function runs a
+      // few times a month, so the price of the extra memory is negligible next to seconds of outage.
+      memorySize: options.memorySize ?? 512,
+      timeout: options.timeout ?? Duration.seconds(60),
+      logGroup: new LogGroup(this, `${id}Logs`, {
+        retention: this.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      // The configuration is a file, not environment variables (4 KB total for those).
+      environment: {
+        TABLE_NAME: this.table.tableName,
+        TOPIC_ARN: this.topic.topicArn,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      bundling: {
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        target: 'node22',
+        // ESM: the sources are ESM ("type": "module", `.ts` import specifiers, which esbuild
+        // resolves), and ESM allows top-level await at cold start. CommonJS dependencies bundled
+        // into ESM still call require() for Node built-ins, hence the createRequire banner.
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        // Pin the SDK versions we test against instead of whatever the runtime ships.
+        bundleAwsSDK: true,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // The runtime reads ${LAMBDA_TASK_ROOT}/config.json once at cold start. The asset is
+          // hashed from the bundle output, config.json included: a config change is a new version.
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            `cp ${shellQuote(configFile)} ${shellQuote(join(outputDir, 'config.json'))}`,
+          ],
+        },
+      },
+    });
+    this.table.grantReadWriteData(fn);
+    this.topic.grantPublish(fn);
+    if (options.grantTrafficControl ?? true) this.grantTrafficControl(fn);
+    return fn;
+  }
+
+  /** Route 53 / ELBv2 changes scoped to the configured records, target groups and listeners, plus the signal reads. */
+  grantTrafficControl(grantee: IGrantable): void {
+    for (const statement of [
+      ...route53Statements(this.config),
+      ...elbStatements(this.config),
+      ...signalReadStatements(this.config),
+    ]) {
+      grantee.grantPrincipal.addToPrincipalPolicy(statement);
+    }
+  }
+
+  private createTopicKey(): Key {
+    const key = new Key(this, 'TopicKey', {
+      description: 'Failover automation notifications (SNS)',
+      enableKeyRotation: true,
+    });
+    // CloudWatch alarm actions publish to the topic as the service, not as a role in the account.
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    return key;
+  }
+
+  private createHealthAlarms(shards: number): {
+    stacks: Map<number, NestedStack>;
+    names: string[];
+  } {
+    const byShard = new Map<number, FailoverConfig['services']>();
+    const names: string[] = [];
+    for (const service of this.config.services) {
+      for (const node of service.nodes) names.push(healthAlarmName(service, node));
+      if (!service.nodes.some((n) => healthResourceCount(n) > 0)) continue;
+      const shard = healthShardOf(service.id, shards);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), service]);
+    }
+    const stacks = new Map<number, NestedStack>();
+    for (const [shard, services] of [...byShard.entries()].sort(([a], [b]) => a - b)) {
+      const count = services.flatMap((s) => s.nodes).reduce((n, node) => n + healthResourceCount(node), 0);
+      if (count > STACK_RESOURCE_LIMIT) {
+        throw new Error(
+          `health shard ${shard} needs ${count} resources, over CloudFormation's ${STACK_RESOURCE_LIMIT} per stack ` +
+            `(services: ${services.map((s) => s.id).join(', ')}); raise healthStackShards (now ${shards})`,
+        );
+      }
+      const stack = new NestedStack(this, `Health${String(shard).padStart(2, '0')}`, {
+        description: `Failover automation health checks and alarms, shard ${shard} of ${shards}`,
+      });
+      new HealthAlarms(stack, 'Alarms', { services });
+      stacks.set(shard, stack);
+    }
+    return { stacks, names };
+  }
+
+  /** The automation watches itself: a parked event or a crashing handler is a page. */
+  private createOwnAlarms(): void {
+    const action = new SnsAction(this.topic);
+    const dlq = new Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription:
+        'Failover events or invocations failed after all retries: inspect the dead-letter queue and the failover Lambda logs',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    dlq.addAlarmAction(action);
+    const errors = new Alarm(this, 'FailoverErrorsAlarm', {
+      alarmDescription: 'The failover Lambda failed (it will be retried): read its logs',
+      metric: this.failoverFunction.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      // No invocations means no errors.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    errors.addAlarmAction(action);
+  }
+}
+
+/** Writes the validated configuration to a fresh temporary file for the bundling hook to copy. */
+/**
+ * Writes the validated configuration where the bundling hook can copy it from. The name is the
+ * content hash, so repeated synths reuse one file and two configurations never collide; the
+ * write-then-rename keeps a concurrent synth from reading half a file.
+ */
+function writeConfigFile(config: FailoverConfig): string {
+  const content = `${JSON.stringify(config, null, 2)}\n`;
+  const hash = createHash('sha256').update(content).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), 'failover-automation-config');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `config-${hash}.json`);
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, content);
+  renameSync(partial, file);
+  return file;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,151 @@
+/**
+ * The per-node health alarms the stack creates from the configuration ('route53-health-check' and
+ * 'target-group-health' signals; an 'alarm' signal names an alarm that exists already and creates
+ * nothing). The failover Lambda only ever sees the alarm's state changes, by name.
+ */
+import { Arn, ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { CfnHealthCheck } from 'aws-cdk-lib/aws-route53';
+import { Construct } from 'constructs';
+import { healthAlarmName, type NodeConfig, type ServiceConfig } from '../lambdas/domain/config.ts';
+
+/** CloudFormation resources one node's health signal adds to a stack. */
+export function healthResourceCount(node: NodeConfig): number {
+  switch (node.health.type) {
+    case 'alarm':
+      return 0;
+    case 'target-group-health':
+      return 1; // the alarm
+    case 'route53-health-check':
+      return 2; // the health check and its alarm
+  }
+}
+
+/**
+ * A service's shard, stable under adding, removing and reordering other services (FNV-1a of the
+ * id). Stability matters: a resource that moves between nested stacks is created in one and deleted
+ * from the other, and an alarm with a fixed name would be deleted after its replacement was made.
+ */
+export function healthShardOf(serviceId: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < serviceId.length; i++) {
+    hash ^= serviceId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
+}
+
+export interface HealthAlarmsProps {
+  /** The services whose stack-created health signals live in this scope. */
+  readonly services: readonly ServiceConfig[];
+}
+
+/** Health checks and alarms for a group of services. */
+export class HealthAlarms extends Construct {
+  /** Every alarm created here, keyed by alarm name. */
+  readonly alarms: ReadonlyMap<string, Alarm>;
+
+  constructor(scope: Construct, id: string, props: HealthAlarmsProps) {
+    super(scope, id);
+    const alarms = new Map<string, Alarm>();
+    const region = Stack.of(this).region;
+    const concreteRegion = Token.isUnresolved(region) ? undefined : region;
+
+    for (const service of props.services) {
+      for (const node of service.nodes) {
+        const health = node.health;
+        if (health.type === 'alarm') continue;
+        const alarmName = healthAlarmName(service, node);
+        const nodeScope = new Construct(this, `${service.id}--${node.id}`);
+        const description = `Health of ${service.id}/${node.id}: ALARM starts an automatic failover evaluation when it is the primary`;
+
+        if (health.type === 'route53-health-check') {
+          if (concreteRegion !== undefined && concreteRegion !== 'us-east-1') {
+            throw new Error(
+              `services[${service.id}].nodes[${node.id}].health: route53-health-check needs the stack in us-east-1 ` +
+                `(Route 53 publishes HealthCheckStatus metrics only there), got region: ${concreteRegion}; ` +
+                `deploy this stack to us-east-1 or use an 'alarm' signal created in us-east-1`,
+            );
+          }
+          const isIp = /^[0-9.]+$/.test(health.host) || health.host.includes(':');
+          const check = new CfnHealthCheck(nodeScope, 'HealthCheck', {
+            healthCheckConfig: {
+              type: health.protocol,
+              ...(isIp ? { ipAddress: health.host } : { fullyQualifiedDomainName: health.host }),
+              port: health.port,
+              ...(health.protocol !== 'TCP' && health.path ? { resourcePath: health.path } : {}),
+              ...(health.protocol === 'HTTPS' && !isIp ? { enableSni: true } : {}),
+              requestInterval: health.requestIntervalSeconds,
+              failureThreshold: health.failureThreshold,
+            },
+            healthCheckTags: [{ key: 'Name', value: `failover-${service.id}-${node.id}` }],
+          });
+          alarms.set(
+            alarmName,
+            new Alarm(nodeScope, 'Alarm', {
+              alarmName,
+              alarmDescription: description,
+              metric: new Metric({
+                namespace: 'AWS/Route53',
+                metricName: 'HealthCheckStatus',
+                dimensionsMap: { HealthCheckId: check.attrHealthCheckId },
+                statistic: 'Minimum',
+                // Route 53 publishes HealthCheckStatus once a minute (standard resolution): a
+                // 10-30 s alarm period would see no datapoint most of the time. The health check
+                // already waited failureThreshold x interval before reporting 0, so one period is
+                // enough and a longer window would only delay the failover.
+                period: Duration.minutes(1),
+              }),
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+              evaluationPeriods: 1,
+              datapointsToAlarm: 1,
+              // A health check that stops reporting is not evidence of health.
+              treatMissingData: TreatMissingData.BREACHING,
+            }),
+          );
+          continue;
+        }
+
+        // target-group-health
+        const tg = Arn.split(health.targetGroupArn, ArnFormat.SLASH_RESOURCE_NAME);
+        const lb = Arn.split(health.loadBalancerArn, ArnFormat.SLASH_RESOURCE_NAME);
+        if (concreteRegion !== undefined && tg.region !== concreteRegion) {
+          throw new Error(
+            `services[${service.id}].nodes[${node.id}].health.targetGroupArn: the target group must be in the stack's region ` +
+              `${concreteRegion} (ELB metrics are regional), got: ${health.targetGroupArn}`,
+          );
+        }
+        // ARN resource "loadbalancer/app/<name>/<id>" -> dimension "app/<name>/<id>";
+        // "targetgroup/<name>/<id>" is already the TargetGroup dimension value.
+        const lbDimension = `${lb.resourceName}`;
+        const tgDimension = `targetgroup/${tg.resourceName}`;
+        const namespace = lbDimension.startsWith('net/') ? 'AWS/NetworkELB' : 'AWS/ApplicationELB';
+        alarms.set(
+          alarmName,
+          new Alarm(nodeScope, 'Alarm', {
+            alarmName,
+            alarmDescription: description,
+            metric: new Metric({
+              namespace,
+              metricName: 'HealthyHostCount',
+              dimensionsMap: { TargetGroup: tgDimension, LoadBalancer: lbDimension },
+              statistic: 'Minimum',
+              // ELB publishes HealthyHostCount every 60 s; a shorter period has no data to read.
+              // Its own unhealthy threshold already debounced the target, so one period suffices.
+              period: Duration.minutes(1),
+            }),
+            threshold: 1,
+            comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluationPeriods: 1,
+            datapointsToAlarm: 1,
+            // No datapoint means no healthy-target report at all (target group detached, load
+            // balancer gone): treat it as unhealthy, never as healthy.
+            treatMissingData: TreatMissingData.BREACHING,
+          }),
+        );
+      }
+    }
+    this.alarms = alarms;
+  }
+}
