@@ -1,0 +1,357 @@
+/**
+ * Cluster state in one DynamoDB table: the fencing epoch and the lease live on one item per
+ * service, so every role change is a conditional write on that item (compare-and-swap), and the
+ * history entry is written in the same transaction as the change it records.
+ *
+ * Layout: pk = `service#<id>`; sk = `state` (the state item) or `history#<epoch, 10 digits>`.
+ * Epochs and times are DynamoDB numbers (epoch milliseconds), never strings.
+ */
+import { createHash } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  type GetCommandOutput,
+  QueryCommand,
+  type QueryCommandOutput,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { FailoverError, LeaseConflictError, LeaseLostError } from '../domain/errors.ts';
+import type { AcquireLeaseRequest, CommitRequest, StatePort } from '../domain/ports.ts';
+import type { ClusterState, HistoryEntry, Lease, OperationKind } from '../domain/types.ts';
+import { rethrowAws, toTransient } from './errors.ts';
+
+export const STATE_SK = 'state';
+export const HISTORY_PREFIX = 'history#';
+
+export const partitionKey = (serviceId: string): string => `service#${serviceId}`;
+/** Zero-padded so that the string sort order of sk is the numeric order of epochs. */
+export const historySortKey = (epoch: number): string =>
+  `${HISTORY_PREFIX}${String(epoch).padStart(10, '0')}`;
+
+export interface DynamoDbStateProps {
+  readonly tableName: string;
+  /**
+   * A document client, or a plain DynamoDB client to wrap in one.
+   * @default - a new DynamoDBClient with the default providers
+   */
+  readonly client?: DynamoDBDocumentClient | DynamoDBClient;
+}
+
+/** Transaction cancellation codes that are worth retrying. */
+const TRANSIENT_CANCEL_CODES = new Set([
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+]);
+
+export class DynamoDbState implements StatePort {
+  private readonly tableName: string;
+  private readonly client: DynamoDBDocumentClient;
+
+  constructor(props: DynamoDbStateProps) {
+    if (!props.tableName) throw new FailoverError('tableName must not be empty, got: ""');
+    this.tableName = props.tableName;
+    const client = props.client ?? new DynamoDBClient({});
+    this.client =
+      client instanceof DynamoDBDocumentClient
+        ? client
+        : DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async get(serviceId: string): Promise<ClusterState | undefined> {
+    let out: GetCommandOutput;
+    try {
+      out = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(serviceId),
+          // The decision reads the epoch it will compare against: a stale read only costs a
+          // conflict later, but a strong read avoids deciding on a change that already happened.
+          ConsistentRead: true,
+        }),
+      );
+    } catch (err) {
+      rethrowAws('GetItem', err);
+    }
+    return out.Item ? toClusterState(serviceId, out.Item) : undefined;
+  }
+
+  async acquireLease(req: AcquireLeaseRequest): Promise<void> {
+    // Free to take: no lease, an expired lease, or our own (a retried invocation with the same holder).
+    const free = '(attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR #lease.#holder = :holder)';
+    const existing = `(#epoch = :expected AND ${free})`;
+    const seeding = req.expectedEpoch === 0;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(req.serviceId),
+          UpdateExpression: `SET #lease = :lease, ${SEED_EXPRESSION}`,
+          // An item that does not exist yet is at epoch 0 with the configured initial primary.
+          ConditionExpression: seeding ? `attribute_not_exists(#pk) OR ${existing}` : existing,
+          ExpressionAttributeNames: {
+            ...(seeding ? { '#pk': 'pk' } : {}),
+            ...SEED_NAMES,
+            '#lease': 'lease',
+            '#expiresAt': 'expiresAt',
+            '#holder': 'holder',
+          },
+          ExpressionAttributeValues: {
+            ...seedValues(req.serviceId, req.seedPrimary),
+            ':lease': leaseItem(req.lease),
+            ':expected': req.expectedEpoch,
+            ':now': req.now,
+            ':holder': req.lease.holder,
+          },
+          // Lets the conflict say who holds the lease, without a second read.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (err) {
+      if (errorName(err) === 'ConditionalCheckFailedException') {
+        throw new LeaseConflictError(req.serviceId, req.expectedEpoch, {
+          cause: err,
+          detail: conflictDetail(req, (err as { Item?: Record<string, unknown> }).Item),
+        });
+      }
+      rethrowAws('UpdateItem', err);
+    }
+  }
+
+  async commit(req: CommitRequest): Promise<void> {
+    const next = req.expectedEpoch + 1;
+    if (req.history.epoch !== next || req.history.serviceId !== req.serviceId) {
+      throw new FailoverError(
+        `history entry must be for ${req.serviceId} at epoch ${next}, got: ${req.history.serviceId} at ${req.history.epoch}`,
+      );
+    }
+    const history = compact(req.history);
+    const transactItems = [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: this.stateKey(req.serviceId),
+          UpdateExpression:
+            'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history REMOVE #lease',
+          // The fencing check: same epoch as read, and the lease still ours. An expired lease that
+          // nobody took over still fences correctly: the epoch has not moved.
+          ConditionExpression: '#epoch = :expected AND #lease.#holder = :holder',
+          ExpressionAttributeNames: {
+            '#primary': 'primary',
+            '#epoch': 'epoch',
+            '#lastChangeAt': 'lastChangeAt',
+            '#lastChange': 'lastChange',
+            '#lease': 'lease',
+            '#holder': 'holder',
+          },
+          ExpressionAttributeValues: {
+            ':primary': req.newPrimary,
+            ':next': next,
+            ':at': req.at,
+            ':history': history,
+            ':expected': req.expectedEpoch,
+            ':holder': req.holder,
+          },
+        },
+      },
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: { pk: partitionKey(req.serviceId), sk: historySortKey(next), ...history },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        },
+      },
+    ];
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: transactItems,
+          // Derived from the content: a retry of the same commit (SDK retry after a timeout, or a
+          // re-invoked Lambda within DynamoDB's 10-minute idempotency window) succeeds instead of
+          // failing its own condition and reporting a lost lease for a change that was made.
+          ClientRequestToken: idempotencyToken(this.tableName, transactItems),
+        }),
+      );
+    } catch (err) {
+      const reasons = cancellationCodes(err);
+      if (reasons.includes('ConditionalCheckFailed')) {
+        throw new LeaseLostError(req.serviceId, req.holder, { cause: err });
+      }
+      if (reasons.some((c) => TRANSIENT_CANCEL_CODES.has(c))) throw toTransient('TransactWriteItems', err);
+      rethrowAws('TransactWriteItems', err);
+    }
+  }
+
+  async releaseLease(serviceId: string, holder: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(serviceId),
+          UpdateExpression: 'REMOVE #lease',
+          ConditionExpression: '#lease.#holder = :holder',
+          ExpressionAttributeNames: { '#lease': 'lease', '#holder': 'holder' },
+          ExpressionAttributeValues: { ':holder': holder },
+        }),
+      );
+    } catch (err) {
+      // Not ours any more (taken over, committed, or never written): nothing to release.
+      if (errorName(err) === 'ConditionalCheckFailedException') return;
+      rethrowAws('UpdateItem', err);
+    }
+  }
+
+  async setPaused(serviceId: string, paused: boolean, seedPrimary: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(serviceId),
+          // Pausing never touches the epoch or the lease: it only gates automatic decisions.
+          UpdateExpression: `SET #paused = :paused, ${SEED_EXPRESSION_WITHOUT_PAUSED}`,
+          ExpressionAttributeNames: SEED_NAMES,
+          ExpressionAttributeValues: {
+            ...seedValuesWithoutPaused(serviceId, seedPrimary),
+            ':paused': paused,
+          },
+        }),
+      );
+    } catch (err) {
+      rethrowAws('UpdateItem', err);
+    }
+  }
+
+  async history(serviceId: string, limit: number): Promise<readonly HistoryEntry[]> {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new FailoverError(`history limit must be a positive integer, got: ${limit}`);
+    }
+    let out: QueryCommandOutput;
+    try {
+      out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+          ExpressionAttributeValues: { ':pk': partitionKey(serviceId), ':prefix': HISTORY_PREFIX },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
+    } catch (err) {
+      rethrowAws('Query', err);
+    }
+    return (out.Items ?? []).map(({ pk: _pk, sk: _sk, ...entry }) => entry as unknown as HistoryEntry);
+  }
+
+  private stateKey(serviceId: string): { pk: string; sk: string } {
+    return { pk: partitionKey(serviceId), sk: STATE_SK };
+  }
+}
+
+const SEED_EXPRESSION_WITHOUT_PAUSED =
+  '#serviceId = if_not_exists(#serviceId, :serviceId), #primary = if_not_exists(#primary, :seedPrimary), #epoch = if_not_exists(#epoch, :zero)';
+const SEED_EXPRESSION = `${SEED_EXPRESSION_WITHOUT_PAUSED}, #paused = if_not_exists(#paused, :notPaused)`;
+const SEED_NAMES = {
+  '#serviceId': 'serviceId',
+  '#primary': 'primary',
+  '#epoch': 'epoch',
+  '#paused': 'paused',
+};
+
+function seedValuesWithoutPaused(serviceId: string, seedPrimary: string): Record<string, unknown> {
+  return { ':serviceId': serviceId, ':seedPrimary': seedPrimary, ':zero': 0 };
+}
+
+function seedValues(serviceId: string, seedPrimary: string): Record<string, unknown> {
+  return { ...seedValuesWithoutPaused(serviceId, seedPrimary), ':notPaused': false };
+}
+
+function leaseItem(lease: Lease): Record<string, unknown> {
+  return {
+    holder: lease.holder,
+    operation: lease.operation,
+    acquiredAt: lease.acquiredAt,
+    expiresAt: lease.expiresAt,
+  };
+}
+
+function toClusterState(serviceId: string, item: Record<string, unknown>): ClusterState {
+  const lease = item.lease as Record<string, unknown> | undefined;
+  return {
+    serviceId,
+    primary: String(item.primary),
+    epoch: Number(item.epoch),
+    paused: item.paused === true,
+    ...(lease
+      ? {
+          lease: {
+            holder: String(lease.holder),
+            operation: lease.operation as OperationKind,
+            acquiredAt: Number(lease.acquiredAt),
+            expiresAt: Number(lease.expiresAt),
+          },
+        }
+      : {}),
+    ...(typeof item.lastChangeAt === 'number' ? { lastChangeAt: item.lastChangeAt } : {}),
+    ...(item.lastChange ? { lastChange: item.lastChange as HistoryEntry } : {}),
+  };
+}
+
+/** Why the lease was refused, from the item DynamoDB returned with the condition failure (raw attribute values). */
+function conflictDetail(
+  req: AcquireLeaseRequest,
+  item: Record<string, unknown> | undefined,
+): string | undefined {
+  if (!item) return undefined;
+  const epoch = rawNumber(item.epoch);
+  const lease = rawMap(item.lease);
+  const holder = rawString(lease?.holder);
+  const expiresAt = rawNumber(lease?.expiresAt);
+  if (epoch !== undefined && epoch !== req.expectedEpoch) {
+    return `epoch is ${epoch}, expected ${req.expectedEpoch}`;
+  }
+  if (holder !== undefined && expiresAt !== undefined) {
+    const operation = rawString(lease?.operation) ?? 'unknown operation';
+    return `held by ${holder} (${operation}) until ${new Date(expiresAt).toISOString()}`;
+  }
+  return undefined;
+}
+
+function rawNumber(v: unknown): number | undefined {
+  const n = (v as { N?: unknown } | undefined)?.N;
+  return typeof n === 'string' ? Number(n) : undefined;
+}
+
+function rawString(v: unknown): string | undefined {
+  const s = (v as { S?: unknown } | undefined)?.S;
+  return typeof s === 'string' ? s : undefined;
+}
+
+function rawMap(v: unknown): Record<string, unknown> | undefined {
+  const m = (v as { M?: unknown } | undefined)?.M;
+  return m !== null && typeof m === 'object' ? (m as Record<string, unknown>) : undefined;
+}
+
+function errorName(err: unknown): string | undefined {
+  return err !== null && typeof err === 'object' ? (err as { name?: string }).name : undefined;
+}
+
+function cancellationCodes(err: unknown): string[] {
+  if (errorName(err) !== 'TransactionCanceledException') return [];
+  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((r) => r.Code ?? 'None');
+}
+
+/** Drops undefined values (optional history fields) so any document client can marshal the item. */
+function compact<T extends object>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** ClientRequestToken is at most 36 characters. */
+function idempotencyToken(tableName: string, items: unknown): string {
+  return createHash('sha256').update(tableName).update(JSON.stringify(items)).digest('hex').slice(0, 36);
+}

@@ -1,0 +1,424 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbState, historySortKey } from '../../lambdas/aws/dynamodb-state.ts';
+import { LeaseConflictError, LeaseLostError, TransientAwsError } from '../../lambdas/domain/errors.ts';
+import type { AcquireLeaseRequest, CommitRequest } from '../../lambdas/domain/ports.ts';
+import type { HistoryEntry } from '../../lambdas/domain/types.ts';
+import { type AwsErrorKind, awsErrors } from './fixtures.ts';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const TABLE = 'failover-state';
+const state = () =>
+  new DynamoDbState({
+    tableName: TABLE,
+    client: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
+  });
+
+const T0 = 1_735_732_800_000;
+const lease = {
+  holder: 'req-1',
+  operation: 'auto-failover',
+  acquiredAt: T0,
+  expiresAt: T0 + 60_000,
+} as const;
+const acquire = (over: Partial<AcquireLeaseRequest> = {}): AcquireLeaseRequest => ({
+  serviceId: 'orders-db',
+  expectedEpoch: 3,
+  seedPrimary: 'db-a',
+  lease,
+  now: T0,
+  ...over,
+});
+const entry: HistoryEntry = {
+  serviceId: 'orders-db',
+  epoch: 4,
+  at: T0 + 5_000,
+  operation: 'auto-failover',
+  from: 'db-a',
+  to: 'db-b',
+  reason: 'primary alarm db-a-health in ALARM',
+  lagSeconds: 2,
+  timings: { detectMs: 1200, shiftMs: 300 },
+  actor: 'failover-lambda',
+};
+const commitReq = (over: Partial<CommitRequest> = {}): CommitRequest => ({
+  serviceId: 'orders-db',
+  expectedEpoch: 3,
+  holder: 'req-1',
+  newPrimary: 'db-b',
+  at: T0 + 5_000,
+  history: entry,
+  ...over,
+});
+
+const conditionFailed = (item?: Record<string, unknown>) =>
+  new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: { httpStatusCode: 400 },
+    ...(item ? { Item: item as never } : {}),
+  });
+const cancelled = (...codes: string[]) =>
+  new TransactionCanceledException({
+    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
+    $metadata: { httpStatusCode: 400 },
+    CancellationReasons: codes.map((Code) =>
+      Code === 'None' ? { Code } : { Code, Message: 'The conditional request failed' },
+    ),
+  });
+
+beforeEach(() => ddb.reset());
+
+describe('DynamoDbState.get', () => {
+  it('reads the state item strongly consistently and maps it', async () => {
+    ddb.on(GetCommand).resolves({
+      Item: {
+        pk: 'service#orders-db',
+        sk: 'state',
+        serviceId: 'orders-db',
+        primary: 'db-b',
+        epoch: 4,
+        paused: false,
+        lease,
+        lastChangeAt: T0 + 5_000,
+        lastChange: entry,
+      },
+    });
+    expect(await state().get('orders-db')).toEqual({
+      serviceId: 'orders-db',
+      primary: 'db-b',
+      epoch: 4,
+      paused: false,
+      lease,
+      lastChangeAt: T0 + 5_000,
+      lastChange: entry,
+    });
+    expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'service#orders-db', sk: 'state' },
+      ConsistentRead: true,
+    });
+  });
+
+  it('returns undefined when the service was never written', async () => {
+    ddb.on(GetCommand).resolves({});
+    expect(await state().get('orders-db')).toBeUndefined();
+  });
+
+  it('omits absent optional fields', async () => {
+    ddb.on(GetCommand).resolves({ Item: { primary: 'db-a', epoch: 0, paused: true } });
+    expect(await state().get('x')).toEqual({ serviceId: 'x', primary: 'db-a', epoch: 0, paused: true });
+  });
+});
+
+describe('DynamoDbState.acquireLease', () => {
+  const seedNames = {
+    '#serviceId': 'serviceId',
+    '#primary': 'primary',
+    '#epoch': 'epoch',
+    '#paused': 'paused',
+  };
+  const values = (expected: number) => ({
+    ':serviceId': 'orders-db',
+    ':seedPrimary': 'db-a',
+    ':zero': 0,
+    ':notPaused': false,
+    ':lease': lease,
+    ':expected': expected,
+    ':now': T0,
+    ':holder': 'req-1',
+  });
+  const update =
+    'SET #lease = :lease, #serviceId = if_not_exists(#serviceId, :serviceId), #primary = if_not_exists(#primary, :seedPrimary), #epoch = if_not_exists(#epoch, :zero), #paused = if_not_exists(#paused, :notPaused)';
+  const live =
+    '(#epoch = :expected AND (attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR #lease.#holder = :holder))';
+
+  it('writes the lease conditionally on the epoch and a free lease', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await state().acquireLease(acquire());
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'service#orders-db', sk: 'state' },
+      UpdateExpression: update,
+      ConditionExpression: live,
+      ExpressionAttributeNames: {
+        ...seedNames,
+        '#lease': 'lease',
+        '#expiresAt': 'expiresAt',
+        '#holder': 'holder',
+      },
+      ExpressionAttributeValues: values(3),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
+  it('at epoch 0 also accepts a missing item, seeding the initial primary', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await state().acquireLease(acquire({ expectedEpoch: 0 }));
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe(`attribute_not_exists(#pk) OR ${live}`);
+    expect(input?.ExpressionAttributeNames).toEqual({
+      '#pk': 'pk',
+      ...seedNames,
+      '#lease': 'lease',
+      '#expiresAt': 'expiresAt',
+      '#holder': 'holder',
+    });
+    expect(input?.ExpressionAttributeValues).toEqual(values(0));
+  });
+
+  it('maps a condition failure to LeaseConflictError naming the holder', async () => {
+    ddb.on(UpdateCommand).rejects(
+      conditionFailed({
+        epoch: { N: '3' },
+        lease: {
+          M: {
+            holder: { S: 'exec-42' },
+            operation: { S: 'switchover' },
+            acquiredAt: { N: String(T0 - 1000) },
+            expiresAt: { N: String(T0 + 120_000) },
+          },
+        },
+      }),
+    );
+    const err = await state()
+      .acquireLease(acquire())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseConflictError);
+    expect(err).toMatchObject({
+      serviceId: 'orders-db',
+      expectedEpoch: 3,
+      message: 'lease on orders-db not acquired: held by exec-42 (switchover) until 2025-01-01T12:02:00.000Z',
+    });
+  });
+
+  it('says the epoch moved when it did', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed({ epoch: { N: '5' } }));
+    await expect(state().acquireLease(acquire())).rejects.toThrow(
+      'lease on orders-db not acquired: epoch is 5, expected 3',
+    );
+  });
+
+  it('falls back to the generic message without the old item', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    await expect(state().acquireLease(acquire())).rejects.toThrow(
+      /not acquired: epoch is no longer 3 or another operation holds it/,
+    );
+  });
+
+  it.each<AwsErrorKind>(['throttling', 'internalFailure500', 'requestTimeout'])(
+    'maps %s to TransientAwsError',
+    async (kind) => {
+      ddb.on(UpdateCommand).rejects(awsErrors[kind]());
+      await expect(state().acquireLease(acquire())).rejects.toBeInstanceOf(TransientAwsError);
+    },
+  );
+
+  it('maps DynamoDB throughput exceptions to TransientAwsError', async () => {
+    ddb.on(UpdateCommand).rejects(
+      Object.assign(new Error('Throughput exceeds the current capacity of your table or index.'), {
+        name: 'ProvisionedThroughputExceededException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    await expect(state().acquireLease(acquire())).rejects.toBeInstanceOf(TransientAwsError);
+  });
+});
+
+describe('DynamoDbState.commit', () => {
+  it('updates the state and writes the history item in one transaction', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    await state().commit(commitReq());
+    const input = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input;
+    expect(input?.TransactItems).toEqual([
+      {
+        Update: {
+          TableName: TABLE,
+          Key: { pk: 'service#orders-db', sk: 'state' },
+          UpdateExpression:
+            'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history REMOVE #lease',
+          ConditionExpression: '#epoch = :expected AND #lease.#holder = :holder',
+          ExpressionAttributeNames: {
+            '#primary': 'primary',
+            '#epoch': 'epoch',
+            '#lastChangeAt': 'lastChangeAt',
+            '#lastChange': 'lastChange',
+            '#lease': 'lease',
+            '#holder': 'holder',
+          },
+          ExpressionAttributeValues: {
+            ':primary': 'db-b',
+            ':next': 4,
+            ':at': T0 + 5_000,
+            ':history': entry,
+            ':expected': 3,
+            ':holder': 'req-1',
+          },
+        },
+      },
+      {
+        Put: {
+          TableName: TABLE,
+          Item: { pk: 'service#orders-db', sk: 'history#0000000004', ...entry },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        },
+      },
+    ]);
+    expect(input?.ClientRequestToken).toMatch(/^[0-9a-f]{36}$/);
+  });
+
+  it('uses the same idempotency token for the same commit and another for a different one', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    await state().commit(commitReq());
+    await state().commit(commitReq());
+    await state().commit(commitReq({ holder: 'req-2' }));
+    const tokens = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.ClientRequestToken);
+    expect(tokens[0]).toBe(tokens[1]);
+    expect(tokens[2]).not.toBe(tokens[0]);
+  });
+
+  it('drops undefined optional history fields', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    await state().commit(commitReq({ history: { ...entry, lagSeconds: undefined, forced: undefined } }));
+    const put = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[1]?.Put;
+    expect(put?.Item).not.toHaveProperty('lagSeconds');
+    expect(put?.Item).not.toHaveProperty('forced');
+  });
+
+  it.each([
+    ['the state condition', ['ConditionalCheckFailed', 'None']],
+    ['the history condition', ['None', 'ConditionalCheckFailed']],
+  ])('maps a cancellation on %s to LeaseLostError', async (_, codes) => {
+    ddb.on(TransactWriteCommand).rejects(cancelled(...codes));
+    const err = await state()
+      .commit(commitReq())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseLostError);
+    expect(err).toMatchObject({ serviceId: 'orders-db', holder: 'req-1' });
+  });
+
+  it.each([
+    ['TransactionConflict', 'None'],
+    ['ThrottlingError', 'None'],
+  ])('maps a cancellation for %s to TransientAwsError', async (...codes) => {
+    ddb.on(TransactWriteCommand).rejects(cancelled(...codes));
+    await expect(state().commit(commitReq())).rejects.toBeInstanceOf(TransientAwsError);
+  });
+
+  it('rethrows a validation cancellation unchanged', async () => {
+    const err = cancelled('ValidationError', 'None');
+    ddb.on(TransactWriteCommand).rejects(err);
+    await expect(state().commit(commitReq())).rejects.toBe(err);
+  });
+
+  it.each<AwsErrorKind>(['throttling', 'serviceUnavailable503', 'econnreset'])(
+    'maps %s to TransientAwsError',
+    async (kind) => {
+      ddb.on(TransactWriteCommand).rejects(awsErrors[kind]());
+      await expect(state().commit(commitReq())).rejects.toBeInstanceOf(TransientAwsError);
+    },
+  );
+
+  it('refuses a history entry for another epoch without writing', async () => {
+    await expect(state().commit(commitReq({ history: { ...entry, epoch: 9 } }))).rejects.toThrow(
+      'history entry must be for orders-db at epoch 4, got: orders-db at 9',
+    );
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});
+
+describe('DynamoDbState.releaseLease', () => {
+  it('removes the lease only if the holder still holds it', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await state().releaseLease('orders-db', 'req-1');
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'service#orders-db', sk: 'state' },
+      UpdateExpression: 'REMOVE #lease',
+      ConditionExpression: '#lease.#holder = :holder',
+      ExpressionAttributeNames: { '#lease': 'lease', '#holder': 'holder' },
+      ExpressionAttributeValues: { ':holder': 'req-1' },
+    });
+  });
+
+  it('is a no-op when the lease is no longer ours', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    await expect(state().releaseLease('orders-db', 'req-1')).resolves.toBeUndefined();
+  });
+
+  it('maps throttling to TransientAwsError', async () => {
+    ddb.on(UpdateCommand).rejects(awsErrors.throttlingException());
+    await expect(state().releaseLease('orders-db', 'req-1')).rejects.toBeInstanceOf(TransientAwsError);
+  });
+});
+
+describe('DynamoDbState.setPaused', () => {
+  it.each([true, false])(
+    'sets paused=%s and seeds a missing item without touching the epoch',
+    async (paused) => {
+      ddb.on(UpdateCommand).resolves({});
+      await state().setPaused('orders-db', paused, 'db-a');
+      expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+        TableName: TABLE,
+        Key: { pk: 'service#orders-db', sk: 'state' },
+        UpdateExpression:
+          'SET #paused = :paused, #serviceId = if_not_exists(#serviceId, :serviceId), #primary = if_not_exists(#primary, :seedPrimary), #epoch = if_not_exists(#epoch, :zero)',
+        ExpressionAttributeNames: {
+          '#serviceId': 'serviceId',
+          '#primary': 'primary',
+          '#epoch': 'epoch',
+          '#paused': 'paused',
+        },
+        ExpressionAttributeValues: {
+          ':serviceId': 'orders-db',
+          ':seedPrimary': 'db-a',
+          ':zero': 0,
+          ':paused': paused,
+        },
+      });
+    },
+  );
+});
+
+describe('DynamoDbState.history', () => {
+  it('queries newest first with a limit and strips the keys', async () => {
+    const older = { ...entry, epoch: 3, from: 'db-b', to: 'db-a' };
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        { pk: 'service#orders-db', sk: historySortKey(4), ...entry },
+        { pk: 'service#orders-db', sk: historySortKey(3), ...older },
+      ],
+    });
+    expect(await state().history('orders-db', 2)).toEqual([entry, older]);
+    expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': 'service#orders-db', ':prefix': 'history#' },
+      ScanIndexForward: false,
+      Limit: 2,
+    });
+  });
+
+  it('rejects a limit that is not a positive integer', async () => {
+    await expect(state().history('orders-db', 0)).rejects.toThrow(/got: 0/);
+  });
+
+  it('zero-pads epochs so that string order is numeric order', () => {
+    expect(historySortKey(4)).toBe('history#0000000004');
+    expect(historySortKey(10) > historySortKey(9)).toBe(true);
+  });
+});
