@@ -1,0 +1,195 @@
+/**
+ * DynamoDbState against moto_server: the condition and update expressions are parsed and
+ * evaluated by a real DynamoDB emulation, not just compared as strings.
+ */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbState } from '../../lambdas/aws/dynamodb-state.ts';
+import { LeaseConflictError, LeaseLostError } from '../../lambdas/domain/errors.ts';
+import type { HistoryEntry, Lease } from '../../lambdas/domain/types.ts';
+import { dummyCredentials, type MotoServer, startMoto } from './aws-moto-server.ts';
+
+let moto: MotoServer;
+let client: DynamoDBClient;
+let tableSeq = 0;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    credentials: dummyCredentials,
+  });
+});
+afterAll(async () => {
+  client?.destroy();
+  await moto?.stop();
+});
+
+async function freshState(): Promise<DynamoDbState> {
+  const tableName = `state-${++tableSeq}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  return new DynamoDbState({ tableName, client });
+}
+
+const T0 = 1_735_732_800_000;
+const lease = (holder: string, at = T0): Lease => ({
+  holder,
+  operation: 'auto-failover',
+  acquiredAt: at,
+  expiresAt: at + 60_000,
+});
+const entry = (epoch: number, from: string, to: string): HistoryEntry => ({
+  serviceId: 'svc',
+  epoch,
+  at: T0 + epoch,
+  operation: 'auto-failover',
+  from,
+  to,
+  reason: 'test',
+  actor: 'wire-test',
+});
+
+describe('DynamoDbState on moto_server', () => {
+  it('seeds at epoch 0, fences a second holder, commits, and keeps history newest first', async () => {
+    const s = await freshState();
+    expect(await s.get('svc')).toBeUndefined();
+
+    await s.acquireLease({
+      serviceId: 'svc',
+      expectedEpoch: 0,
+      seedPrimary: 'a',
+      lease: lease('h1'),
+      now: T0,
+    });
+    expect(await s.get('svc')).toEqual({
+      serviceId: 'svc',
+      primary: 'a',
+      epoch: 0,
+      paused: false,
+      lease: lease('h1'),
+    });
+
+    // A live lease held by someone else refuses; the same holder may take it again.
+    await expect(
+      s.acquireLease({
+        serviceId: 'svc',
+        expectedEpoch: 0,
+        seedPrimary: 'a',
+        lease: lease('h2'),
+        now: T0 + 1,
+      }),
+    ).rejects.toBeInstanceOf(LeaseConflictError);
+    await s.acquireLease({
+      serviceId: 'svc',
+      expectedEpoch: 0,
+      seedPrimary: 'a',
+      lease: lease('h1'),
+      now: T0 + 1,
+    });
+
+    // A stale holder cannot commit.
+    await expect(
+      s.commit({
+        serviceId: 'svc',
+        expectedEpoch: 0,
+        holder: 'h2',
+        newPrimary: 'b',
+        at: T0 + 2,
+        history: entry(1, 'a', 'b'),
+      }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    await s.commit({
+      serviceId: 'svc',
+      expectedEpoch: 0,
+      holder: 'h1',
+      newPrimary: 'b',
+      at: T0 + 2,
+      history: entry(1, 'a', 'b'),
+    });
+    expect(await s.get('svc')).toEqual({
+      serviceId: 'svc',
+      primary: 'b',
+      epoch: 1,
+      paused: false,
+      lastChangeAt: T0 + 2,
+      lastChange: entry(1, 'a', 'b'),
+    });
+
+    // The old epoch is gone for everyone; an expired lease can be taken over at the new epoch.
+    await expect(
+      s.acquireLease({
+        serviceId: 'svc',
+        expectedEpoch: 0,
+        seedPrimary: 'a',
+        lease: lease('h3'),
+        now: T0 + 3,
+      }),
+    ).rejects.toThrow('epoch is 1, expected 0');
+    await s.acquireLease({
+      serviceId: 'svc',
+      expectedEpoch: 1,
+      seedPrimary: 'a',
+      lease: lease('h3', T0),
+      now: T0 + 3,
+    });
+    await s.acquireLease({
+      serviceId: 'svc',
+      expectedEpoch: 1,
+      seedPrimary: 'a',
+      lease: lease('h4', T0 + 70_000),
+      now: T0 + 70_000,
+    });
+    await s.commit({
+      serviceId: 'svc',
+      expectedEpoch: 1,
+      holder: 'h4',
+      newPrimary: 'a',
+      at: T0 + 70_001,
+      history: entry(2, 'b', 'a'),
+    });
+
+    expect(await s.history('svc', 10)).toEqual([entry(2, 'b', 'a'), entry(1, 'a', 'b')]);
+    expect(await s.history('svc', 1)).toEqual([entry(2, 'b', 'a')]);
+  });
+
+  it('refuses a first lease at a non-zero epoch on a missing item', async () => {
+    const s = await freshState();
+    await expect(
+      s.acquireLease({ serviceId: 'svc', expectedEpoch: 2, seedPrimary: 'a', lease: lease('h1'), now: T0 }),
+    ).rejects.toBeInstanceOf(LeaseConflictError);
+    expect(await s.get('svc')).toBeUndefined();
+  });
+
+  it('releases only its own lease; pausing seeds and never moves the epoch', async () => {
+    const s = await freshState();
+    await s.setPaused('svc', true, 'a');
+    expect(await s.get('svc')).toEqual({ serviceId: 'svc', primary: 'a', epoch: 0, paused: true });
+    await s.acquireLease({
+      serviceId: 'svc',
+      expectedEpoch: 0,
+      seedPrimary: 'z',
+      lease: lease('h1'),
+      now: T0,
+    });
+    await s.releaseLease('svc', 'other');
+    expect((await s.get('svc'))?.lease).toEqual(lease('h1'));
+    await s.releaseLease('svc', 'h1');
+    await s.releaseLease('never-written', 'h1');
+    await s.setPaused('svc', false, 'z');
+    expect(await s.get('svc')).toEqual({ serviceId: 'svc', primary: 'a', epoch: 0, paused: false });
+  });
+});
