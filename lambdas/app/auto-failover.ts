@@ -1,0 +1,632 @@
+/**
+ * The automatic-failover use case: one CloudWatch alarm transition in, one outcome out.
+ *
+ *   gather facts (alarms, lag, state: one parallel round trip) -> pure decision -> lease
+ *   (epoch compare-and-swap) -> traffic compare-and-swap -> commit (epoch + 1, history) -> announce
+ *
+ * Idempotent under EventBridge's at-least-once, retried delivery: a duplicate either loses the
+ * lease race, or arrives after the commit and sees that the alarm no longer watches the primary.
+ * Expected "no"s return an outcome; errors worth retrying (gathering facts, a throttled shift)
+ * throw, so EventBridge retries the invocation and the retry re-reads everything.
+ */
+import {
+  type FailoverConfig,
+  healthAlarmName,
+  type NodeConfig,
+  type ServiceConfig,
+} from '../domain/config.ts';
+import { decideAutoFailover, initialState } from '../domain/decide.ts';
+import {
+  LeaseConflictError,
+  LeaseLostError,
+  TrafficShiftError,
+  TransientAwsError,
+} from '../domain/errors.ts';
+import type {
+  AlarmPort,
+  Clock,
+  LagPort,
+  Logger,
+  MetricsPort,
+  Notification,
+  NotifierPort,
+  StatePort,
+  TrafficPort,
+} from '../domain/ports.ts';
+import type {
+  AlarmTransition,
+  ClusterState,
+  Decision,
+  HistoryEntry,
+  HoldReason,
+  TrafficShiftResult,
+} from '../domain/types.ts';
+
+export interface AutoFailoverDeps {
+  readonly config: FailoverConfig;
+  readonly alarms: AlarmPort;
+  readonly lag: LagPort;
+  readonly state: StatePort;
+  readonly traffic: TrafficPort;
+  readonly notifier: NotifierPort;
+  readonly logger: Logger;
+  readonly metrics: MetricsPort;
+  readonly clock: Clock;
+  /** Unique per attempt (the Lambda request id): the lease holder and the history's actor. */
+  readonly holderId: string;
+  /**
+   * How long the lease fences other operations. Longer than one invocation can run, so it never
+   * expires under a live attempt; short enough that a crashed attempt frees the service soon.
+   * @default 120
+   */
+  readonly leaseSeconds?: number;
+}
+
+export type OutcomeKind = 'failed-over' | 'held' | 'dry-run' | 'conflict' | 'ignored' | 'needs-attention';
+
+export interface FailoverTimings {
+  /** Alarm state change (event timestamp) to the start of this invocation; 0 when the clocks disagree. */
+  readonly detectionMs: number;
+  /** Start of the invocation to the decision (the parallel fact-gathering round trip dominates). */
+  readonly decisionMs: number;
+  /** The traffic shift call(s), including a read-back after an uncertain answer. */
+  readonly shiftMs?: number;
+  /** Alarm state change to the end of this invocation (traffic moved and recorded, when it did). */
+  readonly totalMs: number;
+}
+
+/** Plain JSON, returned by the Lambda and logged. */
+export interface FailoverOutcome {
+  readonly outcome: OutcomeKind;
+  readonly serviceId?: string;
+  readonly from?: string;
+  readonly to?: string;
+  /** A HoldReason, 'unknown-alarm', 'invalid-event', or what went wrong. */
+  readonly reason?: string;
+  readonly detail?: string;
+  /** The epoch the service is at after this invocation, as far as this invocation knows. */
+  readonly epoch?: number;
+  readonly timings?: FailoverTimings;
+}
+
+export const DEFAULT_LEASE_SECONDS = 120;
+
+/** Holds the on-call must hear about: the primary is down and nothing was done. */
+const NOTIFIED_HOLDS: ReadonlySet<HoldReason> = new Set<HoldReason>([
+  'paused',
+  'auto-failover-disabled',
+  'cooldown',
+  'operation-in-progress',
+  'no-healthy-candidate',
+  'lag-unknown',
+  'lag-stale',
+  'lag-over-budget',
+]);
+
+/**
+ * SDK error names (and our own) that mean "try again later": the SDK's throttling, timeout and
+ * server-fault classes. A shift that failed this way changed nothing, so a retry is safe.
+ */
+const RETRYABLE_ERROR =
+  /^(TransientAwsError|Throttl\w*|\w*ThrottledException|TooManyRequestsException|RequestLimitExceeded|PriorRequestNotComplete\w*|SlowDown|TimeoutError|RequestTimeout\w*|ServiceUnavailable\w*|InternalFailure|InternalError|InternalServerError|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE)$/;
+
+export function isRetryableShiftError(errorName: string): boolean {
+  return RETRYABLE_ERROR.test(errorName);
+}
+
+interface AlarmTarget {
+  readonly service: ServiceConfig;
+  readonly node: NodeConfig;
+}
+
+const alarmIndexes = new WeakMap<FailoverConfig, ReadonlyMap<string, AlarmTarget>>();
+
+/** Health alarm name -> the node it watches; built once per configuration object. */
+export function alarmIndex(config: FailoverConfig): ReadonlyMap<string, AlarmTarget> {
+  let index = alarmIndexes.get(config);
+  if (!index) {
+    const built = new Map<string, AlarmTarget>();
+    for (const service of config.services) {
+      for (const node of service.nodes) built.set(healthAlarmName(service, node), { service, node });
+    }
+    index = built;
+    alarmIndexes.set(config, index);
+  }
+  return index;
+}
+
+/** The window in which the newest lag datapoint is looked for: older ones are stale anyway. */
+export function lagLookbackSeconds(service: ServiceConfig): number {
+  const period = Math.max(...service.nodes.map((n) => n.lag.periodSeconds));
+  return service.policy.maxLagAgeSeconds + period + 60;
+}
+
+export async function runAutoFailover(
+  deps: AutoFailoverDeps,
+  transition: AlarmTransition,
+): Promise<FailoverOutcome> {
+  const { clock, logger, metrics } = deps;
+  const startedAt = clock.now();
+  const target = alarmIndex(deps.config).get(transition.alarmName);
+  if (!target) {
+    // Retrying cannot help: the rule matched an alarm this configuration does not know.
+    logger.warn('alarm is not a health alarm of any configured node', {
+      alarmName: transition.alarmName,
+      eventId: transition.eventId,
+    });
+    metrics.add('FailoverIgnored', 1, 'Count', { reason: 'unknown-alarm' });
+    return {
+      outcome: 'ignored',
+      reason: 'unknown-alarm',
+      detail: `no node is watched by ${transition.alarmName}`,
+    };
+  }
+  const service = target.service;
+
+  // One sequential round trip: the three reads do not depend on each other.
+  const [alarms, lag, stored] = await Promise.all([
+    deps.alarms.getStates(service.nodes.map((n) => healthAlarmName(service, n))),
+    deps.lag.getLatest(
+      service.nodes.map((n) => ({ key: n.id, metric: n.lag })),
+      startedAt,
+      lagLookbackSeconds(service),
+    ),
+    deps.state.get(service.id),
+  ]);
+  const state = stored ?? initialState(service);
+  const now = clock.now();
+  const decision = decideAutoFailover({ service, transition, alarms, lag, state, now });
+  const run = new Run(deps, service, transition, state, startedAt, clock.now());
+
+  logger.info('failover decision', {
+    serviceId: service.id,
+    eventId: transition.eventId,
+    alarmName: transition.alarmName,
+    transition: `${transition.previousState}->${transition.state}`,
+    primary: state.primary,
+    epoch: state.epoch,
+    action: decision.action,
+    ...(decision.action === 'hold'
+      ? { reason: decision.reason, detail: decision.detail }
+      : { to: decision.to, lagSeconds: decision.lagSeconds }),
+    candidates: decision.candidates,
+    dryRun: service.policy.dryRun,
+  });
+  metrics.add('FailoverDecision', 1, 'Count', {
+    serviceId: service.id,
+    action: decision.action,
+    reason: decision.action === 'hold' ? decision.reason : 'eligible-replica',
+  });
+
+  if (decision.action === 'hold') return run.hold(decision.reason, decision.detail, decision);
+  if (service.policy.dryRun) return run.dryRun(decision);
+  return run.failover(decision);
+}
+
+type FailoverDecision = Extract<Decision, { action: 'failover' }>;
+
+/** One invocation's context, so each step reads as what it does. */
+class Run {
+  private readonly leaseSeconds: number;
+  private shiftMs: number | undefined;
+
+  constructor(
+    private readonly deps: AutoFailoverDeps,
+    private readonly service: ServiceConfig,
+    private readonly transition: AlarmTransition,
+    private readonly state: ClusterState,
+    private readonly startedAt: number,
+    private readonly decidedAt: number,
+  ) {
+    this.leaseSeconds = deps.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  }
+
+  timings(): FailoverTimings {
+    const detectionMs = Math.max(0, this.startedAt - this.transition.timestamp);
+    const elapsed = this.deps.clock.now() - this.startedAt;
+    return {
+      detectionMs,
+      decisionMs: this.decidedAt - this.startedAt,
+      ...(this.shiftMs !== undefined ? { shiftMs: this.shiftMs } : {}),
+      totalMs: detectionMs + elapsed,
+    };
+  }
+
+  async hold(reason: HoldReason, detail: string, decision?: Decision): Promise<FailoverOutcome> {
+    const { service, state } = this;
+    // A live lease taken by another auto-failover attempt is a duplicate event: the holder announces.
+    const duplicate =
+      reason === 'operation-in-progress' && (!state.lease || state.lease.operation === 'auto-failover');
+    if (NOTIFIED_HOLDS.has(reason) && !duplicate) {
+      await this.deps.notifier.publish({
+        kind: 'failover-held',
+        serviceId: service.id,
+        subject: `${service.id}: primary ${state.primary} is down, automatic failover held (${reason})`,
+        detail: {
+          serviceId: service.id,
+          primary: state.primary,
+          epoch: state.epoch,
+          reason,
+          detail,
+          alarmName: this.transition.alarmName,
+          eventId: this.transition.eventId,
+          candidates: decision?.candidates ?? [],
+        },
+      });
+    }
+    return {
+      outcome: 'held',
+      serviceId: service.id,
+      from: state.primary,
+      reason,
+      detail,
+      epoch: state.epoch,
+      timings: this.timings(),
+    };
+  }
+
+  async dryRun(decision: FailoverDecision): Promise<FailoverOutcome> {
+    const { service } = this;
+    await this.deps.notifier.publish({
+      kind: 'failover-held',
+      serviceId: service.id,
+      subject: `${service.id}: dry run, would fail over from ${decision.from} to ${decision.to}`,
+      detail: {
+        serviceId: service.id,
+        dryRun: true,
+        from: decision.from,
+        to: decision.to,
+        lagSeconds: decision.lagSeconds,
+        epoch: decision.expectedEpoch,
+        alarmName: this.transition.alarmName,
+        eventId: this.transition.eventId,
+        candidates: decision.candidates,
+      },
+    });
+    return {
+      outcome: 'dry-run',
+      serviceId: service.id,
+      from: decision.from,
+      to: decision.to,
+      reason: 'dry-run',
+      epoch: decision.expectedEpoch,
+      timings: this.timings(),
+    };
+  }
+
+  async failover(decision: FailoverDecision): Promise<FailoverOutcome> {
+    const { deps, service } = this;
+    const now = deps.clock.now();
+    try {
+      await deps.state.acquireLease({
+        serviceId: service.id,
+        expectedEpoch: decision.expectedEpoch,
+        seedPrimary: service.initialPrimary,
+        lease: {
+          holder: deps.holderId,
+          operation: 'auto-failover',
+          acquiredAt: now,
+          expiresAt: now + this.leaseSeconds * 1000,
+        },
+        now,
+      });
+    } catch (err) {
+      if (err instanceof LeaseConflictError) {
+        // Another attempt (most often a duplicate of this event) won the race; it will announce.
+        deps.logger.info('lease not acquired: another operation won', {
+          serviceId: service.id,
+          expectedEpoch: decision.expectedEpoch,
+          error: err.message,
+        });
+        deps.metrics.add('FailoverLeaseConflict', 1, 'Count', { serviceId: service.id });
+        return { ...(await this.hold('operation-in-progress', err.message)), to: decision.to };
+      }
+      // The write may have landed (a timeout): give the lease back so the retry is not fenced out.
+      await this.releaseQuietly('acquire failed');
+      throw err;
+    }
+
+    const shiftStart = deps.clock.now();
+    const result = await this.shift(decision);
+    this.shiftMs = deps.clock.now() - shiftStart;
+    deps.metrics.add('FailoverShiftMs', this.shiftMs, 'Milliseconds', { serviceId: service.id });
+    deps.logger.info('traffic shift answered', { serviceId: service.id, result });
+
+    switch (result.status) {
+      case 'shifted':
+        return this.commit(decision, result.changeId);
+      case 'conflict':
+        return this.conflict(decision, result);
+      case 'failed':
+        return this.shiftFailed(decision, result);
+    }
+  }
+
+  /** The port promises not to throw for one service's failure; if it does anyway, the change may have applied. */
+  private async shift(decision: FailoverDecision): Promise<TrafficShiftResult> {
+    const changes = [{ serviceId: this.service.id, from: decision.from, to: decision.to }];
+    try {
+      const results = await this.deps.traffic.shift(changes);
+      const mine = results.find((r) => r.serviceId === this.service.id);
+      if (mine) return mine;
+      return {
+        serviceId: this.service.id,
+        status: 'failed',
+        errorName: 'MissingResult',
+        message: 'the traffic router returned no result for this service',
+        uncertain: true,
+      };
+    } catch (err) {
+      return {
+        serviceId: this.service.id,
+        status: 'failed',
+        errorName: err instanceof Error ? err.name : 'Error',
+        message: err instanceof Error ? err.message : String(err),
+        uncertain: true,
+      };
+    }
+  }
+
+  private async commit(decision: FailoverDecision, changeId?: string): Promise<FailoverOutcome> {
+    const { deps, service, transition } = this;
+    const at = deps.clock.now();
+    const epoch = decision.expectedEpoch + 1;
+    const timings = this.timings();
+    const history: HistoryEntry = {
+      serviceId: service.id,
+      epoch,
+      at,
+      operation: 'auto-failover',
+      from: decision.from,
+      to: decision.to,
+      reason: `health alarm ${transition.alarmName} of primary ${decision.from} in ALARM; ${decision.to} OK with ${decision.lagSeconds} s lag`,
+      lagSeconds: decision.lagSeconds,
+      timings: { ...timings },
+      actor: deps.holderId,
+    };
+    try {
+      await deps.state.commit({
+        serviceId: service.id,
+        expectedEpoch: decision.expectedEpoch,
+        holder: deps.holderId,
+        newPrimary: decision.to,
+        at,
+        history,
+      });
+    } catch (err) {
+      if (!(err instanceof LeaseLostError) && (await this.committedAnyway(decision))) {
+        deps.logger.warn('commit answered with an error but is recorded', {
+          serviceId: service.id,
+          error: String(err),
+        });
+      } else {
+        return this.needsAttention(
+          decision,
+          err instanceof LeaseLostError ? 'lease-lost' : 'commit-failed',
+          `traffic moved to ${decision.to}, but recording epoch ${epoch} failed (${describe(err)}): the state still names ${decision.from} as primary`,
+        );
+      }
+    }
+
+    const final = this.timings();
+    deps.logger.info('failed over', {
+      serviceId: service.id,
+      from: decision.from,
+      to: decision.to,
+      epoch,
+      lagSeconds: decision.lagSeconds,
+      changeId,
+      timings: final,
+    });
+    const dims = { serviceId: service.id };
+    deps.metrics.add('FailoverCompleted', 1, 'Count', dims);
+    deps.metrics.add('FailoverLagAtPromotion', decision.lagSeconds, 'Seconds', dims);
+    deps.metrics.add('FailoverDetectionMs', final.detectionMs, 'Milliseconds', dims);
+    deps.metrics.add('FailoverTotalMs', final.totalMs, 'Milliseconds', dims);
+    await this.announceCommitted({
+      kind: 'failover',
+      serviceId: service.id,
+      subject: `${service.id}: failed over from ${decision.from} to ${decision.to} (lag ${decision.lagSeconds} s)`,
+      detail: {
+        serviceId: service.id,
+        from: decision.from,
+        to: decision.to,
+        epoch,
+        lagSecondsAtPromotion: decision.lagSeconds,
+        reason: history.reason,
+        alarmName: transition.alarmName,
+        eventId: transition.eventId,
+        timings: final,
+        candidates: decision.candidates,
+        actor: deps.holderId,
+      },
+    });
+    return {
+      outcome: 'failed-over',
+      serviceId: service.id,
+      from: decision.from,
+      to: decision.to,
+      reason: 'primary-alarm',
+      epoch,
+      timings: this.timings(),
+    };
+  }
+
+  private async committedAnyway(decision: FailoverDecision): Promise<boolean> {
+    try {
+      const now = await this.deps.state.get(this.service.id);
+      return now?.primary === decision.to && now.epoch === decision.expectedEpoch + 1;
+    } catch {
+      return false;
+    }
+  }
+
+  private async conflict(
+    decision: FailoverDecision,
+    result: Extract<TrafficShiftResult, { status: 'conflict' }>,
+  ): Promise<FailoverOutcome> {
+    const { deps, service } = this;
+    // Someone moved traffic outside the lease. Never overwrite it: tell a human what is live now.
+    await this.releaseQuietly('traffic conflict');
+    deps.metrics.add('FailoverConflict', 1, 'Count', { serviceId: service.id });
+    deps.logger.warn('traffic was not where the state says: not moving it', {
+      serviceId: service.id,
+      expected: decision.from,
+      observed: result.observed,
+      message: result.message,
+    });
+    await deps.notifier.publish({
+      kind: 'failover-failed',
+      serviceId: service.id,
+      subject: `${service.id}: failover to ${decision.to} refused, traffic is on ${result.observed ?? 'an unknown target'}, not ${decision.from}`,
+      detail: {
+        serviceId: service.id,
+        from: decision.from,
+        to: decision.to,
+        observed: result.observed ?? null,
+        message: result.message,
+        epoch: decision.expectedEpoch,
+        eventId: this.transition.eventId,
+        action: 'check which node serves traffic and takes writes, then record it with a manual failover',
+      },
+    });
+    return {
+      outcome: 'conflict',
+      serviceId: service.id,
+      from: decision.from,
+      to: decision.to,
+      reason: 'traffic-conflict',
+      detail: result.message,
+      epoch: decision.expectedEpoch,
+      timings: this.timings(),
+    };
+  }
+
+  private async shiftFailed(
+    decision: FailoverDecision,
+    result: Extract<TrafficShiftResult, { status: 'failed' }>,
+  ): Promise<FailoverOutcome> {
+    const { deps, service } = this;
+    deps.metrics.add('FailoverShiftFailed', 1, 'Count', {
+      serviceId: service.id,
+      errorName: result.errorName,
+    });
+    if (result.uncertain) {
+      // The change may have applied: ask the router which node it points at now.
+      let observed: string | undefined;
+      let readError: unknown;
+      try {
+        observed = await deps.traffic.current(service.id);
+      } catch (err) {
+        readError = err;
+      }
+      deps.logger.warn('uncertain traffic shift read back', {
+        serviceId: service.id,
+        errorName: result.errorName,
+        observed,
+        readError: readError === undefined ? undefined : describe(readError),
+      });
+      if (readError === undefined && observed === decision.to) return this.commit(decision);
+      if (readError !== undefined || observed !== decision.from) {
+        // Leave the lease to expire: nothing automatic should touch this service until a human looks.
+        return this.needsAttention(
+          decision,
+          'shift-uncertain',
+          `traffic shift to ${decision.to} failed with ${result.errorName} (${result.message}) and traffic now points at ${
+            readError === undefined
+              ? (observed ?? 'no single node')
+              : `an unknown target (read-back failed: ${describe(readError)})`
+          }`,
+        );
+      }
+      // Traffic is still on `from`: the change did not apply, a certain failure after all.
+    }
+    await this.releaseQuietly('shift failed');
+    const error = new TrafficShiftError(service.id, `${result.errorName}: ${result.message}`, false);
+    if (isRetryableShiftError(result.errorName)) {
+      deps.logger.warn('traffic shift failed, nothing changed: retrying the whole invocation', {
+        serviceId: service.id,
+        errorName: result.errorName,
+        message: result.message,
+      });
+      throw new TransientAwsError('traffic.shift', { cause: error });
+    }
+    return this.needsAttention(
+      decision,
+      'shift-failed',
+      `traffic shift to ${decision.to} failed with ${result.errorName} (${result.message}); traffic stays on ${decision.from}, which is down`,
+    );
+  }
+
+  private async needsAttention(
+    decision: FailoverDecision,
+    reason: string,
+    detail: string,
+  ): Promise<FailoverOutcome> {
+    const { deps, service } = this;
+    deps.logger.error('failover needs a human', {
+      serviceId: service.id,
+      reason,
+      detail,
+      from: decision.from,
+      to: decision.to,
+    });
+    deps.metrics.add('FailoverNeedsAttention', 1, 'Count', { serviceId: service.id });
+    await deps.notifier.publish({
+      kind: 'failover-failed',
+      serviceId: service.id,
+      subject: `${service.id}: automatic failover from ${decision.from} to ${decision.to} needs attention (${reason})`,
+      detail: {
+        serviceId: service.id,
+        from: decision.from,
+        to: decision.to,
+        reason,
+        detail,
+        epoch: decision.expectedEpoch,
+        eventId: this.transition.eventId,
+        holder: deps.holderId,
+      },
+    });
+    return {
+      outcome: 'needs-attention',
+      serviceId: service.id,
+      from: decision.from,
+      to: decision.to,
+      reason,
+      detail,
+      epoch: decision.expectedEpoch,
+      timings: this.timings(),
+    };
+  }
+
+  /** After a committed change the record is durable; a lost announcement must not undo or hide it. */
+  private async announceCommitted(notification: Notification): Promise<void> {
+    try {
+      await this.deps.notifier.publish(notification);
+    } catch (err) {
+      this.deps.logger.error('role change committed but the announcement failed', {
+        serviceId: notification.serviceId,
+        error: describe(err),
+        notification,
+      });
+      this.deps.metrics.add('NotificationFailed', 1, 'Count', { serviceId: notification.serviceId });
+    }
+  }
+
+  /** Releasing is an optimisation (the lease expires anyway); its failure must not mask the real error. */
+  private async releaseQuietly(why: string): Promise<void> {
+    try {
+      await this.deps.state.releaseLease(this.service.id, this.deps.holderId);
+    } catch (err) {
+      this.deps.logger.warn('lease release failed; it will expire', {
+        serviceId: this.service.id,
+        why,
+        error: describe(err),
+      });
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,539 @@
+/**
+ * In-memory implementations of every port, with the semantics of the AWS services behind the real
+ * adapters, for unit tests, end-to-end scenarios, the drill and the benchmark:
+ *
+ * - alarms: DescribeAlarms returns only alarms that exist (absent = unknown, never healthy);
+ * - lag: datapoints per metric; GetMetricData-like "newest datapoint inside the lookback window";
+ * - state: DynamoDB-like conditional writes exactly as `StatePort` specifies (lease takeover only
+ *   after expiry; commit only by the holder at the expected epoch; history newest first);
+ * - traffic: each service's routing holds exactly one node. `shift` is a compare-and-swap on
+ *   `from` (Route 53's exact-value DELETE + CREATE): a mismatch is a `conflict` with the node
+ *   observed. Route 53 services that share a hosted zone are changed in one atomic batch: if one
+ *   change fails, none applies. ELB-routed services use the same model, one call each.
+ *
+ * Every mutation happens synchronously inside an async method, so concurrent callers interleave
+ * only between calls, as they would between requests. Wrap ports with `instrument()` to add
+ * latency, faults and call records.
+ */
+import { type FailoverConfig, findService, healthAlarmName, type LagMetric } from '../domain/config.ts';
+import { LeaseConflictError, LeaseLostError } from '../domain/errors.ts';
+import type {
+  AcquireLeaseRequest,
+  AlarmPort,
+  CommitRequest,
+  LagPort,
+  LagQuery,
+  Logger,
+  MetricsPort,
+  Notification,
+  NotifierPort,
+  StatePort,
+  TrafficPort,
+} from '../domain/ports.ts';
+import type {
+  AlarmStateValue,
+  ClusterState,
+  HistoryEntry,
+  LagSample,
+  TrafficChange,
+  TrafficShiftResult,
+} from '../domain/types.ts';
+import { ManualClock, type ManualClockOptions } from './clock.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Alarms
+// ---------------------------------------------------------------------------------------------
+
+export class MemoryAlarms implements AlarmPort {
+  private readonly states = new Map<string, AlarmStateValue>();
+
+  constructor(private readonly config: FailoverConfig) {}
+
+  async getStates(alarmNames: readonly string[]): Promise<ReadonlyMap<string, AlarmStateValue>> {
+    const out = new Map<string, AlarmStateValue>();
+    for (const name of alarmNames) {
+      const value = this.states.get(name);
+      if (value !== undefined) out.set(name, value);
+    }
+    return out;
+  }
+
+  /** Sets (or, with undefined, deletes) an alarm by name. */
+  set(alarmName: string, value: AlarmStateValue | undefined): void {
+    if (value === undefined) this.states.delete(alarmName);
+    else this.states.set(alarmName, value);
+  }
+
+  /** Sets the health alarm of a configured node. Returns its name. */
+  setNode(serviceId: string, nodeId: string, value: AlarmStateValue | undefined): string {
+    const name = this.alarmName(serviceId, nodeId);
+    this.set(name, value);
+    return name;
+  }
+
+  get(alarmName: string): AlarmStateValue | undefined {
+    return this.states.get(alarmName);
+  }
+
+  alarmName(serviceId: string, nodeId: string): string {
+    const service = findService(this.config, serviceId);
+    const node = service?.nodes.find((n) => n.id === nodeId);
+    if (!service || !node) throw new Error(`no node ${serviceId}/${nodeId} in the configuration`);
+    return healthAlarmName(service, node);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lag
+// ---------------------------------------------------------------------------------------------
+
+/** Identity of a CloudWatch metric stream (dimension order does not matter, as in CloudWatch). */
+export function metricKey(metric: LagMetric): string {
+  const dims = Object.entries(metric.dimensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([metric.namespace, metric.metricName, dims, metric.statistic]);
+}
+
+export class MemoryLag implements LagPort {
+  /** Datapoints per metric, oldest first. */
+  private readonly series = new Map<string, LagSample[]>();
+
+  constructor(
+    private readonly config: FailoverConfig,
+    private readonly clock: { now(): number },
+  ) {}
+
+  async getLatest(
+    queries: readonly LagQuery[],
+    now: number,
+    lookbackSeconds: number,
+  ): Promise<ReadonlyMap<string, LagSample | undefined>> {
+    const out = new Map<string, LagSample | undefined>();
+    for (const q of queries) {
+      const points = this.series.get(metricKey(q.metric)) ?? [];
+      // GetMetricData answers only inside [StartTime, EndTime].
+      let newest: LagSample | undefined;
+      for (const p of points) {
+        if (p.timestamp > now || p.timestamp < now - lookbackSeconds * 1000) continue;
+        if (!newest || p.timestamp >= newest.timestamp) newest = p;
+      }
+      out.set(q.key, newest);
+    }
+    return out;
+  }
+
+  /** Records a datapoint for a configured node's lag metric. @default timestamp now */
+  put(serviceId: string, nodeId: string, lagSeconds: number, timestamp = this.clock.now()): void {
+    const service = findService(this.config, serviceId);
+    const node = service?.nodes.find((n) => n.id === nodeId);
+    if (!node) throw new Error(`no node ${serviceId}/${nodeId} in the configuration`);
+    this.putMetric(node.lag, lagSeconds, timestamp);
+  }
+
+  putMetric(metric: LagMetric, lagSeconds: number, timestamp = this.clock.now()): void {
+    const key = metricKey(metric);
+    const points = this.series.get(key) ?? [];
+    points.push({ lagSeconds, timestamp });
+    this.series.set(key, points);
+  }
+
+  /** Forgets every datapoint of a node (the metric stopped being published). */
+  clear(serviceId: string, nodeId: string): void {
+    const node = findService(this.config, serviceId)?.nodes.find((n) => n.id === nodeId);
+    if (node) this.series.delete(metricKey(node.lag));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+interface Item {
+  primary: string;
+  epoch: number;
+  paused: boolean;
+  lease?: ClusterState['lease'];
+  lastChangeAt?: number;
+  lastChange?: HistoryEntry;
+}
+
+/** Counts of conditional-write outcomes, for assertions like "exactly one commit". */
+export interface StateWriteStats {
+  leasesAcquired: number;
+  leaseConflicts: number;
+  commits: number;
+  commitsRefused: number;
+  releases: number;
+}
+
+export class MemoryState implements StatePort {
+  private readonly items = new Map<string, Item>();
+  private readonly histories = new Map<string, HistoryEntry[]>();
+  readonly stats: StateWriteStats = {
+    leasesAcquired: 0,
+    leaseConflicts: 0,
+    commits: 0,
+    commitsRefused: 0,
+    releases: 0,
+  };
+
+  async get(serviceId: string): Promise<ClusterState | undefined> {
+    return this.snapshot(serviceId);
+  }
+
+  async acquireLease(req: AcquireLeaseRequest): Promise<void> {
+    const item = this.items.get(req.serviceId);
+    if (!item) {
+      // attribute_not_exists(pk) when seeding: only an expected epoch of 0 may create the item.
+      if (req.expectedEpoch !== 0) return this.conflict(req);
+      this.items.set(req.serviceId, { primary: req.seedPrimary, epoch: 0, paused: false, lease: req.lease });
+      this.stats.leasesAcquired++;
+      return;
+    }
+    if (item.epoch !== req.expectedEpoch) return this.conflict(req);
+    const held = item.lease;
+    // A lease is free once expiresAt < now; until then only its holder may renew it.
+    if (held && held.holder !== req.lease.holder && held.expiresAt >= req.now) return this.conflict(req);
+    item.lease = req.lease;
+    this.stats.leasesAcquired++;
+  }
+
+  async commit(req: CommitRequest): Promise<void> {
+    const item = this.items.get(req.serviceId);
+    if (!item || item.epoch !== req.expectedEpoch || item.lease?.holder !== req.holder) {
+      this.stats.commitsRefused++;
+      throw new LeaseLostError(req.serviceId, req.holder);
+    }
+    if (req.history.epoch !== req.expectedEpoch + 1 || req.history.serviceId !== req.serviceId) {
+      throw new Error(
+        `history entry must be for ${req.serviceId} at epoch ${req.expectedEpoch + 1}, got ${req.history.serviceId} at ${req.history.epoch}`,
+      );
+    }
+    const history = this.histories.get(req.serviceId) ?? [];
+    // history#<epoch> is written with attribute_not_exists in the same transaction.
+    if (history.some((h) => h.epoch === req.history.epoch)) {
+      this.stats.commitsRefused++;
+      throw new LeaseLostError(req.serviceId, req.holder);
+    }
+    item.primary = req.newPrimary;
+    item.epoch = req.expectedEpoch + 1;
+    delete item.lease;
+    item.lastChangeAt = req.at;
+    item.lastChange = req.history;
+    history.unshift(req.history);
+    this.histories.set(req.serviceId, history);
+    this.stats.commits++;
+  }
+
+  async releaseLease(serviceId: string, holder: string): Promise<void> {
+    const item = this.items.get(serviceId);
+    if (item?.lease?.holder === holder) {
+      delete item.lease;
+      this.stats.releases++;
+    }
+  }
+
+  async setPaused(serviceId: string, paused: boolean, seedPrimary: string): Promise<void> {
+    const item = this.items.get(serviceId);
+    if (item) item.paused = paused;
+    else this.items.set(serviceId, { primary: seedPrimary, epoch: 0, paused });
+  }
+
+  async history(serviceId: string, limit: number): Promise<readonly HistoryEntry[]> {
+    return (this.histories.get(serviceId) ?? []).slice(0, limit);
+  }
+
+  /** Test helper: writes an item as it would be after some earlier history. */
+  seed(state: ClusterState): void {
+    const { serviceId, ...rest } = state;
+    this.items.set(serviceId, { ...rest });
+  }
+
+  /** Synchronous read, for assertions. */
+  snapshot(serviceId: string): ClusterState | undefined {
+    const item = this.items.get(serviceId);
+    if (!item) return undefined;
+    return structuredClone({ serviceId, ...item });
+  }
+
+  private conflict(req: AcquireLeaseRequest): never {
+    this.stats.leaseConflicts++;
+    throw new LeaseConflictError(req.serviceId, req.expectedEpoch);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traffic
+// ---------------------------------------------------------------------------------------------
+
+/** One call the in-memory router received: the batch it applied (or refused) atomically. */
+export interface TrafficCall {
+  /** hosted zone id for Route 53, listener or target group ARN for ELB. */
+  readonly group: string;
+  readonly changes: readonly TrafficChange[];
+  readonly applied: boolean;
+}
+
+/** A failure to inject into the next shift of a service. */
+export interface TrafficFault {
+  readonly errorName: string;
+  readonly message?: string;
+  /** Apply the change before reporting the failure (a timeout after the request was sent). */
+  readonly apply: boolean;
+  /** Reported in the result. @default apply */
+  readonly uncertain?: boolean;
+}
+
+export class MemoryTraffic implements TrafficPort {
+  private readonly routing = new Map<string, string | undefined>();
+  private readonly faults = new Map<string, TrafficFault[]>();
+  /** Every batch, in order: one entry is one API call. */
+  readonly calls: TrafficCall[] = [];
+
+  constructor(private readonly config: FailoverConfig) {
+    for (const s of config.services) this.routing.set(s.id, s.initialPrimary);
+  }
+
+  async shift(changes: readonly TrafficChange[]): Promise<readonly TrafficShiftResult[]> {
+    const results = new Map<TrafficChange, TrafficShiftResult>();
+    const groups = new Map<string, TrafficChange[]>();
+    for (const change of changes) {
+      const service = findService(this.config, change.serviceId);
+      if (!service?.nodes.some((n) => n.id === change.to)) {
+        results.set(change, {
+          serviceId: change.serviceId,
+          status: 'failed',
+          errorName: 'InvalidInput',
+          message: service
+            ? `no node ${change.to} in ${change.serviceId}`
+            : `unknown service ${change.serviceId}`,
+          uncertain: false,
+        });
+        continue;
+      }
+      const r = service.router;
+      const group =
+        r.type === 'route53' ? r.hostedZoneId : r.type === 'elbv2-target' ? r.targetGroupArn : r.listenerArn;
+      // One ChangeResourceRecordSets per hosted zone; ELB changes are one call per listener or target group.
+      const key = r.type === 'route53' ? `route53:${group}` : `elb:${group}:${change.serviceId}`;
+      const list = groups.get(key) ?? [];
+      list.push(change);
+      groups.set(key, list);
+    }
+    for (const [key, batch] of groups) this.applyBatch(key, batch, results);
+    return changes.map((c) => results.get(c)!);
+  }
+
+  async current(serviceId: string): Promise<string | undefined> {
+    return this.routing.get(serviceId);
+  }
+
+  /** Where traffic points now (synchronous, for assertions). */
+  pointsAt(serviceId: string): string | undefined {
+    return this.routing.get(serviceId);
+  }
+
+  /** Moves traffic outside the automation (an operator in the console); undefined = matches no node. */
+  set(serviceId: string, nodeId: string | undefined): void {
+    this.routing.set(serviceId, nodeId);
+  }
+
+  /** The next shift that includes this service fails as described (faults queue up in order). */
+  failNext(serviceId: string, fault: TrafficFault): void {
+    const list = this.faults.get(serviceId) ?? [];
+    list.push(fault);
+    this.faults.set(serviceId, list);
+  }
+
+  /** Changes that actually moved traffic, in order. */
+  get appliedChanges(): TrafficChange[] {
+    return this.calls.filter((c) => c.applied).flatMap((c) => c.changes.filter((ch) => ch.from !== ch.to));
+  }
+
+  private applyBatch(
+    key: string,
+    batch: TrafficChange[],
+    results: Map<TrafficChange, TrafficShiftResult>,
+  ): void {
+    const group = key.split(':')[1] ?? key;
+    const mismatched = batch.filter((c) => this.routing.get(c.serviceId) !== c.from);
+    if (mismatched.length > 0) {
+      // The exact-value DELETE does not match: InvalidChangeBatch, the whole batch is refused.
+      this.calls.push({ group, changes: batch, applied: false });
+      for (const c of batch) {
+        results.set(
+          c,
+          mismatched.includes(c)
+            ? {
+                serviceId: c.serviceId,
+                status: 'conflict',
+                observed: this.routing.get(c.serviceId),
+                message: `routing of ${c.serviceId} is on ${this.routing.get(c.serviceId) ?? 'no node'}, not ${c.from}`,
+              }
+            : {
+                serviceId: c.serviceId,
+                status: 'failed',
+                errorName: 'InvalidChangeBatch',
+                message: `batch refused because of ${mismatched.map((m) => m.serviceId).join(', ')}`,
+                uncertain: false,
+              },
+        );
+      }
+      return;
+    }
+
+    // Faults are consumed only by a batch that reaches the point of applying.
+    const first = batch
+      .map((c) => this.faults.get(c.serviceId)?.shift())
+      .find((f): f is TrafficFault => f !== undefined);
+    const apply = first === undefined || first.apply;
+    if (apply) for (const c of batch) this.routing.set(c.serviceId, c.to);
+    this.calls.push({ group, changes: batch, applied: apply });
+    for (const c of batch) {
+      if (first === undefined) {
+        results.set(c, { serviceId: c.serviceId, status: 'shifted', changeId: `C${this.calls.length}` });
+      } else {
+        results.set(c, {
+          serviceId: c.serviceId,
+          status: 'failed',
+          errorName: first.errorName,
+          message: first.message ?? `injected ${first.errorName}`,
+          uncertain: first.uncertain ?? first.apply,
+        });
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifier, logger, metrics
+// ---------------------------------------------------------------------------------------------
+
+export class MemoryNotifier implements NotifierPort {
+  readonly published: Notification[] = [];
+
+  async publish(notification: Notification): Promise<void> {
+    this.published.push(structuredClone(notification));
+  }
+
+  ofKind(kind: Notification['kind']): Notification[] {
+    return this.published.filter((n) => n.kind === kind);
+  }
+}
+
+export interface LogEntry {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly data?: Record<string, unknown>;
+}
+
+export class MemoryLogger implements Logger {
+  readonly entries: LogEntry[] = [];
+
+  constructor(private readonly echo = false) {}
+
+  debug(message: string, data?: Record<string, unknown>): void {
+    this.push('debug', message, data);
+  }
+  info(message: string, data?: Record<string, unknown>): void {
+    this.push('info', message, data);
+  }
+  warn(message: string, data?: Record<string, unknown>): void {
+    this.push('warn', message, data);
+  }
+  error(message: string, data?: Record<string, unknown>): void {
+    this.push('error', message, data);
+  }
+
+  find(message: string | RegExp): LogEntry[] {
+    return this.entries.filter((e) =>
+      typeof message === 'string' ? e.message === message : message.test(e.message),
+    );
+  }
+
+  private push(level: LogEntry['level'], message: string, data?: Record<string, unknown>): void {
+    this.entries.push(data === undefined ? { level, message } : { level, message, data });
+    if (this.echo) console.log(JSON.stringify({ level, message, ...data }));
+  }
+}
+
+export interface MetricDatum {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: 'Count' | 'Milliseconds' | 'Seconds';
+  readonly dimensions: Record<string, string>;
+}
+
+export class MemoryMetrics implements MetricsPort {
+  /** Every datum added, flushed or not. */
+  readonly data: MetricDatum[] = [];
+  flushes = 0;
+
+  add(name: string, value: number, unit: MetricDatum['unit'], dimensions: Record<string, string> = {}): void {
+    this.data.push({ name, value, unit, dimensions: { ...dimensions } });
+  }
+
+  flush(): void {
+    this.flushes++;
+  }
+
+  named(name: string): MetricDatum[] {
+    return this.data.filter((d) => d.name === name);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The environment
+// ---------------------------------------------------------------------------------------------
+
+export interface MemoryEnvironmentOptions {
+  readonly clock?: ManualClock | ManualClockOptions;
+  /** Initial state of every configured health alarm. @default 'OK' */
+  readonly alarms?: AlarmStateValue;
+  /** Write a lag datapoint of this many seconds for every node at the start time. @default none */
+  readonly initialLagSeconds?: number;
+  /** Echo log entries to the console as JSON. @default false */
+  readonly echoLogs?: boolean;
+}
+
+export interface MemoryEnvironment {
+  readonly config: FailoverConfig;
+  readonly clock: ManualClock;
+  readonly alarms: MemoryAlarms;
+  readonly lag: MemoryLag;
+  readonly state: MemoryState;
+  readonly traffic: MemoryTraffic;
+  readonly notifier: MemoryNotifier;
+  readonly logger: MemoryLogger;
+  readonly metrics: MemoryMetrics;
+}
+
+/**
+ * Every port for `config`, in memory: alarms exist (OK unless told otherwise), traffic points at
+ * each service's initial primary, no state item is written yet (as after a fresh deploy).
+ */
+export function createMemoryEnvironment(
+  config: FailoverConfig,
+  options: MemoryEnvironmentOptions = {},
+): MemoryEnvironment {
+  const clock = options.clock instanceof ManualClock ? options.clock : new ManualClock(options.clock);
+  const env: MemoryEnvironment = {
+    config,
+    clock,
+    alarms: new MemoryAlarms(config),
+    lag: new MemoryLag(config, clock),
+    state: new MemoryState(),
+    traffic: new MemoryTraffic(config),
+    notifier: new MemoryNotifier(),
+    logger: new MemoryLogger(options.echoLogs ?? false),
+    metrics: new MemoryMetrics(),
+  };
+  const initialAlarm = options.alarms ?? 'OK';
+  for (const service of config.services) {
+    for (const node of service.nodes) {
+      env.alarms.set(healthAlarmName(service, node), initialAlarm);
+      if (options.initialLagSeconds !== undefined)
+        env.lag.put(service.id, node.id, options.initialLagSeconds);
+    }
+  }
+  return env;
+}
