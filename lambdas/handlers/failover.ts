@@ -1,0 +1,59 @@
+/**
+ * The failover Lambda: EventBridge delivers `CloudWatch Alarm State Change` events for the nodes'
+ * health alarms (asynchronously: a thrown error is retried, twice by default, then dead-lettered).
+ *
+ * Thin: validate the event, run the use case, return plain JSON, flush metrics. A malformed event
+ * is ignored with its problems (a retry would fail the same way); a transient AWS error throws.
+ */
+import { randomUUID } from 'node:crypto';
+import { type AutoFailoverDeps, type FailoverOutcome, runAutoFailover } from '../app/auto-failover.ts';
+import type { Logger } from '../domain/ports.ts';
+import { JsonLogger } from '../runtime/logger.ts';
+import { parseAlarmEvent } from './event.ts';
+
+export interface FailoverHandlerDeps extends Omit<AutoFailoverDeps, 'holderId'> {
+  /** Lease holder when the context carries no request id. @default crypto.randomUUID */
+  readonly newHolderId?: () => string;
+}
+
+/** The part of the Lambda context the handler uses. */
+export interface InvocationContext {
+  readonly awsRequestId?: string;
+}
+
+export type FailoverHandlerResult = FailoverOutcome & { readonly problems?: readonly string[] };
+
+export type FailoverHandler = (event: unknown, context?: InvocationContext) => Promise<FailoverHandlerResult>;
+
+export function makeHandler(deps: FailoverHandlerDeps): FailoverHandler {
+  return async (event, context) => {
+    // The request id is unique per invocation and kept across EventBridge's retries of it.
+    const holderId = context?.awsRequestId ?? deps.newHolderId?.() ?? randomUUID();
+    const logger: Logger =
+      deps.logger instanceof JsonLogger ? deps.logger.child({ requestId: holderId }) : deps.logger;
+    try {
+      const parsed = parseAlarmEvent(event);
+      if (!parsed.ok) {
+        logger.warn('invalid event ignored', { problems: parsed.problems, eventId: eventIdOf(event) });
+        deps.metrics.add('FailoverIgnored', 1, 'Count', { reason: 'invalid-event' });
+        return { outcome: 'ignored', reason: 'invalid-event', problems: parsed.problems };
+      }
+      const outcome = await runAutoFailover({ ...deps, logger, holderId }, parsed.transition);
+      logger.info('failover invocation finished', { ...outcome, eventId: parsed.transition.eventId });
+      return outcome;
+    } catch (err) {
+      logger.error('failover invocation failed; EventBridge retries it, then dead-letters it', {
+        error: err,
+        eventId: eventIdOf(event),
+      });
+      throw err;
+    } finally {
+      deps.metrics.flush();
+    }
+  };
+}
+
+function eventIdOf(event: unknown): string | undefined {
+  const id = (event as { id?: unknown } | null)?.id;
+  return typeof id === 'string' ? id.slice(0, 256) : undefined;
+}
