@@ -80,7 +80,7 @@ const malformed: [string, unknown, RegExp][] = [
   ],
   ['no id', mutate((e) => delete e.id), /^id: /],
   ['an empty id', mutate((e) => (e.id = '')), /^id: /],
-  ['no detail', mutate((e) => delete e.detail), /^detail: /],
+  ['no detail', mutate((e) => delete (e as Record<string, unknown>).detail), /^detail: /],
   ['no alarm name', mutate((e) => delete e.detail.alarmName), /^detail.alarmName: /],
   [
     'an empty alarm name',
