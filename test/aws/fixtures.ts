@@ -4,6 +4,7 @@
  * the deserializer sets, and Node HTTP handler failures with their real names, codes and messages.
  */
 import { PriorRequestNotComplete } from '@aws-sdk/client-route-53';
+import { type FailoverConfig, parseConfig, type ServiceConfig } from '../../lambdas/domain/config.ts';
 
 const meta = (httpStatusCode: number) => ({ httpStatusCode, requestId: 'req-1', attempts: 3 });
 
@@ -80,3 +81,92 @@ export const awsErrors = {
 } as const;
 
 export type AwsErrorKind = keyof typeof awsErrors;
+
+// ---------------------------------------------------------------------------------------------
+// Validated services for the router adapters
+// ---------------------------------------------------------------------------------------------
+
+const lag = (node: string) => ({
+  namespace: 'Custom/Lag',
+  metricName: 'LagSeconds',
+  dimensions: { Node: node },
+});
+const alarm = (service: string, node: string) => ({ type: 'alarm', alarmName: `${service}-${node}-health` });
+const ACCOUNT = '111122223333';
+export const tgArn = (name: string) =>
+  `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:targetgroup/${name}/0123456789abcdef`;
+export const listenerArn = (lb: string) =>
+  `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:listener/app/${lb}/0123456789abcdef/fedcba9876543210`;
+
+export function route53Service(
+  id: string,
+  opts: {
+    zone?: string;
+    zoneName?: string;
+    record?: string;
+    type?: 'A' | 'AAAA' | 'CNAME';
+    ttl?: number;
+    addresses: Record<string, string>;
+  },
+): Record<string, unknown> {
+  const nodes = Object.entries(opts.addresses).map(([node, address]) => ({
+    id: node,
+    address,
+    health: alarm(id, node),
+    lag: lag(node),
+  }));
+  return {
+    id,
+    initialPrimary: nodes[0]?.id,
+    router: {
+      type: 'route53',
+      hostedZoneId: opts.zone ?? 'Z0123456789EXAMPLE',
+      zoneName: opts.zoneName ?? 'example.com',
+      recordName: opts.record ?? `${id}.example.com`,
+      recordType: opts.type ?? 'A',
+      ...(opts.ttl !== undefined ? { ttlSeconds: opts.ttl } : {}),
+    },
+    nodes,
+  };
+}
+
+export function elbTargetService(
+  id: string,
+  targets: Record<string, { id: string; port?: number }>,
+): Record<string, unknown> {
+  const nodes = Object.entries(targets).map(([node, target]) => ({
+    id: node,
+    target,
+    health: alarm(id, node),
+    lag: lag(node),
+  }));
+  return {
+    id,
+    initialPrimary: nodes[0]?.id,
+    router: { type: 'elbv2-target', targetGroupArn: tgArn(id) },
+    nodes,
+  };
+}
+
+export function elbWeightedService(id: string, nodeIds: string[]): Record<string, unknown> {
+  const nodes = nodeIds.map((node) => ({
+    id: node,
+    targetGroupArn: tgArn(`${id}-${node}`),
+    health: alarm(id, node),
+    lag: lag(node),
+  }));
+  return {
+    id,
+    initialPrimary: nodeIds[0],
+    router: { type: 'elbv2-weighted', listenerArn: listenerArn(id) },
+    nodes,
+  };
+}
+
+export function configOf(...services: Record<string, unknown>[]): FailoverConfig {
+  return parseConfig({ services });
+}
+
+export function servicesOf(...services: Record<string, unknown>[]): ServiceConfig[] {
+  return configOf(...services).services;
+}

@@ -1,0 +1,331 @@
+/**
+ * Moves traffic by rewriting a Route 53 record, as a compare-and-swap.
+ *
+ * Route 53 applies a change batch atomically, and a DELETE whose TTL and values do not exactly
+ * match the live record fails the whole batch with InvalidChangeBatch. So
+ * `[DELETE <from exactly>, CREATE <to>]` succeeds only if the record still points at `from`: two
+ * concurrent failovers cannot both win, and an operator's manual change is never overwritten.
+ * (UPSERT would be last-writer-wins.)
+ *
+ * Route 53 allows about 5 requests/s per account and applies changes to one hosted zone serially
+ * (PriorRequestNotComplete), so when many services fail together (an AZ event) all changes for
+ * one zone go in one batch.
+ */
+import {
+  type Change,
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import type { NodeConfig, Route53RouterConfig, ServiceConfig } from '../domain/config.ts';
+import { UnknownServiceError } from '../domain/errors.ts';
+import type { TrafficChange, TrafficShiftResult } from '../domain/types.ts';
+import { describeAwsError, isUncertain, rethrowAws } from './errors.ts';
+
+/** Route 53 limits per ChangeResourceRecordSets request. */
+export const MAX_RECORDS_PER_BATCH = 1000;
+export const MAX_VALUE_CHARS_PER_BATCH = 32_000;
+const MAX_COMMENT = 256;
+
+export interface Route53RouterProps {
+  /** Services to route; those with another router type are ignored. */
+  readonly services: readonly ServiceConfig[];
+  /** @default - a new Route53Client with the default providers */
+  readonly client?: Route53Client;
+}
+
+interface PlannedChange {
+  readonly index: number;
+  readonly serviceId: string;
+  readonly router: Route53RouterConfig;
+  readonly nodes: readonly NodeConfig[];
+  readonly from: NodeConfig & { address: string };
+  readonly to: NodeConfig & { address: string };
+}
+
+type Result = TrafficShiftResult;
+
+export class Route53Router {
+  private readonly client: Route53Client;
+  private readonly services: ReadonlyMap<string, ServiceConfig & { router: Route53RouterConfig }>;
+
+  constructor(props: Route53RouterProps) {
+    this.client = props.client ?? new Route53Client({});
+    this.services = new Map(
+      props.services
+        .filter((s): s is ServiceConfig & { router: Route53RouterConfig } => s.router.type === 'route53')
+        .map((s) => [s.id, s]),
+    );
+  }
+
+  /** One ChangeResourceRecordSets per hosted zone; results in input order. Never throws for one service. */
+  async shift(changes: readonly TrafficChange[]): Promise<readonly Result[]> {
+    const results: Result[] = new Array(changes.length);
+    const byZone = new Map<string, PlannedChange[]>();
+    const seen = new Set<string>();
+    changes.forEach((change, index) => {
+      const planned = this.plan(change, index, seen);
+      if ('status' in planned) {
+        results[index] = planned;
+        return;
+      }
+      const zone = planned.router.hostedZoneId;
+      byZone.set(zone, [...(byZone.get(zone) ?? []), planned]);
+    });
+    await Promise.all(
+      [...byZone.entries()].map(async ([zone, planned]) => {
+        // Batches for one zone are applied serially by Route 53 anyway; sending them in parallel
+        // would only earn PriorRequestNotComplete.
+        for (const batch of chunkBatches(planned)) {
+          for (const r of await this.applyBatch(zone, batch)) results[r.index] = r.result;
+        }
+      }),
+    );
+    return results;
+  }
+
+  /** The node the record points at now; undefined when it is missing or matches no node (or several values). */
+  async current(serviceId: string): Promise<string | undefined> {
+    const service = this.services.get(serviceId);
+    if (!service) throw new UnknownServiceError(serviceId);
+    const record = await this.readRecord(service.router);
+    return matchNode(service.router, service.nodes, record)?.id;
+  }
+
+  /** PENDING until every Route 53 authoritative server has the change, then INSYNC. */
+  async changeStatus(changeId: string): Promise<'PENDING' | 'INSYNC'> {
+    try {
+      const out = await this.client.send(new GetChangeCommand({ Id: changeId }));
+      return out.ChangeInfo?.Status === 'INSYNC' ? 'INSYNC' : 'PENDING';
+    } catch (err) {
+      rethrowAws('GetChange', err);
+    }
+  }
+
+  private plan(change: TrafficChange, index: number, seen: Set<string>): PlannedChange | Result {
+    const invalid = (errorName: string, message: string): Result => ({
+      serviceId: change.serviceId,
+      status: 'failed',
+      errorName,
+      message,
+      uncertain: false,
+    });
+    const service = this.services.get(change.serviceId);
+    if (!service) {
+      return invalid('UnknownServiceError', `no route53-routed service ${JSON.stringify(change.serviceId)}`);
+    }
+    // Two changes for one record in one batch would contradict each other.
+    if (seen.has(change.serviceId)) {
+      return invalid('InvalidInputError', `more than one change for ${change.serviceId} in one shift`);
+    }
+    seen.add(change.serviceId);
+    const from = service.nodes.find((n) => n.id === change.from);
+    const to = service.nodes.find((n) => n.id === change.to);
+    if (!from?.address || !to?.address) {
+      return invalid(
+        'InvalidInputError',
+        `${change.serviceId} has no node with an address for ${!from?.address ? change.from : change.to}`,
+      );
+    }
+    if (from.id === to.id) {
+      return invalid('InvalidInputError', `${change.serviceId}: from and to are the same node (${from.id})`);
+    }
+    return {
+      index,
+      serviceId: service.id,
+      router: service.router,
+      nodes: service.nodes,
+      from: from as PlannedChange['from'],
+      to: to as PlannedChange['to'],
+    };
+  }
+
+  private async applyBatch(
+    zone: string,
+    batch: readonly PlannedChange[],
+  ): Promise<{ index: number; result: Result }[]> {
+    try {
+      const out = await this.client.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zone,
+          ChangeBatch: {
+            Comment: comment(batch),
+            Changes: batch.flatMap(toChanges),
+          },
+        }),
+      );
+      const changeId = out.ChangeInfo?.Id;
+      return batch.map((p) => ({
+        index: p.index,
+        result: { serviceId: p.serviceId, status: 'shifted', ...(changeId ? { changeId } : {}) },
+      }));
+    } catch (err) {
+      if (isSwapMismatch(err)) {
+        if (batch.length === 1 && batch[0]) {
+          const only = batch[0];
+          return [{ index: only.index, result: await this.resolveMismatch(only, err) }];
+        }
+        // The batch does not say which DELETE failed: one service's conflict must not block the
+        // others, so each goes again on its own.
+        const out: { index: number; result: Result }[] = [];
+        for (const p of batch) out.push(...(await this.applyBatch(zone, [p])));
+        return out;
+      }
+      const { errorName, message } = describeAwsError(err);
+      const uncertain = isUncertain(err);
+      return batch.map((p) => ({
+        index: p.index,
+        result: { serviceId: p.serviceId, status: 'failed', errorName, message, uncertain },
+      }));
+    }
+  }
+
+  /** The swap failed: read the record back and say what it points at. Never retried blindly. */
+  private async resolveMismatch(p: PlannedChange, err: unknown): Promise<Result> {
+    const { message: awsMessage } = describeAwsError(err);
+    let record: ResourceRecordSet | undefined;
+    try {
+      record = await this.readRecord(p.router);
+    } catch (readErr) {
+      return {
+        serviceId: p.serviceId,
+        status: 'conflict',
+        message: `${describeRecord(p.router)} did not match ${p.from.id} (${p.from.address}) and could not be read back (${describeAwsError(readErr).message}): ${awsMessage}`,
+      };
+    }
+    const node = matchNode(p.router, p.nodes, record);
+    if (node?.id === p.to.id) {
+      // Already on the target: our own earlier attempt was applied (the SDK retried a request
+      // that timed out after it was sent, or a re-invoked handler runs again). The desired state
+      // holds, so this is a success, not a conflict to report.
+      return { serviceId: p.serviceId, status: 'shifted' };
+    }
+    const values = recordValues(record);
+    const observed = node?.id ?? (values.length ? values.join(',') : undefined);
+    const why =
+      node?.id === p.from.id
+        ? `points at ${p.from.id} but its TTL or other settings differ from the configuration (ttl ${record?.TTL}, expected ${p.router.ttlSeconds})`
+        : record
+          ? `points at ${observed}, not ${p.from.id} (${p.from.address})`
+          : `does not exist (expected ${p.from.id}, ${p.from.address})`;
+    return {
+      serviceId: p.serviceId,
+      status: 'conflict',
+      ...(observed !== undefined ? { observed } : {}),
+      message: `${describeRecord(p.router)} ${why}: ${awsMessage}`,
+    };
+  }
+
+  private async readRecord(router: Route53RouterConfig): Promise<ResourceRecordSet | undefined> {
+    const name = fqdn(router.recordName);
+    try {
+      const out = await this.client.send(
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: router.hostedZoneId,
+          StartRecordName: name,
+          StartRecordType: router.recordType,
+          MaxItems: 1,
+        }),
+      );
+      // The listing starts at the name but returns the next record when ours does not exist.
+      return out.ResourceRecordSets?.find(
+        (r) => sameName(r.Name ?? '', name) && r.Type === router.recordType,
+      );
+    } catch (err) {
+      rethrowAws('ListResourceRecordSets', err);
+    }
+  }
+}
+
+/** Route 53 returns names fully qualified, with a trailing dot. */
+export function fqdn(name: string): string {
+  return name.endsWith('.') ? name : `${name}.`;
+}
+
+/** Route 53 escapes some characters in names as \ooo (octal), e.g. `*` as \052. */
+function normalizeName(name: string): string {
+  return name
+    .replace(/\\(\d{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)))
+    .toLowerCase()
+    .replace(/\.$/, '');
+}
+
+function sameName(a: string, b: string): boolean {
+  return normalizeName(a) === normalizeName(b);
+}
+
+function normalizeValue(router: Route53RouterConfig, value: string): string {
+  return router.recordType === 'CNAME' ? normalizeName(value) : value.toLowerCase();
+}
+
+function recordValues(record: ResourceRecordSet | undefined): string[] {
+  return (record?.ResourceRecords ?? []).map((r) => r.Value ?? '');
+}
+
+function matchNode(
+  router: Route53RouterConfig,
+  nodes: readonly NodeConfig[],
+  record: ResourceRecordSet | undefined,
+): NodeConfig | undefined {
+  const values = recordValues(record);
+  const [value] = values;
+  if (values.length !== 1 || value === undefined) return undefined;
+  const wanted = normalizeValue(router, value);
+  return nodes.find((n) => n.address !== undefined && normalizeValue(router, n.address) === wanted);
+}
+
+function toChanges(p: PlannedChange): Change[] {
+  const record = (address: string): ResourceRecordSet => ({
+    Name: fqdn(p.router.recordName),
+    Type: p.router.recordType,
+    TTL: p.router.ttlSeconds,
+    ResourceRecords: [{ Value: address }],
+  });
+  return [
+    { Action: 'DELETE', ResourceRecordSet: record(p.from.address) },
+    { Action: 'CREATE', ResourceRecordSet: record(p.to.address) },
+  ];
+}
+
+function comment(batch: readonly PlannedChange[]): string {
+  const text = `failover: ${batch.map((p) => `${p.serviceId} ${p.from.id}->${p.to.id}`).join('; ')}`;
+  return text.length > MAX_COMMENT ? `${text.slice(0, MAX_COMMENT - 3)}...` : text;
+}
+
+/** Splits one zone's changes so that no request exceeds Route 53's record and character limits. */
+function chunkBatches(planned: readonly PlannedChange[]): PlannedChange[][] {
+  const batches: PlannedChange[][] = [];
+  let current: PlannedChange[] = [];
+  let records = 0;
+  let chars = 0;
+  for (const p of planned) {
+    const pRecords = 2;
+    const pChars = p.from.address.length + p.to.address.length;
+    if (
+      current.length &&
+      (records + pRecords > MAX_RECORDS_PER_BATCH || chars + pChars > MAX_VALUE_CHARS_PER_BATCH)
+    ) {
+      batches.push(current);
+      current = [];
+      records = 0;
+      chars = 0;
+    }
+    current.push(p);
+    records += pRecords;
+    chars += pChars;
+  }
+  if (current.length) batches.push(current);
+  return batches;
+}
+
+/** Route 53 says InvalidChangeBatch; moto_server says InvalidInput for the same mismatched DELETE. */
+function isSwapMismatch(err: unknown): boolean {
+  const name = err !== null && typeof err === 'object' ? (err as { name?: unknown }).name : undefined;
+  return name === 'InvalidChangeBatch' || name === 'InvalidInput';
+}
+
+function describeRecord(router: Route53RouterConfig): string {
+  return `record ${fqdn(router.recordName)} ${router.recordType} in ${router.hostedZoneId}`;
+}

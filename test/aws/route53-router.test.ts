@@ -1,0 +1,326 @@
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  InvalidChangeBatch,
+  InvalidInput,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { Route53Router } from '../../lambdas/aws/route53-router.ts';
+import { TransientAwsError, UnknownServiceError } from '../../lambdas/domain/errors.ts';
+import { type AwsErrorKind, awsErrors, elbWeightedService, route53Service, servicesOf } from './fixtures.ts';
+
+const r53 = mockClient(Route53Client);
+
+const ZONE = 'Z0123456789EXAMPLE';
+const OTHER_ZONE = 'Z0OTHERZONE1';
+const services = servicesOf(
+  route53Service('orders-db', { ttl: 15, addresses: { 'db-a': '10.0.1.10', 'db-b': '10.0.2.10' } }),
+  route53Service('users-db', { addresses: { 'u-1': '10.1.1.10', 'u-2': '10.1.2.10' } }),
+  route53Service('search', {
+    zone: OTHER_ZONE,
+    zoneName: 'example.org',
+    record: 'search.example.org',
+    type: 'CNAME',
+    addresses: { blue: 'blue.search.example.org', green: 'green.search.example.org' },
+  }),
+  elbWeightedService('git', ['git-1', 'git-2']),
+);
+const router = () => new Route53Router({ services, client: new Route53Client({ region: 'us-east-1' }) });
+
+const swap = (name: string, type: string, ttl: number, from: string, to: string) => [
+  {
+    Action: 'DELETE',
+    ResourceRecordSet: { Name: name, Type: type, TTL: ttl, ResourceRecords: [{ Value: from }] },
+  },
+  {
+    Action: 'CREATE',
+    ResourceRecordSet: { Name: name, Type: type, TTL: ttl, ResourceRecords: [{ Value: to }] },
+  },
+];
+const ORDERS_SWAP = swap('orders-db.example.com.', 'A', 15, '10.0.1.10', '10.0.2.10');
+const USERS_SWAP = swap('users-db.example.com.', 'A', 30, '10.1.1.10', '10.1.2.10');
+
+const mismatch = (name = 'orders-db.example.com.') =>
+  new InvalidChangeBatch({
+    message: `[Tried to delete resource record set [name='${name}', type='A'] but the values provided do not match the current values]`,
+    messages: [
+      `Tried to delete resource record set [name='${name}', type='A'] but the values provided do not match the current values`,
+    ],
+    $metadata: { httpStatusCode: 400 },
+  });
+const changeInfo = (id: string) => ({
+  ChangeInfo: { Id: `/change/${id}`, Status: 'PENDING' as const, SubmittedAt: new Date(0) },
+});
+const recordSet = (name: string, type: 'A' | 'CNAME', ttl: number, ...values: string[]) => ({
+  ResourceRecordSets: [
+    { Name: name, Type: type, TTL: ttl, ResourceRecords: values.map((Value) => ({ Value })) },
+  ],
+  IsTruncated: false,
+  MaxItems: 1,
+});
+
+beforeEach(() => r53.reset());
+
+describe('Route53Router.shift', () => {
+  it('sends one DELETE-exact + CREATE batch per service and returns the change id', async () => {
+    r53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('C1'));
+    const results = await router().shift([{ serviceId: 'orders-db', from: 'db-a', to: 'db-b' }]);
+    expect(results).toEqual([{ serviceId: 'orders-db', status: 'shifted', changeId: '/change/C1' }]);
+    expect(r53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        HostedZoneId: ZONE,
+        ChangeBatch: { Comment: 'failover: orders-db db-a->db-b', Changes: ORDERS_SWAP },
+      },
+    ]);
+  });
+
+  it('batches every change for one hosted zone into one call, one call per zone, results in input order', async () => {
+    r53.on(ChangeResourceRecordSetsCommand, { HostedZoneId: ZONE }).resolves(changeInfo('C-zone1'));
+    r53.on(ChangeResourceRecordSetsCommand, { HostedZoneId: OTHER_ZONE }).resolves(changeInfo('C-zone2'));
+    const results = await router().shift([
+      { serviceId: 'orders-db', from: 'db-a', to: 'db-b' },
+      { serviceId: 'search', from: 'green', to: 'blue' },
+      { serviceId: 'users-db', from: 'u-1', to: 'u-2' },
+    ]);
+    expect(results).toEqual([
+      { serviceId: 'orders-db', status: 'shifted', changeId: '/change/C-zone1' },
+      { serviceId: 'search', status: 'shifted', changeId: '/change/C-zone2' },
+      { serviceId: 'users-db', status: 'shifted', changeId: '/change/C-zone1' },
+    ]);
+    const inputs = r53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input);
+    expect(inputs).toHaveLength(2);
+    expect(inputs.find((i) => i.HostedZoneId === ZONE)?.ChangeBatch).toEqual({
+      Comment: 'failover: orders-db db-a->db-b; users-db u-1->u-2',
+      Changes: [...ORDERS_SWAP, ...USERS_SWAP],
+    });
+    expect(inputs.find((i) => i.HostedZoneId === OTHER_ZONE)?.ChangeBatch?.Changes).toEqual(
+      swap('search.example.org.', 'CNAME', 30, 'green.search.example.org', 'blue.search.example.org'),
+    );
+  });
+
+  it.each([
+    ['InvalidChangeBatch (Route 53)', () => mismatch()],
+    [
+      'InvalidInput (moto_server)',
+      () => new InvalidInput({ message: 'Invalid request', $metadata: { httpStatusCode: 400 } }),
+    ],
+  ])('on %s reads the record back and reports a conflict with the observed node', async (_, error) => {
+    r53.on(ChangeResourceRecordSetsCommand).rejects(error());
+    r53.on(ListResourceRecordSetsCommand).resolves(recordSet('orders-db.example.com.', 'A', 15, '10.0.9.99'));
+    const [result] = await router().shift([{ serviceId: 'orders-db', from: 'db-a', to: 'db-b' }]);
+    expect(result).toMatchObject({ serviceId: 'orders-db', status: 'conflict', observed: '10.0.9.99' });
+    expect(result?.status === 'conflict' && result.message).toMatch(
+      /^record orders-db\.example\.com\. A in Z0123456789EXAMPLE points at 10\.0\.9\.99, not db-a \(10\.0\.1\.10\)/,
+    );
+    expect(r53.commandCalls(ListResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
+      { HostedZoneId: ZONE, StartRecordName: 'orders-db.example.com.', StartRecordType: 'A', MaxItems: 1 },
+    ]);
+    // Never retried blindly.
+    expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
+  });
+
+  it('names the node when the record points at another known node', async () => {
+    const three = servicesOf(
+      route53Service('orders-db', {
+        addresses: { 'db-a': '10.0.1.10', 'db-b': '10.0.2.10', 'db-c': '10.0.3.10' },
+      }),
+    );
+    r53.on(ChangeResourceRecordSetsCommand).rejects(mismatch());
+    r53.on(ListResourceRecordSetsCommand).resolves(recordSet('orders-db.example.com.', 'A', 30, '10.0.3.10'));
+    const [result] = await new Route53Router({ services: three }).shift([
+      { serviceId: 'orders-db', from: 'db-a', to: 'db-b' },
+    ]);
+    expect(result).toMatchObject({ status: 'conflict', observed: 'db-c' });
+  });
+
+  it('reports a missing record as a conflict with nothing observed', async () => {
+    r53.on(ChangeResourceRecordSetsCommand).rejects(mismatch());
+    // ListResourceRecordSets starts at the name and returns the next record when ours is gone.
+    r53.on(ListResourceRecordSetsCommand).resolves(recordSet('other.example.com.', 'A', 30, '10.9.9.9'));
+    const [result] = await router().shift([{ serviceId: 'orders-db', from: 'db-a', to: 'db-b' }]);
+    expect(result).toMatchObject({ status: 'conflict', message: expect.stringMatching(/does not exist/) });
+    expect(result).not.toHaveProperty('observed');
+  });
+
+  it('explains a mismatch where the value is right but the TTL differs', async () => {
+    r53.on(ChangeResourceRecordSetsCommand).rejects(mismatch());
+    r53
+      .on(ListResourceRecordSetsCommand)
+      .resolves(recordSet('orders-db.example.com.', 'A', 300, '10.0.1.10'));
+    const [result] = await router().shift([{ serviceId: 'orders-db', from: 'db-a', to: 'db-b' }]);
+    expect(result).toMatchObject({
+      status: 'conflict',
+      observed: 'db-a',
+      message: expect.stringMatching(/TTL or other settings differ .*ttl 300, expected 15/),
+    });
+  });
+
+  it('treats a mismatch whose record already points at the target as shifted (our retried request won)', async () => {
+    r53.on(ChangeResourceRecordSetsCommand).rejects(mismatch());
+    r53.on(ListResourceRecordSetsCommand).resolves(recordSet('orders-db.example.com.', 'A', 15, '10.0.2.10'));
+    const results = await router().shift([{ serviceId: 'orders-db', from: 'db-a', to: 'db-b' }]);
+    expect(results).toEqual([{ serviceId: 'orders-db', status: 'shifted' }]);
+  });
+
+  it('matches CNAME values and wildcard names as Route 53 returns them', async () => {
+    const wild = servicesOf(
+      route53Service('edge', {
+        record: '*.edge.example.com',
+        type: 'CNAME',
+        addresses: { east: 'east.example.net', west: 'west.example.net' },
+      }),
+    );
+    r53
+      .on(ListResourceRecordSetsCommand)
+      .resolves(recordSet('\\052.edge.example.com.', 'CNAME', 30, 'WEST.example.net.'));
+    expect(await new Route53Router({ services: wild }).current('edge')).toBe('west');
+  });
+
+  it('retries each service on its own when a multi-service batch fails, so one conflict does not block the others', async () => {
+    r53
+      .on(ChangeResourceRecordSetsCommand)
+      .rejectsOnce(mismatch('users-db.example.com.'))
+      .resolvesOnce(changeInfo('C-orders'))
+      .rejectsOnce(mismatch('users-db.example.com.'));
+    r53.on(ListResourceRecordSetsCommand).resolves(recordSet('users-db.example.com.', 'A', 30, '10.1.9.9'));
+    const results = await router().shift([
+      { serviceId: 'orders-db', from: 'db-a', to: 'db-b' },
+      { serviceId: 'users-db', from: 'u-1', to: 'u-2' },
+    ]);
+    expect(results).toEqual([
+      { serviceId: 'orders-db', status: 'shifted', changeId: '/change/C-orders' },
+      expect.objectContaining({ serviceId: 'users-db', status: 'conflict', observed: '10.1.9.9' }),
+    ]);
+    const batches = r53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) => c.args[0].input.ChangeBatch?.Changes);
+    expect(batches).toEqual([[...ORDERS_SWAP, ...USERS_SWAP], ORDERS_SWAP, USERS_SWAP]);
+  });
+
+  it.each<[AwsErrorKind, boolean]>([
+    ['throttling', false],
+    ['priorRequestNotComplete', false],
+    ['internalFailure500', false],
+    ['connectTimeout', false],
+    ['econnrefused', false],
+    ['requestTimeout', true],
+    ['socketTimeout', true],
+    ['econnreset', true],
+  ])('maps %s to failed (uncertain: %s) for every service in the batch', async (kind, uncertain) => {
+    const err = awsErrors[kind]();
+    r53.on(ChangeResourceRecordSetsCommand).rejects(err);
+    const results = await router().shift([
+      { serviceId: 'orders-db', from: 'db-a', to: 'db-b' },
+      { serviceId: 'users-db', from: 'u-1', to: 'u-2' },
+    ]);
+    const errorName = err.name === 'Error' ? (err as { code?: string }).code : err.name;
+    expect(results).toEqual([
+      { serviceId: 'orders-db', status: 'failed', errorName, message: err.message, uncertain },
+      { serviceId: 'users-db', status: 'failed', errorName, message: err.message, uncertain },
+    ]);
+    expect(r53.commandCalls(ListResourceRecordSetsCommand)).toHaveLength(0);
+  });
+
+  it('reports a conflict without an observation when the read-back fails', async () => {
+    r53.on(ChangeResourceRecordSetsCommand).rejects(mismatch());
+    r53.on(ListResourceRecordSetsCommand).rejects(awsErrors.throttling());
+    const [result] = await router().shift([{ serviceId: 'orders-db', from: 'db-a', to: 'db-b' }]);
+    expect(result).toMatchObject({
+      status: 'conflict',
+      message: expect.stringMatching(/could not be read back/),
+    });
+    expect(result).not.toHaveProperty('observed');
+  });
+
+  it('fails bad changes without calling Route 53 and without blocking the good ones', async () => {
+    r53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('C2'));
+    const results = await router().shift([
+      { serviceId: 'nope', from: 'a', to: 'b' },
+      { serviceId: 'git', from: 'git-1', to: 'git-2' },
+      { serviceId: 'orders-db', from: 'db-a', to: 'db-x' },
+      { serviceId: 'users-db', from: 'u-1', to: 'u-1' },
+      { serviceId: 'search', from: 'green', to: 'blue' },
+      { serviceId: 'search', from: 'blue', to: 'green' },
+    ]);
+    expect(results.map((r) => [r.status, r.status === 'failed' ? r.errorName : undefined])).toEqual([
+      ['failed', 'UnknownServiceError'],
+      ['failed', 'UnknownServiceError'],
+      ['failed', 'InvalidInputError'],
+      ['failed', 'InvalidInputError'],
+      ['shifted', undefined],
+      ['failed', 'InvalidInputError'],
+    ]);
+    expect(results.every((r) => r.status !== 'failed' || r.uncertain === false)).toBe(true);
+    expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
+  });
+
+  it('splits a zone with more than 1000 records of changes into several sequential batches', async () => {
+    const many = servicesOf(
+      ...Array.from({ length: 501 }, (_, i) =>
+        route53Service(`svc-${i}`, {
+          addresses: { a: `10.2.${i >> 8}.${i & 255}`, b: `10.3.${i >> 8}.${i & 255}` },
+        }),
+      ),
+    );
+    let inFlight = 0;
+    let maxInFlight = 0;
+    r53.on(ChangeResourceRecordSetsCommand).callsFake(async () => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return changeInfo('C');
+    });
+    const results = await new Route53Router({ services: many }).shift(
+      many.map((s) => ({ serviceId: s.id, from: 'a', to: 'b' })),
+    );
+    expect(results.every((r) => r.status === 'shifted')).toBe(true);
+    const sizes = r53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) => c.args[0].input.ChangeBatch?.Changes?.length);
+    expect(sizes).toEqual([1000, 2]);
+    expect(maxInFlight).toBe(1);
+    const comment = r53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Comment;
+    expect(comment?.length).toBe(256);
+  });
+});
+
+describe('Route53Router.current', () => {
+  it('maps the live value to a node id', async () => {
+    r53.on(ListResourceRecordSetsCommand).resolves(recordSet('orders-db.example.com.', 'A', 15, '10.0.2.10'));
+    expect(await router().current('orders-db')).toBe('db-b');
+  });
+
+  it.each([
+    ['an unknown value', recordSet('orders-db.example.com.', 'A', 15, '10.9.9.9')],
+    ['several values', recordSet('orders-db.example.com.', 'A', 15, '10.0.1.10', '10.0.2.10')],
+    ['no record', { ResourceRecordSets: [], IsTruncated: false, MaxItems: 1 }],
+  ])('is undefined for %s', async (_, out) => {
+    r53.on(ListResourceRecordSetsCommand).resolves(out);
+    expect(await router().current('orders-db')).toBeUndefined();
+  });
+
+  it('throws UnknownServiceError for a service it does not route', async () => {
+    await expect(router().current('git')).rejects.toBeInstanceOf(UnknownServiceError);
+  });
+
+  it('maps throttling to TransientAwsError', async () => {
+    r53.on(ListResourceRecordSetsCommand).rejects(awsErrors.throttling());
+    await expect(router().current('orders-db')).rejects.toBeInstanceOf(TransientAwsError);
+  });
+});
+
+describe('Route53Router.changeStatus', () => {
+  it.each(['PENDING', 'INSYNC'] as const)('returns %s from GetChange', async (Status) => {
+    r53.on(GetChangeCommand).resolves({ ChangeInfo: { Id: '/change/C1', Status, SubmittedAt: new Date(0) } });
+    expect(await router().changeStatus('/change/C1')).toBe(Status);
+    expect(r53.commandCalls(GetChangeCommand)[0]?.args[0].input).toEqual({ Id: '/change/C1' });
+  });
+
+  it('maps PriorRequestNotComplete to TransientAwsError', async () => {
+    r53.on(GetChangeCommand).rejects(awsErrors.priorRequestNotComplete());
+    await expect(router().changeStatus('C1')).rejects.toBeInstanceOf(TransientAwsError);
+  });
+});
