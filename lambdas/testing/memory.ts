@@ -8,15 +8,17 @@
  *   after expiry; commit only by the holder at the expected epoch; history newest first);
  * - traffic: each service's routing holds exactly one node. `shift` is a compare-and-swap on
  *   `from` (Route 53's exact-value DELETE + CREATE): a mismatch is a `conflict` with the node
- *   observed. Route 53 services that share a hosted zone are changed in one atomic batch: if one
- *   change fails, none applies. ELB-routed services use the same model, one call each.
+ *   observed (or `shifted` when it already points at `to`: our own earlier attempt applied).
+ *   Route 53 services that share a hosted zone are changed in one atomic batch: if one change
+ *   fails, none applies; then, like the Route 53 adapter, each change is sent again on its own.
+ *   ELB-routed services use the same model, one call each. `calls` records every batch.
  *
  * Every mutation happens synchronously inside an async method, so concurrent callers interleave
  * only between calls, as they would between requests. Wrap ports with `instrument()` to add
  * latency, faults and call records.
  */
 import { type FailoverConfig, findService, healthAlarmName, type LagMetric } from '../domain/config.ts';
-import { LeaseConflictError, LeaseLostError } from '../domain/errors.ts';
+import { LeaseConflictError, LeaseLostError, UnknownServiceError } from '../domain/errors.ts';
 import type {
   AcquireLeaseRequest,
   AlarmPort,
@@ -324,6 +326,7 @@ export class MemoryTraffic implements TrafficPort {
   }
 
   async current(serviceId: string): Promise<string | undefined> {
+    if (!this.routing.has(serviceId)) throw new UnknownServiceError(serviceId);
     return this.routing.get(serviceId);
   }
 
@@ -359,25 +362,26 @@ export class MemoryTraffic implements TrafficPort {
     if (mismatched.length > 0) {
       // The exact-value DELETE does not match: InvalidChangeBatch, the whole batch is refused.
       this.calls.push({ group, changes: batch, applied: false });
-      for (const c of batch) {
-        results.set(
-          c,
-          mismatched.includes(c)
-            ? {
-                serviceId: c.serviceId,
-                status: 'conflict',
-                observed: this.routing.get(c.serviceId),
-                message: `routing of ${c.serviceId} is on ${this.routing.get(c.serviceId) ?? 'no node'}, not ${c.from}`,
-              }
-            : {
-                serviceId: c.serviceId,
-                status: 'failed',
-                errorName: 'InvalidChangeBatch',
-                message: `batch refused because of ${mismatched.map((m) => m.serviceId).join(', ')}`,
-                uncertain: false,
-              },
-        );
+      if (batch.length > 1) {
+        // As the Route 53 adapter does: the error does not say which DELETE failed, so each
+        // change goes again on its own and one conflict does not block the others.
+        for (const c of batch) this.applyBatch(key, [c], results);
+        return;
       }
+      const c = batch[0]!;
+      const observed = this.routing.get(c.serviceId);
+      // Read back: already on the target means an earlier attempt of ours applied; that is success.
+      results.set(
+        c,
+        observed === c.to
+          ? { serviceId: c.serviceId, status: 'shifted' }
+          : {
+              serviceId: c.serviceId,
+              status: 'conflict',
+              observed,
+              message: `routing of ${c.serviceId} is on ${observed ?? 'no node'}, not ${c.from}`,
+            },
+      );
       return;
     }
 

@@ -242,34 +242,60 @@ describe('MemoryTraffic (Route 53 compare-and-swap, atomic batches per hosted zo
   it('starts on the initial primaries and swaps only from the expected node', async () => {
     const { traffic } = createMemoryEnvironment(config);
     expect(await traffic.current('s1')).toBe('a');
-    expect(await traffic.shift([{ serviceId: 's1', from: 'b', to: 'a' }])).toEqual([
-      { serviceId: 's1', status: 'conflict', observed: 'a', message: expect.stringMatching(/on a, not b/) },
+    traffic.set('s1', undefined);
+    expect(await traffic.shift([{ serviceId: 's1', from: 'a', to: 'b' }])).toEqual([
+      {
+        serviceId: 's1',
+        status: 'conflict',
+        observed: undefined,
+        message: expect.stringMatching(/on no node, not a/),
+      },
     ]);
+    expect(traffic.pointsAt('s1')).toBeUndefined();
+    traffic.set('s1', 'a');
     expect(await traffic.shift([{ serviceId: 's1', from: 'a', to: 'b' }])).toMatchObject([
       { status: 'shifted' },
     ]);
     expect(traffic.pointsAt('s1')).toBe('b');
   });
 
-  it('applies one zone batch atomically: one conflict refuses the whole batch, other zones go on', async () => {
+  it('applies one zone batch atomically: a conflict refuses it, then each change goes alone', async () => {
     const { traffic } = createMemoryEnvironment(config);
-    traffic.set('s2', 'b');
+    traffic.set('s2', undefined); // e.g. a record edited to an address of no node
     const results = await traffic.shift([
       { serviceId: 's1', from: 'a', to: 'b' },
       { serviceId: 's2', from: 'a', to: 'b' },
       { serviceId: 's3', from: 'a', to: 'b' },
     ]);
     expect(results.map((r) => [r.serviceId, r.status])).toEqual([
-      ['s1', 'failed'],
+      ['s1', 'shifted'],
       ['s2', 'conflict'],
       ['s3', 'shifted'],
     ]);
-    expect(results[0]).toMatchObject({ errorName: 'InvalidChangeBatch', uncertain: false });
-    expect([traffic.pointsAt('s1'), traffic.pointsAt('s2'), traffic.pointsAt('s3')]).toEqual(['a', 'b', 'b']);
-    expect(traffic.calls.map((c) => [c.group, c.changes.length, c.applied])).toEqual([
-      ['ZONEA', 2, false],
-      ['ZONEB', 1, true],
+    expect(results[1]).toMatchObject({ observed: undefined, message: expect.stringMatching(/no node/) });
+    expect([traffic.pointsAt('s1'), traffic.pointsAt('s2'), traffic.pointsAt('s3')]).toEqual([
+      'b',
+      undefined,
+      'b',
     ]);
+    expect(
+      traffic.calls.map((c) => [c.group, c.changes.map((ch) => ch.serviceId).join(','), c.applied]),
+    ).toEqual([
+      ['ZONEA', 's1,s2', false],
+      ['ZONEA', 's1', true],
+      ['ZONEA', 's2', false],
+      ['ZONEB', 's3', true],
+    ]);
+  });
+
+  it('a swap that finds the record already on the target is a success (an earlier attempt applied)', async () => {
+    const { traffic } = createMemoryEnvironment(config);
+    traffic.set('s1', 'b');
+    expect(await traffic.shift([{ serviceId: 's1', from: 'a', to: 'b' }])).toMatchObject([
+      { status: 'shifted' },
+    ]);
+    expect(traffic.appliedChanges).toEqual([]);
+    await expect(traffic.current('nope')).rejects.toThrow(/unknown service/);
   });
 
   it('injected faults: applied-but-failed is uncertain, not-applied is certain', async () => {
