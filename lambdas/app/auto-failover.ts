@@ -91,6 +91,13 @@ export interface FailoverOutcome {
 
 export const DEFAULT_LEASE_SECONDS = 120;
 
+/**
+ * An auto-failover normally finishes in about a second; EventBridge duplicates arrive within
+ * seconds of each other. A lease younger than this is a duplicate's attempt in flight (held
+ * quietly); an older one is stuck or crashed, and the hold is announced.
+ */
+export const IN_FLIGHT_QUIET_MS = 30_000;
+
 /** Holds the on-call must hear about: the primary is down and nothing was done. */
 const NOTIFIED_HOLDS: ReadonlySet<HoldReason> = new Set<HoldReason>([
   'paused',
@@ -175,7 +182,12 @@ export async function runAutoFailover(
   ]);
   const state = stored ?? initialState(service);
   const now = clock.now();
-  const decision = decideAutoFailover({ service, transition, alarms, lag, state, now });
+  // Our own lease (Lambda keeps the request id when it retries an invocation) does not fence us:
+  // the retry of a crashed attempt resumes instead of waiting for its own lease to expire.
+  const ownLease = state.lease?.holder === deps.holderId;
+  const view: ClusterState = ownLease ? { ...state, lease: undefined } : state;
+  if (ownLease) logger.info('resuming under our own lease', { serviceId: service.id, lease: state.lease });
+  const decision = decideAutoFailover({ service, transition, alarms, lag, state: view, now });
   const run = new Run(deps, service, transition, state, startedAt, clock.now());
 
   logger.info('failover decision', {
@@ -232,12 +244,22 @@ class Run {
     };
   }
 
-  async hold(reason: HoldReason, detail: string, decision?: Decision): Promise<FailoverOutcome> {
+  /** `quiet`: a concurrent attempt won the lease race; it announces, so this one does not. */
+  async hold(
+    reason: HoldReason,
+    detail: string,
+    decision?: Decision,
+    quiet = false,
+  ): Promise<FailoverOutcome> {
     const { service, state } = this;
-    // A live lease taken by another auto-failover attempt is a duplicate event: the holder announces.
-    const duplicate =
-      reason === 'operation-in-progress' && (!state.lease || state.lease.operation === 'auto-failover');
-    if (NOTIFIED_HOLDS.has(reason) && !duplicate) {
+    const lease = state.lease;
+    // A young auto-failover lease is a duplicate event's attempt in flight: it will announce. An
+    // old one may belong to a crashed attempt, and then nothing else would tell anyone.
+    const inFlightDuplicate =
+      reason === 'operation-in-progress' &&
+      lease?.operation === 'auto-failover' &&
+      this.decidedAt - lease.acquiredAt < IN_FLIGHT_QUIET_MS;
+    if (NOTIFIED_HOLDS.has(reason) && !quiet && !inFlightDuplicate) {
       await this.deps.notifier.publish({
         kind: 'failover-held',
         serviceId: service.id,
@@ -319,7 +341,10 @@ class Run {
           error: err.message,
         });
         deps.metrics.add('FailoverLeaseConflict', 1, 'Count', { serviceId: service.id });
-        return { ...(await this.hold('operation-in-progress', err.message)), to: decision.to };
+        return {
+          ...(await this.hold('operation-in-progress', err.message, decision, true)),
+          to: decision.to,
+        };
       }
       // The write may have landed (a timeout): give the lease back so the retry is not fenced out.
       await this.releaseQuietly('acquire failed');

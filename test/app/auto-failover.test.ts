@@ -192,7 +192,7 @@ describe('runAutoFailover', () => {
         notified: true,
       },
       {
-        name: 'another auto-failover attempt holding the lease (a duplicate)',
+        name: 'a duplicate whose attempt is in flight (young auto-failover lease)',
         arrange: (env) => {
           const now = env.clock.now();
           env.state.seed({
@@ -200,12 +200,38 @@ describe('runAutoFailover', () => {
             primary: 'a',
             epoch: 3,
             paused: false,
-            lease: { holder: 'req-0', operation: 'auto-failover', acquiredAt: now, expiresAt: now + 60_000 },
+            lease: {
+              holder: 'req-0',
+              operation: 'auto-failover',
+              acquiredAt: now - 5_000,
+              expiresAt: now + 115_000,
+            },
           });
           return fire(env);
         },
         reason: 'operation-in-progress',
         notified: false,
+      },
+      {
+        name: 'an auto-failover lease held for 90 s (stuck or crashed: a human should know)',
+        arrange: (env) => {
+          const now = env.clock.now();
+          env.state.seed({
+            serviceId: 'orders',
+            primary: 'a',
+            epoch: 3,
+            paused: false,
+            lease: {
+              holder: 'req-0',
+              operation: 'auto-failover',
+              acquiredAt: now - 90_000,
+              expiresAt: now + 30_000,
+            },
+          });
+          return fire(env);
+        },
+        reason: 'operation-in-progress',
+        notified: true,
       },
       {
         name: 'the cooldown after a role change',
@@ -544,12 +570,29 @@ describe('runAutoFailover', () => {
     expect(env.state.stats.commits).toBe(1);
     expect(env.state.snapshot('orders')).toMatchObject({ primary: 'b', epoch: 1 });
     expect(await env.state.history('orders', 10)).toHaveLength(1);
+    // Losers of the lease race, and those that read the winner's young lease, stay quiet.
     expect(env.notifier.published.map((n) => n.kind)).toEqual(['failover']);
+    const announced = env.notifier.published.length;
 
     // A late duplicate after the commit sees the alarm no longer watches the primary.
     const late = await runAutoFailover({ ...env, holderId: 'req-late' }, event);
     expect(late).toMatchObject({ outcome: 'held', reason: 'not-primary-alarm', from: 'b' });
-    expect(env.notifier.published).toHaveLength(1);
+    expect(env.notifier.published).toHaveLength(announced);
+  });
+
+  it('a retried invocation (same request id) resumes under its own live lease', async () => {
+    const { env, deps } = setup();
+    const now = env.clock.now();
+    env.state.seed({
+      serviceId: 'orders',
+      primary: 'a',
+      epoch: 0,
+      paused: false,
+      lease: { holder: 'req-1', operation: 'auto-failover', acquiredAt: now, expiresAt: now + 100_000 },
+    });
+    const out = await runAutoFailover(deps, fire(env));
+    expect(out).toMatchObject({ outcome: 'failed-over', to: 'b', epoch: 1 });
+    expect(env.logger.find('resuming under our own lease')).toHaveLength(1);
   });
 
   it('no automatic failback: the new primary failing inside the cooldown holds and notifies', async () => {
