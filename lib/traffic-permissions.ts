@@ -19,45 +19,46 @@ export function normalizeRecordName(name: string): string {
     .replace(/[^a-z0-9_.-]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }
 
-/** Route 53 record changes, one statement per (hosted zone, record type). */
+/** Route 53 record changes, one statement per hosted zone. */
 export function route53Statements(config: FailoverConfig): PolicyStatement[] {
-  const byZoneAndType = new Map<string, { zoneId: string; type: string; names: Set<string> }>();
-  const zones = new Set<string>();
+  const byZone = new Map<string, { names: Set<string>; types: Set<string> }>();
   for (const service of config.services) {
     const r = service.router;
     if (r.type !== 'route53') continue;
-    zones.add(r.hostedZoneId);
-    const key = `${r.hostedZoneId}/${r.recordType}`;
-    const entry = byZoneAndType.get(key) ?? { zoneId: r.hostedZoneId, type: r.recordType, names: new Set() };
+    const entry = byZone.get(r.hostedZoneId) ?? { names: new Set(), types: new Set() };
     entry.names.add(normalizeRecordName(r.recordName));
-    byZoneAndType.set(key, entry);
+    entry.types.add(r.recordType);
+    byZone.set(r.hostedZoneId, entry);
   }
-  if (zones.size === 0) return [];
+  if (byZone.size === 0) return [];
   const zoneArn = (id: string) => `arn:${Aws.PARTITION}:route53:::hostedzone/${id}`;
-  const statements = [...byZoneAndType.values()].map(
-    ({ zoneId, type, names }) =>
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['route53:ChangeResourceRecordSets'],
-        resources: [zoneArn(zoneId)],
-        // Per zone and type, so a name of one zone cannot be written into another (delegated
-        // sub-zones share suffixes) and an A-record service cannot create a CNAME. Only DELETE and
-        // CREATE: the router's exact-value [DELETE old, CREATE new] batch is the compare-and-swap;
-        // denying UPSERT makes a blind last-writer-wins overwrite impossible even for a buggy caller.
-        conditions: {
-          'ForAllValues:StringEquals': {
-            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...names].sort(),
-            'route53:ChangeResourceRecordSetsRecordTypes': [type],
-            'route53:ChangeResourceRecordSetsActions': ['DELETE', 'CREATE'],
-          },
+  const zones = [...byZone.keys()].sort();
+  const statements = zones.map((zoneId) => {
+    const { names, types } = byZone.get(zoneId)!;
+    return new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['route53:ChangeResourceRecordSets'],
+      resources: [zoneArn(zoneId)],
+      // One statement per zone, so a name of one zone cannot be written into another (delegated
+      // sub-zones share suffixes). Names and types of a zone stay in ONE statement: the router
+      // batches every change to a zone into one request, and ForAllValues needs all of the
+      // request's names and types in the same statement's lists. Only DELETE and CREATE: the
+      // exact-value [DELETE old, CREATE new] batch is the compare-and-swap; denying UPSERT makes a
+      // blind last-writer-wins overwrite impossible even for a buggy caller.
+      conditions: {
+        'ForAllValues:StringEquals': {
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...names].sort(),
+          'route53:ChangeResourceRecordSetsRecordTypes': [...types].sort(),
+          'route53:ChangeResourceRecordSetsActions': ['DELETE', 'CREATE'],
         },
-      }),
-  );
+      },
+    });
+  });
   statements.push(
     new PolicyStatement({
       effect: Effect.ALLOW,
       actions: ['route53:ListResourceRecordSets'],
-      resources: [...zones].sort().map(zoneArn),
+      resources: zones.map(zoneArn),
     }),
     new PolicyStatement({
       effect: Effect.ALLOW,
@@ -79,25 +80,39 @@ export function elbStatements(config: FailoverConfig): PolicyStatement[] {
     if (r.type === 'elbv2-weighted') listeners.add(r.listenerArn);
   }
   const statements: PolicyStatement[] = [];
-  if (targetGroups.size > 0) {
+  for (const chunk of chunks([...targetGroups].sort())) {
     statements.push(
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets'],
-        resources: [...targetGroups].sort(),
+        resources: chunk,
       }),
     );
   }
-  if (listeners.size > 0) {
+  for (const chunk of chunks([...listeners].sort())) {
     statements.push(
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['elasticloadbalancing:ModifyListener'],
-        resources: [...listeners].sort(),
+        resources: chunk,
       }),
     );
   }
   return statements;
+}
+
+/**
+ * CDK moves whole statements into overflow managed policies (6,144 characters each) when a role's
+ * inline policy passes 10,240; a statement bigger than that could not be placed anywhere. Each
+ * statement gets at most this many ARNs (~110 characters each), unlike Route 53 names which must
+ * stay together (see above). Splitting ARNs is harmless: each ELB call names one resource.
+ */
+const ARNS_PER_STATEMENT = 25;
+
+function chunks<T>(items: readonly T[], size = ARNS_PER_STATEMENT): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /**
