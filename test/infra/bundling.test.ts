@@ -1,0 +1,113 @@
+/**
+ * The one suite that really bundles (esbuild, locally, no Docker): the asset directories in the
+ * cloud assembly hold an ESM bundle and the validated config.json next to it, and the bundles
+ * load and run on Node.js 22 the way Lambda would load them.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Duration } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type FailoverConfig, parseConfig } from '../../lambdas/domain/config.ts';
+import { PROJECT_ROOT, resourcesOf, type Synthesized, sampleConfig, synth } from './helpers.ts';
+
+const run = promisify(execFile);
+const NODE22 = join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
+
+function synthBundled(config: FailoverConfig): Synthesized {
+  return synth(config, {
+    bundle: true,
+    extend: (stack) => {
+      stack.automation.createHandlerFunction('ConfigEcho', {
+        entry: 'test/infra/fixtures/config-echo-handler.ts',
+        description: 'test fixture: reads config.json at cold start',
+        timeout: Duration.seconds(10),
+      });
+    },
+  });
+}
+
+/** Asset directory of the Lambda whose logical id starts with `prefix`. */
+function assetDir(s: Synthesized, prefix: string): { dir: string; hash: string } {
+  const [, fn] = Object.entries(resourcesOf(s.template, 'AWS::Lambda::Function')).find(([id]) =>
+    id.startsWith(prefix),
+  )!;
+  const hash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
+  return { dir: join(s.app.outdir, `asset.${hash}`), hash };
+}
+
+/** Imports a bundle in a fresh Node.js 22 process, as the Lambda runtime would, and calls `expr`. */
+async function inLambdaProcess(dir: string, expr: string): Promise<string> {
+  const { stdout } = await run(
+    NODE22,
+    [
+      '--enable-source-maps',
+      '--input-type=module',
+      '-e',
+      `const m = await import('${dir}/index.mjs'); ${expr}`,
+    ],
+    {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH,
+        LAMBDA_TASK_ROOT: dir,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        TABLE_NAME: 'state-table',
+        TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:topic',
+      },
+    },
+  );
+  return stdout.trim();
+}
+
+describe('Lambda bundles in the cloud assembly', () => {
+  let config: FailoverConfig;
+  let s: Synthesized;
+  beforeAll(() => {
+    config = sampleConfig();
+    s = synthBundled(config);
+  });
+
+  it.each(['AutomationFailoverFunction', 'AutomationConfigEcho'])(
+    '%s: an ESM bundle with the validated config.json next to it',
+    (prefix) => {
+      const { dir } = assetDir(s, prefix);
+      expect(existsSync(dir)).toBe(true);
+      expect(readdirSync(dir).sort()).toEqual(['config.json', 'index.mjs', 'index.mjs.map']);
+      const delivered = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      expect(delivered).toEqual(config);
+      // It is the parser's output (defaults applied), and it parses again to itself.
+      expect(parseConfig(delivered)).toEqual(delivered);
+      expect(readFileSync(join(dir, 'index.mjs'), 'utf8')).toMatch(/^import \{ createRequire as __cr \}/);
+    },
+  );
+
+  it('the fixture handler reads config.json at cold start on Node.js 22', async () => {
+    const { dir } = assetDir(s, 'AutomationConfigEcho');
+    const out = await inLambdaProcess(dir, 'console.log(JSON.stringify(await m.handler()));');
+    expect(JSON.parse(out)).toEqual({
+      services: ['orders-db', 'git-server'],
+      env: ['TABLE_NAME', 'TOPIC_ARN'],
+    });
+  });
+
+  it('the failover bundle loads (cold start: config, clients) and exports a handler', async () => {
+    const { dir } = assetDir(s, 'AutomationFailoverFunction');
+    const out = await inLambdaProcess(dir, 'console.log(typeof m.handler);');
+    expect(out).toBe('function');
+  });
+
+  it('a configuration change is a new asset hash (the config is part of the content)', () => {
+    const changed = parseConfig({ ...config, services: config.services.slice(0, 1) });
+    const other = synthBundled(changed);
+    for (const prefix of ['AutomationFailoverFunction', 'AutomationConfigEcho']) {
+      const a = assetDir(s, prefix);
+      const b = assetDir(other, prefix);
+      expect(b.hash).not.toBe(a.hash);
+      expect(JSON.parse(readFileSync(join(b.dir, 'config.json'), 'utf8')).services).toHaveLength(1);
+    }
+  });
+});

@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigValidationError } from '../../lambdas/domain/errors.ts';
+import { loadConfigFile } from '../../lib/config-loader.ts';
+import { PROJECT_ROOT } from './helpers.ts';
+
+const run = promisify(execFile);
+const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+
+function tempFile(name: string, content: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'failover-config-test-')), name);
+  writeFileSync(file, content);
+  return file;
+}
+
+/** A config with three independent problems in different places. */
+function badConfig(): string {
+  const sample = JSON.parse(readFileSync(join(PROJECT_ROOT, 'config', 'failover.json'), 'utf8'));
+  sample.services[0].router.ttlSeconds = 1; // below 5
+  sample.services[0].nodes[1].address = '10.0.2.999'; // not IPv4
+  sample.services[1].initialPrimary = 'git-9'; // no such node
+  return JSON.stringify(sample, null, 2);
+}
+
+/** Runs bin/app.ts the way the CDK CLI does: context in CDK_CONTEXT_JSON, output in CDK_OUTDIR. */
+async function runApp(
+  configPath: string,
+): Promise<{ code: number; stdout: string; stderr: string; outdir: string }> {
+  const outdir = mkdtempSync(join(tmpdir(), 'failover-app-'));
+  try {
+    const { stdout, stderr } = await run(TSX, ['bin/app.ts'], {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ config: configPath, 'aws:cdk:bundling-stacks': [] }),
+        CDK_OUTDIR: outdir,
+      },
+    });
+    return { code: 0, stdout, stderr, outdir };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr, outdir };
+  }
+}
+
+describe('loadConfigFile', () => {
+  it('returns the validated sample configuration with defaults applied', () => {
+    const config = loadConfigFile(join(PROJECT_ROOT, 'config', 'failover.json'));
+    expect(config.services.map((s) => s.id)).toEqual(['orders-db', 'git-server']);
+    expect(config.services[1]!.policy.autoFailover).toBe(true); // default
+  });
+
+  it("reports a JSON syntax error with the file path and the parser's reason", () => {
+    const file = tempFile('broken.json', '{ "services": [ }');
+    expect(() => loadConfigFile(file)).toThrow(ConfigValidationError);
+    expect(() => loadConfigFile(file)).toThrow(`${file} is not valid JSON: Unexpected token '}'`);
+  });
+
+  it('reports a missing file with its path', () => {
+    expect(() => loadConfigFile('/nonexistent/failover.json')).toThrow(
+      /cannot read \/nonexistent\/failover\.json/,
+    );
+  });
+
+  it('lists every problem with its field path and the bad value in one error', () => {
+    const file = tempFile('bad.json', badConfig());
+    let error: unknown;
+    try {
+      loadConfigFile(file);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const problems = (error as ConfigValidationError).problems;
+    expect(problems.map((p) => [p.path, p.value])).toEqual(
+      expect.arrayContaining([
+        ['services[0].router.ttlSeconds', 1],
+        ['services[0].nodes[1].address', '10.0.2.999'],
+        ['services[1].initialPrimary', 'git-9'],
+      ]),
+    );
+    expect((error as Error).message).toMatch(/^invalid failover configuration \(3 problems\)/);
+  });
+});
+
+describe('bin/app.ts', () => {
+  it('exits 1 with every problem on stderr and no stack trace when the config is invalid', async () => {
+    const file = tempFile('bad.json', badConfig());
+    const { code, stderr, outdir } = await runApp(file);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${file}: invalid failover configuration (3 problems):`);
+    expect(stderr).toContain('services[0].router.ttlSeconds');
+    expect(stderr).toContain('got: 1');
+    expect(stderr).toContain(
+      'services[0].nodes[1].address: must be an IPv4 address for an A record, got: "10.0.2.999"',
+    );
+    expect(stderr).toContain(
+      'services[1].initialPrimary: must be one of the node ids (git-1, git-2), got: "git-9"',
+    );
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(existsSync(join(outdir, 'manifest.json'))).toBe(false);
+  });
+
+  it('exits 1 with the path on a JSON syntax error', async () => {
+    const file = tempFile('broken.json', '{ "services": ');
+    const { code, stderr } = await runApp(file);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${file} is not valid JSON`);
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('synthesizes the sample configuration into a stack named by the config', async () => {
+    const { code, stderr, outdir } = await runApp('config/failover.json');
+    expect(stderr).not.toMatch(/Error/);
+    expect(code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
+    const stack = manifest.artifacts.FailoverStack;
+    expect(stack.properties.stackName).toBe('FailoverAutomation');
+    expect(stack.environment).toBe('aws://unknown-account/unknown-region');
+  });
+});
