@@ -1,0 +1,554 @@
+/**
+ * Pure rules of the switchover / operator-failover workflow: what a valid request is, whether it
+ * may start, which node it promotes, when the replica has caught up, when the change is verified,
+ * and the deterministic execution name that makes a retried StartExecution harmless.
+ *
+ * Decisions made here (the workflow and its notifications follow them):
+ * - Health is never forced. `force` only accepts replication lag over the budget (or unknown), and
+ *   the accepted data-loss bound is written to history. Invariant 1 holds for operators too.
+ * - A switchover needs both nodes healthy and waits for lag 0 measured entirely after the fence: a
+ *   datapoint whose period started before the fence could hide writes accepted just before it.
+ * - A failover waits (up to the catch-up timeout) for a fresh lag within the budget, exactly the
+ *   automatic-failover standard; with `force` it proceeds at once on whatever is known.
+ * - A demote failure AFTER the new primary is verified is recorded and announced, never rolled back,
+ *   in both modes: the new primary already takes writes that a rollback would discard, and the old
+ *   primary stays fenced, so there is still exactly one writer. A human re-attaches the old primary.
+ * - An unfence failure during rollback is tolerated only when the old primary was already unhealthy
+ *   when the workflow started (failover of a dead primary): traffic is back where it was, on a node
+ *   that could not take writes anyway. Otherwise it is a rollback failure.
+ *
+ * Pure: no AWS SDK, no environment, no clock (`now` is an argument).
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { healthAlarmName, type NodeConfig, type ServiceConfig } from './config.ts';
+import { assessCandidates, MAX_LAG_FUTURE_SKEW_SECONDS } from './decide.ts';
+import { InvalidInputError } from './errors.ts';
+import type { AlarmStateValue, CandidateAssessment, ClusterState, LagSample } from './types.ts';
+
+export type WorkflowMode = 'switchover' | 'failover';
+
+const nodeIdPattern = /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/;
+
+export const workflowRequestSchema = z.strictObject({
+  serviceId: z.string().min(1).max(48),
+  mode: z.enum(['switchover', 'failover']),
+  /** The node to promote. @default - the healthy replica with the least lag, then priority */
+  to: z.string().regex(nodeIdPattern, 'must be a node id').optional(),
+  /** Failover only: accept replication lag over the budget (or unknown); the bound is recorded. */
+  force: z.boolean().default(false),
+  /** Check and report, change nothing (no lease, no hooks). */
+  dryRun: z.boolean().default(false),
+  /** Why: goes to history, notifications and the execution name. */
+  reason: z.string().trim().min(1, 'must say why').max(512),
+  /** Client-chosen idempotency key (e.g. a UUID the CLI keeps across its own retries). */
+  requestId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, dashes or underscores')
+    .optional(),
+});
+
+export type WorkflowRequest = z.output<typeof workflowRequestSchema>;
+export type WorkflowRequestInput = z.input<typeof workflowRequestSchema>;
+
+/** Validates a StartExecution input. Throws InvalidInputError listing every problem. */
+export function parseWorkflowRequest(input: unknown): WorkflowRequest {
+  const result = workflowRequestSchema.safeParse(input);
+  if (!result.success) {
+    throw new InvalidInputError(
+      'invalid workflow input',
+      result.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`),
+    );
+  }
+  const request = result.data;
+  if (request.force && request.mode !== 'failover') {
+    throw new InvalidInputError('invalid workflow input', [
+      'force: only a failover may accept data loss; a switchover always waits for lag 0',
+    ]);
+  }
+  return request;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Execution name (idempotency key)
+// ---------------------------------------------------------------------------------------------
+
+const EXECUTION_NAME_MAX = 80;
+const HASH_LENGTH = 16;
+
+/**
+ * A deterministic Step Functions execution name for a request: a retried StartExecution with the
+ * same request gets ExecutionAlreadyExists instead of starting a second switchover (names are
+ * unique per state machine for 90 days).
+ *
+ * The key is (serviceId, mode, to, force, dryRun) plus `requestId` when the client gave one, else
+ * the reason and, when `now` is given, the UTC day: the same request retried on the same day is
+ * deduplicated, while next month's maintenance with the same reason is not blocked for 90 days.
+ * A readable prefix (mode, service, target) is kept for the console; the hash makes it unique.
+ */
+export function executionName(request: WorkflowRequestInput, now?: number): string {
+  const key = {
+    serviceId: request.serviceId,
+    mode: request.mode,
+    to: request.to ?? null,
+    force: request.force ?? false,
+    dryRun: request.dryRun ?? false,
+    ...(request.requestId !== undefined
+      ? { requestId: request.requestId }
+      : {
+          reason: request.reason.trim(),
+          day: now === undefined ? null : new Date(now).toISOString().slice(0, 10),
+        }),
+  };
+  const hash = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, HASH_LENGTH);
+  const prefix = [
+    request.dryRun ? 'dryrun' : undefined,
+    request.mode,
+    request.serviceId,
+    request.to ?? 'auto',
+  ]
+    .filter((p) => p !== undefined)
+    .join('-')
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .slice(0, EXECUTION_NAME_MAX - HASH_LENGTH - 1);
+  return `${prefix}-${hash}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preconditions and plan
+// ---------------------------------------------------------------------------------------------
+
+/** Route 53 changes are INSYNC within about a minute; three minutes leaves room for a slow one. */
+export const VERIFY_TIMEOUT_SECONDS = 180;
+/** Slack on the lease beyond the sum of the workflow's own timeouts (Lambda retries, Wait rounding). */
+const LEASE_MARGIN_SECONDS = 600;
+
+/** Hook ARNs by role, only those configured. Plain JSON: it travels in the execution state. */
+export interface WorkflowHooks {
+  readonly fence?: string;
+  readonly promote?: string;
+  readonly demote?: string;
+}
+
+export type HookAction = 'fence' | 'unfence' | 'promote' | 'demote';
+
+/** What a hook Lambda receives. `epoch` is the fencing token: the epoch this change will produce. */
+export interface HookPayload {
+  readonly serviceId: string;
+  readonly node: string;
+  readonly epoch: number;
+  readonly mode: WorkflowMode;
+  readonly action: HookAction;
+  /** The execution name, for the hook's own logs. */
+  readonly execution: string;
+  /** How long the workflow waits for the answer before it rolls back. */
+  readonly timeoutSeconds: number;
+}
+
+/**
+ * One hook invocation, prepared in full so the state machine only forwards it: the Task's
+ * InputPath selects it, Parameters pass FunctionName and Payload on, and TimeoutSecondsPath
+ * (`$.Payload.timeoutSeconds`) resolves the same whether an engine reads it before or after Parameters.
+ */
+export interface HookCall {
+  readonly FunctionName: string;
+  readonly Payload: HookPayload;
+}
+
+/** Every hook call the workflow may make, present only when the hook is configured. */
+export interface HookCalls {
+  readonly fence?: HookCall;
+  /** Rollback: undo the fence (the fence hook, action 'unfence'). */
+  readonly unfence?: HookCall;
+  readonly promote?: HookCall;
+  /** Demote the old primary after the new one is verified. */
+  readonly demote?: HookCall;
+  /** Rollback: demote a target our promote hook may have promoted (needs both hooks). */
+  readonly demoteTarget?: HookCall;
+}
+
+/** Everything later steps need, decided once at the start; plain JSON carried in the execution state. */
+export interface WorkflowPlan {
+  readonly serviceId: string;
+  readonly mode: WorkflowMode;
+  readonly reason: string;
+  readonly force: boolean;
+  /** The primary when the workflow started: fenced, then demoted. */
+  readonly from: string;
+  /** The node to promote. */
+  readonly to: string;
+  /** The epoch the lease and commit compare against. */
+  readonly expectedEpoch: number;
+  /** The fencing token hooks receive: the epoch this change will produce. */
+  readonly epoch: number;
+  /** Lease holder: the execution name, unique per execution. */
+  readonly holder: string;
+  readonly primaryHealthy: boolean;
+  readonly startedAt: number;
+  readonly leaseExpiresAt: number;
+  readonly pollIntervalSeconds: number;
+  readonly catchUpTimeoutSeconds: number;
+  readonly verifyTimeoutSeconds: number;
+  readonly hookTimeoutSeconds: number;
+  readonly hooks: WorkflowHooks;
+  readonly hookCalls: HookCalls;
+  readonly candidates: readonly CandidateAssessment[];
+  readonly warnings: readonly string[];
+}
+
+export interface PlanInput {
+  readonly service: ServiceConfig;
+  readonly request: WorkflowRequest;
+  readonly state: ClusterState;
+  /** By alarm name, as DescribeAlarms returned them; an absent alarm is unknown, never healthy. */
+  readonly alarms: ReadonlyMap<string, AlarmStateValue>;
+  /** Newest lag datapoint by node id. */
+  readonly lag: ReadonlyMap<string, LagSample | undefined>;
+  readonly holder: string;
+  readonly now: number;
+}
+
+export type Refusal = 'PreconditionFailedError' | 'LeaseConflictError';
+
+export type PlanDecision =
+  | { readonly outcome: 'proceed'; readonly plan: WorkflowPlan }
+  | { readonly outcome: 'dry-run'; readonly plan: WorkflowPlan }
+  | {
+      readonly outcome: 'already-primary';
+      readonly serviceId: string;
+      readonly primary: string;
+      readonly epoch: number;
+      readonly detail: string;
+    }
+  | { readonly outcome: 'refused'; readonly error: Refusal; readonly detail: string };
+
+/**
+ * Whether the request may start, and the plan it follows. Refusals are values (the caller turns
+ * them into the named errors), so nothing here throws for an expected "no".
+ */
+export function planWorkflow(input: PlanInput): PlanDecision {
+  const { service, request, state, alarms, now, holder } = input;
+  const refuse = (error: Refusal, detail: string): PlanDecision => ({ outcome: 'refused', error, detail });
+
+  const primary = service.nodes.find((n) => n.id === state.primary);
+  if (!primary) {
+    return refuse(
+      'PreconditionFailedError',
+      `the recorded primary ${state.primary} is not a node of ${service.id}: fix the state or the configuration first`,
+    );
+  }
+  if (request.to === state.primary) {
+    return {
+      outcome: 'already-primary',
+      serviceId: service.id,
+      primary: state.primary,
+      epoch: state.epoch,
+      detail: `${request.to} is already the primary of ${service.id} (epoch ${state.epoch}): nothing to do`,
+    };
+  }
+  const lease = state.lease;
+  if (lease && lease.expiresAt > now && lease.holder !== holder) {
+    return refuse(
+      'LeaseConflictError',
+      `${service.id} is locked by ${lease.operation} ${lease.holder} until ${new Date(lease.expiresAt).toISOString()}: nothing changed`,
+    );
+  }
+
+  const candidates = assessCandidates({ service, alarms, lag: input.lag, state, now });
+  let target: NodeConfig | undefined;
+  if (request.to !== undefined) {
+    target = service.nodes.find((n) => n.id === request.to);
+    if (!target) {
+      return refuse(
+        'PreconditionFailedError',
+        `${request.to} is not a node of ${service.id} (nodes: ${service.nodes.map((n) => n.id).join(', ')})`,
+      );
+    }
+  } else {
+    const best = chooseTarget(candidates);
+    if (!best) {
+      return refuse(
+        'PreconditionFailedError',
+        `no healthy replica of ${service.id} to promote: ${describeCandidates(candidates)}`,
+      );
+    }
+    target = service.nodes.find((n) => n.id === best.nodeId);
+  }
+  if (!target) return refuse('PreconditionFailedError', `no node to promote in ${service.id}`);
+
+  const targetAlarm = alarms.get(healthAlarmName(service, target)) ?? 'UNKNOWN';
+  if (targetAlarm !== 'OK') {
+    return refuse(
+      'PreconditionFailedError',
+      `${target.id} is not known to be healthy (alarm ${healthAlarmName(service, target)} is ${targetAlarm}): never promoted, not even with force`,
+    );
+  }
+  const primaryAlarm = alarms.get(healthAlarmName(service, primary)) ?? 'UNKNOWN';
+  const primaryHealthy = primaryAlarm === 'OK';
+  if (request.mode === 'switchover' && !primaryHealthy) {
+    return refuse(
+      'PreconditionFailedError',
+      `a switchover needs a healthy primary, but ${primary.id}'s alarm is ${primaryAlarm}: use mode "failover"`,
+    );
+  }
+
+  const hookConfig = service.hooks;
+  const hooks: WorkflowHooks = {
+    ...(hookConfig?.fence ? { fence: hookConfig.fence } : {}),
+    ...(hookConfig?.promote ? { promote: hookConfig.promote } : {}),
+    ...(hookConfig?.demote ? { demote: hookConfig.demote } : {}),
+  };
+  const warnings: string[] = [];
+  if (!hooks.fence && request.mode === 'switchover') {
+    warnings.push(
+      `no fence hook: ${primary.id} keeps accepting writes until traffic moves, so writes after the last lag check may be lost`,
+    );
+  }
+  if (!hooks.promote) warnings.push(`no promote hook: ${target.id} must already accept writes`);
+  if (!hooks.demote) warnings.push(`no demote hook: ${primary.id} must be re-attached as a replica by hand`);
+
+  const hookTimeoutSeconds = hookConfig?.timeoutSeconds ?? 60;
+  const call = (arn: string | undefined, node: string, action: HookAction): HookCall | undefined =>
+    arn === undefined
+      ? undefined
+      : {
+          FunctionName: arn,
+          Payload: {
+            serviceId: service.id,
+            node,
+            epoch: state.epoch + 1,
+            mode: request.mode,
+            action,
+            execution: holder,
+            timeoutSeconds: hookTimeoutSeconds,
+          },
+        };
+  const calls: Record<keyof HookCalls, HookCall | undefined> = {
+    fence: call(hooks.fence, primary.id, 'fence'),
+    unfence: call(hooks.fence, primary.id, 'unfence'),
+    promote: call(hooks.promote, target.id, 'promote'),
+    demote: call(hooks.demote, primary.id, 'demote'),
+    demoteTarget: hooks.promote ? call(hooks.demote, target.id, 'demote') : undefined,
+  };
+  const hookCalls = Object.fromEntries(Object.entries(calls).filter(([, c]) => c !== undefined)) as HookCalls;
+  const plan: WorkflowPlan = {
+    serviceId: service.id,
+    mode: request.mode,
+    reason: request.reason,
+    force: request.force,
+    from: primary.id,
+    to: target.id,
+    expectedEpoch: state.epoch,
+    epoch: state.epoch + 1,
+    holder,
+    primaryHealthy,
+    startedAt: now,
+    leaseExpiresAt: now + leaseSeconds(service) * 1000,
+    pollIntervalSeconds: service.switchover.pollIntervalSeconds,
+    catchUpTimeoutSeconds: service.switchover.catchUpTimeoutSeconds,
+    verifyTimeoutSeconds: VERIFY_TIMEOUT_SECONDS,
+    hookTimeoutSeconds,
+    hooks,
+    hookCalls,
+    candidates,
+    warnings,
+  };
+  return { outcome: request.dryRun ? 'dry-run' : 'proceed', plan };
+}
+
+/**
+ * How long the workflow holds the lease: every hook with its retries, the catch-up and verify
+ * windows, and a margin. Too short and automatic failover could take over mid-switchover; a
+ * workflow that dies keeps automation off until this expires (the rollback releases it earlier).
+ */
+export function leaseSeconds(service: ServiceConfig): number {
+  const hookSeconds = (service.hooks?.timeoutSeconds ?? 60) * 2;
+  // fence, promote, demote forward; demote and unfence on rollback.
+  return (
+    5 * hookSeconds + service.switchover.catchUpTimeoutSeconds + VERIFY_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS
+  );
+}
+
+/**
+ * The replica an operator gets when they do not name one: healthy only (invariant 1), then the
+ * same order automatic failover uses among eligible ones (least lag, priority, id); healthy
+ * replicas whose lag is not within budget come after, least lag first, unknown lag last.
+ */
+export function chooseTarget(candidates: readonly CandidateAssessment[]): CandidateAssessment | undefined {
+  const rank = (c: CandidateAssessment) =>
+    c.verdict === 'eligible' ? 0 : c.lagSeconds !== undefined ? 1 : 2;
+  return candidates
+    .filter((c) => c.alarmState === 'OK')
+    .sort(
+      (a, b) =>
+        rank(a) - rank(b) ||
+        (a.lagSeconds ?? 0) - (b.lagSeconds ?? 0) ||
+        a.priority - b.priority ||
+        (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0),
+    )[0];
+}
+
+function describeCandidates(candidates: readonly CandidateAssessment[]): string {
+  if (candidates.length === 0) return 'no replicas';
+  return candidates.map((c) => `${c.nodeId} ${c.alarmState}`).join(', ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catch-up
+// ---------------------------------------------------------------------------------------------
+
+/** Progress of the catch-up loop, carried between checks in the execution state. */
+export interface CatchUpProgress {
+  /** First check, right after the fence: lag datapoints must start at or after this. */
+  readonly startedAt: number;
+  readonly deadline: number;
+  readonly checks: number;
+}
+
+export interface CatchUpInput {
+  readonly plan: WorkflowPlan;
+  readonly service: ServiceConfig;
+  readonly targetAlarm: AlarmStateValue | 'UNKNOWN';
+  readonly sample: LagSample | undefined;
+  readonly progress: CatchUpProgress;
+  readonly now: number;
+}
+
+export type CatchUpAssessment =
+  | {
+      readonly status: 'ready';
+      /** The data-loss bound: 0 for a switchover; undefined when unknown (only with force). */
+      readonly lagSeconds?: number;
+      readonly lagAgeSeconds?: number;
+      /** True when `force` overrode the lag budget: the bound goes to history. */
+      readonly forced: boolean;
+      readonly detail: string;
+    }
+  | { readonly status: 'waiting'; readonly detail: string }
+  | { readonly status: 'timed-out'; readonly detail: string };
+
+export function assessCatchUp(input: CatchUpInput): CatchUpAssessment {
+  const { plan, service, targetAlarm, sample, progress, now } = input;
+  const policy = service.policy;
+  const usable =
+    sample !== undefined &&
+    Number.isFinite(sample.lagSeconds) &&
+    sample.lagSeconds >= 0 &&
+    Number.isFinite(sample.timestamp);
+  const lagSeconds = usable ? sample.lagSeconds : undefined;
+  const lagAgeSeconds = usable ? (now - sample.timestamp) / 1000 : undefined;
+  const lagText =
+    lagSeconds === undefined ? 'no lag datapoint' : `lag ${lagSeconds} s, datapoint ${lagAgeSeconds} s old`;
+
+  let waiting: string;
+  if (targetAlarm !== 'OK') {
+    waiting = `${plan.to} is not known to be healthy (alarm ${targetAlarm})`;
+  } else if (plan.mode === 'switchover') {
+    if (usable && sample.timestamp >= progress.startedAt && sample.lagSeconds === 0) {
+      return {
+        status: 'ready',
+        lagSeconds: 0,
+        lagAgeSeconds,
+        forced: false,
+        detail: `${plan.to} caught up: lag 0`,
+      };
+    }
+    waiting =
+      usable && sample.timestamp < progress.startedAt
+        ? `no lag datapoint measured after the fence yet (newest: ${lagText})`
+        : `${plan.to} not caught up: ${lagText}`;
+  } else {
+    const fresh =
+      lagAgeSeconds !== undefined &&
+      lagAgeSeconds <= policy.maxLagAgeSeconds &&
+      lagAgeSeconds >= -MAX_LAG_FUTURE_SKEW_SECONDS;
+    if (fresh && lagSeconds !== undefined && lagSeconds <= policy.maxLagSeconds) {
+      return {
+        status: 'ready',
+        lagSeconds,
+        lagAgeSeconds,
+        forced: false,
+        detail: `${plan.to} within the recovery-point budget: ${lagText} (budget ${policy.maxLagSeconds} s)`,
+      };
+    }
+    const why = !fresh
+      ? lagSeconds === undefined
+        ? 'lag unknown: no lag datapoint'
+        : `lag stale: ${lagText} (max age ${policy.maxLagAgeSeconds} s)`
+      : `lag over budget: ${lagText} (budget ${policy.maxLagSeconds} s)`;
+    if (plan.force) {
+      return {
+        status: 'ready',
+        ...(lagSeconds !== undefined ? { lagSeconds } : {}),
+        ...(lagAgeSeconds !== undefined ? { lagAgeSeconds } : {}),
+        forced: true,
+        detail: `forced past ${why}: data-loss bound ${dataLossBound(lagSeconds, lagAgeSeconds)}`,
+      };
+    }
+    waiting = `${why}; a failover that accepts this needs force`;
+  }
+  if (now >= progress.deadline) {
+    return {
+      status: 'timed-out',
+      detail: `${plan.to} did not catch up within ${plan.catchUpTimeoutSeconds} s (${progress.checks + 1} checks): ${waiting}`,
+    };
+  }
+  return { status: 'waiting', detail: waiting };
+}
+
+/** How the accepted data loss is written down: the last known lag and its age, or 'unknown'. */
+export function dataLossBound(lagSeconds: number | undefined, lagAgeSeconds: number | undefined): string {
+  if (lagSeconds === undefined) return 'unknown';
+  return `${lagSeconds} s (last known lag, datapoint ${lagAgeSeconds ?? '?'} s old)`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification
+// ---------------------------------------------------------------------------------------------
+
+export interface VerifyInput {
+  readonly plan: WorkflowPlan;
+  readonly targetAlarm: AlarmStateValue | 'UNKNOWN';
+  /** Where the router points now, undefined when it matches no node or several. */
+  readonly current: string | undefined;
+  /** Route 53 change status; undefined when the router has no change to track (ELB). */
+  readonly changeStatus: 'PENDING' | 'INSYNC' | undefined;
+  readonly deadline: number;
+  readonly now: number;
+}
+
+export type VerifyAssessment =
+  | { readonly status: 'verified'; readonly detail: string }
+  | { readonly status: 'pending'; readonly detail: string }
+  | { readonly status: 'failed'; readonly detail: string };
+
+export function assessVerification(input: VerifyInput): VerifyAssessment {
+  const { plan, targetAlarm, current, changeStatus, deadline, now } = input;
+  const problems: string[] = [];
+  if (targetAlarm !== 'OK') problems.push(`${plan.to} is not healthy (alarm ${targetAlarm})`);
+  if (current !== plan.to) problems.push(`traffic points at ${current ?? 'no single node'}, not ${plan.to}`);
+  if (changeStatus === 'PENDING') problems.push('the Route 53 change is still PENDING');
+  if (problems.length === 0) {
+    return {
+      status: 'verified',
+      detail: `${plan.to} healthy and serving traffic${changeStatus ? ' (Route 53 change INSYNC)' : ''}`,
+    };
+  }
+  const detail = problems.join('; ');
+  if (now >= deadline) {
+    return { status: 'failed', detail: `not verified within ${plan.verifyTimeoutSeconds} s: ${detail}` };
+  }
+  return { status: 'pending', detail };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Named outcomes of a failed execution
+// ---------------------------------------------------------------------------------------------
+
+/** The error an execution fails with after a complete rollback (the service is as it was). */
+export const ROLLED_BACK_ERROR: Readonly<Record<WorkflowMode, string>> = {
+  switchover: 'SwitchoverRolledBack',
+  failover: 'FailoverRolledBack',
+};
+/** The error an execution fails with when the rollback itself failed: the cause says the state. */
+export const ROLLBACK_FAILED_ERROR = 'RollbackFailedError';
