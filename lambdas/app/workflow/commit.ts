@@ -1,0 +1,103 @@
+/**
+ * Commit the role change (epoch + 1, history, lease removed, in one transaction) and announce it.
+ */
+import { LeaseLostError } from '../../domain/errors.ts';
+import type { HistoryEntry } from '../../domain/types.ts';
+import { dataLossBound } from '../../domain/workflow.ts';
+import type { WorkflowDeps } from './deps.ts';
+import { caught, type ExecutionState, type WorkflowResult } from './execution-state.ts';
+
+export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise<WorkflowResult> {
+  const { plan, catchUp } = state;
+  const now = deps.clock.now();
+  const forced = catchUp?.forced === true;
+  const lagSeconds = catchUp?.lagSeconds;
+  const bound =
+    plan.mode === 'switchover'
+      ? '0 s (caught up after the fence)'
+      : dataLossBound(lagSeconds, catchUp?.lagAgeSeconds);
+  const warnings = [...plan.warnings];
+  if (state.demoteError) {
+    warnings.push(
+      `demote of ${plan.from} failed (${caught(state.demoteError)}): it is still fenced but not replicating from ${plan.to}; re-attach it by hand`,
+    );
+  }
+  const notes = [
+    forced ? `forced: data-loss bound ${bound}` : undefined,
+    state.demoteError ? `demote of ${plan.from} failed: ${state.demoteError.Error}` : undefined,
+  ].filter((n) => n !== undefined);
+  const timings: Record<string, number> = { totalMs: now - plan.startedAt };
+  if (catchUp) timings.catchUpMs = Math.max(0, now - catchUp.startedAt);
+  if (state.shift) timings.sinceShiftMs = now - state.shift.at;
+
+  const history: HistoryEntry = {
+    serviceId: plan.serviceId,
+    epoch: plan.epoch,
+    at: now,
+    operation: plan.mode,
+    from: plan.from,
+    to: plan.to,
+    reason: notes.length ? `${plan.reason} [${notes.join('; ')}]` : plan.reason,
+    ...(lagSeconds !== undefined ? { lagSeconds } : {}),
+    ...(forced ? { forced: true } : {}),
+    timings,
+    actor: plan.holder,
+  };
+  try {
+    await deps.state.commit({
+      serviceId: plan.serviceId,
+      expectedEpoch: plan.expectedEpoch,
+      holder: plan.holder,
+      newPrimary: plan.to,
+      at: now,
+      history,
+    });
+  } catch (err) {
+    // A retried commit whose first attempt applied finds its own change: done, not lost.
+    if (!(err instanceof LeaseLostError) || !(await committedByUs(deps, state))) throw err;
+    deps.logger.info('commit already applied', { serviceId: plan.serviceId, holder: plan.holder });
+  }
+  const result: WorkflowResult = {
+    outcome: plan.mode === 'switchover' ? 'switched-over' : 'failed-over',
+    serviceId: plan.serviceId,
+    from: plan.from,
+    to: plan.to,
+    epoch: plan.epoch,
+    ...(lagSeconds !== undefined ? { lagSeconds } : {}),
+    forced,
+    dataLossBound: bound,
+    warnings,
+    timings,
+  };
+  deps.logger.info('role change committed', { ...result, holder: plan.holder, reason: plan.reason });
+  deps.metrics.add(plan.mode === 'switchover' ? 'Switchover' : 'OperatorFailover', 1, 'Count', {
+    serviceId: plan.serviceId,
+  });
+  deps.metrics.add('WorkflowTotalMs', timings.totalMs ?? 0, 'Milliseconds', { serviceId: plan.serviceId });
+  return result;
+}
+
+async function committedByUs(deps: WorkflowDeps, state: ExecutionState): Promise<boolean> {
+  const current = await deps.state.get(state.plan.serviceId);
+  return (
+    current?.epoch === state.plan.epoch &&
+    current.primary === state.plan.to &&
+    current.lastChange?.actor === state.plan.holder
+  );
+}
+
+export async function notify(deps: WorkflowDeps, state: ExecutionState): Promise<void> {
+  const { plan, result } = state;
+  const needsHuman = state.demoteError !== undefined;
+  await deps.notifier.publish({
+    kind: plan.mode,
+    serviceId: plan.serviceId,
+    subject: `${plan.mode} ${plan.serviceId}: ${plan.from} -> ${plan.to} (epoch ${plan.epoch})${needsHuman ? ': ACTION NEEDED' : ''}`,
+    detail: {
+      ...result,
+      reason: plan.reason,
+      execution: plan.holder,
+      needsHuman,
+    },
+  });
+}

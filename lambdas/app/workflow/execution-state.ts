@@ -1,0 +1,195 @@
+/**
+ * The JSON object the state machine carries from state to state (`$` in the definition), and the
+ * payloads the step Lambda receives. The state machine and the step functions agree on these names:
+ * lib/switchover-workflow.ts writes results and caught errors at exactly these paths.
+ */
+import { z } from 'zod';
+import type { WorkflowPlan } from '../../domain/workflow.ts';
+
+/** What Step Functions puts at a Catch's ResultPath. */
+export interface CaughtError {
+  readonly Error: string;
+  readonly Cause?: string;
+}
+
+export interface CatchUpStep {
+  readonly status: 'ready' | 'waiting';
+  readonly startedAt: number;
+  readonly deadline: number;
+  readonly checks: number;
+  readonly lagSeconds?: number;
+  readonly lagAgeSeconds?: number;
+  readonly forced?: boolean;
+  readonly detail: string;
+}
+
+export interface ShiftStep {
+  readonly status: 'shifted';
+  readonly at: number;
+  /** Route 53 change id to poll until INSYNC; absent for ELB routers (their change is synchronous). */
+  readonly changeId?: string;
+  readonly detail: string;
+}
+
+export interface VerifyStep {
+  readonly status: 'verified' | 'pending';
+  readonly startedAt: number;
+  readonly deadline: number;
+  readonly checks: number;
+  readonly detail: string;
+}
+
+export interface RollbackTrafficStep {
+  /** restored: we moved it back; unchanged: it never left the old primary. */
+  readonly traffic: 'restored' | 'unchanged';
+  readonly detail: string;
+}
+
+/** The workflow's final output when it changed the primary. */
+export interface WorkflowResult {
+  readonly outcome: 'switched-over' | 'failed-over';
+  readonly serviceId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly epoch: number;
+  /** The data-loss bound: 0 for a switchover; absent when unknown (forced failover). */
+  readonly lagSeconds?: number;
+  readonly forced: boolean;
+  readonly dataLossBound: string;
+  readonly warnings: readonly string[];
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+/** `$` after Prepare. Later states add the optional keys. */
+export interface ExecutionState {
+  readonly outcome: 'proceed';
+  readonly plan: WorkflowPlan;
+  readonly catchUp?: CatchUpStep;
+  readonly shift?: ShiftStep;
+  readonly verify?: VerifyStep;
+  /** Set by the Catch on the demote hook: recorded and announced, not rolled back. */
+  readonly demoteError?: CaughtError;
+  readonly result?: WorkflowResult;
+  /** The failure that started the rollback (any step after the fence). */
+  readonly error?: CaughtError;
+  /** The fence hook itself failed: the old primary may be partly fenced. */
+  readonly fenceError?: CaughtError;
+  readonly rollbackTraffic?: RollbackTrafficStep;
+  /** Set (to `{ done: true }`) by the demote hook during rollback: the promoted target was demoted back. */
+  readonly rollbackDemoted?: unknown;
+  /** Set by the unfence hook during rollback. */
+  readonly rollbackUnfenced?: unknown;
+  readonly rollbackTrafficError?: CaughtError;
+  readonly rollbackDemoteError?: CaughtError;
+  readonly unfenceError?: CaughtError;
+  readonly rollbackFinishError?: CaughtError;
+}
+
+/** `Error: message`. A Lambda error's Cause is JSON ({ errorType, errorMessage, trace }): only the message is kept. */
+export function caught(e: CaughtError | undefined): string {
+  if (!e) return 'unknown error';
+  if (!e.Cause) return e.Error;
+  let message = e.Cause;
+  try {
+    const parsed: unknown = JSON.parse(e.Cause);
+    if (
+      parsed &&
+      typeof parsed === 'object' &&
+      typeof (parsed as { errorMessage?: unknown }).errorMessage === 'string'
+    ) {
+      message = (parsed as { errorMessage: string }).errorMessage;
+    }
+  } catch {
+    // Not JSON: a Step Functions error (States.Timeout) or a Fail state's cause, already plain text.
+  }
+  return `${e.Error}: ${message}`;
+}
+
+// Step payloads are produced by our own state machine; validating them anyway turns a definition
+// bug into a clear InvalidInputError instead of an undefined deep inside a step.
+const caughtError = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+const planSchema = z.object({
+  serviceId: z.string(),
+  mode: z.enum(['switchover', 'failover']),
+  reason: z.string(),
+  force: z.boolean(),
+  from: z.string(),
+  to: z.string(),
+  expectedEpoch: z.number().int().min(0),
+  epoch: z.number().int().min(1),
+  holder: z.string().min(1),
+  primaryHealthy: z.boolean(),
+  startedAt: z.number(),
+  leaseExpiresAt: z.number(),
+  pollIntervalSeconds: z.number().int().positive(),
+  catchUpTimeoutSeconds: z.number().int().positive(),
+  verifyTimeoutSeconds: z.number().int().positive(),
+  hookTimeoutSeconds: z.number().int().positive(),
+  hooks: z.object({
+    fence: z.string().optional(),
+    promote: z.string().optional(),
+    demote: z.string().optional(),
+  }),
+  hookCalls: z.record(z.enum(['fence', 'unfence', 'promote', 'demote', 'demoteTarget']), z.unknown()),
+  candidates: z.array(z.any()),
+  warnings: z.array(z.string()),
+});
+
+export const executionStateSchema = z.looseObject({
+  outcome: z.literal('proceed'),
+  plan: planSchema,
+  catchUp: z
+    .object({
+      status: z.enum(['ready', 'waiting']),
+      startedAt: z.number(),
+      deadline: z.number(),
+      checks: z.number().int(),
+      lagSeconds: z.number().optional(),
+      lagAgeSeconds: z.number().optional(),
+      forced: z.boolean().optional(),
+      detail: z.string(),
+    })
+    .optional(),
+  shift: z
+    .object({
+      status: z.literal('shifted'),
+      at: z.number(),
+      changeId: z.string().optional(),
+      detail: z.string(),
+    })
+    .optional(),
+  verify: z
+    .object({
+      status: z.enum(['verified', 'pending']),
+      startedAt: z.number(),
+      deadline: z.number(),
+      checks: z.number().int(),
+      detail: z.string(),
+    })
+    .optional(),
+  demoteError: caughtError.optional(),
+  error: caughtError.optional(),
+  fenceError: caughtError.optional(),
+  rollbackTraffic: z.object({ traffic: z.enum(['restored', 'unchanged']), detail: z.string() }).optional(),
+  rollbackDemoted: z.unknown().optional(),
+  rollbackUnfenced: z.unknown().optional(),
+  rollbackTrafficError: caughtError.optional(),
+  rollbackDemoteError: caughtError.optional(),
+  unfenceError: caughtError.optional(),
+  rollbackFinishError: caughtError.optional(),
+  result: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const STEPS = [
+  'prepare',
+  'checkCatchUp',
+  'shiftTraffic',
+  'checkVerify',
+  'commit',
+  'notify',
+  'rollbackTraffic',
+  'rollbackFinish',
+  'rollbackFailed',
+] as const;
+export type StepName = (typeof STEPS)[number];

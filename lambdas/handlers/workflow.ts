@@ -1,0 +1,79 @@
+/**
+ * The step Lambda of the switchover / operator-failover state machine: one function for every
+ * step (fewer resources, one cold start to keep warm), dispatched on `step`. The state machine
+ * invokes it with `{ step: 'prepare', input, executionName }` first and `{ step, state }` after.
+ * Errors are thrown with their domain names: the state machine's Retry and Catch match on them.
+ */
+import { z } from 'zod';
+import { checkCatchUp } from '../app/workflow/catch-up.ts';
+import { commit, notify } from '../app/workflow/commit.ts';
+import type { WorkflowDeps } from '../app/workflow/deps.ts';
+import {
+  type ExecutionState,
+  executionStateSchema,
+  STEPS,
+  type StepName,
+} from '../app/workflow/execution-state.ts';
+import { prepare } from '../app/workflow/prepare.ts';
+import { rollbackFailed, rollbackFinish } from '../app/workflow/rollback.ts';
+import { rollbackTraffic, shiftTraffic } from '../app/workflow/traffic.ts';
+import { checkVerify } from '../app/workflow/verify.ts';
+import { InvalidInputError } from '../domain/errors.ts';
+
+const stepSchema = z.looseObject({ step: z.enum(STEPS) });
+const prepareSchema = z.strictObject({
+  step: z.literal('prepare'),
+  input: z.unknown(),
+  executionName: z.string().min(1).max(80),
+});
+const laterSchema = z.strictObject({ step: z.enum(STEPS), state: executionStateSchema });
+
+type StepFn = (deps: WorkflowDeps, state: ExecutionState) => Promise<unknown>;
+
+const STEP_FUNCTIONS: Record<Exclude<StepName, 'prepare'>, StepFn> = {
+  checkCatchUp,
+  shiftTraffic,
+  checkVerify,
+  commit,
+  notify: async (deps, state) => {
+    await notify(deps, state);
+    return { notified: true };
+  },
+  rollbackTraffic,
+  rollbackFinish,
+  rollbackFailed,
+};
+
+export type WorkflowHandler = (event: unknown) => Promise<unknown>;
+
+export function makeHandler(deps: WorkflowDeps): WorkflowHandler {
+  return async (event: unknown) => {
+    const step = parse(stepSchema, event).step;
+    try {
+      if (step === 'prepare') {
+        const e = parse(prepareSchema, event);
+        return await prepare(deps, { input: e.input, executionName: e.executionName });
+      }
+      const e = parse(laterSchema, event);
+      return await STEP_FUNCTIONS[step](deps, e.state as unknown as ExecutionState);
+    } catch (err) {
+      deps.logger.error('workflow step failed', {
+        step,
+        error: err instanceof Error ? err.name : 'Error',
+        message: err instanceof Error ? err.message : String(err),
+      });
+      throw err;
+    } finally {
+      deps.metrics.flush();
+    }
+  };
+}
+
+function parse<T extends z.ZodType>(schema: T, event: unknown): z.output<T> {
+  const result = schema.safeParse(event);
+  if (result.success) return result.data;
+  throw new InvalidInputError(
+    'invalid workflow step event',
+    result.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`),
+  );
+}
