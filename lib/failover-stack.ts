@@ -5,6 +5,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { FailoverConfig } from '../lambdas/domain/config.ts';
 import { FailoverAutomation, type FailoverAutomationProps } from './failover-automation.ts';
+import { SwitchoverWorkflow } from './switchover-workflow.ts';
 
 export interface FailoverStackProps extends StackProps {
   /** The validated configuration. */
@@ -18,6 +19,8 @@ export interface FailoverStackProps extends StackProps {
 
 export class FailoverStack extends Stack {
   readonly automation: FailoverAutomation;
+  /** Switchover and operator failover (Step Functions). */
+  readonly workflow: SwitchoverWorkflow;
 
   constructor(scope: Construct, id: string, props: FailoverStackProps) {
     super(scope, id, props);
@@ -27,7 +30,7 @@ export class FailoverStack extends Stack {
     });
 
     // --- Switchover / operator failover workflow (engineer D) -----------------------------------
-    // new SwitchoverWorkflow(this, 'Workflow', { automation: this.automation });
+    this.workflow = new SwitchoverWorkflow(this, 'Workflow', { automation: this.automation });
     // ---------------------------------------------------------------------------------------------
   }
 }

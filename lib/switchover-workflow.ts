@@ -1,0 +1,311 @@
+/**
+ * The switchover / operator-failover workflow: one Standard state machine for both modes.
+ *
+ *   Prepare (validate, preconditions, lease) -> [fence hook] -> catch-up loop (check, Choice, Wait)
+ *   -> [promote hook] -> shift traffic -> verify loop -> [demote hook] -> commit -> notify
+ *
+ * Any failure after the lease goes to a rollback that undoes, in reverse, what may have happened
+ * (traffic back, promoted target demoted back, old primary unfenced, lease released) and then
+ * fails the execution with SwitchoverRolledBack / FailoverRolledBack; a failure during the
+ * rollback stops it and fails with RollbackFailedError, whose cause describes the service's state.
+ *
+ * Step logic runs in ONE Lambda (lambdas/handlers/workflow.ts), dispatched on `step`: fewer
+ * resources, one warm container. The hooks are invoked by Step Functions itself (the
+ * `lambda:invoke` integration, function ARN read from the plan), not from the step Lambda:
+ * - the hook timeout is a Task TimeoutSeconds that Step Functions enforces, so no Lambda sits
+ *   billed and blocked waiting for a slow hook, and none needs a 15-minute timeout;
+ * - every hook call, its input (with the epoch fencing token) and its answer are in the execution
+ *   history, the 90-day audit trail;
+ * - retries on Lambda service errors are declared per Task, and only the state machine role may
+ *   invoke hooks, scoped to exactly the configured ARNs; the step Lambda cannot invoke any.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  CustomState,
+  DefinitionBody,
+  Errors,
+  Fail,
+  type IChainable,
+  JsonPath,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Wait,
+  WaitTime,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { StepName } from '../lambdas/app/workflow/execution-state.ts';
+import { type HookCalls, ROLLBACK_FAILED_ERROR } from '../lambdas/domain/workflow.ts';
+import type { FailoverAutomation } from './failover-automation.ts';
+
+export interface SwitchoverWorkflowProps {
+  /** Supplies the configuration, and builds the step Lambda with the same bundling, config.json and grants. */
+  readonly automation: FailoverAutomation;
+  /**
+   * Retention of the execution log (every state's input and output): the audit trail beyond the
+   * 90 days Step Functions keeps execution history.
+   * @default RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * The step Lambda's handler file.
+   * @default 'lambdas/handlers/workflow.ts'
+   */
+  readonly entry?: string;
+}
+
+/** Step Functions error names for Lambda service faults (not the function's own errors): retried. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+];
+
+export class SwitchoverWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+  /** The step Lambda: every step of the workflow except the hooks. */
+  readonly stepFunction: NodejsFunction;
+  readonly logGroup: LogGroup;
+  /** Every hook ARN in the configuration: the only functions the state machine may invoke besides its own. */
+  readonly hookArns: readonly string[];
+
+  constructor(scope: Construct, id: string, props: SwitchoverWorkflowProps) {
+    super(scope, id);
+    const { automation } = props;
+    this.hookArns = [
+      ...new Set(
+        automation.config.services.flatMap((s) =>
+          [s.hooks?.fence, s.hooks?.promote, s.hooks?.demote].filter((a): a is string => a !== undefined),
+        ),
+      ),
+    ].sort();
+
+    this.stepFunction = automation.createHandlerFunction('WorkflowFunction', {
+      entry: props.entry ?? 'lambdas/handlers/workflow.ts',
+      description:
+        'Switchover / operator failover workflow steps: preconditions, catch-up, shift, verify, commit, rollback',
+      // Each step is a few API calls; the waiting happens in Wait states, not in the function.
+      timeout: Duration.seconds(60),
+    });
+
+    const definition = this.buildDefinition();
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      comment:
+        'Switchover / operator failover: input { serviceId, mode: switchover|failover, to?, force?, dryRun?, reason, requestId? }',
+      definitionBody: DefinitionBody.fromChainable(definition),
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
+    });
+    if (this.hookArns.length > 0) {
+      this.stateMachine.addToRolePolicy(
+        new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [...this.hookArns] }),
+      );
+    }
+  }
+
+  private buildDefinition(): IChainable {
+    // ---- rollback (built first: the forward states catch into it) -----------------------------
+    const rolledBack = new Fail(this, 'RolledBack', {
+      errorPath: '$.rollbackReport.error',
+      causePath: '$.rollbackReport.message',
+    });
+    const rollbackFailedStop = new Fail(this, 'RollbackFailedStop', {
+      error: ROLLBACK_FAILED_ERROR,
+      causePath: '$.rollbackReport.message',
+    });
+    const rollbackFailedUnreported = new Fail(this, 'RollbackFailedUnreported', {
+      error: ROLLBACK_FAILED_ERROR,
+      cause:
+        'the rollback failed, and so did the step that reads the service state, pauses automation and notifies: ' +
+        'read this execution history for the last completed step; automatic failover may NOT be paused',
+    });
+    const rollbackFailed = this.step('RollbackFailed', 'rollbackFailed', '$.rollbackReport');
+    rollbackFailed.addCatch(rollbackFailedUnreported, {
+      errors: [Errors.ALL],
+      resultPath: '$.rollbackFailedError',
+    });
+    rollbackFailed.next(rollbackFailedStop);
+
+    const rollbackFinish = this.step('RollbackFinish', 'rollbackFinish', '$.rollbackReport');
+    rollbackFinish.addCatch(rollbackFailed, { errors: [Errors.ALL], resultPath: '$.rollbackFinishError' });
+    rollbackFinish.next(rolledBack);
+
+    const unfence = this.hook('UnfencePrimary', 'unfence', '$.rollbackUnfenced');
+    const unfenceTolerable = new Choice(this, 'UnfenceFailureTolerable')
+      // The old primary was already unhealthy at the start (failover of a dead node): traffic is
+      // back where it was, on a node that could not take writes anyway. Otherwise it is a failure.
+      .when(Condition.booleanEquals('$.plan.primaryHealthy', false), rollbackFinish)
+      .otherwise(rollbackFailed);
+    unfence.addCatch(unfenceTolerable, { errors: [Errors.ALL], resultPath: '$.unfenceError' });
+    unfence.next(rollbackFinish);
+    const rollbackUnfence = new Choice(this, 'RollbackHasFenceHook')
+      .when(Condition.isPresent('$.plan.hookCalls.unfence'), unfence)
+      .otherwise(rollbackFinish);
+
+    const demoteTarget = this.hook('DemoteTarget', 'demoteTarget', '$.rollbackDemoted');
+    demoteTarget.addCatch(rollbackFailed, { errors: [Errors.ALL], resultPath: '$.rollbackDemoteError' });
+    demoteTarget.next(rollbackUnfence);
+    const rollbackDemote = new Choice(this, 'RollbackCanDemoteTarget')
+      // Only a target our promote hook may have promoted is demoted back.
+      .when(Condition.isPresent('$.plan.hookCalls.demoteTarget'), demoteTarget)
+      .otherwise(rollbackUnfence);
+
+    const rollbackTraffic = this.step('RollbackTraffic', 'rollbackTraffic', '$.rollbackTraffic');
+    rollbackTraffic.addCatch(rollbackFailed, { errors: [Errors.ALL], resultPath: '$.rollbackTrafficError' });
+    rollbackTraffic.next(rollbackDemote);
+
+    // ---- forward path -------------------------------------------------------------------------
+    const done = new Succeed(this, 'Done', { outputPath: '$.result' });
+    const notify = this.step('Notify', 'notify', JsonPath.DISCARD);
+    // The change is committed: a notification that cannot be sent is reported in the output, never rolled back.
+    notify.addCatch(done, { errors: [Errors.ALL], resultPath: '$.result.notifyError' });
+    notify.next(done);
+
+    const commit = this.step('Commit', 'commit', '$.result');
+    commit.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.error' });
+    commit.next(notify);
+
+    const demote = this.hook('DemoteOldPrimary', 'demote', JsonPath.DISCARD);
+    // Recorded and announced, not rolled back: the verified new primary already takes writes.
+    demote.addCatch(commit, { errors: [Errors.ALL], resultPath: '$.demoteError' });
+    demote.next(commit);
+    const hasDemote = new Choice(this, 'HasDemoteHook')
+      .when(Condition.isPresent('$.plan.hookCalls.demote'), demote)
+      .otherwise(commit);
+
+    const checkVerify = this.step('CheckVerify', 'checkVerify', '$.verify');
+    checkVerify.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.error' });
+    const waitVerify = new Wait(this, 'WaitForVerify', {
+      time: WaitTime.secondsPath('$.plan.pollIntervalSeconds'),
+    });
+    waitVerify.next(checkVerify);
+    checkVerify.next(
+      new Choice(this, 'Verified')
+        .when(Condition.stringEquals('$.verify.status', 'verified'), hasDemote)
+        .otherwise(waitVerify),
+    );
+
+    const shift = this.step('ShiftTraffic', 'shiftTraffic', '$.shift');
+    shift.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.error' });
+    shift.next(checkVerify);
+
+    const promote = this.hook('PromoteTarget', 'promote', JsonPath.DISCARD);
+    promote.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.error' });
+    promote.next(shift);
+    const hasPromote = new Choice(this, 'HasPromoteHook')
+      .when(Condition.isPresent('$.plan.hookCalls.promote'), promote)
+      .otherwise(shift);
+
+    const checkCatchUp = this.step('CheckCatchUp', 'checkCatchUp', '$.catchUp');
+    checkCatchUp.addCatch(rollbackUnfence, { errors: [Errors.ALL], resultPath: '$.error' });
+    const waitCatchUp = new Wait(this, 'WaitForCatchUp', {
+      time: WaitTime.secondsPath('$.plan.pollIntervalSeconds'),
+    });
+    waitCatchUp.next(checkCatchUp);
+    checkCatchUp.next(
+      new Choice(this, 'CaughtUp')
+        .when(Condition.stringEquals('$.catchUp.status', 'ready'), hasPromote)
+        .otherwise(waitCatchUp),
+    );
+
+    const fence = this.hook('FencePrimary', 'fence', JsonPath.DISCARD);
+    fence.addCatch(rollbackUnfence, { errors: [Errors.ALL], resultPath: '$.fenceError' });
+    fence.next(checkCatchUp);
+    const hasFence = new Choice(this, 'HasFenceHook')
+      .when(Condition.isPresent('$.plan.hookCalls.fence'), fence)
+      .otherwise(checkCatchUp);
+
+    // Nothing has changed when Prepare fails (invalid input, unknown service, preconditions,
+    // lease held): no Catch, the execution fails with the step's own error name.
+    const prepare = new LambdaInvoke(this, 'Prepare', {
+      lambdaFunction: this.stepFunction,
+      payloadResponseOnly: true,
+      payload: TaskInput.fromObject({
+        step: 'prepare' satisfies StepName,
+        input: JsonPath.entirePayload,
+        executionName: JsonPath.executionName,
+      }),
+    });
+    this.retryTransient(prepare);
+    return prepare.next(
+      new Choice(this, 'Route')
+        .when(
+          Condition.stringEquals('$.outcome', 'already-primary'),
+          new Succeed(this, 'AlreadyPrimary', { outputPath: '$.result' }),
+        )
+        .when(
+          Condition.stringEquals('$.outcome', 'dry-run'),
+          new Succeed(this, 'DryRunDone', { outputPath: '$.result' }),
+        )
+        .otherwise(hasFence),
+    );
+  }
+
+  /** A Task running one step of the step Lambda on the whole execution state. */
+  private step(id: string, step: Exclude<StepName, 'prepare'>, resultPath: string): LambdaInvoke {
+    const task = new LambdaInvoke(this, id, {
+      lambdaFunction: this.stepFunction,
+      payloadResponseOnly: true,
+      payload: TaskInput.fromObject({ step, state: JsonPath.entirePayload }),
+      resultPath,
+    });
+    this.retryTransient(task);
+    return task;
+  }
+
+  private retryTransient(task: LambdaInvoke): void {
+    // Throttling and 5xx from the AWS APIs a step calls. Every step is safe to repeat: reads,
+    // compare-and-swap writes, and a commit that recognises its own earlier success.
+    task.addRetry({
+      errors: ['TransientAwsError', 'Lambda.TooManyRequestsException'],
+      interval: Duration.seconds(1),
+      maxAttempts: 5,
+      backoffRate: 2,
+      maxDelay: Duration.seconds(20),
+    });
+  }
+
+  /**
+   * A hook: the call prepared in `$.plan.hookCalls.<call>` (FunctionName and Payload
+   * `{ serviceId, node, epoch, mode, action, execution, timeoutSeconds }`), invoked by Step
+   * Functions. `epoch` is the fencing token (the epoch this change will produce): a hook should
+   * refuse a command carrying a lower epoch than one it has obeyed, and must be idempotent for the
+   * same epoch, because Lambda service errors are retried.
+   */
+  private hook(id: string, call: keyof HookCalls, resultPath: string): CustomState {
+    const state = new CustomState(this, id, {
+      stateJson: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke',
+        InputPath: `$.plan.hookCalls.${call}`,
+        Parameters: { 'FunctionName.$': '$.FunctionName', 'Payload.$': '$.Payload' },
+        // A hook that has not answered by then fails the Task (States.Timeout): caught, rolled back.
+        TimeoutSecondsPath: '$.Payload.timeoutSeconds',
+        ...(resultPath === JsonPath.DISCARD
+          ? { ResultPath: null }
+          : { ResultSelector: { done: true }, ResultPath: resultPath }),
+      },
+    });
+    state.addRetry({
+      errors: LAMBDA_SERVICE_ERRORS,
+      interval: Duration.seconds(2),
+      maxAttempts: 4,
+      backoffRate: 2,
+    });
+    return state;
+  }
+}
