@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AutoFailoverDeps, type FailoverOutcome, runAutoFailover } from '../app/auto-failover.ts';
 import type { Logger } from '../domain/ports.ts';
+import { buildAwsPorts } from '../runtime/aws-ports.ts';
 import { JsonLogger } from '../runtime/logger.ts';
 import { parseAlarmEvent } from './event.ts';
 
@@ -52,6 +53,18 @@ export function makeHandler(deps: FailoverHandlerDeps): FailoverHandler {
     }
   };
 }
+
+let production: FailoverHandler | undefined;
+
+/**
+ * The Lambda entry point. Built on the first invocation of an execution environment (clients,
+ * configuration, environment checked once), then reused while the environment stays warm. A
+ * failed build is not cached: it throws, names what is missing, and the next invocation tries again.
+ */
+export const handler: FailoverHandler = async (event, context) => {
+  production ??= makeHandler(buildAwsPorts('failover'));
+  return production(event, context);
+};
 
 function eventIdOf(event: unknown): string | undefined {
   const id = (event as { id?: unknown } | null)?.id;
