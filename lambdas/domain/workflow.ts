@@ -247,7 +247,8 @@ export function planWorkflow(input: PlanInput): PlanDecision {
     };
   }
   const lease = state.lease;
-  if (lease && lease.expiresAt > now && lease.holder !== holder) {
+  // StatePort: a lease is free to take over only once expiresAt is before now.
+  if (lease && lease.expiresAt >= now && lease.holder !== holder) {
     return refuse(
       'LeaseConflictError',
       `${service.id} is locked by ${lease.operation} ${lease.holder} until ${new Date(lease.expiresAt).toISOString()}: nothing changed`,

@@ -1,0 +1,552 @@
+/**
+ * The pure workflow rules (lambdas/domain/workflow.ts): input validation, execution names,
+ * preconditions and plan, catch-up and verification. Invariant 1 (never promote a node not
+ * positively known healthy) and the force rule (only lag is forced, and the bound is kept) are
+ * checked as properties.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { healthAlarmName, type ServiceConfig } from '../../lambdas/domain/config.ts';
+import { InvalidInputError } from '../../lambdas/domain/errors.ts';
+import type { AlarmStateValue, ClusterState, LagSample } from '../../lambdas/domain/types.ts';
+import {
+  assessCatchUp,
+  assessVerification,
+  type CatchUpProgress,
+  chooseTarget,
+  executionName,
+  leaseSeconds,
+  parseWorkflowRequest,
+  planWorkflow,
+  VERIFY_TIMEOUT_SECONDS,
+  type WorkflowPlan,
+  type WorkflowRequest,
+} from '../../lambdas/domain/workflow.ts';
+import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
+
+const NOW = Date.UTC(2025, 5, 1, 12);
+const FENCE = 'arn:aws:lambda:us-east-1:111122223333:function:fence';
+const PROMOTE = 'arn:aws:lambda:us-east-1:111122223333:function:promote';
+const DEMOTE = 'arn:aws:lambda:us-east-1:111122223333:function:demote';
+
+const config = testConfig([
+  {
+    ...route53Service({
+      id: 'db',
+      nodes: ['a', 'b', 'c'],
+      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
+    }),
+    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 45 },
+    switchover: { pollIntervalSeconds: 7, catchUpTimeoutSeconds: 120 },
+  },
+  route53Service({ id: 'bare', index: 1 }),
+]);
+const service = config.services[0] as ServiceConfig;
+const bare = config.services[1] as ServiceConfig;
+
+const alarmsOf = (svc: ServiceConfig, states: Partial<Record<string, AlarmStateValue>>) =>
+  new Map(
+    svc.nodes.flatMap((n) => {
+      const v = states[n.id];
+      return v === undefined ? [] : [[healthAlarmName(svc, n), v] as const];
+    }),
+  );
+const allOk = alarmsOf(service, { a: 'OK', b: 'OK', c: 'OK' });
+const fresh = (lagSeconds: number, ageSeconds = 5): LagSample => ({
+  lagSeconds,
+  timestamp: NOW - ageSeconds * 1000,
+});
+const state = (over: Partial<ClusterState> = {}): ClusterState => ({
+  serviceId: 'db',
+  primary: 'a',
+  epoch: 7,
+  paused: false,
+  ...over,
+});
+const req = (over: Partial<WorkflowRequest> = {}): WorkflowRequest => ({
+  serviceId: 'db',
+  mode: 'switchover',
+  force: false,
+  dryRun: false,
+  reason: 'maintenance',
+  ...over,
+});
+
+function plan(over: Partial<Parameters<typeof planWorkflow>[0]> = {}) {
+  return planWorkflow({
+    service,
+    request: req(),
+    state: state(),
+    alarms: allOk,
+    lag: new Map([
+      ['b', fresh(1)],
+      ['c', fresh(3)],
+    ]),
+    holder: 'exec-1',
+    now: NOW,
+    ...over,
+  });
+}
+
+function proceed(over: Parameters<typeof plan>[0] = {}): WorkflowPlan {
+  const d = plan(over);
+  if (d.outcome !== 'proceed' && d.outcome !== 'dry-run')
+    throw new Error(`expected a plan, got ${JSON.stringify(d)}`);
+  return d.plan;
+}
+
+describe('parseWorkflowRequest', () => {
+  it('accepts the documented input and fills defaults', () => {
+    expect(parseWorkflowRequest({ serviceId: 'db', mode: 'failover', reason: '  disk gone ' })).toEqual({
+      serviceId: 'db',
+      mode: 'failover',
+      force: false,
+      dryRun: false,
+      reason: 'disk gone',
+    });
+  });
+
+  it.each([
+    [{}, /serviceId.*mode.*reason/s],
+    [{ serviceId: 'db', mode: 'switchover', reason: '   ' }, /reason: must say why/],
+    [{ serviceId: 'db', mode: 'promote', reason: 'x' }, /mode/],
+    [{ serviceId: 'db', mode: 'switchover', reason: 'x', to: 'B!' }, /to: must be a node id/],
+    [{ serviceId: 'db', mode: 'switchover', reason: 'x', force: 'yes' }, /force/],
+    [
+      { serviceId: 'db', mode: 'switchover', reason: 'x', force: true },
+      /only a failover may accept data loss/,
+    ],
+    [{ serviceId: 'db', mode: 'switchover', reason: 'x', requestId: 'a b' }, /requestId/],
+    [{ serviceId: 'db', mode: 'switchover', reason: 'x', plan: {} }, /plan/],
+    ['switchover', /invalid workflow input/],
+    [null, /invalid workflow input/],
+  ])('rejects %j with InvalidInputError', (input, message) => {
+    expect(() => parseWorkflowRequest(input)).toThrow(InvalidInputError);
+    expect(() => parseWorkflowRequest(input)).toThrow(message);
+  });
+});
+
+describe('executionName', () => {
+  const base = { serviceId: 'db', mode: 'switchover' as const, to: 'b', reason: 'patch' };
+
+  it('is deterministic and readable', () => {
+    expect(executionName(base)).toBe(executionName({ ...base }));
+    expect(executionName(base)).toMatch(/^switchover-db-b-[0-9a-f]{16}$/);
+    expect(executionName({ ...base, to: undefined, dryRun: true })).toMatch(
+      /^dryrun-switchover-db-auto-[0-9a-f]{16}$/,
+    );
+  });
+
+  it('changes with every field that makes it a different request', () => {
+    const names = [
+      base,
+      { ...base, serviceId: 'db2' },
+      { ...base, mode: 'failover' as const },
+      { ...base, to: 'c' },
+      { ...base, to: undefined },
+      { ...base, mode: 'failover' as const, force: true },
+      { ...base, dryRun: true },
+      { ...base, reason: 'other' },
+      { ...base, requestId: 'r1' },
+      { ...base, requestId: 'r2' },
+    ].map((r) => executionName(r));
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('with a requestId ignores the reason and the day: the client retries with the same key', () => {
+    const a = executionName({ ...base, requestId: 'cli-1', reason: 'x' }, NOW);
+    expect(executionName({ ...base, requestId: 'cli-1', reason: 'y' }, NOW + 86_400_000)).toBe(a);
+  });
+
+  it('without a requestId, the same request is the same name within a UTC day and a new one the next day', () => {
+    const morning = Date.UTC(2025, 5, 1, 0, 0, 1);
+    const evening = Date.UTC(2025, 5, 1, 23, 59, 59);
+    expect(executionName(base, morning)).toBe(executionName(base, evening));
+    expect(executionName(base, evening + 2000)).not.toBe(executionName(base, evening));
+  });
+
+  it('is always a valid Step Functions name: 1-80 characters of [A-Za-z0-9_-]', () => {
+    const id = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/);
+    fc.assert(
+      fc.property(
+        id,
+        fc.constantFrom('switchover' as const, 'failover' as const),
+        fc.option(id, { nil: undefined }),
+        fc.string({ minLength: 1, maxLength: 512 }),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: 4_102_444_800_000 }), { nil: undefined }),
+        (serviceId, mode, to, reason, dryRun, now) => {
+          const name = executionName({ serviceId, mode, to, reason, dryRun }, now);
+          expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('planWorkflow', () => {
+  it('plans a switchover: epoch token, lease window, timings from the service, every hook call prepared', () => {
+    const p = proceed();
+    expect(p).toMatchObject({
+      serviceId: 'db',
+      mode: 'switchover',
+      from: 'a',
+      to: 'b',
+      expectedEpoch: 7,
+      epoch: 8,
+      holder: 'exec-1',
+      primaryHealthy: true,
+      startedAt: NOW,
+      pollIntervalSeconds: 7,
+      catchUpTimeoutSeconds: 120,
+      verifyTimeoutSeconds: VERIFY_TIMEOUT_SECONDS,
+      hookTimeoutSeconds: 45,
+      warnings: [],
+    });
+    expect(p.leaseExpiresAt).toBe(NOW + leaseSeconds(service) * 1000);
+    const payload = {
+      serviceId: 'db',
+      epoch: 8,
+      mode: 'switchover',
+      execution: 'exec-1',
+      timeoutSeconds: 45,
+    };
+    expect(p.hookCalls).toEqual({
+      fence: { FunctionName: FENCE, Payload: { ...payload, node: 'a', action: 'fence' } },
+      unfence: { FunctionName: FENCE, Payload: { ...payload, node: 'a', action: 'unfence' } },
+      promote: { FunctionName: PROMOTE, Payload: { ...payload, node: 'b', action: 'promote' } },
+      demote: { FunctionName: DEMOTE, Payload: { ...payload, node: 'a', action: 'demote' } },
+      demoteTarget: { FunctionName: DEMOTE, Payload: { ...payload, node: 'b', action: 'demote' } },
+    });
+  });
+
+  it('prepares no hook call and warns for a service without hooks', () => {
+    const p = proceed({
+      service: bare,
+      state: state({ serviceId: 'bare' }),
+      alarms: alarmsOf(bare, { a: 'OK', b: 'OK' }),
+    });
+    expect(p.hookCalls).toEqual({});
+    expect(p.warnings).toHaveLength(3);
+  });
+
+  it('a dry run is the same plan, marked dry-run', () => {
+    const d = plan({ request: req({ dryRun: true }) });
+    expect(d.outcome).toBe('dry-run');
+  });
+
+  it('the current primary as target is a no-op that says so, even while locked', () => {
+    const lease = {
+      holder: 'other',
+      operation: 'auto-failover' as const,
+      acquiredAt: NOW,
+      expiresAt: NOW + 1000,
+    };
+    expect(plan({ request: req({ to: 'a' }), state: state({ lease }) })).toEqual({
+      outcome: 'already-primary',
+      serviceId: 'db',
+      primary: 'a',
+      epoch: 7,
+      detail: 'a is already the primary of db (epoch 7): nothing to do',
+    });
+  });
+
+  it.each([
+    ['held by someone else', { holder: 'other', expiresAt: NOW + 1 }, 'refused'],
+    ['held by someone else until this very instant', { holder: 'other', expiresAt: NOW }, 'refused'],
+    ['our own (a retried Prepare)', { holder: 'exec-1', expiresAt: NOW + 60_000 }, 'proceed'],
+    ['expired', { holder: 'other', expiresAt: NOW - 1 }, 'proceed'],
+  ])('a lease %s: %s', (_label, lease, outcome) => {
+    const d = plan({
+      state: state({ lease: { operation: 'switchover', acquiredAt: NOW - 1000, ...lease } }),
+    });
+    expect(d.outcome).toBe(outcome);
+    if (d.outcome === 'refused') {
+      expect(d.error).toBe('LeaseConflictError');
+      expect(d.detail).toMatch(
+        /^db is locked by switchover other until 2025-06-01T12:00:00.00[01]Z: nothing changed$/,
+      );
+    }
+  });
+
+  it.each<[string, Parameters<typeof plan>[0], RegExp]>([
+    ['unknown target', { request: req({ to: 'zz' }) }, /zz is not a node of db \(nodes: a, b, c\)/],
+    [
+      'recorded primary not in the config',
+      { state: state({ primary: 'gone' }) },
+      /recorded primary gone is not a node/,
+    ],
+    [
+      'target alarm missing',
+      { alarms: alarmsOf(service, { a: 'OK', c: 'OK' }), request: req({ to: 'b' }) },
+      /b is not known to be healthy .* UNKNOWN/,
+    ],
+    [
+      'target in ALARM',
+      { alarms: alarmsOf(service, { a: 'OK', b: 'ALARM', c: 'OK' }), request: req({ to: 'b' }) },
+      /alarm db-b-health is ALARM/,
+    ],
+    [
+      'no healthy replica',
+      { alarms: alarmsOf(service, { a: 'OK', b: 'INSUFFICIENT_DATA' }) },
+      /no healthy replica of db to promote: b INSUFFICIENT_DATA, c UNKNOWN/,
+    ],
+    [
+      'switchover with a sick primary',
+      { alarms: alarmsOf(service, { a: 'ALARM', b: 'OK', c: 'OK' }) },
+      /use mode "failover"/,
+    ],
+    [
+      'forced failover to a sick target',
+      {
+        request: req({ mode: 'failover', force: true, to: 'c' }),
+        alarms: alarmsOf(service, { b: 'OK', c: 'ALARM' }),
+      },
+      /not even with force/,
+    ],
+  ])('refuses: %s', (_label, over, detail) => {
+    const d = plan(over);
+    expect(d.outcome).toBe('refused');
+    if (d.outcome === 'refused') {
+      expect(d.error).toBe('PreconditionFailedError');
+      expect(d.detail).toMatch(detail);
+    }
+  });
+
+  it('a failover accepts a dead primary and records that it was unhealthy', () => {
+    const p = proceed({
+      request: req({ mode: 'failover' }),
+      alarms: alarmsOf(service, { a: 'ALARM', b: 'OK', c: 'OK' }),
+    });
+    expect(p).toMatchObject({ from: 'a', to: 'b', primaryHealthy: false });
+  });
+
+  it('never plans to promote a node that is not positively OK, nor the primary (property)', () => {
+    const alarm = fc.option(fc.constantFrom<AlarmStateValue>('OK', 'ALARM', 'INSUFFICIENT_DATA'), {
+      nil: undefined,
+    });
+    const sample = fc.option(
+      fc.record({
+        lagSeconds: fc.oneof(fc.double({ min: -5, max: 500, noNaN: false }), fc.constant(0)),
+        timestamp: fc.integer({ min: NOW - 600_000, max: NOW + 120_000 }),
+      }),
+      { nil: undefined },
+    );
+    fc.assert(
+      fc.property(
+        fc.record({ a: alarm, b: alarm, c: alarm }),
+        fc.record({ a: sample, b: sample, c: sample }),
+        fc.constantFrom('a', 'b', 'c'),
+        fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }),
+        fc.constantFrom('switchover' as const, 'failover' as const),
+        fc.boolean(),
+        (alarms, lags, primary, to, mode, force) => {
+          const d = plan({
+            request: req({ mode, to, force: mode === 'failover' && force }),
+            state: state({ primary }),
+            alarms: alarmsOf(service, alarms),
+            lag: new Map(Object.entries(lags)),
+          });
+          if (d.outcome !== 'proceed' && d.outcome !== 'dry-run') return;
+          expect(d.plan.to).not.toBe(primary);
+          expect(alarms[d.plan.to as 'a' | 'b' | 'c']).toBe('OK');
+          if (mode === 'switchover') expect(alarms[primary as 'a' | 'b' | 'c']).toBe('OK');
+          expect(d.plan.epoch).toBe(d.plan.expectedEpoch + 1);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('chooseTarget', () => {
+  const c = (
+    nodeId: string,
+    alarmState: 'OK' | 'ALARM' | 'UNKNOWN',
+    verdict: string,
+    lagSeconds?: number,
+    priority = 0,
+  ) =>
+    ({
+      nodeId,
+      alarmState,
+      verdict,
+      priority,
+      ...(lagSeconds !== undefined ? { lagSeconds } : {}),
+    }) as Parameters<typeof chooseTarget>[0][number];
+
+  it.each([
+    ['least lag among eligible', [c('b', 'OK', 'eligible', 3), c('c', 'OK', 'eligible', 1)], 'c'],
+    ['priority breaks a lag tie', [c('b', 'OK', 'eligible', 1, 2), c('c', 'OK', 'eligible', 1, 1)], 'c'],
+    ['eligible before over-budget', [c('b', 'OK', 'lag-over-budget', 0.5), c('c', 'OK', 'eligible', 9)], 'c'],
+    ['known lag before unknown', [c('b', 'OK', 'lag-unknown'), c('c', 'OK', 'lag-stale', 50)], 'c'],
+    [
+      'never an unhealthy one',
+      [c('b', 'ALARM', 'unhealthy', 0), c('c', 'UNKNOWN', 'unhealthy', 0)],
+      undefined,
+    ],
+  ])('%s', (_label, candidates, expected) => {
+    expect(chooseTarget(candidates)?.nodeId).toBe(expected);
+  });
+});
+
+describe('assessCatchUp', () => {
+  const progress: CatchUpProgress = { startedAt: NOW - 10_000, deadline: NOW + 60_000, checks: 2 };
+  const base = proceed();
+  const failover = proceed({ request: req({ mode: 'failover' }) });
+  const forced = proceed({ request: req({ mode: 'failover', force: true }) });
+  const at = (lagSeconds: number, ms: number): LagSample => ({ lagSeconds, timestamp: ms });
+
+  it.each<[string, WorkflowPlan, 'OK' | 'ALARM' | 'UNKNOWN', LagSample | undefined, number, string, RegExp]>([
+    [
+      'switchover: lag 0 measured after the fence',
+      base,
+      'OK',
+      at(0, NOW - 5000),
+      NOW,
+      'ready',
+      /caught up: lag 0/,
+    ],
+    [
+      'switchover: lag 0 from before the fence',
+      base,
+      'OK',
+      at(0, NOW - 11_000),
+      NOW,
+      'waiting',
+      /no lag datapoint measured after the fence yet/,
+    ],
+    ['switchover: a little lag', base, 'OK', at(0.2, NOW - 1000), NOW, 'waiting', /not caught up: lag 0.2 s/],
+    ['switchover: no datapoint', base, 'OK', undefined, NOW, 'waiting', /no lag datapoint/],
+    [
+      'switchover: target unhealthy',
+      base,
+      'ALARM',
+      at(0, NOW - 1000),
+      NOW,
+      'waiting',
+      /not known to be healthy \(alarm ALARM\)/,
+    ],
+    [
+      'switchover: deadline passed',
+      base,
+      'OK',
+      at(3, NOW - 1000),
+      NOW + 60_000,
+      'timed-out',
+      /did not catch up within 120 s \(3 checks\)/,
+    ],
+    [
+      'failover: fresh and within budget',
+      failover,
+      'OK',
+      at(9, NOW - 30_000),
+      NOW,
+      'ready',
+      /within the recovery-point budget/,
+    ],
+    [
+      'failover: over budget',
+      failover,
+      'OK',
+      at(11, NOW - 1000),
+      NOW,
+      'waiting',
+      /lag over budget.*needs force/,
+    ],
+    ['failover: stale', failover, 'OK', at(0, NOW - 61_000), NOW, 'waiting', /lag stale/],
+    ['failover: from the future', failover, 'OK', at(0, NOW + 61_000), NOW, 'waiting', /lag stale/],
+    ['failover: negative lag', failover, 'OK', at(-1, NOW), NOW, 'waiting', /lag unknown/],
+    [
+      'forced: over budget',
+      forced,
+      'OK',
+      at(90, NOW - 2000),
+      NOW,
+      'ready',
+      /forced past lag over budget.*data-loss bound 90 s \(last known lag, datapoint 2 s old\)/,
+    ],
+    ['forced: no datapoint', forced, 'OK', undefined, NOW, 'ready', /data-loss bound unknown/],
+    ['forced: never past health', forced, 'UNKNOWN', at(0, NOW), NOW, 'waiting', /not known to be healthy/],
+  ])('%s', (_label, p, targetAlarm, sample, now, status, detail) => {
+    const a = assessCatchUp({ plan: p, service, targetAlarm, sample, progress, now });
+    expect(a.status).toBe(status);
+    expect(a.detail).toMatch(detail);
+  });
+
+  it('ready means a healthy target, and unforced means lag within the rules (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(base, failover, forced),
+        fc.constantFrom<'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | 'UNKNOWN'>(
+          'OK',
+          'ALARM',
+          'INSUFFICIENT_DATA',
+          'UNKNOWN',
+        ),
+        fc.option(
+          fc.record({
+            lagSeconds: fc.double({ min: -1, max: 100, noNaN: false }),
+            timestamp: fc.integer({ min: NOW - 200_000, max: NOW + 200_000 }),
+          }),
+          { nil: undefined },
+        ),
+        (p, targetAlarm, sample) => {
+          const a = assessCatchUp({ plan: p, service, targetAlarm, sample, progress, now: NOW });
+          if (a.status !== 'ready') return;
+          expect(targetAlarm).toBe('OK');
+          if (p.mode === 'switchover') {
+            expect(a.lagSeconds).toBe(0);
+            expect(sample?.timestamp).toBeGreaterThanOrEqual(progress.startedAt);
+          }
+          if (!a.forced) {
+            expect(a.lagSeconds).toBeLessThanOrEqual(service.policy.maxLagSeconds);
+          } else {
+            expect(p.force).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('assessVerification', () => {
+  const p = proceed();
+  const v = (over: Partial<Parameters<typeof assessVerification>[0]>) =>
+    assessVerification({
+      plan: p,
+      targetAlarm: 'OK',
+      current: 'b',
+      changeStatus: 'INSYNC',
+      deadline: NOW + 1,
+      now: NOW,
+      ...over,
+    });
+
+  it.each([
+    ['healthy, routed, INSYNC', {}, 'verified', /b healthy and serving traffic \(Route 53 change INSYNC\)/],
+    ['no change to track (ELB)', { changeStatus: undefined }, 'verified', /serving traffic$/],
+    ['change still PENDING', { changeStatus: 'PENDING' as const }, 'pending', /PENDING/],
+    ['router points elsewhere', { current: 'a' }, 'pending', /traffic points at a, not b/],
+    ['target unhealthy', { targetAlarm: 'ALARM' as const }, 'pending', /b is not healthy/],
+    [
+      'deadline passed',
+      { current: undefined, now: NOW + 1 },
+      'failed',
+      /not verified within 180 s: traffic points at no single node/,
+    ],
+  ])('%s', (_label, over, status, detail) => {
+    const a = v(over);
+    expect(a.status).toBe(status);
+    expect(a.detail).toMatch(detail);
+  });
+});
+
+describe('leaseSeconds', () => {
+  it('covers every hook with a retry, the catch-up and verify windows, and a margin', () => {
+    expect(leaseSeconds(service)).toBe(5 * 45 * 2 + 120 + VERIFY_TIMEOUT_SECONDS + 600);
+    expect(leaseSeconds(bare)).toBe(5 * 60 * 2 + 300 + VERIFY_TIMEOUT_SECONDS + 600);
+  });
+});
