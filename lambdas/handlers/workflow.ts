@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { checkCatchUp } from '../app/workflow/catch-up.ts';
 import { commit, notify } from '../app/workflow/commit.ts';
-import type { WorkflowDeps } from '../app/workflow/deps.ts';
+import type { ChangeStatusPort, WorkflowDeps } from '../app/workflow/deps.ts';
 import {
   type ExecutionState,
   executionStateSchema,
@@ -19,6 +19,8 @@ import { rollbackFailed, rollbackFinish } from '../app/workflow/rollback.ts';
 import { rollbackTraffic, shiftTraffic } from '../app/workflow/traffic.ts';
 import { checkVerify } from '../app/workflow/verify.ts';
 import { InvalidInputError } from '../domain/errors.ts';
+import type { TrafficPort } from '../domain/ports.ts';
+import { buildAwsPorts } from '../runtime/aws-ports.ts';
 
 const stepSchema = z.looseObject({ step: z.enum(STEPS) });
 const prepareSchema = z.strictObject({
@@ -77,3 +79,25 @@ function parse<T extends z.ZodType>(schema: T, event: unknown): z.output<T> {
     result.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`),
   );
 }
+
+function tracksChanges(traffic: TrafficPort): traffic is TrafficPort & ChangeStatusPort {
+  return typeof (traffic as Partial<ChangeStatusPort>).changeStatus === 'function';
+}
+
+/** The AWS wiring: the shared composition root, plus Route 53 change tracking for the verify step. */
+export function productionDeps(env: NodeJS.ProcessEnv = process.env): WorkflowDeps {
+  const ports = buildAwsPorts('workflow', env);
+  return { ...ports, ...(tracksChanges(ports.traffic) ? { changes: ports.traffic } : {}) };
+}
+
+let production: WorkflowHandler | undefined;
+
+/**
+ * The Lambda entry point, built on the first invocation of an execution environment (clients,
+ * configuration and environment checked once) and reused while it stays warm. A failed build is
+ * not cached: it throws naming what is missing, and Step Functions sees the step fail.
+ */
+export const handler: WorkflowHandler = async (event) => {
+  production ??= makeHandler(productionDeps());
+  return production(event);
+};

@@ -8,7 +8,6 @@
  * Waits take 0 ms of real time; the virtual clock advances by the poll interval instead, before
  * each check that follows a Wait. Retry pauses are 0 ms.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -39,14 +38,7 @@ export interface SynthesizedWorkflow {
 /** Synthesizes the deployable stack (bundling skipped) and pulls the state machine out of the template. */
 export function synthesizeWorkflow(config: FailoverConfig): SynthesizedWorkflow {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const failoverEntry = join(PROJECT_ROOT, 'lambdas/handlers/failover.ts');
-  const stack = new FailoverStack(app, 'WorkflowTest', {
-    config,
-    // Bundling is skipped, so only the file's existence matters to NodejsFunction.
-    ...(existsSync(failoverEntry)
-      ? {}
-      : { automationOptions: { failoverEntry: 'lambdas/handlers/workflow.ts' } }),
-  });
+  const stack = new FailoverStack(app, 'WorkflowTest', { config });
   const template = Template.fromStack(stack);
   const machines = template.findResources('AWS::StepFunctions::StateMachine');
   const [machine] = Object.values(machines) as Json[];
