@@ -61,6 +61,8 @@ interface WorldOptions {
   readonly beforeStep?: (step: string, env: MemoryEnvironment) => void;
   readonly intercept?: RunnerOptions['intercept'];
   readonly hooks?: (hooks: TestHooks) => void;
+  /** Replace ports (fault injection) after the in-memory environment is built. */
+  readonly ports?: (env: MemoryEnvironment) => Partial<Pick<WorkflowDeps, 'state' | 'notifier'>>;
 }
 
 function world(options: WorldOptions = {}): World {
@@ -85,6 +87,7 @@ function world(options: WorldOptions = {}): World {
     logger: env.logger,
     metrics: env.metrics,
     clock: env.clock,
+    ...options.ports?.(env),
   };
   const checks = new Map<string, number>();
   // Healthy replicas that are caught up unless a scenario scripts otherwise.
@@ -646,6 +649,73 @@ describe('switchover workflow (state machine from the synthesized template)', ()
     ]);
     expect(w.hooks.calls).toEqual([]);
     expectSettled(w.env, PLAIN, 'b', 1);
+  });
+
+  it('a notification that cannot be sent does not undo a committed switchover: it is reported in the output', async () => {
+    const w = world({
+      ports: (env) => ({
+        notifier: {
+          publish: async (n) => {
+            if (n.kind === 'switchover')
+              throw named('TransientAwsError', 'transient AWS error in Publish: Throttling');
+            await env.notifier.publish(n);
+          },
+        },
+      }),
+    });
+    const out = succeeded(await w.runner.start(request()));
+    expect(out.output).toMatchObject({ outcome: 'switched-over', epoch: 1 });
+    expect(out.output.notifyError).toMatchObject({ Error: 'TransientAwsError' });
+    // Retried with backoff first (five retries), then given up on.
+    expect(w.runner.steps.filter((s) => s === 'notify')).toHaveLength(6);
+    expectSettled(w.env, SVC, 'b', 1);
+  });
+
+  it('the state table unavailable during the rollback: RollbackFailedError says the lease is still held', async () => {
+    const w = world({
+      hooks: (h) =>
+        h.register(PROMOTE, () => {
+          throw named('PromoteRefused', 'no');
+        }),
+      ports: (env) => ({
+        state: Object.assign(Object.create(env.state) as typeof env.state, {
+          releaseLease: async () => {
+            throw named('AccessDeniedException', 'not authorized to perform dynamodb:UpdateItem');
+          },
+        }),
+      }),
+    });
+    const out = failed(await w.runner.start(request()));
+
+    expect(out.error).toBe('RollbackFailedError');
+    expect(out.cause).toMatch(
+      /^ROLLBACK FAILED while releasing the lease \/ announcing the rollback \(AccessDeniedException: not authorized/,
+    );
+    expect(out.cause).toMatch(
+      /traffic points at a; a \(old primary\) unfenced; b demoted back to a replica; .*automatic failover PAUSED for this service; lease still held by switchover-orders-b-[0-9a-f]{16} until /,
+    );
+    expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote b', 'unfence a']);
+    expect(w.env.state.snapshot(SVC)).toMatchObject({ primary: 'a', epoch: 0, paused: true });
+    expect(w.env.notifier.published.map((n) => n.kind)).toEqual(['rollback-failed']);
+  });
+
+  it('when even the report of a failed rollback fails, the execution still fails with RollbackFailedError', async () => {
+    const w = world({
+      hooks: (h) =>
+        h
+          .register(PROMOTE, () => {
+            throw named('PromoteRefused', 'no');
+          })
+          .register(DEMOTE, () => {
+            throw named('DemoteRefused', 'no');
+          }),
+      intercept: (step) =>
+        step === 'rollbackFailed' ? Promise.reject(named('Error', 'out of memory')) : undefined,
+    });
+    const out = failed(await w.runner.start(request()));
+    expect(out.error).toBe('RollbackFailedError');
+    expect(out.cause).toMatch(/read this execution history .* automatic failover may NOT be paused/);
+    expect(out.states.at(-1)).toBe('RollbackFailedUnreported');
   });
 
   it.each([
