@@ -23,7 +23,6 @@ import { FailoverStack } from '../../lib/failover-stack.ts';
 // biome-ignore lint/suspicious/noExplicitAny: ASL and template JSON are walked structurally
 type Json = any;
 
-export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
 
