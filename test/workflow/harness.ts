@@ -8,7 +8,6 @@
  * Waits take 0 ms of real time; the virtual clock advances by the poll interval instead, before
  * each check that follows a Wait. Retry pauses are 0 ms.
  */
-import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
