@@ -37,7 +37,7 @@ function assetDir(s: Synthesized, prefix: string): { dir: string; hash: string }
   return { dir: join(s.app.outdir, `asset.${hash}`), hash };
 }
 
-/** Imports a bundle in a fresh Node.js 22 process, as the Lambda runtime would, and calls `expr`. */
+/** Imports a bundle in a fresh Node.js 22 process, as the Lambda runtime would, and runs `expr` with it as `m`. */
 async function inLambdaProcess(dir: string, expr: string): Promise<string> {
   const { stdout } = await run(
     NODE22,
@@ -94,10 +94,18 @@ describe('Lambda bundles in the cloud assembly', () => {
     });
   });
 
-  it('the failover bundle loads (cold start: config, clients) and exports a handler', async () => {
+  it('the failover bundle cold-starts on Node.js 22 and answers a malformed event without calling AWS', async () => {
     const { dir } = assetDir(s, 'AutomationFailoverFunction');
-    const out = await inLambdaProcess(dir, 'console.log(typeof m.handler);');
-    expect(out).toBe('function');
+    // No endpoint is reachable here: a malformed event must be rejected before any client call.
+    const out = await inLambdaProcess(
+      dir,
+      "console.log('RESULT ' + JSON.stringify(await m.handler({ 'detail-type': 'nope' }, { awsRequestId: 'r-1' })));",
+    );
+    const result = out
+      .split('\n')
+      .find((line) => line.startsWith('RESULT '))
+      ?.slice('RESULT '.length);
+    expect(JSON.parse(result ?? 'null')).toMatchObject({ outcome: 'ignored', reason: 'invalid-event' });
   });
 
   it('a configuration change is a new asset hash (the config is part of the content)', () => {
