@@ -5,6 +5,7 @@
  * node, the epoch, the history, the lease, the notifications.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type FailoverOutcome, runAutoFailover } from '../../lambdas/app/auto-failover.ts';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { executionName, type HookPayload, type WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
@@ -58,7 +59,7 @@ interface World {
 interface WorldOptions {
   readonly lag?: Partial<Record<string, LagScript>>;
   readonly pendingPolls?: number;
-  readonly beforeStep?: (step: string, env: MemoryEnvironment) => void;
+  readonly beforeStep?: (step: string, env: MemoryEnvironment) => void | Promise<void>;
   readonly intercept?: RunnerOptions['intercept'];
   readonly hooks?: (hooks: TestHooks) => void;
   /** Replace ports (fault injection) after the in-memory environment is built. */
@@ -100,7 +101,7 @@ function world(options: WorldOptions = {}): World {
     deps,
     hooks,
     clock: env.clock,
-    beforeStep: (step) => {
+    beforeStep: async (step) => {
       if (step === 'prepare' || step === 'checkCatchUp') {
         for (const [node, script] of Object.entries(lag)) {
           const n = checks.get(node) ?? 0;
@@ -109,7 +110,7 @@ function world(options: WorldOptions = {}): World {
           if (value !== undefined) env.lag.put(SVC, node, value, env.clock.now() - 1);
         }
       }
-      options.beforeStep?.(step, env);
+      await options.beforeStep?.(step, env);
     },
     ...(options.intercept ? { intercept: options.intercept } : {}),
   });
@@ -467,6 +468,34 @@ describe('switchover workflow (state machine from the synthesized template)', ()
       lease,
     });
     expect(w.env.notifier.published).toEqual([]);
+  });
+
+  it('an automatic failover that fires mid-switchover holds (operation in progress): never two role changes', async () => {
+    let auto: FailoverOutcome | undefined;
+    const w = world({
+      beforeStep: async (step, env) => {
+        if (step !== 'checkCatchUp' || auto) return;
+        // The old primary's alarm fires while it is fenced: the failover Lambda runs now.
+        env.alarms.setNode(SVC, 'a', 'ALARM');
+        auto = await runAutoFailover(
+          { ...env, holderId: 'lambda-req-9' },
+          {
+            alarmName: 'orders-a-health',
+            state: 'ALARM',
+            previousState: 'OK',
+            timestamp: env.clock.now(),
+            eventId: 'evt-1',
+          },
+        );
+      },
+    });
+    const out = succeeded(await w.runner.start(request()));
+
+    expect(auto).toMatchObject({ outcome: 'held', reason: 'operation-in-progress' });
+    expect(out.output).toMatchObject({ outcome: 'switched-over', to: 'b', epoch: 1 });
+    expect(w.env.state.stats.commits).toBe(1);
+    expect(w.env.traffic.appliedChanges).toEqual([{ serviceId: SVC, from: 'a', to: 'b' }]);
+    expectSettled(w.env, SVC, 'b', 1);
   });
 
   it('two different switchovers started at once: the epoch compare-and-swap lets exactly one through', async () => {
