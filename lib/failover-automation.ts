@@ -345,7 +345,8 @@ export class FailoverAutomation extends Construct {
       },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
-        reason: 'route53:GetChange is read-only and the change id is only known after ChangeResourceRecordSets',
+        reason:
+          'route53:GetChange is read-only and the change id is only known after ChangeResourceRecordSets',
       },
       {
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
@@ -353,12 +354,14 @@ export class FailoverAutomation extends Construct {
       },
       {
         id: 'AwsSolutions-L1',
-        reason: 'pinned to nodejs22.x, the Node.js version the code is built and tested on (node@22 devDependency)',
+        reason:
+          'pinned to nodejs22.x, the Node.js version the code is built and tested on (node@22 devDependency)',
       },
     );
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'this queue is the dead-letter queue (EventBridge target DLQ and Lambda on-failure destination)',
+      reason:
+        'this queue is the dead-letter queue (EventBridge target DLQ and Lambda on-failure destination)',
     });
   }
 
