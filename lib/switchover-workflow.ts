@@ -12,12 +12,16 @@
  * Step logic runs in ONE Lambda (lambdas/handlers/workflow.ts), dispatched on `step`: fewer
  * resources, one warm container. The hooks are invoked by Step Functions itself (the
  * `lambda:invoke` integration, function ARN read from the plan), not from the step Lambda:
- * - the hook timeout is a Task TimeoutSeconds that Step Functions enforces, so no Lambda sits
- *   billed and blocked waiting for a slow hook, and none needs a 15-minute timeout;
+ * - the hook timeout (hooks.timeoutSeconds, per service) is a Task TimeoutSecondsPath that Step
+ *   Functions enforces, so no Lambda sits billed and blocked waiting for a slow hook;
  * - every hook call, its input (with the epoch fencing token) and its answer are in the execution
  *   history, the 90-day audit trail;
  * - retries on Lambda service errors are declared per Task, and only the state machine role may
  *   invoke hooks, scoped to exactly the configured ARNs; the step Lambda cannot invoke any.
+ *
+ * Hook convention: one function per role; the payload's `action` says what to do. The fence hook
+ * also undoes a fence (`action: 'unfence'`), and the demote hook also demotes a target that our
+ * promote hook may have promoted (rollback). Every call carries the same `epoch` token.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
