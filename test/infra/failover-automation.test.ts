@@ -455,3 +455,34 @@ describe('FailoverAutomation signal and router variants', () => {
     );
   });
 });
+
+describe('FailoverAutomation notifications', () => {
+  it('subscribes every configured protocol to the topic', () => {
+    const base = sampleConfig();
+    const config = parseConfig({
+      ...base,
+      notifications: {
+        subscribers: [
+          { protocol: 'email', endpoint: 'oncall@example.com' },
+          { protocol: 'https', endpoint: 'https://hooks.example.com/failover' },
+          { protocol: 'sqs', endpoint: 'arn:aws:sqs:us-east-1:111122223333:failover-events' },
+          { protocol: 'lambda', endpoint: 'arn:aws:lambda:us-east-1:111122223333:function:pager' },
+        ],
+      },
+    });
+    const s = synth(config);
+    const subs = Object.values(resourcesOf(s.template, 'AWS::SNS::Subscription')).map((r) => [
+      r.Properties.Protocol,
+      r.Properties.Endpoint,
+    ]);
+    expect(subs).toEqual(
+      expect.arrayContaining([
+        ['email', 'oncall@example.com'],
+        ['https', 'https://hooks.example.com/failover'],
+        ['sqs', 'arn:aws:sqs:us-east-1:111122223333:failover-events'],
+        ['lambda', 'arn:aws:lambda:us-east-1:111122223333:function:pager'],
+      ]),
+    );
+    expect(subs).toHaveLength(4);
+  });
+});
