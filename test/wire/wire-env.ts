@@ -297,12 +297,19 @@ export async function createZone(clients: SceneClients, zoneName: string): Promi
   return (out.HostedZone?.Id ?? '').replace('/hostedzone/', '');
 }
 
+/**
+ * Creates the A record. `UPSERT` matters on moto when traffic will later swap *back* to `value`
+ * (a rollback, a failback): moto refuses a CREATE identical to one in its change journal while
+ * the name exists, checked before the same batch's DELETE applies, where Route 53 applies the
+ * batch in order and accepts `[DELETE current, CREATE earlier value]`.
+ */
 export async function createARecord(
   clients: SceneClients,
   zoneId: string,
   name: string,
   value: string,
   ttl: number,
+  action: 'CREATE' | 'UPSERT' = 'CREATE',
 ): Promise<void> {
   await clients.route53.send(
     new ChangeResourceRecordSetsCommand({
@@ -310,7 +317,7 @@ export async function createARecord(
       ChangeBatch: {
         Changes: [
           {
-            Action: 'CREATE',
+            Action: action,
             ResourceRecordSet: { Name: name, Type: 'A', TTL: ttl, ResourceRecords: [{ Value: value }] },
           },
         ],
