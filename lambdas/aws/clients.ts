@@ -13,6 +13,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export interface AwsClients {
@@ -42,35 +43,67 @@ export const CLIENT_CONFIG = {
   requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
 } as const;
 
+const built = new Map<string, { destroy(): void } | DynamoDBDocumentClient>();
+
+/** One instance per execution environment and kind, built on first use. */
+function once<T extends { destroy(): void } | DynamoDBDocumentClient>(key: string, make: () => T): T {
+  let client = built.get(key) as T | undefined;
+  if (!client) {
+    client = make();
+    built.set(key, client);
+  }
+  return client;
+}
+
+// One getter per client, so a Lambda bundle holds only the SDK clients its handler uses (the SDK
+// packages are side-effect free: esbuild drops an unused getter and the client it imports). The
+// failover handler needs neither Step Functions nor Lambda, about 90 KB of minified bundle.
+export const cloudWatchClient = () => once('cloudWatch', () => new CloudWatchClient({ ...CLIENT_CONFIG }));
+export const dynamoDbClient = () => once('dynamoDb', () => new DynamoDBClient({ ...CLIENT_CONFIG }));
+/** Marshals plain JS objects over the shared DynamoDB client; `undefined` attributes are dropped. */
+export const dynamoDbDocumentClient = () =>
+  once('dynamoDbDocument', () =>
+    DynamoDBDocumentClient.from(dynamoDbClient(), { marshallOptions: { removeUndefinedValues: true } }),
+  );
+export const route53Client = () => once('route53', () => new Route53Client({ ...CLIENT_CONFIG }));
+export const elbv2Client = () => once('elbv2', () => new ElasticLoadBalancingV2Client({ ...CLIENT_CONFIG }));
+export const snsClient = () => once('sns', () => new SNSClient({ ...CLIENT_CONFIG }));
+export const sfnClient = () => once('sfn', () => new SFNClient({ ...CLIENT_CONFIG }));
+/** The zone-shift queue (correlated failures); not part of `awsClients()`. */
+export const sqsClient = () => once('sqs', () => new SQSClient({ ...CLIENT_CONFIG }));
+// Hooks may run up to 900 s (the config's maximum hook timeout): a 10 s request timeout would
+// abandon a hook that is still working and retry it while the first run goes on.
+export const lambdaClient = () =>
+  once(
+    'lambda',
+    () =>
+      new LambdaClient({
+        ...CLIENT_CONFIG,
+        requestHandler: { ...CLIENT_CONFIG.requestHandler, requestTimeout: 905_000 },
+      }),
+  );
+
 let cached: AwsClients | undefined;
 
 export function awsClients(): AwsClients {
-  if (cached) return cached;
-  const dynamoDb = new DynamoDBClient({ ...CLIENT_CONFIG });
-  cached = {
-    cloudWatch: new CloudWatchClient({ ...CLIENT_CONFIG }),
-    dynamoDb,
-    dynamoDbDocument: DynamoDBDocumentClient.from(dynamoDb, {
-      marshallOptions: { removeUndefinedValues: true },
-    }),
-    route53: new Route53Client({ ...CLIENT_CONFIG }),
-    elbv2: new ElasticLoadBalancingV2Client({ ...CLIENT_CONFIG }),
-    sns: new SNSClient({ ...CLIENT_CONFIG }),
-    sfn: new SFNClient({ ...CLIENT_CONFIG }),
-    // Hooks may run up to 900 s (the config's maximum hook timeout): a 10 s request timeout would
-    // abandon a hook that is still working and retry it while the first run goes on.
-    lambda: new LambdaClient({
-      ...CLIENT_CONFIG,
-      requestHandler: { ...CLIENT_CONFIG.requestHandler, requestTimeout: 905_000 },
-    }),
+  cached ??= {
+    cloudWatch: cloudWatchClient(),
+    dynamoDb: dynamoDbClient(),
+    dynamoDbDocument: dynamoDbDocumentClient(),
+    route53: route53Client(),
+    elbv2: elbv2Client(),
+    sns: snsClient(),
+    sfn: sfnClient(),
+    lambda: lambdaClient(),
   };
   return cached;
 }
 
 /** Test hook: forget the cached clients so the next awsClients() builds new ones. */
 export function resetAwsClientsForTests(): void {
-  for (const client of Object.values(cached ?? {})) {
-    if (client !== cached?.dynamoDbDocument) (client as { destroy(): void }).destroy();
+  for (const client of built.values()) {
+    if (!(client instanceof DynamoDBDocumentClient)) client.destroy();
   }
+  built.clear();
   cached = undefined;
 }

@@ -4,7 +4,7 @@
  *
  * Pure: zod only, no AWS SDK, no environment, no clock.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ConfigProblem, ConfigValidationError } from './errors.ts';
 
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/;

@@ -4,7 +4,7 @@
  * alarm configuration, reasonData) is allowed and ignored. A malformed event is reported with
  * field paths, never thrown: the same event would fail the same way on every retry.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatPath } from '../domain/config.ts';
 import type { AlarmTransition } from '../domain/types.ts';
 

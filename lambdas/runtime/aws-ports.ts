@@ -4,7 +4,13 @@
  * Fails fast, naming what is missing, so a misconfigured function fails its first invocation
  * loudly instead of half-working.
  */
-import { awsClients } from '../aws/clients.ts';
+import {
+  cloudWatchClient,
+  dynamoDbDocumentClient,
+  elbv2Client,
+  route53Client,
+  snsClient,
+} from '../aws/clients.ts';
 import { CloudWatchAlarms } from '../aws/cloudwatch-alarms.ts';
 import { CloudWatchLag } from '../aws/cloudwatch-lag.ts';
 import { DynamoDbState } from '../aws/dynamodb-state.ts';
@@ -36,14 +42,14 @@ export function buildAwsPorts(component: string, env: NodeJS.ProcessEnv = proces
   const tableName = requireEnv('TABLE_NAME', env);
   const topicArn = requireEnv('TOPIC_ARN', env);
   const config = loadRuntimeConfig(env);
-  const clients = awsClients();
+  // Only the clients these ports use (not awsClients()), so a bundle leaves the others out.
   return {
     config,
-    alarms: new CloudWatchAlarms({ client: clients.cloudWatch }),
-    lag: new CloudWatchLag({ client: clients.cloudWatch }),
-    state: new DynamoDbState({ tableName, client: clients.dynamoDbDocument }),
-    traffic: new TrafficRouter({ config, route53: clients.route53, elb: clients.elbv2 }),
-    notifier: new SnsNotifier({ topicArn, client: clients.sns }),
+    alarms: new CloudWatchAlarms({ client: cloudWatchClient() }),
+    lag: new CloudWatchLag({ client: cloudWatchClient() }),
+    state: new DynamoDbState({ tableName, client: dynamoDbDocumentClient() }),
+    traffic: new TrafficRouter({ config, route53: route53Client(), elb: elbv2Client() }),
+    notifier: new SnsNotifier({ topicArn, client: snsClient() }),
     logger: new JsonLogger({ service: component, level: parseLogLevel(env.LOG_LEVEL) }),
     metrics: new EmfMetrics(),
     clock: { now: () => Date.now() },
