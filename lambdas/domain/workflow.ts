@@ -20,7 +20,7 @@
  * Pure: no AWS SDK, no environment, no clock (`now` is an argument).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { healthAlarmName, type NodeConfig, type ServiceConfig } from './config.ts';
 import { assessCandidates, MAX_LAG_FUTURE_SKEW_SECONDS } from './decide.ts';
 import { InvalidInputError } from './errors.ts';

@@ -4,7 +4,7 @@
  * invokes it with `{ step: 'prepare', input, executionName }` first and `{ step, state }` after.
  * Errors are thrown with their domain names: the state machine's Retry and Catch match on them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkCatchUp } from '../app/workflow/catch-up.ts';
 import { commit, notify } from '../app/workflow/commit.ts';
 import type { ChangeStatusPort, WorkflowDeps } from '../app/workflow/deps.ts';

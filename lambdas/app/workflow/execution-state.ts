@@ -3,7 +3,7 @@
  * payloads the step Lambda receives. The state machine and the step functions agree on these names:
  * lib/switchover-workflow.ts writes results and caught errors at exactly these paths.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { WorkflowPlan } from '../../domain/workflow.ts';
 
 /** What Step Functions puts at a Catch's ResultPath. */
