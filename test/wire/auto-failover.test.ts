@@ -137,7 +137,7 @@ interface SceneOptions {
 
 async function scene(options: SceneOptions): Promise<Scene> {
   await createStateTable(clients, tableSpec, TABLE);
-  const inbox = await NotificationInbox.create(moto.current, clients, TOPIC);
+  const inbox = await NotificationInbox.create(clients, TOPIC);
   const service = validated(options.config).services[0];
   if (!service) throw new Error('no service in the scene configuration');
   for (const [node, state] of Object.entries(options.alarms)) {

@@ -122,7 +122,7 @@ interface Scene {
 
 async function scene(beforeStep?: (step: string, clock: ManualClock) => Promise<void>): Promise<Scene> {
   await createStateTable(clients, tableSpec, TABLE);
-  const inbox = await NotificationInbox.create(moto.current, clients, 'failover-events');
+  const inbox = await NotificationInbox.create(clients, 'failover-events');
   const zoneId = await createZone(clients, 'wire.example.com');
   // UPSERT: the rollback swaps back to a's address (see createARecord for moto's journal check).
   await createARecord(clients, zoneId, RECORD, ADDRESS.a, 15, 'UPSERT');

@@ -29,10 +29,17 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { awsClients } from '../../lambdas/aws/clients.ts';
+import { elbv2Client, route53Client } from '../../lambdas/aws/clients.ts';
 import { TrafficRouter } from '../../lambdas/aws/traffic-router.ts';
 import type { FailoverConfig, FailoverConfigInput, LagMetric } from '../../lambdas/domain/config.ts';
 import { parseConfig } from '../../lambdas/domain/config.ts';
@@ -54,6 +61,7 @@ export interface SceneClients {
   readonly route53: Route53Client;
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly sns: SNSClient;
+  readonly sqs: SQSClient;
 }
 
 export function sceneClients(moto: MotoServer): SceneClients {
@@ -65,6 +73,7 @@ export function sceneClients(moto: MotoServer): SceneClients {
     route53: new Route53Client(moto.clientConfig),
     elbv2: new ElasticLoadBalancingV2Client(moto.clientConfig),
     sns: new SNSClient(moto.clientConfig),
+    sqs: new SQSClient(moto.clientConfig),
   };
 }
 
@@ -154,73 +163,54 @@ export interface ReceivedNotification {
   readonly body: Json;
 }
 
-/**
- * The topic the Lambdas publish to, and a queue subscribed to it. @aws-sdk/client-sqs is not a
- * dependency of the project, so the queue is read with plain signed-looking JSON requests
- * (moto does not check signatures; it routes on the credential scope's service name).
- */
+/** The topic the Lambdas publish to, and an SQS queue subscribed to it to read announcements back. */
 export class NotificationInbox {
   private constructor(
-    private readonly moto: MotoServer,
+    private readonly sqs: SQSClient,
     readonly topicArn: string,
     private readonly queueUrl: string,
   ) {}
 
-  static async create(moto: MotoServer, clients: SceneClients, name: string): Promise<NotificationInbox> {
+  static async create(clients: SceneClients, name: string): Promise<NotificationInbox> {
     const topic = await clients.sns.send(new CreateTopicCommand({ Name: name }));
-    const queue = await sqs(moto, 'CreateQueue', { QueueName: `${name}-inbox` });
-    const attrs = await sqs(moto, 'GetQueueAttributes', {
-      QueueUrl: queue.QueueUrl,
-      AttributeNames: ['QueueArn'],
-    });
+    const queue = await clients.sqs.send(new CreateQueueCommand({ QueueName: `${name}-inbox` }));
+    const attrs = await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
+    );
     await clients.sns.send(
       new SubscribeCommand({
         TopicArn: topic.TopicArn,
         Protocol: 'sqs',
-        Endpoint: attrs.Attributes.QueueArn,
+        Endpoint: attrs.Attributes?.QueueArn,
       }),
     );
-    return new NotificationInbox(moto, topic.TopicArn as string, queue.QueueUrl);
+    return new NotificationInbox(clients.sqs, topic.TopicArn as string, queue.QueueUrl as string);
   }
 
   /** Every notification delivered since the last call (received messages are deleted). */
   async drain(): Promise<ReceivedNotification[]> {
     const out: ReceivedNotification[] = [];
     for (;;) {
-      const res = await sqs(this.moto, 'ReceiveMessage', {
-        QueueUrl: this.queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-      });
-      const messages: Json[] = res.Messages ?? [];
+      const res = await this.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
+      const messages = res.Messages ?? [];
       if (messages.length === 0) return out;
       for (const m of messages) {
-        const envelope = JSON.parse(m.Body);
+        // SNS wraps the message in its JSON envelope (no raw message delivery).
+        const envelope = JSON.parse(m.Body ?? '{}');
         out.push({
           subject: envelope.Subject,
           kind: envelope.MessageAttributes?.kind?.Value,
           serviceId: envelope.MessageAttributes?.serviceId?.Value,
           body: JSON.parse(envelope.Message),
         });
-        await sqs(this.moto, 'DeleteMessage', { QueueUrl: this.queueUrl, ReceiptHandle: m.ReceiptHandle });
+        await this.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: m.ReceiptHandle }),
+        );
       }
     }
   }
-}
-
-async function sqs(moto: MotoServer, action: string, body: object): Promise<Json> {
-  const res = await fetch(`${moto.endpoint}/`, {
-    method: 'POST',
-    body: JSON.stringify(body),
-    headers: {
-      'content-type': 'application/x-amz-json-1.0',
-      'x-amz-target': `AmazonSQS.${action}`,
-      authorization: scopedAuthorization('sqs'),
-    },
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`moto SQS ${action} answered ${res.status}: ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : {};
 }
 
 function scopedAuthorization(service: string): string {
@@ -433,8 +423,7 @@ export function productionPorts(options: ProductionPortsOptions): ProductionPort
   let traffic = ports.traffic;
   if (options.patch) {
     config = options.patch(ports.config);
-    const clients = awsClients();
-    traffic = new TrafficRouter({ config, route53: clients.route53, elb: clients.elbv2 });
+    traffic = new TrafficRouter({ config, route53: route53Client(), elb: elbv2Client() });
   }
   const logs: CapturedLog[] = [];
   const emf: Json[] = [];
