@@ -152,6 +152,21 @@ export class RollbackFailedError extends FailoverError {
   }
 }
 
+/**
+ * A command line the operator CLI cannot run as given: unknown command or flag, a missing or bad
+ * argument, an unknown node. The CLI exits with status 2 and shows the command's usage.
+ */
+export class UsageError extends FailoverError {
+  constructor(
+    message: string,
+    /** The command whose usage to show; undefined for the top-level usage. */
+    readonly command?: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 export function describeCause(cause: unknown): string {
   if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
   return String(cause);
