@@ -28,6 +28,11 @@ export interface CallInfo {
 export type Fault =
   /** The call never reaches the port. */
   | { readonly mode: 'throw'; readonly error: unknown }
+  /**
+   * The call never reaches the port; the caller gets this value. For ports that report a failure
+   * as a result rather than an error (`TrafficPort.shift` returns `failed` results).
+   */
+  | { readonly mode: 'return'; readonly value: unknown }
   /** The port applies the call, then the caller gets the error instead of the result. */
   | { readonly mode: 'apply-then-throw'; readonly error: unknown }
   /** The port applies the call, then the caller gets this value instead of the real result. */
@@ -157,6 +162,10 @@ export function instrument<T extends object>(
         const fault = hooks.fault?.(info);
         if (fault) record.fault = fault.mode;
         if (fault?.mode === 'throw') throw fault.error;
+        if (fault?.mode === 'return') {
+          log.end(record, 'ok');
+          return fault.value;
+        }
         const result = await fn.apply(port, args);
         if (fault?.mode === 'apply-then-throw') throw fault.error;
         const value = fault?.mode === 'apply-then-return' ? fault.value : result;

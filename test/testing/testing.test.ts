@@ -138,6 +138,21 @@ describe('instrument', () => {
     expect(target.value).toBe(4);
   });
 
+  it('return: the call never reaches the port and the caller gets the given value', async () => {
+    const target = { ...port };
+    const p = instrument(target, 'p', {
+      fault: faultOnce((c) => c.method === 'write', { mode: 'return', value: 'refused' }),
+    });
+    expect(await p.write(0)).toBe('refused');
+    expect(target.value).toBe(1);
+    await p.write(0);
+    expect(target.value).toBe(2);
+    expect(p.callLog.calls.map((c) => [c.outcome, c.fault])).toEqual([
+      ['ok', 'return'],
+      ['ok', undefined],
+    ]);
+  });
+
   it('apply-then-return replaces the result; methods limits what is wrapped', async () => {
     const p = instrument({ ...port }, 'p', {
       methods: ['read'],
