@@ -1,0 +1,113 @@
+/**
+ * Building blocks for scenario services: nodes watched by an existing CloudWatch alarm each
+ * (`<service>-<node>-health`, evaluated by the simulated CloudWatch), lag published as
+ * `Drill/Replication ReplicationLagSeconds` every 10 s.
+ */
+import type { Check, ScenarioOutcome, ScenarioResources, ServiceInput } from '../scenario.ts';
+
+type NodeInput = ServiceInput['nodes'][number];
+type PolicyInput = NonNullable<ServiceInput['policy']>;
+
+export const LAG_NAMESPACE = 'Drill/Replication';
+
+function node(serviceId: string, id: string, extra: Partial<NodeInput>): NodeInput {
+  return {
+    id,
+    ...extra,
+    health: { type: 'alarm', alarmName: `${serviceId}-${id}-health` },
+    lag: {
+      namespace: LAG_NAMESPACE,
+      metricName: 'ReplicationLagSeconds',
+      dimensions: { Service: serviceId, Node: id },
+      periodSeconds: 10,
+    },
+  };
+}
+
+export interface DnsServiceOptions {
+  readonly id: string;
+  readonly description: string;
+  /** Node id -> IPv4 address (the record value while it is primary). First is the initial primary. */
+  readonly nodes: Readonly<Record<string, string>>;
+  readonly record: string;
+  readonly ttlSeconds?: number;
+  readonly policy?: PolicyInput;
+  /** Fence, promote and demote hooks (simulated Lambdas acting on the nodes). */
+  readonly hooks?: boolean;
+  readonly switchover?: ServiceInput['switchover'];
+}
+
+export function hookArn(serviceId: string, action: 'fence' | 'promote' | 'demote'): string {
+  return `arn:aws:lambda:us-east-1:123456789012:function:${serviceId}-${action}`;
+}
+
+/** A Route 53-routed service: an A record whose value is the primary's address. */
+export function dnsService(options: DnsServiceOptions, resources: ScenarioResources): ServiceInput {
+  const ids = Object.keys(options.nodes);
+  return {
+    id: options.id,
+    description: options.description,
+    initialPrimary: ids[0]!,
+    router: {
+      type: 'route53',
+      hostedZoneId: resources.hostedZoneId,
+      zoneName: resources.zoneName,
+      recordName: `${options.record}.${resources.zoneName}`,
+      recordType: 'A',
+      ttlSeconds: options.ttlSeconds ?? 15,
+    },
+    nodes: ids.map((id) => node(options.id, id, { address: options.nodes[id]! })),
+    policy: options.policy ?? {},
+    ...(options.switchover ? { switchover: options.switchover } : {}),
+    ...(options.hooks
+      ? {
+          hooks: {
+            fence: hookArn(options.id, 'fence'),
+            promote: hookArn(options.id, 'promote'),
+            demote: hookArn(options.id, 'demote'),
+            timeoutSeconds: 60,
+          },
+        }
+      : {}),
+  };
+}
+
+/** An ALB-routed service: the listener forwards 100% to the primary's own target group. */
+export function weightedService(
+  options: { id: string; description: string; nodes: readonly string[]; policy?: PolicyInput },
+  resources: ScenarioResources,
+): ServiceInput {
+  const elb = resources.elb;
+  if (!elb) throw new Error(`service ${options.id} needs a listener and target groups`);
+  return {
+    id: options.id,
+    description: options.description,
+    initialPrimary: options.nodes[0]!,
+    router: { type: 'elbv2-weighted', listenerArn: elb.listenerArn },
+    nodes: options.nodes.map((id) => {
+      const targetGroupArn = elb.targetGroupArns[id];
+      if (!targetGroupArn) throw new Error(`no target group for ${options.id}/${id}`);
+      return node(options.id, id, { targetGroupArn });
+    }),
+    policy: options.policy ?? {},
+  };
+}
+
+/** A named check: `ok` with what was seen, so a failure says what happened instead. */
+export function check(name: string, ok: boolean, detail: string): Check {
+  return { name, ok, detail };
+}
+
+export function holdsOf(o: ScenarioOutcome): { reason: string; at: number }[] {
+  return o.invocations
+    .filter((i) => i.result?.outcome === 'held')
+    .map((i) => ({ reason: String(i.result?.reason), at: i.at }));
+}
+
+export function notificationKinds(o: ScenarioOutcome): string[] {
+  return o.notifications.map((n) => n.kind);
+}
+
+export function count<T>(items: readonly T[], pred: (t: T) => boolean): number {
+  return items.filter(pred).length;
+}

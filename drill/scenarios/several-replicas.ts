@@ -1,0 +1,72 @@
+/**
+ * Four replicas behind an Application Load Balancer. The freshest-looking ones are not eligible:
+ * git-4 is down (its alarm is in ALARM) and git-5's newest lag datapoint is 90 s old (stale). Of the
+ * healthy replicas with fresh lag, git-3 is the least behind and wins; the listener switches in
+ * one call, so there is no DNS wait.
+ */
+import type { Scenario } from '../scenario.ts';
+import { check, holdsOf, weightedService } from './common.ts';
+
+export const severalReplicas: Scenario = {
+  name: 'several-replicas',
+  title: 'Several replicas: the freshest healthy one wins',
+  summary:
+    'git-1 crashes. git-4 (lag 0) is down and git-5 (lag 0.5 s) stopped publishing its lag, so neither may be promoted; git-3 (1.5 s) beats git-2 (6 s). The ALB listener forwards to git-3 after one ModifyListener: no DNS TTL.',
+  serviceId: 'git-server',
+  router: 'elbv2-weighted',
+  service: (resources) =>
+    weightedService(
+      {
+        id: 'git-server',
+        description: 'Git server appliances behind an ALB, one target group each',
+        nodes: ['git-1', 'git-2', 'git-3', 'git-4', 'git-5'],
+        policy: { maxLagSeconds: 30, maxLagAgeSeconds: 60, cooldownSeconds: 900 },
+      },
+      resources,
+    ),
+  nodes: {
+    'git-1': {},
+    'git-2': { lagSeconds: 6 },
+    'git-3': { lagSeconds: 1.5 },
+    'git-4': { lagSeconds: 0 },
+    'git-5': { lagSeconds: 0.5 },
+  },
+  durationSeconds: 110,
+  async run(d) {
+    await d.at(1);
+    d.stopLagPublisher('git-5');
+    await d.at(3);
+    d.crash('git-4');
+    await d.at(63);
+    d.crash('git-1');
+  },
+  checks: (o) => {
+    const decision = o.invocations.find((i) => i.result?.outcome === 'failed-over');
+    return [
+      check(
+        'git-3 is the primary at epoch 1',
+        o.primary === 'git-3' && o.epoch === 1,
+        `primary ${o.primary}, epoch ${o.epoch}`,
+      ),
+      check('the listener forwards to git-3', o.traffic === 'git-3', `router points at ${o.traffic}`),
+      check('lag at promotion 1.5 s', o.history[0]?.lagSeconds === 1.5, `lag ${o.history[0]?.lagSeconds}`),
+      check(
+        "git-4's alarm as a replica changed nothing",
+        holdsOf(o).some((h) => h.reason === 'not-primary-alarm'),
+        holdsOf(o)
+          .map((h) => h.reason)
+          .join(', '),
+      ),
+      check(
+        'no DNS wait (load balancer)',
+        o.recovery !== undefined && !o.recovery.phases.some((p) => p.name.startsWith('DNS')),
+        o.recovery?.phases.map((p) => p.name).join(', ') ?? 'no recovery',
+      ),
+      check(
+        'one failover invocation',
+        decision !== undefined && o.trafficChanges.length === 1,
+        `${o.trafficChanges.length} change(s)`,
+      ),
+    ];
+  },
+};
