@@ -16,8 +16,10 @@ import {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
   ListResourceRecordSetsCommand,
+  type ListResourceRecordSetsCommandOutput,
   type ResourceRecordSet,
   Route53Client,
+  type RRType,
 } from '@aws-sdk/client-route-53';
 import type { NodeConfig, Route53RouterConfig, ServiceConfig } from '../domain/config.ts';
 import { UnknownServiceError } from '../domain/errors.ts';
@@ -28,6 +30,12 @@ import { describeAwsError, isUncertain, rethrowAws } from './errors.ts';
 export const MAX_RECORDS_PER_BATCH = 1000;
 export const MAX_VALUE_CHARS_PER_BATCH = 32_000;
 const MAX_COMMENT = 256;
+/** ListResourceRecordSets returns at most 300 record sets per page. */
+export const LIST_PAGE_SIZE = 300;
+/** Pages read back after a refused multi-service batch before asking for the rest one by one. */
+export const MAX_READ_BACK_PAGES = 4;
+/** Refused batches resent after a read-back before falling back to one request per service. */
+export const MAX_RESEND_ROUNDS = 3;
 
 export interface Route53RouterProps {
   /** Services to route; those with another router type are ignored. */
@@ -145,6 +153,7 @@ export class Route53Router {
   private async applyBatch(
     zone: string,
     batch: readonly PlannedChange[],
+    round = 0,
   ): Promise<{ index: number; result: Result }[]> {
     try {
       const out = await this.client.send(
@@ -167,11 +176,7 @@ export class Route53Router {
           const only = batch[0];
           return [{ index: only.index, result: await this.resolveMismatch(only, err) }];
         }
-        // The batch does not say which DELETE failed: one service's conflict must not block the
-        // others, so each goes again on its own.
-        const out: { index: number; result: Result }[] = [];
-        for (const p of batch) out.push(...(await this.applyBatch(zone, [p])));
-        return out;
+        return this.isolateMismatch(zone, batch, err, round);
       }
       const { errorName, message } = describeAwsError(err);
       const uncertain = isUncertain(err);
@@ -180,6 +185,91 @@ export class Route53Router {
         result: { serviceId: p.serviceId, status: 'failed', errorName, message, uncertain },
       }));
     }
+  }
+
+  /**
+   * A refused batch of several services: the error does not reliably say which DELETE failed, and
+   * one service's conflict must not block the others. Read every record of the batch back (a few
+   * list pages, not one call per record: Route 53 allows 5 requests/s), settle those that no longer
+   * hold their `from` value exactly, and send the rest again as one batch. Bounded: after
+   * MAX_RESEND_ROUNDS, or when the read-back explains nothing, each change goes on its own.
+   */
+  private async isolateMismatch(
+    zone: string,
+    batch: readonly PlannedChange[],
+    err: unknown,
+    round: number,
+  ): Promise<{ index: number; result: Result }[]> {
+    const oneByOne = async () => {
+      const out: { index: number; result: Result }[] = [];
+      for (const p of batch) out.push(...(await this.applyBatch(zone, [p], MAX_RESEND_ROUNDS)));
+      return out;
+    };
+    if (round >= MAX_RESEND_ROUNDS) return oneByOne();
+    let records: ReadonlyMap<string, ResourceRecordSet | undefined>;
+    try {
+      records = await this.readRecords(zone, batch);
+    } catch {
+      return oneByOne();
+    }
+    const settled: { index: number; result: Result }[] = [];
+    const again: PlannedChange[] = [];
+    for (const p of batch) {
+      const record = records.get(recordKey(p.router.recordName, p.router.recordType));
+      if (holdsExactly(p.router, record, p.from.address)) again.push(p);
+      else settled.push({ index: p.index, result: explainMismatch(p, record, err) });
+    }
+    // Every record still holds its old value: something else refused the batch. Do not loop.
+    if (again.length === batch.length) return oneByOne();
+    if (again.length > 0) settled.push(...(await this.applyBatch(zone, again, round + 1)));
+    return settled;
+  }
+
+  /**
+   * The live record sets of a batch: list pages from the first of its names in Route 53's order
+   * (labels reversed), then a direct read for any the pages did not reach (a deleted record).
+   */
+  private async readRecords(
+    zone: string,
+    batch: readonly PlannedChange[],
+  ): Promise<ReadonlyMap<string, ResourceRecordSet | undefined>> {
+    const wanted = new Map(batch.map((p) => [recordKey(p.router.recordName, p.router.recordType), p]));
+    const found = new Map<string, ResourceRecordSet>();
+    const [first] = [...wanted.values()].sort(
+      (a, b) =>
+        compareText(listOrder(a.router.recordName), listOrder(b.router.recordName)) ||
+        compareText(a.router.recordType, b.router.recordType),
+    );
+    let start: { name: string; type: RRType | undefined } | undefined = first && {
+      name: fqdn(first.router.recordName),
+      type: first.router.recordType,
+    };
+    for (let page = 0; start && page < MAX_READ_BACK_PAGES && found.size < wanted.size; page++) {
+      let out: ListResourceRecordSetsCommandOutput;
+      try {
+        out = await this.client.send(
+          new ListResourceRecordSetsCommand({
+            HostedZoneId: zone,
+            StartRecordName: start.name,
+            ...(start.type ? { StartRecordType: start.type } : {}),
+            MaxItems: LIST_PAGE_SIZE,
+          }),
+        );
+      } catch (err) {
+        rethrowAws('ListResourceRecordSets', err);
+      }
+      for (const r of out.ResourceRecordSets ?? []) {
+        const key = recordKey(r.Name ?? '', r.Type ?? '');
+        if (wanted.has(key) && !found.has(key) && r.SetIdentifier === undefined) found.set(key, r);
+      }
+      start =
+        out.IsTruncated && out.NextRecordName
+          ? { name: out.NextRecordName, type: out.NextRecordType }
+          : undefined;
+    }
+    const records = new Map<string, ResourceRecordSet | undefined>();
+    for (const [key, p] of wanted) records.set(key, found.get(key) ?? (await this.readRecord(p.router)));
+    return records;
   }
 
   /** The swap failed: read the record back and say what it points at. Never retried blindly. */
@@ -195,27 +285,7 @@ export class Route53Router {
         message: `${describeRecord(p.router)} did not match ${p.from.id} (${p.from.address}) and could not be read back (${describeAwsError(readErr).message}): ${awsMessage}`,
       };
     }
-    const node = matchNode(p.router, p.nodes, record);
-    if (node?.id === p.to.id) {
-      // Already on the target: our own earlier attempt was applied (the SDK retried a request
-      // that timed out after it was sent, or a re-invoked handler runs again). The desired state
-      // holds, so this is a success, not a conflict to report.
-      return { serviceId: p.serviceId, status: 'shifted' };
-    }
-    const values = recordValues(record);
-    const observed = node?.id ?? (values.length ? values.join(',') : undefined);
-    const why =
-      node?.id === p.from.id
-        ? `points at ${p.from.id} but its TTL or other settings differ from the configuration (ttl ${record?.TTL}, expected ${p.router.ttlSeconds})`
-        : record
-          ? `points at ${observed}, not ${p.from.id} (${p.from.address})`
-          : `does not exist (expected ${p.from.id}, ${p.from.address})`;
-    return {
-      serviceId: p.serviceId,
-      status: 'conflict',
-      ...(observed !== undefined ? { observed } : {}),
-      message: `${describeRecord(p.router)} ${why}: ${awsMessage}`,
-    };
+    return explainMismatch(p, record, err);
   }
 
   private async readRecord(router: Route53RouterConfig): Promise<ResourceRecordSet | undefined> {
@@ -239,6 +309,32 @@ export class Route53Router {
   }
 }
 
+/** Why a DELETE-exact did not match `record`; a record already on the target is a success. */
+function explainMismatch(p: PlannedChange, record: ResourceRecordSet | undefined, err: unknown): Result {
+  const { message: awsMessage } = describeAwsError(err);
+  const node = matchNode(p.router, p.nodes, record);
+  if (node?.id === p.to.id) {
+    // Already on the target: our own earlier attempt was applied (the SDK retried a request
+    // that timed out after it was sent, or a re-invoked handler runs again). The desired state
+    // holds, so this is a success, not a conflict to report.
+    return { serviceId: p.serviceId, status: 'shifted' };
+  }
+  const values = recordValues(record);
+  const observed = node?.id ?? (values.length ? values.join(',') : undefined);
+  const why =
+    node?.id === p.from.id
+      ? `points at ${p.from.id} but its TTL or other settings differ from the configuration (ttl ${record?.TTL}, expected ${p.router.ttlSeconds})`
+      : record
+        ? `points at ${observed}, not ${p.from.id} (${p.from.address})`
+        : `does not exist (expected ${p.from.id}, ${p.from.address})`;
+  return {
+    serviceId: p.serviceId,
+    status: 'conflict',
+    ...(observed !== undefined ? { observed } : {}),
+    message: `${describeRecord(p.router)} ${why}: ${awsMessage}`,
+  };
+}
+
 /** Route 53 returns names fully qualified, with a trailing dot. */
 export function fqdn(name: string): string {
   return name.endsWith('.') ? name : `${name}.`;
@@ -254,6 +350,36 @@ function normalizeName(name: string): string {
 
 function sameName(a: string, b: string): boolean {
   return normalizeName(a) === normalizeName(b);
+}
+
+function recordKey(name: string, type: string): string {
+  return `${normalizeName(name)} ${type}`;
+}
+
+/** ListResourceRecordSets orders names with their labels reversed (com.example.www). */
+function listOrder(name: string): string {
+  return normalizeName(name).split('.').reverse().join('.');
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The record is the plain one the DELETE names: exactly this one value and the configured TTL. */
+function holdsExactly(
+  router: Route53RouterConfig,
+  record: ResourceRecordSet | undefined,
+  address: string,
+): boolean {
+  const values = recordValues(record);
+  return (
+    record !== undefined &&
+    record.SetIdentifier === undefined &&
+    record.AliasTarget === undefined &&
+    record.TTL === router.ttlSeconds &&
+    values.length === 1 &&
+    normalizeValue(router, values[0]!) === normalizeValue(router, address)
+  );
 }
 
 function normalizeValue(router: Route53RouterConfig, value: string): string {

@@ -62,6 +62,18 @@ const recordSet = (name: string, type: 'A' | 'CNAME', ttl: number, ...values: st
   MaxItems: 1,
 });
 
+const rrs = (name: string, type: 'A' | 'CNAME', ttl: number, ...values: string[]) => ({
+  Name: name,
+  Type: type,
+  TTL: ttl,
+  ResourceRecords: values.map((Value) => ({ Value })),
+});
+const page = (...sets: ReturnType<typeof rrs>[]) => ({
+  ResourceRecordSets: sets,
+  IsTruncated: false,
+  MaxItems: 300,
+});
+
 beforeEach(() => r53.reset());
 
 describe('Route53Router.shift', () => {
@@ -179,13 +191,21 @@ describe('Route53Router.shift', () => {
     expect(await new Route53Router({ services: wild }).current('edge')).toBe('west');
   });
 
-  it('retries each service on its own when a multi-service batch fails, so one conflict does not block the others', async () => {
+  it('isolates the conflicting record of a refused zone batch by reading the batch back, and resends the rest as one batch', async () => {
     r53
       .on(ChangeResourceRecordSetsCommand)
       .rejectsOnce(mismatch('users-db.example.com.'))
-      .resolvesOnce(changeInfo('C-orders'))
-      .rejectsOnce(mismatch('users-db.example.com.'));
-    r53.on(ListResourceRecordSetsCommand).resolves(recordSet('users-db.example.com.', 'A', 30, '10.1.9.9'));
+      .resolvesOnce(changeInfo('C-orders'));
+    // One page holds both records: users-db was moved by someone else, orders-db is still on db-a.
+    r53
+      .on(ListResourceRecordSetsCommand)
+      .resolves(
+        page(
+          rrs('orders-db.example.com.', 'A', 15, '10.0.1.10'),
+          rrs('other.example.com.', 'A', 30, '10.9.9.9'),
+          rrs('users-db.example.com.', 'A', 30, '10.1.9.9'),
+        ),
+      );
     const results = await router().shift([
       { serviceId: 'orders-db', from: 'db-a', to: 'db-b' },
       { serviceId: 'users-db', from: 'u-1', to: 'u-2' },
@@ -194,6 +214,130 @@ describe('Route53Router.shift', () => {
       { serviceId: 'orders-db', status: 'shifted', changeId: '/change/C-orders' },
       expect.objectContaining({ serviceId: 'users-db', status: 'conflict', observed: '10.1.9.9' }),
     ]);
+    const batches = r53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) => c.args[0].input.ChangeBatch?.Changes);
+    expect(batches).toEqual([[...ORDERS_SWAP, ...USERS_SWAP], ORDERS_SWAP]);
+    // One list page from the first name in Route 53's order (labels reversed), not one read per record.
+    expect(r53.commandCalls(ListResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
+      { HostedZoneId: ZONE, StartRecordName: 'orders-db.example.com.', StartRecordType: 'A', MaxItems: 300 },
+    ]);
+  });
+
+  it('settles each record of a refused batch by what it holds: already on the target is shifted, a changed TTL or a missing record is a conflict', async () => {
+    const four = servicesOf(
+      ...['s1', 's2', 's3', 's4'].map((id, i) =>
+        route53Service(id, { ttl: 20, addresses: { a: `10.5.${i}.1`, b: `10.5.${i}.2` } }),
+      ),
+    );
+    r53
+      .on(ChangeResourceRecordSetsCommand)
+      .rejectsOnce(mismatch('s2.example.com.'))
+      .resolves(changeInfo('C-2'));
+    r53
+      .on(ListResourceRecordSetsCommand, { MaxItems: 300 })
+      .resolves(
+        page(
+          rrs('s1.example.com.', 'A', 20, '10.5.0.1'),
+          rrs('s2.example.com.', 'A', 20, '10.5.1.2'),
+          rrs('s3.example.com.', 'A', 300, '10.5.2.1'),
+        ),
+      );
+    // s4 is not on the page: it is read on its own, and the listing shows the next name instead.
+    r53
+      .on(ListResourceRecordSetsCommand, { MaxItems: 1 })
+      .resolves(page(rrs('zz.example.com.', 'A', 20, '10.9.9.9')));
+    const results = await new Route53Router({ services: four }).shift(
+      four.map((s) => ({ serviceId: s.id, from: 'a', to: 'b' })),
+    );
+    expect(results.map((r) => [r.serviceId, r.status])).toEqual([
+      ['s1', 'shifted'],
+      ['s2', 'shifted'],
+      ['s3', 'conflict'],
+      ['s4', 'conflict'],
+    ]);
+    expect(results[2]).toMatchObject({
+      observed: 'a',
+      message: expect.stringMatching(/ttl 300, expected 20/),
+    });
+    expect(results[3]).toMatchObject({
+      message: expect.stringMatching(/s4\.example\.com\. A .* does not exist/),
+    });
+    const batches = r53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) =>
+        c.args[0].input.ChangeBatch?.Changes?.filter((ch) => ch.Action === 'DELETE').map(
+          (ch) => ch.ResourceRecordSet?.Name,
+        ),
+      );
+    expect(batches).toEqual([
+      ['s1.example.com.', 's2.example.com.', 's3.example.com.', 's4.example.com.'],
+      ['s1.example.com.'],
+    ]);
+    expect(
+      r53.commandCalls(ListResourceRecordSetsCommand).map((c) => c.args[0].input.StartRecordName),
+    ).toEqual(['s1.example.com.', 's4.example.com.']);
+  });
+
+  it('follows the list pages of a large zone up to a bound', async () => {
+    r53.on(ChangeResourceRecordSetsCommand).rejectsOnce(mismatch()).resolves(changeInfo('C-3'));
+    r53
+      .on(ListResourceRecordSetsCommand, { StartRecordName: 'orders-db.example.com.' })
+      .resolves({
+        ...page(rrs('orders-db.example.com.', 'A', 15, '10.0.9.9')),
+        IsTruncated: true,
+        NextRecordName: 'p.example.com.',
+        NextRecordType: 'A',
+      })
+      .on(ListResourceRecordSetsCommand, { StartRecordName: 'p.example.com.' })
+      .resolves(page(rrs('users-db.example.com.', 'A', 30, '10.1.1.10')));
+    const results = await router().shift([
+      { serviceId: 'users-db', from: 'u-1', to: 'u-2' },
+      { serviceId: 'orders-db', from: 'db-a', to: 'db-b' },
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['shifted', 'conflict']);
+    expect(r53.commandCalls(ListResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
+      { HostedZoneId: ZONE, StartRecordName: 'orders-db.example.com.', StartRecordType: 'A', MaxItems: 300 },
+      { HostedZoneId: ZONE, StartRecordName: 'p.example.com.', StartRecordType: 'A', MaxItems: 300 },
+    ]);
+    expect(
+      r53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input.ChangeBatch?.Changes),
+    ).toEqual([[...USERS_SWAP, ...ORDERS_SWAP], USERS_SWAP]);
+  });
+
+  it.each([
+    [
+      'the read-back fails',
+      () => r53.on(ListResourceRecordSetsCommand).rejects(awsErrors.throttling()),
+      (results: readonly { status: string }[]) =>
+        expect(results.map((r) => r.status)).toEqual(['shifted', 'conflict']),
+    ],
+    [
+      'every record still holds its old value (something else refused the batch)',
+      () =>
+        r53
+          .on(ListResourceRecordSetsCommand)
+          .resolves(
+            page(
+              rrs('orders-db.example.com.', 'A', 15, '10.0.1.10'),
+              rrs('users-db.example.com.', 'A', 30, '10.1.1.10'),
+            ),
+          ),
+      (results: readonly { status: string }[]) =>
+        expect(results.map((r) => r.status)).toEqual(['shifted', 'conflict']),
+    ],
+  ])('falls back to one request per service when %s', async (_, listing, check) => {
+    r53
+      .on(ChangeResourceRecordSetsCommand)
+      .rejectsOnce(mismatch('users-db.example.com.'))
+      .resolvesOnce(changeInfo('C-orders'))
+      .rejectsOnce(mismatch('users-db.example.com.'));
+    listing();
+    const results = await router().shift([
+      { serviceId: 'orders-db', from: 'db-a', to: 'db-b' },
+      { serviceId: 'users-db', from: 'u-1', to: 'u-2' },
+    ]);
+    check(results);
     const batches = r53
       .commandCalls(ChangeResourceRecordSetsCommand)
       .map((c) => c.args[0].input.ChangeBatch?.Changes);
