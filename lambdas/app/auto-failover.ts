@@ -7,7 +7,10 @@
  * Idempotent under EventBridge's at-least-once, retried delivery: a duplicate either loses the
  * lease race, or arrives after the commit and sees that the alarm no longer watches the primary.
  * Expected "no"s return an outcome; errors worth retrying (gathering facts, a throttled shift)
- * throw, so EventBridge retries the invocation and the retry re-reads everything.
+ * throw, so EventBridge retries the invocation and the retry re-reads everything. With a shift
+ * queue, a throttled shift is instead handed, still leased, to the zone shifter (zone-shift.ts),
+ * which batches it with the other changes for its hosted zone: many services failing at once
+ * otherwise queue up behind Route 53's 5 requests/s and one change at a time per zone.
  */
 import {
   type FailoverConfig,
@@ -30,6 +33,7 @@ import type {
   MetricsPort,
   Notification,
   NotifierPort,
+  ShiftQueuePort,
   StatePort,
   TrafficPort,
 } from '../domain/ports.ts';
@@ -55,6 +59,14 @@ export interface AutoFailoverDeps {
   /** Unique per attempt (the Lambda request id): the lease holder and the history's actor. */
   readonly holderId: string;
   /**
+   * Where a traffic change goes when the router throttles it (Route 53 allows 5 requests/s per
+   * account and one change at a time per hosted zone): the zone shifter sends it, coalesced with
+   * the other changes for the same zone, under this invocation's lease. Without it a throttled
+   * change releases the lease and throws, and the whole invocation is retried (after a minute).
+   * @default - none
+   */
+  readonly shiftQueue?: ShiftQueuePort;
+  /**
    * How long the lease fences other operations. Longer than one invocation can run, so it never
    * expires under a live attempt; short enough that a crashed attempt frees the service soon.
    * @default 120
@@ -62,7 +74,15 @@ export interface AutoFailoverDeps {
   readonly leaseSeconds?: number;
 }
 
-export type OutcomeKind = 'failed-over' | 'held' | 'dry-run' | 'conflict' | 'ignored' | 'needs-attention';
+export type OutcomeKind =
+  | 'failed-over'
+  | 'held'
+  | 'dry-run'
+  | 'conflict'
+  | 'ignored'
+  | 'needs-attention'
+  /** Leased and decided; the throttled change went to the zone shifter, which commits and announces it. */
+  | 'queued';
 
 export interface FailoverTimings {
   /** Alarm state change (event timestamp) to the start of this invocation; 0 when the clocks disagree. */
@@ -99,7 +119,7 @@ export const DEFAULT_LEASE_SECONDS = 120;
 export const IN_FLIGHT_QUIET_MS = 30_000;
 
 /** Holds the on-call must hear about: the primary is down and nothing was done. */
-const NOTIFIED_HOLDS: ReadonlySet<HoldReason> = new Set<HoldReason>([
+export const NOTIFIED_HOLDS: ReadonlySet<HoldReason> = new Set<HoldReason>([
   'paused',
   'auto-failover-disabled',
   'cooldown',
@@ -566,6 +586,12 @@ class Run {
       }
       // Traffic is still on `from`: the change did not apply, a certain failure after all.
     }
+    if (deps.shiftQueue && isRetryableShiftError(result.errorName)) {
+      // Nothing was applied and the lease is ours: hand the change over instead of retrying the
+      // whole invocation a minute later (what loses failovers when a zone's changes pile up).
+      const queued = await this.enqueue(deps.shiftQueue, decision, result);
+      if (queued) return queued;
+    }
     await this.releaseQuietly('shift failed');
     const error = new TrafficShiftError(service.id, `${result.errorName}: ${result.message}`, false);
     if (isRetryableShiftError(result.errorName)) {
@@ -581,6 +607,53 @@ class Run {
       'shift-failed',
       `traffic shift to ${decision.to} failed with ${result.errorName} (${result.message}); traffic stays on ${decision.from}, which is down`,
     );
+  }
+
+  /** Undefined when the queue refused it too: the caller falls back to release-and-retry. */
+  private async enqueue(
+    queue: ShiftQueuePort,
+    decision: FailoverDecision,
+    result: Extract<TrafficShiftResult, { status: 'failed' }>,
+  ): Promise<FailoverOutcome | undefined> {
+    const { deps, service, transition } = this;
+    try {
+      await queue.enqueue({
+        serviceId: service.id,
+        from: decision.from,
+        to: decision.to,
+        expectedEpoch: decision.expectedEpoch,
+        holder: deps.holderId,
+        transition,
+        lagSeconds: decision.lagSeconds,
+        queuedAt: deps.clock.now(),
+        reason: result.errorName,
+      });
+    } catch (err) {
+      deps.logger.warn('traffic shift could not be queued either', {
+        serviceId: service.id,
+        errorName: result.errorName,
+        error: describe(err),
+      });
+      return undefined;
+    }
+    deps.logger.info('traffic shift throttled: queued for the zone shifter under this lease', {
+      serviceId: service.id,
+      from: decision.from,
+      to: decision.to,
+      epoch: decision.expectedEpoch,
+      errorName: result.errorName,
+    });
+    deps.metrics.add('FailoverQueued', 1, 'Count', { serviceId: service.id, errorName: result.errorName });
+    return {
+      outcome: 'queued',
+      serviceId: service.id,
+      from: decision.from,
+      to: decision.to,
+      reason: 'shift-queued',
+      detail: `${result.errorName}: ${result.message}`,
+      epoch: decision.expectedEpoch,
+      timings: this.timings(),
+    };
   }
 
   private async needsAttention(

@@ -10,6 +10,7 @@ import type {
   HistoryEntry,
   LagSample,
   Lease,
+  QueuedShift,
   TrafficChange,
   TrafficShiftResult,
 } from './types.ts';
@@ -128,4 +129,12 @@ export interface MetricsPort {
     dimensions?: Record<string, string>,
   ): void;
   flush(): void;
+}
+
+/**
+ * Where the failover Lambda hands a throttled traffic change (SQS in AWS). The zone shifter
+ * consumes it. One call per change; throws when the change could not be handed over.
+ */
+export interface ShiftQueuePort {
+  enqueue(shift: QueuedShift): Promise<void>;
 }

@@ -134,3 +134,27 @@ export type TrafficShiftResult =
       /** True when the change may have taken effect (timeout after send, partial ELB change). */
       readonly uncertain: boolean;
     };
+
+/**
+ * A traffic change the failover Lambda decided and leased but could not send because the router
+ * throttled it (Route 53: Throttling, PriorRequestNotComplete): handed to the zone shifter, which
+ * re-checks the decision, renews the lease under the same holder and sends it coalesced with the
+ * other changes for the same hosted zone.
+ */
+export interface QueuedShift {
+  readonly serviceId: string;
+  readonly from: string;
+  readonly to: string;
+  /** The epoch the lease was taken at; the commit makes it expectedEpoch + 1. */
+  readonly expectedEpoch: number;
+  /** The failover invocation's lease holder (its request id): the fencing token the shifter commits with. */
+  readonly holder: string;
+  /** The alarm transition that started it: the shifter re-runs the decision on it. */
+  readonly transition: AlarmTransition;
+  /** Replica lag at decision time (s). */
+  readonly lagSeconds: number;
+  /** When the failover Lambda handed it over (ms). */
+  readonly queuedAt: number;
+  /** The error that sent it to the queue, e.g. Throttling or PriorRequestNotComplete. */
+  readonly reason: string;
+}

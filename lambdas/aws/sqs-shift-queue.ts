@@ -1,0 +1,48 @@
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { FailoverError } from '../domain/errors.ts';
+import type { ShiftQueuePort } from '../domain/ports.ts';
+import { encodeQueuedShift } from '../domain/queued-shift.ts';
+import type { QueuedShift } from '../domain/types.ts';
+import { rethrowAws } from './errors.ts';
+
+export interface SqsShiftQueueProps {
+  /** The zone-shift queue's URL (https://sqs.<region>.amazonaws.com/<account>/<name>). */
+  readonly queueUrl: string;
+  /** @default - a new SQSClient with the default providers */
+  readonly client?: SQSClient;
+}
+
+/**
+ * Hands a throttled traffic change to the zone shifter through a standard SQS queue. Standard,
+ * not FIFO: the shifter's event source gathers hundreds of messages into one invocation (FIFO
+ * event sources deliver at most 10), and order does not matter, because each change is guarded by
+ * its own lease and compare-and-swap. SQS may deliver a message twice; the shifter is idempotent.
+ */
+export class SqsShiftQueue implements ShiftQueuePort {
+  private readonly queueUrl: string;
+  private readonly client: SQSClient;
+
+  constructor(props: SqsShiftQueueProps) {
+    if (!/^https?:\/\/[^/\s]+\/\d{12}\/[A-Za-z0-9_-]{1,80}$/.test(props.queueUrl)) {
+      throw new FailoverError(`queueUrl must be an SQS queue URL, got: ${JSON.stringify(props.queueUrl)}`);
+    }
+    this.queueUrl = props.queueUrl;
+    this.client = props.client ?? new SQSClient({});
+  }
+
+  async enqueue(shift: QueuedShift): Promise<void> {
+    try {
+      await this.client.send(
+        new SendMessageCommand({
+          QueueUrl: this.queueUrl,
+          MessageBody: encodeQueuedShift(shift),
+          MessageAttributes: {
+            serviceId: { DataType: 'String', StringValue: shift.serviceId },
+          },
+        }),
+      );
+    } catch (err) {
+      rethrowAws('SendMessage', err);
+    }
+  }
+}
