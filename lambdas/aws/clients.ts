@@ -66,6 +66,12 @@ export const dynamoDbDocumentClient = () =>
     DynamoDBDocumentClient.from(dynamoDbClient(), { marshallOptions: { removeUndefinedValues: true } }),
   );
 export const route53Client = () => once('route53', () => new Route53Client({ ...CLIENT_CONFIG }));
+/**
+ * Route 53 without SDK retries, for the failover Lambda when a zone-shift queue takes over
+ * refused changes: a throttled change is handed over at once instead of after seconds of backoff.
+ */
+export const route53FailFastClient = () =>
+  once('route53FailFast', () => new Route53Client({ ...CLIENT_CONFIG, maxAttempts: 1 }));
 export const elbv2Client = () => once('elbv2', () => new ElasticLoadBalancingV2Client({ ...CLIENT_CONFIG }));
 export const snsClient = () => once('sns', () => new SNSClient({ ...CLIENT_CONFIG }));
 export const sfnClient = () => once('sfn', () => new SFNClient({ ...CLIENT_CONFIG }));

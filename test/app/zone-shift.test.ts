@@ -1,0 +1,318 @@
+import { describe, expect, it } from 'vitest';
+import { runZoneShift, type ZoneShiftDeps, type ZoneShiftItem } from '../../lambdas/app/zone-shift.ts';
+import { healthAlarmName } from '../../lambdas/domain/config.ts';
+import { LeaseLostError, TransientAwsError } from '../../lambdas/domain/errors.ts';
+import type { QueuedShift } from '../../lambdas/domain/types.ts';
+import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
+import { faultOnce, faultTimes, instrument } from '../../lambdas/testing/instrument.ts';
+import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+
+const LEASE_MS = 120_000;
+
+/** `count` services in one hosted zone whose primary `a` is down, each leased by its failover invocation. */
+function setup(count = 3) {
+  const config = testConfig(
+    Array.from({ length: count }, (_, i) =>
+      route53Service({ id: `s${i}`, index: i, policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 } }),
+    ),
+  );
+  const env = createMemoryEnvironment(config);
+  const items: ZoneShiftItem[] = [];
+  for (const service of config.services) {
+    env.lag.put(service.id, 'b', 1, env.clock.now() - 5_000);
+    items.push({ id: `m-${service.id}`, shift: leaseAndQueue(env, service.id) });
+  }
+  env.clock.advance(1_500);
+  const deps: ZoneShiftDeps = {
+    ...env,
+    invocationId: 'shifter-1',
+    sleep: env.clock.sleep,
+    random: () => 0.5,
+  };
+  return { env, deps, items };
+}
+
+/** What the failover Lambda did before queueing: alarm, lease under its request id, throttled shift. */
+function leaseAndQueue(env: MemoryEnvironment, serviceId: string, holder = `req-${serviceId}`): QueuedShift {
+  const alarmName = env.alarms.setNode(serviceId, 'a', 'ALARM');
+  const now = env.clock.now();
+  void env.state.acquireLease({
+    serviceId,
+    expectedEpoch: 0,
+    seedPrimary: 'a',
+    lease: { holder, operation: 'auto-failover', acquiredAt: now, expiresAt: now + LEASE_MS },
+    now,
+  });
+  return {
+    serviceId,
+    from: 'a',
+    to: 'b',
+    expectedEpoch: 0,
+    holder,
+    transition: {
+      alarmName,
+      state: 'ALARM',
+      previousState: 'OK',
+      timestamp: now - 2_000,
+      eventId: `evt-${serviceId}`,
+    },
+    lagSeconds: 1,
+    queuedAt: now,
+    reason: 'PriorRequestNotComplete',
+  };
+}
+
+function expectUnchanged(env: MemoryEnvironment, serviceId: string) {
+  expect(env.traffic.pointsAt(serviceId)).toBe('a');
+  expect(env.state.snapshot(serviceId)).toMatchObject({ primary: 'a', epoch: 0 });
+}
+
+describe('runZoneShift', () => {
+  it('sends every queued change of a zone in one batch, then commits and announces each under its own holder', async () => {
+    const { env, deps, items } = setup(3);
+    const out = await runZoneShift(deps, items);
+
+    expect(out).toEqual(
+      items.map((i) => ({
+        id: i.id,
+        serviceId: i.shift.serviceId,
+        outcome: 'failed-over',
+        from: 'a',
+        to: 'b',
+        epoch: 1,
+      })),
+    );
+    expect(env.traffic.calls).toHaveLength(1);
+    expect(env.traffic.calls[0]?.changes).toHaveLength(3);
+    for (const { shift } of items) {
+      const state = env.state.snapshot(shift.serviceId)!;
+      expect(state).toMatchObject({ primary: 'b', epoch: 1 });
+      expect(state.lease).toBeUndefined();
+      const [entry, ...older] = await env.state.history(shift.serviceId, 10);
+      expect(older).toEqual([]);
+      expect(entry).toMatchObject({
+        epoch: 1,
+        operation: 'auto-failover',
+        from: 'a',
+        to: 'b',
+        lagSeconds: 1,
+        actor: shift.holder,
+        reason: expect.stringMatching(/sent in a zone batch of 3 after PriorRequestNotComplete/),
+      });
+      expect(env.traffic.pointsAt(shift.serviceId)).toBe('b');
+    }
+    expect(env.notifier.ofKind('failover').map((n) => n.serviceId)).toEqual(['s0', 's1', 's2']);
+    expect(env.notifier.ofKind('failover')[0]?.detail).toMatchObject({
+      zoneBatch: { size: 3, shifter: 'shifter-1' },
+      actor: 'req-s0',
+    });
+    expect(env.logger.find('zone shift decision')).toHaveLength(3);
+  });
+
+  it('re-decides on fresh facts: a recovered primary is held quietly, a replica now over its lag budget is held and announced', async () => {
+    const { env, deps, items } = setup(3);
+    env.alarms.setNode('s0', 'a', 'OK');
+    env.lag.put('s1', 'b', 45);
+    const out = await runZoneShift(deps, items);
+
+    expect(out.map((o) => [o.serviceId, o.outcome, o.reason])).toEqual([
+      ['s0', 'held', 'primary-healthy'],
+      ['s1', 'held', 'lag-over-budget'],
+      ['s2', 'failed-over', undefined],
+    ]);
+    expectUnchanged(env, 's0');
+    expectUnchanged(env, 's1');
+    // The held services' leases are given back at once.
+    expect(env.state.snapshot('s0')?.lease).toBeUndefined();
+    expect(env.state.snapshot('s1')?.lease).toBeUndefined();
+    expect(env.notifier.ofKind('failover-held').map((n) => [n.serviceId, n.detail.reason])).toEqual([
+      ['s1', 'lag-over-budget'],
+    ]);
+    expect(env.traffic.calls[0]?.changes.map((c) => c.serviceId)).toEqual(['s2']);
+  });
+
+  it('leaves a service alone when another operation moved its epoch or holds its lease', async () => {
+    const { env, deps, items } = setup(3);
+    // s0: an operator switchover committed epoch 1 meanwhile; s1: a workflow holds a live lease.
+    env.state.seed({ serviceId: 's0', primary: 'b', epoch: 1, paused: false });
+    const now = env.clock.now();
+    env.state.seed({
+      serviceId: 's1',
+      primary: 'a',
+      epoch: 0,
+      paused: false,
+      lease: { holder: 'exec-9', operation: 'switchover', acquiredAt: now, expiresAt: now + 60_000 },
+    });
+    const out = await runZoneShift(deps, items);
+    expect(out.map((o) => [o.serviceId, o.outcome, o.reason])).toEqual([
+      ['s0', 'superseded', 'epoch-moved'],
+      ['s1', 'superseded', 'lease-taken'],
+      ['s2', 'failed-over', undefined],
+    ]);
+    expect(env.state.snapshot('s1')?.lease?.holder).toBe('exec-9');
+    expect(env.traffic.appliedChanges.map((c) => c.serviceId)).toEqual(['s2']);
+  });
+
+  it('takes its own expired lease back when nobody else took it, and commits under the same holder', async () => {
+    const { env, deps, items } = setup(1);
+    env.clock.advance(LEASE_MS + 1_000);
+    env.lag.put('s0', 'b', 1); // fresh datapoint: the old one is now stale
+    const out = await runZoneShift(deps, items);
+    expect(out[0]).toMatchObject({ outcome: 'failed-over', epoch: 1 });
+    expect((await env.state.history('s0', 1))[0]?.actor).toBe('req-s0');
+  });
+
+  it('is idempotent: a redelivered message after the commit changes nothing, a duplicate in the same batch shifts once', async () => {
+    const { env, deps, items } = setup(2);
+    const first = await runZoneShift(deps, [...items, { ...items[0]!, id: 'm-dup' }]);
+    expect(first.map((o) => o.outcome)).toEqual(['failed-over', 'failed-over', 'failed-over']);
+    expect(env.traffic.calls[0]?.changes).toHaveLength(2);
+
+    const again = await runZoneShift(deps, items);
+    expect(again.map((o) => [o.outcome, o.epoch])).toEqual([
+      ['already-done', 1],
+      ['already-done', 1],
+    ]);
+    expect(env.state.stats.commits).toBe(2);
+    expect(env.traffic.appliedChanges).toHaveLength(2);
+    expect(env.notifier.ofKind('failover')).toHaveLength(2);
+  });
+
+  it('keeps the newest of two requests for one service from different holders', async () => {
+    const { env, deps, items } = setup(1);
+    const older = { id: 'm-old', shift: { ...items[0]!.shift, holder: 'req-old', queuedAt: 1 } };
+    const out = await runZoneShift(deps, [older, items[0]!]);
+    expect(out.map((o) => [o.id, o.outcome, o.reason])).toEqual([
+      ['m-old', 'superseded', 'newer-request'],
+      ['m-s0', 'failed-over', undefined],
+    ]);
+    expect(env.state.stats.commits).toBe(1);
+  });
+
+  it('isolates a record someone moved: that service is a conflict, announced, and the others shift', async () => {
+    const { env, deps, items } = setup(3);
+    env.traffic.set('s1', undefined); // an operator pointed the record at something else
+    const out = await runZoneShift(deps, items);
+    expect(out.map((o) => [o.serviceId, o.outcome])).toEqual([
+      ['s0', 'failed-over'],
+      ['s1', 'conflict'],
+      ['s2', 'failed-over'],
+    ]);
+    expect(env.traffic.pointsAt('s1')).toBeUndefined();
+    expect(env.state.snapshot('s1')).toMatchObject({ primary: 'a', epoch: 0 });
+    expect(env.state.snapshot('s1')?.lease).toBeUndefined();
+    expect(env.notifier.ofKind('failover-failed').map((n) => n.serviceId)).toEqual(['s1']);
+  });
+
+  it('retries a batch Route 53 refuses (PriorRequestNotComplete) with backoff, then shifts it', async () => {
+    const { env, deps, items } = setup(3);
+    env.traffic.failNext('s0', { errorName: 'PriorRequestNotComplete', apply: false });
+    env.traffic.failNext('s0', { errorName: 'Throttling', apply: false });
+    const out = await runZoneShift(deps, items);
+    expect(out.every((o) => o.outcome === 'failed-over')).toBe(true);
+    expect(env.traffic.calls.map((c) => c.applied)).toEqual([false, false, true]);
+    expect(env.metrics.named('ZoneShiftRequests')).toHaveLength(3);
+    // Full-jitter backoff with random() = 0.5: 100 ms, then 200 ms.
+    expect(env.logger.find('zone shift refused, retrying').map((e) => e.data?.delayMs)).toEqual([100, 200]);
+  });
+
+  it('gives still-refused changes back to the queue when its retry budget runs out, keeping their leases', async () => {
+    const { env, deps, items } = setup(2);
+    for (let i = 0; i < 50; i++) env.traffic.failNext('s0', { errorName: 'Throttling', apply: false });
+    const out = await runZoneShift({ ...deps, retry: { budgetMs: 3_000 } }, items);
+    expect(out.map((o) => [o.outcome, o.reason])).toEqual([
+      ['deferred', 'still-throttled'],
+      ['deferred', 'still-throttled'],
+    ]);
+    expect(env.state.snapshot('s0')?.lease?.holder).toBe('req-s0');
+    expectUnchanged(env, 's0');
+    expect(env.notifier.published).toEqual([]);
+  });
+
+  it('defers the whole batch when its facts cannot be read within the budget', async () => {
+    const { env, deps, items } = setup(2);
+    const alarms = instrument(env.alarms, 'alarms', {
+      fault: () => ({ mode: 'throw', error: new TransientAwsError('DescribeAlarms') }),
+    });
+    const out = await runZoneShift({ ...deps, alarms, retry: { budgetMs: 2_000 } }, items);
+    expect(out.map((o) => [o.outcome, o.reason])).toEqual([
+      ['deferred', 'facts-unavailable'],
+      ['deferred', 'facts-unavailable'],
+    ]);
+    expect(env.traffic.calls).toEqual([]);
+  });
+
+  it('retries a throttled fact read and goes on', async () => {
+    const { env, deps, items } = setup(2);
+    const lag = instrument(env.lag, 'lag', {
+      fault: faultTimes(2, () => true, { mode: 'throw', error: new TransientAwsError('GetMetricData') }),
+    });
+    const out = await runZoneShift({ ...deps, lag }, items);
+    expect(out.every((o) => o.outcome === 'failed-over')).toBe(true);
+  });
+
+  it('commits a shift that timed out after it was applied, once read back on the new primary', async () => {
+    const { env, deps, items } = setup(2);
+    env.traffic.failNext('s0', { errorName: 'TimeoutError', apply: true });
+    const out = await runZoneShift(deps, items);
+    expect(out.map((o) => o.outcome)).toEqual(['failed-over', 'failed-over']);
+  });
+
+  it('calls a human when the commit finds the lease lost after traffic moved', async () => {
+    const { env, deps, items } = setup(2);
+    const state = instrument(env.state, 'state', {
+      fault: faultOnce((c) => c.method === 'commit', {
+        mode: 'throw',
+        error: new LeaseLostError('s0', 'req-s0'),
+      }),
+    });
+    const out = await runZoneShift({ ...deps, state }, items);
+    expect(out.map((o) => [o.serviceId, o.outcome, o.reason])).toEqual([
+      ['s0', 'needs-attention', 'lease-lost'],
+      ['s1', 'failed-over', undefined],
+    ]);
+    expect(env.notifier.ofKind('failover-failed')[0]).toMatchObject({
+      serviceId: 's0',
+      detail: { reason: 'lease-lost' },
+    });
+  });
+
+  it('reports a change it cannot fix (AccessDenied) and gives the lease back', async () => {
+    const { env, deps, items } = setup(1);
+    env.traffic.failNext('s0', { errorName: 'AccessDenied', apply: false });
+    const out = await runZoneShift(deps, items);
+    expect(out[0]).toMatchObject({ outcome: 'needs-attention', reason: 'shift-failed' });
+    expect(env.state.snapshot('s0')?.lease).toBeUndefined();
+    expectUnchanged(env, 's0');
+  });
+
+  it('marks a message for a service the configuration does not have as invalid', async () => {
+    const { deps, items } = setup(1);
+    const stray = { id: 'm-x', shift: { ...items[0]!.shift, serviceId: 'gone' } };
+    const out = await runZoneShift(deps, [stray, ...items]);
+    expect(out.map((o) => [o.id, o.outcome])).toEqual([
+      ['m-x', 'invalid'],
+      ['m-s0', 'failed-over'],
+    ]);
+  });
+
+  it('does not shift a service whose configuration turned dry-run while its change was queued', async () => {
+    const { env, items } = setup(1);
+    const config = testConfig([route53Service({ id: 's0', index: 0, policy: { dryRun: true } })]);
+    const out = await runZoneShift({ ...env, config, sleep: env.clock.sleep }, items);
+    expect(out[0]).toMatchObject({ outcome: 'held', reason: 'dry-run' });
+    expectUnchanged(env, 's0');
+  });
+
+  it('reads the facts of the whole batch in one round: one alarm read, one lag read, one state read per service', async () => {
+    const { env, deps, items } = setup(4);
+    const alarms = instrument(env.alarms, 'alarms');
+    const lag = instrument(env.lag, 'lag', { log: alarms.callLog });
+    await runZoneShift({ ...deps, alarms, lag }, items);
+    expect(alarms.callLog.find({ port: 'alarms' })).toHaveLength(1);
+    expect(alarms.callLog.find({ port: 'lag' })).toHaveLength(1);
+    const names = alarms.callLog.find({ port: 'alarms' })[0]?.args[0] as string[];
+    expect(names).toHaveLength(8);
+    expect(names).toContain(healthAlarmName(env.config.services[3]!, env.config.services[3]!.nodes[1]!));
+  });
+});
