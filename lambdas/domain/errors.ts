@@ -167,6 +167,21 @@ export class UsageError extends FailoverError {
   }
 }
 
+/**
+ * A rollback refused because it would contradict the record: the role change it would undo is
+ * already committed (or the epoch moved on). Moving traffic back now would leave the record naming
+ * one node and traffic on another; the workflow stops and reports instead.
+ */
+export class RollbackRefusedError extends FailoverError {
+  constructor(
+    readonly serviceId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RollbackRefusedError';
+  }
+}
+
 export function describeCause(cause: unknown): string {
   if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
   return String(cause);

@@ -666,6 +666,33 @@ describe('switchover workflow (state machine from the synthesized template)', ()
     expectSettled(w.env, SVC, 'b', 1);
   });
 
+  it('a Commit that applied but whose answer never arrives is not rolled back: record and traffic stay on the new primary', async () => {
+    // Regression (reliability suite): the Commit step's write landed, then every answer was lost
+    // until the retries ran out; the Catch used to move traffic back to a, demote b and unfence a
+    // while the record named b at epoch 1.
+    const w = world({
+      intercept: (step, _event, real) =>
+        step === 'commit'
+          ? real().then(() => {
+              throw named('Lambda.ServiceException', 'the response was lost');
+            })
+          : undefined,
+    });
+    const out = failed(await w.runner.start(request()));
+
+    expect(out.error).toBe('RollbackFailedError');
+    expect(out.cause).toMatch(
+      /RollbackRefusedError: orders: the change to b was already committed \(epoch 1\)/,
+    );
+    expect(out.cause).toMatch(/recorded primary b at epoch 1 \(the change WAS committed\)/);
+    expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote a']);
+    expect(w.env.traffic.pointsAt(SVC)).toBe('b');
+    expect(w.env.traffic.appliedChanges).toEqual([{ serviceId: SVC, from: 'a', to: 'b' }]);
+    expect(w.env.state.snapshot(SVC)).toMatchObject({ primary: 'b', epoch: 1, paused: true });
+    expect(w.env.state.snapshot(SVC)?.lease).toBeUndefined();
+    expect(w.env.notifier.published.map((n) => n.kind)).toEqual(['rollback-failed']);
+  });
+
   it('a service without hooks switches over with warnings saying what a human must do', async () => {
     const w = world();
     w.env.lag.put(PLAIN, 'b', 0);

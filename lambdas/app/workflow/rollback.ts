@@ -162,7 +162,13 @@ export async function rollbackFailed(deps: WorkflowDeps, state: ExecutionState):
     const s = stored.value;
     facts.push(
       s
-        ? `recorded primary ${s.primary} at epoch ${s.epoch} (the change was not committed)`
+        ? `recorded primary ${s.primary} at epoch ${s.epoch} (${
+            s.epoch === plan.expectedEpoch
+              ? 'the change was not committed'
+              : s.epoch === plan.epoch && s.primary === plan.to
+                ? 'the change WAS committed'
+                : `moved on since this execution started at epoch ${plan.expectedEpoch}`
+          })`
         : `no recorded state: primary ${service.initialPrimary} at epoch 0`,
     );
   } else facts.push(`the recorded state is unknown (read failed: ${stored.error})`);

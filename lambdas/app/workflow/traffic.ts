@@ -4,7 +4,12 @@
  * a retried move safe: if the first attempt applied, the retry reports a conflict that already
  * observes the destination, which counts as done.
  */
-import { TrafficConflictError, TrafficShiftError, TransientAwsError } from '../../domain/errors.ts';
+import {
+  RollbackRefusedError,
+  TrafficConflictError,
+  TrafficShiftError,
+  TransientAwsError,
+} from '../../domain/errors.ts';
 import type { TrafficShiftResult } from '../../domain/types.ts';
 import type { WorkflowDeps } from './deps.ts';
 import type { ExecutionState, RollbackTrafficStep, ShiftStep } from './execution-state.ts';
@@ -110,8 +115,26 @@ export async function rollbackTraffic(
   state: ExecutionState,
 ): Promise<RollbackTrafficStep> {
   const { plan } = state;
-  const current = await deps.traffic.current(plan.serviceId);
+  const [current, stored] = await Promise.all([
+    deps.traffic.current(plan.serviceId),
+    deps.state.get(plan.serviceId),
+  ]);
   const log = { serviceId: plan.serviceId, holder: plan.holder, from: plan.from, to: plan.to, current };
+  // The Commit step can fail after its write landed (its answer lost, its read-back failing until
+  // the retries ran out). The record then names the new primary: moving traffic back would leave
+  // the record and the traffic disagreeing, and the demote/unfence after it would make two writers.
+  const epoch = stored?.epoch ?? 0;
+  if (epoch !== plan.expectedEpoch) {
+    const committedByUs =
+      stored?.epoch === plan.epoch && stored.primary === plan.to && stored.lastChange?.actor === plan.holder;
+    deps.logger.error('rollback refused: the record moved on', { ...log, epoch, primary: stored?.primary });
+    throw new RollbackRefusedError(
+      plan.serviceId,
+      committedByUs
+        ? `${plan.serviceId}: the change to ${plan.to} was already committed (epoch ${plan.epoch}) by this execution; traffic left on ${current ?? 'no single node'}, nothing rolled back`
+        : `${plan.serviceId}: the record moved on to epoch ${epoch} (primary ${stored?.primary}) since this execution started at epoch ${plan.expectedEpoch}; traffic left on ${current ?? 'no single node'}, nothing rolled back`,
+    );
+  }
   if (current === plan.from) {
     deps.logger.info('rollback: traffic never left the old primary', log);
     return { traffic: 'unchanged', detail: `traffic still on ${plan.from}` };
