@@ -1,9 +1,11 @@
 /**
  * The deployable stack: one FailoverAutomation (and the switchover workflow) per configuration.
  */
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { STACK_OUTPUTS } from '../lambdas/cli/stack-outputs.ts';
 import type { FailoverConfig } from '../lambdas/domain/config.ts';
+import { AutomationMonitoring, type AutomationMonitoringProps } from './automation-monitoring.ts';
 import { FailoverAutomation, type FailoverAutomationProps } from './failover-automation.ts';
 import { SwitchoverWorkflow } from './switchover-workflow.ts';
 
@@ -15,12 +17,19 @@ export interface FailoverStackProps extends StackProps {
    * @default - the construct's defaults
    */
   readonly automationOptions?: Omit<FailoverAutomationProps, 'config'>;
+  /**
+   * Options for the dashboards and the alarms on the automation (shards, dashboard names).
+   * @default - the construct's defaults
+   */
+  readonly monitoringOptions?: Omit<AutomationMonitoringProps, 'automation' | 'workflow'>;
 }
 
 export class FailoverStack extends Stack {
   readonly automation: FailoverAutomation;
   /** Switchover and operator failover (Step Functions). */
   readonly workflow: SwitchoverWorkflow;
+  /** Dashboards and alarms on the automation itself. */
+  readonly monitoring: AutomationMonitoring;
 
   constructor(scope: Construct, id: string, props: FailoverStackProps) {
     super(scope, id, props);
@@ -31,6 +40,30 @@ export class FailoverStack extends Stack {
 
     // --- Switchover / operator failover workflow (engineer D) -----------------------------------
     this.workflow = new SwitchoverWorkflow(this, 'Workflow', { automation: this.automation });
+    // ---------------------------------------------------------------------------------------------
+
+    // --- Monitoring of the automation and the operator CLI's stack outputs (engineer F) ----------
+    this.monitoring = new AutomationMonitoring(this, 'Monitoring', {
+      ...props.monitoringOptions,
+      automation: this.automation,
+      workflow: this.workflow,
+    });
+    const outputs: Record<keyof typeof STACK_OUTPUTS, { value: string; description: string }> = {
+      tableName: {
+        value: this.automation.table.tableName,
+        description: 'State table (epochs, leases, history)',
+      },
+      stateMachineArn: {
+        value: this.workflow.stateMachine.stateMachineArn,
+        description: 'Switchover / operator failover workflow',
+      },
+      topicArn: { value: this.automation.topic.topicArn, description: 'Notification topic' },
+      dashboardName: { value: this.monitoring.overview.dashboardName, description: 'Overview dashboard' },
+    };
+    // `npx failover` reads these by key (DescribeStacks), so the keys are fixed, not generated.
+    for (const [name, { value, description }] of Object.entries(outputs)) {
+      new CfnOutput(this, STACK_OUTPUTS[name as keyof typeof STACK_OUTPUTS], { value, description });
+    }
     // ---------------------------------------------------------------------------------------------
   }
 }

@@ -114,7 +114,11 @@ describe('FailoverAutomation on the sample configuration', () => {
       (a) => a.Properties.AlarmName,
     );
     expect(parentAlarmNames.every((n) => n === undefined)).toBe(true);
-    s.template.resourceCountIs('AWS::CloudFormation::Stack', s.nested.size);
+    // The health shards, plus the monitoring construct's per-service alarm shards (engineer F).
+    s.template.resourceCountIs(
+      'AWS::CloudFormation::Stack',
+      s.nested.size + s.stack.monitoring.alarmStacks.size,
+    );
   });
 
   it('scopes Route 53 record changes to the zone, the record names and types, DELETE and CREATE only', () => {
@@ -274,7 +278,10 @@ describe('FailoverAutomation on the sample configuration', () => {
   });
 
   it('alarms on its own dead-letter queue and handler errors, to the topic', () => {
-    const own = Object.values(resourcesOf(s.template, 'AWS::CloudWatch::Alarm'));
+    // FailoverAutomation's own alarms (AutomationMonitoring adds its own beside them: engineer F).
+    const own = Object.entries(resourcesOf(s.template, 'AWS::CloudWatch::Alarm'))
+      .filter(([id]) => id.startsWith('Automation'))
+      .map(([, a]) => a);
     expect(own.map((a) => a.Properties.MetricName).sort()).toEqual([
       'ApproximateNumberOfMessagesVisible',
       'Errors',
@@ -414,7 +421,8 @@ describe('FailoverAutomation signal and router variants', () => {
     ]);
     // No health resources to create: no nested stacks at all.
     expect(s.nested.size).toBe(0);
-    s.template.resourceCountIs('AWS::CloudFormation::Stack', 0);
+    // Only the monitoring construct's per-service alarm shards (engineer F).
+    s.template.resourceCountIs('AWS::CloudFormation::Stack', s.stack.monitoring.alarmStacks.size);
   });
 
   it('refuses route53-health-check signals in a concrete region other than us-east-1', () => {
