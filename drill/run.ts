@@ -96,17 +96,17 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const color = options.color ?? false;
   try {
     const resources = await environment.resources(options.scenarios);
-    const config = environment.adjust(
-      parseConfig({
-        stackName: 'FailoverDrill',
-        services: options.scenarios.map((s) => s.service(resources.get(s.name)!)),
-      }),
-      resources,
-    );
+    const validated = parseConfig({
+      stackName: 'FailoverDrill',
+      services: options.scenarios.map((s) => s.service(resources.get(s.name)!)),
+    });
     print(
-      `synthesizing the stack for ${config.services.length} service(s) (the state machine and the EventBridge rules run as deployed)...`,
+      `synthesizing the stack for ${validated.services.length} service(s) (the state machine and the EventBridge rules run as deployed)...`,
     );
-    const stack = synthesizeStack(config);
+    // The stack validates the configuration again, so it gets the validated one; the handlers get
+    // it adjusted to the environment (an endpoint's own resource ids).
+    const stack = synthesizeStack(validated);
+    const config = environment.adjust(validated, resources);
     print(`synthesized in ${(stack.synthMs / 1000).toFixed(1)} s`);
     const outcomes: ScenarioOutcome[] = [];
     for (const scenario of options.scenarios) {
@@ -183,9 +183,10 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
       epoch: stored?.epoch ?? 0,
       traffic: await traffic.current(world.service.id),
       history: [...(await state.history(world.service.id, 50))],
-      invocations: world.invocations.map(
-        ({ start: _s, end: _e, transitionAt: _t, calls: _c, ...summary }) => summary,
-      ),
+      // In the order they started (concurrent duplicates finish out of order).
+      invocations: [...world.invocations]
+        .sort((a, b) => a.start - b.start)
+        .map(({ start: _s, end: _e, transitionAt: _t, calls: _c, ...summary }) => summary),
       executions: world.executions,
       notifications: world.notifications.map((n) => ({
         at: n.at,

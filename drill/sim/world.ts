@@ -236,9 +236,13 @@ export class World {
       lease: { holder, operation: 'auto-failover', acquiredAt: at, expiresAt: at + 60_000 },
       now: at,
     });
-    const [shift] = await traffic.shift([{ serviceId: this.service.id, from, to: before.primary }]);
-    if (shift?.status !== 'shifted')
-      throw new Error(`drill setup: could not move traffic: ${JSON.stringify(shift)}`);
+    // An environment may already route to the earlier primary (an endpoint creates it that way).
+    if ((await traffic.current(this.service.id)) !== before.primary) {
+      const [shift] = await traffic.shift([{ serviceId: this.service.id, from, to: before.primary }]);
+      if (shift?.status !== 'shifted') {
+        throw new Error(`drill setup: could not move traffic: ${JSON.stringify(shift)}`);
+      }
+    }
     const history: HistoryEntry = {
       serviceId: this.service.id,
       epoch: 1,
@@ -517,7 +521,15 @@ export class World {
             `stands down (${result.reason}): another attempt holds the lease and will announce`,
           );
         }
-        this.markers.push({ t, kind: 'hold', label: `hold: ${result.reason}` });
+        // An alarm going back to OK is not a refusal: nothing was asked of the automation.
+        this.markers.push({
+          t,
+          kind: result.reason === 'not-an-alarm-transition' ? 'ignored' : 'hold',
+          label:
+            result.reason === 'not-an-alarm-transition'
+              ? 'alarm OK: nothing to do'
+              : `hold: ${result.reason}`,
+        });
         return;
       case 'ignored':
         this.timeline.add(
@@ -811,6 +823,15 @@ export class World {
   }): void {
     const out = record.output as Record<string, unknown> | null | undefined;
     const at = record.end;
+    const mark = (label: string) => this.markers.push({ t: (at - this.t0) / 1000, kind: 'step', label });
+    if (!record.error) {
+      if (record.step.startsWith('hook:')) mark(`${record.step.slice(5)} ${String(out?.node ?? '')}`);
+      else if (record.step === 'checkCatchUp' && out?.status === 'ready')
+        mark(out.forced ? 'forced past the lag' : 'caught up');
+      else if (record.step === 'shiftTraffic') mark('shift');
+      else if (record.step === 'checkVerify' && out?.status === 'verified') mark('verified');
+      else if (record.step === 'commit') mark(`commit epoch ${String(out?.epoch)}`);
+    }
     if (record.error) {
       this.timeline.add(
         at,

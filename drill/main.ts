@@ -1,0 +1,122 @@
+/**
+ * `npm run drill [-- <scenario>...] [--list] [--out <dir>] [--endpoint-url <url>] [--quiet]`
+ *
+ * Runs the failover automation against a simulated environment (or, with --endpoint-url or
+ * AWS_ENDPOINT_URL, against real AWS APIs at that endpoint), prints the timeline as it happens,
+ * and writes reports/drill.json and reports/drill.html. Exits 1 when a scenario's checks fail.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderHtml } from './report/html.ts';
+import { toJson } from './report/json.ts';
+import { runDrill } from './run.ts';
+import type { Scenario } from './scenario.ts';
+import { findScenario, SCENARIOS } from './scenarios/index.ts';
+import { PROJECT_ROOT } from './sim/stack.ts';
+
+const USAGE = `usage: npm run drill -- [scenario...] [--list] [--out <dir>] [--endpoint-url <url>] [--quiet]
+
+  scenario          one or more of the names --list shows (default: all)
+  --list            list the scenarios and exit
+  --out <dir>       where drill.json and drill.html go (default: reports/)
+  --endpoint-url    run against real AWS APIs at this endpoint (moto_server, LocalStack);
+                    AWS_ENDPOINT_URL does the same
+  --quiet           print only the summary of each scenario`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.list) {
+    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(28)} ${s.title}\n`);
+    return 0;
+  }
+  const unknown = positionals.filter((p) => !findScenario(p));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `unknown scenario(s): ${unknown.join(', ')}\navailable: ${SCENARIOS.map((s) => s.name).join(', ')}\n`,
+    );
+    return 2;
+  }
+  const scenarios: Scenario[] = positionals.length
+    ? positionals.map((p) => findScenario(p)!)
+    : [...SCENARIOS];
+  const endpointUrl = values['endpoint-url'] ?? process.env.AWS_ENDPOINT_URL;
+  const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  const quiet = values.quiet === true;
+  const print = (line: string) => {
+    if (!quiet || !/^\s*t=[+-]/.test(line)) process.stdout.write(`${line}\n`);
+  };
+
+  let environment: Awaited<ReturnType<typeof endpointEnvironment>> | undefined;
+  if (endpointUrl) {
+    process.stdout.write(`running against the AWS APIs at ${endpointUrl}\n`);
+    environment = await endpointEnvironment(endpointUrl);
+  } else {
+    process.stdout.write('running against the simulated environment (no AWS account needed)\n');
+  }
+  const report = await runDrill({ scenarios, ...(environment ? { environment } : {}), print, color });
+
+  const outDir = resolve(PROJECT_ROOT, values.out ?? 'reports');
+  mkdirSync(outDir, { recursive: true });
+  const jsonPath = join(outDir, 'drill.json');
+  const htmlPath = join(outDir, 'drill.html');
+  writeFileSync(jsonPath, `${JSON.stringify(toJson(report), null, 2)}\n`);
+  writeFileSync(htmlPath, renderHtml(report));
+
+  process.stdout.write('\n');
+  for (const s of report.scenarios) {
+    const r = s.recovery;
+    const rto = r ? `RTO ${(r.totalMs / 1000).toFixed(1).padStart(6)} s` : 'no role change';
+    const rpo = r ? `RPO ${r.rpoSeconds === undefined ? '?' : r.rpoSeconds} s` : '';
+    process.stdout.write(
+      `${s.passed ? 'PASS' : 'FAIL'}  ${s.name.padEnd(28)} ${rto.padEnd(16)} ${rpo.padEnd(10)} ${s.checks.filter((c) => c.ok).length}/${s.checks.length} checks\n`,
+    );
+  }
+  process.stdout.write(
+    `\n${report.passed ? 'all scenarios passed' : 'SOME SCENARIOS FAILED'} in ${(report.wallMs / 1000).toFixed(1)} s\nreports: ${jsonPath}\n         ${htmlPath}\n`,
+  );
+  return report.passed ? 0 : 1;
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      list: { type: 'boolean' },
+      out: { type: 'string' },
+      'endpoint-url': { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+/** Loaded only when asked for: the simulation needs no AWS SDK client. */
+async function endpointEnvironment(endpoint: string) {
+  const { awsEnvironment } = await import('./sim/aws-backend.ts');
+  return awsEnvironment({ endpoint });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(
+      `drill failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
