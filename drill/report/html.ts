@@ -49,6 +49,8 @@ svg .lag-line { stroke-width: 2; }
 .rto div { height: 100%; min-width: 2px; }
 ul.checks { list-style: none; padding: 0; margin: 4px 0; } ul.checks li::before { margin-right: 6px; }
 ul.checks li.ok::before { content: "✔"; color: #276749; } ul.checks li.ko::before { content: "✘"; color: #c53030; }
+figure.timeline-figure { margin: 0; padding: 10px 12px; background: #fff; }
+figcaption { font-size: 14px; margin: 0 0 6px; color: #2d3748; }
 details { margin: 8px 0; } summary { cursor: pointer; color: #2b6cb0; }
 pre { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: #f7fafc; padding: 10px; overflow-x: auto; white-space: pre; }
 dl.model { display: grid; grid-template-columns: 160px 1fr; gap: 4px 12px; } dl.model dt { font-weight: 600; } dl.model dd { margin: 0; }
@@ -121,9 +123,14 @@ function scenarioSection(s: ScenarioOutcome): string {
 <h2>${esc(s.title)} <span class="${s.passed ? 'pass' : 'fail'}">${s.passed ? 'passed' : 'FAILED'}</span></h2>
 <p class="summary">${esc(s.summary)}</p>
 <p class="meta">service <code>${esc(s.serviceId)}</code> · ${esc(routerText(s))} · lag budget ${s.maxLagSeconds} s · cooldown ${s.cooldownSeconds} s · ${esc(outcomeText(s))}</p>
+<figure class="timeline-figure">
+<figcaption><b>${esc(s.title)}</b> · <code>npm run drill -- ${esc(s.name)}</code> · ${esc(routerText(s))} · ${
+    s.durationSeconds
+  } simulated seconds</figcaption>
 <div class="legend">${legend}</div>
 ${timelineSvg(s)}
 ${recoverySection(s)}
+</figure>
 <h3>Checks</h3>
 <ul class="checks">${s.checks.map((c) => `<li class="${c.ok ? 'ok' : 'ko'}">${esc(c.name)}: ${esc(c.detail)}</li>`).join('')}</ul>
 <details><summary>Timeline (${s.timeline.length} entries)</summary><pre>${esc(s.timeline.map((e) => formatEntry(e)).join('\n'))}</pre></details>

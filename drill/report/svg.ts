@@ -68,7 +68,9 @@ export function timelineSvg(o: ScenarioOutcome): string {
 
   // ---- markers (labels in staggered rows at the top) ----
   const markerTop = y;
-  y += MARKER_ROWS * MARKER_ROW_H + 4;
+  const placed = placeMarkers(o.markers, x);
+  const markerRows = Math.max(1, ...placed.map((m) => m.row + 1));
+  y += markerRows * MARKER_ROW_H + 4;
   const lanesTop = y;
 
   // ---- health bands ----
@@ -190,7 +192,7 @@ export function timelineSvg(o: ScenarioOutcome): string {
 
   // ---- markers over everything ----
   const markerParts: string[] = [];
-  for (const m of placeMarkers(o.markers, x)) {
+  for (const m of placed) {
     const mx = x(m.t).toFixed(1);
     const color = MARKER_COLORS[m.kind] ?? '#4a5568';
     const ty = markerTop + (m.row + 1) * MARKER_ROW_H - 3;
