@@ -1,0 +1,138 @@
+/**
+ * The operator CLI's entry: parse the command line, load the configuration, build the services,
+ * run one command, and turn the outcome into an exit status:
+ *   0 ok; 1 the operation failed (AWS error, failed execution, notification not sent);
+ *   2 usage error (unknown command, flag, service or node, missing argument, bad configuration).
+ * Everything it touches is injected (`CliDeps`), so tests run it without AWS.
+ */
+import { hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { describeAwsError } from '../aws/errors.ts';
+import type { FailoverConfig } from '../domain/config.ts';
+import { ConfigValidationError, UnknownServiceError, UsageError } from '../domain/errors.ts';
+import type { Clock } from '../domain/ports.ts';
+import { readConfigFile } from '../runtime/config.ts';
+import { type GlobalOptions, HELP, parseCommandLine } from './args.ts';
+import type { CommandContext } from './context.ts';
+import { type CliIo, Output } from './output.ts';
+import { awsServices, type CliServices } from './services.ts';
+import { runHistory, runPause } from './state-commands.ts';
+import { runStatus } from './status.ts';
+import { runWorkflowCommand } from './workflow.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export interface CliDeps {
+  readonly io: CliIo;
+  readonly clock: Clock;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** `user@host`: recorded as the actor and in default reasons. */
+  readonly actor: string;
+  /** Reads and validates the configuration file. @default readConfigFile */
+  readonly readConfig?: (path: string) => FailoverConfig;
+  /** Builds the ports and clients. @default awsServices (SDK clients, stack outputs) */
+  readonly services?: (config: FailoverConfig, globals: GlobalOptions) => CliServices;
+  /** @default 2000 */
+  readonly pollIntervalMs?: number;
+}
+
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  // Known before parsing, so that even a usage error answers in JSON when JSON was asked for.
+  const wantsJson = argv.includes('--json');
+  let out = new Output(deps.io, wantsJson);
+  let command: string | undefined;
+  try {
+    const { command: cmd, globals } = parseCommandLine(argv);
+    out = new Output(deps.io, globals.json);
+    if (cmd.name === 'help') {
+      deps.io.stdout(`${HELP[cmd.topic ?? 'main']}\n`);
+      return EXIT_OK;
+    }
+    command = cmd.name;
+    const config = loadConfig(deps, globals.configFile, cmd.name);
+    const ctx: CommandContext = {
+      config,
+      globals,
+      services: (deps.services ?? awsServices)(config, globals),
+      clock: deps.clock,
+      sleep: deps.sleep,
+      actor: deps.actor,
+      out,
+      pollIntervalMs: deps.pollIntervalMs ?? 2000,
+    };
+    switch (cmd.name) {
+      case 'status':
+        return await runStatus(ctx, cmd.serviceId);
+      case 'switchover':
+      case 'failover':
+        return await runWorkflowCommand(ctx, cmd);
+      case 'pause':
+      case 'resume':
+        return await runPause(ctx, cmd);
+      case 'history':
+        return await runHistory(ctx, cmd);
+    }
+  } catch (err) {
+    return reportError(out, deps.io, err, command);
+  }
+}
+
+function loadConfig(deps: CliDeps, file: string, command: string): FailoverConfig {
+  try {
+    return (deps.readConfig ?? readConfigFile)(resolve(file));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new UsageError(
+      `${message}${err instanceof ConfigValidationError ? '' : ' (pass --config <file>)'}`,
+      command,
+    );
+  }
+}
+
+function reportError(out: Output, io: CliIo, err: unknown, command: string | undefined): number {
+  let exitCode: number;
+  let name: string;
+  let message: string;
+  let hint: string | undefined;
+  if (err instanceof UsageError) {
+    exitCode = EXIT_USAGE;
+    name = err.name;
+    message = err.message;
+    const topic = err.command ?? command;
+    hint = topic ? `run 'failover ${topic} --help' for its usage` : `run 'failover --help' for the commands`;
+  } else if (err instanceof UnknownServiceError) {
+    exitCode = EXIT_USAGE;
+    name = err.name;
+    message = err.message;
+    hint = "run 'failover status' to list the configured services";
+  } else {
+    exitCode = EXIT_FAILED;
+    ({ errorName: name, message } = describeAwsError(err));
+  }
+  out.result({ error: name, message, ...(hint ? { hint } : {}), exitCode });
+  io.stderr(`error: ${message}\n`);
+  if (hint) io.stderr(`${hint}\n`);
+  if (exitCode === EXIT_FAILED && name !== 'Error') io.stderr(`(${name})\n`);
+  return exitCode;
+}
+
+/** The real process: stdout/stderr, the wall clock, `user@host`. */
+export function processCliDeps(): CliDeps {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = process.env.USER ?? 'unknown';
+  }
+  return {
+    io: {
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+    },
+    clock: { now: () => Date.now() },
+    sleep: (ms) => new Promise((done) => setTimeout(done, ms)),
+    actor: `${user}@${hostname()}`,
+  };
+}

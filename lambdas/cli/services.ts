@@ -1,0 +1,154 @@
+/**
+ * What the CLI talks to, behind the same ports the Lambdas use, plus the Step Functions client.
+ * `awsServices` builds them from SDK clients that honour --region and --endpoint-url (and, through
+ * the SDK's default providers, AWS_REGION, AWS_ENDPOINT_URL and the credential chain). The table,
+ * topic and state machine come from flags or, by default, from the stack outputs: one
+ * DescribeStacks call, made only when a command needs one of them.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CloudWatchAlarms } from '../aws/cloudwatch-alarms.ts';
+import { CloudWatchLag } from '../aws/cloudwatch-lag.ts';
+import { DynamoDbState } from '../aws/dynamodb-state.ts';
+import { describeAwsError } from '../aws/errors.ts';
+import { SnsNotifier } from '../aws/sns-notifier.ts';
+import { TrafficRouter } from '../aws/traffic-router.ts';
+import type { FailoverConfig } from '../domain/config.ts';
+import { FailoverError } from '../domain/errors.ts';
+import type { AlarmPort, LagPort, NotifierPort, StatePort, TrafficPort } from '../domain/ports.ts';
+import type { GlobalOptions } from './args.ts';
+import { STACK_OUTPUTS, type StackOutputName } from './stack-outputs.ts';
+
+export interface CliServices {
+  readonly alarms: AlarmPort;
+  readonly lag: LagPort;
+  readonly traffic: TrafficPort;
+  /** Resolves the table (flag or stack output) on first use. */
+  state(): Promise<StatePort>;
+  /** Resolves the topic (flag or stack output) on first use. */
+  notifier(): Promise<NotifierPort>;
+  readonly sfn: SFNClient;
+  stateMachineArn(): Promise<string>;
+}
+
+export interface AwsServicesOptions {
+  /** Injected clients (tests); each defaults to a new client for --region / --endpoint-url. */
+  readonly clients?: Partial<CliClients>;
+}
+
+export interface CliClients {
+  readonly cloudFormation: CloudFormationClient;
+  readonly cloudWatch: CloudWatchClient;
+  /** Marshals plain JS objects; `undefined` attributes are dropped (optional history fields). */
+  readonly dynamoDbDocument: DynamoDBDocumentClient;
+  readonly route53: Route53Client;
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly sns: SNSClient;
+  readonly sfn: SFNClient;
+}
+
+/**
+ * Standard retries with a few more attempts than the Lambdas use: an operator can wait a second,
+ * and a throttled read should not fail a status command.
+ */
+const CLIENT_DEFAULTS = { retryMode: 'standard', maxAttempts: 5 } as const;
+
+export function cliClients(globals: GlobalOptions): CliClients {
+  const config = {
+    ...CLIENT_DEFAULTS,
+    ...(globals.region ? { region: globals.region } : {}),
+    ...(globals.endpointUrl ? { endpoint: globals.endpointUrl } : {}),
+  };
+  return {
+    cloudFormation: new CloudFormationClient(config),
+    cloudWatch: new CloudWatchClient(config),
+    dynamoDbDocument: DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    route53: new Route53Client(config),
+    elbv2: new ElasticLoadBalancingV2Client(config),
+    sns: new SNSClient(config),
+    sfn: new SFNClient(config),
+  };
+}
+
+export function awsServices(
+  config: FailoverConfig,
+  globals: GlobalOptions,
+  options: AwsServicesOptions = {},
+): CliServices {
+  const clients: CliClients = { ...cliClients(globals), ...options.clients };
+  const stackName = globals.stackName ?? config.stackName;
+  const outputs = memo(() => readStackOutputs(clients.cloudFormation, stackName));
+  const resolve = async (name: StackOutputName, flag: string | undefined, flagName: string) => {
+    if (flag !== undefined) return flag;
+    const all = await outputs().catch((err: unknown) => {
+      const { errorName, message } = describeAwsError(err);
+      throw new FailoverError(
+        `cannot read the outputs of stack ${stackName} (${errorName}: ${message}); deploy it, pass --stack-name, or pass --${flagName}`,
+        { cause: err },
+      );
+    });
+    const value = all.get(STACK_OUTPUTS[name]);
+    if (value === undefined) {
+      throw new FailoverError(`stack ${stackName} has no output ${STACK_OUTPUTS[name]}; pass --${flagName}`);
+    }
+    return value;
+  };
+  const state = memo(
+    async () =>
+      new DynamoDbState({
+        tableName: await resolve('tableName', globals.tableName, 'table-name'),
+        client: clients.dynamoDbDocument,
+      }),
+  );
+  const notifier = memo(
+    async () =>
+      new SnsNotifier({
+        topicArn: await resolve('topicArn', globals.topicArn, 'topic-arn'),
+        client: clients.sns,
+      }),
+  );
+  return {
+    alarms: new CloudWatchAlarms({ client: clients.cloudWatch }),
+    lag: new CloudWatchLag({ client: clients.cloudWatch }),
+    traffic: new TrafficRouter({ config, route53: clients.route53, elb: clients.elbv2 }),
+    state,
+    notifier,
+    sfn: clients.sfn,
+    stateMachineArn: memo(() => resolve('stateMachineArn', globals.stateMachineArn, 'state-machine-arn')),
+  };
+}
+
+/** Every output of the stack, by OutputKey. */
+export async function readStackOutputs(
+  client: CloudFormationClient,
+  stackName: string,
+): Promise<ReadonlyMap<string, string>> {
+  const out = await client.send(new DescribeStacksCommand({ StackName: stackName }));
+  const stack = out.Stacks?.[0];
+  if (!stack) throw new FailoverError(`stack ${stackName} not found`);
+  return new Map(
+    (stack.Outputs ?? []).flatMap((o) =>
+      o.OutputKey !== undefined && o.OutputValue !== undefined ? [[o.OutputKey, o.OutputValue] as const] : [],
+    ),
+  );
+}
+
+/** Calls `make` once; a rejected promise is forgotten so a later call can try again. */
+function memo<T>(make: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= make().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
+  };
+}

@@ -1,0 +1,310 @@
+/**
+ * `failover status [service]`: what an operator needs before touching anything. Every fact is read
+ * in as few calls as the ports allow (one DescribeAlarms, one GetMetricData, one GetItem per
+ * service), and the automatic-failover decision is replayed on those facts as if the primary had
+ * failed now, so the operator sees whether automation would act or hold, and why.
+ */
+import { type FailoverConfig, healthAlarmName, type ServiceConfig } from '../domain/config.ts';
+import { decideAutoFailover, initialState } from '../domain/decide.ts';
+import { UnknownServiceError, UsageError } from '../domain/errors.ts';
+import type {
+  AlarmStateValue,
+  CandidateVerdict,
+  ClusterState,
+  HistoryEntry,
+  LagSample,
+  Lease,
+} from '../domain/types.ts';
+import type { CommandContext } from './context.ts';
+import { durationText, secondsText, table, timeText } from './output.ts';
+
+/** Lag datapoints older than this are not shown at all (the decision's own window is much shorter). */
+export const STATUS_LAG_LOOKBACK_SECONDS = 900;
+/** GetItem calls in flight at once for `status` over many services. */
+const STATE_READ_CONCURRENCY = 8;
+
+export interface NodeStatus {
+  readonly id: string;
+  readonly role: 'primary' | 'replica';
+  readonly alarmName: string;
+  readonly health: AlarmStateValue | 'UNKNOWN';
+  readonly lagSeconds?: number;
+  readonly lagAgeSeconds?: number;
+  /** Replicas only: how automatic failover would judge this node now. */
+  readonly verdict?: CandidateVerdict;
+}
+
+export type IfPrimaryFails =
+  | { readonly action: 'failover'; readonly to: string; readonly lagSeconds: number }
+  | { readonly action: 'hold'; readonly reason: string; readonly detail: string };
+
+export interface ServiceStatus {
+  readonly serviceId: string;
+  readonly description?: string;
+  readonly router: string;
+  readonly primary: string;
+  readonly epoch: number;
+  /** False until the first write: the state is the configured initial primary at epoch 0. */
+  readonly recorded: boolean;
+  readonly paused: boolean;
+  readonly autoFailover: boolean;
+  readonly dryRun: boolean;
+  readonly maxLagSeconds: number;
+  readonly maxLagAgeSeconds: number;
+  readonly cooldownSeconds: number;
+  /** Where the router points, read live (`status <service>` only); see `trafficNote`. */
+  readonly traffic?: string | null;
+  readonly trafficNote?: string;
+  readonly lease?: Lease & { readonly live: boolean };
+  readonly lastChange?: HistoryEntry;
+  readonly lastChangeAt?: number;
+  readonly cooldownEndsAt?: number;
+  readonly nodes: readonly NodeStatus[];
+  readonly ifPrimaryFailsNow: IfPrimaryFails;
+}
+
+export async function runStatus(ctx: CommandContext, serviceId: string | undefined): Promise<number> {
+  const { config, out } = ctx;
+  const services = serviceId === undefined ? config.services : [requireService(config, serviceId)];
+  const statuses = await collectStatus(ctx, services, { readTraffic: serviceId !== undefined });
+  out.result({ services: statuses, at: timeText(ctx.clock.now()) });
+  statuses.forEach((s, i) => {
+    if (i > 0) out.text();
+    for (const line of statusLines(s, ctx.clock.now())) out.text(line);
+  });
+  if (serviceId === undefined) {
+    out.text();
+    out.text(
+      'traffic: not read for all services (Route 53 allows 5 requests/s per account, shared with failovers); run status <service>',
+    );
+  }
+  return 0;
+}
+
+export function requireService(config: FailoverConfig, serviceId: string): ServiceConfig {
+  const service = config.services.find((s) => s.id === serviceId);
+  if (!service) {
+    throw new UsageError(
+      `${new UnknownServiceError(serviceId).message} (configured: ${config.services.map((s) => s.id).join(', ')})`,
+    );
+  }
+  return service;
+}
+
+export async function collectStatus(
+  ctx: CommandContext,
+  services: readonly ServiceConfig[],
+  options: { readonly readTraffic: boolean },
+): Promise<ServiceStatus[]> {
+  const now = ctx.clock.now();
+  const { services: ports } = ctx;
+  const state = await ports.state();
+  const alarmNames = services.flatMap((s) => s.nodes.map((n) => healthAlarmName(s, n)));
+  const [alarms, lag, stored, traffic] = await Promise.all([
+    ports.alarms.getStates(alarmNames),
+    ports.lag.getLatest(
+      services.flatMap((s) => s.nodes.map((n) => ({ key: `${s.id}/${n.id}`, metric: n.lag }))),
+      now,
+      STATUS_LAG_LOOKBACK_SECONDS,
+    ),
+    mapLimit(services, STATE_READ_CONCURRENCY, (s) => state.get(s.id)),
+    // Route 53 allows 5 requests/s per account, shared with the failover Lambda: read the live
+    // routing only when asked about one service, never for all of them at once.
+    options.readTraffic
+      ? Promise.all(
+          services.map((s) =>
+            ports.traffic.current(s.id).then(
+              (node) => ({ node: node ?? null }),
+              (err: unknown) => ({
+                error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+              }),
+            ),
+          ),
+        )
+      : undefined,
+  ]);
+  return services.map((service, i) =>
+    serviceStatus(service, stored[i] ?? undefined, alarms, lag, traffic?.[i], now),
+  );
+}
+
+function serviceStatus(
+  service: ServiceConfig,
+  stored: ClusterState | undefined,
+  alarms: ReadonlyMap<string, AlarmStateValue>,
+  lagByKey: ReadonlyMap<string, LagSample | undefined>,
+  traffic: { node: string | null } | { error: string } | undefined,
+  now: number,
+): ServiceStatus {
+  const state = stored ?? initialState(service);
+  const lag = new Map(service.nodes.map((n) => [n.id, lagByKey.get(`${service.id}/${n.id}`)]));
+  const primary = service.nodes.find((n) => n.id === state.primary);
+  // Replay the automatic decision as if the primary's alarm had just fired: would it act?
+  const primaryAlarm = primary ? healthAlarmName(service, primary) : undefined;
+  const decision = decideAutoFailover({
+    service,
+    transition: {
+      alarmName: primaryAlarm ?? '(none)',
+      state: 'ALARM',
+      previousState: 'OK',
+      timestamp: now,
+      eventId: 'failover-cli-status',
+    },
+    alarms: primaryAlarm ? new Map([...alarms, [primaryAlarm, 'ALARM']]) : alarms,
+    lag,
+    state,
+    now,
+  });
+  const verdicts = new Map(decision.candidates.map((c) => [c.nodeId, c]));
+  const nodes: NodeStatus[] = service.nodes.map((n) => {
+    const c = verdicts.get(n.id);
+    const sample = lag.get(n.id);
+    const usable = sample !== undefined && Number.isFinite(sample.lagSeconds);
+    return {
+      id: n.id,
+      role: n.id === state.primary ? 'primary' : 'replica',
+      alarmName: healthAlarmName(service, n),
+      health: alarms.get(healthAlarmName(service, n)) ?? 'UNKNOWN',
+      ...(usable ? { lagSeconds: sample.lagSeconds, lagAgeSeconds: (now - sample.timestamp) / 1000 } : {}),
+      ...(c ? { verdict: c.verdict } : {}),
+    };
+  });
+  const cooldownEndsAt =
+    state.lastChangeAt !== undefined ? state.lastChangeAt + service.policy.cooldownSeconds * 1000 : undefined;
+  const trafficFields =
+    traffic === undefined
+      ? {}
+      : 'error' in traffic
+        ? { traffic: null, trafficNote: `could not read the routing: ${traffic.error}` }
+        : {
+            traffic: traffic.node,
+            ...(traffic.node !== state.primary
+              ? {
+                  trafficNote:
+                    traffic.node === null
+                      ? 'the router matches no single node'
+                      : `traffic is on ${traffic.node}, but the recorded primary is ${state.primary}: repair before any operation`,
+                }
+              : {}),
+          };
+  return {
+    serviceId: service.id,
+    ...(service.description ? { description: service.description } : {}),
+    router: routerText(service),
+    primary: state.primary,
+    epoch: state.epoch,
+    recorded: stored !== undefined,
+    paused: state.paused,
+    autoFailover: service.policy.autoFailover,
+    dryRun: service.policy.dryRun,
+    maxLagSeconds: service.policy.maxLagSeconds,
+    maxLagAgeSeconds: service.policy.maxLagAgeSeconds,
+    cooldownSeconds: service.policy.cooldownSeconds,
+    ...trafficFields,
+    ...(state.lease ? { lease: { ...state.lease, live: state.lease.expiresAt > now } } : {}),
+    ...(state.lastChange ? { lastChange: state.lastChange } : {}),
+    ...(state.lastChangeAt !== undefined ? { lastChangeAt: state.lastChangeAt } : {}),
+    ...(cooldownEndsAt !== undefined && cooldownEndsAt > now ? { cooldownEndsAt } : {}),
+    nodes,
+    ifPrimaryFailsNow:
+      decision.action === 'failover'
+        ? { action: 'failover', to: decision.to, lagSeconds: decision.lagSeconds }
+        : { action: 'hold', reason: decision.reason, detail: decision.detail },
+  };
+}
+
+function routerText(service: ServiceConfig): string {
+  const r = service.router;
+  switch (r.type) {
+    case 'route53':
+      return `route53 ${r.recordName} ${r.recordType} (TTL ${r.ttlSeconds} s)`;
+    case 'elbv2-target':
+      return `elbv2-target ${r.targetGroupArn.split(':').pop()}`;
+    case 'elbv2-weighted':
+      return `elbv2-weighted ${r.listenerArn.split(':').pop()}`;
+  }
+}
+
+export function statusLines(s: ServiceStatus, now: number): string[] {
+  const lines: string[] = [];
+  lines.push(`${s.serviceId}${s.description ? `  ${s.description}` : ''}`);
+  lines.push(`  router       ${s.router}`);
+  const traffic = s.traffic === undefined ? '' : `, traffic on ${s.traffic ?? 'no single node'}`;
+  lines.push(
+    `  primary      ${s.primary} (epoch ${s.epoch}${s.recorded ? '' : ', initial: nothing recorded yet'})${traffic}`,
+  );
+  if (s.trafficNote) lines.push(`  !            ${s.trafficNote}`);
+  const automatic = !s.autoFailover
+    ? 'off (policy.autoFailover is false)'
+    : s.paused
+      ? 'PAUSED by an operator (failover resume to allow it again)'
+      : `on${s.dryRun ? ' (dry run: decides and reports only)' : ''}`;
+  lines.push(`  automatic    ${automatic}`);
+  lines.push(
+    `  budget       lag <= ${secondsText(s.maxLagSeconds)}, datapoint <= ${durationText(s.maxLagAgeSeconds)} old; cooldown ${durationText(s.cooldownSeconds)}${
+      s.cooldownEndsAt !== undefined
+        ? ` (in cooldown for ${durationText((s.cooldownEndsAt - now) / 1000)})`
+        : ''
+    }`,
+  );
+  lines.push(
+    `  lease        ${
+      s.lease
+        ? `${s.lease.operation} ${s.lease.holder} ${
+            s.lease.live
+              ? `until ${timeText(s.lease.expiresAt)} (${durationText((s.lease.expiresAt - now) / 1000)} left)`
+              : `expired ${timeText(s.lease.expiresAt)} (free)`
+          }`
+        : 'none'
+    }`,
+  );
+  const c = s.lastChange;
+  lines.push(
+    `  last change  ${
+      c
+        ? `${timeText(c.at)} ${c.operation} ${c.from} -> ${c.to} (epoch ${c.epoch}${
+            c.lagSeconds !== undefined ? `, lag ${secondsText(c.lagSeconds)}` : ''
+          }${c.forced ? ', FORCED' : ''}) by ${c.actor}: ${c.reason}`
+        : 'none'
+    }`,
+  );
+  lines.push(
+    ...table(
+      ['node', 'role', 'health', 'lag', 'verdict'],
+      s.nodes.map((n) => [
+        n.id,
+        n.role,
+        n.health,
+        n.lagSeconds === undefined
+          ? n.role === 'primary'
+            ? '-'
+            : `no datapoint in ${durationText(STATUS_LAG_LOOKBACK_SECONDS)}`
+          : `${secondsText(n.lagSeconds)} (${durationText(n.lagAgeSeconds ?? 0)} old)`,
+        n.verdict ?? '-',
+      ]),
+      '  ',
+    ),
+  );
+  const f = s.ifPrimaryFailsNow;
+  lines.push(
+    `  if ${s.primary} failed now: ${
+      f.action === 'failover'
+        ? `automatic failover to ${f.to} (lag ${secondsText(f.lagSeconds)})`
+        : `automatic failover would HOLD (${f.reason}): ${f.detail}`
+    }`,
+  );
+  return lines;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

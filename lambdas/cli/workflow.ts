@@ -1,0 +1,322 @@
+/**
+ * `failover switchover|failover <service>`: start the workflow execution, idempotently, and
+ * optionally follow it to the end.
+ *
+ * The execution name is the workflow's own deterministic name for the request (executionName in
+ * lambdas/domain/workflow.ts): running the same command again, or the SDK retrying a StartExecution
+ * whose answer was lost, meets ExecutionAlreadyExists, and the CLI reports (and can follow) that
+ * execution instead of starting a second role change.
+ */
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { initialState } from '../domain/decide.ts';
+import { InvalidInputError, UsageError } from '../domain/errors.ts';
+import {
+  executionName,
+  parseWorkflowRequest,
+  type WorkflowRequest,
+  type WorkflowRequestInput,
+} from '../domain/workflow.ts';
+import type { Command } from './args.ts';
+import type { CommandContext } from './context.ts';
+import { durationText } from './output.ts';
+import { requireService } from './status.ts';
+
+type WorkflowCommand = Extract<Command, { name: 'switchover' | 'failover' }>;
+
+export interface ExecutionReport {
+  readonly name: string;
+  readonly arn: string;
+  readonly status: string;
+  readonly startDate?: string;
+  readonly stopDate?: string;
+  /** True when this request had already started it (retried or repeated command). */
+  readonly existing: boolean;
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+export async function runWorkflowCommand(ctx: CommandContext, cmd: WorkflowCommand): Promise<number> {
+  const { out, services } = ctx;
+  const service = requireService(ctx.config, cmd.serviceId);
+  if (cmd.to !== undefined && !service.nodes.some((n) => n.id === cmd.to)) {
+    throw new UsageError(
+      `--to ${cmd.to} is not a node of ${service.id} (nodes: ${service.nodes.map((n) => n.id).join(', ')})`,
+      cmd.name,
+    );
+  }
+  if (cmd.to !== undefined) {
+    const state = (await (await services.state()).get(service.id)) ?? initialState(service);
+    if (state.primary === cmd.to) {
+      const detail = `${cmd.to} is already the primary of ${service.id} (epoch ${state.epoch}): nothing to do, no execution started`;
+      out.result({
+        outcome: 'already-primary',
+        serviceId: service.id,
+        primary: cmd.to,
+        epoch: state.epoch,
+        detail,
+      });
+      out.text(detail);
+      return 0;
+    }
+  }
+
+  const request = buildRequest(ctx, cmd);
+  const now = ctx.clock.now();
+  const name = executionName(request, now);
+  const stateMachineArn = await services.stateMachineArn();
+  let report: ExecutionReport;
+  try {
+    const started = await services.sfn.send(
+      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(request) }),
+    );
+    report = {
+      name,
+      arn: started.executionArn ?? executionArnOf(stateMachineArn, name),
+      status: 'RUNNING',
+      ...(started.startDate ? { startDate: started.startDate.toISOString() } : {}),
+      existing: false,
+    };
+  } catch (err) {
+    if ((err as { name?: string }).name !== 'ExecutionAlreadyExists') throw err;
+    report = await describe(ctx, executionArnOf(stateMachineArn, name), true);
+  }
+
+  const what = `${cmd.name}${request.dryRun ? ' (dry run)' : ''} of ${service.id}${
+    request.to ? ` to ${request.to}` : ''
+  }${request.force ? ' with --force' : ''}`;
+  if (report.existing) {
+    out.text(
+      `this request already started execution ${report.name} (${report.status}, started ${report.startDate ?? '?'}): not starting another`,
+    );
+  } else {
+    out.text(`started ${what}`);
+  }
+  out.text(`  execution ${report.arn}`);
+  out.text(`  reason    ${request.reason}`);
+
+  if (report.status !== 'RUNNING') return finish(ctx, report, request);
+  if (!cmd.wait) {
+    out.result({ request, execution: report });
+    out.text(
+      '  not waiting: add --wait to follow it, or look at the execution in the Step Functions console',
+    );
+    return 0;
+  }
+  const final = await follow(ctx, report, cmd.waitTimeoutSeconds);
+  return finish(ctx, final, request);
+}
+
+function buildRequest(ctx: CommandContext, cmd: WorkflowCommand): WorkflowRequest {
+  const input: WorkflowRequestInput = {
+    serviceId: cmd.serviceId,
+    mode: cmd.name,
+    ...(cmd.to !== undefined ? { to: cmd.to } : {}),
+    ...(cmd.name === 'failover' ? { force: cmd.force } : {}),
+    dryRun: cmd.dryRun,
+    reason: cmd.reason ?? `${cmd.name} requested by ${ctx.actor} with the failover CLI`,
+    ...(cmd.requestId !== undefined ? { requestId: cmd.requestId } : {}),
+  };
+  try {
+    return parseWorkflowRequest(input);
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw new UsageError(err.message, cmd.name);
+    throw err;
+  }
+}
+
+/** `arn:...:stateMachine:<sm>` -> `arn:...:execution:<sm>:<name>` (what StartExecution would have returned). */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  const parts = stateMachineArn.split(':');
+  if (parts.length < 7 || parts[5] !== 'stateMachine') {
+    throw new UsageError(`not a state machine ARN: ${stateMachineArn}`);
+  }
+  return [...parts.slice(0, 5), 'execution', parts[6], name].join(':');
+}
+
+async function describe(ctx: CommandContext, arn: string, existing: boolean): Promise<ExecutionReport> {
+  const d: DescribeExecutionCommandOutput = await ctx.services.sfn.send(
+    new DescribeExecutionCommand({ executionArn: arn }),
+  );
+  return {
+    name: d.name ?? arn.split(':').pop() ?? arn,
+    arn,
+    status: d.status ?? 'UNKNOWN',
+    ...(d.startDate ? { startDate: d.startDate.toISOString() } : {}),
+    ...(d.stopDate ? { stopDate: d.stopDate.toISOString() } : {}),
+    existing,
+    ...(d.output !== undefined ? { output: parseJson(d.output) } : {}),
+    ...(d.error !== undefined ? { error: d.error } : {}),
+    ...(d.cause !== undefined ? { cause: d.cause } : {}),
+  };
+}
+
+/**
+ * Polls DescribeExecution and prints every state entered (from GetExecutionHistory) until the
+ * execution ends or `timeoutSeconds` pass. The history is read after the status, so once the
+ * status is final every event up to the end has been printed.
+ */
+async function follow(
+  ctx: CommandContext,
+  started: ExecutionReport,
+  timeoutSeconds: number,
+): Promise<ExecutionReport> {
+  const { out, clock } = ctx;
+  const deadline = clock.now() + timeoutSeconds * 1000;
+  const startMs = started.startDate ? Date.parse(started.startDate) : clock.now();
+  let lastEventId = 0;
+  out.progress(`waiting for ${started.name}`);
+  for (;;) {
+    const report = await describe(ctx, started.arn, started.existing);
+    for (const event of await history(ctx, started.arn)) {
+      if ((event.id ?? 0) <= lastEventId) continue;
+      lastEventId = event.id ?? lastEventId;
+      const line = progressLine(event);
+      if (line === undefined) continue;
+      const at = event.timestamp ? event.timestamp.getTime() : clock.now();
+      out.progress(`  +${durationText((at - startMs) / 1000).padEnd(9)} ${line}`);
+    }
+    if (report.status !== 'RUNNING') return report;
+    if (clock.now() >= deadline) {
+      out.progress(
+        `still RUNNING after ${durationText(timeoutSeconds)}: stopped following (the execution goes on)`,
+      );
+      return { ...report, status: 'RUNNING' };
+    }
+    await ctx.sleep(ctx.pollIntervalMs);
+  }
+}
+
+async function history(ctx: CommandContext, executionArn: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ctx.services.sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn,
+        includeExecutionData: true,
+        maxResults: 1000,
+        ...(nextToken ? { nextToken } : {}),
+      }),
+    );
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+/** What each step reports on exit, read from the execution state it wrote. */
+const STEP_DETAIL: Record<string, (output: Record<string, unknown>) => string | undefined> = {
+  Prepare: (o) => {
+    if (o.outcome === 'proceed') {
+      const plan = o.plan as { from?: string; to?: string; epoch?: number; warnings?: string[] } | undefined;
+      const warnings = plan?.warnings?.length ? `; warnings: ${plan.warnings.join('; ')}` : '';
+      return `plan ${plan?.from} -> ${plan?.to}, epoch ${plan?.epoch}${warnings}`;
+    }
+    return (o.result as { detail?: string } | undefined)?.detail;
+  },
+  CheckCatchUp: (o) => (o.catchUp as { detail?: string } | undefined)?.detail,
+  ShiftTraffic: (o) => (o.shift as { detail?: string } | undefined)?.detail,
+  CheckVerify: (o) => (o.verify as { detail?: string } | undefined)?.detail,
+  Commit: (o) => {
+    const r = o.result as { epoch?: number; to?: string } | undefined;
+    return r ? `recorded: ${r.to} is primary at epoch ${r.epoch}` : undefined;
+  },
+  RollbackTraffic: (o) => (o.rollbackTraffic as { detail?: string } | undefined)?.detail,
+};
+
+/** One progress line for an event worth showing; undefined for the rest (Choice states, internals). */
+export function progressLine(event: HistoryEvent): string | undefined {
+  const type = event.type ?? '';
+  if (type.endsWith('StateEntered') && type !== 'ChoiceStateEntered') {
+    return event.stateEnteredEventDetails?.name ?? type;
+  }
+  if (type === 'TaskStateExited') {
+    const name = event.stateExitedEventDetails?.name ?? '';
+    const extract = STEP_DETAIL[name];
+    const output = parseJson(event.stateExitedEventDetails?.output);
+    if (!extract || output === null || typeof output !== 'object') return undefined;
+    const detail = extract(output as Record<string, unknown>);
+    return detail ? `  ${name}: ${detail}` : undefined;
+  }
+  if (type === 'TaskFailed' || type === 'LambdaFunctionFailed' || type === 'TaskTimedOut') {
+    const d =
+      event.taskFailedEventDetails ??
+      event.lambdaFunctionFailedEventDetails ??
+      event.taskTimedOutEventDetails;
+    return `  ! ${d?.error ?? type}${d?.cause ? `: ${oneLine(d.cause)}` : ''}`;
+  }
+  return undefined;
+}
+
+function finish(ctx: CommandContext, report: ExecutionReport, request: WorkflowRequest): number {
+  const { out } = ctx;
+  out.result({ request, execution: report });
+  if (report.status === 'SUCCEEDED') {
+    out.text(`SUCCEEDED: ${summary(report.output)}`);
+    for (const w of warningsOf(report.output)) out.text(`  warning: ${w}`);
+    return 0;
+  }
+  if (report.status === 'RUNNING') {
+    out.text(`still RUNNING: ${report.arn}`);
+    return 1;
+  }
+  out.text(`${report.status}${report.error ? `: ${report.error}` : ''}`);
+  if (report.cause) out.text(`  ${oneLine(causeMessage(report.cause))}`);
+  if (report.existing) {
+    out.text(
+      '  this execution was started earlier by the same request; to try again, give a different --reason or --request-id',
+    );
+  }
+  return 1;
+}
+
+function summary(output: unknown): string {
+  const o = (output ?? {}) as Record<string, unknown>;
+  switch (o.outcome) {
+    case 'switched-over':
+    case 'failed-over':
+      return `${o.serviceId} ${o.outcome} from ${o.from} to ${o.to}, epoch ${o.epoch}, data-loss bound ${o.dataLossBound}${
+        o.forced ? ' (FORCED)' : ''
+      }${o.notifyError ? ' (the notification could not be sent)' : ''}`;
+    case 'dry-run':
+      return `dry run: ${o.detail ?? `would move ${o.serviceId} from ${o.from} to ${o.to}`}`;
+    case 'already-primary':
+      return String(o.detail ?? `${o.primary} is already the primary`);
+    default:
+      return JSON.stringify(output);
+  }
+}
+
+function warningsOf(output: unknown): string[] {
+  const w = (output as { warnings?: unknown } | undefined)?.warnings;
+  return Array.isArray(w) ? w.map(String) : [];
+}
+
+/** Lambda errors reach the cause as JSON `{ errorType, errorMessage, trace }`: show the message. */
+function causeMessage(cause: string): string {
+  const parsed = parseJson(cause) as { errorMessage?: unknown } | null;
+  return parsed && typeof parsed === 'object' && typeof parsed.errorMessage === 'string'
+    ? parsed.errorMessage
+    : cause;
+}
+
+function oneLine(s: string): string {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  return flat.length > 400 ? `${flat.slice(0, 397)}...` : flat;
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

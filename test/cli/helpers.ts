@@ -1,0 +1,111 @@
+/**
+ * Runs the real CLI (`runCli`) against the in-memory ports and an SFN client mocked with
+ * aws-sdk-client-mock: no AWS, a virtual clock, stdout and stderr captured.
+ */
+import { join } from 'node:path';
+import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
+import { runCli } from '../../lambdas/cli/main.ts';
+import type { CliServices } from '../../lambdas/cli/services.ts';
+import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import type { NotifierPort, StatePort, TrafficPort } from '../../lambdas/domain/ports.ts';
+import { readConfigFile } from '../../lambdas/runtime/config.ts';
+import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+
+export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
+export const SAMPLE_CONFIG_FILE = join(PROJECT_ROOT, 'config', 'failover.json');
+export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:FailoverWorkflow';
+export const ACTOR = 'alice@ops-laptop';
+/** 2026-03-01T12:00:00Z */
+export const START = Date.UTC(2026, 2, 1, 12, 0, 0);
+export const POLL_MS = 2000;
+
+export function sampleConfig(): FailoverConfig {
+  return readConfigFile(SAMPLE_CONFIG_FILE);
+}
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout parsed as JSON (for --json runs). */
+  // biome-ignore lint/suspicious/noExplicitAny: CLI JSON output is checked structurally
+  json(): any;
+}
+
+export interface CliHarnessOptions {
+  readonly config?: FailoverConfig;
+  /** Replace ports (fault injection) after the in-memory environment is built. */
+  readonly ports?: (env: MemoryEnvironment) => {
+    state?: StatePort;
+    notifier?: NotifierPort;
+    traffic?: TrafficPort;
+  };
+  /** Replace the SFN client (e.g. one bound to a local state machine). */
+  readonly sfn?: SFNClient;
+}
+
+export interface CliHarness {
+  readonly config: FailoverConfig;
+  readonly env: MemoryEnvironment;
+  readonly sfn: SFNClient;
+  readonly sfnMock: AwsStub<ServiceInputTypes, ServiceOutputTypes, SFNClient['config']>;
+  /** How many times the CLI asked for each service (state table, topic, state machine). */
+  readonly resolved: { state: number; notifier: number; stateMachineArn: number };
+  run(...argv: string[]): Promise<CliRun>;
+}
+
+export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
+  const config = options.config ?? sampleConfig();
+  const env = createMemoryEnvironment(config, { clock: { start: START } });
+  const overrides = options.ports?.(env) ?? {};
+  const sfn =
+    options.sfn ??
+    new SFNClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+  const sfnMock = mockClient(sfn);
+  const resolved = { state: 0, notifier: 0, stateMachineArn: 0 };
+  const services: CliServices = {
+    alarms: env.alarms,
+    lag: env.lag,
+    traffic: overrides.traffic ?? env.traffic,
+    state: async () => {
+      resolved.state++;
+      return overrides.state ?? env.state;
+    },
+    notifier: async () => {
+      resolved.notifier++;
+      return overrides.notifier ?? env.notifier;
+    },
+    sfn,
+    stateMachineArn: async () => {
+      resolved.stateMachineArn++;
+      return STATE_MACHINE_ARN;
+    },
+  };
+  return {
+    config,
+    env,
+    sfn,
+    sfnMock,
+    resolved,
+    async run(...argv: string[]): Promise<CliRun> {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli(argv, {
+        io: { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) },
+        clock: env.clock,
+        sleep: env.clock.sleep,
+        actor: ACTOR,
+        // The real file reader; tests that need another configuration return it for any path.
+        readConfig: options.config ? () => config : readConfigFile,
+        services: () => services,
+        pollIntervalMs: POLL_MS,
+      });
+      return { code, stdout, stderr, json: () => JSON.parse(stdout) };
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import type { HistoryEntry } from '../../lambdas/domain/types.ts';
+import { ACTOR, cliHarness, START } from './helpers.ts';
+
+describe('failover pause / resume', () => {
+  it('pauses automatic failover, seeding the state item, and announces it with the actor and reason', async () => {
+    const h = cliHarness();
+    const r = await h.run('pause', 'orders-db', '--reason', 'network maintenance');
+    expect(r.code).toBe(0);
+    expect(h.env.state.snapshot('orders-db')).toMatchObject({ primary: 'db-a', epoch: 0, paused: true });
+    expect(h.env.notifier.published).toEqual([
+      {
+        kind: 'paused',
+        serviceId: 'orders-db',
+        subject: `orders-db: automatic failover paused by ${ACTOR}`,
+        detail: {
+          serviceId: 'orders-db',
+          paused: true,
+          changed: true,
+          primary: 'db-a',
+          epoch: 0,
+          actor: ACTOR,
+          reason: 'network maintenance',
+          at: '2026-03-01T12:00:00Z',
+        },
+      },
+    ]);
+    expect(r.stdout).toContain('orders-db: automatic failover paused; primary db-a, epoch 0');
+    expect(r.stdout).toContain('announced on the notification topic');
+  });
+
+  it('resumes it, keeping the epoch and primary, and says when nothing changed', async () => {
+    const h = cliHarness();
+    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-b', epoch: 7, paused: true });
+    const r = await h.run('resume', 'orders-db', '--json');
+    expect(r.code).toBe(0);
+    expect(h.env.state.snapshot('orders-db')).toMatchObject({ primary: 'db-b', epoch: 7, paused: false });
+    expect(r.json()).toMatchObject({
+      paused: false,
+      changed: true,
+      notified: true,
+      reason: `resumed by ${ACTOR} with the failover CLI`,
+    });
+    const again = await h.run('resume', 'orders-db');
+    expect(again.stdout).toContain('automatic failover resumed (it was already resumed)');
+    expect(h.env.notifier.ofKind('resumed')).toHaveLength(2);
+  });
+
+  it('really stops automatic failover: the decision replayed by status holds on paused', async () => {
+    const h = cliHarness();
+    h.env.lag.put('orders-db', 'db-b', 0, START - 1000);
+    await h.run('pause', 'orders-db');
+    const j = (await h.run('status', 'orders-db', '--json')).json();
+    expect(j.services[0].ifPrimaryFailsNow).toMatchObject({ action: 'hold', reason: 'paused' });
+    await h.run('resume', 'orders-db');
+    const k = (await h.run('status', 'orders-db', '--json')).json();
+    expect(k.services[0].ifPrimaryFailsNow).toMatchObject({ action: 'failover', to: 'db-b' });
+  });
+
+  it('exits 1 when the flag is set but the announcement cannot be sent', async () => {
+    const h = cliHarness({
+      ports: () => ({
+        notifier: {
+          publish: async () => {
+            throw Object.assign(new Error('KMS key disabled'), { name: 'KMSDisabledException' });
+          },
+        },
+      }),
+    });
+    const r = await h.run('pause', 'orders-db', '--json');
+    expect(r.code).toBe(1);
+    expect(h.env.state.snapshot('orders-db')?.paused).toBe(true);
+    expect(r.json()).toMatchObject({
+      paused: true,
+      notified: false,
+      notifyError: 'KMSDisabledException: KMS key disabled',
+    });
+    expect(r.stderr).toContain('the paused flag is set, but the notification could not be sent');
+  });
+
+  it.each([
+    [['pause'], 'missing argument <service>'],
+    [['resume', 'nope'], 'unknown service: "nope"'],
+    [['pause', 'orders-db', '--force'], "unknown option '--force'"],
+  ])('refuses %j with exit status 2 and changes nothing', async (argv, message) => {
+    const h = cliHarness();
+    const r = await h.run(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(h.env.state.snapshot('orders-db')).toBeUndefined();
+    expect(h.env.notifier.published).toEqual([]);
+  });
+});
+
+describe('failover history', () => {
+  const entry = (epoch: number, extra: Partial<HistoryEntry> = {}): HistoryEntry => ({
+    serviceId: 'orders-db',
+    epoch,
+    at: START - (10 - epoch) * 3_600_000,
+    operation: epoch % 2 ? 'auto-failover' : 'switchover',
+    from: epoch % 2 ? 'db-a' : 'db-b',
+    to: epoch % 2 ? 'db-b' : 'db-a',
+    reason: `change ${epoch}`,
+    lagSeconds: epoch,
+    actor: `actor-${epoch}`,
+    ...extra,
+  });
+
+  async function withHistory() {
+    const h = cliHarness();
+    // Through the real commit path, so the entries are what the state table holds.
+    for (const e of [
+      entry(1),
+      entry(2),
+      entry(3, { operation: 'failover', forced: true, lagSeconds: undefined }),
+    ]) {
+      const holder = `h${e.epoch}`;
+      await h.env.state.acquireLease({
+        serviceId: 'orders-db',
+        expectedEpoch: e.epoch - 1,
+        seedPrimary: 'db-a',
+        lease: { holder, operation: e.operation, acquiredAt: e.at, expiresAt: e.at + 60_000 },
+        now: e.at,
+      });
+      await h.env.state.commit({
+        serviceId: 'orders-db',
+        expectedEpoch: e.epoch - 1,
+        holder,
+        newPrimary: e.to,
+        at: e.at,
+        history: e,
+      });
+    }
+    return h;
+  }
+
+  it('lists role changes newest first, marking forced ones and unknown lag', async () => {
+    const h = await withHistory();
+    const r = await h.run('history', 'orders-db');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^epoch\s+at\s+operation\s+change\s+lag\s+actor\s+reason$/);
+    expect(lines.slice(1).map((l) => l.split(/\s{2,}/))).toEqual([
+      ['3', '2026-03-01T05:00:00Z', 'failover', 'db-a -> db-b', 'unknown FORCED', 'actor-3', 'change 3'],
+      ['2', '2026-03-01T04:00:00Z', 'switchover', 'db-b -> db-a', '2 s', 'actor-2', 'change 2'],
+      ['1', '2026-03-01T03:00:00Z', 'auto-failover', 'db-a -> db-b', '1 s', 'actor-1', 'change 1'],
+    ]);
+  });
+
+  it('honours --limit and prints the entries as JSON', async () => {
+    const h = await withHistory();
+    const r = await h.run('history', 'orders-db', '--limit', '2', '--json');
+    expect(r.code).toBe(0);
+    expect(r.json().entries.map((e: HistoryEntry) => e.epoch)).toEqual([3, 2]);
+  });
+
+  it('says so when nothing was recorded yet', async () => {
+    const h = cliHarness();
+    const r = await h.run('history', 'git-server');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('git-server: no role change recorded (primary is the configured git-1)\n');
+  });
+
+  it.each([
+    [['history', 'orders-db', '--limit', '0'], '--limit must be an integer between 1 and 1000, got: 0'],
+    [['history', 'orders-db', '--limit'], '--limit needs a value'],
+    [['history', 'nope'], 'unknown service: "nope"'],
+  ])('refuses %j with exit status 2', async (argv, message) => {
+    const r = await cliHarness().run(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+});

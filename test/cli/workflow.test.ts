@@ -1,0 +1,377 @@
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { describe, expect, it } from 'vitest';
+import { executionArnOf } from '../../lambdas/cli/workflow.ts';
+import { executionName } from '../../lambdas/domain/workflow.ts';
+import { ACTOR, cliHarness, POLL_MS, START, STATE_MACHINE_ARN } from './helpers.ts';
+
+const SEC = 1000;
+const alreadyExists = () =>
+  new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: { httpStatusCode: 400 } });
+
+function started(h: ReturnType<typeof cliHarness>) {
+  return h.sfnMock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+}
+
+/** A history as Step Functions returns it: ids in order, Choice states included. */
+function events(at: number, list: [string, Record<string, unknown>?][], firstId = 1): HistoryEvent[] {
+  return list.map(([type, details], i) => ({
+    id: firstId + i,
+    timestamp: new Date(at + i * SEC),
+    type: type as HistoryEvent['type'],
+    ...details,
+  }));
+}
+const entered = (type: string, name: string): [string, Record<string, unknown>] => [
+  type,
+  { stateEnteredEventDetails: { name } },
+];
+const exited = (name: string, output: unknown): [string, Record<string, unknown>] => [
+  'TaskStateExited',
+  { stateExitedEventDetails: { name, output: JSON.stringify(output) } },
+];
+
+describe('failover switchover / failover: starting the workflow', () => {
+  it('starts one execution with the deterministic name and the validated request', async () => {
+    const h = cliHarness();
+    h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date(START) });
+    const r = await h.run('switchover', 'orders-db', '--reason', 'kernel patching');
+    expect(r.code).toBe(0);
+    const request = {
+      serviceId: 'orders-db',
+      mode: 'switchover' as const,
+      force: false,
+      dryRun: false,
+      reason: 'kernel patching',
+    };
+    expect(started(h)).toEqual([
+      {
+        stateMachineArn: STATE_MACHINE_ARN,
+        name: executionName(request, START),
+        input: JSON.stringify(request),
+      },
+    ]);
+    expect(r.stdout).toContain('started switchover of orders-db');
+    expect(r.stdout).toContain('  execution arn:exec');
+    expect(r.stdout).toContain('not waiting: add --wait');
+    // No --to: nothing to check against the recorded primary, the workflow chooses the replica.
+    expect(h.resolved.state).toBe(0);
+  });
+
+  it('passes --to, --force, --dry-run and --request-id through, and names the actor in the default reason', async () => {
+    const h = cliHarness();
+    h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date(START) });
+    const r = await h.run(
+      'failover',
+      'orders-db',
+      '--to',
+      'db-b',
+      '--force',
+      '--dry-run',
+      '--request-id',
+      'chg-42',
+    );
+    expect(r.code).toBe(0);
+    const [call] = started(h);
+    const input = JSON.parse(call!.input!);
+    expect(input).toEqual({
+      serviceId: 'orders-db',
+      mode: 'failover',
+      to: 'db-b',
+      force: true,
+      dryRun: true,
+      reason: `failover requested by ${ACTOR} with the failover CLI`,
+      requestId: 'chg-42',
+    });
+    expect(call!.name).toBe(executionName(input));
+    expect(call!.name).toMatch(/^dryrun-failover-orders-db-db-b-[0-9a-f]{16}$/);
+  });
+
+  it('gives a repeated command the same execution name, and a different reason a different one', async () => {
+    const h = cliHarness();
+    h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec' });
+    await h.run('switchover', 'orders-db', '--reason', 'a');
+    await h.run('switchover', 'orders-db', '--reason', 'a');
+    await h.run('switchover', 'orders-db', '--reason', 'b');
+    const names = started(h).map((c) => c.name);
+    expect(names[0]).toBe(names[1]);
+    expect(names[2]).not.toBe(names[0]);
+  });
+
+  it('reports the existing execution instead of starting a second one when the request already started it', async () => {
+    const h = cliHarness();
+    h.sfnMock.on(StartExecutionCommand).rejects(alreadyExists());
+    h.sfnMock.on(DescribeExecutionCommand).resolves({
+      name: 'x',
+      status: 'RUNNING',
+      startDate: new Date(START - 30 * SEC),
+    });
+    const r = await h.run('switchover', 'orders-db', '--reason', 'patching', '--json');
+    expect(r.code).toBe(0);
+    const name = started(h)[0]!.name!;
+    const arn = `arn:aws:states:us-east-1:111122223333:execution:FailoverWorkflow:${name}`;
+    expect(h.sfnMock.commandCalls(DescribeExecutionCommand)[0]!.args[0].input).toEqual({ executionArn: arn });
+    expect(h.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    expect(r.json().execution).toMatchObject({ arn, status: 'RUNNING', existing: true });
+    const text = await h.run('switchover', 'orders-db', '--reason', 'patching');
+    expect(text.stdout).toContain(
+      'this request already started execution x (RUNNING, started 2026-03-01T11:59:30.000Z): not starting another',
+    );
+  });
+
+  it.each([
+    ['SUCCEEDED', 0, 'SUCCEEDED: orders-db switched-over from db-a to db-b, epoch 1, data-loss bound 0 s'],
+    ['FAILED', 1, 'to try again, give a different --reason or --request-id'],
+  ])('reports an earlier execution of the same request that ended %s', async (status, code, line) => {
+    const h = cliHarness();
+    h.sfnMock.on(StartExecutionCommand).rejects(alreadyExists());
+    h.sfnMock.on(DescribeExecutionCommand).resolves({
+      status: status as 'SUCCEEDED',
+      startDate: new Date(START - 3600 * SEC),
+      ...(status === 'SUCCEEDED'
+        ? {
+            output: JSON.stringify({
+              outcome: 'switched-over',
+              serviceId: 'orders-db',
+              from: 'db-a',
+              to: 'db-b',
+              epoch: 1,
+              dataLossBound: '0 s',
+              forced: false,
+              warnings: [],
+            }),
+          }
+        : { error: 'SwitchoverRolledBack', cause: 'db-b did not catch up within 300 s' }),
+    });
+    const r = await h.run('switchover', 'orders-db', '--wait');
+    expect(r.code).toBe(code);
+    expect(r.stdout).toContain(line);
+    // Already over: nothing to follow.
+    expect(h.sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(0);
+  });
+
+  it('treats --to the current primary as nothing to do: exit 0, no execution', async () => {
+    const h = cliHarness();
+    const r = await h.run('switchover', 'orders-db', '--to', 'db-a');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'db-a is already the primary of orders-db (epoch 0): nothing to do, no execution started',
+    );
+    expect(h.sfnMock.calls()).toHaveLength(0);
+    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-b', epoch: 4, paused: false });
+    const j = (await h.run('failover', 'orders-db', '--to', 'db-b', '--json')).json();
+    expect(j).toMatchObject({ outcome: 'already-primary', primary: 'db-b', epoch: 4 });
+  });
+
+  it.each([
+    [['switchover', 'orders-db', '--to', 'db-x'], '--to db-x is not a node of orders-db (nodes: db-a, db-b)'],
+    [['failover', 'payments'], 'unknown service: "payments" (configured: orders-db, git-server)'],
+    [['switchover', 'orders-db', '--force'], "unknown option '--force'"],
+    [['switchover'], 'missing argument <service>'],
+    [['failover', 'orders-db', '--request-id', 'has spaces'], 'requestId: must be 1-64 letters'],
+    [['switchover', 'orders-db', '--reason', 'x'.repeat(600)], 'reason: Too big'],
+  ])('refuses %j with exit status 2 and starts nothing', async (argv, message) => {
+    const h = cliHarness();
+    const r = await h.run(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toMatch(/run 'failover (switchover|failover) --help' for its usage/);
+    expect(h.sfnMock.calls()).toHaveLength(0);
+  });
+
+  it('fails with exit status 1 when Step Functions refuses the call', async () => {
+    const h = cliHarness();
+    h.sfnMock.on(StartExecutionCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform: states:StartExecution'), {
+        name: 'AccessDeniedException',
+      }),
+    );
+    const r = await h.run('switchover', 'orders-db', '--json');
+    expect(r.code).toBe(1);
+    expect(r.json()).toEqual({
+      error: 'AccessDeniedException',
+      message: 'User is not authorized to perform: states:StartExecution',
+      exitCode: 1,
+    });
+  });
+
+  it('derives the execution ARN Step Functions gives a name', () => {
+    expect(executionArnOf('arn:aws:states:eu-west-1:123456789012:stateMachine:Wf', 'n-1')).toBe(
+      'arn:aws:states:eu-west-1:123456789012:execution:Wf:n-1',
+    );
+    expect(() => executionArnOf('arn:aws:lambda:eu-west-1:123456789012:function:f', 'n')).toThrow(
+      /not a state machine ARN/,
+    );
+  });
+});
+
+describe('--wait: following the execution', () => {
+  const catchUpWaiting = {
+    catchUp: { status: 'waiting', detail: 'db-b not caught up: lag 3 s, datapoint 1 s old' },
+  };
+  const catchUpReady = { catchUp: { status: 'ready', detail: 'db-b caught up: lag 0' } };
+  const result = {
+    outcome: 'switched-over',
+    serviceId: 'orders-db',
+    from: 'db-a',
+    to: 'db-b',
+    epoch: 1,
+    lagSeconds: 0,
+    forced: false,
+    dataLossBound: '0 s',
+    warnings: ['no demote hook: db-a must be re-attached as a replica by hand'],
+    timings: { totalMs: 21000 },
+  };
+  const first = events(START, [
+    ['ExecutionStarted'],
+    entered('TaskStateEntered', 'Prepare'),
+    ['TaskScheduled'],
+    exited('Prepare', { outcome: 'proceed', plan: { from: 'db-a', to: 'db-b', epoch: 1, warnings: [] } }),
+    entered('ChoiceStateEntered', 'Route'),
+    entered('TaskStateEntered', 'CheckCatchUp'),
+    exited('CheckCatchUp', catchUpWaiting),
+    entered('WaitStateEntered', 'WaitForCatchUp'),
+  ]);
+  const second = events(
+    START + 12 * SEC,
+    [
+      entered('TaskStateEntered', 'CheckCatchUp'),
+      exited('CheckCatchUp', catchUpReady),
+      entered('TaskStateEntered', 'ShiftTraffic'),
+      exited('ShiftTraffic', { shift: { status: 'shifted', detail: 'Route 53 record now points at db-b' } }),
+      entered('TaskStateEntered', 'CheckVerify'),
+      exited('CheckVerify', { verify: { status: 'verified', detail: 'db-b healthy and serving traffic' } }),
+      entered('TaskStateEntered', 'Commit'),
+      exited('Commit', { result }),
+      entered('SucceedStateEntered', 'Done'),
+      ['ExecutionSucceeded'],
+    ],
+    first.length + 1,
+  );
+
+  it('prints each state as it is entered (Choice states left out) and the result, polling every interval', async () => {
+    const h = cliHarness();
+    h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date(START) });
+    h.sfnMock
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ status: 'RUNNING', startDate: new Date(START) })
+      .resolvesOnce({ status: 'RUNNING', startDate: new Date(START) })
+      .resolves({ status: 'SUCCEEDED', startDate: new Date(START), output: JSON.stringify(result) });
+    // The history grows between polls; the last poll returns it in two pages.
+    h.sfnMock
+      .on(GetExecutionHistoryCommand)
+      .resolvesOnce({ events: first.slice(0, 4) })
+      .resolvesOnce({ events: first })
+      .resolvesOnce({ events: [...first, ...second.slice(0, 3)], nextToken: 'page-2' })
+      .resolves({ events: second.slice(3) });
+    const r = await h.run('switchover', 'orders-db', '--wait');
+    expect(r.code).toBe(0);
+    const progress = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('  +'))
+      .map((l) => l.replace(/\s+/g, ' ').trim());
+    expect(progress).toEqual([
+      '+1 s Prepare',
+      '+3 s Prepare: plan db-a -> db-b, epoch 1',
+      '+5 s CheckCatchUp',
+      '+6 s CheckCatchUp: db-b not caught up: lag 3 s, datapoint 1 s old',
+      '+7 s WaitForCatchUp',
+      '+12 s CheckCatchUp',
+      '+13 s CheckCatchUp: db-b caught up: lag 0',
+      '+14 s ShiftTraffic',
+      '+15 s ShiftTraffic: Route 53 record now points at db-b',
+      '+16 s CheckVerify',
+      '+17 s CheckVerify: db-b healthy and serving traffic',
+      '+18 s Commit',
+      '+19 s Commit: recorded: db-b is primary at epoch 1',
+      '+20 s Done',
+    ]);
+    expect(r.stdout).toContain(
+      'SUCCEEDED: orders-db switched-over from db-a to db-b, epoch 1, data-loss bound 0 s',
+    );
+    expect(r.stdout).toContain('warning: no demote hook: db-a must be re-attached as a replica by hand');
+    // Every event read once: the second page asked for with the token.
+    const historyCalls = h.sfnMock.commandCalls(GetExecutionHistoryCommand).map((c) => c.args[0].input);
+    expect(historyCalls.at(-1)).toMatchObject({ executionArn: 'arn:exec', nextToken: 'page-2' });
+    expect(historyCalls.every((c) => c.includeExecutionData === true)).toBe(true);
+    // Two waits between three polls, on the virtual clock.
+    expect(h.env.clock.now()).toBe(START + 2 * POLL_MS);
+  });
+
+  it('exits 1 with the error and the cause message of a failed execution', async () => {
+    const h = cliHarness();
+    h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date(START) });
+    h.sfnMock.on(DescribeExecutionCommand).resolves({
+      status: 'FAILED',
+      startDate: new Date(START),
+      error: 'PreconditionFailedError',
+      cause: JSON.stringify({
+        errorType: 'PreconditionFailedError',
+        errorMessage:
+          'db-b is not known to be healthy (alarm failover-orders-db-db-b-health is ALARM): never promoted, not even with force',
+        trace: [],
+      }),
+    });
+    h.sfnMock.on(GetExecutionHistoryCommand).resolves({
+      events: events(START, [
+        entered('TaskStateEntered', 'Prepare'),
+        [
+          'LambdaFunctionFailed',
+          {
+            lambdaFunctionFailedEventDetails: {
+              error: 'PreconditionFailedError',
+              cause: '{"errorMessage":"..."}',
+            },
+          },
+        ],
+      ]),
+    });
+    const r = await h.run('failover', 'orders-db', '--to', 'db-b', '--force', '--wait');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/\+0 s\s+Prepare/);
+    expect(r.stdout).toContain('! PreconditionFailedError');
+    expect(r.stdout).toContain('FAILED: PreconditionFailedError');
+    expect(r.stdout).toContain(
+      '  db-b is not known to be healthy (alarm failover-orders-db-db-b-health is ALARM): never promoted, not even with force',
+    );
+  });
+
+  it('stops following after --wait-timeout with exit status 1; the execution goes on', async () => {
+    const h = cliHarness();
+    h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date(START) });
+    h.sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING', startDate: new Date(START) });
+    h.sfnMock.on(GetExecutionHistoryCommand).resolves({ events: first });
+    const r = await h.run('switchover', 'orders-db', '--wait', '--wait-timeout', '10');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('still RUNNING after 10 s: stopped following (the execution goes on)');
+    expect(h.env.clock.now()).toBe(START + 10 * SEC);
+    // Each event printed once although every poll returned them all again.
+    expect(r.stdout.match(/WaitForCatchUp/g)).toHaveLength(1);
+  });
+
+  it('keeps stdout one JSON document with --json: progress goes to stderr', async () => {
+    const h = cliHarness();
+    h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date(START) });
+    h.sfnMock
+      .on(DescribeExecutionCommand)
+      .resolves({ status: 'SUCCEEDED', startDate: new Date(START), output: JSON.stringify(result) });
+    h.sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [...first, ...second] });
+    const r = await h.run('switchover', 'orders-db', '--wait', '--json');
+    expect(r.code).toBe(0);
+    const j = r.json();
+    expect(j.request).toMatchObject({ serviceId: 'orders-db', mode: 'switchover' });
+    expect(j.execution).toMatchObject({
+      arn: 'arn:exec',
+      status: 'SUCCEEDED',
+      existing: false,
+      output: result,
+    });
+    expect(r.stderr).toContain('CheckCatchUp: db-b caught up: lag 0');
+    expect(r.stderr).toContain('waiting for switchover-orders-db-auto-');
+  });
+});
