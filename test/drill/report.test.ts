@@ -28,6 +28,16 @@ const ARGS = [
   '--no-first-run',
 ];
 
+/** The few DOM members the checks use (tsconfig has no DOM lib: this code runs in the page). */
+interface El {
+  readonly textContent: string | null;
+  getAttribute(name: string): string | null;
+  getBoundingClientRect(): { readonly width: number; readonly height: number };
+  getBBox(): { readonly width: number; readonly height: number };
+  querySelector(selector: string): El | null;
+  querySelectorAll(selector: string): ArrayLike<El>;
+}
+
 let report: DrillReport;
 let browser: Browser;
 let page: Page;
@@ -68,7 +78,9 @@ describe('drill HTML report in Chromium', () => {
 
   it('lists every scenario in the overview with its verdict', async () => {
     const rows = await page.$$eval('table.overview tbody tr', (trs) =>
-      trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent?.trim() ?? '')),
+      (trs as unknown as El[]).map((tr) =>
+        Array.from(tr.querySelectorAll('td')).map((td) => td.textContent?.trim() ?? ''),
+      ),
     );
     expect(rows.map((r) => r[0])).toEqual(SCENARIOS.map((s) => s.name));
     for (const row of rows) expect(row[4]).toMatch(/^(\d+)\/\1$/);
@@ -76,7 +88,7 @@ describe('drill HTML report in Chromium', () => {
 
   it('renders one SVG timeline per scenario, with a real size', async () => {
     const boxes = await page.$$eval('svg.timeline', (svgs) =>
-      svgs.map((svg) => {
+      (svgs as unknown as El[]).map((svg) => {
         const r = svg.getBoundingClientRect();
         return { scenario: svg.getAttribute('data-scenario'), width: r.width, height: r.height };
       }),
@@ -90,9 +102,10 @@ describe('drill HTML report in Chromium', () => {
 
   it.each(SCENARIOS.map((s) => s.name))('draws the lanes, lag, budget and markers of %s', async (name) => {
     const outcome = report.scenarios.find((s) => s.name === name)!;
-    const drawn = await page.$eval(`svg.timeline[data-scenario="${name}"]`, (svg) => {
+    const drawn = await page.$eval(`svg.timeline[data-scenario="${name}"]`, (node) => {
+      const svg = node as unknown as El;
       const sized = (selector: string) =>
-        Array.from(svg.querySelectorAll<SVGGraphicsElement>(selector)).map((el) => {
+        Array.from(svg.querySelectorAll(selector)).map((el) => {
           const b = el.getBBox();
           return { node: el.getAttribute('data-node'), width: b.width, height: b.height };
         });
@@ -106,7 +119,7 @@ describe('drill HTML report in Chromium', () => {
         markers: Array.from(svg.querySelectorAll('g.marker')).map((g) => ({
           kind: g.getAttribute('class'),
           text: g.querySelector('text')?.textContent ?? '',
-          width: (g as SVGGraphicsElement).getBBox().width,
+          width: g.getBBox().width,
         })),
       };
     });
@@ -149,14 +162,17 @@ describe('drill HTML report in Chromium', () => {
   it('shows the RTO split of each recovered scenario as a bar whose phases add up', async () => {
     for (const s of report.scenarios) {
       const phases = await page.$$eval(`section#${s.name} .rto .phase`, (divs) =>
-        divs.map((d) => d.getBoundingClientRect().width),
+        (divs as unknown as El[]).map((d) => d.getBoundingClientRect().width),
       );
       if (!s.recovery) {
         expect(phases, s.name).toEqual([]);
         continue;
       }
       expect(phases, s.name).toHaveLength(s.recovery.phases.length);
-      const barWidth = await page.$eval(`section#${s.name} .rto`, (d) => d.getBoundingClientRect().width);
+      const barWidth = await page.$eval(
+        `section#${s.name} .rto`,
+        (d) => (d as unknown as El).getBoundingClientRect().width,
+      );
       expect(phases.reduce((a, w) => a + w, 0)).toBeGreaterThan(barWidth * 0.95);
     }
   });
