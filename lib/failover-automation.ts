@@ -22,6 +22,7 @@ import { type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cd
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Function as LambdaFunctionResource, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -109,6 +110,13 @@ export class FailoverAutomation extends Construct {
   /** Undeliverable alarm events and failover invocations that failed all retries. */
   readonly deadLetterQueue: Queue;
   readonly failoverFunction: NodejsFunction;
+  /**
+   * Traffic changes Route 53 refused the failover Lambda (Throttling, PriorRequestNotComplete),
+   * still leased, for the zone shifter. Redrives to the dead-letter queue after 3 receives.
+   */
+  readonly shiftQueue: Queue;
+  /** Sends the queued changes as one Route 53 batch per hosted zone, then commits and announces each. */
+  readonly zoneShiftFunction: NodejsFunction;
   /** Every health alarm name the failover Lambda listens to, in configuration order. */
   readonly healthAlarmNames: readonly string[];
   /** The nested stacks holding the stack-created health checks and alarms, by shard number. */
@@ -189,6 +197,9 @@ export class FailoverAutomation extends Construct {
       maxEventAge: Duration.hours(1),
       onFailure: new SqsDestination(this.deadLetterQueue),
     });
+    const { queue, shifter } = this.createZoneShift();
+    this.shiftQueue = queue;
+    this.zoneShiftFunction = shifter;
 
     const { stacks, names } = this.createHealthAlarms(shards);
     this.healthStacks = stacks;
@@ -272,6 +283,49 @@ export class FailoverAutomation extends Construct {
     this.topic.grantPublish(fn);
     if (options.grantTrafficControl ?? true) this.grantTrafficControl(fn);
     return fn;
+  }
+
+  /**
+   * Correlated failures (an AZ or Region event failing hundreds of services): Route 53 takes
+   * 5 requests/s per account and one change at a time per hosted zone, so one change per event
+   * loses failovers to throttling. The failover Lambda hands a refused change, still leased, to
+   * this queue; the zone shifter sends what arrived within the batching window as one change
+   * batch per zone (see lambdas/app/zone-shift.ts and BENCHMARKS.md).
+   */
+  private createZoneShift(): { queue: Queue; shifter: NodejsFunction } {
+    const timeout = Duration.seconds(60);
+    const queue = new Queue(this, 'ZoneShiftQueue', {
+      // SSE-SQS like the dead-letter queue: no key policy for the redrive to get wrong.
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS's guidance for a Lambda event source: at least six times the function timeout, so a
+      // batch still being worked on is not delivered to a second invocation.
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      // A change still refused after three deliveries (minutes of throttling) is parked where the
+      // dead-letter alarm pages a human; its lease expires and the primary's alarm stays in ALARM.
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 3 },
+    });
+    const shifter = this.createHandlerFunction('ZoneShiftFunction', {
+      entry: 'lambdas/handlers/zone-shift.ts',
+      description:
+        'Sends failover changes Route 53 throttled as one batch per hosted zone, then records and announces each',
+      timeout,
+    });
+    shifter.addEventSource(
+      new SqsEventSource(queue, {
+        // Everything that arrives within a second goes in one invocation (up to 6 MB of payload):
+        // one Route 53 request per zone instead of one per service.
+        batchSize: 1000,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        // The lowest the event source allows: more invocations would only compete for the same
+        // zones (PriorRequestNotComplete) and the account's 5 requests/s.
+        maxConcurrency: 2,
+      }),
+    );
+    queue.grantSendMessages(this.failoverFunction);
+    this.failoverFunction.addEnvironment('SHIFT_QUEUE_URL', queue.queueUrl);
+    return { queue, shifter };
   }
 
   /** Route 53 / ELBv2 changes scoped to the configured records, target groups and listeners, plus the signal reads. */

@@ -200,8 +200,13 @@ describe('FailoverAutomation on the sample configuration', () => {
 
   it('sends undeliverable events and failed invocations to the encrypted 14-day DLQ', () => {
     const queues = resourcesOf(s.template, 'AWS::SQS::Queue');
-    const [dlqId, dlq] = Object.entries(queues)[0]!;
-    expect(Object.keys(queues)).toHaveLength(1);
+    const [dlqId, dlq] = Object.entries(queues).find(([id]) => id.startsWith('AutomationDeadLetterQueue'))!;
+    // The dead-letter queue, and the zone-shift queue that redrives into it (test/infra/zone-shift.test.ts).
+    expect(
+      Object.keys(queues)
+        .map((id) => id.replace(/[0-9A-F]{8}$/, ''))
+        .sort(),
+    ).toEqual(['AutomationDeadLetterQueue', 'AutomationZoneShiftQueue']);
     expect(dlq.Properties).toMatchObject({
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
@@ -249,7 +254,9 @@ describe('FailoverAutomation on the sample configuration', () => {
       Handler: 'index.handler',
     });
     const env = fn.Properties.Environment.Variables;
-    expect(Object.keys(env).sort()).toEqual(['NODE_OPTIONS', 'TABLE_NAME', 'TOPIC_ARN']);
+    // SHIFT_QUEUE_URL: where throttled Route 53 changes go (the zone-shift queue, a reference, no config).
+    expect(Object.keys(env).sort()).toEqual(['NODE_OPTIONS', 'SHIFT_QUEUE_URL', 'TABLE_NAME', 'TOPIC_ARN']);
+    expect(env.SHIFT_QUEUE_URL).toEqual({ Ref: expect.stringMatching(/^AutomationZoneShiftQueue/) });
     expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
     expect(JSON.stringify(env)).not.toMatch(/orders-db|git-server|example\.com/);
     s.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
