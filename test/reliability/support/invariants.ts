@@ -1,0 +1,105 @@
+/**
+ * What must hold after any operation, completed or failed (DESIGN.md invariants 3 and 4, the
+ * lease, and "a failure is told to someone"), checked on the in-memory environment.
+ * Each check returns violations as text, so a run can report all of them at once.
+ */
+import { findService } from '../../../lambdas/domain/config.ts';
+import type { ClusterState } from '../../../lambdas/domain/types.ts';
+import type { MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
+
+export interface Baseline {
+  readonly epoch: number;
+  readonly historyLength: number;
+  readonly notifications: number;
+}
+
+export function stateOf(env: MemoryEnvironment, serviceId: string): ClusterState {
+  const service = findService(env.config, serviceId);
+  if (!service) throw new Error(`no service ${serviceId}`);
+  return (
+    env.state.snapshot(serviceId) ?? {
+      serviceId,
+      primary: service.initialPrimary,
+      epoch: 0,
+      paused: false,
+    }
+  );
+}
+
+export async function baseline(env: MemoryEnvironment, serviceId: string): Promise<Baseline> {
+  return {
+    epoch: stateOf(env, serviceId).epoch,
+    historyLength: (await env.state.history(serviceId, 10_000)).length,
+    notifications: env.notifier.published.length,
+  };
+}
+
+export interface SettledOptions {
+  /**
+   * The run told a human it could not finish (needs-attention, RollbackFailedError) and a
+   * notification says so: traffic and the record may then disagree, on purpose, for a human.
+   */
+  readonly flaggedForHuman: boolean;
+  /** The longest lease the operation takes (ms): a lease left behind must expire within it. */
+  readonly maxLeaseMs: number;
+}
+
+/**
+ * Traffic on exactly one node, the record matching it (unless flagged), one role change at most
+ * and epochs that never go backwards, history in step with the epoch, a lease that is gone or
+ * expires. Also proves the lease frees the service: a probe takes it once it has expired.
+ */
+export async function settledViolations(
+  env: MemoryEnvironment,
+  serviceId: string,
+  before: Baseline,
+  options: SettledOptions,
+): Promise<string[]> {
+  const v: string[] = [];
+  const service = findService(env.config, serviceId);
+  if (!service) return [`no service ${serviceId}`];
+  const nodes = new Set(service.nodes.map((n) => n.id));
+  const state = stateOf(env, serviceId);
+  const live = env.traffic.pointsAt(serviceId);
+  if ((live === undefined || !nodes.has(live)) && !options.flaggedForHuman) {
+    v.push(`traffic is on no single node (${String(live)}) and nobody was told`);
+  }
+  if (live !== state.primary && !options.flaggedForHuman) {
+    v.push(`recorded primary ${state.primary} but traffic on ${String(live)}, and nobody was told`);
+  }
+  if (state.epoch < before.epoch) v.push(`epoch went backwards: ${before.epoch} -> ${state.epoch}`);
+  if (state.epoch > before.epoch + 1)
+    v.push(`more than one role change: epoch ${before.epoch} -> ${state.epoch}`);
+  const history = await env.state.history(serviceId, 10_000);
+  if (history.length - before.historyLength !== state.epoch - before.epoch) {
+    v.push(
+      `history grew by ${history.length - before.historyLength} but the epoch by ${state.epoch - before.epoch}`,
+    );
+  }
+  const epochs = history.map((h) => h.epoch);
+  if (new Set(epochs).size !== epochs.length) v.push(`duplicate history epochs: ${epochs.join(',')}`);
+  if (state.epoch > before.epoch && history[0]?.to !== state.primary) {
+    v.push(`newest history entry names ${history[0]?.to}, the state ${state.primary}`);
+  }
+  const now = env.clock.now();
+  if (state.lease && state.lease.expiresAt > now + options.maxLeaseMs) {
+    v.push(
+      `lease held by ${state.lease.holder} until ${state.lease.expiresAt}, beyond any operation's lease`,
+    );
+  }
+  // The service is not locked forever: once the lease has expired, anyone can take it.
+  const at = Math.max(now, (state.lease?.expiresAt ?? now) + 1);
+  try {
+    await env.state.acquireLease({
+      serviceId,
+      expectedEpoch: state.epoch,
+      seedPrimary: service.initialPrimary,
+      lease: { holder: 'probe', operation: 'failover', acquiredAt: at, expiresAt: at + 1 },
+      now: at,
+    });
+    await env.state.releaseLease(serviceId, 'probe');
+  } catch (err) {
+    v.push(`the lease never frees the service: ${(err as Error).message}`);
+  }
+  return v;
+}

@@ -1,0 +1,315 @@
+/**
+ * Fault injection at every AWS call of the switchover / operator-failover workflow: the real
+ * state machine from the synthesized template (aws-local-stepfunctions, with its Retry and Catch),
+ * the real step handler over instrumented in-memory ports, and hooks that model which node takes
+ * writes. Call sites: every port call of every step (by step), every hook call (Step Functions'
+ * lambda:invoke) and every step Lambda invocation. Each gets every kind once; each API every kind
+ * as an outage. After each execution: traffic on exactly one node, the record matching it, one
+ * writer and it is where traffic points (or RollbackFailedError told a human), epoch +0 or +1,
+ * the lease released or expiring, and the outcome announced.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
+import { findService } from '../../lambdas/domain/config.ts';
+import { type HookPayload, leaseSeconds, type WorkflowMode } from '../../lambdas/domain/workflow.ts';
+import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
+import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
+import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import {
+  type ExecutionOutcome,
+  named,
+  type SynthesizedWorkflow,
+  synthesizeWorkflow,
+  TestHooks,
+  WorkflowRunner,
+} from '../workflow/harness.ts';
+import {
+  apiOf,
+  describePlans,
+  exploreFaults,
+  FaultInjector,
+  type FaultKind,
+  type FaultPlan,
+  kindsFor,
+} from './support/faults.ts';
+import { baseline, settledViolations } from './support/invariants.ts';
+import { recordFigures } from './support/results.ts';
+
+const SVC = 'orders';
+const hookArn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
+const FENCE = hookArn('fence');
+const PROMOTE = hookArn('promote');
+const DEMOTE = hookArn('demote');
+
+const config = testConfig([
+  {
+    ...route53Service({
+      id: SVC,
+      nodes: ['a', 'b', 'c'],
+      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
+    }),
+    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 60 },
+    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60 },
+  },
+]);
+const service = findService(config, SVC)!;
+const MAX_LEASE_MS = leaseSeconds(service) * 1000;
+
+/** Kinds for a hook (Step Functions' lambda:invoke) and for a step Lambda invocation. */
+const HOOK_KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'timeout'];
+const STEP_KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'response-lost'];
+
+function siteKinds(site: string): readonly FaultKind[] {
+  if (site.startsWith('hook.')) return HOOK_KINDS;
+  if (site.startsWith('lambda.')) return STEP_KINDS;
+  return kindsFor(apiOf(site));
+}
+
+let synthesized: SynthesizedWorkflow;
+beforeAll(() => {
+  synthesized = synthesizeWorkflow(config);
+});
+
+interface RunResult {
+  readonly outcome: ExecutionOutcome;
+  readonly violations: string[];
+}
+
+async function run(
+  mode: WorkflowMode,
+  plans: readonly FaultPlan[],
+): Promise<{ sites: string[]; result: RunResult }> {
+  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  if (mode === 'failover') env.alarms.setNode(SVC, 'a', 'ALARM');
+  const injector = new FaultInjector(plans, env.traffic);
+  const log = new CallLog(env.clock);
+  const port = <T extends object>(p: T, name: string) =>
+    instrument(p, name, { log, fault: injector.hook(name) });
+  let changePolls = 0;
+  const changes = {
+    // Route 53 GetChange: PENDING once, then INSYNC.
+    changeStatus: async (_id: string): Promise<'PENDING' | 'INSYNC'> =>
+      ++changePolls > 1 ? 'INSYNC' : 'PENDING',
+  };
+  const deps: WorkflowDeps = {
+    config,
+    alarms: port(env.alarms, 'alarms'),
+    lag: port(env.lag, 'lag'),
+    state: port(env.state, 'state'),
+    traffic: port(env.traffic, 'traffic'),
+    notifier: port(env.notifier, 'notifier'),
+    changes: port(changes, 'changes'),
+    logger: env.logger,
+    metrics: env.metrics,
+    clock: env.clock,
+  };
+
+  // Which nodes accept writes, as the hooks leave them: one writer is the point of it all.
+  const writers = new Set(['a']);
+  const hookFn = (effect: (p: HookPayload) => void) => (p: HookPayload) => {
+    const kind = injector.visit(`hook.${p.action}.${p.node === 'a' ? 'from' : 'to'}`);
+    if (kind) {
+      switch (kind) {
+        case 'throttle':
+          throw named('Lambda.TooManyRequestsException', 'Rate exceeded');
+        case 'server-error':
+          throw named('Lambda.ServiceException', 'Lambda was unable to process the request');
+        default:
+          // The hook did its work but did not answer within its timeout.
+          effect(p);
+          throw named('States.Timeout', 'Task timed out');
+      }
+    }
+    effect(p);
+    return { ok: true };
+  };
+  const hooks = new TestHooks()
+    .register(
+      FENCE,
+      hookFn((p) => (p.action === 'fence' ? writers.delete(p.node) : writers.add(p.node))),
+    )
+    .register(
+      PROMOTE,
+      hookFn((p) => writers.add(p.node)),
+    )
+    .register(
+      DEMOTE,
+      hookFn((p) => writers.delete(p.node)),
+    );
+
+  const runner = new WorkflowRunner({
+    synthesized,
+    deps,
+    hooks,
+    clock: env.clock,
+    beforeStep: (step) => {
+      injector.scope(step);
+      // The replicas publish their lag: b caught up (switchover) or within budget (failover).
+      env.lag.put(SVC, 'b', mode === 'switchover' ? 0 : 2, env.clock.now() - 1);
+      env.lag.put(SVC, 'c', 4, env.clock.now() - 1);
+    },
+    intercept: (step, _event, real) => {
+      const kind = injector.visit(`lambda.${step}`);
+      if (!kind) return undefined;
+      switch (kind) {
+        case 'throttle':
+          return Promise.reject(named('Lambda.TooManyRequestsException', 'Rate exceeded'));
+        case 'server-error':
+          return Promise.reject(named('Lambda.ServiceException', 'Lambda was unable to process the request'));
+        default:
+          // The step ran to the end; its answer was lost, so Step Functions runs it again.
+          return real().then(() => {
+            throw named('Lambda.ServiceException', 'response lost');
+          });
+      }
+    },
+  });
+
+  const before = await baseline(env, SVC);
+  const outcome = await runner.start({ serviceId: SVC, mode, to: 'b', reason: 'reliability' });
+  const published = env.notifier.published.slice(before.notifications);
+  const notifierDown = plans.some((p) => p.target === 'notifier.publish' && p.persistence === 'always');
+
+  const flaggedForHuman =
+    outcome.status === 'FAILED' &&
+    outcome.error === 'RollbackFailedError' &&
+    // Reported by its step, or (when that step could not run or not send) by the execution's own
+    // error, which the failed-executions alarm pages on.
+    (published.some((n) => n.kind === 'rollback-failed') ||
+      /could not be sent|so did the step/.test(outcome.cause));
+  const violations = await settledViolations(env, SVC, before, { flaggedForHuman, maxLeaseMs: MAX_LEASE_MS });
+
+  const live = env.traffic.pointsAt(SVC);
+  if (!flaggedForHuman) {
+    // Never two writers; the one writer is where traffic goes. No writer at all is allowed only
+    // when a human was told (a dead primary whose unfence failed after a rolled-back failover).
+    const toldHuman = published.some(
+      (n) => Array.isArray(n.detail.needsHuman) && (n.detail.needsHuman as unknown[]).length > 0,
+    );
+    if (writers.size > 1) violations.push(`two writers: ${[...writers].join(',')}`);
+    else if (writers.size === 1 && !writers.has(live as string))
+      violations.push(`the writer is ${[...writers][0]}, traffic on ${live}`);
+    else if (writers.size === 0 && !toldHuman) violations.push('no writer, and nobody was told');
+  }
+  if (outcome.status === 'SUCCEEDED') {
+    const changed = ['switched-over', 'failed-over'].includes(outcome.output?.outcome);
+    if (changed && !published.some((n) => n.kind === mode) && !outcome.output?.notifyError) {
+      violations.push('role changed without an announcement or a recorded notifyError');
+    }
+  } else if (outcome.states.some((s) => ROLLBACK_STATES.has(s))) {
+    // The rollback announces what it did (or that it failed); with SNS down, the cause says so.
+    const announced = published.some((n) => n.kind === 'rollback' || n.kind === 'rollback-failed');
+    if (!announced && !notifierDown && !/could not be sent|so did the step/.test(outcome.cause)) {
+      violations.push(`rolled back (${outcome.error}) without an announcement`);
+    }
+  } else if (!/^[A-Z][A-Za-z.]+$/.test(outcome.error)) {
+    // Failed before anything was undone (refused, or Prepare could not finish): the execution's
+    // named error is the caller's answer, and the failed-executions alarm pages on it.
+    violations.push(`unnamed failure ${outcome.error}`);
+  }
+  return { sites: injector.sites, result: { outcome, violations } };
+}
+
+/** States of the rollback path: reaching one means the execution undid (or tried to undo) something. */
+const ROLLBACK_STATES = new Set(['RollbackTraffic', 'UnfencePrimary', 'RollbackFinish', 'RollbackFailed']);
+
+/** Reviewed list of call sites, per mode: a new AWS call in the workflow fails this suite until listed. */
+const KNOWN_SITES: Record<WorkflowMode, readonly string[]> = {
+  switchover: [
+    'lambda.prepare',
+    'prepare/alarms.getStates#1',
+    'prepare/lag.getLatest#1',
+    'prepare/state.get#1',
+    'prepare/state.acquireLease#1',
+    'hook.fence.from',
+    'lambda.checkCatchUp',
+    'checkCatchUp/alarms.getStates#1',
+    'checkCatchUp/lag.getLatest#1',
+    'hook.promote.to',
+    'lambda.shiftTraffic',
+    'shiftTraffic/traffic.shift#1',
+    'lambda.checkVerify',
+    'checkVerify/alarms.getStates#1',
+    'checkVerify/traffic.current#1',
+    'checkVerify/changes.changeStatus#1',
+    'hook.demote.from',
+    'lambda.commit',
+    'commit/state.commit#1',
+    'lambda.notify',
+    'notify/notifier.publish#1',
+    // recovery and rollback paths
+    'shiftTraffic/traffic.current#1',
+    'commit/state.get#1',
+    'lambda.rollbackTraffic',
+    'rollbackTraffic/traffic.current#1',
+    'rollbackTraffic/state.get#1',
+    'rollbackTraffic/traffic.shift#1',
+    'rollbackTraffic/traffic.current#2',
+    'hook.demote.to',
+    'hook.unfence.from',
+    'lambda.rollbackFinish',
+    'rollbackFinish/state.releaseLease#1',
+    'rollbackFinish/notifier.publish#1',
+    'lambda.rollbackFailed',
+    'rollbackFailed/traffic.current#1',
+    'rollbackFailed/state.get#1',
+    'rollbackFailed/state.setPaused#1',
+    'rollbackFailed/state.releaseLease#1',
+    'rollbackFailed/notifier.publish#1',
+  ],
+  failover: [],
+};
+KNOWN_SITES.failover = KNOWN_SITES.switchover;
+
+describe.each<WorkflowMode>(['switchover', 'failover'])(
+  '%s workflow under injected faults (every call site x every kind)',
+  (mode) => {
+    it('keeps every invariant, and lists every call site', async () => {
+      const { sites, clean, runs } = await exploreFaults((plan) => run(mode, plan), { kindsFor: siteKinds });
+
+      if (process.env.RELIABILITY_DEBUG) {
+        console.log(mode, JSON.stringify(sites, null, 1));
+        for (const r of runs)
+          if (
+            r.result.violations.length ||
+            (r.plans.every((p) => p.persistence === 'once') && r.result.outcome.status === 'FAILED')
+          )
+            console.log(
+              JSON.stringify({
+                mode,
+                plans: describePlans(r.plans),
+                o: r.result.outcome,
+                v: r.result.violations,
+              }),
+            );
+      }
+      expect(clean.outcome.status).toBe('SUCCEEDED');
+      expect(clean.violations).toEqual([]);
+      expect([...sites].sort()).toEqual([...KNOWN_SITES[mode]].sort());
+
+      const violations = runs.flatMap((r) =>
+        r.result.violations.map((v) => `${describePlans(r.plans)}: ${v}`),
+      );
+      expect(violations).toEqual([]);
+
+      const outcomes = new Map<string, number>();
+      for (const r of runs) {
+        const o = r.result.outcome;
+        const key = o.status === 'SUCCEEDED' ? `SUCCEEDED ${o.output?.outcome}` : `FAILED ${o.error}`;
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      }
+      recordFigures(`faults-workflow-${mode}`, {
+        label: `fault points x kinds: ${mode} workflow`,
+        tried: runs.length,
+        violations: violations.length,
+        detail: `${sites.length} call sites (ports by step, hooks, step invocations); outcomes: ${[
+          ...outcomes,
+        ]
+          .sort()
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}`,
+        order: mode === 'switchover' ? 11 : 12,
+      });
+    });
+  },
+);
