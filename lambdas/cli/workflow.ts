@@ -215,9 +215,9 @@ async function history(ctx: CommandContext, executionArn: string): Promise<Histo
 const STEP_DETAIL: Record<string, (output: Record<string, unknown>) => string | undefined> = {
   Prepare: (o) => {
     if (o.outcome === 'proceed') {
-      const plan = o.plan as { from?: string; to?: string; epoch?: number; warnings?: string[] } | undefined;
-      const warnings = plan?.warnings?.length ? `; warnings: ${plan.warnings.join('; ')}` : '';
-      return `plan ${plan?.from} -> ${plan?.to}, epoch ${plan?.epoch}${warnings}`;
+      // Warnings (missing hooks) are printed with the result.
+      const plan = o.plan as { from?: string; to?: string; epoch?: number } | undefined;
+      return `plan ${plan?.from} -> ${plan?.to}, epoch ${plan?.epoch}`;
     }
     return (o.result as { detail?: string } | undefined)?.detail;
   },

@@ -1,0 +1,231 @@
+/**
+ * Step Functions for the CLI tests, backed by the REAL state machine: StartExecution,
+ * DescribeExecution and GetExecutionHistory answered from aws-local-stepfunctions running the
+ * definition synthesized by the CDK app, its Tasks bound to the real step handler over in-memory
+ * ports (the same binding as test/workflow/harness.ts). Bound to an SFNClient through
+ * aws-sdk-client-mock, so the CLI code under test sends its real commands.
+ */
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandInput,
+  type DescribeExecutionCommandOutput,
+  ExecutionAlreadyExists,
+  type ExecutionStatus,
+  GetExecutionHistoryCommand,
+  type GetExecutionHistoryCommandInput,
+  type GetExecutionHistoryCommandOutput,
+  type HistoryEvent,
+  type HistoryEventType,
+  type SFNClient,
+  StartExecutionCommand,
+  type StartExecutionCommandInput,
+  type StartExecutionCommandOutput,
+} from '@aws-sdk/client-sfn';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import type { AwsStub } from 'aws-sdk-client-mock';
+import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
+import { makeHandler } from '../../lambdas/handlers/workflow.ts';
+import type { ManualClock } from '../../lambdas/testing/clock.ts';
+import type { SynthesizedWorkflow } from '../workflow/harness.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: ASL and execution JSON are walked structurally
+type Json = any;
+
+interface LocalExecution {
+  readonly arn: string;
+  readonly name: string;
+  readonly input: string;
+  readonly startDate: Date;
+  status: ExecutionStatus;
+  stopDate?: Date;
+  output?: string;
+  error?: string;
+  cause?: string;
+  readonly events: HistoryEvent[];
+  readonly done: Promise<void>;
+}
+
+export interface LocalStepFunctionsOptions {
+  readonly synthesized: SynthesizedWorkflow;
+  readonly deps: WorkflowDeps;
+  readonly clock: ManualClock;
+  readonly stateMachineArn: string;
+  /** Before every step Lambda invocation (after the virtual Wait): move the world on. */
+  readonly beforeStep?: (step: string, event: Json) => void | Promise<void>;
+  /** GetExecutionHistory page size. @default 20 */
+  readonly pageSize?: number;
+}
+
+export class LocalStepFunctions {
+  private readonly executions = new Map<string, LocalExecution>();
+  private readonly machine: StateMachine;
+  private readonly handler: (event: unknown) => Promise<unknown>;
+
+  constructor(private readonly options: LocalStepFunctionsOptions) {
+    this.machine = new StateMachine(options.synthesized.definition);
+    this.handler = makeHandler(options.deps);
+  }
+
+  get executionCount(): number {
+    return this.executions.size;
+  }
+
+  /** Every execution to settle (tests wait for this after a CLI run that did not --wait). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.executions.values()].map((e) => e.done));
+  }
+
+  bind(mock: AwsStub<object, object, SFNClient['config']>): void {
+    mock.on(StartExecutionCommand).callsFake((input) => this.start(input));
+    mock.on(DescribeExecutionCommand).callsFake((input) => this.describe(input));
+    mock.on(GetExecutionHistoryCommand).callsFake((input) => this.history(input));
+  }
+
+  start(input: StartExecutionCommandInput): StartExecutionCommandOutput {
+    const name = input.name ?? `generated-${this.executions.size + 1}`;
+    const arn = `${this.options.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const existing = this.executions.get(name);
+    if (existing) {
+      // Step Functions: the same name and input while it runs answers idempotently; otherwise 400.
+      if (existing.input === input.input && existing.status === 'RUNNING') {
+        return { executionArn: arn, startDate: existing.startDate, $metadata: {} };
+      }
+      throw new ExecutionAlreadyExists({
+        message: `Execution Already Exists: '${arn}'`,
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    const startDate = new Date(this.options.clock.now());
+    const events: HistoryEvent[] = [];
+    const execution: LocalExecution = {
+      arn,
+      name,
+      input: input.input ?? '{}',
+      startDate,
+      status: 'RUNNING',
+      events,
+      done: Promise.resolve(),
+    };
+    (execution as { done: Promise<void> }).done = this.run(execution);
+    this.executions.set(name, execution);
+    return { executionArn: arn, startDate, $metadata: {} };
+  }
+
+  describe(input: DescribeExecutionCommandInput): DescribeExecutionCommandOutput {
+    const e = this.byArn(input.executionArn);
+    return {
+      executionArn: e.arn,
+      stateMachineArn: this.options.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: e.startDate,
+      input: e.input,
+      ...(e.stopDate ? { stopDate: e.stopDate } : {}),
+      ...(e.output !== undefined ? { output: e.output } : {}),
+      ...(e.error !== undefined ? { error: e.error } : {}),
+      ...(e.cause !== undefined ? { cause: e.cause } : {}),
+      $metadata: {},
+    };
+  }
+
+  history(input: GetExecutionHistoryCommandInput): GetExecutionHistoryCommandOutput {
+    const e = this.byArn(input.executionArn);
+    const size = Math.min(input.maxResults ?? 1000, this.options.pageSize ?? 20);
+    const from = input.nextToken ? Number(input.nextToken) : 0;
+    const page = e.events.slice(from, from + size);
+    const next = from + size < e.events.length ? String(from + size) : undefined;
+    return { events: page, ...(next ? { nextToken: next } : {}), $metadata: {} };
+  }
+
+  private byArn(arn: string | undefined): LocalExecution {
+    const e = [...this.executions.values()].find((x) => x.arn === arn);
+    if (!e)
+      throw Object.assign(new Error(`Execution Does Not Exist: '${arn}'`), { name: 'ExecutionDoesNotExist' });
+    return e;
+  }
+
+  private async run(execution: LocalExecution): Promise<void> {
+    const { definition, stepFunctionArn } = this.options.synthesized;
+    const taskHandlers: Record<string, (input: Json) => Promise<Json>> = {};
+    const waits: Record<string, number> = {};
+    const retries: Record<string, number> = {};
+    for (const [stateName, state] of Object.entries(definition.States as Record<string, Json>)) {
+      if (state.Retry) retries[stateName] = 0;
+      if (state.Type === 'Wait') waits[stateName] = 0;
+      if (state.Type === 'Task' && state.Resource === stepFunctionArn) {
+        taskHandlers[stateName] = (event) => this.invokeStep(event);
+      }
+    }
+    const push = (type: string, details: Record<string, unknown> = {}) =>
+      execution.events.push({
+        id: execution.events.length + 1,
+        timestamp: new Date(this.options.clock.now()),
+        type: type as HistoryEventType,
+        ...details,
+      });
+    push('ExecutionStarted');
+    const run = this.machine.run(JSON.parse(execution.input), {
+      overrides: {
+        taskResourceLocalHandlers: taskHandlers,
+        waitTimeOverrides: waits,
+        retryIntervalOverrides: retries,
+      },
+      context: { Execution: { Name: execution.name, Id: execution.arn } },
+    });
+    const collecting = (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === 'StateEntered') {
+          push(`${event.state.type}StateEntered`, {
+            stateEnteredEventDetails: { name: event.state.name, input: JSON.stringify(event.state.input) },
+          });
+        } else if (event.type === 'StateExited') {
+          push(`${event.state.type}StateExited`, {
+            stateExitedEventDetails: {
+              name: event.state.name,
+              output: JSON.stringify(event.state.output ?? null),
+            },
+          });
+        } else if (event.type === 'StateFailed' && event.state.type === 'Task') {
+          push('TaskFailed', { taskFailedEventDetails: { error: event.Error, cause: String(event.Cause) } });
+        }
+      }
+    })();
+    try {
+      const output = await run.result;
+      await collecting;
+      push('ExecutionSucceeded');
+      Object.assign(execution, { status: 'SUCCEEDED', output: JSON.stringify(output) });
+    } catch (err) {
+      await collecting;
+      if (!(err instanceof ExecutionError)) throw err;
+      const cause = err.cause as Error;
+      push('ExecutionFailed', { executionFailedEventDetails: { error: cause.name, cause: cause.message } });
+      Object.assign(execution, { status: 'FAILED', error: cause.name, cause: cause.message });
+    }
+    execution.stopDate = new Date(this.options.clock.now());
+  }
+
+  private async invokeStep(event: Json): Promise<Json> {
+    const step = event.step as string;
+    // A check that runs again has just left a Wait of pollIntervalSeconds.
+    if (
+      (step === 'checkCatchUp' && event.state?.catchUp) ||
+      (step === 'checkVerify' && event.state?.verify)
+    ) {
+      this.options.clock.advance(event.state.plan.pollIntervalSeconds * 1000);
+    }
+    await this.options.beforeStep?.(step, event);
+    try {
+      return JSON.parse(JSON.stringify((await this.handler(JSON.parse(JSON.stringify(event)))) ?? null));
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      // Lambda's error shape: errorType as the Error, Lambda's error JSON as the Cause.
+      throw Object.assign(
+        new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] })),
+        {
+          name: e.name,
+        },
+      );
+    }
+  }
+}
