@@ -16,6 +16,8 @@ import {
   type GetExecutionHistoryCommandOutput,
   type HistoryEvent,
   type HistoryEventType,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
   type SFNClient,
   StartExecutionCommand,
   type StartExecutionCommandInput,
@@ -75,7 +77,7 @@ export class LocalStepFunctions {
     await Promise.all([...this.executions.values()].map((e) => e.done));
   }
 
-  bind(mock: AwsStub<object, object, SFNClient['config']>): void {
+  bind(mock: AwsStub<ServiceInputTypes, ServiceOutputTypes, SFNClient['config']>): void {
     mock.on(StartExecutionCommand).callsFake((input) => this.start(input));
     mock.on(DescribeExecutionCommand).callsFake((input) => this.describe(input));
     mock.on(GetExecutionHistoryCommand).callsFake((input) => this.history(input));
