@@ -161,13 +161,35 @@ export class ElbRouter {
     try {
       await this.client.send(new RegisterTargetsCommand({ TargetGroupArn: tg, Targets: [newTarget] }));
     } catch (err) {
-      const uncertain = isUncertain(err);
-      return failed(
-        change,
-        describeAwsError(err).errorName,
-        `registering ${to.id} (${label(newTarget)}) failed${uncertain ? '; it may be registered next to' : ', traffic stays on'} ${from.id}: ${describeAwsError(err).message}`,
-        uncertain,
-      );
+      const { errorName, message } = describeAwsError(err);
+      if (!isUncertain(err)) {
+        return failed(
+          change,
+          errorName,
+          `registering ${to.id} (${label(newTarget)}) failed, traffic stays on ${from.id}: ${message}`,
+        );
+      }
+      // The registration may have happened. Stopping here would leave both targets registered
+      // after a single timeout; ask the load balancer, and finish the move if it did.
+      let newRegistered: boolean;
+      try {
+        const [d] = await this.describeTargets(tg, [newTarget]);
+        newRegistered = d !== undefined && isRegistered(d);
+      } catch (readErr) {
+        return failed(
+          change,
+          errorName,
+          `registering ${to.id} (${label(newTarget)}) timed out (${message}) and reading the target group failed (${describeAwsError(readErr).message}); it may be registered next to ${from.id}`,
+          true,
+        );
+      }
+      if (!newRegistered) {
+        return failed(
+          change,
+          errorName,
+          `registering ${to.id} (${label(newTarget)}) timed out and it is not registered, traffic stays on ${from.id}: ${message}`,
+        );
+      }
     }
     try {
       await this.client.send(new DeregisterTargetsCommand({ TargetGroupArn: tg, Targets: [oldTarget] }));

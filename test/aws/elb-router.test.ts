@@ -90,11 +90,44 @@ describe('ElbRouter elbv2-target shift', () => {
   it.each<[string, () => Error, boolean]>([
     ['InvalidTargetException', invalidTarget, false],
     ['throttling', awsErrors.throttlingException, false],
-    ['a timeout after send', awsErrors.requestTimeout, true],
   ])('fails without deregistering when registration fails with %s', async (_, error, uncertain) => {
     elb.on(RegisterTargetsCommand).rejects(error());
     const [result] = await router().shift([MOVE]);
     expect(result).toMatchObject({ serviceId: 'backup', status: 'failed', uncertain });
+    expect(elb.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
+  });
+
+  it('after a registration that timed out but did happen, finishes the move (never leaves both registered)', async () => {
+    // Regression (reliability suite): one timeout used to leave both targets registered and the
+    // failover handed to a human.
+    elb.on(RegisterTargetsCommand).rejects(awsErrors.requestTimeout());
+    elb.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [health(NEW, 'initial')] });
+    elb.on(DeregisterTargetsCommand).resolves({});
+    expect(await router().shift([MOVE])).toEqual([{ serviceId: 'backup', status: 'shifted' }]);
+    expect(elb.commandCalls(DescribeTargetHealthCommand)[0]?.args[0].input).toEqual({
+      TargetGroupArn: BACKUP_TG,
+      Targets: [NEW],
+    });
+    expect(elb.commandCalls(DeregisterTargetsCommand).map((c) => c.args[0].input.Targets)).toEqual([[OLD]]);
+  });
+
+  it('after a registration that timed out and did not happen, fails certain without deregistering', async () => {
+    elb.on(RegisterTargetsCommand).rejects(awsErrors.requestTimeout());
+    elb.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [health(NEW, 'unused', 'Target.NotRegistered')],
+    });
+    const [result] = await router().shift([MOVE]);
+    expect(result).toMatchObject({ status: 'failed', errorName: 'TimeoutError', uncertain: false });
+    expect(result?.status === 'failed' && result.message).toMatch(/not registered, traffic stays on bk-1/);
+    expect(elb.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
+  });
+
+  it('after a registration that timed out and a failed read-back, reports uncertain and deregisters nothing', async () => {
+    elb.on(RegisterTargetsCommand).rejects(awsErrors.requestTimeout());
+    elb.on(DescribeTargetHealthCommand).rejects(awsErrors.throttlingException());
+    const [result] = await router().shift([MOVE]);
+    expect(result).toMatchObject({ status: 'failed', errorName: 'TimeoutError', uncertain: true });
+    expect(result?.status === 'failed' && result.message).toMatch(/may be registered next to bk-1/);
     expect(elb.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
   });
 
