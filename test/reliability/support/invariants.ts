@@ -42,6 +42,11 @@ export interface SettledOptions {
   readonly flaggedForHuman: boolean;
   /** The longest lease the operation takes (ms): a lease left behind must expire within it. */
   readonly maxLeaseMs: number;
+  /**
+   * Where traffic points, when it is not the in-memory router (a fake SDK behind the real adapters).
+   * @default env.traffic.pointsAt
+   */
+  readonly live?: string | undefined | (() => string | undefined);
 }
 
 /**
@@ -60,7 +65,12 @@ export async function settledViolations(
   if (!service) return [`no service ${serviceId}`];
   const nodes = new Set(service.nodes.map((n) => n.id));
   const state = stateOf(env, serviceId);
-  const live = env.traffic.pointsAt(serviceId);
+  const live =
+    'live' in options
+      ? typeof options.live === 'function'
+        ? options.live()
+        : options.live
+      : env.traffic.pointsAt(serviceId);
   if ((live === undefined || !nodes.has(live)) && !options.flaggedForHuman) {
     v.push(`traffic is on no single node (${String(live)}) and nobody was told`);
   }
@@ -102,4 +112,54 @@ export async function settledViolations(
     v.push(`the lease never frees the service: ${(err as Error).message}`);
   }
   return v;
+}
+
+/** Lease of an automatic failover (DEFAULT_LEASE_SECONDS). */
+export const AUTO_LEASE_MS = 120_000;
+
+/**
+ * After one alarm event was delivered (with its retries) to the failover Lambda: the settled
+ * checks, plus "a failure is told to someone" and invariant 7 (the decision is logged).
+ */
+export async function autoFailoverViolations(
+  env: MemoryEnvironment,
+  serviceId: string,
+  before: Baseline,
+  delivery: {
+    readonly outcome: { readonly outcome: string; readonly reason?: string } | undefined;
+    readonly attempts: number;
+    readonly thrown: readonly string[];
+  },
+  options: Pick<SettledOptions, 'live'> = {},
+): Promise<string[]> {
+  const { outcome } = delivery;
+  const published = env.notifier.published.slice(before.notifications);
+  const flaggedForHuman =
+    outcome?.outcome === 'needs-attention' && published.some((n) => n.kind === 'failover-failed');
+  const violations = await settledViolations(env, serviceId, before, {
+    flaggedForHuman,
+    maxLeaseMs: AUTO_LEASE_MS,
+    ...options,
+  });
+  // A failure is told to someone: the on-call hears about every outcome but a clean failover, and
+  // a clean failover is announced (or its lost announcement is logged and counted).
+  if (outcome?.outcome === 'failed-over') {
+    const announced = published.some((n) => n.kind === 'failover');
+    const counted = env.metrics.named('NotificationFailed').length > 0;
+    if (!announced && !counted)
+      violations.push('failed over without an announcement or a NotificationFailed metric');
+  } else if (outcome === undefined) {
+    // Every attempt threw: the FailoverErrorsAlarm pages on the first error and the event is parked
+    // in the dead-letter queue (DeadLetterAlarm); test/infra checks both alarms publish to the topic.
+    if (delivery.thrown.length !== delivery.attempts) violations.push('no outcome and no error');
+  } else {
+    const told = published.some((n) => n.kind === 'failover-failed' || n.kind === 'failover-held');
+    if (!told)
+      violations.push(
+        `outcome ${outcome.outcome} (${outcome.reason}) with the primary down, and nobody was told`,
+      );
+  }
+  // Invariant 7: the decision is logged with its reason on every attempt that got that far.
+  if (outcome && !env.logger.find('failover decision').length) violations.push('no decision logged');
+  return violations;
 }
