@@ -194,6 +194,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
         subject: n.notification.subject,
       })),
       trafficChanges: world.trafficChanges.map(({ at, from, to }) => ({ at, from, to })),
+      events: world.deliveredEvents,
       ...(() => {
         const recovery = measureRecovery(world);
         return recovery ? { recovery } : {};

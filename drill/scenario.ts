@@ -182,6 +182,8 @@ export interface ScenarioOutcome {
   readonly invocations: readonly InvocationSummary[];
   readonly executions: readonly ExecutionSummary[];
   readonly notifications: readonly { at: number; kind: string; subject: string }[];
+  /** The EventBridge events delivered to the failover Lambda, as CloudWatch sends them (first delivery of each). */
+  readonly events: readonly unknown[];
   readonly trafficChanges: readonly { at: number; from: string; to: string }[];
   readonly recovery?: Recovery;
   readonly timeline: readonly TimelineEntry[];

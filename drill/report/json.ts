@@ -43,6 +43,7 @@ export function toJson(report: DrillReport) {
       },
       recovery: s.recovery ?? null,
       invocations: s.invocations,
+      events: s.events,
       executions: s.executions,
       timeline: s.timeline,
       series: s.series,

@@ -119,6 +119,8 @@ export class World {
   readonly markers: Marker[] = [];
   readonly logs: { at: number; level: string; message: string; data?: Record<string, unknown> }[] = [];
   readonly delivered: DeliveredEvent[] = [];
+  /** The raw events behind `delivered`, in the same order. */
+  readonly deliveredEvents: AlarmStateChangeEvent[] = [];
   /** Every commit the real code made (observed at the state port). */
   readonly commits: CommitRequest[] = [];
   /** Where the router points, as the world knows it (updated by every observed shift). */
@@ -401,6 +403,7 @@ export class World {
     const copies = 1 + (fault?.duplicates ?? 0);
     const deliverAt = at + this.options.model.eventDeliveryMs + (fault?.delayMs ?? 0);
     this.scheduler.at(deliverAt, Priority.deliver, async () => {
+      this.deliveredEvents.push(event);
       this.delivered.push({
         eventId: event.id,
         alarmName: event.detail.alarmName,

@@ -5,9 +5,11 @@
  * them (one synthesized stack, the real failover handler and state machine).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { toJson } from '../../drill/report/json.ts';
 import { type DrillReport, runDrill } from '../../drill/run.ts';
 import type { ScenarioOutcome } from '../../drill/scenario.ts';
 import { findScenario, SCENARIOS } from '../../drill/scenarios/index.ts';
+import { parseAlarmEvent } from '../../lambdas/handlers/event.ts';
 
 let report: DrillReport;
 beforeAll(async () => {
@@ -179,6 +181,29 @@ describe('drill scenarios', () => {
       for (const s of o.series) expect(o.nodes, `${o.name} t=${s.t}`).toContain(s.routedTo);
       const epochs = o.history.map((h) => h.epoch).reverse();
       expect(epochs, o.name).toEqual([...epochs].sort((a, b) => a - b));
+    }
+  });
+
+  it('writes a JSON report with each outcome, its RTO phases and RPO, and the events as CloudWatch sent them', () => {
+    const json = JSON.parse(JSON.stringify(toJson(report)));
+    expect(json).toMatchObject({ version: 1, mode: 'simulated', passed: true });
+    expect(Object.keys(json.model)).toEqual(
+      expect.arrayContaining(['health alarm', 'API latency', 'DNS propagation']),
+    );
+    const crash = json.scenarios.find((s: { name: string }) => s.name === 'primary-crash');
+    expect(crash.outcome).toMatchObject({ primary: 'db-b', epoch: 1, traffic: 'db-b', paused: false });
+    // Crash 23.000 s; alarm 51.000; Lambda 51.450; decided 51.560; lease 51.574; record swapped
+    // 51.954; INSYNC 81.954; TTL over 96.954: 73.954 s.
+    expect(crash.recovery).toMatchObject({ kind: 'auto-failover', totalMs: 73_954, rpoSeconds: 2 });
+    const lagging = json.scenarios.find((s: { name: string }) => s.name === 'replica-lagging');
+    expect(lagging.recovery).toBeNull();
+    expect(lagging.outcome.holds.map((h: { reason: string }) => h.reason)).toContain('lag-over-budget');
+    for (const s of json.scenarios) {
+      // One event per delivery (duplicates share one); a planned failback raises no alarm.
+      expect(s.events.length, s.name).toBe(
+        new Set(s.invocations.map((i: { eventId: string }) => i.eventId)).size,
+      );
+      for (const e of s.events) expect(parseAlarmEvent(e).ok, `${s.name} ${e.id}`).toBe(true);
     }
   });
 

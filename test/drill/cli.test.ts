@@ -1,0 +1,72 @@
+/**
+ * `npm run drill` as a user runs it: the command line (scenario names, --list, --out, errors), the
+ * printed timeline and summary, the exit status, and the two report files.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SCENARIOS } from '../../drill/scenarios/index.ts';
+import { PROJECT_ROOT } from '../../drill/sim/stack.ts';
+
+const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+
+function drill(...args: string[]) {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.AWS_ENDPOINT_URL;
+  return spawnSync(process.execPath, [tsx, 'drill/main.ts', ...args], {
+    cwd: PROJECT_ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
+
+describe('npm run drill', () => {
+  it('--list names every scenario and exits 0', () => {
+    const run = drill('--list');
+    expect(run.status).toBe(0);
+    expect(
+      run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(SCENARIOS.map((s) => s.name));
+  });
+
+  it('refuses an unknown scenario with exit 2 and the list of names', () => {
+    const run = drill('primary-crahs');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/unknown scenario\(s\): primary-crahs\navailable: primary-crash, /);
+  });
+
+  it('refuses an unknown option with exit 2 and the usage', () => {
+    const run = drill('--bogus');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/usage: npm run drill/);
+  });
+
+  it('runs the named scenarios, prints the timeline and a summary, and writes both reports', () => {
+    const out = mkdtempSync(join(tmpdir(), 'drill-cli-'));
+    const run = drill('several-replicas', 'replica-lagging', '--out', out);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('running against the simulated environment (no AWS account needed)');
+    expect(run.stdout).toMatch(/t=\+91\.6s {2}decided {3}fail over git-1 -> git-3/);
+    expect(run.stdout).toMatch(/PASS {2}several-replicas +RTO +28\.7 s +RPO 1\.5 s/);
+    expect(run.stdout).toMatch(/PASS {2}replica-lagging +no role change/);
+    const json = JSON.parse(readFileSync(join(out, 'drill.json'), 'utf8'));
+    expect(json.scenarios.map((s: { name: string }) => s.name)).toEqual([
+      'several-replicas',
+      'replica-lagging',
+    ]);
+    const html = readFileSync(join(out, 'drill.html'), 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html.match(/<svg class="timeline"/g)).toHaveLength(2);
+    // Self-contained: no script, stylesheet or image is loaded from anywhere.
+    expect(html).not.toMatch(/<script|<link|src=|@import|url\(http/);
+    expect(existsSync(join(out, 'drill.html'))).toBe(true);
+  });
+});
