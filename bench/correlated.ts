@@ -31,6 +31,7 @@ import {
   seededRandom,
   withSdkRetries,
 } from '../lambdas/testing/route53-sim.ts';
+import type { Figure } from './report.ts';
 
 export type Design = 'per-event' | 'zone-shift';
 
@@ -520,4 +521,119 @@ function alarmEvent(service: ServiceConfig, at: number) {
       configuration: { metrics: [] },
     },
   };
+}
+
+/** Figures for one scenario: the zone-shift design against the per-event baseline, same seed. */
+export function correlatedFigures(label: string, ours: CorrelatedResult, base: CorrelatedResult): Figure[] {
+  const section = `correlated failures: ${label}`;
+  const vs = (value: number | undefined) =>
+    value === undefined ? {} : { baseline: { label: 'one change per event', value } };
+  const figures: Figure[] = [
+    {
+      section,
+      name: `services failed over (of ${ours.expected})`,
+      value: ours.failedOver,
+      unit: '',
+      ...vs(base.failedOver),
+      goal: { op: '>=', value: ours.expected },
+    },
+    {
+      section,
+      name: 'lost (never failed over)',
+      value: ours.lost,
+      unit: '',
+      ...vs(base.lost),
+      goal: { op: '<=', value: 0 },
+    },
+    {
+      section,
+      name: 'failed over within 5 s of the failure',
+      value: ours.failedOverWithin5s,
+      unit: '',
+      ...vs(base.failedOverWithin5s),
+    },
+    {
+      section,
+      name: 'last traffic shift, simulated time',
+      value: (ours.lastTrafficMoveMs ?? Number.NaN) / 1000,
+      unit: 's',
+      ...vs(base.lastTrafficMoveMs === undefined ? undefined : base.lastTrafficMoveMs / 1000),
+      goal: { op: '<=', value: 5 },
+    },
+    {
+      section,
+      name: 'last commit (epoch recorded), simulated time',
+      value: (ours.lastCommitMs ?? Number.NaN) / 1000,
+      unit: 's',
+      ...vs(base.lastCommitMs === undefined ? undefined : base.lastCommitMs / 1000),
+    },
+    {
+      section,
+      name: 'Route 53 ChangeResourceRecordSets calls',
+      value: ours.calls.route53.ChangeResourceRecordSets,
+      unit: '',
+      ...vs(base.calls.route53.ChangeResourceRecordSets),
+    },
+    {
+      section,
+      name: '  of which accepted (change batches applied)',
+      value: ours.calls.route53.acceptedChanges,
+      unit: '',
+      ...vs(base.calls.route53.acceptedChanges),
+    },
+    {
+      section,
+      name: '  answered Throttling / PriorRequestNotComplete',
+      value: ours.calls.route53.throttled + ours.calls.route53.priorRequestNotComplete,
+      unit: '',
+      ...vs(base.calls.route53.throttled + base.calls.route53.priorRequestNotComplete),
+    },
+    {
+      section,
+      name: 'Route 53 ListResourceRecordSets calls (read-backs)',
+      value: ours.calls.route53.ListResourceRecordSets,
+      unit: '',
+      ...vs(base.calls.route53.ListResourceRecordSets),
+    },
+    {
+      section,
+      name: 'failover Lambda invocations (incl. async retries)',
+      value: ours.calls.failoverInvocations,
+      unit: '',
+      ...vs(base.calls.failoverInvocations),
+    },
+    {
+      section,
+      name: `SQS messages sent (consumed by ${ours.calls.shifterInvocations} zone-shift invocations)`,
+      value: ours.calls.queueMessages,
+      unit: '',
+      ...vs(base.calls.queueMessages),
+    },
+    {
+      section,
+      name: 'DynamoDB + CloudWatch + SNS calls',
+      value: ours.calls.dynamodb + ours.calls.cloudwatch + ours.calls.sns,
+      unit: '',
+      ...vs(base.calls.dynamodb + base.calls.cloudwatch + base.calls.sns),
+    },
+    {
+      section,
+      name: 'invariant violations (two nodes, state vs traffic, double change)',
+      value: ours.violations.length,
+      unit: '',
+      ...vs(base.violations.length),
+      goal: { op: '<=', value: 0 },
+    },
+  ];
+  if (ours.options.conflicts > 0) {
+    figures.push({
+      section,
+      name: `records moved by an operator, reported as conflicts (of ${ours.options.conflicts})`,
+      value: ours.conflictsReported,
+      unit: '',
+      ...vs(base.conflictsReported),
+      goal: { op: '>=', value: ours.options.conflicts },
+    });
+  }
+  return figures;
 }

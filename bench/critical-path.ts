@@ -1,0 +1,293 @@
+/**
+ * Critical path: the real failover handler (makeHandler: event validation, runAutoFailover) over
+ * in-memory ports wrapped by instrument() with a fixed latency per AWS call, against a naive
+ * baseline that calls the same ports one after another. Two clocks:
+ *
+ * - virtual (ManualClock): latency costs no wall time, so the figures are exact round-trip counts
+ *   times the latency, independent of this machine's load;
+ * - wall: real timers, so the figures also hold the CPU time of validation, decision and logging.
+ */
+
+import { healthAlarmName } from '../lambdas/domain/config.ts';
+import { decideAutoFailover } from '../lambdas/domain/decide.ts';
+import type { Clock } from '../lambdas/domain/ports.ts';
+import { makeHandler } from '../lambdas/handlers/failover.ts';
+import { ManualClock } from '../lambdas/testing/clock.ts';
+import { route53Service, testConfig } from '../lambdas/testing/fixtures.ts';
+import { CallLog, type CallRecord, instrument } from '../lambdas/testing/instrument.ts';
+import { createMemoryEnvironment, type MemoryEnvironment } from '../lambdas/testing/memory.ts';
+import { type Figure, median } from './report.ts';
+
+export interface PathRun {
+  /** Round trips that completed one after another before the shift request was issued, plus the shift itself. */
+  readonly roundTripsToShift: number;
+  /** Sequential round trips of the whole invocation (to the last call). */
+  readonly roundTripsTotal: number;
+  readonly calls: number;
+  /** Event received -> traffic-shift request issued. */
+  readonly msToShiftRequest: number;
+  /** Event received -> invocation finished (committed and announced). */
+  readonly msTotal: number;
+  readonly outcome: string;
+}
+
+const SERVICE = 'orders';
+
+function alarmEvent(env: MemoryEnvironment, at: number) {
+  const alarmName = env.alarms.setNode(SERVICE, 'a', 'ALARM');
+  const iso = new Date(at).toISOString();
+  return {
+    version: '0',
+    id: `evt-${at}`,
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account: '111122223333',
+    time: iso.replace(/\.\d{3}Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [`arn:aws:cloudwatch:us-east-1:111122223333:alarm:${alarmName}`],
+    detail: {
+      alarmName,
+      state: { value: 'ALARM', reason: 'threshold crossed', timestamp: iso.replace('Z', '+0000') },
+      previousState: { value: 'OK', reason: 'ok', timestamp: iso.replace('Z', '+0000') },
+      configuration: { metrics: [] },
+    },
+  };
+}
+
+interface Harness {
+  readonly env: MemoryEnvironment;
+  readonly log: CallLog;
+  readonly clock: Clock;
+  readonly ports: {
+    alarms: MemoryEnvironment['alarms'];
+    lag: MemoryEnvironment['lag'];
+    state: MemoryEnvironment['state'];
+    traffic: MemoryEnvironment['traffic'];
+    notifier: MemoryEnvironment['notifier'];
+  };
+}
+
+function harness(mode: 'virtual' | 'wall', latencyMs: number): Harness {
+  const config = testConfig([
+    route53Service({
+      id: SERVICE,
+      nodes: ['a', 'b', 'c'],
+      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
+    }),
+  ]);
+  const virtual = new ManualClock({ start: Date.now() });
+  const env = createMemoryEnvironment(config, { clock: virtual });
+  const clock: Clock = mode === 'virtual' ? virtual : { now: () => Date.now() };
+  const sleep =
+    mode === 'virtual'
+      ? virtual.sleep
+      : (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  const log = new CallLog(mode === 'virtual' ? virtual : { now: () => performance.now() });
+  const hooks = { log, sleep, latencyMs };
+  env.lag.put(SERVICE, 'b', 2, clock.now() - 5_000);
+  env.lag.put(SERVICE, 'c', 4, clock.now() - 5_000);
+  return {
+    env,
+    log,
+    clock,
+    ports: {
+      alarms: instrument(env.alarms, 'alarms', hooks),
+      lag: instrument(env.lag, 'lag', hooks),
+      state: instrument(env.state, 'state', hooks),
+      traffic: instrument(env.traffic, 'traffic', hooks),
+      notifier: instrument(env.notifier, 'notifier', hooks),
+    },
+  };
+}
+
+function summarize(h: Harness, startedAt: number, endedAt: number, outcome: string): PathRun {
+  const shift = h.log.find({ port: 'traffic', method: 'shift' })[0];
+  if (!shift) throw new Error(`no traffic shift was requested (outcome ${outcome})`);
+  const last = h.log.calls.reduce<CallRecord | undefined>(
+    (a, c) => (a === undefined || (c.endSeq ?? 0) > (a.endSeq ?? 0) ? c : a),
+    undefined,
+  );
+  return {
+    roundTripsToShift: h.log.sequentialRoundTripsBefore(shift) + 1,
+    roundTripsTotal: last ? h.log.sequentialRoundTripsBefore(last) + 1 : 0,
+    calls: h.log.calls.length,
+    msToShiftRequest: shift.start - startedAt,
+    msTotal: endedAt - startedAt,
+    outcome,
+  };
+}
+
+/** The real handler. */
+export async function runHandler(mode: 'virtual' | 'wall', latencyMs: number): Promise<PathRun> {
+  const h = harness(mode, latencyMs);
+  const handler = makeHandler({
+    ...h.env,
+    ...h.ports,
+    clock: h.clock,
+    newHolderId: () => 'bench',
+  });
+  const now = () => (mode === 'virtual' ? h.clock.now() : performance.now());
+  const event = alarmEvent(h.env, h.clock.now());
+  const startedAt = now();
+  const out = await handler(event, { awsRequestId: `bench-${startedAt}` });
+  const endedAt = now();
+  if (out.outcome !== 'failed-over') throw new Error(`expected a failover, got ${JSON.stringify(out)}`);
+  return summarize(h, startedAt, endedAt, out.outcome);
+}
+
+/**
+ * The naive baseline: the same ports, the same decision, each call awaited before the next
+ * (alarms, lag, state, lease, shift, commit, announce), as a first implementation would write it.
+ */
+export async function runNaive(mode: 'virtual' | 'wall', latencyMs: number): Promise<PathRun> {
+  const h = harness(mode, latencyMs);
+  const { env, ports, clock } = h;
+  const service = env.config.services[0]!;
+  const now = () => (mode === 'virtual' ? clock.now() : performance.now());
+  const event = alarmEvent(env, clock.now());
+  const startedAt = now();
+  const transition = {
+    alarmName: event.detail.alarmName,
+    state: 'ALARM' as const,
+    previousState: 'OK' as const,
+    timestamp: Date.parse(event.time),
+    eventId: event.id,
+  };
+  const alarms = await ports.alarms.getStates(service.nodes.map((n) => healthAlarmName(service, n)));
+  const lag = await ports.lag.getLatest(
+    service.nodes.map((n) => ({ key: n.id, metric: n.lag })),
+    clock.now(),
+    300,
+  );
+  const stored = (await ports.state.get(service.id)) ?? {
+    serviceId: service.id,
+    primary: service.initialPrimary,
+    epoch: 0,
+    paused: false,
+  };
+  const decision = decideAutoFailover({ service, transition, alarms, lag, state: stored, now: clock.now() });
+  if (decision.action !== 'failover') throw new Error(`naive baseline held: ${decision.reason}`);
+  const t = clock.now();
+  const lease = {
+    holder: 'naive',
+    operation: 'auto-failover' as const,
+    acquiredAt: t,
+    expiresAt: t + 120_000,
+  };
+  await ports.state.acquireLease({
+    serviceId: service.id,
+    expectedEpoch: decision.expectedEpoch,
+    seedPrimary: service.initialPrimary,
+    lease,
+    now: t,
+  });
+  await ports.traffic.shift([{ serviceId: service.id, from: decision.from, to: decision.to }]);
+  await ports.state.commit({
+    serviceId: service.id,
+    expectedEpoch: decision.expectedEpoch,
+    holder: 'naive',
+    newPrimary: decision.to,
+    at: clock.now(),
+    history: {
+      serviceId: service.id,
+      epoch: decision.expectedEpoch + 1,
+      at: clock.now(),
+      operation: 'auto-failover',
+      from: decision.from,
+      to: decision.to,
+      reason: 'naive baseline',
+      lagSeconds: decision.lagSeconds,
+      actor: 'naive',
+    },
+  });
+  await ports.notifier.publish({ kind: 'failover', serviceId: service.id, subject: 'naive', detail: {} });
+  return summarize(h, startedAt, now(), 'failed-over');
+}
+
+export interface CriticalPathResult {
+  readonly latencyMs: number;
+  readonly virtual: { readonly ours: PathRun; readonly naive: PathRun };
+  readonly wall: { readonly ours: readonly PathRun[]; readonly naive: readonly PathRun[] };
+}
+
+export async function measureCriticalPath(
+  options: { latencyMs?: number; runs?: number } = {},
+): Promise<CriticalPathResult> {
+  const latencyMs = options.latencyMs ?? 25;
+  const runs = options.runs ?? 20;
+  const virtual = {
+    ours: await runHandler('virtual', latencyMs),
+    naive: await runNaive('virtual', latencyMs),
+  };
+  const ours: PathRun[] = [];
+  const naive: PathRun[] = [];
+  // Interleaved, after one warm-up each, so JIT and machine load hit both alike.
+  await runHandler('wall', latencyMs);
+  await runNaive('wall', latencyMs);
+  for (let i = 0; i < runs; i++) {
+    ours.push(await runHandler('wall', latencyMs));
+    naive.push(await runNaive('wall', latencyMs));
+  }
+  return { latencyMs, virtual, wall: { ours, naive } };
+}
+
+export function criticalPathFigures(r: CriticalPathResult): Figure[] {
+  const section = `critical path (${r.latencyMs} ms per AWS call)`;
+  const naive = (value: number) => ({ baseline: { label: 'naive sequential', value } });
+  const med = (runs: readonly PathRun[], pick: (p: PathRun) => number) => median(runs.map(pick));
+  const overhead = (runs: readonly PathRun[]) =>
+    median(runs.map((p) => p.msToShiftRequest - (p.roundTripsToShift - 1) * r.latencyMs));
+  return [
+    {
+      section,
+      name: 'sequential round trips, event to traffic shift (shift included)',
+      value: r.virtual.ours.roundTripsToShift,
+      unit: 'RT',
+      ...naive(r.virtual.naive.roundTripsToShift),
+      goal: { op: '<=', value: 3 },
+    },
+    {
+      section,
+      name: 'sequential round trips, whole invocation (commit, announce)',
+      value: r.virtual.ours.roundTripsTotal,
+      unit: 'RT',
+      ...naive(r.virtual.naive.roundTripsTotal),
+    },
+    {
+      section,
+      name: 'AWS calls per failover',
+      value: r.virtual.ours.calls,
+      unit: '',
+      ...naive(r.virtual.naive.calls),
+    },
+    {
+      section,
+      name: 'event -> shift request, virtual time (latency only)',
+      value: r.virtual.ours.msToShiftRequest,
+      unit: 'ms',
+      ...naive(r.virtual.naive.msToShiftRequest),
+    },
+    {
+      section,
+      name: `event -> shift request, wall clock, median of ${r.wall.ours.length}`,
+      value: med(r.wall.ours, (p) => p.msToShiftRequest),
+      unit: 'ms',
+      ...naive(med(r.wall.naive, (p) => p.msToShiftRequest)),
+      goal: { op: '<=', value: 100 },
+    },
+    {
+      section,
+      name: 'CPU + timer overhead beyond the round trips before the shift, median',
+      value: overhead(r.wall.ours),
+      unit: 'ms',
+      ...naive(overhead(r.wall.naive)),
+    },
+    {
+      section,
+      name: 'event -> committed and announced, wall clock, median',
+      value: med(r.wall.ours, (p) => p.msTotal),
+      unit: 'ms',
+      ...naive(med(r.wall.naive, (p) => p.msTotal)),
+    },
+  ];
+}
