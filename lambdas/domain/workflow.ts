@@ -41,6 +41,13 @@ export const workflowRequestSchema = z.strictObject({
   dryRun: z.boolean().default(false),
   /** Why: goes to history, notifications and the execution name. */
   reason: z.string().trim().min(1, 'must say why').max(512),
+  /**
+   * The epoch the operator saw when deciding (`failover status`). When given, the workflow is
+   * refused if the service changed since (an automatic failover got there first), instead of
+   * making a second role change from a primary the operator never chose to leave.
+   * @default - no check: the workflow starts from whatever the state is at Prepare
+   */
+  expectedEpoch: z.number().int().min(0).optional(),
   /** Client-chosen idempotency key (e.g. a UUID the CLI keeps across its own retries). */
   requestId: z
     .string()
@@ -93,6 +100,7 @@ export function executionName(request: WorkflowRequestInput, now?: number): stri
     to: request.to ?? null,
     force: request.force ?? false,
     dryRun: request.dryRun ?? false,
+    ...(request.expectedEpoch !== undefined ? { expectedEpoch: request.expectedEpoch } : {}),
     ...(request.requestId !== undefined
       ? { requestId: request.requestId }
       : {
@@ -235,6 +243,15 @@ export function planWorkflow(input: PlanInput): PlanDecision {
     return refuse(
       'PreconditionFailedError',
       `the recorded primary ${state.primary} is not a node of ${service.id}: fix the state or the configuration first`,
+    );
+  }
+  if (request.expectedEpoch !== undefined && request.expectedEpoch !== state.epoch) {
+    const last = state.lastChange;
+    return refuse(
+      'LeaseConflictError',
+      `${service.id} changed since the request was made: expected epoch ${request.expectedEpoch}, now epoch ${state.epoch} with primary ${state.primary}${
+        last ? ` (${last.operation} ${last.from} -> ${last.to} by ${last.actor})` : ''
+      }: nothing changed, check the status and ask again`,
     );
   }
   if (request.to === state.primary) {

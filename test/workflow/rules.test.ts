@@ -186,6 +186,33 @@ describe('executionName', () => {
 });
 
 describe('planWorkflow', () => {
+  it('refuses a request made against an epoch that has moved on (an automatic failover got there first)', () => {
+    const last = {
+      serviceId: 'db',
+      epoch: 7,
+      at: NOW - 1_000,
+      operation: 'auto-failover' as const,
+      from: 'c',
+      to: 'a',
+      reason: 'primary alarm',
+      actor: 'req-9',
+    };
+    const d = plan({ request: req({ to: 'b', expectedEpoch: 6 }), state: state({ lastChange: last }) });
+    expect(d).toEqual({
+      outcome: 'refused',
+      error: 'LeaseConflictError',
+      detail:
+        'db changed since the request was made: expected epoch 6, now epoch 7 with primary a (auto-failover c -> a by req-9): nothing changed, check the status and ask again',
+    });
+    expect(proceed({ request: req({ to: 'b', expectedEpoch: 7 }) }).expectedEpoch).toBe(7);
+  });
+
+  it('keys the execution name on expectedEpoch only when it is given', () => {
+    const base = { serviceId: 'db', mode: 'switchover' as const, reason: 'maintenance' };
+    expect(executionName(base, NOW)).toBe(executionName({ ...base }, NOW));
+    expect(executionName({ ...base, expectedEpoch: 7 }, NOW)).not.toBe(executionName(base, NOW));
+  });
+
   it('plans a switchover: epoch token, lease window, timings from the service, every hook call prepared', () => {
     const p = proceed();
     expect(p).toMatchObject({
