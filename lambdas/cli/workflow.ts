@@ -71,21 +71,27 @@ export async function runWorkflowCommand(ctx: CommandContext, cmd: WorkflowComma
   const now = ctx.clock.now();
   const name = executionName(request, now);
   const stateMachineArn = await services.stateMachineArn();
-  let report: ExecutionReport;
-  try {
-    const started = await services.sfn.send(
-      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(request) }),
-    );
-    report = {
-      name,
-      arn: started.executionArn ?? executionArnOf(stateMachineArn, name),
-      status: 'RUNNING',
-      ...(started.startDate ? { startDate: started.startDate.toISOString() } : {}),
-      existing: false,
-    };
-  } catch (err) {
-    if ((err as { name?: string }).name !== 'ExecutionAlreadyExists') throw err;
-    report = await describe(ctx, executionArnOf(stateMachineArn, name), true);
+  const arn = executionArnOf(stateMachineArn, name);
+  // Look first: StartExecution answers a repeat of a RUNNING execution (same name and input) with
+  // success, which would read as "started" although nothing new started.
+  let report = await describeIfExists(ctx, arn);
+  if (report === undefined) {
+    try {
+      const started = await services.sfn.send(
+        new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(request) }),
+      );
+      report = {
+        name,
+        arn: started.executionArn ?? arn,
+        status: 'RUNNING',
+        ...(started.startDate ? { startDate: started.startDate.toISOString() } : {}),
+        existing: false,
+      };
+    } catch (err) {
+      // Started by someone else between our look and our start (or a retried start of ours).
+      if ((err as { name?: string }).name !== 'ExecutionAlreadyExists') throw err;
+      report = await describe(ctx, arn, true);
+    }
   }
 
   const what = `${cmd.name}${request.dryRun ? ' (dry run)' : ''} of ${service.id}${
@@ -140,6 +146,15 @@ export function executionArnOf(stateMachineArn: string, name: string): string {
   return [...parts.slice(0, 5), 'execution', parts[6], name].join(':');
 }
 
+async function describeIfExists(ctx: CommandContext, arn: string): Promise<ExecutionReport | undefined> {
+  try {
+    return await describe(ctx, arn, true);
+  } catch (err) {
+    if ((err as { name?: string }).name === 'ExecutionDoesNotExist') return undefined;
+    throw err;
+  }
+}
+
 async function describe(ctx: CommandContext, arn: string, existing: boolean): Promise<ExecutionReport> {
   const d: DescribeExecutionCommandOutput = await ctx.services.sfn.send(
     new DescribeExecutionCommand({ executionArn: arn }),
@@ -180,13 +195,12 @@ async function follow(
       const line = progressLine(event);
       if (line === undefined) continue;
       const at = event.timestamp ? event.timestamp.getTime() : clock.now();
-      out.progress(`  +${durationText((at - startMs) / 1000).padEnd(9)} ${line}`);
+      // Clamped: our clock and Step Functions' may disagree by a little.
+      out.progress(`  +${durationText(Math.max(0, at - startMs) / 1000).padEnd(9)} ${line}`);
     }
     if (report.status !== 'RUNNING') return report;
     if (clock.now() >= deadline) {
-      out.progress(
-        `still RUNNING after ${durationText(timeoutSeconds)}: stopped following (the execution goes on)`,
-      );
+      out.progress(`stopped following after ${durationText(timeoutSeconds)} (the execution goes on)`);
       return { ...report, status: 'RUNNING' };
     }
     await ctx.sleep(ctx.pollIntervalMs);

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-sfn';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from '@aws-sdk/client-sfn';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../lambdas/cli/main.ts';
 import type { CliServices } from '../../lambdas/cli/services.ts';
@@ -67,6 +67,8 @@ export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
       credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
     });
   const sfnMock = mockClient(sfn);
+  // Like Step Functions before anything started: every execution name is free.
+  sfnMock.on(DescribeExecutionCommand).rejects(notStarted());
   const resolved = { state: 0, notifier: 0, stateMachineArn: 0 };
   const services: CliServices = {
     alarms: env.alarms,
@@ -108,4 +110,12 @@ export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
       return { code, stdout, stderr, json: () => JSON.parse(stdout) };
     },
   };
+}
+
+/** What DescribeExecution answers for a name nothing has started. */
+export function notStarted(): ExecutionDoesNotExist {
+  return new ExecutionDoesNotExist({
+    message: 'Execution Does Not Exist',
+    $metadata: { httpStatusCode: 400 },
+  });
 }

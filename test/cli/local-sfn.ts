@@ -10,6 +10,7 @@ import {
   type DescribeExecutionCommandInput,
   type DescribeExecutionCommandOutput,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   type ExecutionStatus,
   GetExecutionHistoryCommand,
   type GetExecutionHistoryCommandInput,

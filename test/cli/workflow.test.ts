@@ -8,7 +8,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { executionArnOf } from '../../lambdas/cli/workflow.ts';
 import { executionName } from '../../lambdas/domain/workflow.ts';
-import { ACTOR, cliHarness, POLL_MS, START, STATE_MACHINE_ARN } from './helpers.ts';
+import { ACTOR, cliHarness, notStarted, POLL_MS, START, STATE_MACHINE_ARN } from './helpers.ts';
 
 const SEC = 1000;
 const alreadyExists = () =>
@@ -105,7 +105,6 @@ describe('failover switchover / failover: starting the workflow', () => {
 
   it('reports the existing execution instead of starting a second one when the request already started it', async () => {
     const h = cliHarness();
-    h.sfnMock.on(StartExecutionCommand).rejects(alreadyExists());
     h.sfnMock.on(DescribeExecutionCommand).resolves({
       name: 'x',
       status: 'RUNNING',
@@ -113,10 +112,11 @@ describe('failover switchover / failover: starting the workflow', () => {
     });
     const r = await h.run('switchover', 'orders-db', '--reason', 'patching', '--json');
     expect(r.code).toBe(0);
-    const name = started(h)[0]!.name!;
+    const name = executionName({ serviceId: 'orders-db', mode: 'switchover', reason: 'patching' }, START);
     const arn = `arn:aws:states:us-east-1:111122223333:execution:FailoverWorkflow:${name}`;
     expect(h.sfnMock.commandCalls(DescribeExecutionCommand)[0]!.args[0].input).toEqual({ executionArn: arn });
-    expect(h.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    // Step Functions would answer a repeat of a running execution with success: never asked.
+    expect(h.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
     expect(r.json().execution).toMatchObject({ arn, status: 'RUNNING', existing: true });
     const text = await h.run('switchover', 'orders-db', '--reason', 'patching');
     expect(text.stdout).toContain(
@@ -124,12 +124,24 @@ describe('failover switchover / failover: starting the workflow', () => {
     );
   });
 
+  it('reports the execution a concurrent start of the same request created between the look and the start', async () => {
+    const h = cliHarness();
+    h.sfnMock
+      .on(DescribeExecutionCommand)
+      .rejectsOnce(notStarted())
+      .resolves({ name: 'x', status: 'RUNNING', startDate: new Date(START) });
+    h.sfnMock.on(StartExecutionCommand).rejects(alreadyExists());
+    const r = await h.run('switchover', 'orders-db', '--json');
+    expect(r.code).toBe(0);
+    expect(h.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    expect(r.json().execution).toMatchObject({ status: 'RUNNING', existing: true });
+  });
+
   it.each([
     ['SUCCEEDED', 0, 'SUCCEEDED: orders-db switched-over from db-a to db-b, epoch 1, data-loss bound 0 s'],
     ['FAILED', 1, 'to try again, give a different --reason or --request-id'],
   ])('reports an earlier execution of the same request that ended %s', async (status, code, line) => {
     const h = cliHarness();
-    h.sfnMock.on(StartExecutionCommand).rejects(alreadyExists());
     h.sfnMock.on(DescribeExecutionCommand).resolves({
       status: status as 'SUCCEEDED',
       startDate: new Date(START - 3600 * SEC),
@@ -151,6 +163,7 @@ describe('failover switchover / failover: starting the workflow', () => {
     const r = await h.run('switchover', 'orders-db', '--wait');
     expect(r.code).toBe(code);
     expect(r.stdout).toContain(line);
+    expect(h.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
     // Already over: nothing to follow.
     expect(h.sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(0);
   });
@@ -259,6 +272,7 @@ describe('--wait: following the execution', () => {
     h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date(START) });
     h.sfnMock
       .on(DescribeExecutionCommand)
+      .rejectsOnce(notStarted())
       .resolvesOnce({ status: 'RUNNING', startDate: new Date(START) })
       .resolvesOnce({ status: 'RUNNING', startDate: new Date(START) })
       .resolves({ status: 'SUCCEEDED', startDate: new Date(START), output: JSON.stringify(result) });
@@ -306,17 +320,20 @@ describe('--wait: following the execution', () => {
   it('exits 1 with the error and the cause message of a failed execution', async () => {
     const h = cliHarness();
     h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date(START) });
-    h.sfnMock.on(DescribeExecutionCommand).resolves({
-      status: 'FAILED',
-      startDate: new Date(START),
-      error: 'PreconditionFailedError',
-      cause: JSON.stringify({
-        errorType: 'PreconditionFailedError',
-        errorMessage:
-          'db-b is not known to be healthy (alarm failover-orders-db-db-b-health is ALARM): never promoted, not even with force',
-        trace: [],
-      }),
-    });
+    h.sfnMock
+      .on(DescribeExecutionCommand)
+      .rejectsOnce(notStarted())
+      .resolves({
+        status: 'FAILED',
+        startDate: new Date(START),
+        error: 'PreconditionFailedError',
+        cause: JSON.stringify({
+          errorType: 'PreconditionFailedError',
+          errorMessage:
+            'db-b is not known to be healthy (alarm failover-orders-db-db-b-health is ALARM): never promoted, not even with force',
+          trace: [],
+        }),
+      });
     h.sfnMock.on(GetExecutionHistoryCommand).resolves({
       events: events(START, [
         entered('TaskStateEntered', 'Prepare'),
@@ -344,11 +361,14 @@ describe('--wait: following the execution', () => {
   it('stops following after --wait-timeout with exit status 1; the execution goes on', async () => {
     const h = cliHarness();
     h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date(START) });
-    h.sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING', startDate: new Date(START) });
+    h.sfnMock
+      .on(DescribeExecutionCommand)
+      .rejectsOnce(notStarted())
+      .resolves({ status: 'RUNNING', startDate: new Date(START) });
     h.sfnMock.on(GetExecutionHistoryCommand).resolves({ events: first });
     const r = await h.run('switchover', 'orders-db', '--wait', '--wait-timeout', '10');
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('still RUNNING after 10 s: stopped following (the execution goes on)');
+    expect(r.stdout).toContain('stopped following after 10 s (the execution goes on)');
     expect(h.env.clock.now()).toBe(START + 10 * SEC);
     // Each event printed once although every poll returned them all again.
     expect(r.stdout.match(/WaitForCatchUp/g)).toHaveLength(1);
@@ -359,6 +379,7 @@ describe('--wait: following the execution', () => {
     h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date(START) });
     h.sfnMock
       .on(DescribeExecutionCommand)
+      .rejectsOnce(notStarted())
       .resolves({ status: 'SUCCEEDED', startDate: new Date(START), output: JSON.stringify(result) });
     h.sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [...first, ...second] });
     const r = await h.run('switchover', 'orders-db', '--wait', '--json');
