@@ -12,7 +12,7 @@ import { VirtualClock } from './sim/clock.ts';
 import { DEFAULT_MODEL, describeModel, type SimModel } from './sim/model.ts';
 import { type SynthesizedStack, synthesizeStack } from './sim/stack.ts';
 import { World } from './sim/world.ts';
-import { formatEntry, Timeline } from './timeline.ts';
+import { Timeline } from './timeline.ts';
 
 /** t=0 of every simulated scenario: a fixed instant, so every run prints the same timeline. */
 export const SIMULATED_START = Date.UTC(2025, 5, 2, 9, 0, 0);
@@ -244,5 +244,3 @@ export function summaryLines(o: ScenarioOutcome): string[] {
   );
   return lines;
 }
-
-export { formatEntry };

@@ -18,13 +18,11 @@ import {
   type FailoverConfig,
   findService,
   healthAlarmName,
-  type NodeConfig,
   type ServiceConfig,
 } from '../../lambdas/domain/config.ts';
 import { LeaseConflictError } from '../../lambdas/domain/errors.ts';
 import type { CommitRequest, Logger, Notification } from '../../lambdas/domain/ports.ts';
 import type {
-  AlarmStateValue,
   CandidateAssessment,
   HistoryEntry,
   TrafficChange,
@@ -50,7 +48,7 @@ import type { SimModel } from './model.ts';
 import { type ObservedCall, observe } from './observe.ts';
 import { Priority, Scheduler } from './scheduler.ts';
 import { DRILL_ACCOUNT, DRILL_REGION, matchesPattern, type SynthesizedStack } from './stack.ts';
-import { type ExecutionResult, type HookFunction, WorkflowExecutor } from './workflow.ts';
+import { type HookFunction, WorkflowExecutor } from './workflow.ts';
 
 interface NodeSim {
   readonly id: string;
@@ -109,7 +107,6 @@ export class World {
   readonly metrics = new MemoryMetrics();
   readonly invocations: InvocationRecord[] = [];
   readonly executions: ExecutionSummary[] = [];
-  readonly executionResults: ExecutionResult[] = [];
   readonly notifications: { at: number; notification: Notification }[] = [];
   readonly trafficChanges: { at: number; start: number; end: number; from: string; to: string }[] = [];
   readonly dnsChanges: DnsChange[] = [];
@@ -900,7 +897,6 @@ export class World {
       label: `operator: ${input.mode}${input.force ? ' (force)' : ''}`,
     });
     const result = await this.workflow.run(input);
-    this.executionResults.push(result);
     const summary: ExecutionSummary = {
       name: result.name,
       request: input,
@@ -1018,14 +1014,6 @@ export class World {
       .update(`${this.options.scenario.name}:${kind}:${this.ids++}`)
       .digest('hex');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-  }
-
-  nodeConfig(id: string): NodeConfig | undefined {
-    return this.service.nodes.find((n) => n.id === id);
-  }
-
-  alarmState(id: string): AlarmStateValue {
-    return this.alarms.get(id)?.state.value ?? 'OK';
   }
 }
 
