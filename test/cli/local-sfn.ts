@@ -143,7 +143,10 @@ export class LocalStepFunctions {
   private byArn(arn: string | undefined): LocalExecution {
     const e = [...this.executions.values()].find((x) => x.arn === arn);
     if (!e)
-      throw Object.assign(new Error(`Execution Does Not Exist: '${arn}'`), { name: 'ExecutionDoesNotExist' });
+      throw new ExecutionDoesNotExist({
+        message: `Execution Does Not Exist: '${arn}'`,
+        $metadata: { httpStatusCode: 400 },
+      });
     return e;
   }
 
