@@ -8,27 +8,39 @@ import type { QueuedShift } from './types.ts';
 
 export const QUEUED_SHIFT_VERSION = 1;
 
-const alarmState = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
-const id = z.string().min(1).max(256);
+function buildSchema() {
+  const alarmState = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
+  const id = z.string().min(1).max(256);
+  return z.strictObject({
+    v: z.literal(QUEUED_SHIFT_VERSION),
+    serviceId: id,
+    from: id,
+    to: id,
+    expectedEpoch: z.number().int().min(0),
+    holder: id,
+    transition: z.strictObject({
+      alarmName: z.string().min(1).max(255),
+      state: alarmState,
+      previousState: alarmState,
+      timestamp: z.number().finite(),
+      eventId: id,
+    }),
+    lagSeconds: z.number().finite().min(0),
+    queuedAt: z.number().finite(),
+    reason: z.string().max(256),
+  });
+}
 
-export const queuedShiftSchema = z.strictObject({
-  v: z.literal(QUEUED_SHIFT_VERSION),
-  serviceId: id,
-  from: id,
-  to: id,
-  expectedEpoch: z.number().int().min(0),
-  holder: id,
-  transition: z.strictObject({
-    alarmName: z.string().min(1).max(255),
-    state: alarmState,
-    previousState: alarmState,
-    timestamp: z.number().finite(),
-    eventId: id,
-  }),
-  lagSeconds: z.number().finite().min(0),
-  queuedAt: z.number().finite(),
-  reason: z.string().max(256),
-});
+let schema: ReturnType<typeof buildSchema> | undefined;
+
+/**
+ * Built on first use: the failover Lambda only encodes, so its cold start does not pay for
+ * constructing the schema (zod builds are a measurable part of module init, see BENCHMARKS.md).
+ */
+export function queuedShiftSchema(): ReturnType<typeof buildSchema> {
+  schema ??= buildSchema();
+  return schema;
+}
 
 export function encodeQueuedShift(shift: QueuedShift): string {
   const { serviceId, from, to, expectedEpoch, holder, transition, lagSeconds, queuedAt, reason } = shift;
@@ -63,7 +75,7 @@ export function decodeQueuedShift(body: string): DecodedQueuedShift {
   } catch (err) {
     return { ok: false, problems: [`(root): not JSON (${(err as Error).message})`] };
   }
-  const parsed = queuedShiftSchema.safeParse(json);
+  const parsed = queuedShiftSchema().safeParse(json);
   if (!parsed.success) {
     return {
       ok: false,
