@@ -44,12 +44,20 @@ let page: Page;
 const requests: string[] = [];
 const consoleErrors: string[] = [];
 
+/** Set when Chromium is missing: every test then fails with the install hint (never a skip). */
+let missingBrowser: Error | undefined;
+
+function browserReady(): void {
+  if (missingBrowser) throw missingBrowser;
+}
+
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(
+    missingBrowser = new Error(
       `Chromium is not installed at ${CHROMIUM}: this suite needs a real browser. Install it with ` +
         '`apt-get update && apt-get install -y chromium` (Debian/Ubuntu), then run `npm run test:browser` again.',
     );
+    return;
   }
   report = await runDrill({ scenarios: SCENARIOS });
   const dir = mkdtempSync(join(tmpdir(), 'drill-report-'));
@@ -71,12 +79,14 @@ afterAll(async () => {
 
 describe('drill HTML report in Chromium', () => {
   it('is self-contained: the only request is the file itself, and nothing logs an error', () => {
+    browserReady();
     expect(requests.filter((u) => !u.startsWith('file://'))).toEqual([]);
     expect(requests).toHaveLength(1);
     expect(consoleErrors).toEqual([]);
   });
 
   it('lists every scenario in the overview with its verdict', async () => {
+    browserReady();
     const rows = await page.$$eval('table.overview tbody tr', (trs) =>
       (trs as unknown as El[]).map((tr) =>
         Array.from(tr.querySelectorAll('td')).map((td) => td.textContent?.trim() ?? ''),
@@ -87,6 +97,7 @@ describe('drill HTML report in Chromium', () => {
   });
 
   it('renders one SVG timeline per scenario, with a real size', async () => {
+    browserReady();
     const boxes = await page.$$eval('svg.timeline', (svgs) =>
       (svgs as unknown as El[]).map((svg) => {
         const r = svg.getBoundingClientRect();
@@ -101,6 +112,7 @@ describe('drill HTML report in Chromium', () => {
   });
 
   it.each(SCENARIOS.map((s) => s.name))('draws the lanes, lag, budget and markers of %s', async (name) => {
+    browserReady();
     const outcome = report.scenarios.find((s) => s.name === name)!;
     const drawn = await page.$eval(`svg.timeline[data-scenario="${name}"]`, (node) => {
       const svg = node as unknown as El;
@@ -160,6 +172,7 @@ describe('drill HTML report in Chromium', () => {
   });
 
   it('shows the RTO split of each recovered scenario as a bar whose phases add up', async () => {
+    browserReady();
     for (const s of report.scenarios) {
       const phases = await page.$$eval(`section#${s.name} .rto .phase`, (divs) =>
         (divs as unknown as El[]).map((d) => d.getBoundingClientRect().width),
@@ -178,6 +191,7 @@ describe('drill HTML report in Chromium', () => {
   });
 
   it('takes the README picture of the primary-crash timeline', async () => {
+    browserReady();
     const figure = await page.$('section#primary-crash figure.timeline-figure');
     expect(figure).not.toBeNull();
     const path = join(PROJECT_ROOT, 'docs', 'drill-timeline.png');
