@@ -439,7 +439,8 @@ class Run {
         history,
       });
     } catch (err) {
-      if (!(err instanceof LeaseLostError) && (await this.committedAnyway(decision))) {
+      if (err instanceof LeaseLostError) return this.leaseLost(decision, err);
+      if (await this.committedAnyway(decision)) {
         deps.logger.warn('commit answered with an error but is recorded', {
           serviceId: service.id,
           error: String(err),
@@ -447,7 +448,7 @@ class Run {
       } else {
         return this.needsAttention(
           decision,
-          err instanceof LeaseLostError ? 'lease-lost' : 'commit-failed',
+          'commit-failed',
           `traffic moved to ${decision.to}, but recording epoch ${epoch} failed (${describe(err)}): the state still names ${decision.from} as primary`,
         );
       }
@@ -495,6 +496,51 @@ class Run {
       epoch,
       timings: this.timings(),
     };
+  }
+
+  /**
+   * The commit was fenced out: this attempt stalled past its lease and another operation took it.
+   * Say what the record holds now. When another attempt already completed this very change (a
+   * duplicate event after the lease expired), everything agrees and it announced: stay quiet.
+   */
+  private async leaseLost(decision: FailoverDecision, err: LeaseLostError): Promise<FailoverOutcome> {
+    const { deps, service } = this;
+    let now: ClusterState | undefined;
+    let readError: unknown;
+    try {
+      now = (await deps.state.get(service.id)) ?? initialState(service);
+    } catch (e) {
+      readError = e;
+    }
+    if (now && now.primary === decision.to && now.epoch > decision.expectedEpoch) {
+      const by = now.lastChange?.actor ?? 'another operation';
+      deps.logger.warn('lease lost, but the same change was completed by another attempt', {
+        serviceId: service.id,
+        to: decision.to,
+        epoch: now.epoch,
+        by,
+      });
+      deps.metrics.add('FailoverLeaseConflict', 1, 'Count', { serviceId: service.id });
+      return {
+        outcome: 'conflict',
+        serviceId: service.id,
+        from: decision.from,
+        to: decision.to,
+        reason: 'superseded',
+        detail: `this attempt outlived its lease; ${by} completed the failover to ${decision.to} meanwhile (epoch ${now.epoch})`,
+        epoch: now.epoch,
+        timings: this.timings(),
+      };
+    }
+    const record =
+      now === undefined
+        ? `the record could not be read (${describe(readError)})`
+        : `the record names ${now.primary} at epoch ${now.epoch}${now.lease ? `, leased by ${now.lease.operation} ${now.lease.holder}` : ''}`;
+    return this.needsAttention(
+      decision,
+      'lease-lost',
+      `traffic points at ${decision.to} after this attempt's shift, but its lease was taken over before it could record epoch ${decision.expectedEpoch + 1} (${describe(err)}): ${record}`,
+    );
   }
 
   private async committedAnyway(decision: FailoverDecision): Promise<boolean> {

@@ -486,8 +486,31 @@ describe('runAutoFailover', () => {
     expect(env.state.stats.commitsRefused).toBe(1);
     expect(env.notifier.published[0]).toMatchObject({ kind: 'failover-failed' });
     expect(env.notifier.published[0]!.detail.detail).toMatch(
-      /traffic moved to b, but recording epoch 1 failed/,
+      /traffic points at b after this attempt's shift, but its lease was taken over before it could record epoch 1 .*: the record names a at epoch 0, leased by switchover exec-9$/,
     );
+  });
+
+  it('a stalled attempt whose failover another attempt completed meanwhile stays quiet (superseded)', async () => {
+    // Regression (reliability races): the stale holder used to page "needs attention: the state
+    // still names a as primary" while the record already named b.
+    const { env, deps } = setup();
+    let other: unknown;
+    const traffic: TrafficPort = {
+      shift: async (changes) => {
+        // Stalled past the lease; a duplicate event's invocation takes over and fails over.
+        env.clock.advance(121_000);
+        env.lag.put('orders', 'b', 2, env.clock.now() - 5_000);
+        other = await runAutoFailover({ ...deps, holderId: 'req-2' }, fire(env, 'a', 'ALARM', 'evt-2'));
+        return env.traffic.shift(changes);
+      },
+      current: (id) => env.traffic.current(id),
+    };
+    const out = await runAutoFailover({ ...deps, traffic }, fire(env));
+    expect(other).toMatchObject({ outcome: 'failed-over', to: 'b', epoch: 1 });
+    expect(out).toMatchObject({ outcome: 'conflict', reason: 'superseded', to: 'b', epoch: 1 });
+    expect(out.detail).toMatch(/req-2 completed the failover to b meanwhile \(epoch 1\)/);
+    expect(env.state.snapshot('orders')).toMatchObject({ primary: 'b', epoch: 1 });
+    expect(env.notifier.published.map((n) => n.kind)).toEqual(['failover']);
   });
 
   it('a commit that errors but landed (timeout after write) is read back and counts as done', async () => {
