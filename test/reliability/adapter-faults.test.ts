@@ -154,7 +154,14 @@ describe.each<RouterType>(['elbv2-target', 'elbv2-weighted', 'route53'])(
 
       if (process.env.RELIABILITY_DEBUG)
         for (const r of runs)
-          console.log(type, describePlans(r.plans), '=>', r.result.outcome?.outcome, r.result.outcome?.reason, r.result.thrown.join(','));
+          console.log(
+            type,
+            describePlans(r.plans),
+            '=>',
+            r.result.outcome?.outcome,
+            r.result.outcome?.reason,
+            r.result.thrown.join(','),
+          );
       const outcomes = new Map<string, number>();
       for (const r of runs) {
         const key = r.result.outcome?.outcome ?? 'dead-lettered';
