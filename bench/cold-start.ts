@@ -37,6 +37,8 @@ export interface BundleInfo {
 
 export interface InitSample {
   readonly initMs: number;
+  /** CPU (user + system) the process spent in the import: steadier than wall time on a busy machine. */
+  readonly initCpuMs: number;
   readonly firstInvokeMs: number;
   readonly processMs: number;
 }
@@ -118,24 +120,27 @@ const UNKNOWN_ALARM_EVENT = {
   },
 };
 
-async function sampleInit(bundle: BundleInfo): Promise<InitSample> {
+async function sampleInit(bundle: BundleInfo, sourceMaps = true): Promise<InitSample> {
   const url = pathToFileURL(join(bundle.dir, 'index.mjs')).href;
   const event = bundle.name === 'zone-shift' ? { Records: [] } : UNKNOWN_ALARM_EVENT;
   const script = `
+const c0 = process.cpuUsage();
 const t0 = performance.now();
 const m = await import(${JSON.stringify(url)});
 const t1 = performance.now();
+const c1 = process.cpuUsage(c0);
 await m.handler(${JSON.stringify(event)}, { awsRequestId: 'bench' });
 const t2 = performance.now();
-process.stdout.write('\\nBENCH ' + JSON.stringify({ initMs: t1 - t0, firstInvokeMs: t2 - t1 }) + '\\n');
+const initCpuMs = (c1.user + c1.system) / 1000;
+process.stdout.write('\\nBENCH ' + JSON.stringify({ initMs: t1 - t0, initCpuMs, firstInvokeMs: t2 - t1 }) + '\\n');
 `;
   const started = performance.now();
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
     cwd: bundle.dir,
     env: {
       PATH: process.env.PATH,
-      // As the stack sets it for every function.
-      NODE_OPTIONS: '--enable-source-maps',
+      // As the stack sets it for every function (or not, to show what the source maps cost).
+      NODE_OPTIONS: sourceMaps ? '--enable-source-maps' : '',
       LAMBDA_TASK_ROOT: bundle.dir,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'testing',
@@ -164,11 +169,16 @@ export async function measureColdStart(
   const synthMs = performance.now() - t0;
   const bundles = findBundles(outdir, template);
   log(`bundled ${bundles.map((b) => b.name).join(', ')} in ${Math.round(synthMs)} ms (${outdir})`);
-  const samples = new Map<string, InitSample[]>(bundles.map((b) => [b.name, []]));
+  const samples = new Map<string, InitSample[]>();
+  const add = (key: string, s: InitSample) => samples.set(key, [...(samples.get(key) ?? []), s]);
   // One warm-up each (file cache), then interleaved runs so drift hits every bundle alike.
   for (const b of bundles) await sampleInit(b);
   for (let i = 0; i < runs; i++) {
-    for (const b of bundles) samples.get(b.name)!.push(await sampleInit(b));
+    for (const b of bundles) {
+      add(b.name, await sampleInit(b));
+      // What --enable-source-maps costs at init, for the failover bundle and the baseline.
+      if (b.name !== 'zone-shift') add(`${b.name}:no-source-maps`, await sampleInit(b, false));
+    }
   }
   return { bundles, samples, synthMs };
 }
@@ -218,6 +228,29 @@ export function coldStartFigures(result: ColdStartResult): Figure[] {
         goalOn: 'ratio',
         goal: { op: '<=', value: 1.2 },
       },
+      {
+        section,
+        name: `${b.name}: module init CPU time, median`,
+        value: median(s.map((x) => x.initCpuMs)),
+        unit: 'ms',
+        ...baseline('SDK only', baseSamples.length ? median(baseSamples.map((x) => x.initCpuMs)) : undefined),
+        goalOn: 'ratio',
+        goal: { op: '<=', value: 1.2 },
+      },
+      ...(result.samples.has(`${b.name}:no-source-maps`)
+        ? [
+            {
+              section,
+              name: `${b.name}: module init CPU time without --enable-source-maps`,
+              value: median(result.samples.get(`${b.name}:no-source-maps`)!.map((x) => x.initCpuMs)),
+              unit: 'ms',
+              ...baseline(
+                'SDK only, no maps',
+                median((result.samples.get('sdk-baseline:no-source-maps') ?? []).map((x) => x.initCpuMs)),
+              ),
+            },
+          ]
+        : []),
       {
         section,
         name: `${b.name}: module init, p90`,

@@ -6,7 +6,7 @@
  * The whole report also goes to reports/bench.json (git-ignored). BENCHMARKS.md explains each figure.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { coldStartFigures, measureColdStart } from './cold-start.ts';
@@ -49,11 +49,13 @@ const machine = {
   memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
   freeMemoryGiB: Math.round((freemem() / 2 ** 30) * 10) / 10,
   node: process.version,
+  /** Other work on the machine skews wall-clock figures; CPU-time figures less so. */
+  loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
   platform: `${process.platform} ${process.arch}`,
 };
 const log = (line: string) => console.log(`  ${line}`);
 console.log(
-  `failover automation benchmark: node ${machine.node}, ${machine.nproc} CPU (${machine.cpu}), ${machine.memoryGiB} GiB`,
+  `failover automation benchmark: node ${machine.node}, ${machine.nproc} CPU (${machine.cpu}), ${machine.memoryGiB} GiB, load average ${machine.loadAverage1m}`,
 );
 if (Number(process.versions.node.split('.')[0]) < 22) {
   console.warn(
