@@ -20,7 +20,7 @@ const RIGHT = 20;
 const PLOT = WIDTH - LEFT - RIGHT;
 const ROW = 20;
 const GAP = 6;
-const MARKER_ROWS = 4;
+const MARKER_ROWS = 6;
 const MARKER_ROW_H = 14;
 const LAG_H = 130;
 
@@ -229,10 +229,14 @@ interface PlacedMarker extends Marker {
  * where it does not overlap an earlier one (labels are ~5.6 px per character at 10 px).
  */
 function placeMarkers(markers: readonly Marker[], x: (t: number) => number): PlacedMarker[] {
-  const merged: (Marker & { n: number })[] = [];
+  const merged: { t: number; kind: Marker['kind']; label: string; n: number }[] = [];
   for (const m of [...markers].sort((a, b) => a.t - b.t)) {
-    const last = merged.find((p) => p.label === m.label && m.t - p.t < 3);
-    if (last) last.n++;
+    const last = merged.at(-1);
+    const same = merged.find((p) => p.label === m.label && m.t - p.t < 3);
+    if (same) same.n++;
+    // A workflow's steps a few seconds apart read as one sequence: "fence db-a · promote db-b · shift".
+    else if (last && last.kind === 'step' && m.kind === 'step' && m.t - last.t < 4)
+      last.label += ` · ${m.label}`;
     else merged.push({ ...m, n: 1 });
   }
   const rows: [number, number][][] = Array.from({ length: MARKER_ROWS }, () => []);
@@ -243,9 +247,11 @@ function placeMarkers(markers: readonly Marker[], x: (t: number) => number): Pla
     const px = x(m.t);
     const anchor: 'start' | 'end' = px + width > LEFT + PLOT + RIGHT ? 'end' : 'start';
     const span: [number, number] = anchor === 'start' ? [px, px + width] : [px - width, px];
-    const free = (taken: [number, number][]) => taken.every(([a, b]) => span[0] > b || span[1] < a);
-    let row = rows.findIndex(free);
-    if (row < 0) row = placed.length % MARKER_ROWS;
+    const overlap = (taken: [number, number][]) =>
+      taken.reduce((sum, [a, b]) => sum + Math.max(0, Math.min(b, span[1]) - Math.max(a, span[0])), 0);
+    let row = rows.findIndex((taken) => overlap(taken) === 0);
+    // Crowded: the row where the label overlaps least.
+    if (row < 0) row = rows.map(overlap).reduce((best, o, i, all) => (o < all[best]! ? i : best), 0);
     rows[row]!.push(span);
     placed.push({ t: m.t, kind: m.kind, label, row, anchor });
   }
