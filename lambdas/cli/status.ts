@@ -165,7 +165,9 @@ function serviceStatus(
       role: n.id === state.primary ? 'primary' : 'replica',
       alarmName: healthAlarmName(service, n),
       health: alarms.get(healthAlarmName(service, n)) ?? 'UNKNOWN',
-      ...(usable ? { lagSeconds: sample.lagSeconds, lagAgeSeconds: (now - sample.timestamp) / 1000 } : {}),
+      ...(usable
+        ? { lagSeconds: sample.lagSeconds, lagAgeSeconds: Math.round((now - sample.timestamp) / 100) / 10 }
+        : {}),
       ...(c ? { verdict: c.verdict } : {}),
     };
   });

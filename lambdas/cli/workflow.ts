@@ -186,17 +186,18 @@ async function follow(
   const deadline = clock.now() + timeoutSeconds * 1000;
   const startMs = started.startDate ? Date.parse(started.startDate) : clock.now();
   let lastEventId = 0;
+  const filter = new ProgressFilter();
   out.progress(`waiting for ${started.name}`);
   for (;;) {
     const report = await describe(ctx, started.arn, started.existing);
     for (const event of await history(ctx, started.arn)) {
       if ((event.id ?? 0) <= lastEventId) continue;
       lastEventId = event.id ?? lastEventId;
-      const line = progressLine(event);
-      if (line === undefined) continue;
+      const entry = progressEntry(event);
+      if (entry === undefined || !filter.show(entry)) continue;
       const at = event.timestamp ? event.timestamp.getTime() : clock.now();
       // Clamped: our clock and Step Functions' may disagree by a little.
-      out.progress(`  +${durationText(Math.max(0, at - startMs) / 1000).padEnd(9)} ${line}`);
+      out.progress(`  +${durationText(Math.max(0, at - startMs) / 1000).padEnd(9)} ${entry.text}`);
     }
     if (report.status !== 'RUNNING') return report;
     if (clock.now() >= deadline) {
@@ -245,28 +246,56 @@ const STEP_DETAIL: Record<string, (output: Record<string, unknown>) => string | 
   RollbackTraffic: (o) => (o.rollbackTraffic as { detail?: string } | undefined)?.detail,
 };
 
-/** One progress line for an event worth showing; undefined for the rest (Choice states, internals). */
-export function progressLine(event: HistoryEvent): string | undefined {
+export interface ProgressEntry {
+  readonly kind: 'entered' | 'detail' | 'failure';
+  readonly state: string;
+  readonly text: string;
+}
+
+/** The progress an event is worth showing; undefined for the rest (Choice states, internals). */
+export function progressEntry(event: HistoryEvent): ProgressEntry | undefined {
   const type = event.type ?? '';
   if (type.endsWith('StateEntered') && type !== 'ChoiceStateEntered') {
-    return event.stateEnteredEventDetails?.name ?? type;
+    const state = event.stateEnteredEventDetails?.name ?? type;
+    return { kind: 'entered', state, text: state };
   }
   if (type === 'TaskStateExited') {
-    const name = event.stateExitedEventDetails?.name ?? '';
-    const extract = STEP_DETAIL[name];
+    const state = event.stateExitedEventDetails?.name ?? '';
+    const extract = STEP_DETAIL[state];
     const output = parseJson(event.stateExitedEventDetails?.output);
     if (!extract || output === null || typeof output !== 'object') return undefined;
     const detail = extract(output as Record<string, unknown>);
-    return detail ? `  ${name}: ${detail}` : undefined;
+    return detail ? { kind: 'detail', state, text: `  ${state}: ${detail}` } : undefined;
   }
   if (type === 'TaskFailed' || type === 'LambdaFunctionFailed' || type === 'TaskTimedOut') {
     const d =
       event.taskFailedEventDetails ??
       event.lambdaFunctionFailedEventDetails ??
       event.taskTimedOutEventDetails;
-    return `  ! ${d?.error ?? type}${d?.cause ? `: ${oneLine(d.cause)}` : ''}`;
+    const text = `  ! ${d?.error ?? type}${d?.cause ? `: ${oneLine(causeMessage(d.cause))}` : ''}`;
+    return { kind: 'failure', state: type, text };
   }
   return undefined;
+}
+
+/**
+ * Loops (catch-up, verify) enter the same states every poll interval for minutes: show a state the
+ * first time it is entered, and a step's detail whenever it changes (lag 12 s, 4 s, caught up).
+ */
+export class ProgressFilter {
+  private readonly entered = new Set<string>();
+  private readonly lastDetail = new Map<string, string>();
+
+  show(entry: ProgressEntry): boolean {
+    if (entry.kind === 'entered') {
+      if (this.entered.has(entry.state)) return false;
+      this.entered.add(entry.state);
+    } else if (entry.kind === 'detail') {
+      if (this.lastDetail.get(entry.state) === entry.text) return false;
+      this.lastDetail.set(entry.state, entry.text);
+    }
+    return true;
+  }
 }
 
 function finish(ctx: CommandContext, report: ExecutionReport, request: WorkflowRequest): number {

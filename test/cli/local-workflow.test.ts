@@ -71,7 +71,6 @@ describe('the CLI driving the synthesized state machine', () => {
       'Prepare',
       'CheckCatchUp',
       'WaitForCatchUp',
-      'CheckCatchUp',
       'ShiftTraffic',
       'CheckVerify',
       'Commit',

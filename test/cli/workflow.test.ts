@@ -6,7 +6,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import { executionArnOf } from '../../lambdas/cli/workflow.ts';
+import { executionArnOf, ProgressFilter, progressEntry } from '../../lambdas/cli/workflow.ts';
 import { executionName } from '../../lambdas/domain/workflow.ts';
 import { ACTOR, cliHarness, notStarted, POLL_MS, START, STATE_MACHINE_ARN } from './helpers.ts';
 
@@ -267,7 +267,7 @@ describe('--wait: following the execution', () => {
     first.length + 1,
   );
 
-  it('prints each state as it is entered (Choice states left out) and the result, polling every interval', async () => {
+  it('prints each state as it is first entered (Choice states left out), each new detail, and the result, polling every interval', async () => {
     const h = cliHarness();
     h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date(START) });
     h.sfnMock
@@ -295,7 +295,7 @@ describe('--wait: following the execution', () => {
       '+5 s CheckCatchUp',
       '+6 s CheckCatchUp: db-b not caught up: lag 3 s, datapoint 1 s old',
       '+7 s WaitForCatchUp',
-      '+12 s CheckCatchUp',
+      // The loop enters CheckCatchUp again (not repeated); its new detail is shown.
       '+13 s CheckCatchUp: db-b caught up: lag 0',
       '+14 s ShiftTraffic',
       '+15 s ShiftTraffic: Route 53 record now points at db-b',
@@ -342,7 +342,7 @@ describe('--wait: following the execution', () => {
           {
             lambdaFunctionFailedEventDetails: {
               error: 'PreconditionFailedError',
-              cause: '{"errorMessage":"..."}',
+              cause: '{"errorType":"PreconditionFailedError","errorMessage":"db-b is not known to be healthy"}',
             },
           },
         ],
@@ -351,7 +351,8 @@ describe('--wait: following the execution', () => {
     const r = await h.run('failover', 'orders-db', '--to', 'db-b', '--force', '--wait');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/\+0 s\s+Prepare/);
-    expect(r.stdout).toContain('! PreconditionFailedError');
+    // Lambda's error JSON reduced to its message.
+    expect(r.stdout).toContain('! PreconditionFailedError: db-b is not known to be healthy\n');
     expect(r.stdout).toContain('FAILED: PreconditionFailedError');
     expect(r.stdout).toContain(
       '  db-b is not known to be healthy (alarm failover-orders-db-db-b-health is ALARM): never promoted, not even with force',
@@ -394,5 +395,29 @@ describe('--wait: following the execution', () => {
     });
     expect(r.stderr).toContain('CheckCatchUp: db-b caught up: lag 0');
     expect(r.stderr).toContain('waiting for switchover-orders-db-auto-');
+  });
+});
+
+describe('ProgressFilter', () => {
+  it('shows a loop state once and its detail only when it changes', () => {
+    const filter = new ProgressFilter();
+    const check = (lag: number) => [
+      entered('TaskStateEntered', 'CheckCatchUp'),
+      exited('CheckCatchUp', { catchUp: { status: 'waiting', detail: `lag ${lag} s` } }),
+      entered('WaitStateEntered', 'WaitForCatchUp'),
+    ];
+    const shown = events(START, [...check(12), ...check(12), ...check(4), ...check(4)] as [
+      string,
+      Record<string, unknown>,
+    ][])
+      .map((e) => progressEntry(e))
+      .filter((p) => p !== undefined && filter.show(p))
+      .map((p) => p!.text.trim());
+    expect(shown).toEqual([
+      'CheckCatchUp',
+      'CheckCatchUp: lag 12 s',
+      'WaitForCatchUp',
+      'CheckCatchUp: lag 4 s',
+    ]);
   });
 });
