@@ -342,7 +342,8 @@ describe('--wait: following the execution', () => {
           {
             lambdaFunctionFailedEventDetails: {
               error: 'PreconditionFailedError',
-              cause: '{"errorType":"PreconditionFailedError","errorMessage":"db-b is not known to be healthy"}',
+              cause:
+                '{"errorType":"PreconditionFailedError","errorMessage":"db-b is not known to be healthy"}',
             },
           },
         ],
