@@ -1,0 +1,279 @@
+/**
+ * The races of races.test.ts again, over moto_server through the real SDK clients and the
+ * production composition root: DynamoDB evaluates the lease and commit conditions (the fencing
+ * token), Route 53 refuses a DELETE of a value that is not live, and the concurrency is real
+ * (parallel HTTP requests, real time). moto's Route 53 quirks: see test/wire/auto-failover.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChangeStatusPort } from '../../lambdas/app/workflow/deps.ts';
+import { resetAwsClientsForTests } from '../../lambdas/aws/clients.ts';
+import { DynamoDbState } from '../../lambdas/aws/dynamodb-state.ts';
+import type { FailoverConfigInput } from '../../lambdas/domain/config.ts';
+import { LeaseLostError } from '../../lambdas/domain/errors.ts';
+import { makeHandler } from '../../lambdas/handlers/failover.ts';
+import { ManualClock } from '../../lambdas/testing/clock.ts';
+import { applyEnv, useMoto } from '../support/moto.ts';
+import {
+  alarmEvent,
+  aRecordValues,
+  createAlarm,
+  createARecord,
+  createStateTable,
+  createZone,
+  destroyClients,
+  NotificationInbox,
+  type ProductionPorts,
+  productionPorts,
+  putLag,
+  readService,
+  type SceneClients,
+  sceneClients,
+  stateTableSpec,
+  type TableSpec,
+  validated,
+  withZoneId,
+} from '../wire/wire-env.ts';
+import {
+  type SynthesizedWorkflow,
+  synthesizeWorkflow,
+  TestHooks,
+  WorkflowRunner,
+} from '../workflow/harness.ts';
+import { recordFigures } from './support/results.ts';
+
+const moto = useMoto({ resetBeforeEach: true });
+const TABLE = 'FailoverState';
+const SVC = 'orders-db';
+const RECORD = 'db.race.example.com';
+const ADDRESS: Record<string, string> = { a: '10.0.1.10', b: '10.0.2.10', c: '10.0.3.10' };
+const alarmName = (node: string) => `race-${SVC}-${node}-health`;
+const lagMetric = (node: string) => ({
+  namespace: 'Race/Replication',
+  metricName: 'ReplicationLagSeconds',
+  dimensions: { Service: SVC, Node: node },
+  statistic: 'Maximum' as const,
+  periodSeconds: 1,
+});
+
+const config: FailoverConfigInput = {
+  services: [
+    {
+      id: SVC,
+      initialPrimary: 'a',
+      router: {
+        type: 'route53',
+        hostedZoneId: 'Z0000RACEPLACEHOLDER',
+        zoneName: 'race.example.com',
+        recordName: RECORD,
+        recordType: 'A',
+        ttlSeconds: 15,
+      },
+      nodes: ['a', 'b', 'c'].map((id) => ({
+        id,
+        address: ADDRESS[id],
+        health: { type: 'alarm' as const, alarmName: alarmName(id) },
+        lag: lagMetric(id),
+      })),
+      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
+    },
+  ],
+};
+
+let clients: SceneClients;
+let tableSpec: TableSpec;
+let synthesized: SynthesizedWorkflow;
+let restoreEnv: () => void = () => {};
+const figures = { duplicates: 0, races: 0, autoWon: 0, operatorWon: 0, stale: 0, violations: 0 };
+
+beforeAll(() => {
+  restoreEnv = applyEnv(moto.current.env);
+  clients = sceneClients(moto.current);
+  synthesized = synthesizeWorkflow(validated(config));
+  tableSpec = stateTableSpec(synthesized.template);
+});
+
+afterAll(() => {
+  destroyClients(clients);
+  resetAwsClientsForTests();
+  restoreEnv();
+  recordFigures('races-moto', {
+    label: 'races (moto_server)',
+    tried: figures.duplicates > 0 ? 1 + figures.races + figures.stale : 0,
+    violations: figures.violations,
+    detail: `${figures.duplicates} concurrent duplicates; ${figures.races} auto-vs-operator races (automation won ${figures.autoWon}, operator ${figures.operatorWon}); ${figures.stale} stale lease holders fenced by DynamoDB`,
+    order: 21,
+  });
+});
+
+interface Scene {
+  readonly zoneId: string;
+  readonly inbox: NotificationInbox;
+  ports(component?: string): ProductionPorts;
+}
+
+async function scene(): Promise<Scene> {
+  await createStateTable(clients, tableSpec, TABLE);
+  const inbox = await NotificationInbox.create(clients, 'failover-events');
+  const zoneId = await createZone(clients, 'race.example.com');
+  await createARecord(clients, zoneId, RECORD, ADDRESS.a as string, 15);
+  await createAlarm(clients, alarmName('a'), 'ALARM');
+  await createAlarm(clients, alarmName('b'), 'OK');
+  await createAlarm(clients, alarmName('c'), 'OK');
+  const now = Date.now();
+  await putLag(clients, lagMetric('b'), 1, now - 3_000);
+  await putLag(clients, lagMetric('c'), 2, now - 3_000);
+  return {
+    zoneId,
+    inbox,
+    ports: (component = 'failover') =>
+      productionPorts({
+        tableName: TABLE,
+        topicArn: inbox.topicArn,
+        config,
+        patch: (c) => withZoneId(c, zoneId),
+        component,
+      }),
+  };
+}
+
+let seq = 0;
+const event = () => alarmEvent(alarmName('a'), 'ALARM', 'OK', Date.now() - 1_000, `race-${++seq}`);
+
+/** The record and the recorded primary agree, one role change in history, epoch 1. */
+async function expectOneChange(s: Scene): Promise<{ primary: string; operation: string }> {
+  const { state, history } = await readService(clients, TABLE, SVC);
+  const values = await aRecordValues(clients, s.zoneId, RECORD);
+  const violations: string[] = [];
+  if (state?.epoch !== 1) violations.push(`epoch ${state?.epoch}`);
+  if (history.length !== 1) violations.push(`${history.length} history items`);
+  if (values.length !== 1 || values[0] !== ADDRESS[state?.primary]) {
+    violations.push(`record ${values.join(',')} but primary ${state?.primary}`);
+  }
+  if (state?.lease) violations.push(`lease left: ${JSON.stringify(state.lease)}`);
+  figures.violations += violations.length;
+  expect(violations).toEqual([]);
+  return { primary: state.primary, operation: history[0].operation };
+}
+
+describe('races over moto_server', () => {
+  it('50 concurrent deliveries of one alarm event: exactly one role change, one announcement', async () => {
+    const s = await scene();
+    const handler = makeHandler(s.ports());
+    const e = event();
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => handler(e, { awsRequestId: `dup-${i}` })),
+    );
+    figures.duplicates += 50;
+    expect(outcomes.filter((o) => o.outcome === 'failed-over')).toHaveLength(1);
+    expect(
+      outcomes.filter((o) => o.outcome !== 'failed-over').every((o) => o.outcome === 'held' && o.reason),
+    ).toBe(true);
+    await expectOneChange(s);
+    const notes = await s.inbox.drain();
+    expect(notes.map((n) => n.kind)).toEqual(['failover']);
+  });
+
+  it.each([0, 1, 2, 3, 4, 5])(
+    'round %i: automatic failover against an operator failover to another node: one wins, the other says why',
+    async (round) => {
+      const s = await scene();
+      const autoPorts = s.ports();
+      const workflowPorts = s.ports('workflow');
+      const runner = new WorkflowRunner({
+        synthesized,
+        deps: {
+          ...workflowPorts,
+          changes: workflowPorts.traffic as unknown as ChangeStatusPort,
+        },
+        hooks: new TestHooks(),
+        clock: new ManualClock({ autoAdvance: false }),
+      });
+      const handler = makeHandler(autoPorts);
+      // Alternate who starts first, by a few real milliseconds.
+      const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const head = [0, 5, 20][round % 3] as number;
+      const [auto, execution] = await Promise.all([
+        delay(round % 2 ? head : 0).then(() => handler(event(), { awsRequestId: `auto-${round}` })),
+        delay(round % 2 ? 0 : head).then(() =>
+          runner.start({ serviceId: SVC, mode: 'failover', to: 'c', reason: 'operator', expectedEpoch: 0 }),
+        ),
+      ]);
+      figures.races++;
+      const { operation } = await expectOneChange(s);
+      if (operation === 'auto-failover') {
+        figures.autoWon++;
+        expect(auto).toMatchObject({ outcome: 'failed-over', to: 'b' });
+        expect(execution).toMatchObject({ status: 'FAILED', error: 'LeaseConflictError' });
+      } else {
+        figures.operatorWon++;
+        expect(execution).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'failed-over', to: 'c' } });
+        expect(auto.outcome).toMatch(/^(held|conflict)$/);
+        expect(auto.detail).toBeTruthy();
+      }
+    },
+  );
+
+  it('an invocation that stalls holding the lease: the lease expires, the next event fails over, the stale holder is fenced by DynamoDB', async () => {
+    const s = await scene();
+    const ports = s.ports();
+    let thaw: () => void = () => {};
+    const frozen = new Promise<void>((r) => {
+      thaw = r;
+    });
+    let froze = false;
+    // A short lease so the test waits seconds, not minutes.
+    const leaseSeconds = 2;
+    const stalled = makeHandler({
+      ...ports,
+      leaseSeconds,
+      traffic: {
+        shift: async (changes) => {
+          froze = true;
+          await frozen;
+          return ports.traffic.shift(changes);
+        },
+        current: (id) => ports.traffic.current(id),
+      },
+    });
+    const healthy = makeHandler({ ...s.ports(), leaseSeconds });
+    const a = stalled(event(), { awsRequestId: 'req-stalled' });
+    while (!froze) await new Promise((r) => setTimeout(r, 10));
+
+    const during = await healthy(event(), { awsRequestId: 'req-during' });
+    expect(during).toMatchObject({ outcome: 'held', reason: 'operation-in-progress' });
+
+    await new Promise((r) => setTimeout(r, leaseSeconds * 1000 + 500));
+    const next = await healthy(event(), { awsRequestId: 'req-next' });
+    expect(next).toMatchObject({ outcome: 'failed-over', to: 'b', epoch: 1 });
+
+    thaw();
+    const late = await a;
+    figures.stale++;
+    expect(late).toMatchObject({ outcome: 'conflict', reason: 'superseded' });
+    await expectOneChange(s);
+
+    // And directly: the stale fencing token cannot commit.
+    const state = new DynamoDbState({ tableName: TABLE });
+    await expect(
+      state.commit({
+        serviceId: SVC,
+        expectedEpoch: 0,
+        holder: 'req-stalled',
+        newPrimary: 'c',
+        at: Date.now(),
+        history: {
+          serviceId: SVC,
+          epoch: 1,
+          at: Date.now(),
+          operation: 'auto-failover',
+          from: 'a',
+          to: 'c',
+          reason: 'stale',
+          actor: 'req-stalled',
+        },
+      }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    figures.stale++;
+    await expectOneChange(s);
+  });
+});
