@@ -5,7 +5,7 @@
  * Pure: zod only, no AWS SDK, no environment, no clock.
  */
 import * as z from 'zod';
-import { type ConfigProblem, ConfigValidationError } from './errors.ts';
+import { type ConfigProblem, ConfigValidationError, formatValue } from './errors.ts';
 
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/;
 const idSchema = z
@@ -341,6 +341,21 @@ function toProblem(i: z.core.$ZodIssue, root: unknown): ConfigProblem {
   const path = formatPath(i.path);
   const value = 'input' in i && i.input !== undefined ? i.input : valueAt(root, i.path);
   return { path: path || '(root)', message: i.message, value };
+}
+
+/**
+ * One line per problem of a rejected input (an event, a workflow request), naming the field and
+ * the value that was given: `detail.state.value: Invalid option: ..., got: "alarm"`.
+ */
+export function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  root: unknown,
+  rootLabel = '(root)',
+): string[] {
+  return issues.map((i) => {
+    const value = 'input' in i && i.input !== undefined ? i.input : valueAt(root, i.path);
+    return `${formatPath(i.path) || rootLabel}: ${i.message}, got: ${formatValue(value)}`;
+  });
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

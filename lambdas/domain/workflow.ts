@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { healthAlarmName, type NodeConfig, type ServiceConfig } from './config.ts';
+import { describeIssues, healthAlarmName, type NodeConfig, type ServiceConfig } from './config.ts';
 import { assessCandidates, MAX_LAG_FUTURE_SKEW_SECONDS } from './decide.ts';
 import { InvalidInputError } from './errors.ts';
 import type { AlarmStateValue, CandidateAssessment, ClusterState, LagSample } from './types.ts';
@@ -64,7 +64,7 @@ export function parseWorkflowRequest(input: unknown): WorkflowRequest {
   if (!result.success) {
     throw new InvalidInputError(
       'invalid workflow input',
-      result.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`),
+      describeIssues(result.error.issues, input, '(input)'),
     );
   }
   const request = result.data;

@@ -5,7 +5,7 @@
  * field paths, never thrown: the same event would fail the same way on every retry.
  */
 import * as z from 'zod';
-import { formatPath } from '../domain/config.ts';
+import { describeIssues } from '../domain/config.ts';
 import type { AlarmTransition } from '../domain/types.ts';
 
 /** EventBridge's maximum event size; anything larger did not come from EventBridge. */
@@ -55,7 +55,7 @@ export function parseAlarmEvent(event: unknown): ParsedAlarmEvent {
   if (!result.success) {
     return {
       ok: false,
-      problems: result.error.issues.map((i) => `${formatPath(i.path) || '(root)'}: ${i.message}`),
+      problems: describeIssues(result.error.issues, event),
     };
   }
   const e = result.data;

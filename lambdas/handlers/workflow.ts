@@ -18,6 +18,7 @@ import { prepare } from '../app/workflow/prepare.ts';
 import { rollbackFailed, rollbackFinish } from '../app/workflow/rollback.ts';
 import { rollbackTraffic, shiftTraffic } from '../app/workflow/traffic.ts';
 import { checkVerify } from '../app/workflow/verify.ts';
+import { describeIssues } from '../domain/config.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import type { TrafficPort } from '../domain/ports.ts';
 import { buildAwsPorts } from '../runtime/aws-ports.ts';
@@ -76,7 +77,7 @@ function parse<T extends z.ZodType>(schema: T, event: unknown): z.output<T> {
   if (result.success) return result.data;
   throw new InvalidInputError(
     'invalid workflow step event',
-    result.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`),
+    describeIssues(result.error.issues, event, '(event)'),
   );
 }
 

@@ -152,6 +152,21 @@ describe('failover handler', () => {
     expect(env.metrics.flushes).toBe(1);
   });
 
+  it('names the field and the value it got in every problem', async () => {
+    const { handler } = setup();
+    const out = await handler(
+      mutate((e) => {
+        e.source = 'aws.ec2';
+        e.detail.state!.value = 'alarm';
+      }),
+      { awsRequestId: 'req-1' },
+    );
+    expect(out.problems).toEqual([
+      'source: Invalid input: expected "aws.cloudwatch", got: "aws.ec2"',
+      'detail.state.value: Invalid option: expected one of "OK"|"ALARM"|"INSUFFICIENT_DATA", got: "alarm"',
+    ]);
+  });
+
   it('fails over on a real-shaped event, the request id as lease holder and actor', async () => {
     const { env, handler } = setup();
     const out = await handler(alarmEvent(), { awsRequestId: 'req-42' });
