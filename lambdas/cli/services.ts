@@ -6,9 +6,12 @@
  * DescribeStacks call, made only when a command needs one of them.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -22,6 +25,7 @@ import { TrafficRouter } from '../aws/traffic-router.ts';
 import type { FailoverConfig } from '../domain/config.ts';
 import { FailoverError } from '../domain/errors.ts';
 import type { AlarmPort, LagPort, NotifierPort, StatePort, TrafficPort } from '../domain/ports.ts';
+import type { AlarmSettings, TargetGroupHealthCheck } from '../domain/rto.ts';
 import type { GlobalOptions } from './args.ts';
 import { STACK_OUTPUTS, type StackOutputName } from './stack-outputs.ts';
 
@@ -35,7 +39,15 @@ export interface CliServices {
   notifier(): Promise<NotifierPort>;
   readonly sfn: SFNClient;
   stateMachineArn(): Promise<string>;
+  /** How existing alarms evaluate (period, datapoints), for the RTO model; absent names are left out. */
+  alarmSettings(alarmNames: readonly string[]): Promise<ReadonlyMap<string, AlarmSettings>>;
+  /** Target group health checks (interval, unhealthy threshold) by ARN, for the RTO model. */
+  targetGroupHealthChecks(arns: readonly string[]): Promise<ReadonlyMap<string, TargetGroupHealthCheck>>;
 }
+
+/** DescribeAlarms takes at most 100 names per call, DescribeTargetGroups 20 ARNs. */
+const ALARM_NAMES_PER_CALL = 100;
+const TARGET_GROUPS_PER_CALL = 20;
 
 export interface AwsServicesOptions {
   /** Injected clients (tests); each defaults to a new client for --region / --endpoint-url. */
@@ -123,7 +135,58 @@ export function awsServices(
     notifier,
     sfn: clients.sfn,
     stateMachineArn: memo(() => resolve('stateMachineArn', globals.stateMachineArn, 'state-machine-arn')),
+    alarmSettings: async (names) => {
+      const settings = new Map<string, AlarmSettings>();
+      for (const chunk of chunks(names, ALARM_NAMES_PER_CALL)) {
+        let nextToken: string | undefined;
+        do {
+          const out = await clients.cloudWatch.send(
+            new DescribeAlarmsCommand({
+              AlarmNames: chunk,
+              AlarmTypes: ['MetricAlarm'],
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+          );
+          for (const a of out.MetricAlarms ?? []) {
+            const datapoints = a.DatapointsToAlarm ?? a.EvaluationPeriods;
+            // A metric math alarm keeps its period on the queries, not on the alarm.
+            const returned = a.Metrics?.find((m) => m.ReturnData !== false);
+            const period =
+              a.Period ??
+              returned?.Period ??
+              returned?.MetricStat?.Period ??
+              a.Metrics?.find((m) => m.MetricStat)?.MetricStat?.Period;
+            if (a.AlarmName && period && datapoints) {
+              settings.set(a.AlarmName, { periodSeconds: period, datapointsToAlarm: datapoints });
+            }
+          }
+          nextToken = out.NextToken;
+        } while (nextToken);
+      }
+      return settings;
+    },
+    targetGroupHealthChecks: async (arns) => {
+      const checks = new Map<string, TargetGroupHealthCheck>();
+      for (const chunk of chunks(arns, TARGET_GROUPS_PER_CALL)) {
+        const out = await clients.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: chunk }));
+        for (const tg of out.TargetGroups ?? []) {
+          if (tg.TargetGroupArn && tg.HealthCheckIntervalSeconds && tg.UnhealthyThresholdCount) {
+            checks.set(tg.TargetGroupArn, {
+              intervalSeconds: tg.HealthCheckIntervalSeconds,
+              unhealthyThreshold: tg.UnhealthyThresholdCount,
+            });
+          }
+        }
+      }
+      return checks;
+    },
   };
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /** Every output of the stack, by OutputKey. */

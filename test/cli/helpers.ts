@@ -10,6 +10,7 @@ import { runCli } from '../../lambdas/cli/main.ts';
 import type { CliServices } from '../../lambdas/cli/services.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import type { NotifierPort, StatePort, TrafficPort } from '../../lambdas/domain/ports.ts';
+import type { AlarmSettings, TargetGroupHealthCheck } from '../../lambdas/domain/rto.ts';
 import { readConfigFile } from '../../lambdas/runtime/config.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 
@@ -44,6 +45,12 @@ export interface CliHarnessOptions {
   };
   /** Replace the SFN client (e.g. one bound to a local state machine). */
   readonly sfn?: SFNClient;
+  /** What DescribeAlarms / DescribeTargetGroups would say about existing alarms and target groups. */
+  readonly rto?: {
+    readonly alarms?: ReadonlyMap<string, AlarmSettings>;
+    readonly targetGroups?: ReadonlyMap<string, TargetGroupHealthCheck>;
+    readonly error?: Error;
+  };
 }
 
 export interface CliHarness {
@@ -86,6 +93,16 @@ export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
     stateMachineArn: async () => {
       resolved.stateMachineArn++;
       return STATE_MACHINE_ARN;
+    },
+    alarmSettings: async (names) => {
+      if (options.rto?.error) throw options.rto.error;
+      const known = options.rto?.alarms ?? new Map();
+      return new Map(names.flatMap((n) => (known.has(n) ? [[n, known.get(n)!] as const] : [])));
+    },
+    targetGroupHealthChecks: async (arns) => {
+      if (options.rto?.error) throw options.rto.error;
+      const known = options.rto?.targetGroups ?? new Map();
+      return new Map(arns.flatMap((a) => (known.has(a) ? [[a, known.get(a)!] as const] : [])));
     },
   };
   return {

@@ -1,5 +1,10 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -126,6 +131,66 @@ describe('awsServices', () => {
     await expect(s.stateMachineArn()).rejects.toThrow(
       'stack FailoverAutomation has no output StateMachineArn; pass --state-machine-arn',
     );
+  });
+});
+
+describe('awsServices: what the RTO model reads', () => {
+  it('reads existing alarms by name, 100 per call, every page, DatapointsToAlarm else EvaluationPeriods', async () => {
+    const cloudWatch = new CloudWatchClient({ region: 'us-east-1', credentials });
+    const cw = mockClient(cloudWatch);
+    cw.on(DescribeAlarmsCommand)
+      .resolvesOnce({
+        MetricAlarms: [{ AlarmName: 'a0', Period: 10, EvaluationPeriods: 5, DatapointsToAlarm: 3 }],
+        NextToken: 't',
+      })
+      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'a1', Period: 60, EvaluationPeriods: 2 }] })
+      .resolves({
+        MetricAlarms: [
+          {
+            AlarmName: 'math',
+            EvaluationPeriods: 1,
+            Metrics: [
+              { Id: 'e', Expression: 'm*1', ReturnData: true },
+              { Id: 'm', ReturnData: false, MetricStat: { Metric: {}, Period: 30, Stat: 'Minimum' } },
+            ],
+          },
+        ],
+      });
+    const s = awsServices(sampleConfig(), globals(), { clients: { cloudWatch } });
+    const names = Array.from({ length: 150 }, (_, i) => `a${i}`);
+    const settings = await s.alarmSettings(names);
+    const calls = cw.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => [c.AlarmNames?.length, c.NextToken])).toEqual([
+      [100, undefined],
+      [100, 't'],
+      [50, undefined],
+    ]);
+    expect(calls.every((c) => c.AlarmTypes?.join() === 'MetricAlarm')).toBe(true);
+    expect(Object.fromEntries(settings)).toEqual({
+      a0: { periodSeconds: 10, datapointsToAlarm: 3 },
+      a1: { periodSeconds: 60, datapointsToAlarm: 2 },
+      math: { periodSeconds: 30, datapointsToAlarm: 1 },
+    });
+  });
+
+  it('reads target group health checks, 20 ARNs per call', async () => {
+    const elbv2 = new ElasticLoadBalancingV2Client({ region: 'us-east-1', credentials });
+    const elb = mockClient(elbv2);
+    elb.on(DescribeTargetGroupsCommand).callsFake((input: { TargetGroupArns: string[] }) => ({
+      TargetGroups: input.TargetGroupArns.map((arn, i) => ({
+        TargetGroupArn: arn,
+        HealthCheckIntervalSeconds: 5 + i,
+        UnhealthyThresholdCount: 2,
+      })),
+    }));
+    const s = awsServices(sampleConfig(), globals(), { clients: { elbv2 } });
+    const arns = Array.from({ length: 25 }, (_, i) => `arn:tg/${i}`);
+    const checks = await s.targetGroupHealthChecks(arns);
+    expect(
+      elb.commandCalls(DescribeTargetGroupsCommand).map((c) => c.args[0].input.TargetGroupArns?.length),
+    ).toEqual([20, 5]);
+    expect(checks.get('arn:tg/21')).toEqual({ intervalSeconds: 6, unhealthyThreshold: 2 });
+    expect(checks.size).toBe(25);
   });
 });
 

@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
+import { rtoText } from '../../lambdas/cli/status.ts';
 import type { TrafficPort } from '../../lambdas/domain/ports.ts';
+import { estimateRto } from '../../lambdas/domain/rto.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { cliHarness, START } from './helpers.ts';
+import { cliHarness, START, sampleConfig } from './helpers.ts';
 
 const SEC = 1000;
 
@@ -204,5 +206,55 @@ describe('failover status', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: Requested resource not found');
     expect(r.stderr).toContain('(ResourceNotFoundException)');
+  });
+
+  describe('RTO model', () => {
+    const tg = 'arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/git-1/0123456789abcdef';
+
+    it('shows the recovery-time model for a failure of the current primary', async () => {
+      const h = cliHarness();
+      const r = await h.run('status', 'orders-db', '--json');
+      const orders = sampleConfig().services[0]!;
+      const expected = estimateRto(orders, { nodeId: 'db-a', alarms: new Map(), targetGroups: new Map() });
+      expect(r.json().services[0].rto).toEqual(JSON.parse(JSON.stringify(expected)));
+      expect(expected.total).toBeDefined();
+      const text = await h.run('status', 'orders-db');
+      expect(text.stdout).toContain(`  RTO model    if db-a fails: ${rtoText(expected)}`);
+      expect(rtoText(expected)).toMatch(
+        /^~[\d.]+ s typical, <= [\d.]+ s worst \(detection [\d.]+-[\d.]+ s, event 0.5-2 s, decision 0.2-1 s, DNS TTL 7.5-15 s\)$/,
+      );
+    });
+
+    it('uses the health check settings read from the target group, and the existing alarm of the current primary', async () => {
+      const h = cliHarness({
+        rto: {
+          targetGroups: new Map([[tg, { intervalSeconds: 10, unhealthyThreshold: 3 }]]),
+          alarms: new Map([['git-2-appliance-health', { periodSeconds: 10, datapointsToAlarm: 3 }]]),
+        },
+      });
+      const a = (await h.run('status', 'git-server', '--json')).json().services[0].rto;
+      expect(a.detection.basis).toContain('target group health check 3 x 10 s, then HealthyHostCount');
+      expect(a.traffic).toMatchObject({ typical: 0, worst: 0 });
+      h.env.state.seed({ serviceId: 'git-server', primary: 'git-2', epoch: 1, paused: false });
+      const b = (await h.run('status', 'git-server', '--json')).json().services[0].rto;
+      expect(b).toMatchObject({
+        nodeId: 'git-2',
+        detection: { basis: expect.stringContaining('existing alarm git-2-appliance-health (3 x 10 s)') },
+      });
+      expect(b.total).toBeDefined();
+    });
+
+    it('says the model is incomplete, never guesses, when an existing alarm cannot be read', async () => {
+      const h = cliHarness({ rto: { error: Object.assign(new Error('denied'), { name: 'AccessDenied' }) } });
+      h.env.state.seed({ serviceId: 'git-server', primary: 'git-2', epoch: 1, paused: false });
+      const r = await h.run('status', 'git-server');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(
+        /RTO model {4}if git-2 fails: unknown: no period and datapoints for the existing health alarm \(detection unknown,/,
+      );
+      expect(r.stdout).toContain(
+        '!            alarm or target group settings not read: AccessDenied: denied',
+      );
+    });
   });
 });
