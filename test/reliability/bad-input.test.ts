@@ -1,0 +1,710 @@
+/**
+ * Bad input: malformed and hostile alarm events, wrong workflow inputs and step events, invalid
+ * configurations. Each one gets a clear message naming the field and the value it got (or, for a
+ * well-formed event that asks for nothing, the reason with the alarm and its state), and changes
+ * nothing: no write to the state table, no traffic call, no notification, no stack, no cold start.
+ */
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { type FailoverConfigInput, parseConfig } from '../../lambdas/domain/config.ts';
+import { ConfigValidationError, formatValue } from '../../lambdas/domain/errors.ts';
+import { makeHandler as makeFailoverHandler } from '../../lambdas/handlers/failover.ts';
+import { makeHandler as makeWorkflowHandler } from '../../lambdas/handlers/workflow.ts';
+import { readConfigFile } from '../../lambdas/runtime/config.ts';
+import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
+import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
+import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { FailoverStack } from '../../lib/failover-stack.ts';
+import { alarmEvent, type Json } from './support/events.ts';
+import { recordFigures } from './support/results.ts';
+
+const SVC = 'orders';
+const config = testConfig([
+  route53Service({ id: SVC, nodes: ['a', 'b', 'c'], policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 } }),
+]);
+const WRITES = new Set(['acquireLease', 'commit', 'releaseLease', 'setPaused', 'shift', 'publish']);
+
+function world() {
+  const env = createMemoryEnvironment(config);
+  env.lag.put(SVC, 'b', 1, env.clock.now() - 5_000);
+  env.lag.put(SVC, 'c', 1, env.clock.now() - 5_000);
+  const log = new CallLog(env.clock);
+  const ports = {
+    alarms: instrument(env.alarms, 'alarms', { log }),
+    lag: instrument(env.lag, 'lag', { log }),
+    state: instrument(env.state, 'state', { log }),
+    traffic: instrument(env.traffic, 'traffic', { log }),
+    notifier: instrument(env.notifier, 'notifier', { log }),
+  };
+  return { env, log, ports };
+}
+
+/** Nothing written, nothing moved, nobody paged. */
+function expectNothingChanged(env: MemoryEnvironment, log: CallLog, primary = 'a', epoch = 0) {
+  expect(log.calls.filter((c) => WRITES.has(c.method)).map((c) => `${c.port}.${c.method}`)).toEqual([]);
+  expect(env.traffic.pointsAt(SVC)).toBe(primary);
+  expect(env.state.snapshot(SVC)?.epoch ?? 0).toBe(epoch);
+  expect(env.notifier.published).toEqual([]);
+}
+
+const AT = Date.UTC(2025, 0, 1);
+const base = (): Json => alarmEvent('orders-a-health', 'ALARM', 'OK', AT - 2_000, 'evt-1');
+const edit = (f: (e: Json) => void) => () => {
+  const e = base();
+  f(e);
+  return e;
+};
+const got = (v: unknown) => `got: ${formatValue(v)}`;
+
+/** [name, event, the field, what the problem must say about the value] */
+const MALFORMED: [string, () => Json, string, string][] = [
+  ['null', () => null, '(root)', got(null)],
+  ['a string', () => 'ALARM', '(root)', got('ALARM')],
+  ['a number', () => 42, '(root)', got(42)],
+  ['an array', () => [base()], '(root)', 'got: [{'],
+  ['an empty object', () => ({}), 'source', got(undefined)],
+  ['another source', edit((e) => (e.source = 'aws.ec2')), 'source', got('aws.ec2')],
+  ['a spoofed custom source', edit((e) => (e.source = 'my.app')), 'source', got('my.app')],
+  ['no source', edit((e) => delete e.source), 'source', got(undefined)],
+  [
+    'another detail-type',
+    edit((e) => (e['detail-type'] = 'EC2 Instance State-change Notification')),
+    'detail-type',
+    got('EC2 Instance State-change Notification'),
+  ],
+  ['no detail-type', edit((e) => delete e['detail-type']), 'detail-type', got(undefined)],
+  ['a numeric id', edit((e) => (e.id = 7)), 'id', got(7)],
+  ['an empty id', edit((e) => (e.id = '')), 'id', got('')],
+  ['an id of 300 characters', edit((e) => (e.id = 'i'.repeat(300))), 'id', 'got: "iiii'],
+  ['a time in words', edit((e) => (e.time = 'now')), 'time', got('now')],
+  ['no time', edit((e) => delete e.time), 'time', got(undefined)],
+  ['no detail', edit((e) => delete e.detail), 'detail', got(undefined)],
+  ['detail as a JSON string', edit((e) => (e.detail = JSON.stringify(e.detail))), 'detail', 'got: "{'],
+  ['no alarm name', edit((e) => delete e.detail.alarmName), 'detail.alarmName', got(undefined)],
+  ['a numeric alarm name', edit((e) => (e.detail.alarmName = 12)), 'detail.alarmName', got(12)],
+  ['an empty alarm name', edit((e) => (e.detail.alarmName = '')), 'detail.alarmName', got('')],
+  [
+    'an alarm name of 300 characters',
+    edit((e) => (e.detail.alarmName = 'x'.repeat(300))),
+    'detail.alarmName',
+    'got: "xxx',
+  ],
+  ['no state', edit((e) => delete e.detail.state), 'detail.state', got(undefined)],
+  ['a lower-case state', edit((e) => (e.detail.state.value = 'alarm')), 'detail.state.value', got('alarm')],
+  ['an unknown state', edit((e) => (e.detail.state.value = 'BROKEN')), 'detail.state.value', got('BROKEN')],
+  ['a null state', edit((e) => (e.detail.state.value = null)), 'detail.state.value', got(null)],
+  [
+    'a state timestamp in words',
+    edit((e) => (e.detail.state.timestamp = 'yesterday')),
+    'detail.state.timestamp',
+    got('yesterday'),
+  ],
+  [
+    'an impossible state timestamp',
+    edit((e) => (e.detail.state.timestamp = '2025-13-45T99:99:99Z')),
+    'detail.state.timestamp',
+    got('2025-13-45T99:99:99Z'),
+  ],
+  [
+    'a timestamp without a zone',
+    edit((e) => (e.detail.state.timestamp = '2025-01-01T00:00:00')),
+    'detail.state.timestamp',
+    got('2025-01-01T00:00:00'),
+  ],
+  ['no previous state', edit((e) => delete e.detail.previousState), 'detail.previousState', got(undefined)],
+  [
+    'an unknown previous state',
+    edit((e) => (e.detail.previousState.value = 'MAYBE')),
+    'detail.previousState.value',
+    got('MAYBE'),
+  ],
+  [
+    'a payload over 256 KB',
+    edit((e) => (e.detail.configuration = { description: 'x'.repeat(300 * 1024) })),
+    '(root)',
+    'over the 262144 byte EventBridge limit',
+  ],
+  [
+    'a prototype-pollution attempt',
+    () =>
+      JSON.parse(
+        '{"source":"evil","__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}',
+      ),
+    'source',
+    got('evil'),
+  ],
+];
+
+/** Well-formed events that ask for nothing: [name, setup + event, outcome, reason, words the detail must contain]. */
+const NOTHING_TO_DO: [string, (env: MemoryEnvironment) => Json, string, string, string[]][] = [
+  [
+    'an alarm no node is watched by',
+    () => alarmEvent('payments-db-health', 'ALARM', 'OK', AT, 'e'),
+    'ignored',
+    'unknown-alarm',
+    ['payments-db-health'],
+  ],
+  [
+    'an alarm name that differs in case',
+    () => alarmEvent('Orders-A-Health', 'ALARM', 'OK', AT, 'e'),
+    'ignored',
+    'unknown-alarm',
+    ['Orders-A-Health'],
+  ],
+  [
+    'an alarm name carrying a log injection',
+    () => alarmEvent('x"}\n{"level":"error","message":"forged', 'ALARM', 'OK', AT, 'e'),
+    'ignored',
+    'unknown-alarm',
+    ['forged'],
+  ],
+  [
+    'INSUFFICIENT_DATA on the primary',
+    (env) => {
+      env.alarms.setNode(SVC, 'a', 'INSUFFICIENT_DATA');
+      return alarmEvent('orders-a-health', 'INSUFFICIENT_DATA', 'OK', AT, 'e');
+    },
+    'held',
+    'not-an-alarm-transition',
+    ['orders-a-health', 'INSUFFICIENT_DATA'],
+  ],
+  [
+    'the primary recovering (ALARM -> OK)',
+    () => alarmEvent('orders-a-health', 'OK', 'ALARM', AT, 'e'),
+    'held',
+    'not-an-alarm-transition',
+    ['orders-a-health', 'ALARM -> OK'],
+  ],
+  [
+    'OK -> ALARM for a replica',
+    (env) => {
+      env.alarms.setNode(SVC, 'b', 'ALARM');
+      return alarmEvent('orders-b-health', 'ALARM', 'OK', AT, 'e');
+    },
+    'held',
+    'not-primary-alarm',
+    ['orders-b-health', 'current primary a'],
+  ],
+  [
+    'a stale ALARM (CloudWatch says OK now)',
+    () => alarmEvent('orders-a-health', 'ALARM', 'OK', AT, 'e'),
+    'held',
+    'primary-healthy',
+    ['orders-a-health', 'OK now', 'stale'],
+  ],
+  [
+    'an ALARM for an alarm that was deleted since',
+    (env) => {
+      env.alarms.set('orders-a-health', undefined);
+      return alarmEvent('orders-a-health', 'ALARM', 'OK', AT, 'e');
+    },
+    'held',
+    'primary-healthy',
+    ['orders-a-health', 'not found'],
+  ],
+  [
+    'a duplicate delivered after the failover it caused',
+    (env) => {
+      env.state.seed({ serviceId: SVC, primary: 'b', epoch: 1, paused: false, lastChangeAt: AT - 10_000 });
+      env.traffic.set(SVC, 'b');
+      env.alarms.setNode(SVC, 'a', 'ALARM');
+      return alarmEvent('orders-a-health', 'ALARM', 'OK', AT - 20_000, 'e');
+    },
+    'held',
+    'not-primary-alarm',
+    ['orders-a-health', 'current primary b'],
+  ],
+];
+
+const figures = { events: 0, workflow: 0, configs: 0 };
+
+describe('bad input', () => {
+  describe('malformed and hostile alarm events', () => {
+    it.each(MALFORMED)(
+      '%s: ignored, the problem names the field and the value; no AWS call',
+      async (_name, make, field, value) => {
+        const { env, log, ports } = world();
+        const handler = makeFailoverHandler({ ...env, ...ports });
+        const out = await handler(make(), { awsRequestId: 'req-1' });
+        figures.events++;
+        expect(out).toMatchObject({ outcome: 'ignored', reason: 'invalid-event' });
+        const problem = out.problems?.find((p) => p.startsWith(`${field}: `));
+        expect(problem, JSON.stringify(out.problems)).toBeDefined();
+        expect(problem).toContain(value);
+        expect(log.calls).toEqual([]);
+        expectNothingChanged(env, log);
+        expect(env.logger.find('invalid event ignored')[0]?.data?.problems).toEqual(out.problems);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      },
+    );
+
+    it.each(NOTHING_TO_DO)(
+      '%s: nothing to do, says why, writes nothing',
+      async (_name, make, outcome, reason, words) => {
+        const { env, log, ports } = world();
+        const event = make(env);
+        const primary = env.traffic.pointsAt(SVC) as string;
+        const epoch = env.state.snapshot(SVC)?.epoch ?? 0;
+        const handler = makeFailoverHandler({ ...env, ...ports });
+        const out = await handler(event, { awsRequestId: 'req-1' });
+        figures.events++;
+        expect(out).toMatchObject({ outcome, reason });
+        for (const w of words) expect(out.detail).toContain(w);
+        expectNothingChanged(env, log, primary, epoch);
+      },
+    );
+  });
+
+  describe('wrong workflow inputs and step events', () => {
+    const valid = { serviceId: SVC, mode: 'switchover', to: 'b', reason: 'patching' };
+    const prepare = (input: unknown) => ({ step: 'prepare', input, executionName: 'exec-1' });
+    /** [name, step event, error name, text the message must contain] */
+    const WRONG: [string, unknown, string, string][] = [
+      [
+        'no input',
+        prepare(null),
+        'InvalidInputError',
+        `(input): Invalid input: expected object, received null, ${got(null)}`,
+      ],
+      [
+        'an empty input',
+        prepare({}),
+        'InvalidInputError',
+        `serviceId: Invalid input: expected string, received undefined, ${got(undefined)}`,
+      ],
+      [
+        'no reason',
+        prepare({ ...valid, reason: undefined }),
+        'InvalidInputError',
+        `reason: Invalid input: expected string, received undefined, ${got(undefined)}`,
+      ],
+      [
+        'a blank reason',
+        prepare({ ...valid, reason: '   ' }),
+        'InvalidInputError',
+        `reason: must say why, ${got('   ')}`,
+      ],
+      [
+        'a reason of 600 characters',
+        prepare({ ...valid, reason: 'r'.repeat(600) }),
+        'InvalidInputError',
+        'reason: Too big',
+      ],
+      [
+        'an unknown mode',
+        prepare({ ...valid, mode: 'sideways' }),
+        'InvalidInputError',
+        `mode: Invalid option`,
+      ],
+      [
+        'an unknown service',
+        prepare({ ...valid, serviceId: 'nope' }),
+        'UnknownServiceError',
+        'unknown service: "nope"',
+      ],
+      [
+        'a service id of 60 characters',
+        prepare({ ...valid, serviceId: 's'.repeat(60) }),
+        'InvalidInputError',
+        'serviceId: Too big',
+      ],
+      [
+        'a target that is not a node id',
+        prepare({ ...valid, to: 'A B' }),
+        'InvalidInputError',
+        `to: must be a node id, ${got('A B')}`,
+      ],
+      [
+        'a target that is not a node',
+        prepare({ ...valid, to: 'zz' }),
+        'PreconditionFailedError',
+        'zz is not a node of orders (nodes: a, b, c)',
+      ],
+      [
+        'force on a switchover',
+        prepare({ ...valid, force: true }),
+        'InvalidInputError',
+        'force: only a failover may accept data loss',
+      ],
+      [
+        'force as a string',
+        prepare({ ...valid, mode: 'failover', force: 'yes' }),
+        'InvalidInputError',
+        `force: Invalid input: expected boolean, received string, ${got('yes')}`,
+      ],
+      [
+        'dryRun as a number',
+        prepare({ ...valid, dryRun: 1 }),
+        'InvalidInputError',
+        `dryRun: Invalid input: expected boolean, received number, ${got(1)}`,
+      ],
+      [
+        'an unknown key',
+        prepare({ ...valid, priority: 'high' }),
+        'InvalidInputError',
+        'Unrecognized key: "priority"',
+      ],
+      [
+        'a request id with spaces',
+        prepare({ ...valid, requestId: 'a b' }),
+        'InvalidInputError',
+        `requestId: must be 1-64 letters, digits, dashes or underscores, ${got('a b')}`,
+      ],
+      [
+        'a negative expected epoch',
+        prepare({ ...valid, expectedEpoch: -1 }),
+        'InvalidInputError',
+        `expectedEpoch: Too small`,
+      ],
+      [
+        'a fractional expected epoch',
+        prepare({ ...valid, expectedEpoch: 1.5 }),
+        'InvalidInputError',
+        `expectedEpoch: Invalid input: expected int, received number, ${got(1.5)}`,
+      ],
+      ['a step event without a step', {}, 'InvalidInputError', `step: Invalid option`],
+      ['an unknown step', { step: 'explode' }, 'InvalidInputError', `step: Invalid option: expected one of`],
+      [
+        'a later step without its state',
+        { step: 'commit' },
+        'InvalidInputError',
+        `state: Invalid input: expected object, received undefined, ${got(undefined)}`,
+      ],
+      [
+        'a later step with an empty plan',
+        { step: 'commit', state: { outcome: 'proceed', plan: {} } },
+        'InvalidInputError',
+        'state.plan.serviceId: Invalid input: expected string',
+      ],
+      [
+        'prepare without an execution name',
+        { step: 'prepare', input: valid },
+        'InvalidInputError',
+        `executionName: Invalid input: expected string, received undefined, ${got(undefined)}`,
+      ],
+      [
+        'prepare with an execution name of 100 characters',
+        { step: 'prepare', input: valid, executionName: 'n'.repeat(100) },
+        'InvalidInputError',
+        'executionName: Too big',
+      ],
+      [
+        'prepare with an extra key',
+        { ...prepare(valid), token: 'x' },
+        'InvalidInputError',
+        'Unrecognized key: "token"',
+      ],
+    ];
+
+    it.each(WRONG)(
+      '%s: refused naming the field and value, nothing changed',
+      async (_name, event, error, text) => {
+        const { env, log, ports } = world();
+        env.lag.put(SVC, 'b', 0);
+        const handler = makeWorkflowHandler({ ...env, ...ports });
+        const err = await handler(event).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+        figures.workflow++;
+        expect(err?.name).toBe(error);
+        expect(err?.message).toContain(text);
+        expectNothingChanged(env, log);
+      },
+    );
+  });
+
+  describe('invalid configurations', () => {
+    const valid = (): Json =>
+      structuredClone({
+        services: [
+          route53Service({ id: 'orders', nodes: ['a', 'b'] }),
+          {
+            id: 'backup',
+            initialPrimary: 'b1',
+            router: {
+              type: 'elbv2-target',
+              targetGroupArn:
+                'arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/backup/0123456789abcdef',
+            },
+            nodes: ['b1', 'b2'].map((id) => ({
+              id,
+              target: { id: `i-0${id}`, port: 8443 },
+              health: { type: 'alarm', alarmName: `backup-${id}-health` },
+              lag: { namespace: 'Custom/Lag', metricName: 'Lag', dimensions: { Node: id } },
+            })),
+          },
+          {
+            id: 'git',
+            initialPrimary: 'g1',
+            router: {
+              type: 'elbv2-weighted',
+              listenerArn:
+                'arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/git/0123456789abcdef/0123456789abcdef',
+            },
+            nodes: ['g1', 'g2'].map((id, i) => ({
+              id,
+              targetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/git-${id}/0123456789abcde${i}`,
+              health: {
+                type: 'route53-health-check',
+                protocol: 'HTTPS',
+                host: `${id}.example.com`,
+                port: 443,
+                path: '/health',
+              },
+              lag: { namespace: 'Custom/Lag', metricName: 'Lag', dimensions: { Node: id } },
+            })),
+          },
+        ],
+      });
+    const cfg = (f: (c: Json) => void) => () => {
+      const c = valid();
+      f(c);
+      return c;
+    };
+    const inService = (i: number) => (f: (s: Json) => void) => cfg((c) => f(c.services[i]));
+    const s0 = inService(0);
+    const s1 = inService(1);
+    const s2 = inService(2);
+
+    /** [name, configuration, the problem's path, text about the value] */
+    const INVALID: [string, () => Json, string, string][] = [
+      ['no services key', cfg((c) => delete c.services), 'services', got(undefined)],
+      ['no services', cfg((c) => (c.services = [])), 'services', 'at least one service is required'],
+      ['an unknown top-level key', cfg((c) => (c.servces = [])), '(root)', 'Unrecognized key: "servces"'],
+      ['a stack name starting with a digit', cfg((c) => (c.stackName = '1abc')), 'stackName', got('1abc')],
+      ['a service without a router', s0((s) => delete s.router), 'services[0].router', got(undefined)],
+      ['an unknown router type', s0((s) => (s.router.type = 'dns')), 'services[0].router.type', got('dns')],
+      [
+        'a service with one node',
+        s0((s) => s.nodes.pop()),
+        'services[0].nodes',
+        'a service needs at least two nodes',
+      ],
+      [
+        'an unknown initial primary',
+        s0((s) => (s.initialPrimary = 'zz')),
+        'services[0].initialPrimary',
+        got('zz'),
+      ],
+      ['duplicate node ids', s0((s) => (s.nodes[1].id = 'a')), 'services[0].nodes[1].id', got('a')],
+      ['duplicate service ids', s1((s) => (s.id = 'orders')), 'services[1].id', got('orders')],
+      ['an upper-case service id', s0((s) => (s.id = 'Orders')), 'services[0].id', got('Orders')],
+      [
+        'a node id with a space',
+        s0((s) => (s.nodes[0].id = 'node a')),
+        'services[0].nodes[0].id',
+        got('node a'),
+      ],
+      ['a TTL of 1 s', s0((s) => (s.router.ttlSeconds = 1)), 'services[0].router.ttlSeconds', got(1)],
+      [
+        'a TTL of a day',
+        s0((s) => (s.router.ttlSeconds = 86_400)),
+        'services[0].router.ttlSeconds',
+        got(86_400),
+      ],
+      [
+        'a negative lag budget',
+        s0((s) => (s.policy.maxLagSeconds = -5)),
+        'services[0].policy.maxLagSeconds',
+        got(-5),
+      ],
+      [
+        'a lag budget over a day',
+        s0((s) => (s.policy.maxLagSeconds = 100_000)),
+        'services[0].policy.maxLagSeconds',
+        got(100_000),
+      ],
+      [
+        'a lag age window of 5 s',
+        s0((s) => (s.policy.maxLagAgeSeconds = 5)),
+        'services[0].policy.maxLagAgeSeconds',
+        got(5),
+      ],
+      [
+        'a negative cooldown',
+        s0((s) => (s.policy.cooldownSeconds = -1)),
+        'services[0].policy.cooldownSeconds',
+        got(-1),
+      ],
+      [
+        'a cooldown of ten days',
+        s0((s) => (s.policy.cooldownSeconds = 864_000)),
+        'services[0].policy.cooldownSeconds',
+        got(864_000),
+      ],
+      [
+        'autoFailover as a string',
+        s0((s) => (s.policy.autoFailover = 'yes')),
+        'services[0].policy.autoFailover',
+        got('yes'),
+      ],
+      [
+        'a record outside its zone',
+        s0((s) => (s.router.recordName = 'db.other.org')),
+        'services[0].router.recordName',
+        got('db.other.org'),
+      ],
+      [
+        'a malformed hosted zone id',
+        s0((s) => (s.router.hostedZoneId = 'abc')),
+        'services[0].router.hostedZoneId',
+        got('abc'),
+      ],
+      ['an MX record', s0((s) => (s.router.recordType = 'MX')), 'services[0].router.recordType', got('MX')],
+      [
+        'a CNAME at the zone apex',
+        s0((s) => {
+          s.router.recordType = 'CNAME';
+          s.router.recordName = 'example.com';
+          s.nodes[0].address = 'a.example.net';
+          s.nodes[1].address = 'b.example.net';
+        }),
+        'services[0].router.recordType',
+        got('CNAME'),
+      ],
+      [
+        'a node without an address on a route53 router',
+        s0((s) => delete s.nodes[0].address),
+        'services[0].nodes[0].address',
+        got(undefined),
+      ],
+      [
+        'an address that is not IPv4 on an A record',
+        s0((s) => (s.nodes[1].address = '10.0.0.999')),
+        'services[0].nodes[1].address',
+        got('10.0.0.999'),
+      ],
+      [
+        'two nodes with one address',
+        s0((s) => (s.nodes[1].address = s.nodes[0].address)),
+        'services[0].nodes',
+        'nodes must have distinct addresses',
+      ],
+      [
+        'one record routed by two services',
+        s1((s) => {
+          Object.assign(s, route53Service({ id: 'backup', nodes: ['b1', 'b2'], index: 7 }));
+          s.router.recordName = 'orders.example.com';
+        }),
+        'services[1].router.recordName',
+        'record already routed by service orders',
+      ],
+      [
+        'an elbv2-target node without a target',
+        s1((s) => delete s.nodes[0].target),
+        'services[1].nodes[0].target',
+        got(undefined),
+      ],
+      [
+        'a malformed target group ARN',
+        s1((s) => (s.router.targetGroupArn = 'arn:aws:elasticloadbalancing:tg')),
+        'services[1].router.targetGroupArn',
+        got('arn:aws:elasticloadbalancing:tg'),
+      ],
+      [
+        'an elbv2-weighted node without a target group',
+        s2((s) => delete s.nodes[1].targetGroupArn),
+        'services[2].nodes[1].targetGroupArn',
+        got(undefined),
+      ],
+      [
+        'a malformed listener ARN',
+        s2((s) => (s.router.listenerArn = 'listener/app/git')),
+        'services[2].router.listenerArn',
+        got('listener/app/git'),
+      ],
+      [
+        'one alarm watching two nodes',
+        s1((s) => (s.nodes[1].health.alarmName = 'backup-b1-health')),
+        'services[1].nodes[1].health.alarmName',
+        'alarm already watches backup/b1',
+      ],
+      [
+        'an unknown health signal',
+        s1((s) => (s.nodes[0].health = { type: 'ping', host: 'x' })),
+        'services[1].nodes[0].health.type',
+        got('ping'),
+      ],
+      [
+        'a health check on port 70000',
+        s2((s) => (s.nodes[0].health.port = 70_000)),
+        'services[2].nodes[0].health.port',
+        got(70_000),
+      ],
+      [
+        'a lag period of 7 s',
+        s1((s) => (s.nodes[0].lag.periodSeconds = 7)),
+        'services[1].nodes[0].lag.periodSeconds',
+        got(7),
+      ],
+      [
+        'a fence hook that is not a Lambda ARN',
+        s0((s) => (s.hooks = { fence: 'arn:aws:sns:us-east-1:111122223333:t' })),
+        'services[0].hooks.fence',
+        got('arn:aws:sns:us-east-1:111122223333:t'),
+      ],
+      [
+        'a hook timeout of 0 s',
+        s0((s) => (s.hooks = { timeoutSeconds: 0 })),
+        'services[0].hooks.timeoutSeconds',
+        got(0),
+      ],
+      [
+        'a catch-up poll of 0 s',
+        s0((s) => (s.switchover = { pollIntervalSeconds: 0 })),
+        'services[0].switchover.pollIntervalSeconds',
+        got(0),
+      ],
+      [
+        'an email subscriber that is not an address',
+        cfg((c) => (c.notifications = { subscribers: [{ protocol: 'email', endpoint: 'oncall' }] })),
+        'notifications.subscribers[0].endpoint',
+        got('oncall'),
+      ],
+    ];
+
+    it.each(INVALID)(
+      '%s: rejected at synth and at cold start, naming the field and value',
+      (_name, make, path, text) => {
+        const input = make();
+        figures.configs++;
+        let error: unknown;
+        try {
+          parseConfig(input);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(ConfigValidationError);
+        const problems = (error as ConfigValidationError).problems;
+        const problem = problems.find((p) => p.path === path);
+        expect(problem, (error as Error).message).toBeDefined();
+        expect(`${problem?.message}, got: ${formatValue(problem?.value)}`).toContain(
+          text.replace(/^got: /, 'got: '),
+        );
+        expect((error as Error).message).toContain(`${path}: `);
+
+        // Nothing is built from it: the stack refuses it before creating any resource...
+        const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+        expect(
+          () => new FailoverStack(app, 'Bad', { config: input as FailoverConfigInput as never }),
+        ).toThrow(ConfigValidationError);
+        // ...and a Lambda handed it as config.json fails its cold start, loudly.
+        expect(() => readConfigFile('config.json', () => JSON.stringify(input))).toThrow(
+          ConfigValidationError,
+        );
+      },
+    );
+  });
+
+  it('records its figures', () => {
+    expect(MALFORMED.length + NOTHING_TO_DO.length).toBeGreaterThanOrEqual(30);
+    recordFigures('bad-input', {
+      label: 'bad inputs tried',
+      tried: figures.events + figures.workflow + figures.configs,
+      violations: 0,
+      detail: `${figures.events} alarm events (${MALFORMED.length} malformed or hostile, ${NOTHING_TO_DO.length} well-formed asking for nothing), ${figures.workflow} workflow inputs and step events, ${figures.configs} invalid configurations; each named the field and value and changed nothing`,
+      order: 30,
+    });
+  });
+});
