@@ -37,6 +37,8 @@ export interface WorkflowCommandOptions {
   readonly dryRun: boolean;
   readonly reason?: string;
   readonly requestId?: string;
+  /** The epoch the operator saw (`failover status`): refused if the service changed since. */
+  readonly expectedEpoch?: number;
 }
 
 export type Command =
@@ -73,6 +75,7 @@ const WORKFLOW_OPTIONS: Record<string, OptionSpec> = {
   'dry-run': { type: 'boolean' },
   reason: { type: 'string' },
   'request-id': { type: 'string' },
+  'expected-epoch': { type: 'string' },
 };
 
 const COMMAND_OPTIONS: Record<CommandName, Record<string, OptionSpec>> = {
@@ -137,6 +140,8 @@ Options:
   --reason <text>         why (history, notifications, execution name)
                           (default: "switchover requested by <user> with the failover CLI")
   --request-id <id>       idempotency key instead of reason + UTC day (letters, digits, - and _)
+  --expected-epoch <n>    the epoch failover status showed: refused if the service changed since
+                          (an automatic failover got there first)
   --dry-run               check the preconditions and report the plan; change nothing
 
 ${GLOBAL_HELP}`,
@@ -154,6 +159,7 @@ Options:
   --wait-timeout <s>      stop following after this many seconds (default ${DEFAULT_WAIT_TIMEOUT_SECONDS})
   --reason <text>         why (default: "failover requested by <user> with the failover CLI")
   --request-id <id>       idempotency key instead of reason + UTC day
+  --expected-epoch <n>    the epoch failover status showed: refused if the service changed since
   --dry-run               check the preconditions and report the plan; change nothing
 
 ${GLOBAL_HELP}`,
@@ -267,6 +273,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
       const to = text('to');
       const reason = text('reason');
       const requestId = text('request-id');
+      const expected = text('expected-epoch');
       const options: WorkflowCommandOptions = {
         serviceId: service(true) as string,
         ...(to !== undefined ? { to } : {}),
@@ -282,6 +289,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
         dryRun: values['dry-run'] === true,
         ...(reason !== undefined ? { reason } : {}),
         ...(requestId !== undefined ? { requestId } : {}),
+        ...(expected !== undefined
+          ? { expectedEpoch: integer(expected, 'expected-epoch', 0, 2_147_483_647, 0, name) }
+          : {}),
       };
       if (values['wait-timeout'] !== undefined && !options.wait) {
         throw new UsageError('--wait-timeout needs --wait', name);
@@ -344,5 +354,10 @@ function parseArgsMessage(err: unknown): string {
   const first = (message.split(/\.\s/)[0] ?? message).replace(/\.$/, '');
   const missing = /^Option '(-[\w-]+)(?:, (--[\w-]+))?(?: <value>)?' argument missing/.exec(first);
   if (missing) return `${missing[2] ?? missing[1]} needs a value`;
+  const ambiguous = /^Option '(-[\w-]+)(?:, (--[\w-]+))?(?: <value>)?' argument is ambiguous/.exec(first);
+  if (ambiguous) {
+    const flag = ambiguous[2] ?? ambiguous[1];
+    return `${flag} needs a value (write a value starting with '-' as ${flag}=-...)`;
+  }
   return first.replace(/^Unknown option/, 'unknown option').replace(/^Option/, 'option');
 }

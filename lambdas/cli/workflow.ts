@@ -51,9 +51,25 @@ export async function runWorkflowCommand(ctx: CommandContext, cmd: WorkflowComma
       cmd.name,
     );
   }
-  if (cmd.to !== undefined) {
+  if (cmd.to !== undefined || cmd.expectedEpoch !== undefined) {
     const state = (await (await services.state()).get(service.id)) ?? initialState(service);
-    if (state.primary === cmd.to) {
+    if (cmd.expectedEpoch !== undefined && cmd.expectedEpoch !== state.epoch) {
+      // The workflow would refuse it too (LeaseConflictError); no need to start an execution for that.
+      const last = state.lastChange;
+      const detail = `${service.id} changed since you looked: expected epoch ${cmd.expectedEpoch}, now epoch ${state.epoch} with primary ${state.primary}${
+        last ? ` (${last.operation} ${last.from} -> ${last.to} by ${last.actor})` : ''
+      }: nothing started; check failover status ${service.id} and decide again`;
+      out.result({
+        outcome: 'changed-since',
+        serviceId: service.id,
+        primary: state.primary,
+        epoch: state.epoch,
+        detail,
+      });
+      out.warn(`error: ${detail}`);
+      return 1;
+    }
+    if (cmd.to !== undefined && state.primary === cmd.to) {
       const detail = `${cmd.to} is already the primary of ${service.id} (epoch ${state.epoch}): nothing to do, no execution started`;
       out.result({
         outcome: 'already-primary',
@@ -128,6 +144,7 @@ function buildRequest(ctx: CommandContext, cmd: WorkflowCommand): WorkflowReques
     dryRun: cmd.dryRun,
     reason: cmd.reason ?? `${cmd.name} requested by ${ctx.actor} with the failover CLI`,
     ...(cmd.requestId !== undefined ? { requestId: cmd.requestId } : {}),
+    ...(cmd.expectedEpoch !== undefined ? { expectedEpoch: cmd.expectedEpoch } : {}),
   };
   try {
     return parseWorkflowRequest(input);

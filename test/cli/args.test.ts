@@ -53,7 +53,7 @@ describe('parseCommandLine', () => {
       },
     ],
     [
-      ['failover', 'orders-db', '--force', '--dry-run', '--request-id', 'chg-42'],
+      ['failover', 'orders-db', '--force', '--dry-run', '--request-id', 'chg-42', '--expected-epoch', '3'],
       {
         name: 'failover',
         serviceId: 'orders-db',
@@ -62,6 +62,7 @@ describe('parseCommandLine', () => {
         waitTimeoutSeconds: DEFAULT_WAIT_TIMEOUT_SECONDS,
         dryRun: true,
         requestId: 'chg-42',
+        expectedEpoch: 3,
       },
     ],
   ])('%j', (argv, command) => {
@@ -138,6 +139,16 @@ describe('parseCommandLine', () => {
       'history',
     ],
     [['switchover', 'x', '--wait-timeout', '60'], /^--wait-timeout needs --wait$/, 'switchover'],
+    [
+      ['switchover', 'x', '--expected-epoch=-1'],
+      /^--expected-epoch must be an integer between 0 and 2147483647, got: -1$/,
+      'switchover',
+    ],
+    [
+      ['switchover', 'x', '--expected-epoch', '-1'],
+      /^--expected-epoch needs a value \(write a value starting with '-' as --expected-epoch=-\.\.\.\)$/,
+      'switchover',
+    ],
     [['status', '--endpoint-url', 'localhost:5000'], /^--endpoint-url must be an http\(s\) URL/, 'status'],
     [['status', '--json=yes'], /^option '--json' does not take an argument$/, 'status'],
   ])('%j is a usage error', (argv, message, command) => {

@@ -4,6 +4,7 @@
  * by the CDK app, run by aws-local-stepfunctions with the real step handler over in-memory ports.
  * What the operator sees is what the workflow did, and what the state table then says.
  */
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import { type SynthesizedWorkflow, synthesizeWorkflow } from '../workflow/harness.ts';
@@ -145,6 +146,20 @@ describe('the CLI driving the synthesized state machine', () => {
     expect(r.stdout).toContain('  no healthy replica of orders-db to promote: db-b ALARM');
     expect(h.env.state.snapshot('orders-db')).toBeUndefined();
     expect(await h.env.traffic.current('orders-db')).toBe('db-a');
+  });
+
+  it('is refused by the workflow when an automatic failover lands between the look and Prepare', async () => {
+    const { h, sfn } = world();
+    h.sfnMock.on(StartExecutionCommand).callsFake(async (input) => {
+      // The automatic failover commits epoch 1 just before the execution starts.
+      h.env.state.seed({ serviceId: 'orders-db', primary: 'db-b', epoch: 1, paused: false });
+      return sfn.start(input);
+    });
+    const r = await h.run('switchover', 'orders-db', '--expected-epoch', '0', '--wait');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('FAILED: LeaseConflictError');
+    expect(r.stdout).toContain('orders-db changed since the request was made: expected epoch 0, now epoch 1');
+    expect(h.env.state.snapshot('orders-db')).toMatchObject({ primary: 'db-b', epoch: 1 });
   });
 
   it('reports a dry run without changing anything', async () => {

@@ -168,6 +168,48 @@ describe('failover switchover / failover: starting the workflow', () => {
     expect(h.sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(0);
   });
 
+  it('passes --expected-epoch to the workflow when the service is still at that epoch', async () => {
+    const h = cliHarness();
+    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-a', epoch: 3, paused: false });
+    h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec' });
+    const r = await h.run('switchover', 'orders-db', '--expected-epoch', '3', '--reason', 'r');
+    expect(r.code).toBe(0);
+    const [call] = started(h);
+    expect(JSON.parse(call!.input!)).toMatchObject({ expectedEpoch: 3 });
+    // Part of the idempotency key: the same command after the epoch moved is a different request.
+    expect(call!.name).toBe(
+      executionName({ serviceId: 'orders-db', mode: 'switchover', reason: 'r', expectedEpoch: 3 }, START),
+    );
+  });
+
+  it('refuses with exit 1, starting nothing, when the service changed since the epoch the operator saw', async () => {
+    const h = cliHarness();
+    h.env.state.seed({
+      serviceId: 'orders-db',
+      primary: 'db-b',
+      epoch: 4,
+      paused: false,
+      lastChangeAt: START - 60_000,
+      lastChange: {
+        serviceId: 'orders-db',
+        epoch: 4,
+        at: START - 60_000,
+        operation: 'auto-failover',
+        from: 'db-a',
+        to: 'db-b',
+        reason: 'db-a alarm',
+        lagSeconds: 1,
+        actor: 'lambda-req-1',
+      },
+    });
+    const r = await h.run('switchover', 'orders-db', '--to', 'db-b', '--expected-epoch', '3');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'error: orders-db changed since you looked: expected epoch 3, now epoch 4 with primary db-b (auto-failover db-a -> db-b by lambda-req-1): nothing started',
+    );
+    expect(h.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('treats --to the current primary as nothing to do: exit 0, no execution', async () => {
     const h = cliHarness();
     const r = await h.run('switchover', 'orders-db', '--to', 'db-a');
