@@ -44,6 +44,8 @@ import type { SwitchoverWorkflow } from './switchover-workflow.ts';
 export const ALARM_RULE_MAX_CHARS = 10_240;
 /** An alarm status widget shows at most 100 alarms. */
 const ALARMS_PER_STATUS_WIDGET = 100;
+/** A queued failover older than this has waited far beyond the shifter's 1 s batching window. */
+export const ZONE_SHIFT_MAX_AGE_SECONDS = 60;
 /** CloudWatch: a metric math alarm may use at most 10 metrics. */
 const MAX_ALARM_METRICS = 10;
 /** Lag over budget must last this many minutes before the alarm pages (one spike is not a page). */
@@ -95,6 +97,10 @@ export class AutomationMonitoring extends Construct {
   readonly serviceDashboards: readonly Dashboard[];
   /** Workflow executions that failed or timed out; undefined without a workflow. */
   readonly failedExecutionsAlarm?: Alarm;
+  /** The zone-shift Lambda (Route 53 changes throttled during correlated failures) failed. */
+  readonly zoneShiftErrorsAlarm: Alarm;
+  /** A queued failover has waited too long for the zone shifter. */
+  readonly zoneShiftBacklogAlarm: Alarm;
   readonly serviceAlarms: ReadonlyMap<string, ServiceAlarms>;
   /** Nested stacks holding the per-service alarms, by shard. */
   readonly alarmStacks: ReadonlyMap<number, NestedStack>;
@@ -153,10 +159,41 @@ export class AutomationMonitoring extends Construct {
       this.failedExecutionsAlarm.addAlarmAction(action);
     }
 
+    // Correlated failures: Route 53 throttled changes wait in the zone-shift queue for the zone
+    // shifter. A failing shifter or a queue that stops draining delays every queued failover,
+    // long before the redrive parks them in the (alarmed) dead-letter queue.
+    this.zoneShiftErrorsAlarm = new Alarm(this, 'ZoneShiftErrorsAlarm', {
+      alarmDescription:
+        'The zone-shift Lambda failed: failovers Route 53 throttled are waiting in the zone-shift queue; read its logs',
+      metric: automation.zoneShiftFunction.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.zoneShiftErrorsAlarm.addAlarmAction(action);
+    this.zoneShiftBacklogAlarm = new Alarm(this, 'ZoneShiftBacklogAlarm', {
+      alarmDescription: `A queued failover has waited ${ZONE_SHIFT_MAX_AGE_SECONDS} s or more for the zone shifter (batches gather for 1 s): traffic has not moved yet`,
+      metric: automation.shiftQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: ZONE_SHIFT_MAX_AGE_SECONDS,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.zoneShiftBacklogAlarm.addAlarmAction(action);
+
     const { stacks, alarms } = this.createServiceAlarms(shards, action);
     this.alarmStacks = stacks;
     this.serviceAlarms = alarms;
-    this.automationAlarms = [...own, ...(this.failedExecutionsAlarm ? [this.failedExecutionsAlarm] : [])];
+    this.automationAlarms = [
+      ...own,
+      this.zoneShiftErrorsAlarm,
+      this.zoneShiftBacklogAlarm,
+      ...(this.failedExecutionsAlarm ? [this.failedExecutionsAlarm] : []),
+    ];
 
     const services = automation.config.services;
     const chunks: ServiceConfig[][] = [];
@@ -369,8 +406,11 @@ export class AutomationMonitoring extends Construct {
         label,
         period: Duration.hours(1),
       });
+    const shifter = automation.zoneShiftFunction;
+    // Every writer of a role change: the failover Lambda, the zone shifter, the workflow.
     const logGroups = [
       fn.logGroup.logGroupName,
+      shifter.logGroup.logGroupName,
       ...(workflow ? [workflow.stepFunction.logGroup.logGroupName] : []),
     ];
     const dashboards = this.serviceDashboards.map((_, i) => `${prefix}-services-${i + 1}`).join(', ');
@@ -404,6 +444,20 @@ export class AutomationMonitoring extends Construct {
             fn.metricThrottles({ period, statistic: 'Sum' }),
           ],
           right: [fn.metricDuration({ period, statistic: 'p99' })],
+          width: 8,
+          height: 6,
+        }),
+        new GraphWidget({
+          title: 'Zone shift: queued failovers (Route 53 throttled) and the shifter',
+          left: [
+            automation.shiftQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+            shifter.metricInvocations({ period, statistic: 'Sum' }),
+            shifter.metricErrors({ period, statistic: 'Sum' }),
+          ],
+          right: [
+            automation.shiftQueue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
+          ],
+          rightAnnotations: [{ value: ZONE_SHIFT_MAX_AGE_SECONDS, label: 'alarm (s)', color: '#d62728' }],
           width: 8,
           height: 6,
         }),
@@ -483,10 +537,10 @@ export class AutomationMonitoring extends Construct {
         }),
         new LogQueryWidget({
           title: 'Automatic failover decisions (newest first)',
-          logGroupNames: [fn.logGroup.logGroupName],
+          logGroupNames: [fn.logGroup.logGroupName, shifter.logGroup.logGroupName],
           queryLines: [
             'fields @timestamp, serviceId, action, reason, detail, to',
-            "filter message = 'failover decision'",
+            "filter message = 'failover decision' or message = 'zone shift decision'",
             'sort @timestamp desc',
             'limit 100',
           ],

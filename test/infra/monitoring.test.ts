@@ -77,7 +77,7 @@ describe('AutomationMonitoring on the sample configuration', () => {
 
   it('alarms on failed and timed-out workflow executions, to the topic', () => {
     const mine = Object.entries(resourcesOf(s.template, 'AWS::CloudWatch::Alarm')).filter(([id]) =>
-      id.startsWith('Monitoring'),
+      id.startsWith('MonitoringFailedExecutions'),
     );
     expect(mine).toHaveLength(1);
     const [, alarm] = mine[0]!;
@@ -101,15 +101,49 @@ describe('AutomationMonitoring on the sample configuration', () => {
     }
   });
 
+  it('alarms when the zone shifter fails or a queued failover waits a minute, to the topic', () => {
+    const alarms = resourcesOf(s.template, 'AWS::CloudWatch::Alarm');
+    const errors = Object.entries(alarms).find(([id]) => id.startsWith('MonitoringZoneShiftErrorsAlarm'))![1];
+    expect(errors.Properties).toMatchObject({
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [
+        { Name: 'FunctionName', Value: { Ref: expect.stringMatching(/^AutomationZoneShiftFunction/) } },
+      ],
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: expect.stringMatching(/^AutomationTopic/) }],
+    });
+    const backlog = Object.entries(alarms).find(([id]) =>
+      id.startsWith('MonitoringZoneShiftBacklogAlarm'),
+    )![1];
+    expect(backlog.Properties).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Namespace: 'AWS/SQS',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [expect.stringMatching(/^AutomationZoneShiftQueue/), 'QueueName'] },
+        },
+      ],
+      Statistic: 'Maximum',
+      Threshold: 60,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: expect.stringMatching(/^AutomationTopic/) }],
+    });
+  });
+
   it('builds on the automation alarms FailoverAutomation already has instead of duplicating them', () => {
     const parentAlarms = Object.values(resourcesOf(s.template, 'AWS::CloudWatch::Alarm'));
-    // Dead-letter queue, failover Lambda errors (FailoverAutomation) + failed executions (monitoring).
-    expect(parentAlarms).toHaveLength(3);
-    expect(parentAlarms.filter((a) => a.Properties.MetricName === 'Errors')).toHaveLength(1);
+    // Dead-letter queue, failover Lambda errors (FailoverAutomation) + zone shift errors and
+    // backlog, failed executions (monitoring).
+    expect(parentAlarms).toHaveLength(5);
+    // Lambda errors: the failover Lambda's (FailoverAutomation's alarm) and the zone shifter's.
+    expect(parentAlarms.filter((a) => a.Properties.MetricName === 'Errors')).toHaveLength(2);
     expect(
       parentAlarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible'),
     ).toHaveLength(1);
-    expect(s.stack.monitoring.automationAlarms).toHaveLength(3);
+    expect(s.stack.monitoring.automationAlarms).toHaveLength(5);
     for (const a of parentAlarms) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AutomationTopic/) }]);
     }
@@ -226,6 +260,7 @@ describe('AutomationMonitoring on the sample configuration', () => {
       'The automation itself',
       'Services needing attention (1): alarms in ALARM',
       'Failover Lambda: invocations, errors, throttles',
+      'Zone shift: queued failovers (Route 53 throttled) and the shifter',
       'Dead-letter queue: events and invocations that failed every retry',
       'Workflow executions (switchover, operator failover)',
       'Role changes and held failovers, all services (per hour)',
@@ -238,9 +273,9 @@ describe('AutomationMonitoring on the sample configuration', () => {
     expect(attention.properties.alarms).toHaveLength(config.services.length * 2);
     const primary = widgets.find((w) => w.properties.title?.startsWith('Primary per service'));
     expect(primary.type).toBe('log');
-    // Both writers of role changes: the failover Lambda's and the workflow step Lambda's log groups.
+    // Every writer of role changes: the failover Lambda, the zone shifter, the workflow step Lambda.
     expect(primary.properties.query).toMatch(
-      /^SOURCE '\{AutomationFailoverFunctionLogs\w+\}' \| SOURCE '\{AutomationWorkflowFunctionLogs\w+\}'/,
+      /^SOURCE '\{AutomationFailoverFunctionLogs\w+\}' \| SOURCE '\{AutomationZoneShiftFunctionLogs\w+\}' \| SOURCE '\{AutomationWorkflowFunctionLogs\w+\}'/,
     );
     expect(primary.properties.query).toContain(
       "filter message = 'failed over' or message = 'role change committed'",
@@ -339,7 +374,7 @@ describe('AutomationMonitoring validation and rules', () => {
     const { stack, automation: a } = automation(testConfig());
     const m = new AutomationMonitoring(stack, 'M', { automation: a, dashboardNamePrefix: 'ops' });
     expect(m.failedExecutionsAlarm).toBeUndefined();
-    expect(m.automationAlarms).toHaveLength(2);
+    expect(m.automationAlarms).toHaveLength(4);
     const boards = dashboards(Template.fromStack(stack));
     expect([...boards.keys()].sort()).toEqual(['ops-overview', 'ops-services-1']);
     expect(JSON.stringify(boards.get('ops-overview'))).not.toContain('Workflow executions');
