@@ -76,7 +76,8 @@ export interface ServiceStatus {
 interface RtoInputs {
   readonly alarms: ReadonlyMap<string, AlarmSettings>;
   readonly targetGroups: ReadonlyMap<string, TargetGroupHealthCheck>;
-  readonly error?: string;
+  readonly alarmsError?: string;
+  readonly targetGroupsError?: string;
 }
 
 export async function runStatus(ctx: CommandContext, serviceId: string | undefined): Promise<number> {
@@ -146,18 +147,22 @@ export async function collectStatus(
     // The RTO model needs how existing alarms and target groups detect a failure. Nice to have:
     // a read that fails leaves the model incomplete and says why, it never fails the status.
     Promise.all([
-      existingAlarms.length ? ports.alarmSettings(existingAlarms) : new Map<string, AlarmSettings>(),
+      existingAlarms.length
+        ? ports.alarmSettings(existingAlarms).then(
+            (alarms) => ({ alarms }),
+            (err: unknown) => ({ alarms: new Map<string, AlarmSettings>(), alarmsError: errorText(err) }),
+          )
+        : { alarms: new Map<string, AlarmSettings>() },
       targetGroups.length
-        ? ports.targetGroupHealthChecks(targetGroups)
-        : new Map<string, TargetGroupHealthCheck>(),
-    ]).then(
-      ([a, t]): RtoInputs => ({ alarms: a, targetGroups: t }),
-      (err: unknown): RtoInputs => ({
-        alarms: new Map(),
-        targetGroups: new Map(),
-        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-      }),
-    ),
+        ? ports.targetGroupHealthChecks(targetGroups).then(
+            (targetGroups) => ({ targetGroups }),
+            (err: unknown) => ({
+              targetGroups: new Map<string, TargetGroupHealthCheck>(),
+              targetGroupsError: errorText(err),
+            }),
+          )
+        : { targetGroups: new Map<string, TargetGroupHealthCheck>() },
+    ]).then(([a, t]): RtoInputs => ({ ...a, ...t })),
   ]);
   return services.map((service, i) =>
     serviceStatus(service, stored[i] ?? undefined, alarms, lag, traffic?.[i], rtoInputs, now),
@@ -254,8 +259,26 @@ function serviceStatus(
       alarms: rtoInputs.alarms,
       targetGroups: rtoInputs.targetGroups,
     }),
-    ...(rtoInputs.error ? { rtoNote: `alarm or target group settings not read: ${rtoInputs.error}` } : {}),
+    ...rtoNote(service, rtoInputs),
   };
+}
+
+/** Only the reads this service's signals depend on. */
+function rtoNote(service: ServiceConfig, inputs: RtoInputs): { rtoNote?: string } {
+  const kinds = new Set(service.nodes.map((n) => n.health.type));
+  const notes = [
+    kinds.has('alarm') && inputs.alarmsError
+      ? `existing alarm settings not read: ${inputs.alarmsError}`
+      : undefined,
+    kinds.has('target-group-health') && inputs.targetGroupsError
+      ? `target group health checks not read (ALB defaults assumed): ${inputs.targetGroupsError}`
+      : undefined,
+  ].filter((n) => n !== undefined);
+  return notes.length ? { rtoNote: notes.join('; ') } : {};
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /** `~48 s typical, <= 97 s worst (detection 40-85 s, event 0.5-2 s, decision 0.2-1 s, DNS TTL 7.5-15 s)`. */

@@ -253,8 +253,12 @@ describe('failover status', () => {
         /RTO model {4}if git-2 fails: unknown: no period and datapoints for the existing health alarm \(detection unknown,/,
       );
       expect(r.stdout).toContain(
-        '!            alarm or target group settings not read: AccessDenied: denied',
+        '!            existing alarm settings not read: AccessDenied: denied; target group health checks not read (ALB defaults assumed): AccessDenied: denied',
       );
+      // orders-db uses neither kind of signal: its model is complete and carries no note.
+      const orders = (await h.run('status', 'orders-db', '--json')).json().services[0];
+      expect(orders.rtoNote).toBeUndefined();
+      expect(orders.rto.total).toBeDefined();
     });
   });
 });
