@@ -14,6 +14,7 @@ import {
   type HistoryEvent,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import type { ServiceConfig } from '../domain/config.ts';
 import { initialState } from '../domain/decide.ts';
 import { InvalidInputError, UsageError } from '../domain/errors.ts';
 import {
@@ -51,38 +52,6 @@ export async function runWorkflowCommand(ctx: CommandContext, cmd: WorkflowComma
       cmd.name,
     );
   }
-  if (cmd.to !== undefined || cmd.expectedEpoch !== undefined) {
-    const state = (await (await services.state()).get(service.id)) ?? initialState(service);
-    if (cmd.expectedEpoch !== undefined && cmd.expectedEpoch !== state.epoch) {
-      // The workflow would refuse it too (LeaseConflictError); no need to start an execution for that.
-      const last = state.lastChange;
-      const detail = `${service.id} changed since you looked: expected epoch ${cmd.expectedEpoch}, now epoch ${state.epoch} with primary ${state.primary}${
-        last ? ` (${last.operation} ${last.from} -> ${last.to} by ${last.actor})` : ''
-      }: nothing started; check failover status ${service.id} and decide again`;
-      out.result({
-        outcome: 'changed-since',
-        serviceId: service.id,
-        primary: state.primary,
-        epoch: state.epoch,
-        detail,
-      });
-      out.warn(`error: ${detail}`);
-      return 1;
-    }
-    if (cmd.to !== undefined && state.primary === cmd.to) {
-      const detail = `${cmd.to} is already the primary of ${service.id} (epoch ${state.epoch}): nothing to do, no execution started`;
-      out.result({
-        outcome: 'already-primary',
-        serviceId: service.id,
-        primary: cmd.to,
-        epoch: state.epoch,
-        detail,
-      });
-      out.text(detail);
-      return 0;
-    }
-  }
-
   const request = buildRequest(ctx, cmd);
   const now = ctx.clock.now();
   const name = executionName(request, now);
@@ -90,8 +59,11 @@ export async function runWorkflowCommand(ctx: CommandContext, cmd: WorkflowComma
   const arn = executionArnOf(stateMachineArn, name);
   // Look first: StartExecution answers a repeat of a RUNNING execution (same name and input) with
   // success, which would read as "started" although nothing new started.
+  // An execution of this very request (a retry) is reported whatever the state says now.
   let report = await describeIfExists(ctx, arn);
   if (report === undefined) {
+    const stop = await checkState(ctx, service, cmd);
+    if (stop !== undefined) return stop;
     try {
       const started = await services.sfn.send(
         new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(request) }),
@@ -133,6 +105,49 @@ export async function runWorkflowCommand(ctx: CommandContext, cmd: WorkflowComma
   }
   const final = await follow(ctx, report, cmd.waitTimeoutSeconds);
   return finish(ctx, final, request);
+}
+
+/**
+ * What the recorded state says about starting: refused when it moved past --expected-epoch
+ * (exit 1), nothing to do when --to is already the primary (exit 0), else undefined: go on.
+ */
+async function checkState(
+  ctx: CommandContext,
+  service: ServiceConfig,
+  cmd: WorkflowCommand,
+): Promise<number | undefined> {
+  if (cmd.to === undefined && cmd.expectedEpoch === undefined) return undefined;
+  const { out, services } = ctx;
+  const state = (await (await services.state()).get(service.id)) ?? initialState(service);
+  if (cmd.expectedEpoch !== undefined && cmd.expectedEpoch !== state.epoch) {
+    // The workflow would refuse it too (LeaseConflictError); no need to start an execution for that.
+    const last = state.lastChange;
+    const detail = `${service.id} changed since you looked: expected epoch ${cmd.expectedEpoch}, now epoch ${state.epoch} with primary ${state.primary}${
+      last ? ` (${last.operation} ${last.from} -> ${last.to} by ${last.actor})` : ''
+    }: nothing started; check failover status ${service.id} and decide again`;
+    out.result({
+      outcome: 'changed-since',
+      serviceId: service.id,
+      primary: state.primary,
+      epoch: state.epoch,
+      detail,
+    });
+    out.warn(`error: ${detail}`);
+    return 1;
+  }
+  if (cmd.to !== undefined && state.primary === cmd.to) {
+    const detail = `${cmd.to} is already the primary of ${service.id} (epoch ${state.epoch}): nothing to do, no execution started`;
+    out.result({
+      outcome: 'already-primary',
+      serviceId: service.id,
+      primary: cmd.to,
+      epoch: state.epoch,
+      detail,
+    });
+    out.text(detail);
+    return 0;
+  }
+  return undefined;
 }
 
 function buildRequest(ctx: CommandContext, cmd: WorkflowCommand): WorkflowRequest {

@@ -100,6 +100,10 @@ describe('the CLI driving the synthesized state machine', () => {
 
     // The same command again: the same execution name, reported, not run twice.
     const again = await h.run('switchover', 'orders-db', '--wait', '--reason', 'kernel patching on db-a');
+    // Also with the epoch the operator saw: the retry is recognised before the epoch is checked.
+    const pinned = await h.run('switchover', 'orders-db', '--expected-epoch', '0', '--reason', 'r2');
+    expect(pinned.code).toBe(1);
+    expect(pinned.stderr).toContain('changed since you looked');
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(
       /this request already started execution switchover-orders-db-auto-\w+ \(SUCCEEDED/,

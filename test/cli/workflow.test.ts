@@ -210,6 +210,29 @@ describe('failover switchover / failover: starting the workflow', () => {
     expect(h.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
+  it('reports a retry of a request that already succeeded, although the state moved past its --expected-epoch', async () => {
+    const h = cliHarness();
+    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-b', epoch: 1, paused: false });
+    h.sfnMock.on(DescribeExecutionCommand).resolves({
+      status: 'SUCCEEDED',
+      startDate: new Date(START - 60_000),
+      output: JSON.stringify({
+        outcome: 'switched-over',
+        serviceId: 'orders-db',
+        from: 'db-a',
+        to: 'db-b',
+        epoch: 1,
+        dataLossBound: '0 s',
+        forced: false,
+        warnings: [],
+      }),
+    });
+    const r = await h.run('switchover', 'orders-db', '--to', 'db-b', '--expected-epoch', '0');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('SUCCEEDED: orders-db switched-over from db-a to db-b, epoch 1');
+    expect(h.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('treats --to the current primary as nothing to do: exit 0, no execution', async () => {
     const h = cliHarness();
     const r = await h.run('switchover', 'orders-db', '--to', 'db-a');
@@ -217,7 +240,7 @@ describe('failover switchover / failover: starting the workflow', () => {
     expect(r.stdout).toContain(
       'db-a is already the primary of orders-db (epoch 0): nothing to do, no execution started',
     );
-    expect(h.sfnMock.calls()).toHaveLength(0);
+    expect(h.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
     h.env.state.seed({ serviceId: 'orders-db', primary: 'db-b', epoch: 4, paused: false });
     const j = (await h.run('failover', 'orders-db', '--to', 'db-b', '--json')).json();
     expect(j).toMatchObject({ outcome: 'already-primary', primary: 'db-b', epoch: 4 });
