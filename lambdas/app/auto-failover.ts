@@ -230,6 +230,13 @@ export async function runAutoFailover(
     reason: decision.action === 'hold' ? decision.reason : 'eligible-replica',
   });
 
+  if (ownLease && decision.action === 'hold') {
+    // An earlier attempt under this request id (Lambda retries a timed-out invocation with the
+    // same id) may have moved traffic and died before recording it. A failover decision finds
+    // that out by itself (the swap is already done, or conflicts); a hold would leave it unsaid.
+    const live = await deps.traffic.current(service.id);
+    if (live !== state.primary) return run.unrecordedShift(live, decision);
+  }
   if (decision.action === 'hold') return run.hold(decision.reason, decision.detail, decision);
   if (service.policy.dryRun) return run.dryRun(decision);
   return run.failover(decision);
@@ -698,6 +705,48 @@ class Run {
       reason: 'shift-queued',
       detail: `${result.errorName}: ${result.message}`,
       epoch: decision.expectedEpoch,
+      timings: this.timings(),
+    };
+  }
+
+  /** Traffic left on a node the record does not name, by an earlier attempt of this invocation. */
+  async unrecordedShift(
+    live: string | undefined,
+    decision: Extract<Decision, { action: 'hold' }>,
+  ): Promise<FailoverOutcome> {
+    const { deps, service, state } = this;
+    const where = live ?? 'no single node';
+    const detail = `traffic points at ${where} but the record names ${state.primary} (epoch ${state.epoch}): an earlier attempt of this invocation moved it and did not record it, and now the decision is to hold (${decision.reason}: ${decision.detail}); the lease is left to expire`;
+    deps.logger.error('failover needs a human', {
+      serviceId: service.id,
+      reason: 'unrecorded-shift',
+      detail,
+    });
+    deps.metrics.add('FailoverNeedsAttention', 1, 'Count', { serviceId: service.id });
+    await deps.notifier.publish({
+      kind: 'failover-failed',
+      serviceId: service.id,
+      subject: `${service.id}: traffic is on ${where}, the record names ${state.primary}: needs attention (unrecorded-shift)`,
+      detail: {
+        serviceId: service.id,
+        primary: state.primary,
+        traffic: live ?? null,
+        epoch: state.epoch,
+        reason: 'unrecorded-shift',
+        detail,
+        eventId: this.transition.eventId,
+        holder: deps.holderId,
+        action: 'check which node takes writes, then record it with a manual failover (or move traffic back)',
+      },
+    });
+    return {
+      outcome: 'needs-attention',
+      serviceId: service.id,
+      from: state.primary,
+      ...(live !== undefined ? { to: live } : {}),
+      reason: 'unrecorded-shift',
+      detail,
+      epoch: state.epoch,
       timings: this.timings(),
     };
   }

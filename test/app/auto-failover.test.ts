@@ -618,6 +618,54 @@ describe('runAutoFailover', () => {
     expect(env.logger.find('resuming under our own lease')).toHaveLength(1);
   });
 
+  describe('a retry under its own lease, after its first attempt moved traffic and died unrecorded', () => {
+    // Regression (reliability property run): the retry decided to hold on new facts and left the
+    // traffic on c with the record naming a, quietly.
+    function crashedAttempt(env: MemoryEnvironment) {
+      const now = env.clock.now();
+      env.state.seed({
+        serviceId: 'orders',
+        primary: 'a',
+        epoch: 0,
+        paused: false,
+        lease: {
+          holder: 'req-1',
+          operation: 'auto-failover',
+          acquiredAt: now - 70_000,
+          expiresAt: now + 50_000,
+        },
+      });
+      env.traffic.set('orders', 'c');
+      env.alarms.setNode('orders', 'b', 'INSUFFICIENT_DATA');
+    }
+
+    it('a hold is not the end of it: traffic off the record is reported, the lease left to expire', async () => {
+      const { env, deps } = setup();
+      crashedAttempt(env);
+      env.alarms.setNode('orders', 'c', 'ALARM');
+      const out = await runAutoFailover(deps, fire(env));
+      expect(out).toMatchObject({
+        outcome: 'needs-attention',
+        reason: 'unrecorded-shift',
+        from: 'a',
+        to: 'c',
+      });
+      expect(out.detail).toMatch(/traffic points at c but the record names a .*hold \(no-healthy-candidate/);
+      expect(env.notifier.published.map((n) => n.kind)).toEqual(['failover-failed']);
+      expect(env.state.snapshot('orders')?.lease?.holder).toBe('req-1');
+      expect(env.metrics.named('FailoverNeedsAttention')).toHaveLength(1);
+    });
+
+    it('the same failover decided again completes what the first attempt started', async () => {
+      const { env, deps } = setup();
+      crashedAttempt(env);
+      const out = await runAutoFailover(deps, fire(env));
+      expect(out).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'c', epoch: 1 });
+      expect(env.traffic.pointsAt('orders')).toBe('c');
+      expect(env.notifier.published.map((n) => n.kind)).toEqual(['failover']);
+    });
+  });
+
   it('no automatic failback: the new primary failing inside the cooldown holds and notifies', async () => {
     const { env, deps } = setup();
     await runAutoFailover(deps, fire(env));
