@@ -214,6 +214,12 @@ export interface PlanInput {
   readonly lag: ReadonlyMap<string, LagSample | undefined>;
   readonly holder: string;
   readonly now: number;
+  /**
+   * Where the router points now (`node` undefined: no single node). A workflow starts only when
+   * that is the recorded primary, or the node it is asked to promote (recording where traffic is).
+   * @default - not checked
+   */
+  readonly live?: { readonly node: string | undefined };
 }
 
 export type Refusal = 'PreconditionFailedError' | 'LeaseConflictError';
@@ -293,6 +299,18 @@ export function planWorkflow(input: PlanInput): PlanDecision {
     target = service.nodes.find((n) => n.id === best.nodeId);
   }
   if (!target) return refuse('PreconditionFailedError', `no node to promote in ${service.id}`);
+
+  // The record and the traffic disagree (an interrupted operation, a change made by hand): a plan
+  // built on the record would swap from a node traffic is not on. Only recording where traffic
+  // actually is may proceed.
+  const live = input.live;
+  if (live && live.node !== primary.id && live.node !== target.id) {
+    return refuse(
+      'PreconditionFailedError',
+      `traffic points at ${live.node ?? 'no single node'} but the record names ${primary.id} (epoch ${state.epoch}): ` +
+        `run a failover to ${live.node ?? 'the node that takes writes'} to record where traffic is, or move traffic back to ${primary.id} first`,
+    );
+  }
 
   const targetAlarm = alarms.get(healthAlarmName(service, target)) ?? 'UNKNOWN';
   if (targetAlarm !== 'OK') {

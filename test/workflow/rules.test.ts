@@ -207,6 +207,27 @@ describe('planWorkflow', () => {
     expect(proceed({ request: req({ to: 'b', expectedEpoch: 7 }) }).expectedEpoch).toBe(7);
   });
 
+  it('refuses to start from a record that traffic disagrees with, unless it records where traffic is', () => {
+    // Regression (reliability property run): an interrupted automatic failover left traffic on b
+    // with the record naming a; a failover to c planned from a, and its rollback reported
+    // "traffic never left a".
+    expect(plan({ request: req({ mode: 'failover', to: 'c' }), live: { node: 'b' } })).toEqual({
+      outcome: 'refused',
+      error: 'PreconditionFailedError',
+      detail:
+        'traffic points at b but the record names a (epoch 7): run a failover to b to record where traffic is, or move traffic back to a first',
+    });
+    expect(plan({ live: { node: undefined } })).toMatchObject({
+      outcome: 'refused',
+      detail: expect.stringMatching(/^traffic points at no single node but the record names a/),
+    });
+    expect(proceed({ request: req({ mode: 'failover', to: 'b' }), live: { node: 'b' } })).toMatchObject({
+      from: 'a',
+      to: 'b',
+    });
+    expect(proceed({ live: { node: 'a' } }).from).toBe('a');
+  });
+
   it('keys the execution name on expectedEpoch only when it is given', () => {
     const base = { serviceId: 'db', mode: 'switchover' as const, reason: 'maintenance' };
     expect(executionName(base, NOW)).toBe(executionName({ ...base }, NOW));

@@ -55,7 +55,7 @@ export async function prepare(deps: WorkflowDeps, event: PrepareEvent): Promise<
   const holder = event.executionName;
 
   // One round trip: every fact the preconditions need, read in parallel.
-  const [alarms, lag, stored] = await Promise.all([
+  const [alarms, lag, stored, live] = await Promise.all([
     deps.alarms.getStates(service.nodes.map((n) => healthAlarmName(service, n))),
     deps.lag.getLatest(
       service.nodes.map((n) => ({ key: n.id, metric: n.lag })),
@@ -63,9 +63,10 @@ export async function prepare(deps: WorkflowDeps, event: PrepareEvent): Promise<
       LAG_LOOKBACK_SECONDS,
     ),
     deps.state.get(service.id),
+    deps.traffic.current(service.id),
   ]);
   const state = stored ?? initialState(service);
-  const decision = planWorkflow({ service, request, state, alarms, lag, holder, now });
+  const decision = planWorkflow({ service, request, state, alarms, lag, holder, now, live: { node: live } });
   const log = { serviceId: service.id, mode: request.mode, holder, reason: request.reason };
 
   switch (decision.outcome) {
