@@ -693,6 +693,22 @@ describe('switchover workflow (state machine from the synthesized template)', ()
     expect(w.env.notifier.published.map((n) => n.kind)).toEqual(['rollback-failed']);
   });
 
+  it('a rolled-back failover that found traffic already on its target says so, and asks a human', async () => {
+    // Regression (reliability property run): traffic was left on b by an interrupted automatic
+    // failover; the failover recording it timed out in catch-up, and the rollback reported
+    // "traffic never left a" with nothing for a human to do.
+    const w = world({ lag: { b: () => 100 } });
+    w.env.traffic.set(SVC, 'b');
+    w.env.alarms.setNode(SVC, 'a', 'ALARM');
+    const out = failed(await w.runner.start(request({ mode: 'failover' })));
+
+    expect(out.error).toBe('FailoverRolledBack');
+    expect(out.cause).toMatch(/Needs a human: traffic points at b, not at a whom the record names/);
+    expect(out.cause).not.toMatch(/traffic never left a/);
+    expect(w.env.notifier.published.map((n) => n.kind)).toEqual(['rollback']);
+    expect(w.env.notifier.published[0]?.subject).toMatch(/ACTION NEEDED/);
+  });
+
   it('a service without hooks switches over with warnings saying what a human must do', async () => {
     const w = world();
     w.env.lag.put(PLAIN, 'b', 0);

@@ -39,7 +39,15 @@ export async function rollbackFinish(deps: WorkflowDeps, state: ExecutionState):
   const { plan } = state;
   const done: string[] = [];
   const needsHuman: string[] = [];
-  done.push(state.rollbackTraffic?.detail ?? `traffic never left ${plan.from}`);
+  // Read, not assumed: traffic may not have been on the old primary when the workflow started (a
+  // failover recording where an interrupted operation left it), and then nothing here restores it.
+  const current = await deps.traffic.current(plan.serviceId);
+  if (current === plan.from) done.push(state.rollbackTraffic?.detail ?? `traffic never left ${plan.from}`);
+  else {
+    needsHuman.push(
+      `traffic points at ${current ?? 'no single node'}, not at ${plan.from} whom the record names (it was there before this ${plan.mode} began, or was moved outside it): record where traffic is with a failover to it, or move it back to ${plan.from}`,
+    );
+  }
   if (promoteAttempted(state)) {
     if (state.rollbackDemoted !== undefined) done.push(`${plan.to} demoted back to a replica`);
     else if (plan.hooks.promote) {
