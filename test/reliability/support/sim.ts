@@ -1,0 +1,455 @@
+/**
+ * A small world for the long property run: one service (three nodes) over the in-memory ports,
+ * the real failover Lambda entry point, and operator workflows on the synthesized state machine
+ * (step by step, support/asl.ts). Actions change the facts (health, lag, the clock), deliver
+ * EventBridge events (late, out of order, duplicated), start and advance operator workflows,
+ * pause automation, and crash invocations mid-flight (Lambda then retries them with the same
+ * request id). After every action `check()` returns the DESIGN.md invariants 1-7 it violated.
+ */
+import type { FailoverOutcome } from '../../../lambdas/app/auto-failover.ts';
+import { type FailoverConfig, healthAlarmName, type ServiceConfig } from '../../../lambdas/domain/config.ts';
+import type { StatePort, TrafficPort } from '../../../lambdas/domain/ports.ts';
+import type { AlarmStateValue, ClusterState, HistoryEntry } from '../../../lambdas/domain/types.ts';
+import { makeHandler as makeFailoverHandler } from '../../../lambdas/handlers/failover.ts';
+import { makeHandler as makeWorkflowHandler } from '../../../lambdas/handlers/workflow.ts';
+import { createMemoryEnvironment, type MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
+import type { SynthesizedWorkflow } from '../../workflow/harness.ts';
+import { AslExecution } from './asl.ts';
+import { alarmEvent, type Json } from './events.ts';
+
+export type Action =
+  | {
+      readonly t: 'health';
+      readonly node: string;
+      readonly state: AlarmStateValue;
+      readonly deliverNow: boolean;
+    }
+  | { readonly t: 'lag'; readonly node: string; readonly seconds: number | null }
+  | { readonly t: 'deliver'; readonly pick: number }
+  | { readonly t: 'duplicate'; readonly pick: number }
+  | {
+      readonly t: 'operator';
+      readonly mode: 'switchover' | 'failover';
+      readonly to: string | null;
+      readonly force: boolean;
+      readonly expectEpoch: boolean;
+      readonly dryRun: boolean;
+    }
+  | { readonly t: 'step'; readonly pick: number }
+  | { readonly t: 'pause'; readonly paused: boolean }
+  | { readonly t: 'clock'; readonly ms: number }
+  | { readonly t: 'crash'; readonly at: 'after-lease' | 'after-shift' };
+
+interface Delivery {
+  readonly event: Json;
+  readonly requestId: string;
+  /** Lambda's attempt number for this request id (1-3). */
+  readonly attempt: number;
+  readonly notBefore: number;
+}
+
+const RETRY_AFTER_TIMEOUT_MS = 120_000;
+
+export class Sim {
+  readonly env: MemoryEnvironment;
+  readonly service: ServiceConfig;
+  readonly violations: string[] = [];
+  /** Counts for the report. */
+  readonly counts = { actions: 0, deliveries: 0, executions: 0, crashes: 0, roleChanges: 0 };
+  private readonly failover;
+  private readonly step;
+  private pending: Delivery[] = [];
+  private readonly delivered: Json[] = [];
+  private readonly executions = new Map<AslExecution, { waited: boolean }>();
+  private seq = 0;
+  /** Published notifications up to the last moment the record and traffic agreed. */
+  private consistentAt = 0;
+  private historySeen = 0;
+  private readonly outstandingRetries = new Set<string>();
+
+  constructor(
+    readonly config: FailoverConfig,
+    private readonly synthesized: SynthesizedWorkflow,
+  ) {
+    this.env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+    this.service = config.services[0] as ServiceConfig;
+    for (const n of this.service.nodes)
+      this.env.lag.put(this.service.id, n.id, 1, this.env.clock.now() - 1_000);
+    const traffic = this.watchedTraffic(this.env.traffic);
+    this.failover = makeFailoverHandler({ ...this.env, traffic });
+    this.step = makeWorkflowHandler({
+      ...this.env,
+      traffic,
+      changes: { changeStatus: async () => 'INSYNC' },
+    });
+  }
+
+  private get id(): string {
+    return this.service.id;
+  }
+
+  state(): ClusterState {
+    return (
+      this.env.state.snapshot(this.id) ?? {
+        serviceId: this.id,
+        primary: this.service.initialPrimary,
+        epoch: 0,
+        paused: false,
+      }
+    );
+  }
+
+  private alarm(node: string): AlarmStateValue | undefined {
+    const n = this.service.nodes.find((x) => x.id === node);
+    return n ? this.env.alarms.get(healthAlarmName(this.service, n)) : undefined;
+  }
+
+  /** Invariant 1 at the moment traffic moves: a node taking traffic as a promotion is healthy. */
+  private watchedTraffic(inner: TrafficPort): TrafficPort {
+    return {
+      shift: async (changes) => {
+        const primary = this.state().primary;
+        for (const c of changes) {
+          const restore = c.to === primary;
+          if (!restore && this.alarm(c.to) !== 'OK') {
+            this.violations.push(`inv1: traffic shifted to ${c.to} whose alarm is ${this.alarm(c.to)}`);
+          }
+        }
+        return inner.shift(changes);
+      },
+      current: (id) => inner.current(id),
+    };
+  }
+
+  async apply(action: Action): Promise<void> {
+    this.counts.actions++;
+    const now = this.env.clock.now();
+    switch (action.t) {
+      case 'health': {
+        const node = this.service.nodes.find((n) => n.id === action.node);
+        if (!node || this.alarm(action.node) === action.state) return;
+        const previous = this.alarm(action.node) ?? 'INSUFFICIENT_DATA';
+        const name = this.env.alarms.setNode(this.id, action.node, action.state);
+        const event = alarmEvent(name, action.state, previous, now, `evt-${++this.seq}`);
+        const delivery = { event, requestId: `req-${this.seq}`, attempt: 1, notBefore: now };
+        if (action.deliverNow) await this.deliver(delivery);
+        else this.pending.push(delivery);
+        return;
+      }
+      case 'lag':
+        if (action.seconds === null) this.env.lag.clear(this.id, action.node);
+        else this.env.lag.put(this.id, action.node, action.seconds, now - 1_000);
+        return;
+      case 'deliver': {
+        const due = this.pending.filter((d) => d.notBefore <= now);
+        if (due.length === 0) return;
+        const d = due[action.pick % due.length] as Delivery;
+        this.pending = this.pending.filter((x) => x !== d);
+        await this.deliver(d);
+        return;
+      }
+      case 'duplicate': {
+        if (this.delivered.length === 0) return;
+        const event = this.delivered[action.pick % this.delivered.length];
+        await this.deliver({ event, requestId: `dup-${++this.seq}`, attempt: 1, notBefore: now });
+        return;
+      }
+      case 'operator': {
+        const input: Record<string, unknown> = {
+          serviceId: this.id,
+          mode: action.mode,
+          reason: 'property run',
+          ...(action.to ? { to: action.to } : {}),
+          ...(action.force && action.mode === 'failover' ? { force: true } : {}),
+          ...(action.expectEpoch ? { expectedEpoch: this.state().epoch } : {}),
+          ...(action.dryRun ? { dryRun: true } : {}),
+        };
+        const slot = { waited: false };
+        const execution = new AslExecution(
+          this.synthesized.definition,
+          {
+            stepArn: this.synthesized.stepFunctionArn,
+            step: (event) => this.step(event),
+            onWait: (seconds) => {
+              this.env.clock.advance(seconds * 1000);
+              slot.waited = true;
+            },
+          },
+          input,
+          `exec-${++this.seq}`,
+        );
+        this.executions.set(execution, slot);
+        this.counts.executions++;
+        await this.burst(execution);
+        return;
+      }
+      case 'step': {
+        const running = [...this.executions.keys()].filter((e) => e.status === 'RUNNING');
+        if (running.length === 0) return;
+        await this.burst(running[action.pick % running.length] as AslExecution);
+        return;
+      }
+      case 'pause':
+        await this.env.state.setPaused(this.id, action.paused, this.service.initialPrimary);
+        return;
+      case 'clock':
+        this.env.clock.advance(action.ms);
+        return;
+      case 'crash': {
+        // The primary's alarm event, delivered to an invocation that dies mid-flight.
+        const primary = this.state().primary;
+        if (this.alarm(primary) !== 'ALARM') return;
+        const node = this.service.nodes.find((n) => n.id === primary);
+        if (!node) return;
+        const event = alarmEvent(
+          healthAlarmName(this.service, node),
+          'ALARM',
+          'OK',
+          now,
+          `evt-${++this.seq}`,
+        );
+        await this.crash({ event, requestId: `req-${this.seq}`, attempt: 1, notBefore: now }, action.at);
+        return;
+      }
+    }
+  }
+
+  /** Runs an execution's Tasks until it passes a Wait or ends: facts change between bursts, not inside one. */
+  private async burst(execution: AslExecution): Promise<void> {
+    const slot = this.executions.get(execution) as { waited: boolean };
+    slot.waited = false;
+    const before = this.state().epoch;
+    while (execution.status === 'RUNNING' && !slot.waited) await execution.next();
+    if (this.state().epoch !== before) this.counts.roleChanges += this.state().epoch - before;
+  }
+
+  /** Role changes by operation, for the report. */
+  async changesByOperation(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const h of await this.env.state.history(this.id, 10_000))
+      out[h.operation] = (out[h.operation] ?? 0) + 1;
+    return out;
+  }
+
+  private async deliver(d: Delivery): Promise<void> {
+    this.counts.deliveries++;
+    const before = this.state();
+    const live = this.env.traffic.pointsAt(this.id);
+    const logsBefore = this.env.logger.find('failover decision').length;
+    const t = d.event.detail;
+    const cloudWatchNow = this.env.alarms.get(t.alarmName);
+    const node = this.service.nodes.find((n) => healthAlarmName(this.service, n) === t.alarmName);
+    const actionable = t.state.value === 'ALARM' && node?.id === before.primary && cloudWatchNow === 'ALARM';
+    let outcome: FailoverOutcome | undefined;
+    try {
+      outcome = await this.failover(d.event, { awsRequestId: d.requestId });
+    } catch {
+      this.retryLater(d, 60_000);
+    }
+    this.delivered.push(d.event);
+    if (d.attempt > 1) this.outstandingRetries.delete(d.requestId);
+    const after = this.state();
+    // Invariant 7: every decision is logged, with its reason.
+    if (
+      outcome &&
+      outcome.outcome !== 'ignored' &&
+      this.env.logger.find('failover decision').length === logsBefore
+    ) {
+      this.violations.push(`inv7: no decision logged for ${d.event.id}`);
+    }
+    // Invariant 6: an event that asks for nothing changes nothing, and says why.
+    if (!actionable && d.attempt === 1) {
+      if (after.epoch !== before.epoch || this.env.traffic.pointsAt(this.id) !== live) {
+        this.violations.push(
+          `inv6: ${t.alarmName} ${t.previousState.value}->${t.state.value} changed something`,
+        );
+      }
+      if (outcome && !(outcome.reason && (outcome.detail || outcome.outcome === 'ignored'))) {
+        this.violations.push(`inv6: ${t.alarmName} held without saying why`);
+      }
+    }
+  }
+
+  private retryLater(d: Delivery, afterMs: number): void {
+    if (d.attempt >= 3) return; // parked in the dead-letter queue (DeadLetterAlarm pages)
+    this.outstandingRetries.add(d.requestId);
+    this.pending.push({ ...d, attempt: d.attempt + 1, notBefore: this.env.clock.now() + afterMs });
+  }
+
+  /** An invocation that dies (Lambda timeout) right after its lease write or its traffic shift. */
+  private async crash(d: Delivery, at: 'after-lease' | 'after-shift'): Promise<void> {
+    let died = false;
+    const hang = <T>(): Promise<T> => {
+      died = true;
+      return new Promise<T>(() => {});
+    };
+    const state: StatePort = {
+      get: (id) => this.env.state.get(id),
+      acquireLease: async (req) => {
+        await this.env.state.acquireLease(req);
+        if (at === 'after-lease') return hang();
+      },
+      commit: (req) => this.env.state.commit(req),
+      releaseLease: (id, holder) => this.env.state.releaseLease(id, holder),
+      setPaused: (id, p, seed) => this.env.state.setPaused(id, p, seed),
+      history: (id, limit) => this.env.state.history(id, limit),
+    };
+    const traffic = this.watchedTraffic(this.env.traffic);
+    const dying = makeFailoverHandler({
+      ...this.env,
+      state,
+      traffic: {
+        shift: async (changes) => {
+          const out = await traffic.shift(changes);
+          if (at === 'after-shift') return hang();
+          return out;
+        },
+        current: (id) => traffic.current(id),
+      },
+    });
+    let settled = false;
+    void dying(d.event, { awsRequestId: d.requestId }).then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    for (let i = 0; i < 50 && !died && !settled; i++) await new Promise((r) => setImmediate(r));
+    if (!died) return;
+    this.counts.crashes++;
+    // Lambda times the invocation out and retries it with the same request id.
+    this.retryLater(d, RETRY_AFTER_TIMEOUT_MS);
+  }
+
+  /** True when nothing is in flight: no running workflow, no live lease, no retry owed. */
+  private quiescent(): boolean {
+    const lease = this.state().lease;
+    return (
+      [...this.executions.keys()].every((e) => e.status !== 'RUNNING') &&
+      (!lease || lease.expiresAt < this.env.clock.now()) &&
+      this.outstandingRetries.size === 0
+    );
+  }
+
+  /** Invariants 1-7 that can be read off the world now. */
+  async check(): Promise<void> {
+    const v = this.violations;
+    const state = this.state();
+    const policy = this.service.policy;
+    const nodes = this.service.nodes.map((n) => n.id);
+    const live = this.env.traffic.pointsAt(this.id);
+    const published = this.env.notifier.published;
+
+    // Invariant 4: traffic on exactly one node, always.
+    if (!live || !nodes.includes(live)) v.push(`inv4: traffic on ${String(live)}`);
+    // ... and on the recorded primary whenever nothing is in flight, unless a human was told.
+    if (live === state.primary) this.consistentAt = published.length;
+    else if (this.quiescent()) {
+      const told = published
+        .slice(this.consistentAt)
+        .some(
+          (n) =>
+            ['failover-failed', 'rollback-failed'].includes(n.kind) ||
+            (n.kind === 'rollback' && ((n.detail.needsHuman as unknown[] | undefined)?.length ?? 0) > 0),
+        );
+      if (!told)
+        v.push(`inv4: recorded primary ${state.primary}, traffic on ${live}, nothing in flight, nobody told`);
+    }
+
+    // Invariant 3: one role change per epoch, a chain of changes, the state at its head.
+    const history = [...(await this.env.state.history(this.id, 10_000))].reverse();
+    history.forEach((h, i) => {
+      if (h.epoch !== i + 1) v.push(`inv3: history epoch ${h.epoch} at position ${i + 1}`);
+      const prev = i === 0 ? this.service.initialPrimary : (history[i - 1] as HistoryEntry).to;
+      if (h.from !== prev) v.push(`inv3: change ${h.epoch} from ${h.from}, but ${prev} was primary`);
+    });
+    if (state.epoch !== history.length) v.push(`inv3: epoch ${state.epoch} with ${history.length} changes`);
+    if (history.length && state.primary !== history.at(-1)?.to)
+      v.push(`inv3: primary ${state.primary} is not the last change's target`);
+
+    for (const h of history.slice(this.historySeen)) {
+      // Invariant 1 at promotion: the new primary is healthy when its change is recorded.
+      // (The shift itself is checked in watchedTraffic.)
+      // Invariant 2: automatic failover promotes only a replica with fresh lag within budget.
+      if (h.operation === 'auto-failover') {
+        if (h.lagSeconds === undefined || h.lagSeconds > policy.maxLagSeconds || h.forced) {
+          v.push(`inv2: auto-failover to ${h.to} with lag ${h.lagSeconds}`);
+        }
+        // Invariant 5: not paused, outside the cooldown, and away from a failed primary only.
+        const previous = history[h.epoch - 2];
+        if (previous && h.at < previous.at + policy.cooldownSeconds * 1000) {
+          v.push(`inv5: auto-failover ${h.epoch} ${(h.at - previous.at) / 1000} s after the last change`);
+        }
+      } else if (h.forced) {
+        if (!/forced: data-loss bound/.test(h.reason))
+          v.push(`inv2: forced change ${h.epoch} without its data-loss bound`);
+      } else if (h.operation === 'switchover' && h.lagSeconds !== 0) {
+        v.push(`inv2: switchover ${h.epoch} with lag ${h.lagSeconds}`);
+      } else if (
+        h.operation === 'failover' &&
+        (h.lagSeconds === undefined || h.lagSeconds > policy.maxLagSeconds)
+      ) {
+        v.push(`inv2: unforced failover ${h.epoch} with lag ${h.lagSeconds}`);
+      }
+      // Invariant 7: every role change is announced (the workflow's Notify step runs in the same burst).
+      const announced = published.some(
+        (n) => ['failover', 'switchover'].includes(n.kind) && n.detail.epoch === h.epoch,
+      );
+      if (!announced) v.push(`inv7: change ${h.epoch} (${h.operation}) not announced`);
+    }
+    this.historySeen = history.length;
+  }
+
+  /**
+   * Applies an action and checks everything after it. Invariant 5 is judged against the world just
+   * before the action: an automatic failover may commit only if nothing then forbade it.
+   */
+  async around(action: Action): Promise<void> {
+    const before = this.state();
+    const now = this.env.clock.now();
+    await this.apply(action);
+    // Alarms change only in 'health' actions, before that action's own delivery: read them after.
+    const alarms = new Map(this.service.nodes.map((n) => [n.id, this.alarm(n.id)]));
+    const after = this.state();
+    if (after.epoch > before.epoch) {
+      const changes = (await this.env.state.history(this.id, after.epoch - before.epoch)).filter(
+        (h) => h.operation === 'auto-failover',
+      );
+      for (const h of changes) {
+        if (before.paused) this.violations.push(`inv5: auto-failover ${h.epoch} while paused`);
+        const lease = before.lease;
+        if (lease && lease.expiresAt >= now && lease.holder !== h.actor) {
+          this.violations.push(
+            `inv5: auto-failover ${h.epoch} while ${lease.operation} ${lease.holder} held the lease`,
+          );
+        }
+        // No automatic failback: automation moves only away from a primary whose alarm is ALARM.
+        if (alarms.get(h.from) !== 'ALARM') {
+          this.violations.push(
+            `inv5: auto-failover ${h.epoch} away from ${h.from}, whose alarm was ${alarms.get(h.from)}`,
+          );
+        }
+      }
+    }
+    await this.check();
+  }
+
+  /** Lets everything in flight finish: due retries, every workflow, then time past every lease. */
+  async drain(): Promise<void> {
+    for (let round = 0; round < 20; round++) {
+      this.env.clock.advance(RETRY_AFTER_TIMEOUT_MS + 1_000);
+      for (const n of this.service.nodes) this.env.lag.put(this.id, n.id, 0, this.env.clock.now() - 1_000);
+      const due = this.pending;
+      this.pending = [];
+      for (const d of due) await this.deliver(d);
+      for (const e of this.executions.keys()) while (e.status === 'RUNNING') await this.burst(e);
+      await this.check();
+      if (this.pending.length === 0 && [...this.executions.keys()].every((e) => e.status !== 'RUNNING'))
+        break;
+    }
+    this.env.clock.advance(3_600_000);
+    await this.check();
+  }
+}
