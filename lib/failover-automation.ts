@@ -14,7 +14,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, NestedStack, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, NestedStack, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -211,6 +211,7 @@ export class FailoverAutomation extends Construct {
       maxPatternChars: props.maxEventPatternChars ?? EVENT_PATTERN_QUOTA_CHARS,
     });
 
+    checkLoadBalancerRegions(this.config, Stack.of(this).region);
     this.createOwnAlarms();
     this.acknowledgeNagFindings();
   }
@@ -426,6 +427,37 @@ export class FailoverAutomation extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     errors.addAlarmAction(action);
+  }
+}
+
+/**
+ * The Lambdas call ELBv2 in their own region (one client, the default region), so a load balancer
+ * router elsewhere would fail every shift at run time. Route 53 is global: a DNS-routed service can
+ * be protected from any region (see RELIABILITY.md). Checked only when the stack's region is known.
+ */
+function checkLoadBalancerRegions(config: FailoverConfig, stackRegion: string): void {
+  if (Token.isUnresolved(stackRegion)) return;
+  const problems: string[] = [];
+  const check = (where: string, arn: string | undefined) => {
+    if (arn === undefined) return;
+    const region = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME).region;
+    if (region !== stackRegion)
+      problems.push(`${where} must be in the stack's region ${stackRegion}, got: ${arn}`);
+  };
+  config.services.forEach((service, si) => {
+    const r = service.router;
+    if (r.type === 'elbv2-target') check(`services[${si}].router.targetGroupArn`, r.targetGroupArn);
+    if (r.type === 'elbv2-weighted') {
+      check(`services[${si}].router.listenerArn`, r.listenerArn);
+      service.nodes.forEach((n, ni) =>
+        check(`services[${si}].nodes[${ni}].targetGroupArn`, n.targetGroupArn),
+      );
+    }
+  });
+  if (problems.length > 0) {
+    throw new Error(
+      `load balancer routers are called in the automation's own region (Route 53 routers work from any region):\n  - ${problems.join('\n  - ')}`,
+    );
   }
 }
 
