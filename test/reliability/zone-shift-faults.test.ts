@@ -1,0 +1,208 @@
+/**
+ * Fault injection along the production path of a throttled failover: the failover Lambda's Route
+ * 53 change is throttled (the case the zone-shift queue exists for), the change is queued under
+ * its lease, and the zone-shift Lambda (SQS event source: redelivery of reported failures, three
+ * receives, then the dead-letter queue) re-decides, renews the lease, shifts, commits and announces.
+ * Every call site of all three (failover Lambda, queue, shifter) gets every fault kind, once and as
+ * an outage, chained into the recovery paths. The invariants of support/invariants.ts hold after
+ * each run, and every outcome is told to someone.
+ */
+import { describe, expect, it } from 'vitest';
+import { makeHandler } from '../../lambdas/handlers/failover.ts';
+import { makeZoneShiftHandler } from '../../lambdas/handlers/zone-shift.ts';
+import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
+import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
+import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { MemoryShiftQueue } from '../../lambdas/testing/shift-queue.ts';
+import { alarmEvent } from './support/events.ts';
+import {
+  apiOf,
+  describePlans,
+  ERROR_KINDS,
+  exploreFaults,
+  FaultInjector,
+  type FaultKind,
+  type FaultPlan,
+  kindsFor,
+} from './support/faults.ts';
+import { AUTO_LEASE_MS, baseline, settledViolations } from './support/invariants.ts';
+import { deliver } from './support/lambda.ts';
+import { recordFigures } from './support/results.ts';
+
+const SVC = 'orders';
+const config = testConfig([
+  route53Service({
+    id: SVC,
+    nodes: ['a', 'b', 'c'],
+    policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
+  }),
+]);
+/** Route 53 throttles the failover Lambda's own change in every run: that is what sends it to the queue. */
+const THROTTLED: FaultPlan = { target: 'traffic.shift#1', kind: 'throttle', persistence: 'once' };
+const MAX_RECEIVES = 3;
+/** The zone-shift queue's visibility timeout (6x the function timeout). */
+const VISIBILITY_MS = 360_000;
+
+const KNOWN_SITES = [
+  // the failover Lambda, throttled, hands the change over
+  'alarms.getStates#1',
+  'lag.getLatest#1',
+  'state.get#1',
+  'state.acquireLease#1',
+  'traffic.shift#1',
+  'shiftQueue.enqueue#1',
+  // ...or, the queue refusing, gives the lease back; Lambda's retry then shifts, commits, announces
+  'state.releaseLease#1',
+  'state.commit#1',
+  'state.get#2',
+  'notifier.publish#1',
+  // the zone shifter: facts, lease renewal, one batch, commit, announce
+  'shifter/state.get#1',
+  'shifter/alarms.getStates#1',
+  'shifter/lag.getLatest#1',
+  'shifter/state.acquireLease#1',
+  'shifter/traffic.shift#1',
+  'shifter/state.commit#1',
+  'shifter/notifier.publish#1',
+  // its recovery paths: facts read again inside its retry budget, batches retried, read-backs, release
+  'shifter/state.get#2',
+  'shifter/state.get#3',
+  'shifter/alarms.getStates#2',
+  'shifter/alarms.getStates#3',
+  'shifter/lag.getLatest#2',
+  'shifter/lag.getLatest#3',
+  'shifter/traffic.shift#2',
+  'shifter/traffic.shift#3',
+  'shifter/traffic.current#1',
+  'shifter/state.releaseLease#1',
+];
+
+async function run(explored: readonly FaultPlan[]) {
+  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  const publishLag = () => {
+    env.lag.put(SVC, 'b', 2, env.clock.now() - 5_000);
+    env.lag.put(SVC, 'c', 4, env.clock.now() - 5_000);
+  };
+  const injector = new FaultInjector([THROTTLED, ...explored], env.traffic);
+  const log = new CallLog(env.clock);
+  const port = <T extends object>(p: T, name: string, methods?: string[]) =>
+    instrument(p, name, { log, fault: injector.hook(name), ...(methods ? { methods } : {}) });
+  const queue = new MemoryShiftQueue();
+  const ports = {
+    config,
+    alarms: port(env.alarms, 'alarms'),
+    lag: port(env.lag, 'lag'),
+    state: port(env.state, 'state'),
+    traffic: port(env.traffic, 'traffic'),
+    notifier: port(env.notifier, 'notifier'),
+    logger: env.logger,
+    metrics: env.metrics,
+    clock: env.clock,
+  };
+  const failover = makeHandler({ ...ports, shiftQueue: port(queue, 'shiftQueue', ['enqueue']) });
+  const shifter = makeZoneShiftHandler({
+    ...ports,
+    sleep: async (ms) => env.clock.advance(ms),
+    random: () => 0.5,
+  });
+
+  const before = await baseline(env, SVC);
+  const alarmName = env.alarms.setNode(SVC, 'a', 'ALARM');
+  const event = alarmEvent(alarmName, 'ALARM', 'OK', env.clock.now(), 'evt-1');
+  env.clock.advance(2_000);
+  const delivery = await deliver(failover, event, env.clock, {
+    beforeAttempt: () => {
+      publishLag();
+      injector.scope('');
+    },
+  });
+
+  // The event source mapping: reported failures come back after the visibility timeout, three
+  // receives at most, then the dead-letter queue (whose alarm pages).
+  const receives = new Map<string, number>();
+  let deadLettered = 0;
+  let shifts = 0;
+  while (queue.depth > 0 && shifts < 10) {
+    shifts++;
+    publishLag();
+    const records = queue.take();
+    for (const r of records) receives.set(r.messageId, (receives.get(r.messageId) ?? 0) + 1);
+    injector.scope('shifter');
+    let failed: string[];
+    try {
+      const out = await shifter(MemoryShiftQueue.event(records), { awsRequestId: `shifter-${shifts}` });
+      failed = out.batchItemFailures.map((f) => f.itemIdentifier);
+    } catch {
+      failed = records.map((r) => r.messageId);
+    }
+    const again = records.filter((r) => failed.includes(r.messageId));
+    const parked = again.filter((r) => (receives.get(r.messageId) ?? 0) >= MAX_RECEIVES);
+    deadLettered += parked.length;
+    queue.putBack(again.filter((r) => !parked.includes(r)));
+    if (queue.depth > 0) env.clock.advance(VISIBILITY_MS);
+  }
+
+  const published = env.notifier.published.slice(before.notifications);
+  const flaggedForHuman = published.some((n) => n.kind === 'failover-failed');
+  const violations = await settledViolations(env, SVC, before, {
+    flaggedForHuman,
+    maxLeaseMs: AUTO_LEASE_MS,
+  });
+  const state = env.state.snapshot(SVC);
+  const failedOver = (state?.epoch ?? 0) > before.epoch;
+  if (failedOver) {
+    if (
+      !published.some((n) => n.kind === 'failover') &&
+      env.metrics.named('NotificationFailed').length === 0
+    ) {
+      violations.push('failed over without an announcement or a NotificationFailed metric');
+    }
+  } else {
+    const told =
+      published.some((n) => n.kind === 'failover-held' || n.kind === 'failover-failed') ||
+      deadLettered > 0 ||
+      (delivery.outcome === undefined && delivery.thrown.length === delivery.attempts);
+    if (!told)
+      violations.push(
+        `primary down, not failed over, and nobody told (failover: ${delivery.outcome?.outcome})`,
+      );
+  }
+  const outcome = failedOver
+    ? 'failed-over'
+    : deadLettered > 0
+      ? 'dead-lettered'
+      : (delivery.outcome?.outcome ?? 'thrown');
+  return { sites: injector.sites, result: { outcome, violations, queued: queue.enqueued.length } };
+}
+
+function siteKinds(site: string): readonly FaultKind[] {
+  // The failover Lambda's own shift is throttled in every run (THROTTLED); its other faults are
+  // covered by auto-failover-faults.test.ts.
+  if (site === 'traffic.shift#1') return [];
+  return site === 'shiftQueue.enqueue#1' ? ERROR_KINDS : kindsFor(apiOf(site));
+}
+
+describe('a throttled failover through the zone-shift queue and shifter, under injected faults', () => {
+  it('keeps every invariant, tells someone every time, and lists every call site', async () => {
+    const { sites, clean, runs } = await exploreFaults(run, { kindsFor: siteKinds });
+    expect(clean).toMatchObject({ outcome: 'failed-over', queued: 1, violations: [] });
+    expect([...sites].sort()).toEqual([...KNOWN_SITES].sort());
+    const violations = runs.flatMap((r) => r.result.violations.map((v) => `${describePlans(r.plans)}: ${v}`));
+    expect(violations).toEqual([]);
+
+    const outcomes = new Map<string, number>();
+    for (const r of runs) outcomes.set(r.result.outcome, (outcomes.get(r.result.outcome) ?? 0) + 1);
+    recordFigures('faults-zone-shift', {
+      label: 'fault points x kinds: throttled failover via the zone shifter',
+      tried: runs.length,
+      violations: violations.length,
+      detail: `${sites.length} call sites (failover Lambda, queue, shifter; SQS redelivery x3 then DLQ); outcomes: ${[
+        ...outcomes,
+      ]
+        .sort()
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
+      order: 16,
+    });
+  });
+});
