@@ -449,9 +449,9 @@ function checkLoadBalancerRegions(config: FailoverConfig, stackRegion: string): 
     if (r.type === 'elbv2-target') check(`services[${si}].router.targetGroupArn`, r.targetGroupArn);
     if (r.type === 'elbv2-weighted') {
       check(`services[${si}].router.listenerArn`, r.listenerArn);
-      service.nodes.forEach((n, ni) =>
-        check(`services[${si}].nodes[${ni}].targetGroupArn`, n.targetGroupArn),
-      );
+      service.nodes.forEach((n, ni) => {
+        check(`services[${si}].nodes[${ni}].targetGroupArn`, n.targetGroupArn);
+      });
     }
   });
   if (problems.length > 0) {

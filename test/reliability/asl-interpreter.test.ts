@@ -157,13 +157,7 @@ async function play(engine: 'asl' | 'local', scenario: Scenario) {
           beforeStep(event.step);
           return handler(event);
         },
-        invoke: async (fn, payload) => {
-          try {
-            return await hooks.invoke(fn, payload);
-          } catch (err) {
-            throw err;
-          }
-        },
+        invoke: (fn, payload) => hooks.invoke(fn, payload),
         onWait: (seconds) => env.clock.advance(seconds * 1000),
       },
       scenario.input,
