@@ -186,7 +186,7 @@ describe('races over moto_server', () => {
           changes: workflowPorts.traffic as unknown as ChangeStatusPort,
         },
         hooks: new TestHooks(),
-        clock: new ManualClock({ autoAdvance: false }),
+        clock: new ManualClock({ autoAdvance: false, start: Date.now() }),
       });
       const handler = makeHandler(autoPorts);
       // Alternate who starts first, by a few real milliseconds.
