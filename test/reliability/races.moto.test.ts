@@ -41,7 +41,8 @@ import {
 } from '../workflow/harness.ts';
 import { recordFigures } from './support/results.ts';
 
-const moto = useMoto({ resetBeforeEach: true });
+// Serialized: moto's threaded server lets two concurrent DynamoDB conditional writes both pass.
+const moto = useMoto({ resetBeforeEach: true, serialized: true });
 const TABLE = 'FailoverState';
 const SVC = 'orders-db';
 const RECORD = 'db.race.example.com';

@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 export const MOTO_REGION = 'us-east-1';
@@ -42,6 +43,12 @@ export interface StartMotoOptions {
   readonly startTimeoutMs?: number;
   /** The executable. @default process.env.MOTO_SERVER ?? 'moto_server' */
   readonly command?: string;
+  /**
+   * Answer one request at a time (test/support/moto_serial.py): moto's threaded server does not
+   * make DynamoDB conditional writes atomic against each other, real DynamoDB does.
+   * @default false
+   */
+  readonly serialized?: boolean;
 }
 
 export interface MotoServer {
@@ -92,13 +99,18 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
 
 class PortTakenError extends Error {}
 
+const SERIAL_SCRIPT = fileURLToPath(new URL('./moto_serial.py', import.meta.url));
+
 async function startOnce(options: StartMotoOptions): Promise<MotoServer> {
   const command = options.command ?? process.env.MOTO_SERVER ?? 'moto_server';
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   let output = '';
   let spawnError: NodeJS.ErrnoException | undefined;
-  const child = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
+  const [program, args] = options.serialized
+    ? [process.env.MOTO_PYTHON ?? 'python3', [SERIAL_SCRIPT, '127.0.0.1', String(port)]]
+    : [command, ['-H', '127.0.0.1', '-p', String(port)]];
+  const child = spawn(program, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...credentialEnv() },
   });
