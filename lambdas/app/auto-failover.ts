@@ -471,29 +471,17 @@ class Run {
       changeId,
       timings: final,
     });
-    const dims = { serviceId: service.id };
-    deps.metrics.add('FailoverCompleted', 1, 'Count', dims);
-    deps.metrics.add('FailoverLagAtPromotion', decision.lagSeconds, 'Seconds', dims);
-    deps.metrics.add('FailoverDetectionMs', final.detectionMs, 'Milliseconds', dims);
-    deps.metrics.add('FailoverTotalMs', final.totalMs, 'Milliseconds', dims);
-    await this.announceCommitted({
-      kind: 'failover',
-      serviceId: service.id,
-      subject: `${service.id}: failed over from ${decision.from} to ${decision.to} (lag ${decision.lagSeconds} s)`,
-      detail: {
-        serviceId: service.id,
-        from: decision.from,
-        to: decision.to,
+    addFailoverMetrics(deps.metrics, decision, final);
+    await this.announceCommitted(
+      failedOverNotification({
+        decision,
         epoch,
-        lagSecondsAtPromotion: decision.lagSeconds,
         reason: history.reason,
-        alarmName: transition.alarmName,
-        eventId: transition.eventId,
+        transition,
         timings: final,
-        candidates: decision.candidates,
         actor: deps.holderId,
-      },
-    });
+      }),
+    );
     return {
       outcome: 'failed-over',
       serviceId: service.id,
@@ -818,6 +806,53 @@ class Run {
       });
     }
   }
+}
+
+/** The metrics of a committed automatic failover, direct or through the zone shifter. */
+export function addFailoverMetrics(
+  metrics: MetricsPort,
+  decision: FailoverDecision,
+  timings: { readonly totalMs: number; readonly detectionMs?: number },
+): void {
+  const dims = { serviceId: decision.serviceId };
+  metrics.add('FailoverCompleted', 1, 'Count', dims);
+  metrics.add('FailoverLagAtPromotion', decision.lagSeconds, 'Seconds', dims);
+  if (timings.detectionMs !== undefined) {
+    metrics.add('FailoverDetectionMs', timings.detectionMs, 'Milliseconds', dims);
+  }
+  metrics.add('FailoverTotalMs', timings.totalMs, 'Milliseconds', dims);
+}
+
+/** The announcement of a committed automatic failover, direct or through the zone shifter. */
+export function failedOverNotification(input: {
+  readonly decision: FailoverDecision;
+  readonly epoch: number;
+  readonly reason: string;
+  readonly transition: AlarmTransition;
+  readonly timings: unknown;
+  readonly actor: string;
+  readonly extra?: Readonly<Record<string, unknown>>;
+}): Notification {
+  const { decision, transition } = input;
+  return {
+    kind: 'failover',
+    serviceId: decision.serviceId,
+    subject: `${decision.serviceId}: failed over from ${decision.from} to ${decision.to} (lag ${decision.lagSeconds} s)`,
+    detail: {
+      serviceId: decision.serviceId,
+      from: decision.from,
+      to: decision.to,
+      epoch: input.epoch,
+      lagSecondsAtPromotion: decision.lagSeconds,
+      reason: input.reason,
+      alarmName: transition.alarmName,
+      eventId: transition.eventId,
+      timings: input.timings,
+      candidates: decision.candidates,
+      actor: input.actor,
+      ...input.extra,
+    },
+  };
 }
 
 function describe(err: unknown): string {

@@ -39,7 +39,9 @@ import type {
   TrafficShiftResult,
 } from '../domain/types.ts';
 import {
+  addFailoverMetrics,
   DEFAULT_LEASE_SECONDS,
+  failedOverNotification,
   isRetryableShiftError,
   lagLookbackSeconds,
   NOTIFIED_HOLDS,
@@ -561,29 +563,18 @@ class ZoneShift {
       batchSize: this.batchSize,
       timings,
     });
-    const dims = { serviceId: service.id };
-    deps.metrics.add('FailoverCompleted', 1, 'Count', dims);
-    deps.metrics.add('FailoverLagAtPromotion', decision.lagSeconds, 'Seconds', dims);
-    deps.metrics.add('FailoverTotalMs', timings.totalMs, 'Milliseconds', dims);
-    await this.publishQuietly({
-      kind: 'failover',
-      serviceId: service.id,
-      subject: `${service.id}: failed over from ${decision.from} to ${decision.to} (lag ${decision.lagSeconds} s)`,
-      detail: {
-        serviceId: service.id,
-        from: decision.from,
-        to: decision.to,
+    addFailoverMetrics(deps.metrics, decision, timings);
+    await this.publishQuietly(
+      failedOverNotification({
+        decision,
         epoch,
-        lagSecondsAtPromotion: decision.lagSeconds,
         reason: history.reason,
-        alarmName: shift.transition.alarmName,
-        eventId: shift.transition.eventId,
+        transition: shift.transition,
         timings,
-        candidates: decision.candidates,
         actor: shift.holder,
-        zoneBatch: { size: this.batchSize, shifter: this.actor },
-      },
-    });
+        extra: { zoneBatch: { size: this.batchSize, shifter: this.actor } },
+      }),
+    );
     this.set(item, { outcome: 'failed-over', from: decision.from, to: decision.to, epoch });
   }
 
