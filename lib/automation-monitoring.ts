@@ -34,8 +34,8 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../lambdas/contract/metrics.ts';
 import { healthAlarmName, type ServiceConfig } from '../lambdas/domain/config.ts';
-import { METRICS_NAMESPACE } from '../lambdas/runtime/metrics.ts';
 import { type FailoverAutomation, STACK_RESOURCE_LIMIT } from './failover-automation.ts';
 import { HealthAlarms, healthShardOf } from './health-alarms.ts';
 import type { SwitchoverWorkflow } from './switchover-workflow.ts';

@@ -3,7 +3,7 @@
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { STACK_OUTPUTS } from '../lambdas/cli/stack-outputs.ts';
+import { STACK_OUTPUTS } from '../lambdas/contract/stack-outputs.ts';
 import type { FailoverConfig } from '../lambdas/domain/config.ts';
 import { AutomationMonitoring, type AutomationMonitoringProps } from './automation-monitoring.ts';
 import { FailoverAutomation, type FailoverAutomationProps } from './failover-automation.ts';

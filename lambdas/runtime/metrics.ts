@@ -3,9 +3,11 @@
  * written to stdout as JSON on `flush()`. CloudWatch Logs extracts them; no PutMetricData call,
  * so no latency, no throttling and no IAM permission in the failover path.
  */
+
+import { METRICS_NAMESPACE } from '../contract/metrics.ts';
 import type { MetricsPort } from '../domain/ports.ts';
 
-export const METRICS_NAMESPACE = 'FailoverAutomation';
+export { METRICS_NAMESPACE };
 
 type Unit = 'Count' | 'Milliseconds' | 'Seconds';
 

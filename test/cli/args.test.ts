@@ -6,7 +6,7 @@ import {
   DEFAULT_WAIT_TIMEOUT_SECONDS,
   HELP,
   parseCommandLine,
-} from '../../lambdas/cli/args.ts';
+} from '../../cli/args.ts';
 import { UsageError } from '../../lambdas/domain/errors.ts';
 
 const usage = (argv: string[]) => {

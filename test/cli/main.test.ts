@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HELP } from '../../lambdas/cli/args.ts';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../lambdas/cli/main.ts';
+import { HELP } from '../../cli/args.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../cli/main.ts';
 import { cliHarness, PROJECT_ROOT } from './helpers.ts';
 
 describe('runCli', () => {

@@ -9,9 +9,9 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import type { GlobalOptions } from '../../lambdas/cli/args.ts';
-import { awsServices, cliClients } from '../../lambdas/cli/services.ts';
-import { STACK_OUTPUTS } from '../../lambdas/cli/stack-outputs.ts';
+import type { GlobalOptions } from '../../cli/args.ts';
+import { awsServices, cliClients } from '../../cli/services.ts';
+import { STACK_OUTPUTS } from '../../lambdas/contract/stack-outputs.ts';
 import { sampleConfig } from './helpers.ts';
 
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };

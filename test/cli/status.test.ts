@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { rtoText } from '../../lambdas/cli/status.ts';
+import { rtoText } from '../../cli/status.ts';
 import type { TrafficPort } from '../../lambdas/domain/ports.ts';
 import { estimateRto } from '../../lambdas/domain/rto.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';

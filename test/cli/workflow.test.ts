@@ -6,7 +6,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import { executionArnOf, ProgressFilter, progressEntry } from '../../lambdas/cli/workflow.ts';
+import { executionArnOf, ProgressFilter, progressEntry } from '../../cli/workflow.ts';
 import { executionName } from '../../lambdas/domain/workflow.ts';
 import { ACTOR, cliHarness, notStarted, POLL_MS, START, STATE_MACHINE_ARN } from './helpers.ts';
 

@@ -6,7 +6,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { STACK_OUTPUTS } from '../../lambdas/cli/stack-outputs.ts';
+import { STACK_OUTPUTS } from '../../lambdas/contract/stack-outputs.ts';
 import { type FailoverConfig, healthAlarmName, parseConfig } from '../../lambdas/domain/config.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import {

@@ -1,5 +1,5 @@
 /** `failover pause|resume <service>` and `failover history <service>`: the state table directly. */
-import { initialState } from '../domain/decide.ts';
+import { initialState } from '../lambdas/domain/decide.ts';
 import type { Command } from './args.ts';
 import type { CommandContext } from './context.ts';
 import { secondsText, table, timeText } from './output.ts';

@@ -7,11 +7,11 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { describeAwsError } from '../aws/errors.ts';
-import type { FailoverConfig } from '../domain/config.ts';
-import { ConfigValidationError, UnknownServiceError, UsageError } from '../domain/errors.ts';
-import type { Clock } from '../domain/ports.ts';
-import { readConfigFile } from '../runtime/config.ts';
+import { describeAwsError } from '../lambdas/aws/errors.ts';
+import type { FailoverConfig } from '../lambdas/domain/config.ts';
+import { ConfigValidationError, UnknownServiceError, UsageError } from '../lambdas/domain/errors.ts';
+import type { Clock } from '../lambdas/domain/ports.ts';
+import { readConfigFile } from '../lambdas/runtime/config.ts';
 import { type GlobalOptions, HELP, parseCommandLine } from './args.ts';
 import type { CommandContext } from './context.ts';
 import { type CliIo, Output } from './output.ts';

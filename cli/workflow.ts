@@ -14,15 +14,15 @@ import {
   type HistoryEvent,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import type { ServiceConfig } from '../domain/config.ts';
-import { initialState } from '../domain/decide.ts';
-import { InvalidInputError, UsageError } from '../domain/errors.ts';
+import type { ServiceConfig } from '../lambdas/domain/config.ts';
+import { initialState } from '../lambdas/domain/decide.ts';
+import { InvalidInputError, UsageError } from '../lambdas/domain/errors.ts';
 import {
   executionName,
   parseWorkflowRequest,
   type WorkflowRequest,
   type WorkflowRequestInput,
-} from '../domain/workflow.ts';
+} from '../lambdas/domain/workflow.ts';
 import type { Command } from './args.ts';
 import type { CommandContext } from './context.ts';
 import { durationText } from './output.ts';

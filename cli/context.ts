@@ -1,6 +1,6 @@
 /** What every command receives: the configuration, the ports, time, and where to write. */
-import type { FailoverConfig } from '../domain/config.ts';
-import type { Clock } from '../domain/ports.ts';
+import type { FailoverConfig } from '../lambdas/domain/config.ts';
+import type { Clock } from '../lambdas/domain/ports.ts';
 import type { GlobalOptions } from './args.ts';
 import type { Output } from './output.ts';
 import type { CliServices } from './services.ts';

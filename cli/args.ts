@@ -4,7 +4,7 @@
  * (exit status 2) that names the problem and the command whose --help to read.
  */
 import { parseArgs } from 'node:util';
-import { UsageError } from '../domain/errors.ts';
+import { UsageError } from '../lambdas/domain/errors.ts';
 
 export const COMMANDS = ['status', 'switchover', 'failover', 'pause', 'resume', 'history'] as const;
 export type CommandName = (typeof COMMANDS)[number];

@@ -4,15 +4,15 @@
  * service), and the automatic-failover decision is replayed on those facts as if the primary had
  * failed now, so the operator sees whether automation would act or hold, and why.
  */
-import { type FailoverConfig, healthAlarmName, type ServiceConfig } from '../domain/config.ts';
-import { decideAutoFailover, initialState } from '../domain/decide.ts';
-import { UnknownServiceError, UsageError } from '../domain/errors.ts';
+import { type FailoverConfig, healthAlarmName, type ServiceConfig } from '../lambdas/domain/config.ts';
+import { decideAutoFailover, initialState } from '../lambdas/domain/decide.ts';
+import { UnknownServiceError, UsageError } from '../lambdas/domain/errors.ts';
 import {
   type AlarmSettings,
   estimateRto,
   type RtoEstimate,
   type TargetGroupHealthCheck,
-} from '../domain/rto.ts';
+} from '../lambdas/domain/rto.ts';
 import type {
   AlarmStateValue,
   CandidateVerdict,
@@ -20,7 +20,7 @@ import type {
   HistoryEntry,
   LagSample,
   Lease,
-} from '../domain/types.ts';
+} from '../lambdas/domain/types.ts';
 import type { CommandContext } from './context.ts';
 import { durationText, secondsText, table, timeText } from './output.ts';
 
