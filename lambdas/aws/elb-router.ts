@@ -1,11 +1,13 @@
 /**
  * Moves traffic with an Application/Network Load Balancer, two ways:
  *
- * - `elbv2-target`: one target group whose only registered target is the primary. The new
- *   primary is registered first and the old one deregistered second, so there is never a moment
- *   with no target (at worst, briefly, two). ELB has no compare-and-swap: if deregistration fails
- *   we roll back to the old target only, and if that fails too the result says which two targets
- *   are registered, for a human to repair.
+ * - `elbv2-target`: one target group whose only registered target is the primary. ELB has no
+ *   conditional write, so the move is a read-compare-write like the weighted listener's: the
+ *   registered targets are read first, and the move goes on only when exactly `from` is
+ *   registered (otherwise a conflict, nothing changed). The new primary is registered first and
+ *   the old one deregistered second, so there is never a moment with no target (at worst,
+ *   briefly, two); if deregistration fails we roll back to the old target only, and if that fails
+ *   too the result says which two targets are registered, for a human to repair.
  * - `elbv2-weighted`: a listener whose default action forwards to per-node target groups. One
  *   ModifyListener sets weight 1 on the new primary's group and 0 on the others, which ELB applies
  *   atomically.
@@ -22,7 +24,7 @@ import {
   type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { NodeConfig, ServiceConfig } from '../domain/config.ts';
-import { InvalidInputError, UnknownServiceError } from '../domain/errors.ts';
+import { InvalidInputError, TransientAwsError, UnknownServiceError } from '../domain/errors.ts';
 import type { TrafficChange, TrafficShiftResult } from '../domain/types.ts';
 import { describeAwsError, isUncertain, rethrowAws } from './errors.ts';
 
@@ -142,11 +144,62 @@ export class ElbRouter {
       );
     }
     return service.router.type === 'elbv2-target'
-      ? this.moveTarget(service.router as TargetRouter, change, from, to)
+      ? this.moveTarget(service, service.router as TargetRouter, change, from, to)
       : this.moveWeights(service, service.router as WeightedRouter, change, to);
   }
 
+  /**
+   * The compare half of the target move (ELB has no conditional write). Registering `to` and
+   * deregistering `from` without looking would leave two nodes registered whenever traffic was not
+   * on `from` (a human moved it, or an earlier attempt moved it elsewhere and died before its
+   * commit). Go on only when exactly `from` is registered; exactly `to` is our own earlier attempt
+   * (already shifted); `from` and `to` together is our own attempt that died between its two
+   * calls, finished by deregistering `from`. Anything else is a conflict, nothing changed.
+   */
+  private async compareTargets(
+    service: ElbService,
+    tg: string,
+    change: TrafficChange,
+    from: NodeConfig,
+    to: NodeConfig,
+  ): Promise<Result | 'move'> {
+    let registered: TargetHealthDescription[];
+    try {
+      registered = (await this.describeTargets(tg)).filter(isRegistered);
+    } catch (err) {
+      const cause = err instanceof TransientAwsError && err.cause !== undefined ? err.cause : err;
+      const { errorName, message } = describeAwsError(cause);
+      return failed(
+        change,
+        errorName,
+        `reading target group ${tg} failed, nothing changed, traffic stays on ${from.id}: ${message}`,
+      );
+    }
+    const nodes = registered.map((d) => nodeForTarget(service, d.Target));
+    const ids = new Set(nodes.map((n) => n?.id));
+    const only = (...wanted: string[]) =>
+      nodes.length === wanted.length &&
+      nodes.every((n) => n !== undefined) &&
+      wanted.every((w) => ids.has(w));
+    if (only(from.id)) return 'move';
+    if (only(to.id)) return { serviceId: change.serviceId, status: 'shifted' };
+    if (only(from.id, to.id)) return 'move';
+    const [single] = nodes;
+    const observed = nodes.length === 1 && single ? single.id : undefined;
+    const seen = registered.map((d) => {
+      const node = nodeForTarget(service, d.Target);
+      return node ? `${node.id} (${label(d.Target ?? { Id: '?' })})` : label(d.Target ?? { Id: '?' });
+    });
+    return {
+      serviceId: change.serviceId,
+      status: 'conflict',
+      ...(observed !== undefined ? { observed } : {}),
+      message: `target group ${tg} has ${seen.length ? seen.join(', ') : 'no target'} registered, not exactly ${from.id} (${label(toTarget(from))}): nothing changed`,
+    };
+  }
+
   private async moveTarget(
+    service: ElbService,
     router: TargetRouter,
     change: TrafficChange,
     from: NodeConfig,
@@ -158,6 +211,8 @@ export class ElbRouter {
     const tg = router.targetGroupArn;
     const oldTarget = toTarget(from);
     const newTarget = toTarget(to);
+    const compared = await this.compareTargets(service, tg, change, from, to);
+    if (compared !== 'move') return compared;
     try {
       await this.client.send(new RegisterTargetsCommand({ TargetGroupArn: tg, Targets: [newTarget] }));
     } catch (err) {

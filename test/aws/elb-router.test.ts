@@ -67,14 +67,28 @@ const forward = (
 });
 const listener = (...DefaultActions: Action[]) => ({ Listeners: [{ ListenerArn: GIT, DefaultActions }] });
 
+/** The compare read of a target move: the whole group, which holds exactly `from` unless a test says otherwise. */
+const groupHolds = (...descriptions: ReturnType<typeof health>[]) =>
+  elb
+    .on(DescribeTargetHealthCommand, { TargetGroupArn: BACKUP_TG }, true)
+    .resolves({ TargetHealthDescriptions: descriptions });
+
 beforeEach(() => elb.reset());
 
 describe('ElbRouter elbv2-target shift', () => {
+  beforeEach(() => {
+    groupHolds(health(OLD, 'healthy'));
+    elb
+      .on(DescribeTargetHealthCommand, { TargetGroupArn: tgArn('ldap') }, true)
+      .resolves({ TargetHealthDescriptions: [health({ Id: '10.0.0.5' }, 'healthy')] });
+  });
+
   it('registers the new target before deregistering the old one', async () => {
     elb.on(RegisterTargetsCommand).resolves({});
     elb.on(DeregisterTargetsCommand).resolves({});
     expect(await router().shift([MOVE])).toEqual([{ serviceId: 'backup', status: 'shifted' }]);
     expect(elb.calls().map((c) => [c.args[0].constructor.name, c.args[0].input])).toEqual([
+      ['DescribeTargetHealthCommand', { TargetGroupArn: BACKUP_TG }],
       ['RegisterTargetsCommand', { TargetGroupArn: BACKUP_TG, Targets: [NEW] }],
       ['DeregisterTargetsCommand', { TargetGroupArn: BACKUP_TG, Targets: [OLD] }],
     ]);
@@ -101,10 +115,12 @@ describe('ElbRouter elbv2-target shift', () => {
     // Regression (reliability suite): one timeout used to leave both targets registered and the
     // failover handed to a human.
     elb.on(RegisterTargetsCommand).rejects(awsErrors.requestTimeout());
-    elb.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [health(NEW, 'initial')] });
+    elb
+      .on(DescribeTargetHealthCommand, { Targets: [NEW] })
+      .resolves({ TargetHealthDescriptions: [health(NEW, 'initial')] });
     elb.on(DeregisterTargetsCommand).resolves({});
     expect(await router().shift([MOVE])).toEqual([{ serviceId: 'backup', status: 'shifted' }]);
-    expect(elb.commandCalls(DescribeTargetHealthCommand)[0]?.args[0].input).toEqual({
+    expect(elb.commandCalls(DescribeTargetHealthCommand)[1]?.args[0].input).toEqual({
       TargetGroupArn: BACKUP_TG,
       Targets: [NEW],
     });
@@ -113,7 +129,7 @@ describe('ElbRouter elbv2-target shift', () => {
 
   it('after a registration that timed out and did not happen, fails certain without deregistering', async () => {
     elb.on(RegisterTargetsCommand).rejects(awsErrors.requestTimeout());
-    elb.on(DescribeTargetHealthCommand).resolves({
+    elb.on(DescribeTargetHealthCommand, { Targets: [NEW] }).resolves({
       TargetHealthDescriptions: [health(NEW, 'unused', 'Target.NotRegistered')],
     });
     const [result] = await router().shift([MOVE]);
@@ -124,7 +140,7 @@ describe('ElbRouter elbv2-target shift', () => {
 
   it('after a registration that timed out and a failed read-back, reports uncertain and deregisters nothing', async () => {
     elb.on(RegisterTargetsCommand).rejects(awsErrors.requestTimeout());
-    elb.on(DescribeTargetHealthCommand).rejects(awsErrors.throttlingException());
+    elb.on(DescribeTargetHealthCommand, { Targets: [NEW] }).rejects(awsErrors.throttlingException());
     const [result] = await router().shift([MOVE]);
     expect(result).toMatchObject({ status: 'failed', errorName: 'TimeoutError', uncertain: true });
     expect(result?.status === 'failed' && result.message).toMatch(/may be registered next to bk-1/);
@@ -163,11 +179,11 @@ describe('ElbRouter elbv2-target shift', () => {
   it('after an uncertain deregistration that did happen, reports shifted and does not roll back', async () => {
     elb.on(RegisterTargetsCommand).resolves({});
     elb.on(DeregisterTargetsCommand).rejects(awsErrors.econnreset());
-    elb.on(DescribeTargetHealthCommand).resolves({
+    elb.on(DescribeTargetHealthCommand, { Targets: [OLD] }).resolves({
       TargetHealthDescriptions: [health(OLD, 'draining', 'Target.DeregistrationInProgress')],
     });
     expect(await router().shift([MOVE])).toEqual([{ serviceId: 'backup', status: 'shifted' }]);
-    expect(elb.commandCalls(DescribeTargetHealthCommand)[0]?.args[0].input).toEqual({
+    expect(elb.commandCalls(DescribeTargetHealthCommand)[1]?.args[0].input).toEqual({
       TargetGroupArn: BACKUP_TG,
       Targets: [OLD],
     });
@@ -178,7 +194,9 @@ describe('ElbRouter elbv2-target shift', () => {
     elb.on(RegisterTargetsCommand).resolves({});
     elb.on(DeregisterTargetsCommand, { Targets: [OLD] }).rejects(awsErrors.requestTimeout());
     elb.on(DeregisterTargetsCommand, { Targets: [NEW] }).resolves({});
-    elb.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [health(OLD, 'healthy')] });
+    elb
+      .on(DescribeTargetHealthCommand, { Targets: [OLD] })
+      .resolves({ TargetHealthDescriptions: [health(OLD, 'healthy')] });
     const [result] = await router().shift([MOVE]);
     expect(result).toMatchObject({ status: 'failed', errorName: 'TimeoutError', uncertain: false });
     expect(elb.commandCalls(DeregisterTargetsCommand).map((c) => c.args[0].input.Targets)).toEqual([
@@ -190,11 +208,91 @@ describe('ElbRouter elbv2-target shift', () => {
   it('never rolls back when it cannot tell whether the old target left (that could leave no target)', async () => {
     elb.on(RegisterTargetsCommand).resolves({});
     elb.on(DeregisterTargetsCommand).rejects(awsErrors.requestTimeout());
-    elb.on(DescribeTargetHealthCommand).rejects(awsErrors.throttlingException());
+    elb.on(DescribeTargetHealthCommand, { Targets: [OLD] }).rejects(awsErrors.throttlingException());
     const [result] = await router().shift([MOVE]);
     expect(result).toMatchObject({ status: 'failed', uncertain: true });
     expect(result?.status === 'failed' && result.message).toMatch(/may both be registered.*by hand/);
     expect(elb.commandCalls(DeregisterTargetsCommand)).toHaveLength(1);
+  });
+
+  it('elbv2-target moves are a compare-and-swap: traffic on another node is a conflict, never a second registered node', async () => {
+    // Traffic on bk-3 (a human moved it, or an earlier attempt moved it and died before its
+    // commit) while the state names bk-1: registering bk-2 and deregistering bk-1 blindly left
+    // bk-3 and bk-2 both registered.
+    const OTHER = { Id: 'i-0ccc', Port: 8443 };
+    groupHolds(health(OTHER, 'healthy'), health(OLD, 'unused', 'Target.NotRegistered'));
+    const [result] = await router().shift([MOVE]);
+    expect(result).toEqual({
+      serviceId: 'backup',
+      status: 'conflict',
+      message: `target group ${BACKUP_TG} has i-0ccc:8443 registered, not exactly bk-1 (i-0aaa:8443): nothing changed`,
+    });
+    expect(elb.commandCalls(RegisterTargetsCommand)).toHaveLength(0);
+    expect(elb.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
+  });
+
+  it.each<[string, ReturnType<typeof health>[]]>([
+    ['no target at all', []],
+    [
+      'the expected node next to another',
+      [health(OLD, 'healthy'), health({ Id: 'i-0ccc', Port: 8443 }, 'healthy')],
+    ],
+    ['the expected node on another port', [health({ Id: 'i-0aaa', Port: 9999 }, 'healthy')]],
+    ['only the old node draining', [health(OLD, 'draining', 'Target.DeregistrationInProgress')]],
+  ])('refuses, changing nothing, when the group holds %s', async (_, held) => {
+    groupHolds(...held);
+    const [result] = await router().shift([MOVE]);
+    expect(result).toMatchObject({ serviceId: 'backup', status: 'conflict' });
+    expect(result).not.toHaveProperty('observed');
+    expect(elb.commandCalls(RegisterTargetsCommand)).toHaveLength(0);
+    expect(elb.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
+  });
+
+  it('reports the node a conflict observed when exactly one node is registered', async () => {
+    const services3 = servicesOf(
+      elbTargetService('backup', {
+        'bk-1': { id: 'i-0aaa', port: 8443 },
+        'bk-2': { id: 'i-0bbb', port: 8443 },
+        'bk-3': { id: 'i-0ccc', port: 8443 },
+      }),
+    );
+    groupHolds(health({ Id: 'i-0ccc', Port: 8443 }, 'healthy'));
+    const r = new ElbRouter({
+      services: services3,
+      client: new ElasticLoadBalancingV2Client({ region: 'us-east-1' }),
+    });
+    expect(await r.shift([MOVE])).toEqual([
+      {
+        serviceId: 'backup',
+        status: 'conflict',
+        observed: 'bk-3',
+        message: `target group ${BACKUP_TG} has bk-3 (i-0ccc:8443) registered, not exactly bk-1 (i-0aaa:8443): nothing changed`,
+      },
+    ]);
+  });
+
+  it('is already shifted when exactly the target is registered (our own earlier attempt)', async () => {
+    groupHolds(health(NEW, 'healthy'), health(OLD, 'draining', 'Target.DeregistrationInProgress'));
+    expect(await router().shift([MOVE])).toEqual([{ serviceId: 'backup', status: 'shifted' }]);
+    expect(elb.commandCalls(RegisterTargetsCommand)).toHaveLength(0);
+    expect(elb.commandCalls(DeregisterTargetsCommand)).toHaveLength(0);
+  });
+
+  it('finishes an earlier attempt that registered the target and died before deregistering the source', async () => {
+    groupHolds(health(OLD, 'healthy'), health(NEW, 'healthy'));
+    elb.on(RegisterTargetsCommand).resolves({});
+    elb.on(DeregisterTargetsCommand).resolves({});
+    expect(await router().shift([MOVE])).toEqual([{ serviceId: 'backup', status: 'shifted' }]);
+    expect(elb.commandCalls(DeregisterTargetsCommand).map((c) => c.args[0].input.Targets)).toEqual([[OLD]]);
+  });
+
+  it('fails certain, changing nothing, when the compare read fails', async () => {
+    elb
+      .on(DescribeTargetHealthCommand, { TargetGroupArn: BACKUP_TG }, true)
+      .rejects(awsErrors.throttlingException());
+    const [result] = await router().shift([MOVE]);
+    expect(result).toMatchObject({ status: 'failed', errorName: 'ThrottlingException', uncertain: false });
+    expect(elb.commandCalls(RegisterTargetsCommand)).toHaveLength(0);
   });
 
   it('fails unknown services, unknown nodes and duplicates without calls', async () => {

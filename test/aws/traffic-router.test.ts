@@ -70,6 +70,10 @@ describe('TrafficRouter', () => {
       ],
     });
     elb.on(ModifyListenerCommand).resolves({});
+    // The target move's compare read: exactly bk-1 registered.
+    elb.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [{ Target: { Id: 'i-0aaa' }, TargetHealth: { State: 'healthy' } }],
+    });
     elb.on(RegisterTargetsCommand).resolves({});
     elb.on(DeregisterTargetsCommand).resolves({});
 

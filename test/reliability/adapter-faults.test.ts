@@ -38,12 +38,14 @@ const CONFIGS: Record<RouterType, FailoverConfig> = {
 /** Reviewed SDK call sites per router: a new call in an adapter fails the suite until listed. */
 const KNOWN_SITES: Record<RouterType, readonly string[]> = {
   'elbv2-target': [
+    // the compare read (exactly `from` registered), then register, deregister
+    'elb.DescribeTargetHealth#1',
     'elb.RegisterTargets#1',
     'elb.DeregisterTargets#1',
-    // rollback of the new target; the read-back after an uncertain deregistration, or current()
+    // rollback of the new target; the read-back after an uncertain call, or current()
     'elb.DeregisterTargets#2',
-    'elb.DescribeTargetHealth#1',
     'elb.DescribeTargetHealth#2',
+    'elb.DescribeTargetHealth#3',
   ],
   'elbv2-weighted': ['elb.DescribeListeners#1', 'elb.ModifyListener#1', 'elb.DescribeListeners#2'],
   route53: ['route53.ChangeResourceRecordSets#1', 'route53.ListResourceRecordSets#1'],
