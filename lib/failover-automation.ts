@@ -66,9 +66,11 @@ export interface FailoverAutomationProps {
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
   /**
-   * Key for the notification topic. Must let CloudWatch use it if the automation's own alarms
-   * are to reach the topic (the AWS managed alias/aws/sns key does not, and cannot be changed to).
-   * @default - a new customer managed key with rotation that SNS publishers and CloudWatch alarms may use
+   * Key for the notification topic. Its key policy must grant `cloudwatch.amazonaws.com`
+   * `kms:GenerateDataKey*` and `kms:Decrypt` (conditioned on this account's alarms) if the
+   * automation's own alarms are to reach the topic: the AWS managed alias/aws/sns key does not, and
+   * cannot be changed to, and an imported key's policy is not changed by the stack.
+   * @default - a new customer managed key with rotation that SNS publishers and this account's CloudWatch alarms may use
    */
   readonly topicKey?: IKey;
   /**
@@ -154,6 +156,19 @@ export class FailoverAutomation extends Construct {
       masterKey: topicKey,
       enforceSSL: true,
     });
+    // enforceSSL replaces SNS's default access policy with one holding only the TLS Deny, and
+    // CloudWatch alarm actions publish as the service, not as a role: without this Allow every
+    // alarm on the automation fails with "not authorized to perform: SNS:Publish". The conditions
+    // keep other accounts' alarms out (confused deputy).
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowThisAccountsAlarmsToPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: alarmSourceConditions(this),
+      }),
+    );
     this.config.notifications.subscribers.forEach((s, i) => {
       switch (s.protocol) {
         case 'email':
@@ -346,12 +361,15 @@ export class FailoverAutomation extends Construct {
       description: 'Failover automation notifications (SNS)',
       enableKeyRotation: true,
     });
-    // CloudWatch alarm actions publish to the topic as the service, not as a role in the account.
+    // CloudWatch alarm actions publish to the topic as the service, not as a role in the account,
+    // and SNS asks KMS for a data key on their behalf. Only this account's alarms (confused deputy).
     key.addToResourcePolicy(
       new PolicyStatement({
+        sid: 'AllowThisAccountsAlarmsToUseTheKey',
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: alarmSourceConditions(this),
       }),
     );
     return key;
@@ -428,6 +446,26 @@ export class FailoverAutomation extends Construct {
     });
     errors.addAlarmAction(action);
   }
+}
+
+/**
+ * "Requests from this account's CloudWatch alarms in this region": the conditions on the topic
+ * policy's and the key policy's grants to `cloudwatch.amazonaws.com`. Per-service alarms have
+ * fixed names and the automation's own have generated ones, so the ARN pattern is `alarm:*`.
+ */
+export function alarmSourceConditions(scope: Construct): Record<string, Record<string, unknown>> {
+  const stack = Stack.of(scope);
+  return {
+    StringEquals: { 'aws:SourceAccount': stack.account },
+    ArnLike: {
+      'aws:SourceArn': stack.formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: '*',
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    },
+  };
 }
 
 /**
