@@ -25,6 +25,7 @@ import {
   TrafficShiftError,
   TransientAwsError,
 } from '../domain/errors.ts';
+import type { NodeActionPort } from '../domain/node-actions.ts';
 import type {
   AlarmPort,
   Clock,
@@ -66,6 +67,12 @@ export interface AutoFailoverDeps {
    * @default - none
    */
   readonly shiftQueue?: ShiftQueuePort;
+  /**
+   * Fence, promote and demote actions on the nodes themselves. A service whose nodes have none
+   * takes the traffic-only path.
+   * @default - no node actions for any service
+   */
+  readonly actions?: NodeActionPort;
   /**
    * How long the lease fences other operations. Longer than one invocation can run, so it never
    * expires under a live attempt; short enough that a crashed attempt frees the service soon.

@@ -17,8 +17,8 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { FailoverError, LeaseConflictError, LeaseLostError } from '../domain/errors.ts';
-import type { AcquireLeaseRequest, CommitRequest, StatePort } from '../domain/ports.ts';
+import { FailoverError, LeaseConflictError, LeaseLostError, RejoinConflictError } from '../domain/errors.ts';
+import type { AcquireLeaseRequest, CommitRequest, RejoinedRequest, StatePort } from '../domain/ports.ts';
 import type { ClusterState, HistoryEntry, Lease, OperationKind } from '../domain/types.ts';
 import { rethrowAws, toTransient } from './errors.ts';
 
@@ -129,13 +129,13 @@ export class DynamoDbState implements StatePort {
       );
     }
     const history = compact(req.history);
+    const rejoin = rejoinUpdate(req.needsRejoin);
     const transactItems = [
       {
         Update: {
           TableName: this.tableName,
           Key: this.stateKey(req.serviceId),
-          UpdateExpression:
-            'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history REMOVE #lease',
+          UpdateExpression: `SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history${rejoin.set} REMOVE #lease${rejoin.remove}`,
           // The fencing check: same epoch as read, and the lease still ours. An expired lease that
           // nobody took over still fences correctly: the epoch has not moved.
           ConditionExpression: '#epoch = :expected AND #lease.#holder = :holder',
@@ -146,6 +146,7 @@ export class DynamoDbState implements StatePort {
             '#lastChange': 'lastChange',
             '#lease': 'lease',
             '#holder': 'holder',
+            ...rejoin.names,
           },
           ExpressionAttributeValues: {
             ':primary': req.newPrimary,
@@ -154,6 +155,7 @@ export class DynamoDbState implements StatePort {
             ':history': history,
             ':expected': req.expectedEpoch,
             ':holder': req.holder,
+            ...rejoin.values,
           },
         },
       },
@@ -247,9 +249,109 @@ export class DynamoDbState implements StatePort {
     return (out.Items ?? []).map(({ pk: _pk, sk: _sk, ...entry }) => entry as unknown as HistoryEntry);
   }
 
+  async markRejoined(req: RejoinedRequest): Promise<void> {
+    const current = await this.get(req.serviceId);
+    const index = current?.needsRejoin?.indexOf(req.nodeId) ?? -1;
+    if (!current || current.epoch !== req.expectedEpoch || index < 0) {
+      throw new RejoinConflictError(req.serviceId, req.nodeId, req.expectedEpoch, {
+        detail: current
+          ? `epoch is ${current.epoch}, ${req.nodeId} is ${index < 0 ? 'not ' : ''}marked needs-rejoin`
+          : 'no state item',
+      });
+    }
+    const history = compact(req.history);
+    const transactItems = [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: this.stateKey(req.serviceId),
+          // By index, guarded by the element's value: a concurrent change of the list (or of the
+          // epoch) makes the condition fail instead of removing the wrong node.
+          UpdateExpression: `REMOVE #needsRejoin[${index}]`,
+          ConditionExpression: `#epoch = :expected AND #needsRejoin[${index}] = :node`,
+          ExpressionAttributeNames: { '#epoch': 'epoch', '#needsRejoin': 'needsRejoin' },
+          ExpressionAttributeValues: { ':expected': req.expectedEpoch, ':node': req.nodeId },
+        },
+      },
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            pk: partitionKey(req.serviceId),
+            sk: rejoinSortKey(req.expectedEpoch, req.nodeId),
+            ...history,
+          },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        },
+      },
+    ];
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: transactItems,
+          ClientRequestToken: idempotencyToken(this.tableName, transactItems),
+        }),
+      );
+    } catch (err) {
+      const reasons = cancellationCodes(err);
+      if (reasons.includes('ConditionalCheckFailed')) {
+        throw new RejoinConflictError(req.serviceId, req.nodeId, req.expectedEpoch, { cause: err });
+      }
+      if (reasons.some((c) => TRANSIENT_CANCEL_CODES.has(c))) throw toTransient('TransactWriteItems', err);
+      rethrowAws('TransactWriteItems', err);
+    }
+  }
+
+  async noteOnce(serviceId: string, note: string, seedPrimary: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stateKey(serviceId),
+          UpdateExpression: `SET #notes = list_append(if_not_exists(#notes, :empty), :notes), ${SEED_EXPRESSION}`,
+          ConditionExpression: 'attribute_not_exists(#notes) OR NOT contains(#notes, :note)',
+          ExpressionAttributeNames: { ...SEED_NAMES, '#notes': 'notes' },
+          ExpressionAttributeValues: {
+            ...seedValues(serviceId, seedPrimary),
+            ':empty': [],
+            ':notes': [note],
+            ':note': note,
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (errorName(err) === 'ConditionalCheckFailedException') return false;
+      rethrowAws('UpdateItem', err);
+    }
+  }
+
   private stateKey(serviceId: string): { pk: string; sk: string } {
     return { pk: partitionKey(serviceId), sk: STATE_SK };
   }
+}
+
+/** After the epoch's own entry in the sort order, so a newest-first query lists it first. */
+export const rejoinSortKey = (epoch: number, nodeId: string): string =>
+  `${historySortKey(epoch)}#rejoin#${nodeId}`;
+
+/** The commit's part of the update for the needs-rejoin list: replaced, removed when empty, or kept. */
+function rejoinUpdate(needsRejoin: readonly string[] | undefined): {
+  set: string;
+  remove: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+} {
+  if (needsRejoin === undefined) return { set: '', remove: '', names: {}, values: {} };
+  const names = { '#needsRejoin': 'needsRejoin' };
+  if (needsRejoin.length === 0) return { set: '', remove: ', #needsRejoin', names, values: {} };
+  return {
+    set: ', #needsRejoin = :needsRejoin',
+    remove: '',
+    names,
+    values: { ':needsRejoin': [...needsRejoin] },
+  };
 }
 
 const SEED_EXPRESSION_WITHOUT_PAUSED =
@@ -298,6 +400,10 @@ function toClusterState(serviceId: string, item: Record<string, unknown>): Clust
       : {}),
     ...(typeof item.lastChangeAt === 'number' ? { lastChangeAt: item.lastChangeAt } : {}),
     ...(item.lastChange ? { lastChange: item.lastChange as HistoryEntry } : {}),
+    ...(Array.isArray(item.needsRejoin) && item.needsRejoin.length > 0
+      ? { needsRejoin: item.needsRejoin.map(String) }
+      : {}),
+    ...(Array.isArray(item.notes) && item.notes.length > 0 ? { notes: item.notes.map(String) } : {}),
   };
 }
 

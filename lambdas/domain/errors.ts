@@ -62,6 +62,22 @@ export class LeaseConflictError extends FailoverError {
   }
 }
 
+/** A rejoin mark could not be cleared: the epoch moved, or the node is not marked (any more). */
+export class RejoinConflictError extends FailoverError {
+  constructor(
+    readonly serviceId: string,
+    readonly nodeId: string,
+    readonly expectedEpoch: number,
+    options?: { cause?: unknown; detail?: string },
+  ) {
+    super(
+      `rejoin of ${serviceId}/${nodeId} at epoch ${expectedEpoch} not recorded: ${options?.detail ?? 'the epoch moved or the node is not marked needs-rejoin'}`,
+      options,
+    );
+    this.name = 'RejoinConflictError';
+  }
+}
+
 /** A commit or release by a holder whose lease expired or was taken over: the fencing token is stale. */
 export class LeaseLostError extends FailoverError {
   constructor(

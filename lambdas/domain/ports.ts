@@ -63,6 +63,20 @@ export interface CommitRequest {
   readonly at: number;
   /** Written in the same transaction; its epoch is expectedEpoch + 1. */
   readonly history: HistoryEntry;
+  /**
+   * The former primaries that must rejoin after this change (replaces the stored set). Absent:
+   * the stored set is kept as it is.
+   */
+  readonly needsRejoin?: readonly string[];
+}
+
+export interface RejoinedRequest {
+  readonly serviceId: string;
+  readonly nodeId: string;
+  /** The epoch the demote/fence ran with; the write fails if the epoch moved meanwhile. */
+  readonly expectedEpoch: number;
+  /** Kept in the history (operation `rejoin`, epoch = expectedEpoch), in the same transaction. */
+  readonly history: HistoryEntry;
 }
 
 export interface StatePort {
@@ -78,6 +92,16 @@ export interface StatePort {
   setPaused(serviceId: string, paused: boolean, seedPrimary: string): Promise<void>;
   /** Newest first. */
   history(serviceId: string, limit: number): Promise<readonly HistoryEntry[]>;
+  /**
+   * Clears `nodeId`'s needs-rejoin mark and records it, atomically, if the epoch is still
+   * `expectedEpoch` and the node is still marked. Throws RejoinConflictError otherwise.
+   */
+  markRejoined(req: RejoinedRequest): Promise<void>;
+  /**
+   * Records a one-time note (e.g. an announcement made) on the service's item. True when this
+   * call added it, false when it was there already: the caller announces only on true.
+   */
+  noteOnce(serviceId: string, note: string, seedPrimary: string): Promise<boolean>;
 }
 
 export interface TrafficPort {
@@ -101,7 +125,11 @@ export interface Notification {
     | 'rollback'
     | 'rollback-failed'
     | 'paused'
-    | 'resumed';
+    | 'resumed'
+    | 'promote-failed'
+    | 'rejoin'
+    | 'rejoin-failed'
+    | 'config-mismatch';
   readonly serviceId: string;
   /** One line for an email subject: short, specific. */
   readonly subject: string;

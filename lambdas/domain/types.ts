@@ -25,6 +25,24 @@ export interface LagSample {
 
 export type OperationKind = 'auto-failover' | 'switchover' | 'failover';
 
+/** What a history entry records: a role change, or a former primary rejoining as a replica. */
+export type HistoryOperation = OperationKind | 'rejoin';
+
+/** Whether the old primary was fenced during a role change (best effort when it is failing). */
+export type FencedVerdict = 'yes' | 'no' | 'unknown';
+
+/** One node action that ran during a role change or a rejoin, as kept in the history. */
+export interface RecordedAction {
+  readonly role: 'fence' | 'unfence' | 'promote' | 'demote';
+  readonly nodeId: string;
+  readonly token: number;
+  readonly status: 'succeeded' | 'failed' | 'timed-out';
+  readonly kind: string;
+  readonly detail: string;
+  readonly outputTail?: string;
+  readonly durationMs: number;
+}
+
 /** Who holds a service and until when. A lease past `expiresAt` is free for anyone to take. */
 export interface Lease {
   /** Unique per attempt (Lambda request id, execution name). */
@@ -45,6 +63,13 @@ export interface ClusterState {
   /** Time of the last role change (ms); starts the cooldown. */
   readonly lastChangeAt?: number;
   readonly lastChange?: HistoryEntry;
+  /**
+   * Former primaries that must rejoin (be demoted, or fenced, with the current epoch) before they
+   * can be a candidate or take traffic again. Absent or empty: none.
+   */
+  readonly needsRejoin?: readonly string[];
+  /** One-time announcements already made for this service (e.g. `primary-not-configured:<node>`). */
+  readonly notes?: readonly string[];
 }
 
 /** One durable record of a role change (or a forced/refused operation worth keeping). */
@@ -53,7 +78,7 @@ export interface HistoryEntry {
   /** The epoch this change produced. */
   readonly epoch: number;
   readonly at: number;
-  readonly operation: OperationKind;
+  readonly operation: HistoryOperation;
   readonly from: string;
   readonly to: string;
   readonly reason: string;
@@ -63,11 +88,18 @@ export interface HistoryEntry {
   /** Free-form timings (ms) such as detection, decision, shift. */
   readonly timings?: Readonly<Record<string, number>>;
   readonly actor: string;
+  /** The node actions that ran (fence, promote, rollback, rejoin), in order. */
+  readonly actions?: readonly RecordedAction[];
+  /** Whether the old primary was fenced; absent for services without node actions. */
+  readonly fenced?: FencedVerdict;
+  /** Former primaries marked needs-rejoin by this entry. */
+  readonly needsRejoin?: readonly string[];
 }
 
 export type HoldReason =
   | 'not-an-alarm-transition'
   | 'not-primary-alarm'
+  | 'primary-not-configured'
   | 'primary-healthy'
   | 'auto-failover-disabled'
   | 'paused'
@@ -78,7 +110,13 @@ export type HoldReason =
   | 'lag-stale'
   | 'lag-over-budget';
 
-export type CandidateVerdict = 'eligible' | 'unhealthy' | 'lag-unknown' | 'lag-stale' | 'lag-over-budget';
+export type CandidateVerdict =
+  | 'eligible'
+  | 'unhealthy'
+  | 'needs-rejoin'
+  | 'lag-unknown'
+  | 'lag-stale'
+  | 'lag-over-budget';
 
 /** How one replica looked at decision time; logged with every decision. */
 export interface CandidateAssessment {
@@ -157,4 +195,12 @@ export interface QueuedShift {
   readonly queuedAt: number;
   /** The error that sent it to the queue, e.g. Throttling or PriorRequestNotComplete. */
   readonly reason: string;
+  /**
+   * Set when the target was already promoted (and the old primary fenced) before the shift was
+   * throttled: the shifter must not re-decide onto another node, and its history keeps these.
+   */
+  readonly promoted?: {
+    readonly actions: readonly RecordedAction[];
+    readonly fenced: FencedVerdict;
+  };
 }

@@ -4,6 +4,8 @@
  * Fails fast, naming what is missing, so a misconfigured function fails its first invocation
  * loudly instead of half-working.
  */
+
+import { NO_NODE_ACTIONS } from '../app/role-change/no-actions.ts';
 import {
   cloudWatchClient,
   dynamoDbDocumentClient,
@@ -20,6 +22,7 @@ import { SnsNotifier } from '../aws/sns-notifier.ts';
 import { SqsShiftQueue } from '../aws/sqs-shift-queue.ts';
 import { TrafficRouter } from '../aws/traffic-router.ts';
 import type { FailoverConfig } from '../domain/config.ts';
+import type { NodeActionPort } from '../domain/node-actions.ts';
 import type {
   AlarmPort,
   Clock,
@@ -43,6 +46,8 @@ export interface AwsPorts {
   readonly logger: JsonLogger;
   readonly metrics: EmfMetrics;
   readonly clock: Clock;
+  /** Fence, promote and demote on the nodes (none configured: every service takes the traffic-only path). */
+  readonly actions: NodeActionPort;
   /** Set when SHIFT_QUEUE_URL is: where the failover Lambda hands throttled Route 53 changes. */
   readonly shiftQueue?: ShiftQueuePort;
 }
@@ -72,6 +77,7 @@ export function buildAwsPorts(component: string, env: NodeJS.ProcessEnv = proces
     logger: new JsonLogger({ service: component, level: parseLogLevel(env.LOG_LEVEL) }),
     metrics: new EmfMetrics(),
     clock: { now: () => Date.now() },
+    actions: NO_NODE_ACTIONS,
     ...(shiftQueueUrl
       ? { shiftQueue: new SqsShiftQueue({ queueUrl: shiftQueueUrl, client: sqsClient() }) }
       : {}),

@@ -18,7 +18,12 @@
  * latency, faults and call records.
  */
 import { type FailoverConfig, findService, healthAlarmName, type LagMetric } from '../domain/config.ts';
-import { LeaseConflictError, LeaseLostError, UnknownServiceError } from '../domain/errors.ts';
+import {
+  LeaseConflictError,
+  LeaseLostError,
+  RejoinConflictError,
+  UnknownServiceError,
+} from '../domain/errors.ts';
 import type {
   AcquireLeaseRequest,
   AlarmPort,
@@ -29,6 +34,7 @@ import type {
   MetricsPort,
   Notification,
   NotifierPort,
+  RejoinedRequest,
   StatePort,
   TrafficPort,
 } from '../domain/ports.ts';
@@ -156,6 +162,8 @@ interface Item {
   lease?: ClusterState['lease'];
   lastChangeAt?: number;
   lastChange?: HistoryEntry;
+  needsRejoin?: string[];
+  notes?: string[];
 }
 
 /** Counts of conditional-write outcomes, for assertions like "exactly one commit". */
@@ -165,6 +173,7 @@ export interface StateWriteStats {
   commits: number;
   commitsRefused: number;
   releases: number;
+  rejoins: number;
 }
 
 export class MemoryState implements StatePort {
@@ -176,6 +185,7 @@ export class MemoryState implements StatePort {
     commits: 0,
     commitsRefused: 0,
     releases: 0,
+    rejoins: 0,
   };
 
   async get(serviceId: string): Promise<ClusterState | undefined> {
@@ -212,7 +222,7 @@ export class MemoryState implements StatePort {
     }
     const history = this.histories.get(req.serviceId) ?? [];
     // history#<epoch> is written with attribute_not_exists in the same transaction.
-    if (history.some((h) => h.epoch === req.history.epoch)) {
+    if (history.some((h) => h.epoch === req.history.epoch && h.operation !== 'rejoin')) {
       this.stats.commitsRefused++;
       throw new LeaseLostError(req.serviceId, req.holder);
     }
@@ -221,6 +231,10 @@ export class MemoryState implements StatePort {
     delete item.lease;
     item.lastChangeAt = req.at;
     item.lastChange = req.history;
+    if (req.needsRejoin !== undefined) {
+      if (req.needsRejoin.length > 0) item.needsRejoin = [...req.needsRejoin];
+      else delete item.needsRejoin;
+    }
     history.unshift(req.history);
     this.histories.set(req.serviceId, history);
     this.stats.commits++;
@@ -244,10 +258,42 @@ export class MemoryState implements StatePort {
     return (this.histories.get(serviceId) ?? []).slice(0, limit);
   }
 
+  async markRejoined(req: RejoinedRequest): Promise<void> {
+    const item = this.items.get(req.serviceId);
+    if (!item || item.epoch !== req.expectedEpoch || !item.needsRejoin?.includes(req.nodeId)) {
+      throw new RejoinConflictError(req.serviceId, req.nodeId, req.expectedEpoch, {
+        detail: item
+          ? `epoch is ${item.epoch}, ${req.nodeId} ${item.needsRejoin?.includes(req.nodeId) ? 'is' : 'is not'} marked needs-rejoin`
+          : 'no state item',
+      });
+    }
+    item.needsRejoin = item.needsRejoin.filter((n) => n !== req.nodeId);
+    if (item.needsRejoin.length === 0) delete item.needsRejoin;
+    const history = this.histories.get(req.serviceId) ?? [];
+    history.unshift(req.history);
+    this.histories.set(req.serviceId, history);
+    this.stats.rejoins++;
+  }
+
+  async noteOnce(serviceId: string, note: string, seedPrimary: string): Promise<boolean> {
+    let item = this.items.get(serviceId);
+    if (!item) {
+      item = { primary: seedPrimary, epoch: 0, paused: false };
+      this.items.set(serviceId, item);
+    }
+    if (item.notes?.includes(note)) return false;
+    item.notes = [...(item.notes ?? []), note];
+    return true;
+  }
+
   /** Test helper: writes an item as it would be after some earlier history. */
   seed(state: ClusterState): void {
-    const { serviceId, ...rest } = state;
-    this.items.set(serviceId, { ...rest });
+    const { serviceId, needsRejoin, notes, ...rest } = state;
+    this.items.set(serviceId, {
+      ...rest,
+      ...(needsRejoin ? { needsRejoin: [...needsRejoin] } : {}),
+      ...(notes ? { notes: [...notes] } : {}),
+    });
   }
 
   /** Synchronous read, for assertions. */

@@ -13,7 +13,12 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbState, historySortKey } from '../../lambdas/aws/dynamodb-state.ts';
-import { LeaseConflictError, LeaseLostError, TransientAwsError } from '../../lambdas/domain/errors.ts';
+import {
+  LeaseConflictError,
+  LeaseLostError,
+  RejoinConflictError,
+  TransientAwsError,
+} from '../../lambdas/domain/errors.ts';
 import type { AcquireLeaseRequest, CommitRequest } from '../../lambdas/domain/ports.ts';
 import type { HistoryEntry } from '../../lambdas/domain/types.ts';
 import { type AwsErrorKind, awsErrors } from './fixtures.ts';
@@ -420,5 +425,108 @@ describe('DynamoDbState.history', () => {
   it('zero-pads epochs so that string order is numeric order', () => {
     expect(historySortKey(4)).toBe('history#0000000004');
     expect(historySortKey(10) > historySortKey(9)).toBe(true);
+  });
+});
+
+describe('DynamoDbState needs-rejoin', () => {
+  it('a commit replaces the needs-rejoin list, or removes it when empty, in the same update', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    await state().commit(commitReq({ needsRejoin: ['db-a'] }));
+    await state().commit(commitReq({ needsRejoin: [] }));
+    const [marked, cleared] = ddb
+      .commandCalls(TransactWriteCommand)
+      .map((c) => c.args[0].input.TransactItems![0]!.Update!);
+    expect(marked?.UpdateExpression).toBe(
+      'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history, #needsRejoin = :needsRejoin REMOVE #lease',
+    );
+    expect(marked?.ExpressionAttributeValues?.[':needsRejoin']).toEqual(['db-a']);
+    expect(cleared?.UpdateExpression).toBe(
+      'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history REMOVE #lease, #needsRejoin',
+    );
+  });
+
+  it('reads the list back with the state', async () => {
+    ddb.on(GetCommand).resolves({
+      Item: {
+        pk: 'service#orders-db',
+        sk: 'state',
+        primary: 'db-b',
+        epoch: 4,
+        paused: false,
+        needsRejoin: ['db-a'],
+      },
+    });
+    expect(await state().get('orders-db')).toMatchObject({ needsRejoin: ['db-a'] });
+  });
+
+  const rejoinEntry: HistoryEntry = {
+    ...entry,
+    operation: 'rejoin',
+    from: 'db-a',
+    to: 'db-a',
+    reason: 'demoted',
+  };
+
+  it('markRejoined removes the node by index, guarded by epoch and value, and writes a history item', async () => {
+    ddb.on(GetCommand).resolves({
+      Item: { primary: 'db-b', epoch: 4, paused: false, needsRejoin: ['db-c', 'db-a'] },
+    });
+    ddb.on(TransactWriteCommand).resolves({});
+    await state().markRejoined({
+      serviceId: 'orders-db',
+      nodeId: 'db-a',
+      expectedEpoch: 4,
+      history: rejoinEntry,
+    });
+    const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    expect(items[0]!.Update).toMatchObject({
+      UpdateExpression: 'REMOVE #needsRejoin[1]',
+      ConditionExpression: '#epoch = :expected AND #needsRejoin[1] = :node',
+      ExpressionAttributeValues: { ':expected': 4, ':node': 'db-a' },
+    });
+    expect(items[1]!.Put!.Item).toMatchObject({ sk: 'history#0000000004#rejoin#db-a', operation: 'rejoin' });
+  });
+
+  it('markRejoined refuses without writing when the epoch moved or the node is not marked', async () => {
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { primary: 'db-b', epoch: 5, paused: false, needsRejoin: ['db-a'] } });
+    await expect(
+      state().markRejoined({
+        serviceId: 'orders-db',
+        nodeId: 'db-a',
+        expectedEpoch: 4,
+        history: rejoinEntry,
+      }),
+    ).rejects.toBeInstanceOf(RejoinConflictError);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  it('markRejoined maps a cancelled condition to RejoinConflictError', async () => {
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { primary: 'db-b', epoch: 4, paused: false, needsRejoin: ['db-a'] } });
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    await expect(
+      state().markRejoined({
+        serviceId: 'orders-db',
+        nodeId: 'db-a',
+        expectedEpoch: 4,
+        history: rejoinEntry,
+      }),
+    ).rejects.toBeInstanceOf(RejoinConflictError);
+  });
+
+  it('noteOnce appends a note unless present: true the first time, false after', async () => {
+    ddb.on(UpdateCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+    expect(await state().noteOnce('orders-db', 'primary-not-configured:db-z', 'db-a')).toBe(true);
+    expect(await state().noteOnce('orders-db', 'primary-not-configured:db-z', 'db-a')).toBe(false);
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(#notes) OR NOT contains(#notes, :note)',
+      ExpressionAttributeValues: {
+        ':notes': ['primary-not-configured:db-z'],
+        ':note': 'primary-not-configured:db-z',
+      },
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HistoryEntry } from '../../lambdas/domain/types.ts';
+import type { HistoryEntry, OperationKind } from '../../lambdas/domain/types.ts';
 import { ACTOR, cliHarness, START } from './helpers.ts';
 
 describe('failover pause / resume', () => {
@@ -119,7 +119,12 @@ describe('failover history', () => {
         serviceId: 'orders-db',
         expectedEpoch: e.epoch - 1,
         seedPrimary: 'db-a',
-        lease: { holder, operation: e.operation, acquiredAt: e.at, expiresAt: e.at + 60_000 },
+        lease: {
+          holder,
+          operation: e.operation as OperationKind,
+          acquiredAt: e.at,
+          expiresAt: e.at + 60_000,
+        },
         now: e.at,
       });
       await h.env.state.commit({

@@ -293,6 +293,8 @@ export class Sim {
       releaseLease: (id, holder) => this.env.state.releaseLease(id, holder),
       setPaused: (id, p, seed) => this.env.state.setPaused(id, p, seed),
       history: (id, limit) => this.env.state.history(id, limit),
+      markRejoined: (req) => this.env.state.markRejoined(req),
+      noteOnce: (id, note, seed) => this.env.state.noteOnce(id, note, seed),
     };
     const traffic = this.watchedTraffic(this.env.traffic);
     const dying = makeFailoverHandler({
