@@ -9,6 +9,8 @@ export default defineConfig({
     // `npm run test:reliability`.
     exclude: [
       'test/wire/**',
+      // Real PostgreSQL and MariaDB servers: `npm run test:db` (vitest.db.config.ts).
+      'test/db/**',
       'test/reliability/**/*.{long,moto}.test.ts',
       'test/drill/report.test.ts',
       'node_modules/**',
