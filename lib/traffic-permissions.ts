@@ -95,11 +95,26 @@ export function elbStatements(config: FailoverConfig): PolicyStatement[] {
         effect: Effect.ALLOW,
         actions: ['elasticloadbalancing:ModifyListener'],
         resources: chunk,
+        conditions: MODIFY_LISTENER_CONDITIONS,
       }),
     );
   }
   return statements;
 }
+
+/**
+ * The router's ModifyListener sends only the listener ARN and the default actions (the weights).
+ * ModifyListener's condition keys (service authorization reference) are the listener protocol and
+ * the TLS security policy in the request, and tags: requiring both keys to be absent lets the role
+ * rewrite weights but never downgrade HTTPS to HTTP or change the TLS policy. No key covers the
+ * default actions' target groups, the port or the certificates (see RELIABILITY.md, security).
+ */
+export const MODIFY_LISTENER_CONDITIONS = {
+  Null: {
+    'elasticloadbalancing:ListenerProtocol': 'true',
+    'elasticloadbalancing:SecurityPolicy': 'true',
+  },
+} as const;
 
 /**
  * CDK moves whole statements into overflow managed policies (6,144 characters each) when a role's
