@@ -37,6 +37,7 @@ import { Construct } from 'constructs';
 import { type FailoverConfig, healthAlarmName, parseConfig } from '../lambdas/domain/config.ts';
 import { AlarmRules, EVENT_PATTERN_QUOTA_CHARS } from './alarm-rules.ts';
 import { HealthAlarms, healthResourceCount, healthShardOf } from './health-alarms.ts';
+import { addDeployLimitChecks } from './limits.ts';
 import { elbStatements, route53Statements, signalReadStatements } from './traffic-permissions.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -227,6 +228,8 @@ export class FailoverAutomation extends Construct {
     });
 
     checkLoadBalancerRegions(this.config, Stack.of(this).region);
+    // Template, IAM, EventBridge, Lambda and dashboard limits fail at deploy time; check them at synth.
+    addDeployLimitChecks(Stack.of(this));
     this.createOwnAlarms();
     this.acknowledgeNagFindings();
   }
