@@ -8,12 +8,16 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export interface AwsClients {
@@ -88,6 +92,13 @@ export const lambdaClient = () =>
         requestHandler: { ...CLIENT_CONFIG.requestHandler, requestTimeout: 905_000 },
       }),
   );
+
+// Node actions (lambdas/aws/actions/): built only when a configured action of that kind runs.
+export const ssmClient = () => once('ssm', () => new SSMClient({ ...CLIENT_CONFIG }));
+export const ec2Client = () => once('ec2', () => new EC2Client({ ...CLIENT_CONFIG }));
+export const rdsClient = () => once('rds', () => new RDSClient({ ...CLIENT_CONFIG }));
+export const secretsManagerClient = () =>
+  once('secretsManager', () => new SecretsManagerClient({ ...CLIENT_CONFIG }));
 
 let cached: AwsClients | undefined;
 

@@ -5,6 +5,7 @@
  * Pure: zod only, no AWS SDK, no environment, no clock.
  */
 import * as z from 'zod';
+import { actionsSchema, checkServiceActions, nodeActionFields } from './action-config.ts';
 import { type ConfigProblem, ConfigValidationError, formatValue } from './errors.ts';
 
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/;
@@ -152,6 +153,8 @@ export const nodeSchema = z.strictObject({
   health: healthSignalSchema,
   /** Replication lag in seconds while this node is a replica. Every node needs one: after a failover the old primary is a replica. */
   lag: lagMetricSchema,
+  /** Node actions and what they need to know about the node (action-config.ts). */
+  ...nodeActionFields,
 });
 
 export const policySchema = z.strictObject({
@@ -192,7 +195,10 @@ export const serviceSchema = z.strictObject({
   router: routerSchema,
   policy: policySchema.default(policySchema.parse({})),
   switchover: switchoverSchema.default(switchoverSchema.parse({})),
+  /** Shorthand for `lambda` actions; a role may be given here or in `actions`, not both. */
   hooks: hooksSchema.optional(),
+  /** Fence, promote and demote actions (action-config.ts); nodes may override them. */
+  actions: actionsSchema.optional(),
 });
 
 export const subscriberSchema = z.discriminatedUnion('protocol', [
@@ -288,6 +294,7 @@ function checkCrossReferences(cfg: unknown, ctx: z.RefinementCtx): void {
         } else seenAlarms.set(node.health.alarmName, `${service.id}/${node.id}`);
       }
     });
+    checkServiceActions(service, at, (path, message, value) => issue(ctx, path, message, value));
     if (!nodeIds.has(service.initialPrimary)) {
       issue(
         ctx,

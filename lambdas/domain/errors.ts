@@ -139,6 +139,22 @@ export class HookFailedError extends FailoverError {
   }
 }
 
+/**
+ * A node action (fence, promote, demote) ended in failure or did not finish in its time: the
+ * step fails and the role change rolls back. `status` is the action's result status.
+ */
+export class NodeActionFailedError extends FailoverError {
+  constructor(
+    readonly kind: string,
+    readonly status: 'failed' | 'timed-out',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${kind} action ${status}: ${message}`, options);
+    this.name = 'NodeActionFailedError';
+  }
+}
+
 export class PreconditionFailedError extends FailoverError {
   constructor(message: string) {
     super(message);

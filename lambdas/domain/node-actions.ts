@@ -65,6 +65,8 @@ export interface NodeActionRequest {
   readonly token: number;
   /** The run gives up waiting after this long (ms); the action may still be running. */
   readonly timeoutMs: number;
+  /** The operation's id (execution name, request id), for the action's own logs. */
+  readonly execution?: string;
 }
 
 export type NodeActionStatus = 'succeeded' | 'failed' | 'timed-out';
@@ -80,6 +82,17 @@ export interface NodeActionResult {
   /** Provider ids for the audit trail (SSM command id, instance ids, ...). */
   readonly ids?: Readonly<Record<string, string>>;
   readonly durationMs: number;
+  /**
+   * Why a failed or timed-out action failed, classified: `retryable` (throttling, 5xx, a network
+   * error: the same call may succeed later) and `uncertain` (the action may have been applied
+   * although no answer said so: a timeout after the request was sent).
+   */
+  readonly error?: {
+    readonly name: string;
+    readonly message: string;
+    readonly retryable: boolean;
+    readonly uncertain: boolean;
+  };
 }
 
 export interface NodeActionPort {

@@ -1,0 +1,232 @@
+/**
+ * `postgres` and `mysql`: node actions in SQL, on a connection to the node itself (`nodes[].sql`,
+ * credentials from the Secrets Manager secret it names).
+ *
+ * PostgreSQL
+ * - promote: `SELECT pg_promote(true, <seconds>)`, then `pg_is_in_recovery()` must be false.
+ * - fence / demote: `ALTER SYSTEM SET default_transaction_read_only = on`, `pg_reload_conf()`,
+ *   then `pg_terminate_backend` of every other client session. A client can still run
+ *   `SET default_transaction_read_only = off` (or `BEGIN READ WRITE`) and write: this fence stops
+ *   well-behaved clients and ends current sessions, nothing more. A strong fence is `ec2-stop` or
+ *   `ec2-isolate`. A SQL demote cannot turn a primary into a replica (that needs pg_rewind and a
+ *   restart: an `ssm-command`).
+ * - unfence: `ALTER SYSTEM RESET default_transaction_read_only`, `pg_reload_conf()`.
+ * MySQL 8 / MariaDB 10.11
+ * - promote: stop replication, forget it (`RESET REPLICA ALL`; MariaDB `RESET SLAVE ALL`), then
+ *   `read_only = OFF` (MySQL: `super_read_only = OFF` first); `@@read_only` must read 0.
+ * - fence / demote: `super_read_only = ON` (MariaDB, which has none: `read_only = ON`), then
+ *   `KILL` every other client session. Accounts with SUPER / READ_ONLY ADMIN still write on MariaDB.
+ * - unfence: `read_only = OFF` (and `super_read_only = OFF`).
+ * Every step is idempotent: a node already in the wanted state succeeds at once.
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ActionOf, SqlConnection } from '../../domain/action-config.ts';
+import { NodeActionFailedError } from '../../domain/errors.ts';
+import type { ActionContext, KindOutcome } from './common.ts';
+
+export interface SqlCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** One open connection; rows as plain objects keyed by column name. */
+export interface SqlSession {
+  query(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  end(): Promise<void>;
+}
+
+export type SqlEngine = 'postgres' | 'mysql';
+
+export interface SqlDeps {
+  credentials(secretArn: string, signal: AbortSignal): Promise<SqlCredentials>;
+  connect(
+    engine: SqlEngine,
+    connection: SqlConnection,
+    credentials: SqlCredentials,
+    timeoutMs: number,
+  ): Promise<SqlSession>;
+}
+
+type SqlAction = ActionOf<'postgres'> | ActionOf<'mysql'>;
+
+export function sqlRunner(deps: SqlDeps) {
+  return async (ctx: ActionContext<SqlAction>): Promise<KindOutcome> => {
+    const connection = ctx.node.sql;
+    if (!connection) {
+      throw new NodeActionFailedError(ctx.action.type, 'failed', `${ctx.node.id} has no sql connection`);
+    }
+    const credentials = await deps.credentials(connection.secretArn, ctx.signal);
+    const remaining = () => Math.max(1, ctx.deadline - ctx.timing.now());
+    const session = await deps.connect(ctx.action.type, connection, credentials, remaining());
+    try {
+      const detail =
+        ctx.action.type === 'postgres'
+          ? await postgres(session, ctx as ActionContext<ActionOf<'postgres'>>, remaining)
+          : await mysql(session, ctx as ActionContext<ActionOf<'mysql'>>);
+      return { detail: `${connection.host}:${connection.port} ${detail}` };
+    } finally {
+      await session.end().catch(() => undefined);
+    }
+  };
+}
+
+async function one(
+  session: SqlSession,
+  sql: string,
+  params?: readonly unknown[],
+): Promise<Record<string, unknown>> {
+  return (await session.query(sql, params))[0] ?? {};
+}
+
+async function postgres(
+  session: SqlSession,
+  ctx: ActionContext<ActionOf<'postgres'>>,
+  remaining: () => number,
+): Promise<string> {
+  const inRecovery = async () =>
+    (await one(session, 'SELECT pg_is_in_recovery() AS in_recovery')).in_recovery === true;
+  const role = ctx.request.role;
+  if (role === 'promote') {
+    if (!(await inRecovery())) return 'already a primary (not in recovery)';
+    // Leave a second of the budget for the check after it.
+    const waitSeconds = Math.max(1, Math.floor(remaining() / 1000) - 1);
+    const promoted = (await one(session, 'SELECT pg_promote(true, $1) AS promoted', [waitSeconds])).promoted;
+    if (await inRecovery()) {
+      throw new NodeActionFailedError(
+        'postgres',
+        'failed',
+        `pg_promote returned ${String(promoted)} but the server is still in recovery after ${waitSeconds} s`,
+      );
+    }
+    return 'promoted: pg_promote done, pg_is_in_recovery() is false';
+  }
+  if (role === 'unfence') {
+    await session.query('ALTER SYSTEM RESET default_transaction_read_only');
+    await session.query('SELECT pg_reload_conf()');
+    return 'unfenced: default_transaction_read_only reset';
+  }
+  // fence, demote
+  if (await inRecovery()) return 'is a replica (in recovery): it takes no writes';
+  await session.query('ALTER SYSTEM SET default_transaction_read_only = on');
+  await session.query('SELECT pg_reload_conf()');
+  let ended = 0;
+  if (ctx.action.terminateSessions) {
+    const row = await one(
+      session,
+      "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS ended FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+    );
+    ended = Number(row.ended ?? 0);
+  }
+  const file = await one(
+    session,
+    "SELECT setting FROM pg_file_settings WHERE name = 'default_transaction_read_only' AND applied ORDER BY seqno DESC LIMIT 1",
+  );
+  if (file.setting !== 'on') {
+    throw new NodeActionFailedError(
+      'postgres',
+      'failed',
+      'default_transaction_read_only = on was not applied',
+    );
+  }
+  return `read-only: default_transaction_read_only = on, ${ended} client session(s) ended`;
+}
+
+async function mysql(session: SqlSession, ctx: ActionContext<ActionOf<'mysql'>>): Promise<string> {
+  const maria = ctx.action.flavor === 'mariadb';
+  const role = ctx.request.role;
+  const readOnly = async () => Number((await one(session, 'SELECT @@GLOBAL.read_only AS ro')).ro) === 1;
+  if (role === 'promote' || role === 'unfence') {
+    if (role === 'promote') {
+      await session.query(maria ? 'STOP SLAVE' : 'STOP REPLICA');
+      await session.query(maria ? 'RESET SLAVE ALL' : 'RESET REPLICA ALL');
+    }
+    if (!maria) await session.query('SET GLOBAL super_read_only = OFF');
+    await session.query('SET GLOBAL read_only = OFF');
+    if (await readOnly()) throw new NodeActionFailedError('mysql', 'failed', '@@read_only is still 1');
+    return role === 'promote'
+      ? 'promoted: replication stopped and reset, read_only = OFF'
+      : 'unfenced: read_only = OFF';
+  }
+  // fence, demote. On MySQL super_read_only = ON also sets read_only = ON.
+  await session.query(maria ? 'SET GLOBAL read_only = ON' : 'SET GLOBAL super_read_only = ON');
+  if (!(await readOnly())) throw new NodeActionFailedError('mysql', 'failed', '@@read_only is still 0');
+  let killed = 0;
+  if (ctx.action.killSessions) {
+    const rows = await session.query(
+      "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker') AND USER NOT IN ('system user', 'event_scheduler')",
+    );
+    for (const row of rows) {
+      try {
+        await session.query('KILL ?', [Number(row.id)]);
+        killed += 1;
+      } catch (err) {
+        // The session ended by itself meanwhile (ER_NO_SUCH_THREAD): nothing to kill.
+        if ((err as { errno?: number }).errno !== 1094) throw err;
+      }
+    }
+  }
+  return `read-only: ${maria ? 'read_only' : 'super_read_only'} = ON, ${killed} client session(s) killed`;
+}
+
+/** Credentials from a Secrets Manager secret holding JSON `{ "username", "password" }`. */
+export function secretsManagerCredentials(client: SecretsManagerClient): SqlDeps['credentials'] {
+  return async (secretArn, signal) => {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }), {
+      abortSignal: signal,
+    });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(out.SecretString ?? '');
+    } catch {
+      parsed = undefined;
+    }
+    const p = parsed as { username?: unknown; password?: unknown } | undefined;
+    if (typeof p?.username !== 'string' || typeof p?.password !== 'string') {
+      throw new NodeActionFailedError(
+        'sql',
+        'failed',
+        `secret ${secretArn} must hold JSON with string fields username and password`,
+      );
+    }
+    return { username: p.username, password: p.password };
+  };
+}
+
+/** The real drivers: `pg` for PostgreSQL, `mysql2` for MySQL and MariaDB. Loaded on first use. */
+export const driverConnect: SqlDeps['connect'] = async (engine, connection, credentials, timeoutMs) => {
+  if (engine === 'postgres') {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({
+      host: connection.host,
+      port: connection.port,
+      database: connection.database ?? 'postgres',
+      user: credentials.username,
+      password: credentials.password,
+      ssl: connection.tls ? { rejectUnauthorized: true } : false,
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+      application_name: 'failover-node-action',
+    });
+    await client.connect();
+    return {
+      query: async (sql, params) => (await client.query(sql, params ? [...params] : undefined)).rows,
+      end: () => client.end(),
+    };
+  }
+  const mysql2 = await import('mysql2/promise');
+  const conn = await mysql2.createConnection({
+    host: connection.host,
+    port: connection.port,
+    user: credentials.username,
+    password: credentials.password,
+    connectTimeout: timeoutMs,
+    ...(connection.tls ? { ssl: { rejectUnauthorized: true } } : {}),
+  });
+  return {
+    query: async (sql, params) => {
+      const [rows] = await conn.query({ sql, timeout: timeoutMs }, params ? [...params] : undefined);
+      return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
+    },
+    end: () => conn.end(),
+  };
+};
