@@ -72,6 +72,28 @@ export class TrafficRouter implements TrafficPort {
     return service.router.type === 'route53' ? this.route53.current(serviceId) : this.elb.current(serviceId);
   }
 
+  /** Route 53 services: one zone walk per hosted zone; ELB services: one read each, in parallel. */
+  async currentAll(serviceIds: readonly string[]): Promise<ReadonlyMap<string, string | undefined>> {
+    const dns: string[] = [];
+    const lb: string[] = [];
+    for (const id of new Set(serviceIds)) {
+      const service = findService(this.config, id);
+      if (!service) throw new UnknownServiceError(id);
+      (service.router.type === 'route53' ? dns : lb).push(id);
+    }
+    const out = new Map(dns.length ? await this.route53.currentAll(dns) : []);
+    await Promise.all(
+      lb.map(async (id) => {
+        try {
+          out.set(id, await this.elb.current(id));
+        } catch {
+          // Unknown: absent from the answer.
+        }
+      }),
+    );
+    return out;
+  }
+
   /** Route 53 `GetChange` for a changeId from `shift`; the workflow's verify step waits for INSYNC. */
   changeStatus(changeId: string): Promise<'PENDING' | 'INSYNC'> {
     return this.route53.changeStatus(changeId);

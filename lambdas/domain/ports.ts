@@ -113,6 +113,12 @@ export interface TrafficPort {
   shift(changes: readonly TrafficChange[]): Promise<readonly TrafficShiftResult[]>;
   /** Which node traffic points at now, undefined when it matches no node (or several). */
   current(serviceId: string): Promise<string | undefined>;
+  /**
+   * `current` for many services in as few reads as the router allows (Route 53: one paginated
+   * ListResourceRecordSets walk per hosted zone, within its 5 requests/s). A service that could
+   * not be read is absent from the answer (unknown), not undefined.
+   */
+  currentAll?(serviceIds: readonly string[]): Promise<ReadonlyMap<string, string | undefined>>;
 }
 
 export interface Notification {

@@ -376,6 +376,16 @@ export class MemoryTraffic implements TrafficPort {
     return this.routing.get(serviceId);
   }
 
+  /** One read for many services (as a Route 53 zone walk). */
+  async currentAll(serviceIds: readonly string[]): Promise<ReadonlyMap<string, string | undefined>> {
+    const out = new Map<string, string | undefined>();
+    for (const id of serviceIds) {
+      if (!this.routing.has(id)) throw new UnknownServiceError(id);
+      out.set(id, this.routing.get(id));
+    }
+    return out;
+  }
+
   /** Where traffic points now (synchronous, for assertions). */
   pointsAt(serviceId: string): string | undefined {
     return this.routing.get(serviceId);

@@ -8,8 +8,11 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { correlatedConfig } from '../../bench/correlated.ts';
 import { Route53Router } from '../../lambdas/aws/route53-router.ts';
 import { TransientAwsError, UnknownServiceError } from '../../lambdas/domain/errors.ts';
+import { ManualClock } from '../../lambdas/testing/clock.ts';
+import { SimulatedRoute53, seededRandom, withSdkRetries } from '../../lambdas/testing/route53-sim.ts';
 import { type AwsErrorKind, awsErrors, elbWeightedService, route53Service, servicesOf } from './fixtures.ts';
 
 const r53 = mockClient(Route53Client);
@@ -243,10 +246,7 @@ describe('Route53Router.shift', () => {
           rrs('s3.example.com.', 'A', 300, '10.5.2.1'),
         ),
       );
-    // s4 is not on the page: it is read on its own, and the listing shows the next name instead.
-    r53
-      .on(ListResourceRecordSetsCommand, { MaxItems: 1 })
-      .resolves(page(rrs('zz.example.com.', 'A', 20, '10.9.9.9')));
+    // s4 is not on the page, and the listing ended: it does not exist.
     const results = await new Route53Router({ services: four }).shift(
       four.map((s) => ({ serviceId: s.id, from: 'a', to: 'b' })),
     );
@@ -276,10 +276,10 @@ describe('Route53Router.shift', () => {
     ]);
     expect(
       r53.commandCalls(ListResourceRecordSetsCommand).map((c) => c.args[0].input.StartRecordName),
-    ).toEqual(['s1.example.com.', 's4.example.com.']);
+    ).toEqual(['s1.example.com.']);
   });
 
-  it('follows the list pages of a large zone up to a bound', async () => {
+  it('walks the zone page by page, each page starting at the next record not yet seen (skipping the records between)', async () => {
     r53.on(ChangeResourceRecordSetsCommand).rejectsOnce(mismatch()).resolves(changeInfo('C-3'));
     r53
       .on(ListResourceRecordSetsCommand, { StartRecordName: 'orders-db.example.com.' })
@@ -289,7 +289,7 @@ describe('Route53Router.shift', () => {
         NextRecordName: 'p.example.com.',
         NextRecordType: 'A',
       })
-      .on(ListResourceRecordSetsCommand, { StartRecordName: 'p.example.com.' })
+      .on(ListResourceRecordSetsCommand, { StartRecordName: 'users-db.example.com.' })
       .resolves(page(rrs('users-db.example.com.', 'A', 30, '10.1.1.10')));
     const results = await router().shift([
       { serviceId: 'users-db', from: 'u-1', to: 'u-2' },
@@ -298,7 +298,7 @@ describe('Route53Router.shift', () => {
     expect(results.map((r) => r.status)).toEqual(['shifted', 'conflict']);
     expect(r53.commandCalls(ListResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
       { HostedZoneId: ZONE, StartRecordName: 'orders-db.example.com.', StartRecordType: 'A', MaxItems: 300 },
-      { HostedZoneId: ZONE, StartRecordName: 'p.example.com.', StartRecordType: 'A', MaxItems: 300 },
+      { HostedZoneId: ZONE, StartRecordName: 'users-db.example.com.', StartRecordType: 'A', MaxItems: 300 },
     ]);
     expect(
       r53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input.ChangeBatch?.Changes),
@@ -326,7 +326,7 @@ describe('Route53Router.shift', () => {
       (results: readonly { status: string }[]) =>
         expect(results.map((r) => r.status)).toEqual(['shifted', 'conflict']),
     ],
-  ])('falls back to one request per service when %s', async (_, listing, check) => {
+  ])('splits the refused batch in halves when %s', async (_, listing, check) => {
     r53
       .on(ChangeResourceRecordSetsCommand)
       .rejectsOnce(mismatch('users-db.example.com.'))
@@ -366,6 +366,86 @@ describe('Route53Router.shift', () => {
       { serviceId: 'users-db', status: 'failed', errorName, message: err.message, uncertain },
     ]);
     expect(r53.commandCalls(ListResourceRecordSetsCommand)).toHaveLength(0);
+  });
+
+  it('one conflicting record makes the shifter outlive its Lambda timeout: isolation is one zone walk and one resend, not a read per record', async () => {
+    // 500 services in one zone with 10 other records each; an operator moved one record. The
+    // isolation used to read 4 list pages, then one record at a time, sequentially: 464
+    // ListResourceRecordSets and 80 s for one round.
+    const clock = new ManualClock({ start: Date.UTC(2025, 0, 1) });
+    const config = correlatedConfig(500, 1);
+    const sim = SimulatedRoute53.fromConfig(config, { clock });
+    const zone = (config.services[0]!.router as { hostedZoneId: string }).hostedZoneId;
+    for (const [i, s] of config.services.entries()) {
+      for (let k = 0; k < 10; k++)
+        sim.put(zone, {
+          Name: `x${k}.${s.id}.example.com`,
+          Type: 'TXT',
+          TTL: 60,
+          ResourceRecords: [{ Value: '"x"' }],
+        });
+      if (i === 250) {
+        const r = s.router as { recordName: string; recordType: 'A'; ttlSeconds: number };
+        sim.put(zone, {
+          Name: r.recordName,
+          Type: r.recordType,
+          TTL: r.ttlSeconds,
+          ResourceRecords: [{ Value: '192.0.2.1' }],
+        });
+      }
+    }
+    const client = withSdkRetries(sim, { maxAttempts: 3, sleep: clock.sleep, random: seededRandom(7) });
+    const r = new Route53Router({ services: config.services, client: client as unknown as Route53Client });
+    const started = clock.now();
+    const results = await r.shift(config.services.map((s) => ({ serviceId: s.id, from: 'a', to: 'b' })));
+    const elapsedMs = clock.now() - started;
+
+    expect(results.filter((x) => x.status === 'shifted')).toHaveLength(499);
+    expect(results[250]).toMatchObject({ status: 'conflict', observed: '192.0.2.1' });
+    expect(
+      sim.stats.requests.ChangeResourceRecordSets - sim.stats.priorRequestNotComplete - sim.stats.throttled,
+    ).toBeLessThanOrEqual(2);
+    // 5,500 records in 300-record pages: one walk, at most one page per record asked for.
+    expect(sim.stats.requests.ListResourceRecordSets).toBeLessThanOrEqual(25);
+    expect(elapsedMs).toBeLessThan(20_000);
+  });
+
+  it('bounds isolation by halving when the read-back fails: k conflicts among n cost O(k log n) batches', async () => {
+    const eight = servicesOf(
+      ...Array.from({ length: 8 }, (_, i) =>
+        route53Service(`s${i}`, { ttl: 20, addresses: { a: `10.6.${i}.1`, b: `10.6.${i}.2` } }),
+      ),
+    );
+    r53.on(ListResourceRecordSetsCommand).rejects(awsErrors.throttling());
+    r53
+      .on(ChangeResourceRecordSetsCommand)
+      .callsFake(
+        (input: {
+          ChangeBatch?: { Changes?: { Action?: string; ResourceRecordSet?: { Name?: string } }[] };
+        }) => {
+          const names = (input.ChangeBatch?.Changes ?? []).map((c) => c.ResourceRecordSet?.Name);
+          if (names.includes('s5.example.com.')) throw mismatch('s5.example.com.');
+          return changeInfo('C-ok');
+        },
+      );
+    const results = await new Route53Router({ services: eight }).shift(
+      eight.map((s) => ({ serviceId: s.id, from: 'a', to: 'b' })),
+    );
+    expect(results.map((x) => x.status)).toEqual([
+      'shifted',
+      'shifted',
+      'shifted',
+      'shifted',
+      'shifted',
+      'conflict',
+      'shifted',
+      'shifted',
+    ]);
+    const sizes = r53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) => (c.args[0].input.ChangeBatch?.Changes?.length ?? 0) / 2);
+    // 8 refused -> 4 ok + 4 refused -> 2 refused (split: 1 refused, 1 ok) + 2 ok
+    expect(sizes).toEqual([8, 4, 4, 2, 1, 1, 2]);
   });
 
   it('reports a conflict without an observation when the read-back fails', async () => {
@@ -428,6 +508,36 @@ describe('Route53Router.shift', () => {
     expect(maxInFlight).toBe(1);
     const comment = r53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Comment;
     expect(comment?.length).toBe(256);
+  });
+});
+
+describe('Route53Router.currentAll', () => {
+  it('reads many services of one zone in one walk, and says nothing about a zone it could not read', async () => {
+    r53
+      .on(ListResourceRecordSetsCommand, { HostedZoneId: ZONE })
+      .resolves(
+        page(
+          rrs('orders-db.example.com.', 'A', 15, '10.0.2.10'),
+          rrs('zz.example.com.', 'A', 30, '10.9.9.9'),
+        ),
+      )
+      .on(ListResourceRecordSetsCommand, { HostedZoneId: OTHER_ZONE })
+      .rejects(awsErrors.throttling());
+    const out = await router().currentAll(['orders-db', 'users-db', 'search']);
+    // users-db was passed without being seen: it does not exist, so it points at no node.
+    expect([...out]).toEqual([
+      ['orders-db', 'db-b'],
+      ['users-db', undefined],
+    ]);
+    expect(r53.commandCalls(ListResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
+      { HostedZoneId: ZONE, StartRecordName: 'orders-db.example.com.', StartRecordType: 'A', MaxItems: 300 },
+      {
+        HostedZoneId: OTHER_ZONE,
+        StartRecordName: 'search.example.org.',
+        StartRecordType: 'CNAME',
+        MaxItems: 300,
+      },
+    ]);
   });
 });
 
