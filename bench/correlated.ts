@@ -31,6 +31,7 @@ import {
   seededRandom,
   withSdkRetries,
 } from '../lambdas/testing/route53-sim.ts';
+import { alarmStateChangeEvent } from '../test/support/alarm-events.ts';
 import type { Figure } from './report.ts';
 
 export type Design = 'per-event' | 'zone-shift';
@@ -503,24 +504,13 @@ export async function runCorrelated(options: CorrelatedOptions): Promise<Correla
 /** The EventBridge event CloudWatch sends when a primary's health alarm goes into ALARM. */
 function alarmEvent(service: ServiceConfig, at: number) {
   const primary = service.nodes.find((n) => n.id === service.initialPrimary)!;
-  const alarmName = healthAlarmName(service, primary);
-  const iso = new Date(at).toISOString();
-  return {
-    version: '0',
+  return alarmStateChangeEvent({
+    alarmName: healthAlarmName(service, primary),
+    at,
     id: `evt-${service.id}`,
-    'detail-type': 'CloudWatch Alarm State Change',
-    source: 'aws.cloudwatch',
     account: '111122223333',
-    time: iso.replace(/\.\d{3}Z$/, 'Z'),
-    region: 'us-east-1',
-    resources: [`arn:aws:cloudwatch:us-east-1:111122223333:alarm:${alarmName}`],
-    detail: {
-      alarmName,
-      state: { value: 'ALARM', reason: 'AZ event', timestamp: iso.replace('Z', '+0000') },
-      previousState: { value: 'OK', reason: 'healthy', timestamp: iso.replace('Z', '+0000') },
-      configuration: { metrics: [] },
-    },
-  };
+    reason: 'AZ event',
+  });
 }
 
 /** Figures for one scenario: the zone-shift design against the per-event baseline, same seed. */

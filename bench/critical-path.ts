@@ -16,6 +16,7 @@ import { ManualClock } from '../lambdas/testing/clock.ts';
 import { route53Service, testConfig } from '../lambdas/testing/fixtures.ts';
 import { CallLog, type CallRecord, instrument } from '../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../lambdas/testing/memory.ts';
+import { alarmStateChangeEvent } from '../test/support/alarm-events.ts';
 import { type Figure, median } from './report.ts';
 
 export interface PathRun {
@@ -35,23 +36,7 @@ const SERVICE = 'orders';
 
 function alarmEvent(env: MemoryEnvironment, at: number) {
   const alarmName = env.alarms.setNode(SERVICE, 'a', 'ALARM');
-  const iso = new Date(at).toISOString();
-  return {
-    version: '0',
-    id: `evt-${at}`,
-    'detail-type': 'CloudWatch Alarm State Change',
-    source: 'aws.cloudwatch',
-    account: '111122223333',
-    time: iso.replace(/\.\d{3}Z$/, 'Z'),
-    region: 'us-east-1',
-    resources: [`arn:aws:cloudwatch:us-east-1:111122223333:alarm:${alarmName}`],
-    detail: {
-      alarmName,
-      state: { value: 'ALARM', reason: 'threshold crossed', timestamp: iso.replace('Z', '+0000') },
-      previousState: { value: 'OK', reason: 'ok', timestamp: iso.replace('Z', '+0000') },
-      configuration: { metrics: [] },
-    },
-  };
+  return alarmStateChangeEvent({ alarmName, at, id: `evt-${at}`, account: '111122223333' });
 }
 
 interface Harness {

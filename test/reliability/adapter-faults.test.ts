@@ -18,7 +18,7 @@ import type { FailoverConfig, ServiceConfig } from '../../lambdas/domain/config.
 import { makeHandler } from '../../lambdas/handlers/failover.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { configOf, elbTargetService, elbWeightedService, route53Service } from '../aws/fixtures.ts';
-import { alarmEvent } from './support/events.ts';
+import { alarmEvent } from '../support/alarm-events.ts';
 import { describePlans, exploreFaults, FaultInjector, type FaultPlan } from './support/faults.ts';
 import { autoFailoverViolations, baseline } from './support/invariants.ts';
 import { deliver } from './support/lambda.ts';

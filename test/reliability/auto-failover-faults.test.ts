@@ -11,7 +11,7 @@ import { makeHandler } from '../../lambdas/handlers/failover.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import { alarmEvent } from './support/events.ts';
+import { alarmEvent } from '../support/alarm-events.ts';
 import { apiOf, describePlans, exploreFaults, FaultInjector, type FaultPlan } from './support/faults.ts';
 import { autoFailoverViolations, baseline } from './support/invariants.ts';
 import { deliver } from './support/lambda.ts';

@@ -15,7 +15,7 @@ import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { FailoverStack } from '../../lib/failover-stack.ts';
-import { alarmEvent, type Json } from './support/events.ts';
+import { alarmEvent, type AlarmEventJson as Json } from '../support/alarm-events.ts';
 import { recordFigures } from './support/results.ts';
 
 const SVC = 'orders';

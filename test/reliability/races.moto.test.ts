@@ -4,46 +4,18 @@
  * token), Route 53 refuses a DELETE of a value that is not live, and the concurrency is real
  * (parallel HTTP requests, real time). moto's Route 53 quirks: see test/wire/auto-failover.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ChangeStatusPort } from '../../lambdas/app/workflow/deps.ts';
-import { resetAwsClientsForTests } from '../../lambdas/aws/clients.ts';
 import { DynamoDbState } from '../../lambdas/aws/dynamodb-state.ts';
 import type { FailoverConfigInput } from '../../lambdas/domain/config.ts';
 import { LeaseLostError } from '../../lambdas/domain/errors.ts';
 import { makeHandler } from '../../lambdas/handlers/failover.ts';
 import { ManualClock } from '../../lambdas/testing/clock.ts';
-import { applyEnv, useMoto } from '../support/moto.ts';
-import {
-  alarmEvent,
-  aRecordValues,
-  createAlarm,
-  createARecord,
-  createStateTable,
-  createZone,
-  destroyClients,
-  NotificationInbox,
-  type ProductionPorts,
-  productionPorts,
-  putLag,
-  readService,
-  type SceneClients,
-  sceneClients,
-  stateTableSpec,
-  type TableSpec,
-  validated,
-  withZoneId,
-} from '../wire/wire-env.ts';
-import {
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
-} from '../workflow/harness.ts';
+import { alarmEvent } from '../support/alarm-events.ts';
+import { type MotoScene, useMotoScene } from '../support/moto-scene.ts';
+import { TestHooks, WorkflowRunner } from '../workflow/harness.ts';
 import { recordFigures } from './support/results.ts';
 
-// Serialized: moto's threaded server lets two concurrent DynamoDB conditional writes both pass.
-const moto = useMoto({ resetBeforeEach: true, serialized: true });
-const TABLE = 'FailoverState';
 const SVC = 'orders-db';
 const RECORD = 'db.race.example.com';
 const ADDRESS: Record<string, string> = { a: '10.0.1.10', b: '10.0.2.10', c: '10.0.3.10' };
@@ -80,23 +52,11 @@ const config: FailoverConfigInput = {
   ],
 };
 
-let clients: SceneClients;
-let tableSpec: TableSpec;
-let synthesized: SynthesizedWorkflow;
-let restoreEnv: () => void = () => {};
+// Serialized: moto's threaded server lets two concurrent DynamoDB conditional writes both pass.
+const suite = useMotoScene({ config, moto: { serialized: true } });
 const figures = { duplicates: 0, races: 0, autoWon: 0, operatorWon: 0, stale: 0, violations: 0 };
 
-beforeAll(() => {
-  restoreEnv = applyEnv(moto.current.env);
-  clients = sceneClients(moto.current);
-  synthesized = synthesizeWorkflow(validated(config));
-  tableSpec = stateTableSpec(synthesized.template);
-});
-
 afterAll(() => {
-  destroyClients(clients);
-  resetAwsClientsForTests();
-  restoreEnv();
   recordFigures('races-moto', {
     label: 'races (moto_server)',
     tried: figures.duplicates > 0 ? 1 + figures.races + figures.stale : 0,
@@ -106,44 +66,25 @@ afterAll(() => {
   });
 });
 
-interface Scene {
-  readonly zoneId: string;
-  readonly inbox: NotificationInbox;
-  ports(component?: string): ProductionPorts;
-}
-
-async function scene(): Promise<Scene> {
-  await createStateTable(clients, tableSpec, TABLE);
-  const inbox = await NotificationInbox.create(clients, 'failover-events');
-  const zoneId = await createZone(clients, 'race.example.com');
-  await createARecord(clients, zoneId, RECORD, ADDRESS.a as string, 15);
-  await createAlarm(clients, alarmName('a'), 'ALARM');
-  await createAlarm(clients, alarmName('b'), 'OK');
-  await createAlarm(clients, alarmName('c'), 'OK');
+function scene(): Promise<MotoScene> {
   const now = Date.now();
-  await putLag(clients, lagMetric('b'), 1, now - 3_000);
-  await putLag(clients, lagMetric('c'), 2, now - 3_000);
-  return {
-    zoneId,
-    inbox,
-    ports: (component = 'failover') =>
-      productionPorts({
-        tableName: TABLE,
-        topicArn: inbox.topicArn,
-        config,
-        patch: (c) => withZoneId(c, zoneId),
-        component,
-      }),
-  };
+  return suite.scene({
+    zone: { name: 'race.example.com', record: RECORD, value: ADDRESS.a as string },
+    alarms: { [alarmName('a')]: 'ALARM', [alarmName('b')]: 'OK', [alarmName('c')]: 'OK' },
+    lag: [
+      { metric: lagMetric('b'), seconds: 1, at: now - 3_000 },
+      { metric: lagMetric('c'), seconds: 2, at: now - 3_000 },
+    ],
+  });
 }
 
 let seq = 0;
 const event = () => alarmEvent(alarmName('a'), 'ALARM', 'OK', Date.now() - 1_000, `race-${++seq}`);
 
 /** The record and the recorded primary agree, one role change in history, epoch 1. */
-async function expectOneChange(s: Scene): Promise<{ primary: string; operation: string }> {
-  const { state, history } = await readService(clients, TABLE, SVC);
-  const values = await aRecordValues(clients, s.zoneId, RECORD);
+async function expectOneChange(s: MotoScene): Promise<{ primary: string; operation: string }> {
+  const { state, history } = await s.readService(SVC);
+  const values = await s.recordValues(RECORD);
   const violations: string[] = [];
   if (state?.epoch !== 1) violations.push(`epoch ${state?.epoch}`);
   if (history.length !== 1) violations.push(`${history.length} history items`);
@@ -179,9 +120,9 @@ describe('races over moto_server', () => {
     async (round) => {
       const s = await scene();
       const autoPorts = s.ports();
-      const workflowPorts = s.ports('workflow');
+      const workflowPorts = s.ports({ component: 'workflow' });
       const runner = new WorkflowRunner({
-        synthesized,
+        synthesized: suite.workflow,
         deps: {
           ...workflowPorts,
           changes: workflowPorts.traffic as unknown as ChangeStatusPort,
@@ -254,7 +195,7 @@ describe('races over moto_server', () => {
     await expectOneChange(s);
 
     // And directly: the stale fencing token cannot commit.
-    const state = new DynamoDbState({ tableName: TABLE });
+    const state = new DynamoDbState({ tableName: s.tableName });
     await expect(
       state.commit({
         serviceId: SVC,

@@ -18,13 +18,13 @@ import { makeHandler } from '../../lambdas/handlers/failover.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { alarmEvent } from '../support/alarm-events.ts';
 import {
   type SynthesizedWorkflow,
   synthesizeWorkflow,
   TestHooks,
   WorkflowRunner,
 } from '../workflow/harness.ts';
-import { alarmEvent } from './support/events.ts';
 import { autoFailoverViolations, baseline, settledViolations } from './support/invariants.ts';
 import { jitter } from './support/random.ts';
 import { recordFigures } from './support/results.ts';

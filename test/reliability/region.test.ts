@@ -16,7 +16,7 @@ import { loadConfigFile } from '../../lib/config-loader.ts';
 import { FailoverStack } from '../../lib/failover-stack.ts';
 import { configOf, elbWeightedService, route53Service } from '../aws/fixtures.ts';
 import { PROJECT_ROOT } from '../infra/helpers.ts';
-import { alarmEvent } from './support/events.ts';
+import { alarmEvent } from '../support/alarm-events.ts';
 import { FaultInjector } from './support/faults.ts';
 import { FakeRoute53 } from './support/sdk-fakes.ts';
 

@@ -11,7 +11,7 @@ import { EmfMetrics } from '../../lambdas/runtime/metrics.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { instrument } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import { alarmEvent } from './support/events.ts';
+import { alarmEvent } from '../support/alarm-events.ts';
 
 const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const SESSION = 'FwoGZXIvYXdzEXAMPLESESSIONTOKENabcdef0123456789';

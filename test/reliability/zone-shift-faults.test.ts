@@ -14,7 +14,7 @@ import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { MemoryShiftQueue } from '../../lambdas/testing/shift-queue.ts';
-import { alarmEvent } from './support/events.ts';
+import { alarmEvent } from '../support/alarm-events.ts';
 import {
   apiOf,
   describePlans,

@@ -24,41 +24,19 @@ import {
   DescribeTargetHealthCommand,
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetAwsClientsForTests } from '../../lambdas/aws/clients.ts';
+import { describe, expect, it } from 'vitest';
 import type { FailoverConfigInput, LagMetric } from '../../lambdas/domain/config.ts';
 import { type FailoverHandler, makeHandler } from '../../lambdas/handlers/failover.ts';
-import { applyEnv, useMoto } from '../support/moto.ts';
+import { alarmEvent } from '../support/alarm-events.ts';
 import {
-  alarmEvent,
-  aRecordValues,
-  createAlarm,
-  createARecord,
-  createStateTable,
   createVpc,
-  createZone,
-  destroyClients,
-  NotificationInbox,
+  type MotoScene,
+  type NotificationInbox,
   type ProductionPorts,
-  productionPorts,
-  putLag,
-  readService,
-  type SceneClients,
-  sceneClients,
-  stateTableSpec,
-  synthesizeStack,
-  type TableSpec,
-  validated,
-  withZoneId,
-} from './wire-env.ts';
+  useMotoScene,
+} from '../support/moto-scene.ts';
 
-const moto = useMoto({ resetBeforeEach: true });
-const TABLE = 'FailoverState';
 const TOPIC = 'failover-events';
-
-let clients: SceneClients;
-let tableSpec: TableSpec;
-let restoreEnv: () => void = () => {};
 
 // ---------------------------------------------------------------------------------------------
 // Configurations, as an operator writes them
@@ -102,18 +80,8 @@ const route53Config: FailoverConfigInput = {
   ],
 };
 
-beforeAll(() => {
-  restoreEnv = applyEnv(moto.current.env);
-  clients = sceneClients(moto.current);
-  // The table is created exactly as the stack declares it.
-  tableSpec = stateTableSpec(synthesizeStack(validated(route53Config)));
-});
-
-afterAll(() => {
-  destroyClients(clients);
-  resetAwsClientsForTests();
-  restoreEnv();
-});
+// The table is created exactly as the stack declares it.
+const suite = useMotoScene({ config: route53Config });
 
 // ---------------------------------------------------------------------------------------------
 // Scene
@@ -123,7 +91,7 @@ interface Scene {
   readonly ports: ProductionPorts;
   readonly handler: FailoverHandler;
   readonly inbox: NotificationInbox;
-  readonly metric: (serviceId: string, node: string) => LagMetric;
+  readonly world: MotoScene;
 }
 
 interface SceneOptions {
@@ -132,39 +100,32 @@ interface SceneOptions {
   readonly alarms: Record<string, 'OK' | 'ALARM'>;
   /** Replication lag per node, published 5 s ago. */
   readonly lag: Record<string, number>;
-  readonly zoneId?: string;
+  /** A Route 53 zone with db.wire.example.com A <record>. */
+  readonly record?: string;
 }
+
+const metric = (serviceId: string, node: string): LagMetric => ({
+  ...lagOf(serviceId, node),
+  statistic: 'Maximum',
+});
 
 async function scene(options: SceneOptions): Promise<Scene> {
-  await createStateTable(clients, tableSpec, TABLE);
-  const inbox = await NotificationInbox.create(clients, TOPIC);
-  const service = validated(options.config).services[0];
+  const service = options.config.services[0];
   if (!service) throw new Error('no service in the scene configuration');
-  for (const [node, state] of Object.entries(options.alarms)) {
-    await createAlarm(clients, alarmOf(service.id, node), state);
-  }
-  const metric = (serviceId: string, node: string): LagMetric => ({
-    ...lagOf(serviceId, node),
-    statistic: 'Maximum',
+  const world = await suite.scene({
+    topicName: TOPIC,
+    ...(options.record ? { zone: { name: 'wire.example.com', record: RECORD, value: options.record } } : {}),
+    alarms: Object.fromEntries(
+      Object.entries(options.alarms).map(([node, state]) => [alarmOf(service.id, node), state]),
+    ),
+    lag: Object.entries(options.lag).map(([node, seconds]) => ({
+      metric: metric(service.id, node),
+      seconds,
+      at: Date.now() - 5_000,
+    })),
   });
-  for (const [node, seconds] of Object.entries(options.lag)) {
-    await putLag(clients, metric(service.id, node), seconds, Date.now() - 5_000);
-  }
-  const zoneId = options.zoneId;
-  const ports = productionPorts({
-    tableName: TABLE,
-    topicArn: inbox.topicArn,
-    config: options.config,
-    ...(zoneId ? { patch: (c) => withZoneId(c, zoneId) } : {}),
-  });
-  return { ports, handler: makeHandler(ports), inbox, metric };
-}
-
-/** A Route 53 zone with db.wire.example.com A <value>. */
-async function zoneWithRecord(value: string): Promise<string> {
-  const zoneId = await createZone(clients, 'wire.example.com');
-  await createARecord(clients, zoneId, RECORD, value, 15);
-  return zoneId;
+  const ports = world.ports({ config: options.config });
+  return { ports, handler: makeHandler(ports), inbox: world.inbox, world };
 }
 
 function decisionLogs(ports: ProductionPorts) {
@@ -181,12 +142,11 @@ const primaryDown = (service: string, node: string) =>
 
 describe('automatic failover over Route 53 (moto_server)', () => {
   it('moves the record to the healthy replica, records epoch 1 and history, announces it; a replay changes nothing', async () => {
-    const zoneId = await zoneWithRecord(ADDRESS['db-a']);
     const s = await scene({
       config: route53Config,
       alarms: { 'db-a': 'ALARM', 'db-b': 'OK' },
       lag: { 'db-b': 2 },
-      zoneId,
+      record: ADDRESS['db-a'],
     });
     const event = primaryDown(DB, 'db-a');
 
@@ -199,8 +159,8 @@ describe('automatic failover over Route 53 (moto_server)', () => {
       to: 'db-b',
       epoch: 1,
     });
-    expect(await aRecordValues(clients, zoneId, RECORD)).toEqual([ADDRESS['db-b']]);
-    const { state, history } = await readService(clients, TABLE, DB);
+    expect(await s.world.recordValues(RECORD)).toEqual([ADDRESS['db-b']]);
+    const { state, history } = await s.world.readService(DB);
     expect(state).toMatchObject({
       pk: `service#${DB}`,
       sk: 'state',
@@ -241,27 +201,26 @@ describe('automatic failover over Route 53 (moto_server)', () => {
     // EventBridge delivers the same event again (a retry or a duplicate): db-a is no longer primary.
     const replay = await s.handler(event, { awsRequestId: 'req-2' });
     expect(replay).toMatchObject({ outcome: 'held', reason: 'not-primary-alarm', epoch: 1 });
-    expect(await aRecordValues(clients, zoneId, RECORD)).toEqual([ADDRESS['db-b']]);
-    const after = await readService(clients, TABLE, DB);
+    expect(await s.world.recordValues(RECORD)).toEqual([ADDRESS['db-b']]);
+    const after = await s.world.readService(DB);
     expect(after.state).toEqual(state);
     expect(after.history).toEqual(history);
     expect(await s.inbox.drain()).toEqual([]);
   });
 
   it('holds when the replica lags beyond the budget: record, state and history untouched, on-call told why', async () => {
-    const zoneId = await zoneWithRecord(ADDRESS['db-a']);
     const s = await scene({
       config: route53Config,
       alarms: { 'db-a': 'ALARM', 'db-b': 'OK' },
       lag: { 'db-b': 45 },
-      zoneId,
+      record: ADDRESS['db-a'],
     });
 
     const out = await s.handler(primaryDown(DB, 'db-a'), { awsRequestId: 'req-lag' });
 
     expect(out).toMatchObject({ outcome: 'held', reason: 'lag-over-budget', from: 'db-a', epoch: 0 });
-    expect(await aRecordValues(clients, zoneId, RECORD)).toEqual([ADDRESS['db-a']]);
-    expect(await readService(clients, TABLE, DB)).toEqual({ state: undefined, history: [] });
+    expect(await s.world.recordValues(RECORD)).toEqual([ADDRESS['db-a']]);
+    expect(await s.world.readService(DB)).toEqual({ state: undefined, history: [] });
     const notes = await s.inbox.drain();
     expect(notes).toEqual([
       expect.objectContaining({
@@ -277,12 +236,11 @@ describe('automatic failover over Route 53 (moto_server)', () => {
   it('refuses to overwrite a record someone else pointed elsewhere: conflict, nothing changed, lease released', async () => {
     // The record points at an address that is no node's, and that moto has never seen under this
     // name for db-a: the swap's DELETE of db-a's address is refused, as Route 53 would.
-    const zoneId = await zoneWithRecord('10.9.9.9');
     const s = await scene({
       config: route53Config,
       alarms: { 'db-a': 'ALARM', 'db-b': 'OK' },
       lag: { 'db-b': 1 },
-      zoneId,
+      record: '10.9.9.9',
     });
 
     const out = await s.handler(primaryDown(DB, 'db-a'), { awsRequestId: 'req-conflict' });
@@ -294,8 +252,8 @@ describe('automatic failover over Route 53 (moto_server)', () => {
       to: 'db-b',
       epoch: 0,
     });
-    expect(await aRecordValues(clients, zoneId, RECORD)).toEqual(['10.9.9.9']);
-    const { state, history } = await readService(clients, TABLE, DB);
+    expect(await s.world.recordValues(RECORD)).toEqual(['10.9.9.9']);
+    const { state, history } = await s.world.readService(DB);
     // The lease write seeded the item; the conflict gave the lease back and moved nothing.
     expect(state).toMatchObject({ primary: 'db-a', epoch: 0 });
     expect(state.lease).toBeUndefined();
@@ -316,12 +274,14 @@ describe('automatic failover over Route 53 (moto_server)', () => {
 
 describe('automatic failover over ELBv2 (moto_server)', () => {
   async function loadBalancer(name: string, subnetIds: string[]): Promise<string> {
-    const lb = await clients.elbv2.send(new CreateLoadBalancerCommand({ Name: name, Subnets: subnetIds }));
+    const lb = await suite.clients.elbv2.send(
+      new CreateLoadBalancerCommand({ Name: name, Subnets: subnetIds }),
+    );
     return lb.LoadBalancers?.[0]?.LoadBalancerArn as string;
   }
 
   async function targetGroup(name: string, vpcId: string): Promise<string> {
-    const out = await clients.elbv2.send(
+    const out = await suite.clients.elbv2.send(
       new CreateTargetGroupCommand({
         Name: name,
         Protocol: 'HTTP',
@@ -334,7 +294,7 @@ describe('automatic failover over ELBv2 (moto_server)', () => {
   }
 
   async function listener(lbArn: string, weights: [string, number][]): Promise<string> {
-    const out = await clients.elbv2.send(
+    const out = await suite.clients.elbv2.send(
       new CreateListenerCommand({
         LoadBalancerArn: lbArn,
         Protocol: 'HTTP',
@@ -353,11 +313,11 @@ describe('automatic failover over ELBv2 (moto_server)', () => {
   }
 
   it('target mode: registers the replica, then deregisters the old primary', async () => {
-    const { vpcId, subnetIds } = await createVpc(moto.current);
+    const { vpcId, subnetIds } = await createVpc(suite.moto);
     const tg = await targetGroup('wire-backup', vpcId);
     const lb = await loadBalancer('wire-backup', subnetIds);
     const listenerArn = await listener(lb, [[tg, 1]]);
-    await clients.elbv2.send(
+    await suite.clients.elbv2.send(
       new RegisterTargetsCommand({ TargetGroupArn: tg, Targets: [{ Id: '10.0.1.20', Port: 80 }] }),
     );
     const config: FailoverConfigInput = {
@@ -384,23 +344,25 @@ describe('automatic failover over ELBv2 (moto_server)', () => {
     const out = await s.handler(primaryDown('backup', 'bk-1'), { awsRequestId: 'req-tg' });
 
     expect(out).toMatchObject({ outcome: 'failed-over', from: 'bk-1', to: 'bk-2', epoch: 1 });
-    const health = await clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
+    const health = await suite.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
     expect(health.TargetHealthDescriptions?.map((d) => `${d.Target?.Id}:${d.Target?.Port}`)).toEqual([
       '10.0.2.20:80',
     ]);
     // The listener still forwards to the same target group: only its member changed.
-    const listeners = await clients.elbv2.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }));
+    const listeners = await suite.clients.elbv2.send(
+      new DescribeListenersCommand({ ListenerArns: [listenerArn] }),
+    );
     expect(listeners.Listeners?.[0]?.DefaultActions?.[0]?.ForwardConfig?.TargetGroups).toEqual([
       { TargetGroupArn: tg, Weight: 1 },
     ]);
-    const { state, history } = await readService(clients, TABLE, 'backup');
+    const { state, history } = await s.world.readService('backup');
     expect(state).toMatchObject({ primary: 'bk-2', epoch: 1 });
     expect(history.map((h) => `${h.from}->${h.to}@${h.epoch}`)).toEqual(['bk-1->bk-2@1']);
     expect((await s.inbox.drain()).map((n) => n.kind)).toEqual(['failover']);
   });
 
   it('weighted mode: one ModifyListener moves all weight to the replica target group', async () => {
-    const { vpcId, subnetIds } = await createVpc(moto.current);
+    const { vpcId, subnetIds } = await createVpc(suite.moto);
     const tgs = [await targetGroup('wire-git-1', vpcId), await targetGroup('wire-git-2', vpcId)] as const;
     const lb = await loadBalancer('wire-git', subnetIds);
     const listenerArn = await listener(lb, [
@@ -428,12 +390,14 @@ describe('automatic failover over ELBv2 (moto_server)', () => {
     const out = await s.handler(primaryDown('git', 'git-1'), { awsRequestId: 'req-weights' });
 
     expect(out).toMatchObject({ outcome: 'failed-over', from: 'git-1', to: 'git-2', epoch: 1 });
-    const listeners = await clients.elbv2.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }));
+    const listeners = await suite.clients.elbv2.send(
+      new DescribeListenersCommand({ ListenerArns: [listenerArn] }),
+    );
     expect(listeners.Listeners?.[0]?.DefaultActions?.[0]?.ForwardConfig?.TargetGroups).toEqual([
       { TargetGroupArn: tgs[0], Weight: 0 },
       { TargetGroupArn: tgs[1], Weight: 1 },
     ]);
-    const { state, history } = await readService(clients, TABLE, 'git');
+    const { state, history } = await s.world.readService('git');
     expect(state).toMatchObject({ primary: 'git-2', epoch: 1 });
     expect(history).toEqual([expect.objectContaining({ from: 'git-1', to: 'git-2', lagSeconds: 3 })]);
     expect((await s.inbox.drain()).map((n) => n.kind)).toEqual(['failover']);
@@ -446,12 +410,11 @@ describe('automatic failover over ELBv2 (moto_server)', () => {
 
 describe('duplicate events against DynamoDB conditional writes (moto_server)', () => {
   it('20 concurrent deliveries of one alarm event make exactly one role change', async () => {
-    const zoneId = await zoneWithRecord(ADDRESS['db-a']);
     const s = await scene({
       config: route53Config,
       alarms: { 'db-a': 'ALARM', 'db-b': 'OK' },
       lag: { 'db-b': 1 },
-      zoneId,
+      record: ADDRESS['db-a'],
     });
     const event = primaryDown(DB, 'db-a');
 
@@ -468,8 +431,8 @@ describe('duplicate events against DynamoDB conditional writes (moto_server)', (
       expect(o).toMatchObject({ outcome: 'held' });
       expect(['operation-in-progress', 'not-primary-alarm']).toContain(o.reason);
     }
-    expect(await aRecordValues(clients, zoneId, RECORD)).toEqual([ADDRESS['db-b']]);
-    const { state, history } = await readService(clients, TABLE, DB);
+    expect(await s.world.recordValues(RECORD)).toEqual([ADDRESS['db-b']]);
+    const { state, history } = await s.world.readService(DB);
     expect(state).toMatchObject({ primary: 'db-b', epoch: 1 });
     expect(state.lease).toBeUndefined();
     expect(history).toHaveLength(1);

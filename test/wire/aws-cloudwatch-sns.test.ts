@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchAlarms } from '../../lambdas/aws/cloudwatch-alarms.ts';
 import { CloudWatchLag } from '../../lambdas/aws/cloudwatch-lag.ts';
 import { SnsNotifier } from '../../lambdas/aws/sns-notifier.ts';
-import { dummyCredentials, type MotoServer, startMoto } from './aws-moto-server.ts';
+import { dummyCredentials, type MotoServer, startMoto } from '../support/moto.ts';
 
 let moto: MotoServer;
 let cw: CloudWatchClient;

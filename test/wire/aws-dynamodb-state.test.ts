@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbState } from '../../lambdas/aws/dynamodb-state.ts';
 import { LeaseConflictError, LeaseLostError } from '../../lambdas/domain/errors.ts';
 import type { HistoryEntry, Lease } from '../../lambdas/domain/types.ts';
-import { dummyCredentials, type MotoServer, startMoto } from './aws-moto-server.ts';
+import { dummyCredentials, type MotoServer, startMoto } from '../support/moto.ts';
 
 let moto: MotoServer;
 let client: DynamoDBClient;

@@ -16,7 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElbRouter } from '../../lambdas/aws/elb-router.ts';
 import { parseConfig } from '../../lambdas/domain/config.ts';
-import { dummyCredentials, type MotoServer, startMoto } from './aws-moto-server.ts';
+import { dummyCredentials, type MotoServer, startMoto } from '../support/moto.ts';
 
 let moto: MotoServer;
 let client: ElasticLoadBalancingV2Client;

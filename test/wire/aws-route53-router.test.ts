@@ -17,7 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Route53Router } from '../../lambdas/aws/route53-router.ts';
 import { route53Service, servicesOf } from '../aws/fixtures.ts';
-import { dummyCredentials, type MotoServer, startMoto } from './aws-moto-server.ts';
+import { dummyCredentials, type MotoServer, startMoto } from '../support/moto.ts';
 
 let moto: MotoServer;
 let client: Route53Client;

@@ -12,43 +12,21 @@
  * are stamped on that clock. Lag uses 1 s periods so moto's GetMetricData buckets (which start
  * at StartTime, not at period boundaries) carry the datapoint's own second.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetAwsClientsForTests } from '../../lambdas/aws/clients.ts';
+import { describe, expect, it } from 'vitest';
 import type { TrafficRouter } from '../../lambdas/aws/traffic-router.ts';
 import type { FailoverConfigInput } from '../../lambdas/domain/config.ts';
 import type { WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
 import { ManualClock } from '../../lambdas/testing/clock.ts';
-import { applyEnv, useMoto } from '../support/moto.ts';
 import {
-  type ExecutionOutcome,
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
-} from '../workflow/harness.ts';
-import {
-  aRecordValues,
-  createAlarm,
-  createARecord,
-  createStateTable,
-  createZone,
-  destroyClients,
-  NotificationInbox,
+  type MotoScene,
+  type NotificationInbox,
   type ProductionPorts,
-  productionPorts,
   putLag,
-  readService,
-  type SceneClients,
-  sceneClients,
   setAlarm,
-  stateTableSpec,
-  type TableSpec,
-  validated,
-  withZoneId,
-} from './wire-env.ts';
+  useMotoScene,
+} from '../support/moto-scene.ts';
+import { type ExecutionOutcome, TestHooks, WorkflowRunner } from '../workflow/harness.ts';
 
-const moto = useMoto({ resetBeforeEach: true });
-const TABLE = 'FailoverState';
 const SVC = 'orders-db';
 const RECORD = 'db.wire.example.com';
 const ADDRESS = { a: '10.0.1.10', b: '10.0.2.10' } as const;
@@ -93,53 +71,28 @@ const config: FailoverConfigInput = {
   ],
 };
 
-let clients: SceneClients;
-let synthesized: SynthesizedWorkflow;
-let tableSpec: TableSpec;
-let restoreEnv: () => void = () => {};
-
-beforeAll(() => {
-  restoreEnv = applyEnv(moto.current.env);
-  clients = sceneClients(moto.current);
-  synthesized = synthesizeWorkflow(validated(config));
-  tableSpec = stateTableSpec(synthesized.template);
-});
-
-afterAll(() => {
-  destroyClients(clients);
-  resetAwsClientsForTests();
-  restoreEnv();
-});
+const suite = useMotoScene({ config });
 
 interface Scene {
-  readonly zoneId: string;
   readonly ports: ProductionPorts;
   readonly hooks: TestHooks;
   readonly runner: WorkflowRunner;
   readonly inbox: NotificationInbox;
   readonly clock: ManualClock;
+  readonly scene: MotoScene;
 }
 
 async function scene(beforeStep?: (step: string, clock: ManualClock) => Promise<void>): Promise<Scene> {
-  await createStateTable(clients, tableSpec, TABLE);
-  const inbox = await NotificationInbox.create(clients, 'failover-events');
-  const zoneId = await createZone(clients, 'wire.example.com');
-  // UPSERT: the rollback swaps back to a's address (see createARecord for moto's journal check).
-  await createARecord(clients, zoneId, RECORD, ADDRESS.a, 15, 'UPSERT');
-  await createAlarm(clients, alarmName('a'), 'OK');
-  await createAlarm(clients, alarmName('b'), 'OK');
-  const clock = new ManualClock({ start: Math.floor(Date.now() / 1000) * 1000, autoAdvance: false });
-  const ports = productionPorts({
-    tableName: TABLE,
-    topicArn: inbox.topicArn,
-    config,
-    patch: (c) => withZoneId(c, zoneId),
-    clock,
-    component: 'workflow',
+  const built = await suite.scene({
+    // UPSERT: the rollback swaps back to a's address (see createARecord for moto's journal check).
+    zone: { name: 'wire.example.com', record: RECORD, value: ADDRESS.a, action: 'UPSERT' },
+    alarms: { [alarmName('a')]: 'OK', [alarmName('b')]: 'OK' },
   });
+  const clock = new ManualClock({ start: Math.floor(Date.now() / 1000) * 1000, autoAdvance: false });
+  const ports = built.ports({ clock, component: 'workflow' });
   const hooks = new TestHooks().register(FENCE).register(PROMOTE).register(DEMOTE);
   const runner = new WorkflowRunner({
-    synthesized,
+    synthesized: suite.workflow,
     // TrafficRouter tracks Route 53 changes (GetChange), which the verify step waits on.
     deps: { ...ports, changes: ports.traffic as TrafficRouter },
     hooks,
@@ -148,12 +101,12 @@ async function scene(beforeStep?: (step: string, clock: ManualClock) => Promise<
       // The replica reports lag 0 just before each check: the first datapoint predates the
       // fence, so at least one Wait must pass before it counts.
       if (step === 'prepare' || step === 'checkCatchUp') {
-        await putLag(clients, lagMetric('b'), 0, clock.now() - 1_000);
+        await putLag(suite.clients, lagMetric('b'), 0, clock.now() - 1_000);
       }
       await beforeStep?.(step, clock);
     },
   });
-  return { zoneId, ports, hooks, runner, inbox, clock };
+  return { ports, hooks, runner, inbox: built.inbox, clock, scene: built };
 }
 
 const request = (): WorkflowRequestInput => ({
@@ -192,8 +145,8 @@ describe('switchover workflow over moto_server', () => {
     expect(out.states.filter((st) => st === 'WaitForCatchUp')).toHaveLength(1);
     expect(s.runner.steps).toContain('checkVerify');
 
-    expect(await aRecordValues(clients, s.zoneId, RECORD)).toEqual([ADDRESS.b]);
-    const { state, history } = await readService(clients, TABLE, SVC);
+    expect(await s.scene.recordValues(RECORD)).toEqual([ADDRESS.b]);
+    const { state, history } = await s.scene.readService(SVC);
     expect(state).toMatchObject({ primary: 'b', epoch: 1, paused: false });
     expect(state.lease).toBeUndefined();
     expect(history).toEqual([
@@ -216,7 +169,7 @@ describe('switchover workflow over moto_server', () => {
   it('the promoted node fails verification: the record is swapped back, the lease released, nothing committed', async () => {
     const s = await scene(async (step) => {
       // b falls over right after taking traffic.
-      if (step === 'checkVerify') await setAlarm(clients, alarmName('b'), 'ALARM');
+      if (step === 'checkVerify') await setAlarm(suite.clients, alarmName('b'), 'ALARM');
     });
 
     const out = expectStatus(await s.runner.start(request()), 'FAILED');
@@ -227,8 +180,8 @@ describe('switchover workflow over moto_server', () => {
     );
     expect(s.hooks.trace).toEqual(['fence a', 'promote b', 'demote b', 'unfence a']);
     // Traffic went a -> b and came back b -> a, both through Route 53 change batches.
-    expect(await aRecordValues(clients, s.zoneId, RECORD)).toEqual([ADDRESS.a]);
-    const { state, history } = await readService(clients, TABLE, SVC);
+    expect(await s.scene.recordValues(RECORD)).toEqual([ADDRESS.a]);
+    const { state, history } = await s.scene.readService(SVC);
     expect(state).toMatchObject({ primary: 'a', epoch: 0 });
     expect(state.lease).toBeUndefined();
     expect(history).toEqual([]);

@@ -13,9 +13,9 @@ import type { AlarmStateValue, ClusterState, HistoryEntry } from '../../../lambd
 import { makeHandler as makeFailoverHandler } from '../../../lambdas/handlers/failover.ts';
 import { makeHandler as makeWorkflowHandler } from '../../../lambdas/handlers/workflow.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
+import { alarmEvent, type AlarmEventJson as Json } from '../../support/alarm-events.ts';
 import type { SynthesizedWorkflow } from '../../workflow/harness.ts';
 import { AslExecution } from './asl.ts';
-import { alarmEvent, type Json } from './events.ts';
 
 export type Action =
   | {

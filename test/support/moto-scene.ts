@@ -1,9 +1,19 @@
 /**
- * The AWS side of the wire suites, built in moto_server through the real SDK: the state table
- * (key schema taken from the synthesized stack, so the two cannot drift), the SNS topic with an
- * SQS queue subscribed to read announcements back, health alarms, lag datapoints, a Route 53
- * zone, and a VPC for load balancers. The code under test gets its ports from the production
- * composition root (`buildAwsPorts`), whose clients find moto through AWS_ENDPOINT_URL.
+ * A moto scene: a private moto_server (test/support/moto.ts) with the deployed stack's AWS side
+ * built in it through the real SDK, and the code under test wired to it by the production
+ * composition root. One module for every suite that talks to moto (the wire suites, the moto
+ * races, the game day):
+ *
+ * - `useMotoScene({ config })` registers the suite's hooks: moto started (and reset before each
+ *   test), AWS_ENDPOINT_URL and dummy credentials in process.env for the Lambdas' shared clients,
+ *   the stack synthesized once from `config` (bundling skipped) for the state table's key schema
+ *   and the switchover state machine, and everything undone in afterAll.
+ * - `suite.scene({ zone, alarms, lag })` builds one test's world: the state table exactly as the
+ *   stack declares it, the SNS topic with an SQS queue subscribed to read announcements back, a
+ *   Route 53 zone with one A record, health alarms (moto never evaluates them: SetAlarmState) and
+ *   lag datapoints; `scene.ports()` is `buildAwsPorts` over it, logs and metrics captured.
+ * - The builders underneath (`createStateTable`, `NotificationInbox`, `createAlarm`, `putLag`,
+ *   `createZone`, `createARecord`, `createVpc`, `readService`, ...) for scenes it does not cover.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,9 +47,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { elbv2Client, route53Client } from '../../lambdas/aws/clients.ts';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll } from 'vitest';
+import { elbv2Client, resetAwsClientsForTests, route53Client } from '../../lambdas/aws/clients.ts';
 import { TrafficRouter } from '../../lambdas/aws/traffic-router.ts';
 import type { FailoverConfig, FailoverConfigInput, LagMetric } from '../../lambdas/domain/config.ts';
 import { parseConfig } from '../../lambdas/domain/config.ts';
@@ -47,8 +57,8 @@ import type { Clock } from '../../lambdas/domain/ports.ts';
 import { type AwsPorts, buildAwsPorts } from '../../lambdas/runtime/aws-ports.ts';
 import { JsonLogger } from '../../lambdas/runtime/logger.ts';
 import { EmfMetrics } from '../../lambdas/runtime/metrics.ts';
-import { FailoverStack } from '../../lib/failover-stack.ts';
-import type { MotoServer } from '../support/moto.ts';
+import { type SynthesizedWorkflow, synthesizeWorkflow } from '../workflow/harness.ts';
+import { applyEnv, type MotoServer, type StartMotoOptions, useMoto } from './moto.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: AWS JSON answers are walked structurally
 type Json = any;
@@ -90,12 +100,6 @@ export interface TableSpec {
   readonly keySchema: KeySchemaElement[];
   readonly attributeDefinitions: AttributeDefinition[];
   readonly billingMode: BillingMode;
-}
-
-/** Synthesizes the deployable stack for `config` (bundling skipped). */
-export function synthesizeStack(config: FailoverConfig): Template {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  return Template.fromStack(new FailoverStack(app, 'WireTest', { config }));
 }
 
 /** The DynamoDB table exactly as the stack declares it (keys, attribute types, billing). */
@@ -448,29 +452,156 @@ export function validated(input: FailoverConfigInput): FailoverConfig {
   return parseConfig(input);
 }
 
-/** An EventBridge `CloudWatch Alarm State Change` event, as the rule delivers it. */
-export function alarmEvent(
-  alarmName: string,
-  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA',
-  previous: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA',
-  at: number,
-  id: string,
-): Json {
-  const iso = new Date(at).toISOString();
+// ---------------------------------------------------------------------------------------------
+// The suite and the scene
+// ---------------------------------------------------------------------------------------------
+
+export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+export interface MotoSceneSuiteOptions {
+  /**
+   * The configuration as the operator writes it: the stack synthesized from it gives the state
+   * table's key schema and the state machine, and `scene.ports()` reads it by default.
+   */
+  readonly config: FailoverConfigInput;
+  /** How moto_server runs (`serialized` for races on conditional writes). @default a plain server */
+  readonly moto?: Omit<StartMotoOptions, 'resetBeforeEach'>;
+}
+
+export interface SceneSpec {
+  /** @default 'FailoverState' */
+  readonly tableName?: string;
+  /** The topic the Lambdas publish to (an SQS queue subscribed reads it back). @default 'failover-events' */
+  readonly topicName?: string;
+  /** A Route 53 hosted zone holding one A record; `ports()` then points route53 routers at it. */
+  readonly zone?: {
+    readonly name: string;
+    readonly record: string;
+    readonly value: string;
+    /** @default 15 */
+    readonly ttlSeconds?: number;
+    /** UPSERT when traffic will swap back to `value` (see createARecord). @default 'CREATE' */
+    readonly action?: 'CREATE' | 'UPSERT';
+  };
+  /** Health alarms by name, created in this state. */
+  readonly alarms?: Readonly<Record<string, AlarmState>>;
+  /** Lag datapoints, published before the scene is returned. */
+  readonly lag?: readonly { readonly metric: LagMetric; readonly seconds: number; readonly at: number }[];
+}
+
+export interface ScenePortsOptions {
+  /** @default 'failover' */
+  readonly component?: string;
+  /** @default the real clock */
+  readonly clock?: Clock;
+  /** @default the suite's configuration */
+  readonly config?: FailoverConfigInput;
+}
+
+export interface MotoScene {
+  readonly tableName: string;
+  /** The hosted zone's id (undefined without `zone`). */
+  readonly zoneId: string | undefined;
+  readonly inbox: NotificationInbox;
+  /** `buildAwsPorts` over this scene, as the Lambda runs it. Each call is a new composition root. */
+  ports(options?: ScenePortsOptions): ProductionPorts;
+  /** The state item and history items of one service, read back raw. */
+  readService(serviceId: string): Promise<{ state: Json | undefined; history: Json[] }>;
+  /** The values of the A record `name` in the scene's zone. */
+  recordValues(name: string): Promise<string[]>;
+}
+
+export interface MotoSceneSuite {
+  readonly moto: MotoServer;
+  /** Clients for setting the scene and reading it back; the code under test has its own. */
+  readonly clients: SceneClients;
+  /** The stack's state machine, for test/workflow/harness.ts's WorkflowRunner. */
+  readonly workflow: SynthesizedWorkflow;
+  readonly tableSpec: TableSpec;
+  /** Builds one test's world in the (freshly reset) moto_server. */
+  scene(spec?: SceneSpec): Promise<MotoScene>;
+}
+
+/**
+ * Registers the suite's hooks (call it at the top of a test file or describe block) and returns
+ * the suite; read its fields inside tests. moto is reset before each test.
+ */
+export function useMotoScene(options: MotoSceneSuiteOptions): MotoSceneSuite {
+  const { config } = options;
+  const moto = useMoto({ ...options.moto, resetBeforeEach: true });
+  let clients: SceneClients | undefined;
+  let workflow: SynthesizedWorkflow | undefined;
+  let tableSpec: TableSpec | undefined;
+  let restoreEnv: () => void = () => {};
+  beforeAll(() => {
+    restoreEnv = applyEnv(moto.current.env);
+    clients = sceneClients(moto.current);
+    workflow = synthesizeWorkflow(validated(config));
+    tableSpec = stateTableSpec(workflow.template);
+  });
+  afterAll(() => {
+    destroyClients(clients);
+    resetAwsClientsForTests();
+    restoreEnv();
+  });
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`moto scene: ${what} is not ready (did beforeAll fail?)`);
+    return value;
+  };
+  const suite: MotoSceneSuite = {
+    get moto() {
+      return moto.current;
+    },
+    get clients() {
+      return ready(clients, 'clients');
+    },
+    get workflow() {
+      return ready(workflow, 'the synthesized workflow');
+    },
+    get tableSpec() {
+      return ready(tableSpec, 'the state table');
+    },
+    scene: (spec = {}) => buildScene(suite, config, spec),
+  };
+  return suite;
+}
+
+async function buildScene(
+  suite: MotoSceneSuite,
+  config: FailoverConfigInput,
+  spec: SceneSpec,
+): Promise<MotoScene> {
+  const { clients } = suite;
+  const tableName = spec.tableName ?? 'FailoverState';
+  await createStateTable(clients, suite.tableSpec, tableName);
+  const inbox = await NotificationInbox.create(clients, spec.topicName ?? 'failover-events');
+  let zoneId: string | undefined;
+  if (spec.zone) {
+    const { name, record, value, ttlSeconds = 15, action = 'CREATE' } = spec.zone;
+    zoneId = await createZone(clients, name);
+    await createARecord(clients, zoneId, record, value, ttlSeconds, action);
+  }
+  for (const [alarmName, state] of Object.entries(spec.alarms ?? {})) {
+    await createAlarm(clients, alarmName, state);
+  }
+  for (const { metric, seconds, at } of spec.lag ?? []) await putLag(clients, metric, seconds, at);
   return {
-    version: '0',
-    id,
-    'detail-type': 'CloudWatch Alarm State Change',
-    source: 'aws.cloudwatch',
-    account: '123456789012',
-    time: iso.replace(/\.\d{3}Z$/, 'Z'),
-    region: 'us-east-1',
-    resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`],
-    detail: {
-      alarmName,
-      state: { value: state, reason: 'wire test', timestamp: iso.replace('Z', '+0000') },
-      previousState: { value: previous, reason: 'wire test', timestamp: iso.replace('Z', '+0000') },
-      configuration: { metrics: [] },
+    tableName,
+    zoneId,
+    inbox,
+    ports: (options = {}) =>
+      productionPorts({
+        tableName,
+        topicArn: inbox.topicArn,
+        config: options.config ?? config,
+        ...(zoneId ? { patch: (c: FailoverConfig) => withZoneId(c, zoneId) } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.component ? { component: options.component } : {}),
+      }),
+    readService: (serviceId) => readService(clients, tableName, serviceId),
+    recordValues: (name) => {
+      if (!zoneId) throw new Error('moto scene: no zone (pass `zone` to scene())');
+      return aRecordValues(clients, zoneId, name);
     },
   };
 }
