@@ -11,15 +11,20 @@
  */
 import { App } from 'aws-cdk-lib';
 import { ConfigValidationError } from '../lambdas/domain/errors.ts';
-import { loadConfigFile } from '../lib/config-loader.ts';
-import { FailoverStack } from '../lib/failover-stack.ts';
+import { buildFailoverApp } from '../lib/failover-app.ts';
 
 const app = new App();
 const configPath = String(app.node.tryGetContext('config') ?? 'config/failover.json');
+const useDefaultEnv = String(app.node.tryGetContext('useDefaultEnv') ?? 'false') === 'true';
 
-let config: ReturnType<typeof loadConfigFile>;
 try {
-  config = loadConfigFile(configPath);
+  buildFailoverApp(app, {
+    configPath,
+    account:
+      app.node.tryGetContext('account') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_ACCOUNT : undefined),
+    region: app.node.tryGetContext('region') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_REGION : undefined),
+    credentialsAccount: process.env.CDK_DEFAULT_ACCOUNT,
+  });
 } catch (err) {
   if (err instanceof ConfigValidationError) {
     // One clean report of every problem; a stack trace would only bury it.
@@ -29,17 +34,5 @@ try {
   throw err;
 }
 
-const useDefaultEnv = String(app.node.tryGetContext('useDefaultEnv') ?? 'false') === 'true';
-const account: string | undefined =
-  app.node.tryGetContext('account') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_ACCOUNT : undefined);
-const region: string | undefined =
-  app.node.tryGetContext('region') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_REGION : undefined);
-
-new FailoverStack(app, 'FailoverStack', {
-  stackName: config.stackName,
-  config,
-  ...(account || region ? { env: { account, region } } : {}),
-  description: `Failover automation for ${config.services.length} service(s)`,
-});
-
+// cdk-nag (AwsSolutions) runs on this configuration at synth: see lib/failover-app.ts.
 app.synth();

@@ -14,7 +14,17 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Arn, ArnFormat, Duration, NestedStack, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Arn,
+  ArnFormat,
+  Duration,
+  NestedStack,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -35,7 +45,9 @@ import {
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type FailoverConfig, healthAlarmName, parseConfig } from '../lambdas/domain/config.ts';
+import { ConfigValidationError } from '../lambdas/domain/errors.ts';
 import { AlarmRules, EVENT_PATTERN_QUOTA_CHARS } from './alarm-rules.ts';
+import { checkArnAccounts } from './arn-accounts.ts';
 import { HealthAlarms, healthResourceCount, healthShardOf } from './health-alarms.ts';
 import { addDeployLimitChecks } from './limits.ts';
 import { elbStatements, route53Statements, signalReadStatements } from './traffic-permissions.ts';
@@ -79,6 +91,12 @@ export interface FailoverAutomationProps {
    * @default 2048
    */
   readonly maxEventPatternChars?: number;
+  /**
+   * The account the stack deploys to, when the stack itself is env-agnostic: hook and subscriber
+   * ARNs must be in it or in the configuration's `allowedAccountIds`.
+   * @default - the stack's account if it has one; else the account the load balancer ARNs name; else only consistency is checked (a warning says so)
+   */
+  readonly expectedAccountId?: string;
   /**
    * Source of the failover handler (absolute, or relative to the project root).
    * @default 'lambdas/handlers/failover.ts'
@@ -137,6 +155,13 @@ export class FailoverAutomation extends Construct {
     if (!Number.isInteger(shards) || shards < 1 || shards > 100) {
       throw new Error(`healthStackShards must be an integer between 1 and 100, got: ${shards}`);
     }
+    const stackAccount = Stack.of(this).account;
+    const accounts = checkArnAccounts(
+      this.config,
+      Token.isUnresolved(stackAccount) ? props.expectedAccountId : stackAccount,
+    );
+    if (accounts.problems.length > 0) throw new ConfigValidationError(accounts.problems);
+    if (accounts.unchecked) Annotations.of(this).addWarningV2('failover:arn-accounts', accounts.unchecked);
     this.logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     this.configFile = writeConfigFile(this.config);
 

@@ -13,9 +13,6 @@ const idSchema = z
   .string()
   .regex(ID, 'must be 1-48 lowercase letters, digits or dashes, starting and ending with a letter or digit');
 
-const arnSchema = (service: string) =>
-  z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ARN of service ${service}`);
-
 const targetGroupArn = z
   .string()
   .regex(
@@ -177,7 +174,26 @@ export const switchoverSchema = z.strictObject({
   catchUpTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
 });
 
-const lambdaArn = arnSchema('lambda');
+const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d{1,2}';
+/**
+ * A whole function ARN, optionally qualified (version or alias): no wildcard can pass, since IAM
+ * grants `lambda:InvokeFunction` on exactly this string. Which account is checked at synth
+ * (lib/arn-accounts.ts): the stack's, or one listed in `allowedAccountIds`.
+ */
+const lambdaArn = z
+  .string()
+  .regex(
+    new RegExp(
+      `^arn:aws[a-z-]*:lambda:${REGION}:\\d{12}:function:[A-Za-z0-9_-]{1,64}(?::(?:\\$LATEST|[A-Za-z0-9_-]{1,128}))?$`,
+    ),
+    'must be a whole Lambda function ARN without wildcards (arn:aws:lambda:<region>:<account>:function:<name>[:<version or alias>])',
+  );
+const sqsQueueArn = z
+  .string()
+  .regex(
+    new RegExp(`^arn:aws[a-z-]*:sqs:${REGION}:\\d{12}:[A-Za-z0-9_-]{1,80}(?:\\.fifo)?$`),
+    'must be a whole SQS queue ARN without wildcards (arn:aws:sqs:<region>:<account>:<queue>)',
+  );
 
 export const hooksSchema = z.strictObject({
   fence: lambdaArn.optional(),
@@ -203,7 +219,7 @@ export const serviceSchema = z.strictObject({
 
 export const subscriberSchema = z.discriminatedUnion('protocol', [
   z.strictObject({ protocol: z.literal('email'), endpoint: z.email() }),
-  z.strictObject({ protocol: z.literal('sqs'), endpoint: arnSchema('sqs') }),
+  z.strictObject({ protocol: z.literal('sqs'), endpoint: sqsQueueArn }),
   z.strictObject({ protocol: z.literal('lambda'), endpoint: lambdaArn }),
   z.strictObject({ protocol: z.literal('https'), endpoint: z.url({ protocol: /^https$/ }) }),
 ]);
@@ -218,6 +234,11 @@ export const configSchema = z
     notifications: z
       .strictObject({ subscribers: z.array(subscriberSchema).default([]) })
       .default({ subscribers: [] }),
+    /**
+     * Accounts other than the stack's whose Lambda functions (hooks, subscribers) and SQS queues
+     * (subscribers) the configuration may name. Empty: everything must be in the stack's account.
+     */
+    allowedAccountIds: z.array(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')).default([]),
     services: z.array(serviceSchema).min(1, 'at least one service is required'),
   })
   .superRefine(checkCrossReferences);
