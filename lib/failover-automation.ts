@@ -50,6 +50,7 @@ import { AlarmRules, EVENT_PATTERN_QUOTA_CHARS } from './alarm-rules.ts';
 import { checkArnAccounts } from './arn-accounts.ts';
 import { HealthAlarms, healthResourceCount, healthShardOf } from './health-alarms.ts';
 import { addDeployLimitChecks } from './limits.ts';
+import { grantNodeActions, hasNodeActions } from './node-action-permissions.ts';
 import { elbStatements, route53Statements, signalReadStatements } from './traffic-permissions.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -238,6 +239,10 @@ export class FailoverAutomation extends Construct {
       maxEventAge: Duration.hours(1),
       onFailure: new SqsDestination(this.deadLetterQueue),
     });
+    // The automatic path runs the configured node actions (fence, promote) itself.
+    if (hasNodeActions(this.config)) {
+      grantNodeActions(this.failoverFunction, this.config, this.failoverFunction.role);
+    }
     const { queue, shifter } = this.createZoneShift();
     this.shiftQueue = queue;
     this.zoneShiftFunction = shifter;

@@ -21,7 +21,15 @@
  *
  * Hook convention: one function per role; the payload's `action` says what to do. The fence hook
  * also undoes a fence (`action: 'unfence'`), and the demote hook also demotes a target that our
- * promote hook may have promoted (rollback). Every call carries the same `epoch` token.
+ * promote hook may have promoted (rollback). Every call carries its own `token`
+ * (node-actions.ts): a node refuses a token lower than the highest it has seen, and the
+ * rollback's calls outrank the forward calls they undo, so a hook that answers after its Task
+ * timed out cannot undo the rollback.
+ *
+ * Built-in node actions (ssm-command, ec2-stop, ec2-isolate, rds-promote-read-replica, postgres,
+ * mysql) run in the node-action function (lambdas/handlers/node-action.ts), invoked by the same
+ * hook states with the same payload: the plan names that function instead of a user's. Step
+ * Functions enforces the same Task timeout on it, and the function stops its own wait just before.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -48,8 +56,10 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { StepName } from '../lambdas/app/workflow/execution-state.ts';
+import { MAX_ACTION_TIMEOUT_SECONDS, serviceNodeActions } from '../lambdas/domain/action-config.ts';
 import { type HookCalls, ROLLBACK_FAILED_ERROR } from '../lambdas/domain/workflow.ts';
 import type { FailoverAutomation } from './failover-automation.ts';
+import { grantNodeActions, hasBuiltInNodeActions } from './node-action-permissions.ts';
 
 export interface SwitchoverWorkflowProps {
   /** Supplies the configuration, and builds the step Lambda with the same bundling, config.json and grants. */
@@ -83,6 +93,8 @@ export class SwitchoverWorkflow extends Construct {
   readonly logGroup: LogGroup;
   /** Every hook ARN in the configuration: the only functions the state machine may invoke besides its own. */
   readonly hookArns: readonly string[];
+  /** Runs the built-in node actions; absent when the configuration has none. */
+  readonly nodeActionFunction?: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: SwitchoverWorkflowProps) {
     super(scope, id);
@@ -90,7 +102,9 @@ export class SwitchoverWorkflow extends Construct {
     this.hookArns = [
       ...new Set(
         automation.config.services.flatMap((s) =>
-          [s.hooks?.fence, s.hooks?.promote, s.hooks?.demote].filter((a): a is string => a !== undefined),
+          serviceNodeActions(s).flatMap(({ action }) =>
+            action.type === 'lambda' ? [action.functionArn] : [],
+          ),
         ),
       ),
     ].sort();
@@ -102,6 +116,22 @@ export class SwitchoverWorkflow extends Construct {
       // Each step is a few API calls; the waiting happens in Wait states, not in the function.
       timeout: Duration.seconds(60),
     });
+
+    if (hasBuiltInNodeActions(automation.config)) {
+      const longest = Math.max(
+        ...automation.config.services.flatMap((s) =>
+          serviceNodeActions(s).map((a) => a.action.timeoutSeconds),
+        ),
+      );
+      this.nodeActionFunction = automation.createHandlerFunction('NodeActionFunction', {
+        entry: 'lambdas/handlers/node-action.ts',
+        description: 'Runs the built-in node actions (SSM, EC2, RDS, SQL) of the switchover workflow',
+        // The action stops its own wait 2 s before the Task timeout; Lambda's own limit is 900 s.
+        timeout: Duration.seconds(Math.min(MAX_ACTION_TIMEOUT_SECONDS, longest + 5)),
+        grantTrafficControl: false,
+      });
+      grantNodeActions(this.nodeActionFunction, automation.config, this.nodeActionFunction.role);
+    }
 
     const definition = this.buildDefinition();
     this.logGroup = new LogGroup(this, 'Logs', {
@@ -116,9 +146,13 @@ export class SwitchoverWorkflow extends Construct {
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
     this.acknowledgeNagFindings();
-    if (this.hookArns.length > 0) {
+    const invokable = [
+      ...this.hookArns,
+      ...(this.nodeActionFunction ? [this.nodeActionFunction.functionArn] : []),
+    ];
+    if (invokable.length > 0) {
       this.stateMachine.addToRolePolicy(
-        new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [...this.hookArns] }),
+        new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: invokable }),
       );
     }
   }
@@ -266,6 +300,7 @@ export class SwitchoverWorkflow extends Construct {
         step: 'prepare' satisfies StepName,
         input: JsonPath.entirePayload,
         executionName: JsonPath.executionName,
+        ...(this.nodeActionFunction ? { actionFunctionArn: this.nodeActionFunction.functionArn } : {}),
       }),
     });
     this.retryTransient(prepare);

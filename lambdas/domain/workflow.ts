@@ -21,9 +21,11 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import { actionForRole, serviceNodeActions } from './action-config.ts';
 import { describeIssues, healthAlarmName, type NodeConfig, type ServiceConfig } from './config.ts';
 import { assessCandidates, MAX_LAG_FUTURE_SKEW_SECONDS } from './decide.ts';
 import { InvalidInputError } from './errors.ts';
+import { fencingToken, type NodeActionRole, type TokenStep } from './node-actions.ts';
 import type { AlarmStateValue, CandidateAssessment, ClusterState, LagSample } from './types.ts';
 
 export type WorkflowMode = 'switchover' | 'failover';
@@ -131,7 +133,11 @@ export const VERIFY_TIMEOUT_SECONDS = 180;
 /** Slack on the lease beyond the sum of the workflow's own timeouts (Lambda retries, Wait rounding). */
 const LEASE_MARGIN_SECONDS = 600;
 
-/** Hook ARNs by role, only those configured. Plain JSON: it travels in the execution state. */
+/**
+ * The function each role's calls go to, only for roles with an action: the user's own function
+ * (`lambda` kind) or the stack's node-action function, which runs the built-in kinds. Plain JSON:
+ * it travels in the execution state.
+ */
 export interface WorkflowHooks {
   readonly fence?: string;
   readonly promote?: string;
@@ -140,11 +146,18 @@ export interface WorkflowHooks {
 
 export type HookAction = 'fence' | 'unfence' | 'promote' | 'demote';
 
-/** What a hook Lambda receives. `epoch` is the fencing token: the epoch this change will produce. */
+/**
+ * What a hook Lambda (and the node-action function) receives. `epoch` is the epoch this change
+ * will produce; `token` orders the calls within it (node-actions.ts, TOKEN_SEQUENCE): a node
+ * refuses a token lower than the highest it has seen, and the rollback's calls outrank the
+ * forward calls they undo, so a hook that answers after its Task timed out cannot undo the
+ * rollback.
+ */
 export interface HookPayload {
   readonly serviceId: string;
   readonly node: string;
   readonly epoch: number;
+  readonly token: number;
   readonly mode: WorkflowMode;
   readonly action: HookAction;
   /** The execution name, for the hook's own logs. */
@@ -220,6 +233,12 @@ export interface PlanInput {
    * @default - not checked
    */
   readonly live?: { readonly node: string | undefined };
+  /**
+   * The stack's node-action function, which runs the built-in action kinds (everything but
+   * `lambda`). Required when the service has such an action.
+   * @default - none: a service with built-in actions is refused
+   */
+  readonly actionFunctionArn?: string;
 }
 
 export type Refusal = 'PreconditionFailedError' | 'LeaseConflictError';
@@ -328,11 +347,43 @@ export function planWorkflow(input: PlanInput): PlanDecision {
     );
   }
 
-  const hookConfig = service.hooks;
+  const actionFunctionArn = input.actionFunctionArn;
+  const call = (node: string, role: NodeActionRole, step: TokenStep): HookCall | undefined => {
+    const action = actionForRole(service, node, role);
+    if (!action) return undefined;
+    return {
+      FunctionName: action.type === 'lambda' ? action.functionArn : (actionFunctionArn ?? ''),
+      Payload: {
+        serviceId: service.id,
+        node,
+        epoch: state.epoch + 1,
+        token: fencingToken(state.epoch + 1, step),
+        mode: request.mode,
+        action: role,
+        execution: holder,
+        timeoutSeconds: action.timeoutSeconds,
+      },
+    };
+  };
+  const promoteCall = call(target.id, 'promote', 'promote');
+  const calls: Record<keyof HookCalls, HookCall | undefined> = {
+    fence: call(primary.id, 'fence', 'fence'),
+    unfence: call(primary.id, 'unfence', 'unfence'),
+    promote: promoteCall,
+    demote: call(primary.id, 'demote', 'demote'),
+    // Only a target our promote may have promoted is demoted back.
+    demoteTarget: promoteCall ? call(target.id, 'demote', 'demoteTarget') : undefined,
+  };
+  if (Object.values(calls).some((c) => c?.FunctionName === '')) {
+    return refuse(
+      'PreconditionFailedError',
+      `${service.id} has built-in node actions but the workflow was started without the node-action function: redeploy the stack`,
+    );
+  }
   const hooks: WorkflowHooks = {
-    ...(hookConfig?.fence ? { fence: hookConfig.fence } : {}),
-    ...(hookConfig?.promote ? { promote: hookConfig.promote } : {}),
-    ...(hookConfig?.demote ? { demote: hookConfig.demote } : {}),
+    ...(calls.fence ? { fence: calls.fence.FunctionName } : {}),
+    ...(calls.promote ? { promote: calls.promote.FunctionName } : {}),
+    ...(calls.demote ? { demote: calls.demote.FunctionName } : {}),
   };
   const warnings: string[] = [];
   if (!hooks.fence && request.mode === 'switchover') {
@@ -342,30 +393,9 @@ export function planWorkflow(input: PlanInput): PlanDecision {
   }
   if (!hooks.promote) warnings.push(`no promote hook: ${target.id} must already accept writes`);
   if (!hooks.demote) warnings.push(`no demote hook: ${primary.id} must be re-attached as a replica by hand`);
-
-  const hookTimeoutSeconds = hookConfig?.timeoutSeconds ?? 60;
-  const call = (arn: string | undefined, node: string, action: HookAction): HookCall | undefined =>
-    arn === undefined
-      ? undefined
-      : {
-          FunctionName: arn,
-          Payload: {
-            serviceId: service.id,
-            node,
-            epoch: state.epoch + 1,
-            mode: request.mode,
-            action,
-            execution: holder,
-            timeoutSeconds: hookTimeoutSeconds,
-          },
-        };
-  const calls: Record<keyof HookCalls, HookCall | undefined> = {
-    fence: call(hooks.fence, primary.id, 'fence'),
-    unfence: call(hooks.fence, primary.id, 'unfence'),
-    promote: call(hooks.promote, target.id, 'promote'),
-    demote: call(hooks.demote, primary.id, 'demote'),
-    demoteTarget: hooks.promote ? call(hooks.demote, target.id, 'demote') : undefined,
-  };
+  const callTimeouts = Object.values(calls).flatMap((c) => (c ? [c.Payload.timeoutSeconds] : []));
+  const hookTimeoutSeconds =
+    callTimeouts.length > 0 ? Math.max(...callTimeouts) : (service.hooks?.timeoutSeconds ?? 60);
   const hookCalls = Object.fromEntries(Object.entries(calls).filter(([, c]) => c !== undefined)) as HookCalls;
   const plan: WorkflowPlan = {
     serviceId: service.id,
@@ -398,7 +428,9 @@ export function planWorkflow(input: PlanInput): PlanDecision {
  * workflow that dies keeps automation off until this expires (the rollback releases it earlier).
  */
 export function leaseSeconds(service: ServiceConfig): number {
-  const hookSeconds = (service.hooks?.timeoutSeconds ?? 60) * 2;
+  const timeouts = serviceNodeActions(service).map((a) => a.action.timeoutSeconds);
+  const longest = timeouts.length > 0 ? Math.max(...timeouts) : 60;
+  const hookSeconds = longest * 2;
   // fence, promote, demote forward; demote and unfence on rollback.
   return (
     5 * hookSeconds + service.switchover.catchUpTimeoutSeconds + VERIFY_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS

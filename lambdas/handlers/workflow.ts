@@ -28,6 +28,7 @@ const prepareSchema = z.strictObject({
   step: z.literal('prepare'),
   input: z.unknown(),
   executionName: z.string().min(1).max(80),
+  actionFunctionArn: z.string().min(1).optional(),
 });
 const laterSchema = z.strictObject({ step: z.enum(STEPS), state: executionStateSchema });
 
@@ -55,7 +56,11 @@ export function makeHandler(deps: WorkflowDeps): WorkflowHandler {
     try {
       if (step === 'prepare') {
         const e = parse(prepareSchema, event);
-        return await prepare(deps, { input: e.input, executionName: e.executionName });
+        return await prepare(deps, {
+          input: e.input,
+          executionName: e.executionName,
+          ...(e.actionFunctionArn ? { actionFunctionArn: e.actionFunctionArn } : {}),
+        });
       }
       const e = parse(laterSchema, event);
       return await STEP_FUNCTIONS[step](deps, e.state as unknown as ExecutionState);

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { healthAlarmName, type ServiceConfig } from '../../lambdas/domain/config.ts';
 import { InvalidInputError } from '../../lambdas/domain/errors.ts';
+import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import type { AlarmStateValue, ClusterState, LagSample } from '../../lambdas/domain/types.ts';
 import {
   assessCatchUp,
@@ -261,12 +262,30 @@ describe('planWorkflow', () => {
       timeoutSeconds: 45,
     };
     expect(p.hookCalls).toEqual({
-      fence: { FunctionName: FENCE, Payload: { ...payload, node: 'a', action: 'fence' } },
-      unfence: { FunctionName: FENCE, Payload: { ...payload, node: 'a', action: 'unfence' } },
-      promote: { FunctionName: PROMOTE, Payload: { ...payload, node: 'b', action: 'promote' } },
-      demote: { FunctionName: DEMOTE, Payload: { ...payload, node: 'a', action: 'demote' } },
-      demoteTarget: { FunctionName: DEMOTE, Payload: { ...payload, node: 'b', action: 'demote' } },
+      fence: {
+        FunctionName: FENCE,
+        Payload: { ...payload, node: 'a', action: 'fence', token: fencingToken(8, 'fence') },
+      },
+      unfence: {
+        FunctionName: FENCE,
+        Payload: { ...payload, node: 'a', action: 'unfence', token: fencingToken(8, 'unfence') },
+      },
+      promote: {
+        FunctionName: PROMOTE,
+        Payload: { ...payload, node: 'b', action: 'promote', token: fencingToken(8, 'promote') },
+      },
+      demote: {
+        FunctionName: DEMOTE,
+        Payload: { ...payload, node: 'a', action: 'demote', token: fencingToken(8, 'demote') },
+      },
+      demoteTarget: {
+        FunctionName: DEMOTE,
+        Payload: { ...payload, node: 'b', action: 'demote', token: fencingToken(8, 'demoteTarget') },
+      },
     });
+    // The rollback's calls outrank the forward calls they undo.
+    expect(fencingToken(8, 'demoteTarget')).toBeGreaterThan(fencingToken(8, 'promote'));
+    expect(fencingToken(8, 'unfence')).toBeGreaterThan(fencingToken(8, 'fence'));
   });
 
   it('prepares no hook call and warns for a service without hooks', () => {

@@ -168,12 +168,14 @@ describe('switchover workflow (state machine from the synthesized template)', ()
         serviceId: SVC,
         node: call.payload.node,
         epoch: 1,
+        token: call.payload.token,
         mode: 'switchover',
         action: call.payload.action,
         execution: out.name,
         timeoutSeconds: 1,
       });
     }
+    expect(w.hooks.calls.map((c) => c.payload.token)).toEqual([1001, 1002, 1003]);
     expect(w.hooks.calls.map((c) => c.functionName)).toEqual([FENCE, PROMOTE, DEMOTE]);
     // The datapoint published before the fence did not count: one Wait, then lag 0 measured after it.
     expect(out.states.filter((s) => s === 'WaitForCatchUp')).toHaveLength(1);

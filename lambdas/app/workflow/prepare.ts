@@ -20,6 +20,8 @@ export interface PrepareEvent {
   readonly input: unknown;
   /** `$$.Execution.Name`: the lease holder, unique per execution. */
   readonly executionName: string;
+  /** The stack's node-action function (runs the built-in action kinds), when it has one. */
+  readonly actionFunctionArn?: string;
 }
 
 export interface DryRunResult {
@@ -66,7 +68,17 @@ export async function prepare(deps: WorkflowDeps, event: PrepareEvent): Promise<
     deps.traffic.current(service.id),
   ]);
   const state = stored ?? initialState(service);
-  const decision = planWorkflow({ service, request, state, alarms, lag, holder, now, live: { node: live } });
+  const decision = planWorkflow({
+    service,
+    request,
+    state,
+    alarms,
+    lag,
+    holder,
+    now,
+    live: { node: live },
+    ...(event.actionFunctionArn ? { actionFunctionArn: event.actionFunctionArn } : {}),
+  });
   const log = { serviceId: service.id, mode: request.mode, holder, reason: request.reason };
 
   switch (decision.outcome) {
