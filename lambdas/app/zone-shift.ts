@@ -58,6 +58,13 @@ export interface ZoneShiftRetry {
   readonly baseDelayMs?: number;
   /** @default 2000 */
   readonly maxDelayMs?: number;
+  /**
+   * Time kept in hand at the end of the invocation: no new round (send, read-back) starts with
+   * less than this left of the Lambda's remaining time, so what is not done is handed back to the
+   * queue before the function times out.
+   * @default 15000
+   */
+  readonly reserveMs?: number;
 }
 
 export interface ZoneShiftDeps {
@@ -79,6 +86,8 @@ export interface ZoneShiftDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Jitter source. @default Math.random */
   readonly random?: () => number;
+  /** Time left in this invocation (Lambda's context.getRemainingTimeInMillis). @default - only budgetMs limits it */
+  readonly remainingMs?: () => number;
 }
 
 /** One queued change, with the queue's id for it (the SQS message id). */
@@ -100,7 +109,8 @@ export type ZoneShiftOutcomeKind =
   | 'conflict'
   /** Something went wrong after or around the change: a human was told what state it is in. */
   | 'needs-attention'
-  /** Still refused when the retry budget ran out: give the message back to the queue. */
+  /** Not settled in this invocation (still refused, outcome unknown, out of time, another attempt
+   * holds it): the message goes back to the queue, the lease kept. */
   | 'deferred'
   /** The message names a service the configuration does not have. */
   | 'invalid';
@@ -127,13 +137,41 @@ interface Plan extends Work {
   readonly decision: FailoverDecision;
 }
 
+/** How one service's shift ended, once settled: what the commit/conflict/announce code acts on. */
+type Settlement =
+  /** Traffic is on the target (the change applied, or an earlier attempt's did): commit. */
+  | { readonly kind: 'moved'; readonly plan: Plan; readonly note?: string }
+  | {
+      readonly kind: 'conflict';
+      readonly plan: Plan;
+      readonly result: Extract<TrafficShiftResult, { status: 'conflict' }>;
+    }
+  /** Refused for good, nothing applied: the lease is released and a human told. */
+  | {
+      readonly kind: 'failed';
+      readonly plan: Plan;
+      readonly result: Extract<TrafficShiftResult, { status: 'failed' }>;
+    }
+  /** The outcome was unknown and the read-back shows neither `from` nor `to`. */
+  | {
+      readonly kind: 'elsewhere';
+      readonly plan: Plan;
+      readonly result: Extract<TrafficShiftResult, { status: 'failed' }>;
+      readonly observed: string | undefined;
+    };
+
 interface Facts {
   readonly alarms: ReadonlyMap<string, AlarmStateValue>;
   readonly lag: ReadonlyMap<string, LagSample | undefined>;
   readonly states: ReadonlyMap<string, ClusterState | undefined>;
 }
 
-const DEFAULT_RETRY: Required<ZoneShiftRetry> = { budgetMs: 20_000, baseDelayMs: 200, maxDelayMs: 2_000 };
+const DEFAULT_RETRY: Required<ZoneShiftRetry> = {
+  budgetMs: 20_000,
+  baseDelayMs: 200,
+  maxDelayMs: 2_000,
+  reserveMs: 15_000,
+};
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Outcomes in the order of `items`. Throws only for a bug; expected failures are outcomes. */
@@ -153,6 +191,8 @@ class ZoneShift {
   private readonly actor: string;
   private readonly startedAt: number;
   private batchSize = 0;
+  /** Holds whose lease an earlier attempt claimed (see settleEarlier). */
+  private readonly earlier: { work: Work; state: ClusterState; decision: Decision }[] = [];
 
   constructor(private readonly deps: ZoneShiftDeps) {
     this.retry = { ...DEFAULT_RETRY, ...deps.retry };
@@ -250,11 +290,14 @@ class ZoneShift {
     const planned = (await Promise.all(work.map((w) => this.decide(w, facts)))).filter(
       (p): p is Plan => p !== undefined,
     );
-    const leased = (await Promise.all(planned.map((p) => this.renewLease(p)))).filter(
-      (p): p is Plan => p !== undefined,
-    );
-    if (leased.length === 0) return;
-    await this.shiftAll(leased);
+    const moved = await this.settleEarlier();
+    const renewed = await Promise.all([...planned, ...moved].map((p) => this.renewLease(p)));
+    const leased = renewed.filter((p): p is Plan => p !== undefined);
+    const alreadyMoved = new Set(moved);
+    await Promise.all(leased.filter((p) => alreadyMoved.has(p)).map((p) => this.commit(p)));
+    const toShift = leased.filter((p) => !alreadyMoved.has(p));
+    if (toShift.length === 0) return;
+    await this.shiftAll(toShift);
   }
 
   private async gatherFacts(work: readonly Work[]): Promise<Facts> {
@@ -305,6 +348,22 @@ class ZoneShift {
       });
       return undefined;
     }
+    if (
+      lease?.holder === shift.holder &&
+      lease.attempt !== undefined &&
+      lease.attempt !== this.attemptOf(item) &&
+      lease.expiresAt >= now
+    ) {
+      // A copy of this change is being shifted by another invocation right now: only one attempt
+      // per lease may shift. This copy comes back after the visibility timeout and finds it done.
+      this.set(item, {
+        outcome: 'deferred',
+        reason: 'another-attempt',
+        detail: `attempt ${lease.attempt} holds the lease of ${shift.holder}`,
+        epoch: state.epoch,
+      });
+      return undefined;
+    }
     const view: ClusterState = lease?.holder === shift.holder ? { ...state, lease: undefined } : state;
     const lag = new Map(service.nodes.map((n) => [n.id, facts.lag.get(`${service.id}/${n.id}`)] as const));
     const decision = decideAutoFailover({
@@ -328,8 +387,30 @@ class ZoneShift {
         : { to: decision.to, lagSeconds: decision.lagSeconds }),
       candidates: decision.candidates,
     });
+    if (decision.action === 'hold' || service.policy.dryRun) {
+      // An earlier invocation claimed this lease and may have sent the change before it ended
+      // (timed out, or handed it back with its outcome unknown): before holding, find out whether
+      // traffic moved, so a move that happened is recorded rather than left apart from the state.
+      if (
+        lease?.holder === shift.holder &&
+        lease.attempt !== undefined &&
+        lease.attempt !== this.attemptOf(item)
+      ) {
+        this.earlier.push({ work: w, state, decision });
+        return undefined;
+      }
+      await this.hold(w, state, decision);
+      return undefined;
+    }
+    return { ...w, decision };
+  }
+
+  /** Nothing to shift: give the lease back and say why (announced when a human should know). */
+  private async hold(w: Work, state: ClusterState, decision: Decision): Promise<void> {
+    const { item, service } = w;
+    const shift = item.shift;
     if (decision.action === 'hold') {
-      await this.releaseQuietly(service.id, shift.holder);
+      await this.releaseQuietly(service.id, shift.holder, this.attemptOf(item));
       if (NOTIFIED_HOLDS.has(decision.reason)) {
         await this.publishQuietly({
           kind: 'failover-held',
@@ -354,20 +435,59 @@ class ZoneShift {
         detail: decision.detail,
         epoch: state.epoch,
       });
-      return undefined;
+      return;
     }
-    if (service.policy.dryRun) {
-      await this.releaseQuietly(service.id, shift.holder);
-      this.set(item, {
-        outcome: 'held',
-        from: decision.from,
-        to: decision.to,
-        reason: 'dry-run',
-        epoch: state.epoch,
-      });
-      return undefined;
+    await this.releaseQuietly(service.id, shift.holder, this.attemptOf(item));
+    this.set(item, {
+      outcome: 'held',
+      from: decision.from,
+      to: decision.to,
+      reason: 'dry-run',
+      epoch: state.epoch,
+    });
+  }
+
+  /**
+   * Holds whose lease an earlier attempt claimed: one batched read-back. Traffic still on the
+   * primary: hold as decided. On the queued target: that attempt's change applied, so it is
+   * renewed and committed (traffic that moved is recorded). Unknown: back to the queue. Anything
+   * else: a human.
+   */
+  private async settleEarlier(): Promise<Plan[]> {
+    if (this.earlier.length === 0) return [];
+    const read = await this.readBack(this.earlier.map((e) => e.work.service.id));
+    const toCommit: Plan[] = [];
+    for (const { work, state, decision } of this.earlier) {
+      const shift = work.item.shift;
+      const observed = read.get(work.service.id);
+      const plan: Plan = {
+        ...work,
+        decision: {
+          action: 'failover',
+          serviceId: work.service.id,
+          from: state.primary,
+          to: shift.to,
+          expectedEpoch: state.epoch,
+          lagSeconds: shift.lagSeconds,
+          candidates: decision.candidates,
+        },
+      };
+      if (!read.has(work.service.id)) {
+        this.defer(
+          plan,
+          'outcome-unknown',
+          'an earlier attempt may have sent this change and traffic could not be read back',
+        );
+      } else if (observed === state.primary) await this.hold(work, state, decision);
+      else if (observed === shift.to && shift.to !== state.primary) toCommit.push(plan);
+      else
+        await this.needsAttention(
+          plan,
+          'shift-uncertain',
+          `an earlier attempt may have sent this change; traffic now points at ${observed ?? 'no single node'}, the state names ${state.primary}`,
+        );
     }
-    return { ...w, decision };
+    return toCommit;
   }
 
   /** The same conditional write as the lease, by the same holder: it fences like the original and renews it. */
@@ -384,12 +504,20 @@ class ZoneShift {
           operation: 'auto-failover',
           acquiredAt: now,
           expiresAt: now + this.leaseMs,
+          attempt: this.attemptOf(p.item),
         },
         now,
       });
       return p;
     } catch (err) {
-      if (err instanceof LeaseConflictError) {
+      if (err instanceof LeaseConflictError && (await this.anotherAttempt(p))) {
+        this.set(p.item, {
+          outcome: 'deferred',
+          reason: 'another-attempt',
+          detail: `another zone-shift invocation claimed the lease of ${p.item.shift.holder} first; this copy of the change comes back later`,
+          epoch: p.decision.expectedEpoch,
+        });
+      } else if (err instanceof LeaseConflictError) {
         this.set(p.item, {
           outcome: 'superseded',
           reason: 'lease-taken',
@@ -403,35 +531,64 @@ class ZoneShift {
     }
   }
 
+  /**
+   * Rounds of one batch per zone until every change is settled or the time runs out. Before each
+   * round the state is read again (a pause or another operation written since the decision stops
+   * the changes not yet sent); after each, what is settled is committed at once, changes Route 53
+   * refused go round again with backoff, and changes whose outcome is unknown (a timeout, a lost
+   * answer) are read back in one batched read before anything else is decided about them.
+   */
   private async shiftAll(plans: readonly Plan[]): Promise<void> {
     const { deps } = this;
     let pending = [...plans];
     let round = 0;
-    const settled: { plan: Plan; result: TrafficShiftResult }[] = [];
     while (pending.length > 0) {
+      pending = await this.stillOurs(pending);
+      if (pending.length === 0) break;
+      if (this.outOfTime()) {
+        this.deferAll(pending, 'out-of-time', 'too little of the invocation left to send and settle it');
+        break;
+      }
       const results = await this.shiftOnce(pending);
-      const again: Plan[] = [];
-      pending.forEach((plan, i) => {
-        const result = results[i]!;
-        if (result.status === 'failed' && !result.uncertain && isRetryableShiftError(result.errorName))
-          again.push(plan);
-        else settled.push({ plan, result });
-      });
       round++;
       deps.metrics.add('ZoneShiftRequests', 1, 'Count');
+      const again: Plan[] = [];
+      const settled: Settlement[] = [];
+      const unknown: { plan: Plan; result: Extract<TrafficShiftResult, { status: 'failed' }> }[] = [];
+      pending.forEach((plan, i) => {
+        const result = results[i]!;
+        if (result.status === 'shifted') settled.push({ kind: 'moved', plan });
+        else if (result.status === 'conflict') settled.push({ kind: 'conflict', plan, result });
+        else if (result.uncertain) unknown.push({ plan, result });
+        else if (isRetryableShiftError(result.errorName)) again.push(plan);
+        else settled.push({ kind: 'failed', plan, result });
+      });
+      if (unknown.length > 0) {
+        const read = await this.readBack(unknown.map((u) => u.plan.service.id));
+        for (const { plan, result } of unknown) {
+          const id = plan.service.id;
+          if (!read.has(id)) {
+            this.defer(
+              plan,
+              'outcome-unknown',
+              `${result.errorName} (${result.message}) and traffic could not be read back; the queue redelivers it`,
+            );
+          } else if (read.get(id) === plan.decision.to) settled.push({ kind: 'moved', plan });
+          // Not applied: the same change is still right, send it again.
+          else if (read.get(id) === plan.decision.from) again.push(plan);
+          else settled.push({ kind: 'elsewhere', plan, result, observed: read.get(id) });
+        }
+      }
+      // Committed as they settle: a later round or a timeout cannot lose what already moved.
+      await Promise.all(settled.map((x) => this.settle(x)));
       if (again.length === 0) break;
       const delay = this.backoff(round);
-      if (deps.clock.now() + delay - this.startedAt > this.retry.budgetMs) {
-        for (const plan of again) {
-          this.set(plan.item, {
-            outcome: 'deferred',
-            reason: 'still-throttled',
-            detail: `Route 53 still refused after ${round} rounds; the queue redelivers it`,
-            from: plan.decision.from,
-            to: plan.decision.to,
-            epoch: plan.decision.expectedEpoch,
-          });
-        }
+      if (deps.clock.now() + delay - this.startedAt > this.retry.budgetMs || this.outOfTime(delay)) {
+        this.deferAll(
+          again,
+          'still-throttled',
+          `Route 53 still refused after ${round} rounds; the queue redelivers it`,
+        );
         deps.logger.warn('zone shift still refused at the end of its retry budget', {
           deferred: again.map((p) => p.service.id),
           rounds: round,
@@ -442,7 +599,134 @@ class ZoneShift {
       await this.sleep(delay);
       pending = again;
     }
-    await Promise.all(settled.map(({ plan, result }) => this.settle(plan, result)));
+  }
+
+  /** Less than the reserve left of the invocation (after `afterMs` more)? */
+  private outOfTime(afterMs = 0): boolean {
+    const remaining = this.deps.remainingMs?.();
+    return remaining !== undefined && remaining - afterMs < this.retry.reserveMs;
+  }
+
+  private defer(plan: Plan, reason: string, detail: string): void {
+    this.set(plan.item, {
+      outcome: 'deferred',
+      reason,
+      detail,
+      from: plan.decision.from,
+      to: plan.decision.to,
+      epoch: plan.decision.expectedEpoch,
+    });
+  }
+
+  private deferAll(plans: readonly Plan[], reason: string, detail: string): void {
+    for (const plan of plans) this.defer(plan, reason, detail);
+  }
+
+  /**
+   * The state read again before a round: a service paused since the decision is not sent (its
+   * lease given back, announced as held); one whose epoch or lease moved is left to whoever moved
+   * it. A failed read lets the round go on: the commit's own condition still refuses a pause.
+   */
+  private async stillOurs(plans: readonly Plan[]): Promise<Plan[]> {
+    const { deps } = this;
+    const now = deps.clock.now();
+    const checked = await Promise.all(
+      plans.map(async (plan) => {
+        let state: ClusterState | undefined;
+        try {
+          state = await deps.state.get(plan.service.id);
+        } catch {
+          return plan;
+        }
+        const lease = state?.lease;
+        const ours =
+          state !== undefined &&
+          state.epoch === plan.decision.expectedEpoch &&
+          lease?.holder === plan.item.shift.holder &&
+          lease.attempt === this.attemptOf(plan.item);
+        if (state?.paused && ours) {
+          await this.releaseQuietly(plan.service.id, plan.item.shift.holder, this.attemptOf(plan.item));
+          deps.logger.info('zone shift stopped: the service was paused after the decision', {
+            serviceId: plan.service.id,
+            from: plan.decision.from,
+            to: plan.decision.to,
+          });
+          this.set(plan.item, {
+            outcome: 'held',
+            from: plan.decision.from,
+            to: plan.decision.to,
+            reason: 'paused',
+            detail: 'paused after the decision, before the change was sent: nothing changed',
+            epoch: plan.decision.expectedEpoch,
+          });
+          return undefined;
+        }
+        if (
+          !ours &&
+          state !== undefined &&
+          !(lease && lease.expiresAt < now && state.epoch === plan.decision.expectedEpoch)
+        ) {
+          this.set(plan.item, {
+            outcome: 'superseded',
+            reason: state.epoch === plan.decision.expectedEpoch ? 'lease-taken' : 'epoch-moved',
+            detail: `epoch ${state.epoch}, lease ${lease ? `${lease.operation} by ${lease.holder}` : 'none'}: another operation acted since the decision`,
+            epoch: state.epoch,
+          });
+          return undefined;
+        }
+        return plan;
+      }),
+    );
+    return checked.filter((p): p is Plan => p !== undefined);
+  }
+
+  /**
+   * Where traffic points for changes whose outcome is unknown: one batched read (a zone walk for
+   * Route 53), read again with backoff inside the budget for the services it could not answer.
+   * Absent from the answer: still unknown.
+   */
+  private async readBack(serviceIds: readonly string[]): Promise<ReadonlyMap<string, string | undefined>> {
+    const { deps } = this;
+    const out = new Map<string, string | undefined>();
+    let missing = [...serviceIds];
+    for (let attempt = 1; missing.length > 0; attempt++) {
+      try {
+        const read = deps.traffic.currentAll
+          ? await deps.traffic.currentAll(missing)
+          : await this.readOneByOne(missing);
+        for (const [id, node] of read) out.set(id, node);
+      } catch (err) {
+        deps.logger.warn('zone shift read-back failed', {
+          services: missing.length,
+          attempt,
+          error: describe(err),
+        });
+      }
+      missing = missing.filter((id) => !out.has(id));
+      const delay = this.backoff(attempt);
+      if (
+        missing.length === 0 ||
+        attempt >= 3 ||
+        deps.clock.now() + delay - this.startedAt > this.retry.budgetMs ||
+        this.outOfTime(delay)
+      )
+        break;
+      await this.sleep(delay);
+    }
+    return out;
+  }
+
+  /** Without a batched read: one service after the other, so a big batch stays within rate limits. */
+  private async readOneByOne(ids: readonly string[]): Promise<ReadonlyMap<string, string | undefined>> {
+    const out = new Map<string, string | undefined>();
+    for (const id of ids) {
+      try {
+        out.set(id, await this.deps.traffic.current(id));
+      } catch {
+        // unknown: absent
+      }
+    }
+    return out;
   }
 
   /** The port promises not to throw for one service; if it throws anyway, every change is uncertain. */
@@ -472,39 +756,31 @@ class ZoneShift {
     }
   }
 
-  private async settle(plan: Plan, result: TrafficShiftResult): Promise<void> {
-    const { deps } = this;
+  // -- settling one service: commit, conflict, or a human (the engine's commit/conflict/announce) --
+
+  private async settle(x: Settlement): Promise<void> {
+    const { plan } = x;
     const { service, decision } = plan;
-    if (result.status === 'shifted') return this.commit(plan);
-    if (result.status === 'conflict') return this.conflict(plan, result);
-    if (result.uncertain) {
-      let observed: string | undefined;
-      let readError: unknown;
-      try {
-        observed = await deps.traffic.current(service.id);
-      } catch (err) {
-        readError = err;
-      }
-      if (readError === undefined && observed === decision.to) return this.commit(plan);
-      if (readError !== undefined || observed !== decision.from) {
+    switch (x.kind) {
+      case 'moved':
+        return this.commit(plan);
+      case 'conflict':
+        return this.conflict(plan, x.result);
+      case 'elsewhere':
         // Leave the lease to expire: nothing automatic should touch this service until a human looks.
         return this.needsAttention(
           plan,
           'shift-uncertain',
-          `traffic shift to ${decision.to} failed with ${result.errorName} (${result.message}) and traffic now points at ${
-            readError === undefined
-              ? (observed ?? 'no single node')
-              : `an unknown target (read-back failed: ${describe(readError)})`
-          }`,
+          `traffic shift to ${decision.to} failed with ${x.result.errorName} (${x.result.message}) and traffic now points at ${x.observed ?? 'no single node'}`,
         );
-      }
+      case 'failed':
+        await this.releaseQuietly(service.id, plan.item.shift.holder, this.attemptOf(plan.item));
+        return this.needsAttention(
+          plan,
+          'shift-failed',
+          `traffic shift to ${decision.to} failed with ${x.result.errorName} (${x.result.message}); traffic stays on ${decision.from}, which is down`,
+        );
     }
-    await this.releaseQuietly(service.id, plan.item.shift.holder);
-    return this.needsAttention(
-      plan,
-      'shift-failed',
-      `traffic shift to ${decision.to} failed with ${result.errorName} (${result.message}); traffic stays on ${decision.from}, which is down`,
-    );
   }
 
   private async commit(plan: Plan): Promise<void> {
@@ -535,21 +811,40 @@ class ZoneShift {
         serviceId: service.id,
         expectedEpoch: decision.expectedEpoch,
         holder: shift.holder,
+        attempt: this.attemptOf(item),
         newPrimary: decision.to,
         at,
         history,
       });
     } catch (err) {
-      if (!(err instanceof LeaseLostError) && (await this.committedAnyway(plan))) {
-        deps.logger.warn('commit answered with an error but is recorded', {
-          serviceId: service.id,
-          error: describe(err),
-        });
+      const now = await this.readStateQuietly(service.id);
+      if (now?.epoch === epoch && now.primary === decision.to && now.lastChange?.actor === shift.holder) {
+        if (now.lastChange.at === at && !(err instanceof LeaseLostError)) {
+          // Our own write landed; only its answer was lost.
+          deps.logger.warn('commit answered with an error but is recorded', {
+            serviceId: service.id,
+            error: describe(err),
+          });
+        } else {
+          // Another attempt of the same change (a copy of the message) committed it and announces it.
+          deps.logger.info('change already committed by another attempt of the same holder', {
+            serviceId: service.id,
+            epoch,
+          });
+          this.set(item, { outcome: 'already-done', from: decision.from, to: decision.to, epoch });
+          return;
+        }
+      } else if (now?.paused && now.epoch === decision.expectedEpoch) {
+        return this.needsAttention(
+          plan,
+          'paused-after-shift',
+          `traffic moved to ${decision.to} before a pause written meanwhile took effect; the automatic failover is not recorded while paused, so the state still names ${decision.from} as primary: record it with a manual failover to ${decision.to}, or move traffic back`,
+        );
       } else {
         return this.needsAttention(
           plan,
           err instanceof LeaseLostError ? 'lease-lost' : 'commit-failed',
-          `traffic moved to ${decision.to}, but recording epoch ${epoch} failed (${describe(err)}): the state still names ${decision.from} as primary`,
+          `traffic moved to ${decision.to}, but recording epoch ${epoch} failed (${describe(err)}): the state names ${now ? `${now.primary} at epoch ${now.epoch}` : 'an unknown primary (read failed)'}`,
         );
       }
     }
@@ -578,15 +873,6 @@ class ZoneShift {
     this.set(item, { outcome: 'failed-over', from: decision.from, to: decision.to, epoch });
   }
 
-  private async committedAnyway(plan: Plan): Promise<boolean> {
-    try {
-      const now = await this.deps.state.get(plan.service.id);
-      return now?.primary === plan.decision.to && now.epoch === plan.decision.expectedEpoch + 1;
-    } catch {
-      return false;
-    }
-  }
-
   private async conflict(
     plan: Plan,
     result: Extract<TrafficShiftResult, { status: 'conflict' }>,
@@ -594,7 +880,7 @@ class ZoneShift {
     const { deps } = this;
     const { service, decision, item } = plan;
     // Someone moved traffic outside the lease. Never overwrite it: tell a human what is live now.
-    await this.releaseQuietly(service.id, item.shift.holder);
+    await this.releaseQuietly(service.id, item.shift.holder, this.attemptOf(item));
     deps.metrics.add('FailoverConflict', 1, 'Count', { serviceId: service.id });
     deps.logger.warn('traffic was not where the state says: not moving it', {
       serviceId: service.id,
@@ -663,6 +949,29 @@ class ZoneShift {
     });
   }
 
+  /**
+   * This invocation's attempt at one queued change: the change's token (its message id for a
+   * message without one) and the invocation. Claimed in the lease, so that of two invocations
+   * holding copies of one change only one shifts.
+   */
+  private attemptOf(item: ZoneShiftItem): string {
+    return `${item.shift.token ?? item.id}@${this.actor}`;
+  }
+
+  /** A lease refused because the same holder's lease is claimed by another live attempt? */
+  private async anotherAttempt(p: Plan): Promise<boolean> {
+    const lease = (await this.readStateQuietly(p.service.id))?.lease;
+    return lease?.holder === p.item.shift.holder && lease.attempt !== this.attemptOf(p.item);
+  }
+
+  private async readStateQuietly(serviceId: string): Promise<ClusterState | undefined> {
+    try {
+      return await this.deps.state.get(serviceId);
+    } catch {
+      return undefined;
+    }
+  }
+
   private backoff(round: number): number {
     const ceiling = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (round - 1));
     return Math.floor(this.random() * ceiling);
@@ -683,9 +992,9 @@ class ZoneShift {
   }
 
   /** Releasing is an optimisation (the lease expires anyway); its failure must not mask the real outcome. */
-  private async releaseQuietly(serviceId: string, holder: string): Promise<void> {
+  private async releaseQuietly(serviceId: string, holder: string, attempt: string): Promise<void> {
     try {
-      await this.deps.state.releaseLease(serviceId, holder);
+      await this.deps.state.releaseLease(serviceId, holder, attempt);
     } catch (err) {
       this.deps.logger.warn('lease release failed; it will expire', { serviceId, error: describe(err) });
     }

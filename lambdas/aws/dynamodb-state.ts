@@ -81,7 +81,8 @@ export class DynamoDbState implements StatePort {
 
   async acquireLease(req: AcquireLeaseRequest): Promise<void> {
     // Free to take: no lease, an expired lease, or our own (a retried invocation with the same holder).
-    const free = '(attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR #lease.#holder = :holder)';
+    // ...and, for our own, no other attempt claimed under it (see Lease.attempt).
+    const free = `(attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR (#lease.#holder = :holder AND ${attemptCondition(req.lease.attempt)}))`;
     const existing = `(#epoch = :expected AND ${free})`;
     const seeding = req.expectedEpoch === 0;
     try {
@@ -98,6 +99,7 @@ export class DynamoDbState implements StatePort {
             '#lease': 'lease',
             '#expiresAt': 'expiresAt',
             '#holder': 'holder',
+            '#attempt': 'attempt',
           },
           ExpressionAttributeValues: {
             ...seedValues(req.serviceId, req.seedPrimary),
@@ -105,6 +107,7 @@ export class DynamoDbState implements StatePort {
             ':expected': req.expectedEpoch,
             ':now': req.now,
             ':holder': req.lease.holder,
+            ...(req.lease.attempt !== undefined ? { ':attempt': req.lease.attempt } : {}),
           },
           // Lets the conflict say who holds the lease, without a second read.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -138,7 +141,15 @@ export class DynamoDbState implements StatePort {
           UpdateExpression: `SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history${rejoin.set} REMOVE #lease${rejoin.remove}`,
           // The fencing check: same epoch as read, and the lease still ours. An expired lease that
           // nobody took over still fences correctly: the epoch has not moved.
-          ConditionExpression: '#epoch = :expected AND #lease.#holder = :holder',
+          // The attempt: one zone-shifter invocation per lease. Paused: an automatic failover stops
+          // even after its decision; an operator's own operation goes on.
+          ConditionExpression: `#epoch = :expected AND #lease.#holder = :holder AND ${
+            req.attempt === undefined ? 'attribute_not_exists(#lease.#attempt)' : '#lease.#attempt = :attempt'
+          }${
+            req.history.operation === 'auto-failover'
+              ? ' AND (attribute_not_exists(#paused) OR #paused = :false)'
+              : ''
+          }`,
           ExpressionAttributeNames: {
             '#primary': 'primary',
             '#epoch': 'epoch',
@@ -146,6 +157,8 @@ export class DynamoDbState implements StatePort {
             '#lastChange': 'lastChange',
             '#lease': 'lease',
             '#holder': 'holder',
+            '#attempt': 'attempt',
+            ...(req.history.operation === 'auto-failover' ? { '#paused': 'paused' } : {}),
             ...rejoin.names,
           },
           ExpressionAttributeValues: {
@@ -155,6 +168,8 @@ export class DynamoDbState implements StatePort {
             ':history': history,
             ':expected': req.expectedEpoch,
             ':holder': req.holder,
+            ...(req.attempt !== undefined ? { ':attempt': req.attempt } : {}),
+            ...(req.history.operation === 'auto-failover' ? { ':false': false } : {}),
             ...rejoin.values,
           },
         },
@@ -188,16 +203,19 @@ export class DynamoDbState implements StatePort {
     }
   }
 
-  async releaseLease(serviceId: string, holder: string): Promise<void> {
+  async releaseLease(serviceId: string, holder: string, attempt?: string): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.stateKey(serviceId),
           UpdateExpression: 'REMOVE #lease',
-          ConditionExpression: '#lease.#holder = :holder',
-          ExpressionAttributeNames: { '#lease': 'lease', '#holder': 'holder' },
-          ExpressionAttributeValues: { ':holder': holder },
+          ConditionExpression: `#lease.#holder = :holder AND ${attemptCondition(attempt)}`,
+          ExpressionAttributeNames: { '#lease': 'lease', '#holder': 'holder', '#attempt': 'attempt' },
+          ExpressionAttributeValues: {
+            ':holder': holder,
+            ...(attempt !== undefined ? { ':attempt': attempt } : {}),
+          },
         }),
       );
     } catch (err) {
@@ -378,7 +396,15 @@ function leaseItem(lease: Lease): Record<string, unknown> {
     operation: lease.operation,
     acquiredAt: lease.acquiredAt,
     expiresAt: lease.expiresAt,
+    ...(lease.attempt !== undefined ? { attempt: lease.attempt } : {}),
   };
+}
+
+/** The lease's attempt claim is `attempt`, or (with none given, or none claimed yet) absent. */
+function attemptCondition(attempt: string | undefined): string {
+  return attempt === undefined
+    ? 'attribute_not_exists(#lease.#attempt)'
+    : '(attribute_not_exists(#lease.#attempt) OR #lease.#attempt = :attempt)';
 }
 
 function toClusterState(serviceId: string, item: Record<string, unknown>): ClusterState {
@@ -395,6 +421,7 @@ function toClusterState(serviceId: string, item: Record<string, unknown>): Clust
             operation: lease.operation as OperationKind,
             acquiredAt: Number(lease.acquiredAt),
             expiresAt: Number(lease.expiresAt),
+            ...(typeof lease.attempt === 'string' ? { attempt: lease.attempt } : {}),
           },
         }
       : {}),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { FailoverError } from '../domain/errors.ts';
 import type { ShiftQueuePort } from '../domain/ports.ts';
@@ -35,7 +36,9 @@ export class SqsShiftQueue implements ShiftQueuePort {
       await this.client.send(
         new SendMessageCommand({
           QueueUrl: this.queueUrl,
-          MessageBody: encodeQueuedShift(shift),
+          // The token is minted here, once: the SDK retries this same body after a lost answer, so
+          // every copy of the change carries it.
+          MessageBody: encodeQueuedShift({ ...shift, token: shift.token ?? randomUUID() }),
           MessageAttributes: {
             serviceId: { DataType: 'String', StringValue: shift.serviceId },
           },

@@ -59,6 +59,8 @@ export interface CommitRequest {
   readonly expectedEpoch: number;
   /** Must still hold the lease: a stale holder cannot commit (fencing). */
   readonly holder: string;
+  /** The lease's attempt claim, when it has one (see Lease.attempt); absent: the lease must have none. */
+  readonly attempt?: string;
   readonly newPrimary: string;
   readonly at: number;
   /** Written in the same transaction; its epoch is expectedEpoch + 1. */
@@ -82,12 +84,20 @@ export interface RejoinedRequest {
 export interface StatePort {
   /** Undefined when the service has never been written (its state is the configured initial primary at epoch 0). */
   get(serviceId: string): Promise<ClusterState | undefined>;
-  /** Conditional write. Throws LeaseConflictError when the epoch moved or a live lease is held by someone else. */
+  /**
+   * Conditional write. Throws LeaseConflictError when the epoch moved or a live lease is held by
+   * someone else, or by the same holder under another attempt (Lease.attempt).
+   */
   acquireLease(req: AcquireLeaseRequest): Promise<void>;
-  /** primary := newPrimary, epoch := expectedEpoch + 1, lease removed, history item written; atomically. Throws LeaseLostError. */
+  /**
+   * primary := newPrimary, epoch := expectedEpoch + 1, lease removed, history item written;
+   * atomically. Throws LeaseLostError when the lease (holder and attempt) is not ours or the epoch
+   * moved, and for an automatic failover when the service is paused: a pause stops it until the
+   * end (operator operations, switchover and failover, commit while paused).
+   */
   commit(req: CommitRequest): Promise<void>;
-  /** Removes the lease if `holder` still holds it; a no-op otherwise. */
-  releaseLease(serviceId: string, holder: string): Promise<void>;
+  /** Removes the lease if `holder` (under `attempt`, or with no attempt claimed) still holds it; a no-op otherwise. */
+  releaseLease(serviceId: string, holder: string, attempt?: string): Promise<void>;
   /** Pause or resume automatic failover. Seeds the item like acquireLease when it does not exist. */
   setPaused(serviceId: string, paused: boolean, seedPrimary: string): Promise<void>;
   /** Newest first. */

@@ -28,6 +28,7 @@ function buildSchema() {
     lagSeconds: z.number().finite().min(0),
     queuedAt: z.number().finite(),
     reason: z.string().max(256),
+    token: id.optional(),
   });
 }
 
@@ -43,7 +44,8 @@ export function queuedShiftSchema(): ReturnType<typeof buildSchema> {
 }
 
 export function encodeQueuedShift(shift: QueuedShift): string {
-  const { serviceId, from, to, expectedEpoch, holder, transition, lagSeconds, queuedAt, reason } = shift;
+  const { serviceId, from, to, expectedEpoch, holder, transition, lagSeconds, queuedAt, reason, token } =
+    shift;
   return JSON.stringify({
     v: QUEUED_SHIFT_VERSION,
     serviceId,
@@ -61,6 +63,7 @@ export function encodeQueuedShift(shift: QueuedShift): string {
     lagSeconds,
     queuedAt,
     reason: reason.slice(0, 256),
+    ...(token !== undefined ? { token } : {}),
   });
 }
 

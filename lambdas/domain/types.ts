@@ -50,6 +50,12 @@ export interface Lease {
   readonly operation: OperationKind;
   readonly acquiredAt: number;
   readonly expiresAt: number;
+  /**
+   * The one attempt allowed to act under this lease when several may run as the same holder
+   * (zone-shifter invocations handling copies of one queued change). Claimed with the lease's
+   * conditional write; the commit and the release must name it.
+   */
+  readonly attempt?: string;
 }
 
 /** One item per service in the state table. */
@@ -195,6 +201,11 @@ export interface QueuedShift {
   readonly queuedAt: number;
   /** The error that sent it to the queue, e.g. Throttling or PriorRequestNotComplete. */
   readonly reason: string;
+  /**
+   * Unique per queued change, minted when it is handed to the queue: copies of one change (an SQS
+   * redelivery, or a SendMessage the SDK retried after a lost answer) carry the same token.
+   */
+  readonly token?: string;
   /**
    * Set when the target was already promoted (and the old primary fenced) before the shift was
    * throttled: the shifter must not re-decide onto another node, and its history keeps these.

@@ -2,8 +2,9 @@
  * The zone-shift Lambda: an SQS event source mapping delivers the throttled traffic changes the
  * failover Lambda queued, up to hundreds per invocation (batching window), at most a couple of
  * invocations at a time. Thin: decode each message, run the zone shift, and report back the
- * messages to redeliver (partial batch response): those still refused when the retry budget ran
- * out, and malformed ones, which end in the dead-letter queue after a few receives.
+ * messages to redeliver (partial batch response): every change not settled in this invocation
+ * (still refused, outcome unknown, out of time, held by another attempt), and malformed ones,
+ * which end in the dead-letter queue after a few receives.
  */
 
 import { runZoneShift, type ZoneShiftDeps, type ZoneShiftItem } from '../app/zone-shift.ts';
@@ -20,7 +21,7 @@ export interface ZoneShiftHandlerResult {
 
 export type ZoneShiftHandler = (
   event: unknown,
-  context?: { readonly awsRequestId?: string },
+  context?: { readonly awsRequestId?: string; readonly getRemainingTimeInMillis?: () => number },
 ) => Promise<ZoneShiftHandlerResult>;
 
 interface SqsRecord {
@@ -40,7 +41,9 @@ function recordsOf(event: unknown): SqsRecord[] {
   });
 }
 
-export function makeZoneShiftHandler(deps: Omit<ZoneShiftDeps, 'invocationId'>): ZoneShiftHandler {
+export function makeZoneShiftHandler(
+  deps: Omit<ZoneShiftDeps, 'invocationId' | 'remainingMs'>,
+): ZoneShiftHandler {
   return async (event, context) => {
     const invocationId = context?.awsRequestId ?? 'zone-shifter';
     const logger: Logger =
@@ -61,7 +64,14 @@ export function makeZoneShiftHandler(deps: Omit<ZoneShiftDeps, 'invocationId'>):
           failures.push(record.messageId);
         }
       }
-      const outcomes = items.length ? await runZoneShift({ ...deps, logger, invocationId }, items) : [];
+      // The shifter stops starting rounds near the function timeout, handing back what is left.
+      const remainingMs = context?.getRemainingTimeInMillis?.bind(context);
+      const outcomes = items.length
+        ? await runZoneShift(
+            { ...deps, logger, invocationId, ...(remainingMs ? { remainingMs } : {}) },
+            items,
+          )
+        : [];
       for (const o of outcomes) {
         if (o.outcome === 'deferred' || o.outcome === 'invalid') failures.push(o.id);
       }

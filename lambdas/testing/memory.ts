@@ -203,15 +203,25 @@ export class MemoryState implements StatePort {
     }
     if (item.epoch !== req.expectedEpoch) return this.conflict(req);
     const held = item.lease;
-    // A lease is free once expiresAt < now; until then only its holder may renew it.
-    if (held && held.holder !== req.lease.holder && held.expiresAt >= req.now) return this.conflict(req);
+    // A lease is free once expiresAt < now; until then only its holder may renew it, and only
+    // under the attempt it claimed (or none claimed yet).
+    const ownAttempt = held?.attempt === undefined || held.attempt === req.lease.attempt;
+    if (held && (held.holder !== req.lease.holder || !ownAttempt) && held.expiresAt >= req.now)
+      return this.conflict(req);
     item.lease = req.lease;
     this.stats.leasesAcquired++;
   }
 
   async commit(req: CommitRequest): Promise<void> {
     const item = this.items.get(req.serviceId);
-    if (!item || item.epoch !== req.expectedEpoch || item.lease?.holder !== req.holder) {
+    if (
+      !item ||
+      item.epoch !== req.expectedEpoch ||
+      item.lease?.holder !== req.holder ||
+      item.lease.attempt !== req.attempt ||
+      // An automatic failover stops at a pause; an operator's own operation goes on.
+      (item.paused && req.history.operation === 'auto-failover')
+    ) {
       this.stats.commitsRefused++;
       throw new LeaseLostError(req.serviceId, req.holder);
     }
@@ -240,9 +250,10 @@ export class MemoryState implements StatePort {
     this.stats.commits++;
   }
 
-  async releaseLease(serviceId: string, holder: string): Promise<void> {
+  async releaseLease(serviceId: string, holder: string, attempt?: string): Promise<void> {
     const item = this.items.get(serviceId);
-    if (item?.lease?.holder === holder) {
+    const lease = item?.lease;
+    if (item && lease?.holder === holder && (lease.attempt === undefined || lease.attempt === attempt)) {
       delete item.lease;
       this.stats.releases++;
     }

@@ -23,7 +23,15 @@ export class MemoryShiftQueue implements ShiftQueuePort {
     const failure = this.failures.shift();
     if (failure !== undefined) throw failure;
     this.enqueued.push(structuredClone(shift));
-    this.pending.push({ messageId: `m-${++this.seq}`, body: encodeQueuedShift(shift) });
+    // As SqsShiftQueue: a token minted per enqueue, carried by every copy of the message.
+    const body = encodeQueuedShift({ ...shift, token: shift.token ?? `t-${this.seq + 1}` });
+    this.pending.push({ messageId: `m-${++this.seq}`, body });
+  }
+
+  /** Delivers a copy of a waiting message under a new message id (a SendMessage the SDK retried after a lost answer). */
+  duplicate(messageId: string): void {
+    const record = this.pending.find((r) => r.messageId === messageId);
+    if (record) this.pending.push({ messageId: `m-${++this.seq}`, body: record.body });
   }
 
   /** The next enqueue throws `error` (SendMessage refused). */

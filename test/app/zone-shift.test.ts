@@ -316,3 +316,232 @@ describe('runZoneShift', () => {
     expect(names).toContain(healthAlarmName(env.config.services[3]!, env.config.services[3]!.nodes[1]!));
   });
 });
+
+describe('runZoneShift under unknown outcomes, time limits, pauses and duplicate deliveries', () => {
+  it('a timed-out zone-shift batch drops every failover in it: batches that timed out unapplied are read back once and sent again until they land', async () => {
+    const { env, deps, items } = setup(50);
+    for (let k = 0; k < 3; k++)
+      env.traffic.failNext('s0', { errorName: 'TimeoutError', apply: false, uncertain: true });
+    const traffic = instrument(env.traffic, 'traffic');
+    const out = await runZoneShift({ ...deps, traffic }, items);
+
+    expect(out.filter((o) => o.outcome === 'failed-over')).toHaveLength(50);
+    for (const { shift } of items) expect(env.traffic.pointsAt(shift.serviceId)).toBe('b');
+    expect(env.notifier.ofKind('failover-failed')).toEqual([]);
+    // One batched read-back per unknown round (a zone walk in AWS), never one read per service.
+    expect(traffic.callLog.find({ port: 'traffic', method: 'currentAll' })).toHaveLength(3);
+    expect(traffic.callLog.find({ port: 'traffic', method: 'current' })).toHaveLength(0);
+  });
+
+  it('gives a batch whose outcome cannot be read back to the queue with its lease, and the redelivery records the traffic that moved', async () => {
+    const { env, deps, items } = setup(3);
+    env.traffic.failNext('s0', { errorName: 'TimeoutError', apply: true });
+    const blind = instrument(env.traffic, 'traffic', {
+      methods: ['currentAll'],
+      fault: () => ({ mode: 'throw', error: new TransientAwsError('ListResourceRecordSets') }),
+    });
+    const first = await runZoneShift({ ...deps, traffic: blind }, items);
+    expect(first.map((o) => [o.outcome, o.reason])).toEqual(items.map(() => ['deferred', 'outcome-unknown']));
+    expect(env.notifier.published).toEqual([]);
+    for (const { shift } of items)
+      expect(env.state.snapshot(shift.serviceId)?.lease?.holder).toBe(shift.holder);
+
+    // SQS makes the messages visible again after the visibility timeout; traffic had moved.
+    env.clock.advance(360_000);
+    for (const { shift } of items) env.lag.put(shift.serviceId, 'b', 1);
+    const again = await runZoneShift({ ...deps, invocationId: 'shifter-2' }, items);
+    expect(again.map((o) => o.outcome)).toEqual(['failed-over', 'failed-over', 'failed-over']);
+    for (const { shift } of items)
+      expect(env.state.snapshot(shift.serviceId)).toMatchObject({ primary: 'b', epoch: 1 });
+  });
+
+  it('records a move an earlier attempt made even when the redelivery would now hold (the primary recovered)', async () => {
+    const { env, deps, items } = setup(1);
+    env.traffic.failNext('s0', { errorName: 'TimeoutError', apply: true });
+    const blind = instrument(env.traffic, 'traffic', {
+      methods: ['currentAll'],
+      fault: () => ({ mode: 'throw', error: new TransientAwsError('ListResourceRecordSets') }),
+    });
+    expect((await runZoneShift({ ...deps, traffic: blind }, items))[0]).toMatchObject({
+      outcome: 'deferred',
+    });
+    env.clock.advance(360_000);
+    env.alarms.setNode('s0', 'a', 'OK');
+    const [again] = await runZoneShift({ ...deps, invocationId: 'shifter-2' }, items);
+    expect(again).toMatchObject({ outcome: 'failed-over', to: 'b', epoch: 1 });
+    expect(env.traffic.pointsAt('s0')).toBe('b');
+    expect(env.state.snapshot('s0')).toMatchObject({ primary: 'b', epoch: 1 });
+  });
+
+  it('one conflicting record makes the shifter outlive its Lambda timeout: it starts no round with less than the reserve left, commits what settled, hands the rest back', async () => {
+    const { env, deps, items } = setup(2);
+    for (let i = 0; i < 200; i++) env.traffic.failNext('s0', { errorName: 'Throttling', apply: false });
+    const start = env.clock.now();
+    const remainingMs = () => 60_000 - (env.clock.now() - start);
+    // A retry budget longer than the function timeout: only the invocation's clock stops it.
+    const out = await runZoneShift(
+      { ...deps, remainingMs, retry: { budgetMs: 600_000, maxDelayMs: 5_000 } },
+      [items[0]!, { ...items[1]!, shift: { ...items[1]!.shift } }],
+    );
+    expect(out.map((o) => [o.serviceId, o.outcome])).toEqual([
+      ['s0', 'deferred'],
+      ['s1', 'deferred'],
+    ]);
+    expect(env.clock.now() - start).toBeLessThanOrEqual(60_000 - 15_000);
+  });
+
+  it('commits each change as it settles, not after every round: a service in another zone is recorded while its neighbour is still refused', async () => {
+    const config = testConfig([
+      route53Service({
+        id: 's0',
+        index: 0,
+        hostedZoneId: 'ZONEA',
+        policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
+      }),
+      route53Service({
+        id: 's1',
+        index: 1,
+        hostedZoneId: 'ZONEB',
+        policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
+      }),
+    ]);
+    const env = createMemoryEnvironment(config);
+    const items = config.services.map((s) => {
+      env.lag.put(s.id, 'b', 1, env.clock.now() - 5_000);
+      return { id: `m-${s.id}`, shift: leaseAndQueue(env, s.id) };
+    });
+    env.clock.advance(1_500);
+    for (let i = 0; i < 200; i++) env.traffic.failNext('s0', { errorName: 'Throttling', apply: false });
+    const state = instrument(env.state, 'state', { methods: ['commit'] });
+    const t0 = env.clock.now();
+    const out = await runZoneShift(
+      {
+        ...env,
+        state,
+        invocationId: 'shifter-1',
+        sleep: env.clock.sleep,
+        random: () => 0.5,
+        retry: { budgetMs: 20_000 },
+      },
+      items,
+    );
+    expect(out.map((o) => [o.serviceId, o.outcome])).toEqual([
+      ['s0', 'deferred'],
+      ['s1', 'failed-over'],
+    ]);
+    const [commit] = state.callLog.find({ method: 'commit' });
+    // Committed before the first backoff of the refused neighbour, not after its 20 s budget.
+    expect(commit!.start - t0).toBeLessThan(1_000);
+  });
+
+  it('pause does not stop an in-flight zone shift: a pause written between rounds stops the change not yet sent', async () => {
+    const { env, deps, items } = setup(3);
+    env.traffic.failNext('s0', { errorName: 'Throttling', apply: false });
+    let paused = false;
+    const sleep = async (ms: number) => {
+      if (!paused) {
+        paused = true;
+        await env.state.setPaused('s0', true, 'a');
+        await env.state.setPaused('s1', true, 'a');
+      }
+      env.clock.advance(ms);
+    };
+    const out = await runZoneShift({ ...deps, sleep }, items);
+    expect(out.map((o) => [o.serviceId, o.outcome, o.reason])).toEqual([
+      ['s0', 'held', 'paused'],
+      ['s1', 'held', 'paused'],
+      ['s2', 'failed-over', undefined],
+    ]);
+    for (const id of ['s0', 's1']) {
+      expectUnchanged(env, id);
+      expect(env.state.snapshot(id)?.lease).toBeUndefined();
+    }
+  });
+
+  it('pause does not stop an in-flight zone shift: a pause written after the change was sent refuses the commit and calls a human', async () => {
+    const { env, deps, items } = setup(1);
+    // The pause lands between the send and the commit.
+    const commitWithPause = {
+      ...env.state,
+      get: env.state.get.bind(env.state),
+      acquireLease: env.state.acquireLease.bind(env.state),
+      releaseLease: env.state.releaseLease.bind(env.state),
+      setPaused: env.state.setPaused.bind(env.state),
+      history: env.state.history.bind(env.state),
+      markRejoined: env.state.markRejoined.bind(env.state),
+      noteOnce: env.state.noteOnce.bind(env.state),
+      commit: async (req: Parameters<typeof env.state.commit>[0]) => {
+        await env.state.setPaused('s0', true, 'a');
+        return env.state.commit(req);
+      },
+    };
+    const [o] = await runZoneShift({ ...deps, state: commitWithPause }, items);
+    expect(o).toMatchObject({ outcome: 'needs-attention', reason: 'paused-after-shift' });
+    expect(env.state.snapshot('s0')).toMatchObject({ primary: 'a', epoch: 0, paused: true });
+    expect(env.notifier.ofKind('failover-failed')[0]?.detail).toMatchObject({ reason: 'paused-after-shift' });
+  });
+
+  it('two shifter invocations under one holder: copies of one queued change shift once, and the second stays quiet', async () => {
+    const { env, deps, items } = setup(3);
+    const copies = items.map((i) => ({
+      id: `${i.id}-copy`,
+      shift: { ...i.shift, token: `tok-${i.shift.serviceId}` },
+    }));
+    const originals = items.map((i) => ({ ...i, shift: { ...i.shift, token: `tok-${i.shift.serviceId}` } }));
+    const [a, b] = await Promise.all([
+      runZoneShift({ ...deps, invocationId: 'shifter-A' }, originals),
+      runZoneShift({ ...deps, invocationId: 'shifter-B' }, copies),
+    ]);
+    const outcomes = [...a!, ...b!].map((o) => o.outcome);
+    expect(outcomes.filter((o) => o === 'failed-over')).toHaveLength(3);
+    expect(
+      outcomes.filter((o) => o !== 'failed-over').every((o) => o === 'deferred' || o === 'already-done'),
+    ).toBe(true);
+    expect(env.traffic.appliedChanges).toHaveLength(3);
+    expect(env.state.stats.commits).toBe(3);
+    expect(env.notifier.ofKind('failover-failed')).toEqual([]);
+    expect(env.notifier.ofKind('failover')).toHaveLength(3);
+  });
+
+  it('a commit that finds its change already committed by another attempt of the same holder stays quiet', async () => {
+    const { env, deps, items } = setup(1);
+    // Another invocation committed the same change (same holder) while this one was sending.
+    const racing = {
+      ...deps,
+      state: Object.assign(Object.create(Object.getPrototypeOf(env.state)), env.state, {
+        commit: async () => {
+          throw new LeaseLostError('s0', 'req-s0');
+        },
+      }),
+    };
+    const traffic = {
+      ...env.traffic,
+      current: env.traffic.current.bind(env.traffic),
+      currentAll: env.traffic.currentAll.bind(env.traffic),
+      shift: async (changes: Parameters<typeof env.traffic.shift>[0]) => {
+        const out = await env.traffic.shift(changes);
+        env.state.seed({
+          serviceId: 's0',
+          primary: 'b',
+          epoch: 1,
+          paused: false,
+          lastChangeAt: env.clock.now(),
+          lastChange: {
+            serviceId: 's0',
+            epoch: 1,
+            at: env.clock.now() - 1,
+            operation: 'auto-failover',
+            from: 'a',
+            to: 'b',
+            reason: 'the other copy',
+            actor: 'req-s0',
+          },
+        });
+        return out;
+      },
+    };
+    const [o] = await runZoneShift({ ...racing, traffic }, items);
+    expect(o).toMatchObject({ outcome: 'already-done', epoch: 1 });
+    expect(env.notifier.ofKind('failover-failed')).toEqual([]);
+  });
+});

@@ -147,7 +147,7 @@ describe('DynamoDbState.acquireLease', () => {
   const update =
     'SET #lease = :lease, #serviceId = if_not_exists(#serviceId, :serviceId), #primary = if_not_exists(#primary, :seedPrimary), #epoch = if_not_exists(#epoch, :zero), #paused = if_not_exists(#paused, :notPaused)';
   const live =
-    '(#epoch = :expected AND (attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR #lease.#holder = :holder))';
+    '(#epoch = :expected AND (attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR (#lease.#holder = :holder AND attribute_not_exists(#lease.#attempt))))';
 
   it('writes the lease conditionally on the epoch and a free lease', async () => {
     ddb.on(UpdateCommand).resolves({});
@@ -162,6 +162,7 @@ describe('DynamoDbState.acquireLease', () => {
         '#lease': 'lease',
         '#expiresAt': 'expiresAt',
         '#holder': 'holder',
+        '#attempt': 'attempt',
       },
       ExpressionAttributeValues: values(3),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -179,8 +180,22 @@ describe('DynamoDbState.acquireLease', () => {
       '#lease': 'lease',
       '#expiresAt': 'expiresAt',
       '#holder': 'holder',
+      '#attempt': 'attempt',
     });
     expect(input?.ExpressionAttributeValues).toEqual(values(0));
+  });
+
+  it('claims an attempt under the lease: the same holder under another live attempt is refused', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await state().acquireLease(acquire({ lease: { ...lease, attempt: 'tok-1@shifter-1' } }));
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe(
+      '(#epoch = :expected AND (attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR (#lease.#holder = :holder AND (attribute_not_exists(#lease.#attempt) OR #lease.#attempt = :attempt))))',
+    );
+    expect(input?.ExpressionAttributeValues).toMatchObject({
+      ':attempt': 'tok-1@shifter-1',
+      ':lease': { ...lease, attempt: 'tok-1@shifter-1' },
+    });
   });
 
   it('maps a condition failure to LeaseConflictError naming the holder', async () => {
@@ -254,7 +269,8 @@ describe('DynamoDbState.commit', () => {
           Key: { pk: 'service#orders-db', sk: 'state' },
           UpdateExpression:
             'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history REMOVE #lease',
-          ConditionExpression: '#epoch = :expected AND #lease.#holder = :holder',
+          ConditionExpression:
+            '#epoch = :expected AND #lease.#holder = :holder AND attribute_not_exists(#lease.#attempt) AND (attribute_not_exists(#paused) OR #paused = :false)',
           ExpressionAttributeNames: {
             '#primary': 'primary',
             '#epoch': 'epoch',
@@ -262,6 +278,8 @@ describe('DynamoDbState.commit', () => {
             '#lastChange': 'lastChange',
             '#lease': 'lease',
             '#holder': 'holder',
+            '#attempt': 'attempt',
+            '#paused': 'paused',
           },
           ExpressionAttributeValues: {
             ':primary': 'db-b',
@@ -270,6 +288,7 @@ describe('DynamoDbState.commit', () => {
             ':history': entry,
             ':expected': 3,
             ':holder': 'req-1',
+            ':false': false,
           },
         },
       },
@@ -293,6 +312,23 @@ describe('DynamoDbState.commit', () => {
     const tokens = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.ClientRequestToken);
     expect(tokens[0]).toBe(tokens[1]);
     expect(tokens[2]).not.toBe(tokens[0]);
+  });
+
+  it('pause does not stop an in-flight zone shift: an automatic failover commits only while not paused, an operator operation also while paused', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    await state().commit(commitReq({ attempt: 'tok-1@shifter-1' }));
+    await state().commit(commitReq({ history: { ...entry, operation: 'switchover' } }));
+    const [auto, operator] = ddb
+      .commandCalls(TransactWriteCommand)
+      .map((c) => c.args[0].input.TransactItems?.[0]?.Update);
+    expect(auto?.ConditionExpression).toBe(
+      '#epoch = :expected AND #lease.#holder = :holder AND #lease.#attempt = :attempt AND (attribute_not_exists(#paused) OR #paused = :false)',
+    );
+    expect(auto?.ExpressionAttributeValues).toMatchObject({ ':attempt': 'tok-1@shifter-1', ':false': false });
+    expect(operator?.ConditionExpression).toBe(
+      '#epoch = :expected AND #lease.#holder = :holder AND attribute_not_exists(#lease.#attempt)',
+    );
+    expect(operator?.ExpressionAttributeNames).not.toHaveProperty('#paused');
   });
 
   it('drops undefined optional history fields', async () => {
@@ -353,9 +389,19 @@ describe('DynamoDbState.releaseLease', () => {
       TableName: TABLE,
       Key: { pk: 'service#orders-db', sk: 'state' },
       UpdateExpression: 'REMOVE #lease',
-      ConditionExpression: '#lease.#holder = :holder',
-      ExpressionAttributeNames: { '#lease': 'lease', '#holder': 'holder' },
+      ConditionExpression: '#lease.#holder = :holder AND attribute_not_exists(#lease.#attempt)',
+      ExpressionAttributeNames: { '#lease': 'lease', '#holder': 'holder', '#attempt': 'attempt' },
       ExpressionAttributeValues: { ':holder': 'req-1' },
+    });
+  });
+
+  it('with an attempt, removes the lease only if no other attempt claimed it', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await state().releaseLease('orders-db', 'req-1', 'tok-1@shifter-1');
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
+      ConditionExpression:
+        '#lease.#holder = :holder AND (attribute_not_exists(#lease.#attempt) OR #lease.#attempt = :attempt)',
+      ExpressionAttributeValues: { ':holder': 'req-1', ':attempt': 'tok-1@shifter-1' },
     });
   });
 

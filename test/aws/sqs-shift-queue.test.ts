@@ -40,7 +40,22 @@ describe('SqsShiftQueue', () => {
       QueueUrl: URL,
       MessageAttributes: { serviceId: { DataType: 'String', StringValue: 'orders-db' } },
     });
-    expect(decodeQueuedShift(call?.args[0].input.MessageBody ?? '')).toEqual({ ok: true, shift });
+    expect(decodeQueuedShift(call?.args[0].input.MessageBody ?? '')).toEqual({
+      ok: true,
+      shift: { ...shift, token: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+    });
+  });
+
+  it('two shifter invocations under one holder: each queued change carries its own token, kept by every copy', async () => {
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+    await queue().enqueue(shift);
+    await queue().enqueue(shift);
+    await queue().enqueue({ ...shift, token: 'kept' });
+    const tokens = sqs
+      .commandCalls(SendMessageCommand)
+      .map((c) => JSON.parse(c.args[0].input.MessageBody ?? '{}').token);
+    expect(tokens[0]).not.toBe(tokens[1]);
+    expect(tokens[2]).toBe('kept');
   });
 
   it.each([

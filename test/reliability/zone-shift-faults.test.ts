@@ -64,17 +64,21 @@ const KNOWN_SITES = [
   'shifter/traffic.shift#1',
   'shifter/state.commit#1',
   'shifter/notifier.publish#1',
-  // its recovery paths: facts read again inside its retry budget, batches retried, read-backs, release
+  // its recovery paths: facts read again inside its retry budget, the state read again before
+  // each round (a pause or another operation since the decision), batches retried, batched
+  // read-backs of a batch whose outcome is unknown (retried once), the state read to explain a
+  // refused commit
   'shifter/state.get#2',
   'shifter/state.get#3',
+  'shifter/state.get#4',
   'shifter/alarms.getStates#2',
   'shifter/alarms.getStates#3',
   'shifter/lag.getLatest#2',
   'shifter/lag.getLatest#3',
   'shifter/traffic.shift#2',
   'shifter/traffic.shift#3',
-  'shifter/traffic.current#1',
-  'shifter/state.releaseLease#1',
+  'shifter/traffic.currentAll#1',
+  'shifter/traffic.currentAll#2',
 ];
 
 async function run(explored: readonly FaultPlan[]) {
