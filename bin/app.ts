@@ -9,11 +9,10 @@
  * Env-agnostic unless an account/region is given (context, or CDK_DEFAULT_ACCOUNT/REGION when
  * `-c useDefaultEnv=true`), so `cdk synth` works offline without credentials.
  */
-import { App } from 'aws-cdk-lib';
 import { ConfigValidationError } from '../lambdas/domain/errors.ts';
-import { buildFailoverApp } from '../lib/failover-app.ts';
+import { buildFailoverApp, createFailoverApp } from '../lib/failover-app.ts';
 
-const app = new App();
+const app = createFailoverApp();
 const configPath = String(app.node.tryGetContext('config') ?? 'config/failover.json');
 const useDefaultEnv = String(app.node.tryGetContext('useDefaultEnv') ?? 'false') === 'true';
 

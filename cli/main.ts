@@ -14,6 +14,7 @@ import type { Clock } from '../lambdas/domain/ports.ts';
 import { readConfigFile } from '../lambdas/runtime/config.ts';
 import { type GlobalOptions, HELP, parseCommandLine } from './args.ts';
 import type { CommandContext } from './context.ts';
+import { endpointWarning } from './endpoint.ts';
 import { type CliIo, Output } from './output.ts';
 import { awsServices, type CliServices } from './services.ts';
 import { runHistory, runPause } from './state-commands.ts';
@@ -36,6 +37,8 @@ export interface CliDeps {
   readonly services?: (config: FailoverConfig, globals: GlobalOptions) => CliServices;
   /** @default 2000 */
   readonly pollIntervalMs?: number;
+  /** The environment (AWS_ENDPOINT_URL). @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
@@ -51,6 +54,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       return EXIT_OK;
     }
     command = cmd.name;
+    const env = deps.env ?? process.env;
+    const warning = globals.endpointUrl
+      ? endpointWarning(globals.endpointUrl, '--endpoint-url')
+      : endpointWarning(env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL');
+    if (warning) deps.io.stderr(`${warning}\n`);
     const config = loadConfig(deps, globals.configFile, cmd.name);
     const ctx: CommandContext = {
       config,

@@ -6,7 +6,7 @@
  * the names are packed, in configuration order, into as many rules as needed. Appending a service
  * only changes the last rule.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -16,18 +16,34 @@ import { Construct } from 'constructs';
 /** EventBridge's default per-pattern quota, in characters. */
 export const EVENT_PATTERN_QUOTA_CHARS = 2048;
 
-export function alarmEventPattern(alarmNames: readonly string[]) {
+/** Where the alarms live: this stack's account and region (tokens when the stack is env-agnostic). */
+export interface AlarmSource {
+  readonly account: string;
+  readonly region: string;
+}
+
+/** Placeholders as long as the longest account id and region names, for measuring patterns. */
+const LONGEST_SOURCE: AlarmSource = { account: '123456789012', region: 'ap-southeast-99-xx' };
+
+/**
+ * State changes of exactly these alarms, in this account and region: an event that names one of
+ * our alarms but comes from elsewhere (another account's bus forwarding to ours, a same-named alarm
+ * in another region) is never delivered to the failover Lambda.
+ */
+export function alarmEventPattern(alarmNames: readonly string[], where: AlarmSource = LONGEST_SOURCE) {
   return {
     source: ['aws.cloudwatch'],
     'detail-type': ['CloudWatch Alarm State Change'],
+    account: [where.account],
+    region: [where.region],
     detail: { alarmName: [...alarmNames] },
   };
 }
 
 /**
  * The size EventBridge would count, measured generously: JSON with a space after every ':' and
- * ',' (the longest usual serialization), so a pattern that fits here fits however CloudFormation
- * renders it.
+ * ',' (the longest usual serialization), and the longest account and region, so a pattern that
+ * fits here fits however CloudFormation renders it.
  */
 export function eventPatternSize(alarmNames: readonly string[]): number {
   return JSON.stringify(alarmEventPattern(alarmNames), null, 1).replace(/\n */g, ' ').length;
@@ -84,7 +100,10 @@ export class AlarmRules extends Construct {
       (names, i) =>
         new Rule(this, `Rule${i}`, {
           description: `Health alarm state changes -> failover Lambda (${i + 1}/${groups.length})`,
-          eventPattern: alarmEventPattern(names),
+          eventPattern: alarmEventPattern(names, {
+            account: Stack.of(this).account,
+            region: Stack.of(this).region,
+          }),
           targets: [
             new LambdaFunction(props.target, {
               // Delivery retries by EventBridge (target unreachable, throttled). The Lambda's own

@@ -3,7 +3,7 @@
  * file, with cdk-nag's AwsSolutions checks applied to the user's own configuration, so a finding
  * nobody acknowledged with a reason fails `cdk synth` (not only the tests' sample configurations).
  */
-import { type App, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfigFile } from './config-loader.ts';
 import { FailoverStack } from './failover-stack.ts';
@@ -21,6 +21,14 @@ export interface FailoverAppOptions {
    * @default - the stack's account, else the load balancer ARNs' account
    */
   readonly credentialsAccount?: string;
+}
+
+/**
+ * The app `bin/app.ts` synthesizes. No tree.json: it would repeat every resource's properties,
+ * subscriber endpoints (a webhook URL's token) included, in one more file of the cloud assembly.
+ */
+export function createFailoverApp(props: AppProps = {}): App {
+  return new App({ treeMetadata: false, ...props });
 }
 
 /** Adds the stack to `app`; throws ConfigValidationError listing every configuration problem. */

@@ -9,8 +9,7 @@
  * Other constructs (the switchover workflow) build their Lambdas with `createHandlerFunction`,
  * which gives them the same bundle settings, the same config.json and the same grants.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,13 +34,8 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Topic } from 'aws-cdk-lib/aws-sns';
-import {
-  EmailSubscription,
-  LambdaSubscription,
-  SqsSubscription,
-  UrlSubscription,
-} from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Subscription, SubscriptionProtocol, Topic } from 'aws-cdk-lib/aws-sns';
+import { LambdaSubscription, SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type FailoverConfig, healthAlarmName, parseConfig } from '../lambdas/domain/config.ts';
@@ -54,6 +48,14 @@ import { grantNodeActions, hasNodeActions } from './node-action-permissions.ts';
 import { elbStatements, route53Statements, signalReadStatements } from './traffic-permissions.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** What the handlers do to the state table (lambdas/aws/dynamodb-state.ts), and nothing else. */
+export const STATE_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+] as const;
 
 /** CloudFormation's per-stack resource quota. */
 export const STACK_RESOURCE_LIMIT = 500;
@@ -99,6 +101,14 @@ export interface FailoverAutomationProps {
    */
   readonly expectedAccountId?: string;
   /**
+   * Concurrency reserved for the failover Lambda, so that other functions exhausting the account's
+   * concurrency cannot throttle a failover. Lambda requires 100 to stay unreserved in the account:
+   * an account whose quota is below 100 + this value cannot deploy it (lower it, or ask for a quota
+   * increase).
+   * @default 10
+   */
+  readonly failoverReservedConcurrency?: number;
+  /**
    * Source of the failover handler (absolute, or relative to the project root).
    * @default 'lambdas/handlers/failover.ts'
    */
@@ -121,6 +131,11 @@ export interface HandlerFunctionOptions {
    * @default true
    */
   readonly grantTrafficControl?: boolean;
+  /**
+   * Concurrency reserved for this function alone.
+   * @default - none: the account's unreserved pool
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 export class FailoverAutomation extends Construct {
@@ -156,6 +171,12 @@ export class FailoverAutomation extends Construct {
     if (!Number.isInteger(shards) || shards < 1 || shards > 100) {
       throw new Error(`healthStackShards must be an integer between 1 and 100, got: ${shards}`);
     }
+    const reservedConcurrency = props.failoverReservedConcurrency ?? 10;
+    if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1 || reservedConcurrency > 1000) {
+      throw new Error(
+        `failoverReservedConcurrency must be an integer between 1 and 1000, got: ${reservedConcurrency}`,
+      );
+    }
     const stackAccount = Stack.of(this).account;
     const accounts = checkArnAccounts(
       this.config,
@@ -164,7 +185,7 @@ export class FailoverAutomation extends Construct {
     if (accounts.problems.length > 0) throw new ConfigValidationError(accounts.problems);
     if (accounts.unchecked) Annotations.of(this).addWarningV2('failover:arn-accounts', accounts.unchecked);
     this.logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
-    this.configFile = writeConfigFile(this.config);
+    this.configFile = writeConfigFile(bundledConfig(this.config));
 
     this.table = new Table(this, 'StateTable', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
@@ -175,6 +196,7 @@ export class FailoverAutomation extends Construct {
       encryption: TableEncryption.AWS_MANAGED,
       // Losing the epochs would restart every service at epoch 0 with a possibly wrong primary.
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+      deletionProtection: true,
     });
 
     const topicKey = props.topicKey ?? this.createTopicKey();
@@ -196,13 +218,23 @@ export class FailoverAutomation extends Construct {
         conditions: alarmSourceConditions(this),
       }),
     );
+    // Construct ids by position, never by endpoint: a webhook URL can hold a secret, and ids end up
+    // in logical ids, the manifest and tree.json (addSubscription would use the endpoint as the id).
     this.config.notifications.subscribers.forEach((s, i) => {
       switch (s.protocol) {
         case 'email':
-          this.topic.addSubscription(new EmailSubscription(s.endpoint));
+          new Subscription(this, `Subscriber${i}`, {
+            topic: this.topic,
+            protocol: SubscriptionProtocol.EMAIL,
+            endpoint: s.endpoint,
+          });
           break;
         case 'https':
-          this.topic.addSubscription(new UrlSubscription(s.endpoint));
+          new Subscription(this, `Subscriber${i}`, {
+            topic: this.topic,
+            protocol: SubscriptionProtocol.HTTPS,
+            endpoint: s.endpoint,
+          });
           break;
         case 'sqs':
           this.topic.addSubscription(
@@ -231,6 +263,7 @@ export class FailoverAutomation extends Construct {
       entry: props.failoverEntry ?? 'lambdas/handlers/failover.ts',
       description:
         'Automatic failover on a primary health alarm: decide, fence (epoch), shift traffic, record, notify',
+      reservedConcurrentExecutions: reservedConcurrency,
     });
     // EventBridge invokes asynchronously. Lambda retries a failed invocation (the handler is
     // idempotent: epoch compare-and-swap), then parks the event in the DLQ instead of dropping it.
@@ -272,7 +305,9 @@ export class FailoverAutomation extends Construct {
     const configFile = this.configFile;
     const logGroup = new LogGroup(this, `${id}Logs`, {
       retention: this.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+      // Every decision, hold included, is logged here with its reason: deleting the stack (to
+      // redeploy, or by mistake) must not delete the record of what the automation did.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     // Our own role instead of AWSLambdaBasicExecutionRole: logs go to this one log group only.
     const role = new Role(this, `${id}ServiceRole`, {
@@ -293,6 +328,9 @@ export class FailoverAutomation extends Construct {
       // few times a month, so the price of the extra memory is negligible next to seconds of outage.
       memorySize: options.memorySize ?? 512,
       timeout: options.timeout ?? Duration.seconds(60),
+      ...(options.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: options.reservedConcurrentExecutions }
+        : {}),
       logGroup,
       // The configuration is a file, not environment variables (4 KB total for those).
       environment: {
@@ -328,7 +366,11 @@ export class FailoverAutomation extends Construct {
         },
       },
     });
-    this.table.grantReadWriteData(fn);
+    // The calls the state adapter makes, listed (TransactWriteItems is authorized per item as
+    // PutItem/UpdateItem): no DeleteItem, BatchWriteItem or Scan, so no handler can erase history.
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: [...STATE_TABLE_ACTIONS], resources: [this.table.tableArn] }),
+    );
     this.topic.grantPublish(fn);
     if (options.grantTrafficControl ?? true) this.grantTrafficControl(fn);
     acknowledgeHandlerFindings(fn, role, options.grantTrafficControl ?? true);
@@ -565,21 +607,26 @@ function acknowledgeHandlerFindings(fn: NodejsFunction, role: Role, trafficContr
   );
 }
 
-/** Writes the validated configuration to a fresh temporary file for the bundling hook to copy. */
 /**
- * Writes the validated configuration where the bundling hook can copy it from. The name is the
- * content hash, so repeated synths reuse one file and two configurations never collide; the
- * write-then-rename keeps a concurrent synth from reading half a file.
+ * The configuration as the Lambdas receive it: without the subscribers' endpoints, which they never
+ * use and which can hold secrets (a webhook URL's token).
  */
-function writeConfigFile(config: FailoverConfig): string {
-  const content = `${JSON.stringify(config, null, 2)}\n`;
-  const hash = createHash('sha256').update(content).digest('hex').slice(0, 16);
-  const dir = join(tmpdir(), 'failover-automation-config');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `config-${hash}.json`);
-  const partial = `${file}.${process.pid}.tmp`;
-  writeFileSync(partial, content);
-  renameSync(partial, file);
+export function bundledConfig(config: FailoverConfig): FailoverConfig {
+  return { ...config, notifications: { subscribers: [] } };
+}
+
+/**
+ * Writes the configuration for the bundling hook to copy, into a fresh directory only this user
+ * can read (mkdtemp, mode 0700): a fixed shared path would let another local user read it or plant
+ * a file in its place before the copy.
+ */
+export function writeConfigFile(config: FailoverConfig): string {
+  const dir = mkdtempSync(join(tmpdir(), 'failover-automation-config-'));
+  chmodSync(dir, 0o700);
+  // Bundling runs within this synth, in this process: nothing needs the file afterwards.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   return file;
 }
 

@@ -45,6 +45,8 @@ export interface CliHarnessOptions {
   };
   /** Replace the SFN client (e.g. one bound to a local state machine). */
   readonly sfn?: SFNClient;
+  /** The environment the CLI sees (AWS_ENDPOINT_URL). @default {} */
+  readonly processEnv?: Readonly<Record<string, string | undefined>>;
   /** What DescribeAlarms / DescribeTargetGroups would say about existing alarms and target groups. */
   readonly rto?: {
     readonly alarms?: ReadonlyMap<string, AlarmSettings>;
@@ -123,6 +125,7 @@ export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
         readConfig: options.config ? () => config : readConfigFile,
         services: () => services,
         pollIntervalMs: POLL_MS,
+        env: options.processEnv ?? {},
       });
       return { code, stdout, stderr, json: () => JSON.parse(stdout) };
     },
