@@ -21,6 +21,19 @@ export function reachableArns(config: FailoverConfig): NamedArn[] {
     for (const role of ['fence', 'promote', 'demote'] as const) {
       const arn = service.hooks?.[role];
       if (arn !== undefined) out.push({ path: `services[${si}].hooks.${role}`, arn });
+      const action = service.actions?.[role];
+      if (action?.type === 'lambda') {
+        out.push({ path: `services[${si}].actions.${role}.functionArn`, arn: action.functionArn });
+      }
+      service.nodes.forEach((node, ni) => {
+        const own = node.actions?.[role];
+        if (own?.type === 'lambda') {
+          out.push({
+            path: `services[${si}].nodes[${ni}].actions.${role}.functionArn`,
+            arn: own.functionArn,
+          });
+        }
+      });
     }
   });
   config.notifications.subscribers.forEach((s, i) => {

@@ -32,7 +32,17 @@ export const MAX_ACTION_TIMEOUT_SECONDS = 900;
 const timeout = (defaultSeconds: number) =>
   z.number().int().min(1).max(MAX_ACTION_TIMEOUT_SECONDS).default(defaultSeconds);
 
-const lambdaArn = z.string().regex(/^arn:aws[a-z-]*:lambda:/, 'must be an ARN of service lambda');
+/**
+ * A whole function ARN, optionally qualified: no wildcard can pass, since IAM grants
+ * `lambda:InvokeFunction` on exactly this string (the same rule as the hooks in config.ts; the
+ * account is checked at synth by lib/arn-accounts.ts).
+ */
+const lambdaArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:lambda:[a-z]{2}(?:-[a-z]+)+-\d{1,2}:\d{12}:function:[A-Za-z0-9_-]{1,64}(?::(?:\$LATEST|[A-Za-z0-9_-]{1,128}))?$/,
+    'must be a whole Lambda function ARN without wildcards (arn:aws:lambda:<region>:<account>:function:<name>[:<version or alias>])',
+  );
 
 /** Shell lines sent to the instance; templated, never empty. */
 const commandLines = z.array(z.string().min(1).max(4096)).min(1).max(100);
@@ -101,6 +111,12 @@ export const rdsPromoteActionSchema = z.strictObject({
 
 export const postgresActionSchema = z.strictObject({
   type: z.literal('postgres'),
+  /**
+   * Where fence/demote set `default_transaction_read_only`: `system` (ALTER SYSTEM, the whole
+   * server; needs superuser) or `database` (ALTER DATABASE of the connection's database; works on
+   * Amazon RDS, where ALTER SYSTEM is not allowed). @default 'system'
+   */
+  readOnlyScope: z.enum(['system', 'database']).default('system'),
   /** Fence/demote: end client sessions after making the server read-only. @default true */
   terminateSessions: z.boolean().default(true),
   /** @default 60 */

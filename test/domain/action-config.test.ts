@@ -59,6 +59,7 @@ describe('node action configuration', () => {
     // The node's own action replaces the service's for that role only.
     expect(nodeActionConfig(svc, 'b', 'promote')).toEqual({
       type: 'postgres',
+      readOnlyScope: 'system',
       terminateSessions: true,
       timeoutSeconds: 60,
     });

@@ -100,15 +100,26 @@ async function postgres(
     }
     return 'promoted: pg_promote done, pg_is_in_recovery() is false';
   }
+  const database = ctx.action.readOnlyScope === 'database';
+  const db = database ? quoteIdent(String((await one(session, 'SELECT current_database() AS db')).db)) : '';
   if (role === 'unfence') {
-    await session.query('ALTER SYSTEM RESET default_transaction_read_only');
-    await session.query('SELECT pg_reload_conf()');
+    if (database) {
+      await session.query(`ALTER DATABASE ${db} RESET default_transaction_read_only`);
+    } else {
+      await session.query('ALTER SYSTEM RESET default_transaction_read_only');
+      await session.query('SELECT pg_reload_conf()');
+    }
     return 'unfenced: default_transaction_read_only reset';
   }
   // fence, demote
   if (await inRecovery()) return 'is a replica (in recovery): it takes no writes';
-  await session.query('ALTER SYSTEM SET default_transaction_read_only = on');
-  await session.query('SELECT pg_reload_conf()');
+  if (database) {
+    // Applies to sessions that start from now on; the ones already open are ended below.
+    await session.query(`ALTER DATABASE ${db} SET default_transaction_read_only = on`);
+  } else {
+    await session.query('ALTER SYSTEM SET default_transaction_read_only = on');
+    await session.query('SELECT pg_reload_conf()');
+  }
   let ended = 0;
   if (ctx.action.terminateSessions) {
     const row = await one(
@@ -117,18 +128,28 @@ async function postgres(
     );
     ended = Number(row.ended ?? 0);
   }
-  const file = await one(
-    session,
-    "SELECT setting FROM pg_file_settings WHERE name = 'default_transaction_read_only' AND applied ORDER BY seqno DESC LIMIT 1",
-  );
-  if (file.setting !== 'on') {
+  const applied = database
+    ? await one(
+        session,
+        "SELECT 'on' AS setting FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0 AND 'default_transaction_read_only=on' = ANY (setconfig)",
+      )
+    : await one(
+        session,
+        "SELECT setting FROM pg_file_settings WHERE name = 'default_transaction_read_only' AND applied ORDER BY seqno DESC LIMIT 1",
+      );
+  if (applied.setting !== 'on') {
     throw new NodeActionFailedError(
       'postgres',
       'failed',
       'default_transaction_read_only = on was not applied',
     );
   }
-  return `read-only: default_transaction_read_only = on, ${ended} client session(s) ended`;
+  return `read-only: default_transaction_read_only = on (${database ? `database ${db}` : 'server'}), ${ended} client session(s) ended`;
+}
+
+/** A PostgreSQL identifier, double-quoted. */
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }
 
 async function mysql(session: SqlSession, ctx: ActionContext<ActionOf<'mysql'>>): Promise<string> {

@@ -90,6 +90,24 @@ describe('postgres action', () => {
     expect(result.detail).toContain('3 client session(s) ended');
   });
 
+  it('fences one database where ALTER SYSTEM is not allowed (Amazon RDS)', async () => {
+    const r = recorder((sql) => {
+      if (sql.includes('current_database() AS db')) return [{ db: 'led"ger' }];
+      if (sql.includes('pg_is_in_recovery')) return [{ in_recovery: false }];
+      if (sql.includes('pg_terminate_backend')) return [{ ended: 0 }];
+      if (sql.includes('pg_db_role_setting')) return [{ setting: 'on' }];
+      return [];
+    });
+    const result = await port({ fence: { type: 'postgres', readOnlyScope: 'database' } }, r.deps).run(
+      request('fence'),
+    );
+    expect(r.sent).toContain('ALTER DATABASE "led""ger" SET default_transaction_read_only = on');
+    expect(r.sent.some((q) => q.startsWith('ALTER SYSTEM'))).toBe(false);
+    expect(result.status).toBe('succeeded');
+    await port({ fence: { type: 'postgres', readOnlyScope: 'database' } }, r.deps).run(request('unfence'));
+    expect(r.sent.at(-1)).toBe('ALTER DATABASE "led""ger" RESET default_transaction_read_only');
+  });
+
   it('unfences by resetting the setting', async () => {
     const r = recorder(() => []);
     await port({ fence: { type: 'postgres' } }, r.deps).run(request('unfence'));
