@@ -51,6 +51,8 @@ export interface ShifterModel {
   readonly visibilityTimeoutMs?: number;
   /** The redrive policy's maxReceiveCount. @default 3 */
   readonly maxReceiveCount?: number;
+  /** The zone-shift function's timeout (its context's getRemainingTimeInMillis counts down from it). @default 60000 */
+  readonly timeoutMs?: number;
 }
 
 export interface CorrelatedOptions {
@@ -63,6 +65,8 @@ export interface CorrelatedOptions {
   readonly seed?: number;
   /** Services whose record an operator pointed elsewhere before the event: they must end as conflicts. @default 0 */
   readonly conflicts?: number;
+  /** Other records in the zone per service (TXT, the size of a real zone): list pages to walk. @default 0 */
+  readonly otherRecordsPerService?: number;
   readonly route53?: Omit<SimulatedRoute53Options, 'clock'>;
   /** Alarm state change to the failover handler's start (EventBridge delivery, Lambda cold start). @default [200, 1000] */
   readonly eventDelayMs?: readonly [number, number];
@@ -106,6 +110,8 @@ export interface CorrelatedResult {
   readonly medianCommitMs?: number;
   /** When the last activity ended (retries included). */
   readonly endMs: number;
+  /** The longest zone-shift invocation (virtual ms): must stay under the function timeout. */
+  readonly longestShifterInvocationMs: number;
   readonly calls: {
     readonly route53: SimulatedRoute53['stats']['requests'] & {
       readonly throttled: number;
@@ -222,6 +228,7 @@ export async function runCorrelated(options: CorrelatedOptions): Promise<Correla
     zones: options.zones ?? 1,
     seed: options.seed ?? 42,
     conflicts: options.conflicts ?? 0,
+    otherRecordsPerService: options.otherRecordsPerService ?? 0,
     eventDelayMs: options.eventDelayMs ?? ([200, 1_000] as const),
     portLatencyMs: options.portLatencyMs ?? 20,
     asyncRetryDelaysMs: options.asyncRetryDelaysMs ?? [60_000, 120_000],
@@ -241,6 +248,7 @@ export async function runCorrelated(options: CorrelatedOptions): Promise<Correla
       sendLatencyMs: 20,
       visibilityTimeoutMs: 360_000,
       maxReceiveCount: 3,
+      timeoutMs: 60_000,
       ...options.shifter,
     },
   };
@@ -252,6 +260,17 @@ export async function runCorrelated(options: CorrelatedOptions): Promise<Correla
   const sim = SimulatedRoute53.fromConfig(config, { clock, ...opts.route53 });
   const violations: string[] = [];
 
+  for (const service of config.services) {
+    const r = service.router;
+    if (r.type !== 'route53') continue;
+    for (let k = 0; k < opts.otherRecordsPerService; k++)
+      sim.put(r.hostedZoneId, {
+        Name: `x${k}.${service.id}.example.com`,
+        Type: 'TXT',
+        TTL: 300,
+        ResourceRecords: [{ Value: '"filler"' }],
+      });
+  }
   // Conflicts: records an operator moved before the event, spread over the services.
   const conflictIds = new Set<string>();
   for (let k = 0; k < opts.conflicts; k++) {
@@ -318,6 +337,7 @@ export async function runCorrelated(options: CorrelatedOptions): Promise<Correla
   let failoverInvocations = 0;
   let lambdaRetries = 0;
   let shifterInvocations = 0;
+  let longestShifterInvocationMs = 0;
 
   const invokeFailover = async (service: ServiceConfig, attempt: number): Promise<void> => {
     failoverInvocations++;
@@ -361,7 +381,12 @@ export async function runCorrelated(options: CorrelatedOptions): Promise<Correla
           }
           shifterInvocations++;
           const event = { Records: batch.map((m) => ({ messageId: m.messageId, body: m.body })) };
-          const out = await shifter(event, { awsRequestId: `shifter-${shifterInvocations}` });
+          const startedAt = clock.now();
+          const out = await shifter(event, {
+            awsRequestId: `shifter-${shifterInvocations}`,
+            getRemainingTimeInMillis: () => opts.shifter.timeoutMs - (clock.now() - startedAt),
+          });
+          longestShifterInvocationMs = Math.max(longestShifterInvocationMs, clock.now() - startedAt);
           const failed = new Set(out.batchItemFailures.map((f) => f.itemIdentifier));
           for (const m of queue.settle(
             batch,
@@ -468,6 +493,7 @@ export async function runCorrelated(options: CorrelatedOptions): Promise<Correla
     failedOverWithin5s: commits.filter((ms) => ms <= 5_000).length,
     lost: expected.length - done.length,
     deadLettered: deadLettered.size,
+    longestShifterInvocationMs,
     outcomes: services.reduce<Record<string, number>>((acc, s) => {
       acc[s.outcome] = (acc[s.outcome] ?? 0) + 1;
       return acc;

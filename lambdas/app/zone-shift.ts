@@ -651,6 +651,19 @@ class ZoneShift {
             from: plan.decision.from,
             to: plan.decision.to,
           });
+          await this.publishQuietly({
+            kind: 'failover-held',
+            serviceId: plan.service.id,
+            subject: `${plan.service.id}: primary ${plan.decision.from} is down, queued failover held (paused)`,
+            detail: {
+              serviceId: plan.service.id,
+              primary: plan.decision.from,
+              epoch: plan.decision.expectedEpoch,
+              reason: 'paused',
+              detail: 'paused after the decision, before the change was sent',
+              eventId: plan.item.shift.transition.eventId,
+            },
+          });
           this.set(plan.item, {
             outcome: 'held',
             from: plan.decision.from,

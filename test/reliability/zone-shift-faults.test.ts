@@ -43,6 +43,8 @@ const MAX_RECEIVES = 3;
 /** The zone-shift queue's visibility timeout (6x the function timeout). */
 const VISIBILITY_MS = 360_000;
 
+const variantFigures: { variant: Variant; runs: number; outcome: string }[] = [];
+
 const KNOWN_SITES = [
   // the failover Lambda, throttled, hands the change over
   'alarms.getStates#1',
@@ -81,7 +83,15 @@ const KNOWN_SITES = [
   'shifter/traffic.currentAll#2',
 ];
 
-async function run(explored: readonly FaultPlan[]) {
+/**
+ * The classes of trouble the shifter meets besides API faults: copies of one queued change (an
+ * SDK-retried SendMessage) handled by two concurrent shifter invocations, and an operator's pause
+ * written after the shifter's decision (before its change is sent) or after the send (before the
+ * commit).
+ */
+type Variant = 'plain' | 'duplicate-concurrent' | 'pause-after-decision' | 'pause-after-send';
+
+async function run(explored: readonly FaultPlan[], variant: Variant = 'plain') {
   const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
   const publishLag = () => {
     env.lag.put(SVC, 'b', 2, env.clock.now() - 5_000);
@@ -104,8 +114,35 @@ async function run(explored: readonly FaultPlan[]) {
     clock: env.clock,
   };
   const failover = makeHandler({ ...ports, shiftQueue: port(queue, 'shiftQueue', ['enqueue']) });
+  let pausedAt: number | undefined;
+  const pause = async () => {
+    if (pausedAt !== undefined) return;
+    pausedAt = env.clock.now();
+    await env.state.setPaused(SVC, true, 'a');
+  };
+  const shifterState =
+    variant === 'pause-after-decision'
+      ? Object.assign(Object.create(ports.state), {
+          acquireLease: async (req: Parameters<typeof ports.state.acquireLease>[0]) => {
+            await ports.state.acquireLease(req);
+            await pause();
+          },
+        })
+      : ports.state;
+  const shifterTraffic =
+    variant === 'pause-after-send'
+      ? Object.assign(Object.create(ports.traffic), {
+          shift: async (changes: Parameters<typeof ports.traffic.shift>[0]) => {
+            const out = await ports.traffic.shift(changes);
+            await pause();
+            return out;
+          },
+        })
+      : ports.traffic;
   const shifter = makeZoneShiftHandler({
     ...ports,
+    state: shifterState,
+    traffic: shifterTraffic,
     sleep: async (ms) => env.clock.advance(ms),
     random: () => 0.5,
   });
@@ -126,19 +163,33 @@ async function run(explored: readonly FaultPlan[]) {
   const receives = new Map<string, number>();
   let deadLettered = 0;
   let shifts = 0;
+  if (variant === 'duplicate-concurrent') for (const r of queue.take()) queue.putBack([r, r]);
   while (queue.depth > 0 && shifts < 10) {
     shifts++;
     publishLag();
-    const records = queue.take();
+    let records = queue.take();
+    if (variant === 'duplicate-concurrent') {
+      // The SDK's retried SendMessage: a second message (new id) with the same body.
+      records = records.map((r, i) => (i % 2 === 1 ? { ...r, messageId: `${r.messageId}-copy` } : r));
+    }
     for (const r of records) receives.set(r.messageId, (receives.get(r.messageId) ?? 0) + 1);
     injector.scope('shifter');
-    let failed: string[];
-    try {
-      const out = await shifter(MemoryShiftQueue.event(records), { awsRequestId: `shifter-${shifts}` });
-      failed = out.batchItemFailures.map((f) => f.itemIdentifier);
-    } catch {
-      failed = records.map((r) => r.messageId);
-    }
+    const invoke = async (part: typeof records, id: string) => {
+      try {
+        const out = await shifter(MemoryShiftQueue.event(part), { awsRequestId: id });
+        return out.batchItemFailures.map((f) => f.itemIdentifier);
+      } catch {
+        return part.map((r) => r.messageId);
+      }
+    };
+    // Copies go to two invocations running at the same time (the event source's concurrency 2).
+    const parts =
+      variant === 'duplicate-concurrent' && records.length > 1
+        ? [records.filter((_, i) => i % 2 === 0), records.filter((_, i) => i % 2 === 1)]
+        : [records];
+    const failed = (
+      await Promise.all(parts.map((part, k) => invoke(part, `shifter-${shifts}${k ? `-${k}` : ''}`)))
+    ).flat();
     const again = records.filter((r) => failed.includes(r.messageId));
     const parked = again.filter((r) => (receives.get(r.messageId) ?? 0) >= MAX_RECEIVES);
     deadLettered += parked.length;
@@ -147,13 +198,26 @@ async function run(explored: readonly FaultPlan[]) {
   }
 
   const published = env.notifier.published.slice(before.notifications);
-  const flaggedForHuman = published.some((n) => n.kind === 'failover-failed');
+  // The dead-letter queue's alarm pages too.
+  const flaggedForHuman = published.some((n) => n.kind === 'failover-failed') || deadLettered > 0;
   const violations = await settledViolations(env, SVC, before, {
     flaggedForHuman,
     maxLeaseMs: AUTO_LEASE_MS,
   });
   const state = env.state.snapshot(SVC);
   const failedOver = (state?.epoch ?? 0) > before.epoch;
+  if (pausedAt !== undefined) {
+    const late = (await env.state.history(SVC, 10)).filter(
+      (h) => h.operation === 'auto-failover' && h.at >= pausedAt!,
+    );
+    if (late.length > 0)
+      violations.push(`an automatic failover committed after the pause (epoch ${late[0]?.epoch})`);
+  }
+  if (
+    variant === 'duplicate-concurrent' &&
+    env.traffic.appliedChanges.filter((c) => c.serviceId === SVC).length > 1
+  )
+    violations.push('two shifter invocations both moved traffic for one change');
   if (failedOver) {
     if (
       !published.some((n) => n.kind === 'failover') &&
@@ -164,6 +228,8 @@ async function run(explored: readonly FaultPlan[]) {
   } else {
     const told =
       published.some((n) => n.kind === 'failover-held' || n.kind === 'failover-failed') ||
+      // Paused by an operator, who is the human: holding is what they asked for.
+      (pausedAt !== undefined && env.traffic.pointsAt(SVC) === 'a') ||
       deadLettered > 0 ||
       (delivery.outcome === undefined && delivery.thrown.length === delivery.attempts);
     if (!told)
@@ -187,6 +253,22 @@ function siteKinds(site: string): readonly FaultKind[] {
 }
 
 describe('a throttled failover through the zone-shift queue and shifter, under injected faults', () => {
+  it.each<Variant>(['duplicate-concurrent', 'pause-after-decision', 'pause-after-send'])(
+    'keeps every invariant with %s, under every fault at every call site',
+    async (variant) => {
+      // The notifier's own faults are covered by the plain run; here the paths they would hide.
+      const { clean, runs } = await exploreFaults((plans) => run(plans, variant), {
+        kindsFor: (site) => (apiOf(site) === 'notifier.publish' ? [] : siteKinds(site)),
+      });
+      expect(clean.violations).toEqual([]);
+      const violations = runs.flatMap((r) =>
+        r.result.violations.map((v) => `${describePlans(r.plans)}: ${v}`),
+      );
+      expect(violations).toEqual([]);
+      variantFigures.push({ variant, runs: runs.length + 1, outcome: clean.outcome });
+    },
+  );
+
   it('keeps every invariant, tells someone every time, and lists every call site', async () => {
     const { sites, clean, runs } = await exploreFaults(run, { kindsFor: siteKinds });
     expect(clean).toMatchObject({ outcome: 'failed-over', queued: 1, violations: [] });
@@ -198,11 +280,11 @@ describe('a throttled failover through the zone-shift queue and shifter, under i
     for (const r of runs) outcomes.set(r.result.outcome, (outcomes.get(r.result.outcome) ?? 0) + 1);
     recordFigures('faults-zone-shift', {
       label: 'fault points x kinds: throttled failover via the zone shifter',
-      tried: runs.length,
+      tried: runs.length + variantFigures.reduce((n, v) => n + v.runs, 0),
       violations: violations.length,
-      detail: `${sites.length} call sites (failover Lambda, queue, shifter; SQS redelivery x3 then DLQ); outcomes: ${[
-        ...outcomes,
-      ]
+      detail: `${sites.length} call sites (failover Lambda, queue, shifter; SQS redelivery x3 then DLQ), also with ${variantFigures
+        .map((v) => `${v.variant} (${v.runs} runs)`)
+        .join(', ')}; plain-run outcomes: ${[...outcomes]
         .sort()
         .map(([k, n]) => `${k} ${n}`)
         .join(', ')}`,
