@@ -182,3 +182,63 @@ describe.each<RouterType>(['elbv2-target', 'elbv2-weighted', 'route53'])(
     });
   },
 );
+
+describe('automatic failover over the real elbv2-target adapter when traffic is already on another node', () => {
+  // An earlier attempt moved a -> c and died before its commit (or a human moved it): the state
+  // still names a. The retried failover picks b. Without the compare read, c and b both ended
+  // registered: traffic on two nodes.
+  const config = configOf(
+    elbTargetService('svc', {
+      a: { id: 'i-0aaa', port: 5432 },
+      b: { id: 'i-0bbb', port: 5432 },
+      c: { id: 'i-0ccc', port: 5432 },
+    }),
+  );
+  const service = config.services[0]!;
+  const tg = (service.router as { targetGroupArn: string }).targetGroupArn;
+
+  async function runElsewhere(plans: readonly FaultPlan[]) {
+    const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+    const injector = new FaultInjector(plans);
+    const elb = new FakeElb((site) => injector.visit(site));
+    elb.register(tg, { Id: 'i-0ccc', Port: 5432 });
+    const traffic = new TrafficRouter({ config, elb: elb.client as ElasticLoadBalancingV2Client });
+    const handler = makeHandler({ ...env, traffic });
+    const before = env.notifier.published.length;
+    const alarmName = env.alarms.setNode(service.id, 'a', 'ALARM');
+    const event = alarmEvent(alarmName, 'ALARM', 'OK', env.clock.now(), 'evt-1');
+    env.clock.advance(2_000);
+    const delivery = await deliver(handler, event, env.clock, {
+      beforeAttempt: () => {
+        env.lag.put(service.id, 'b', 1, env.clock.now() - 5_000);
+        env.lag.put(service.id, 'c', 1, env.clock.now() - 5_000);
+        elb.newInvocation();
+      },
+    });
+    const violations: string[] = [];
+    const registered = [...(elb.targets.get(tg)?.values() ?? [])].map((t) => t.Id).sort();
+    if (registered.join() !== 'i-0ccc')
+      violations.push(`registered after the run: ${registered.join(', ') || 'none'}`);
+    if ((env.state.snapshot(service.id)?.epoch ?? 0) !== 0) violations.push('a role change was recorded');
+    const told = env.notifier.published.slice(before).some((n) => n.kind === 'failover-failed');
+    if (!told && delivery.thrown.length !== delivery.attempts) violations.push('nobody was told');
+    return { sites: injector.sites, result: { ...delivery, violations } };
+  }
+
+  it('refuses (conflict, reported) under every SDK fault, never leaving two nodes registered', async () => {
+    const { clean, runs } = await exploreFaults(runElsewhere, { kindsFor: () => SDK_KINDS });
+    expect(clean.outcome).toMatchObject({ outcome: 'conflict' });
+    const violations = [clean, ...runs.map((r) => r.result)].flatMap((r, i) =>
+      r.violations.map((v) => `${i === 0 ? 'clean' : describePlans(runs[i - 1]!.plans)}: ${v}`),
+    );
+    expect(violations).toEqual([]);
+    recordFigures('faults-adapter-elbv2-target-elsewhere', {
+      label: 'elbv2-target with traffic already on another node',
+      tried: runs.length + 1,
+      violations: violations.length,
+      detail:
+        'state names a, c registered, failover to b; every SDK call site x throttle/server-error/timeout',
+      order: 13.5,
+    });
+  });
+});

@@ -192,4 +192,68 @@ describe('DynamoDbState on moto_server', () => {
     await s.setPaused('svc', false, 'z');
     expect(await s.get('svc')).toEqual({ serviceId: 'svc', primary: 'a', epoch: 0, paused: false });
   });
+
+  it('one attempt per lease: the same holder under another attempt is refused; commit and release must name the attempt', async () => {
+    const s = await freshState();
+    const acquire = (attempt?: string) =>
+      s.acquireLease({
+        serviceId: 'svc',
+        expectedEpoch: 0,
+        seedPrimary: 'a',
+        lease: { ...lease('h1'), ...(attempt ? { attempt } : {}) },
+        now: T0 + 1,
+      });
+    await acquire(); // the failover Lambda's own lease, no attempt
+    await acquire('tok@shifter-A'); // a shifter claims it
+    await expect(acquire('tok@shifter-B')).rejects.toBeInstanceOf(LeaseConflictError);
+    await expect(acquire()).rejects.toBeInstanceOf(LeaseConflictError); // the holder's own retry
+    await s.releaseLease('svc', 'h1', 'tok@shifter-B');
+    await s.releaseLease('svc', 'h1');
+    expect((await s.get('svc'))?.lease?.attempt).toBe('tok@shifter-A');
+    const commit = (attempt?: string) =>
+      s.commit({
+        serviceId: 'svc',
+        expectedEpoch: 0,
+        holder: 'h1',
+        ...(attempt ? { attempt } : {}),
+        newPrimary: 'b',
+        at: T0 + 2,
+        history: entry(1, 'a', 'b'),
+      });
+    await expect(commit('tok@shifter-B')).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(commit()).rejects.toBeInstanceOf(LeaseLostError);
+    await commit('tok@shifter-A');
+    expect(await s.get('svc')).toMatchObject({ primary: 'b', epoch: 1 });
+  });
+
+  it('refuses to commit an automatic failover while paused, and commits an operator switchover', async () => {
+    const s = await freshState();
+    await s.acquireLease({
+      serviceId: 'svc',
+      expectedEpoch: 0,
+      seedPrimary: 'a',
+      lease: lease('h1'),
+      now: T0,
+    });
+    await s.setPaused('svc', true, 'a');
+    await expect(
+      s.commit({
+        serviceId: 'svc',
+        expectedEpoch: 0,
+        holder: 'h1',
+        newPrimary: 'b',
+        at: T0 + 1,
+        history: entry(1, 'a', 'b'),
+      }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    await s.commit({
+      serviceId: 'svc',
+      expectedEpoch: 0,
+      holder: 'h1',
+      newPrimary: 'b',
+      at: T0 + 1,
+      history: { ...entry(1, 'a', 'b'), operation: 'switchover' },
+    });
+    expect(await s.get('svc')).toMatchObject({ primary: 'b', epoch: 1, paused: true });
+  });
 });
