@@ -1,11 +1,13 @@
 /**
  * The one suite that really bundles (esbuild, locally, no Docker): the asset directories in the
- * cloud assembly hold an ESM bundle and the validated config.json next to it, and the bundles
- * load and run on Node.js 22 the way Lambda would load them.
+ * cloud assembly hold an ESM bundle and the validated config.json next to it, the bundles hold
+ * only code that runs in Lambda (nothing from lambdas/testing/, the CLI, the drill, the bench or
+ * the tests), and they load and run on Node.js 22 the way Lambda would load them: the failover
+ * Lambda, the workflow step Lambda and a fixture handler that echoes config.json.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +38,17 @@ function assetDir(s: Synthesized, prefix: string): { dir: string; hash: string }
   )!;
   const hash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
   return { dir: join(s.app.outdir, `asset.${hash}`), hash };
+}
+
+/** Asset directory of every Lambda in the stack, by logical id. */
+function allAssetDirs(s: Synthesized): [string, string][] {
+  return Object.keys(resourcesOf(s.template, 'AWS::Lambda::Function')).map((id) => [id, assetDir(s, id).dir]);
+}
+
+/** The source files esbuild put into a bundle, relative to the project (from its source map). */
+function bundledSources(dir: string): string[] {
+  const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+  return map.sources.map((source) => relative(PROJECT_ROOT, resolve(dir, source)));
 }
 
 /** Imports a bundle in a fresh Node.js 22 process, as the Lambda runtime would, and runs `expr` with it as `m`. */
@@ -72,7 +85,7 @@ describe('Lambda bundles in the cloud assembly', () => {
     s = synthBundled(config);
   });
 
-  it.each(['AutomationFailoverFunction', 'AutomationConfigEcho'])(
+  it.each(['AutomationFailoverFunction', 'AutomationWorkflowFunction', 'AutomationConfigEcho'])(
     '%s: an ESM bundle with the validated config.json next to it',
     (prefix) => {
       const { dir } = assetDir(s, prefix);
@@ -87,6 +100,24 @@ describe('Lambda bundles in the cloud assembly', () => {
       expect(readFileSync(join(dir, 'index.mjs'), 'utf8')).toMatch(/^import \{ createRequire as __cr \}/);
     },
   );
+
+  it('every Lambda of the stack is bundled, and no bundle holds test, drill, bench or CLI code', () => {
+    const lambdas = allAssetDirs(s).filter(([id]) => !id.startsWith('AutomationConfigEcho'));
+    // The failover, zone-shift and workflow step Lambdas at least; others may be added.
+    expect(lambdas.length).toBeGreaterThanOrEqual(3);
+    for (const [id, dir] of lambdas) {
+      expect(existsSync(join(dir, 'index.mjs')), id).toBe(true);
+      const sources = bundledSources(dir);
+      // The handlers' own code is in (the source map is read correctly)...
+      expect(
+        sources.some((f) => f.startsWith('lambdas/handlers/')),
+        id,
+      ).toBe(true);
+      // ...and nothing that runs elsewhere: lambdas/testing/ (in-memory AWS) is never bundled.
+      const elsewhere = sources.filter((f) => /^(lambdas\/testing|cli|drill|bench|test|bin|lib)\//.test(f));
+      expect(elsewhere, id).toEqual([]);
+    }
+  });
 
   it('the fixture handler reads config.json at cold start on Node.js 22', async () => {
     const { dir } = assetDir(s, 'AutomationConfigEcho');
@@ -109,6 +140,19 @@ describe('Lambda bundles in the cloud assembly', () => {
       .find((line) => line.startsWith('RESULT '))
       ?.slice('RESULT '.length);
     expect(JSON.parse(result ?? 'null')).toMatchObject({ outcome: 'ignored', reason: 'invalid-event' });
+  });
+
+  it('the workflow step bundle loads on Node.js 22, builds its AWS wiring at the first invocation, and refuses a malformed step', async () => {
+    const { dir } = assetDir(s, 'AutomationWorkflowFunction');
+    const out = await inLambdaProcess(
+      dir,
+      `const out = { handler: typeof m.handler };
+      try { await m.handler({ step: 'rollbackEverything' }); } catch (e) { out.error = e.name; out.message = e.message; }
+      console.log(JSON.stringify(out));`,
+    );
+    const result = JSON.parse(out.split('\n').at(-1) as string);
+    expect(result).toMatchObject({ handler: 'function', error: 'InvalidInputError' });
+    expect(result.message).toMatch(/^invalid workflow step event: step: /);
   });
 
   it('a configuration change is a new asset hash (the config is part of the content)', () => {
