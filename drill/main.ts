@@ -6,14 +6,15 @@
  * and writes reports/drill.json and reports/drill.html. Exits 1 when a scenario's checks fail.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderHtml } from './report/html.ts';
 import { toJson } from './report/json.ts';
-import { runDrill } from './run.ts';
 import type { Scenario } from './scenario.ts';
 import { findScenario, SCENARIOS } from './scenarios/index.ts';
-import { PROJECT_ROOT } from './sim/stack.ts';
+
+/** drill/.. */
+const PROJECT_ROOT = dirname(import.meta.dirname);
 
 const USAGE = `usage: npm run drill -- [scenario...] [--list] [--out <dir>] [--endpoint-url <url>] [--quiet]
 
@@ -65,6 +66,8 @@ async function main(argv: readonly string[]): Promise<number> {
   } else {
     process.stdout.write('running against the simulated environment (no AWS account needed)\n');
   }
+  // Loaded only to run: --list, --help and usage errors answer without aws-cdk-lib and a synthesis.
+  const { runDrill } = await import('./run.ts');
   const report = await runDrill({ scenarios, ...(environment ? { environment } : {}), print, color });
 
   const outDir = resolve(PROJECT_ROOT, values.out ?? 'reports');
