@@ -164,5 +164,5 @@ describe('Lambda bundles in the cloud assembly', () => {
       expect(b.hash).not.toBe(a.hash);
       expect(JSON.parse(readFileSync(join(b.dir, 'config.json'), 'utf8')).services).toHaveLength(1);
     }
-  });
+  }, 180_000); // a second esbuild run of every Lambda: minutes on a loaded 2-core machine
 });
