@@ -42,14 +42,6 @@ export type KindRunner<A extends NodeActionConfig = NodeActionConfig> = (
   ctx: ActionContext<A>,
 ) => Promise<KindOutcome>;
 
-/** The wait ran out of time; `detail` is the last status seen. */
-export class ActionDeadlineError extends NodeActionFailedError {
-  constructor(kind: string, detail: string) {
-    super(kind, 'timed-out', detail);
-    this.name = 'ActionDeadlineError';
-  }
-}
-
 export type Poll<T> =
   | { readonly done: true; readonly value: T }
   | { readonly done: false; readonly detail: string };
@@ -63,9 +55,10 @@ export async function waitFor<T>(ctx: ActionContext, check: () => Promise<Poll<T
     const poll = await check();
     if (poll.done) return poll.value;
     const remaining = ctx.deadline - ctx.timing.now();
-    if (remaining <= 0 || ctx.signal.aborted) throw new ActionDeadlineError(ctx.action.type, poll.detail);
+    if (remaining <= 0 || ctx.signal.aborted)
+      throw new NodeActionFailedError(ctx.action.type, 'timed-out', poll.detail);
     await ctx.timing.sleep(Math.min(ctx.timing.pollIntervalMs, remaining), ctx.signal);
-    if (ctx.signal.aborted) throw new ActionDeadlineError(ctx.action.type, poll.detail);
+    if (ctx.signal.aborted) throw new NodeActionFailedError(ctx.action.type, 'timed-out', poll.detail);
   }
 }
 

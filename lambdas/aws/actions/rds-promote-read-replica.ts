@@ -72,7 +72,7 @@ export function rdsPromoteRunner(deps: RdsPromoteDeps) {
         }
         return { done: false, detail: `${text(db)}: promotion requested${note}` };
       }
-      return { done: false, detail: text(db) };
+      return { done: false, detail: `${text(db)}${requested ? `: promotion requested${note}` : ''}` };
     });
     return { detail: `${text(after)}: promoted${note}`, ids: { dbInstanceIdentifier: id } };
   };
