@@ -304,7 +304,7 @@ export async function runCorrelated(options: CorrelatedOptions): Promise<Correla
   const traffic = (maxAttempts: number) => {
     const client = withSdkRetries(sim, { maxAttempts, sleep: clock.sleep, random: rng });
     retryingClients.push(client);
-    return new TrafficRouter({ config, route53: client as unknown as Route53Client });
+    return new TrafficRouter({ config, route53: client as unknown as Route53Client, sleep: clock.sleep });
   };
   const queue =
     opts.design === 'zone-shift' ? new SimulatedQueue(clock, opts.shifter.sendLatencyMs) : undefined;

@@ -45,7 +45,7 @@ import { checkArnAccounts } from './arn-accounts.ts';
 import { HealthAlarms, healthResourceCount, healthShardOf } from './health-alarms.ts';
 import { addDeployLimitChecks } from './limits.ts';
 import { grantNodeActions, hasNodeActions } from './node-action-permissions.ts';
-import { elbStatements, route53Statements, signalReadStatements } from './traffic-permissions.ts';
+import { TrafficPermissions } from './traffic-permissions.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -161,6 +161,7 @@ export class FailoverAutomation extends Construct {
   readonly alarmRules: AlarmRules;
 
   private readonly configFile: string;
+  private trafficPermissions?: TrafficPermissions;
   private readonly logRetention: RetentionDays;
 
   constructor(scope: Construct, id: string, props: FailoverAutomationProps) {
@@ -422,13 +423,9 @@ export class FailoverAutomation extends Construct {
 
   /** Route 53 / ELBv2 changes scoped to the configured records, target groups and listeners, plus the signal reads. */
   grantTrafficControl(grantee: IGrantable): void {
-    for (const statement of [
-      ...route53Statements(this.config),
-      ...elbStatements(this.config),
-      ...signalReadStatements(this.config),
-    ]) {
-      grantee.grantPrincipal.addToPrincipalPolicy(statement);
-    }
+    // Created on first use: the scoped writes are managed policies shared by every grantee.
+    this.trafficPermissions ??= new TrafficPermissions(this, 'TrafficPermissions', { config: this.config });
+    this.trafficPermissions.grant(grantee);
   }
 
   private createTopicKey(): Key {

@@ -58,7 +58,7 @@ export class FailoverStack extends Stack {
         description: 'Switchover / operator failover workflow',
       },
       topicArn: { value: this.automation.topic.topicArn, description: 'Notification topic' },
-      dashboardName: { value: this.monitoring.overview.dashboardName, description: 'Overview dashboard' },
+      dashboardName: { value: this.monitoring.overviewDashboardName, description: 'Overview dashboard' },
     };
     // `npx failover` reads these by key (DescribeStacks), so the keys are fixed, not generated.
     for (const [name, { value, description }] of Object.entries(outputs)) {

@@ -3,58 +3,60 @@
  * derived from the validated configuration. Every write action is scoped to a configured
  * resource; the only `Resource: '*'` statements hold read actions that IAM cannot scope.
  */
-import { Aws } from 'aws-cdk-lib';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Aws, Stack } from 'aws-cdk-lib';
+import {
+  Effect,
+  Grant,
+  type IGrantable,
+  type IRole,
+  ManagedPolicy,
+  PolicyDocument,
+  PolicyStatement,
+} from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { normalizeRecordName, route53RecordGroups } from '../lambdas/contract/route53-permissions.ts';
 import type { FailoverConfig } from '../lambdas/domain/config.ts';
+import { LIMITS, policyChars } from './limits.ts';
+
+export { normalizeRecordName };
+
+const zoneArn = (id: string) => `arn:${Aws.PARTITION}:route53:::hostedzone/${id}`;
 
 /**
- * The form IAM compares `route53:ChangeResourceRecordSetsNormalizedRecordNames` against: lowercase,
- * no trailing dot, and every character other than a-z, 0-9, '-', '_' and the label dots written as
- * a three-digit octal escape (so the wildcard label `*` becomes `\052`).
+ * Route 53 record changes: one statement per record-name group of a hosted zone
+ * (lambdas/contract/route53-permissions.ts; one group per zone until a zone's names outgrow a
+ * managed policy). Per zone, so a name of one zone cannot be written into another (delegated
+ * sub-zones share suffixes). A group's names and types stay in ONE statement: the router batches
+ * the changes of a group into one request, and ForAllValues needs all of the request's names and
+ * types in the same statement's lists. Only DELETE and CREATE: the exact-value
+ * [DELETE old, CREATE new] batch is the compare-and-swap; denying UPSERT makes a blind
+ * last-writer-wins overwrite impossible even for a buggy caller.
  */
-export function normalizeRecordName(name: string): string {
-  return name
-    .toLowerCase()
-    .replace(/\.$/, '')
-    .replace(/[^a-z0-9_.-]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+export function route53ChangeStatements(config: FailoverConfig): PolicyStatement[] {
+  return route53RecordGroups(config.services).map(
+    (group) =>
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['route53:ChangeResourceRecordSets'],
+        resources: [zoneArn(group.hostedZoneId)],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...group.names],
+            'route53:ChangeResourceRecordSetsRecordTypes': [...group.types],
+            'route53:ChangeResourceRecordSetsActions': ['DELETE', 'CREATE'],
+          },
+        },
+      }),
+  );
 }
 
-/** Route 53 record changes, one statement per hosted zone. */
-export function route53Statements(config: FailoverConfig): PolicyStatement[] {
-  const byZone = new Map<string, { names: Set<string>; types: Set<string> }>();
-  for (const service of config.services) {
-    const r = service.router;
-    if (r.type !== 'route53') continue;
-    const entry = byZone.get(r.hostedZoneId) ?? { names: new Set(), types: new Set() };
-    entry.names.add(normalizeRecordName(r.recordName));
-    entry.types.add(r.recordType);
-    byZone.set(r.hostedZoneId, entry);
-  }
-  if (byZone.size === 0) return [];
-  const zoneArn = (id: string) => `arn:${Aws.PARTITION}:route53:::hostedzone/${id}`;
-  const zones = [...byZone.keys()].sort();
-  const statements = zones.map((zoneId) => {
-    const { names, types } = byZone.get(zoneId)!;
-    return new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ['route53:ChangeResourceRecordSets'],
-      resources: [zoneArn(zoneId)],
-      // One statement per zone, so a name of one zone cannot be written into another (delegated
-      // sub-zones share suffixes). Names and types of a zone stay in ONE statement: the router
-      // batches every change to a zone into one request, and ForAllValues needs all of the
-      // request's names and types in the same statement's lists. Only DELETE and CREATE: the
-      // exact-value [DELETE old, CREATE new] batch is the compare-and-swap; denying UPSERT makes a
-      // blind last-writer-wins overwrite impossible even for a buggy caller.
-      conditions: {
-        'ForAllValues:StringEquals': {
-          'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...names].sort(),
-          'route53:ChangeResourceRecordSetsRecordTypes': [...types].sort(),
-          'route53:ChangeResourceRecordSetsActions': ['DELETE', 'CREATE'],
-        },
-      },
-    });
-  });
-  statements.push(
+/** Route 53 reads: the configured zones' records, and the status of a change. */
+export function route53ReadStatements(config: FailoverConfig): PolicyStatement[] {
+  const zones = [
+    ...new Set(config.services.flatMap((s) => (s.router.type === 'route53' ? [s.router.hostedZoneId] : []))),
+  ].sort();
+  if (zones.length === 0) return [];
+  return [
     new PolicyStatement({
       effect: Effect.ALLOW,
       actions: ['route53:ListResourceRecordSets'],
@@ -66,8 +68,79 @@ export function route53Statements(config: FailoverConfig): PolicyStatement[] {
       actions: ['route53:GetChange'],
       resources: [`arn:${Aws.PARTITION}:route53:::change/*`],
     }),
-  );
-  return statements;
+  ];
+}
+
+/** Every Route 53 statement: the scoped changes and the reads. */
+export function route53Statements(config: FailoverConfig): PolicyStatement[] {
+  return [...route53ChangeStatements(config), ...route53ReadStatements(config)];
+}
+
+/**
+ * Characters per managed policy the traffic statements are packed into: 60 % of IAM's 6,144, the
+ * headroom the deploy-limit figures aim for.
+ */
+export const TRAFFIC_POLICY_BUDGET_CHARS = Math.floor(LIMITS.managedPolicyChars.max * 0.6);
+
+export interface TrafficPermissionsProps {
+  readonly config: FailoverConfig;
+}
+
+/**
+ * The scoped traffic writes (Route 53 record changes, ELB registrations and listener weights) as
+ * customer managed policies shared by every Lambda that moves traffic. The statements grow with
+ * the fleet (a record name or an ARN per service): inline, each role would carry its own copy and
+ * pass IAM's 10,240 characters per role near 450 services. Packed into policies of at most
+ * TRAFFIC_POLICY_BUDGET_CHARS, written once, attached to each role.
+ */
+export class TrafficPermissions extends Construct {
+  readonly policies: readonly ManagedPolicy[];
+  private readonly writes: readonly PolicyStatement[];
+  private readonly reads: readonly PolicyStatement[];
+
+  constructor(scope: Construct, id: string, props: TrafficPermissionsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const docs: { statements: PolicyStatement[]; chars: number }[] = [];
+    // The document wrapper: {"Version":"2012-10-17","Statement":[...]}.
+    const wrapper = policyChars({ Version: '2012-10-17', Statement: [] });
+    this.writes = [...route53ChangeStatements(props.config), ...elbStatements(props.config)];
+    for (const statement of this.writes) {
+      const chars = policyChars(stack.resolve(statement.toStatementJson())) + 1;
+      const last = docs[docs.length - 1];
+      if (last && last.chars + chars <= TRAFFIC_POLICY_BUDGET_CHARS) {
+        last.statements.push(statement);
+        last.chars += chars;
+      } else {
+        docs.push({ statements: [statement], chars: wrapper + chars });
+      }
+    }
+    this.policies = docs.map(
+      (doc, i) =>
+        new ManagedPolicy(this, `Policy${i + 1}`, {
+          description: `Failover automation: scoped traffic changes, part ${i + 1} of ${docs.length}`,
+          document: new PolicyDocument({ statements: doc.statements }),
+        }),
+    );
+    this.reads = [...route53ReadStatements(props.config), ...signalReadStatements(props.config)];
+  }
+
+  /** Attaches the policies to the grantee's role and adds the reads to its own policy. */
+  grant(grantee: IGrantable): Grant {
+    const principal = grantee.grantPrincipal;
+    if (isRole(principal)) {
+      for (const policy of this.policies) policy.attachToRole(principal);
+    } else {
+      // Not a role (a user, an imported principal): its own policy gets the statements.
+      for (const statement of this.writes) principal.addToPrincipalPolicy(statement);
+    }
+    for (const statement of this.reads) principal.addToPrincipalPolicy(statement);
+    return Grant.drop(grantee, 'traffic changes (managed policies) and signal reads');
+  }
+}
+
+function isRole(x: unknown): x is IRole {
+  return typeof (x as IRole)?.addManagedPolicy === 'function' && typeof (x as IRole)?.roleArn === 'string';
 }
 
 /** ELBv2 target registration and listener weights, scoped to the configured ARNs. */

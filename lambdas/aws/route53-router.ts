@@ -9,7 +9,9 @@
  *
  * Route 53 allows about 5 requests/s per account and applies changes to one hosted zone serially
  * (PriorRequestNotComplete), so when many services fail together (an AZ event) all changes for
- * one zone go in one batch.
+ * one zone go in one batch, one per IAM record-name group when the zone's names fill several
+ * statements (lambdas/contract/route53-permissions.ts): a batch naming records of two groups
+ * would match no statement and be denied.
  */
 import {
   type Change,
@@ -20,6 +22,7 @@ import {
   type ResourceRecordSet,
   Route53Client,
 } from '@aws-sdk/client-route-53';
+import { recordGroupKeys } from '../contract/route53-permissions.ts';
 import type { NodeConfig, Route53RouterConfig, ServiceConfig } from '../domain/config.ts';
 import { UnknownServiceError } from '../domain/errors.ts';
 import type { TrafficChange, TrafficShiftResult } from '../domain/types.ts';
@@ -39,7 +42,15 @@ export interface Route53RouterProps {
   readonly services: readonly ServiceConfig[];
   /** @default - a new Route53Client with the default providers */
   readonly client?: Route53Client;
+  /** Waits between a zone's batches while Route 53 is busy with the previous one. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/**
+ * Extra sends of a zone's follow-up batch refused with PriorRequestNotComplete, 1 s and 2 s apart:
+ * at most 3 s per group, so a zone of 7 groups stays well inside the zone shifter's 60 s timeout.
+ */
+export const FOLLOW_UP_BUSY_RETRIES = 2;
 
 interface PlannedChange {
   readonly index: number;
@@ -55,9 +66,14 @@ type Result = TrafficShiftResult;
 export class Route53Router {
   private readonly client: Route53Client;
   private readonly services: ReadonlyMap<string, ServiceConfig & { router: Route53RouterConfig }>;
+  /** Service id -> the IAM record-name group its changes must be batched within. */
+  private readonly groupOf: ReadonlyMap<string, string>;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(props: Route53RouterProps) {
     this.client = props.client ?? new Route53Client({});
+    this.groupOf = recordGroupKeys(props.services);
+    this.sleep = props.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.services = new Map(
       props.services
         .filter((s): s is ServiceConfig & { router: Route53RouterConfig } => s.router.type === 'route53')
@@ -83,8 +99,16 @@ export class Route53Router {
       [...byZone.entries()].map(async ([zone, planned]) => {
         // Batches for one zone are applied serially by Route 53 anyway; sending them in parallel
         // would only earn PriorRequestNotComplete.
-        for (const batch of chunkBatches(planned)) {
-          for (const r of await this.applyBatch(zone, batch)) results[r.index] = r.result;
+        const byGroup = new Map<string, PlannedChange[]>();
+        for (const p of planned) {
+          const group = this.groupOf.get(p.serviceId) ?? zone;
+          byGroup.set(group, [...(byGroup.get(group) ?? []), p]);
+        }
+        let sent = 0;
+        for (const group of byGroup.values()) {
+          for (const batch of chunkBatches(group)) {
+            for (const r of await this.applyFollowUp(zone, batch, sent++)) results[r.index] = r.result;
+          }
         }
       }),
     );
@@ -145,6 +169,26 @@ export class Route53Router {
       from: from as PlannedChange['from'],
       to: to as PlannedChange['to'],
     };
+  }
+
+  /**
+   * The n-th batch of one shift to a zone. After the first, Route 53 may still be busy with the
+   * previous one (PriorRequestNotComplete, beyond what the SDK's own retries wait for): wait for
+   * the zone and send again, a bounded number of times, instead of failing the whole group.
+   */
+  private async applyFollowUp(
+    zone: string,
+    batch: readonly PlannedChange[],
+    n: number,
+  ): Promise<{ index: number; result: Result }[]> {
+    for (let attempt = 0; ; attempt++) {
+      const out = await this.applyBatch(zone, batch);
+      const busy = out.every(
+        (r) => r.result.status === 'failed' && /^PriorRequestNotComplete/.test(r.result.errorName),
+      );
+      if (n === 0 || !busy || attempt >= FOLLOW_UP_BUSY_RETRIES) return out;
+      await this.sleep(1_000 * 2 ** attempt);
+    }
   }
 
   private async applyBatch(

@@ -13,6 +13,8 @@ export interface TrafficRouterProps {
   readonly route53?: Route53Client;
   /** @default - a new ElasticLoadBalancingV2Client with the default providers */
   readonly elb?: ElasticLoadBalancingV2Client;
+  /** Waits between a hosted zone's batches while Route 53 is busy. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -29,6 +31,7 @@ export class TrafficRouter implements TrafficPort {
     this.route53 = new Route53Router({
       services: props.config.services,
       ...(props.route53 ? { client: props.route53 } : {}),
+      ...(props.sleep ? { sleep: props.sleep } : {}),
     });
     this.elb = new ElbRouter({
       services: props.config.services,

@@ -10,6 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { correlatedConfig } from '../../bench/correlated.ts';
 import { Route53Router } from '../../lambdas/aws/route53-router.ts';
+import { recordGroupKeys } from '../../lambdas/contract/route53-permissions.ts';
 import { TransientAwsError, UnknownServiceError } from '../../lambdas/domain/errors.ts';
 import { ManualClock } from '../../lambdas/testing/clock.ts';
 import { SimulatedRoute53, seededRandom, withSdkRetries } from '../../lambdas/testing/route53-sim.ts';
@@ -395,16 +396,23 @@ describe('Route53Router.shift', () => {
       }
     }
     const client = withSdkRetries(sim, { maxAttempts: 3, sleep: clock.sleep, random: seededRandom(7) });
-    const r = new Route53Router({ services: config.services, client: client as unknown as Route53Client });
+    const r = new Route53Router({
+      services: config.services,
+      client: client as unknown as Route53Client,
+      sleep: clock.sleep,
+    });
     const started = clock.now();
     const results = await r.shift(config.services.map((s) => ({ serviceId: s.id, from: 'a', to: 'b' })));
     const elapsedMs = clock.now() - started;
 
     expect(results.filter((x) => x.status === 'shifted')).toHaveLength(499);
     expect(results[250]).toMatchObject({ status: 'conflict', observed: '192.0.2.1' });
+    // One batch per IAM record-name group of the zone, and one resend for the conflicting group.
+    const groups = new Set(recordGroupKeys(config.services).values()).size;
+    expect(groups).toBeGreaterThan(1);
     expect(
       sim.stats.requests.ChangeResourceRecordSets - sim.stats.priorRequestNotComplete - sim.stats.throttled,
-    ).toBeLessThanOrEqual(2);
+    ).toBeLessThanOrEqual(groups + 1);
     // 5,500 records in 300-record pages: one walk, at most one page per record asked for.
     expect(sim.stats.requests.ListResourceRecordSets).toBeLessThanOrEqual(25);
     expect(elapsedMs).toBeLessThan(20_000);
@@ -481,7 +489,54 @@ describe('Route53Router.shift', () => {
     expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
   });
 
-  it('splits a zone with more than 1000 records of changes into several sequential batches', async () => {
+  it('waits for the zone and resends a follow-up group batch Route 53 refused as busy, a bounded number of times', async () => {
+    const many = servicesOf(
+      ...Array.from({ length: 300 }, (_, i) =>
+        route53Service(`svc-${i}`, {
+          addresses: { a: `10.2.${i >> 8}.${i & 255}`, b: `10.3.${i >> 8}.${i & 255}` },
+        }),
+      ),
+    );
+    const groups = new Set(recordGroupKeys(many).values()).size;
+    expect(groups).toBeGreaterThan(1);
+    const slept: number[] = [];
+    const sleep = async (ms: number) => {
+      slept.push(ms);
+    };
+    // The first batch goes through; the second is refused twice as busy, then accepted.
+    r53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolvesOnce(changeInfo('C1'))
+      .rejectsOnce(awsErrors.priorRequestNotComplete())
+      .rejectsOnce(awsErrors.priorRequestNotComplete())
+      .resolves(changeInfo('C2'));
+    const results = await new Route53Router({ services: many, sleep }).shift(
+      many.map((s) => ({ serviceId: s.id, from: 'a', to: 'b' })),
+    );
+    expect(results.every((r) => r.status === 'shifted')).toBe(true);
+    expect(slept).toEqual([1_000, 2_000]);
+    expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(groups + 2);
+
+    // Busy for good: after FOLLOW_UP_BUSY_RETRIES resends the group fails, transient, and the rest goes on.
+    r53.reset();
+    slept.length = 0;
+    r53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolvesOnce(changeInfo('C1'))
+      .rejects(awsErrors.priorRequestNotComplete());
+    const busy = await new Route53Router({ services: many, sleep }).shift(
+      many.map((s) => ({ serviceId: s.id, from: 'a', to: 'b' })),
+    );
+    expect(slept).toEqual(Array.from({ length: groups - 1 }, () => [1_000, 2_000]).flat());
+    expect(busy.filter((r) => r.status === 'shifted').length).toBeGreaterThan(0);
+    expect(
+      busy
+        .filter((r) => r.status === 'failed')
+        .every((r) => r.status === 'failed' && r.errorName === 'PriorRequestNotComplete'),
+    ).toBe(true);
+  });
+
+  it('splits a zone into sequential batches, one per IAM record-name group, never mixing two groups', async () => {
     const many = servicesOf(
       ...Array.from({ length: 501 }, (_, i) =>
         route53Service(`svc-${i}`, {
@@ -501,10 +556,20 @@ describe('Route53Router.shift', () => {
       many.map((s) => ({ serviceId: s.id, from: 'a', to: 'b' })),
     );
     expect(results.every((r) => r.status === 'shifted')).toBe(true);
-    const sizes = r53
+    const groupOf = recordGroupKeys(many);
+    const batches = r53
       .commandCalls(ChangeResourceRecordSetsCommand)
-      .map((c) => c.args[0].input.ChangeBatch?.Changes?.length);
-    expect(sizes).toEqual([1000, 2]);
+      .map((c) =>
+        (c.args[0].input.ChangeBatch?.Changes ?? []).map((ch) =>
+          ch.ResourceRecordSet?.Name?.replace(/\.example\.com\.$/, ''),
+        ),
+      );
+    // Every batch within one group (a statement lists all of its names), each group in one batch.
+    const groupsOfBatches = batches.map((names) => new Set(names.map((n) => groupOf.get(n!))));
+    for (const g of groupsOfBatches) expect(g.size).toBe(1);
+    expect(new Set(groupsOfBatches.map((g) => [...g][0])).size).toBe(batches.length);
+    expect(batches.length).toBe(new Set(groupOf.values()).size);
+    expect(batches.flat()).toHaveLength(1002);
     expect(maxInFlight).toBe(1);
     const comment = r53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Comment;
     expect(comment?.length).toBe(256);

@@ -114,10 +114,11 @@ describe('FailoverAutomation on the sample configuration', () => {
       (a) => a.Properties.AlarmName,
     );
     expect(parentAlarmNames.every((n) => n === undefined)).toBe(true);
-    // The health shards, plus the monitoring construct's per-service alarm shards (engineer F).
+    // The health shards, plus the monitoring construct's alarm shards and dashboard stacks.
+    const m = s.stack.monitoring;
     s.template.resourceCountIs(
       'AWS::CloudFormation::Stack',
-      s.nested.size + s.stack.monitoring.alarmStacks.size,
+      s.nested.size + m.alarmStacks.size + m.dashboardStacks.size + 1,
     );
   });
 
@@ -428,8 +429,9 @@ describe('FailoverAutomation signal and router variants', () => {
     ]);
     // No health resources to create: no nested stacks at all.
     expect(s.nested.size).toBe(0);
-    // Only the monitoring construct's per-service alarm shards (engineer F).
-    s.template.resourceCountIs('AWS::CloudFormation::Stack', s.stack.monitoring.alarmStacks.size);
+    // Only the monitoring construct's alarm shards and dashboard stacks.
+    const m = s.stack.monitoring;
+    s.template.resourceCountIs('AWS::CloudFormation::Stack', m.alarmStacks.size + m.dashboardStacks.size + 1);
   });
 
   it('refuses route53-health-check signals in a concrete region other than us-east-1', () => {

@@ -12,7 +12,7 @@ import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { parseConfig } from '../../lambdas/domain/config.ts';
 import { loadConfigFile } from '../../lib/config-loader.ts';
 import type { FailoverAutomationProps } from '../../lib/failover-automation.ts';
-import { FailoverStack } from '../../lib/failover-stack.ts';
+import { FailoverStack, type FailoverStackProps } from '../../lib/failover-stack.ts';
 
 export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
 
@@ -26,6 +26,7 @@ export interface SynthOptions {
   readonly env?: Environment;
   readonly outdir?: string;
   readonly automationOptions?: Omit<FailoverAutomationProps, 'config'>;
+  readonly monitoringOptions?: FailoverStackProps['monitoringOptions'];
   /** Adds to the stack before it is synthesized. */
   readonly extend?: (stack: FailoverStack) => void;
 }
@@ -47,6 +48,7 @@ export function synth(config: FailoverConfig, options: SynthOptions = {}): Synth
     config,
     ...(options.env ? { env: options.env } : {}),
     ...(options.automationOptions ? { automationOptions: options.automationOptions } : {}),
+    ...(options.monitoringOptions ? { monitoringOptions: options.monitoringOptions } : {}),
   });
   options.extend?.(stack);
   const template = Template.fromStack(stack);
@@ -89,10 +91,16 @@ export function identityStatements(
     if (!policy.startsWith(policyPrefix)) return;
     for (const statement of doc?.Statement ?? []) out.push({ policy, statement });
   };
-  for (const [id, r] of Object.entries(resourcesOf(template, 'AWS::IAM::Policy')))
-    push(id, r.Properties.PolicyDocument);
-  for (const [id, r] of Object.entries(resourcesOf(template, 'AWS::IAM::ManagedPolicy')))
-    push(id, r.Properties.PolicyDocument);
+  // A policy counts for a role when its own id has the prefix or it is attached to a role that
+  // has it (the traffic permissions are managed policies shared by several roles).
+  const attachedTo = (r: CfnResource) =>
+    ((r.Properties.Roles ?? []) as Json[]).some(
+      (x) => typeof x?.Ref === 'string' && x.Ref.startsWith(policyPrefix),
+    );
+  const pushAttached = (id: string, r: CfnResource) =>
+    push(policyPrefix && attachedTo(r) ? `${policyPrefix}:${id}` : id, r.Properties.PolicyDocument);
+  for (const [id, r] of Object.entries(resourcesOf(template, 'AWS::IAM::Policy'))) pushAttached(id, r);
+  for (const [id, r] of Object.entries(resourcesOf(template, 'AWS::IAM::ManagedPolicy'))) pushAttached(id, r);
   for (const [id, r] of Object.entries(resourcesOf(template, 'AWS::IAM::Role')))
     for (const p of r.Properties.Policies ?? []) push(id, p.PolicyDocument);
   return out;

@@ -11,6 +11,8 @@ import { type FailoverConfig, healthAlarmName, parseConfig } from '../../lambdas
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import {
   AutomationMonitoring,
+  DASHBOARDS_PER_STACK,
+  DEFAULT_ALARM_STACK_SHARDS,
   lagOverBudgetAlarmName,
   maxLagExpression,
   noHealthyReplicaAlarmName,
@@ -32,12 +34,15 @@ function dashboardBody(resource: Json): Json {
   return JSON.parse(text);
 }
 
-function dashboards(t: Template): Map<string, Json> {
+/** Every dashboard of the monitoring construct (all in nested stacks), by name. */
+function dashboards(m: AutomationMonitoring): Map<string, Json> {
+  const stacks = [m.overviewStack, ...m.dashboardStacks.values()];
   return new Map(
-    Object.values(resourcesOf(t, 'AWS::CloudWatch::Dashboard')).map((d) => [
-      d.Properties.DashboardName as string,
-      dashboardBody(d),
-    ]),
+    stacks.flatMap((st) =>
+      Object.values(resourcesOf(Template.fromStack(st), 'AWS::CloudWatch::Dashboard')).map(
+        (d) => [d.Properties.DashboardName as string, dashboardBody(d)] as const,
+      ),
+    ),
   );
 }
 
@@ -70,9 +75,8 @@ describe('AutomationMonitoring on the sample configuration', () => {
       Ref: expect.stringMatching(/^WorkflowStateMachine/),
     });
     expect(outputs[STACK_OUTPUTS.topicArn].Value).toEqual({ Ref: expect.stringMatching(/^AutomationTopic/) });
-    expect(outputs[STACK_OUTPUTS.dashboardName].Value).toEqual({
-      Ref: expect.stringMatching(/^MonitoringOverviewDashboard/),
-    });
+    // A plain string: the overview lives in a nested stack, and a token would add an output there.
+    expect(outputs[STACK_OUTPUTS.dashboardName].Value).toBe('Test-overview');
   });
 
   it('alarms on failed and timed-out workflow executions, to the topic', () => {
@@ -204,7 +208,7 @@ describe('AutomationMonitoring on the sample configuration', () => {
   });
 
   it('shows each service on a dashboard: nodes and policy, alarm states, lag against the budget, role changes', () => {
-    const boards = dashboards(s.template);
+    const boards = dashboards(s.stack.monitoring);
     expect([...boards.keys()].sort()).toEqual(['Test-overview', 'Test-services-1']);
     const widgets = boards.get('Test-services-1').widgets as Json[];
     for (const service of config.services) {
@@ -254,7 +258,7 @@ describe('AutomationMonitoring on the sample configuration', () => {
   });
 
   it('shows the automation on the overview: its alarms, Lambda, DLQ, executions, role changes, primary per service', () => {
-    const widgets = dashboards(s.template).get('Test-overview').widgets as Json[];
+    const widgets = dashboards(s.stack.monitoring).get('Test-overview').widgets as Json[];
     const titles = widgets.map((w) => w.properties.title).filter(Boolean);
     expect(titles).toEqual([
       'The automation itself',
@@ -275,7 +279,7 @@ describe('AutomationMonitoring on the sample configuration', () => {
     expect(primary.type).toBe('log');
     // Every writer of role changes: the failover Lambda, the zone shifter, the workflow step Lambda.
     expect(primary.properties.query).toMatch(
-      /^SOURCE '\{AutomationFailoverFunctionLogs\w+\}' \| SOURCE '\{AutomationZoneShiftFunctionLogs\w+\}' \| SOURCE '\{AutomationWorkflowFunctionLogs\w+\}'/,
+      /^SOURCE '\{reference\w*AutomationFailoverFunctionLogs\w+\}' \| SOURCE '\{reference\w*AutomationZoneShiftFunctionLogs\w+\}' \| SOURCE '\{reference\w*AutomationWorkflowFunctionLogs\w+\}'/,
     );
     expect(primary.properties.query).toContain(
       "filter message = 'failed over' or message = 'role change committed'",
@@ -315,7 +319,7 @@ describe('AutomationMonitoring at scale', () => {
           .sort(),
       );
       // Every service appears on exactly one service dashboard, at most 100 widgets per dashboard.
-      const boards = dashboards(s.template);
+      const boards = dashboards(s.stack.monitoring);
       const rows = [...boards.entries()]
         .filter(([n]) => n.includes('-services-'))
         .flatMap(([, b]) => {
@@ -330,13 +334,38 @@ describe('AutomationMonitoring at scale', () => {
         w.properties.title?.startsWith('Services needing attention'),
       );
       expect(attention.map((w) => w.properties.alarms.length)).toEqual([100, 100, 100, 100]);
-      // The dashboard body is a CloudFormation string: keep it well under CloudWatch's 1 MB.
-      for (const d of Object.values(resourcesOf(s.template, 'AWS::CloudWatch::Dashboard'))) {
-        expect(JSON.stringify(d.Properties.DashboardBody).length).toBeLessThan(200_000);
+      // Dashboards live in nested stacks, none in the parent; each body far below the template limit.
+      s.template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+      const m = s.stack.monitoring;
+      for (const st of [m.overviewStack, ...m.dashboardStacks.values()]) {
+        for (const d of Object.values(resourcesOf(Template.fromStack(st), 'AWS::CloudWatch::Dashboard'))) {
+          expect(JSON.stringify(d.Properties.DashboardBody).length).toBeLessThan(200_000);
+        }
       }
     },
     120_000,
   );
+
+  it('keeps dashboard n in dashboard stack n / DASHBOARDS_PER_STACK as services are added', () => {
+    const home = (n: number) => {
+      const m = synth(generateConfig(n, 'alarm')).stack.monitoring;
+      return new Map(
+        [...m.dashboardStacks].flatMap(([k, st]) =>
+          Object.values(resourcesOf(Template.fromStack(st), 'AWS::CloudWatch::Dashboard')).map(
+            (d) => [d.Properties.DashboardName as string, k] as const,
+          ),
+        ),
+      );
+    };
+    const before = home(90);
+    const after = home(150);
+    expect(before.size).toBe(5);
+    expect(after.size).toBe(8);
+    for (const [name, k] of before) expect(after.get(name)).toBe(k);
+    for (const [name, k] of after) {
+      expect(k).toBe(Math.floor((Number(name.split('-').pop()) - 1) / DASHBOARDS_PER_STACK));
+    }
+  });
 
   it('places a service in the same shard whatever else is configured (stable hash of its id)', () => {
     const small = synth(testConfig([route53Service({ id: 'orders', index: 0 })]));
@@ -349,7 +378,7 @@ describe('AutomationMonitoring at scale', () => {
       [...x.stack.monitoring.alarmStacks].find(([, st]) =>
         JSON.stringify(Template.fromStack(st).toJSON()).includes('failover-orders-no-healthy-replica'),
       )?.[0];
-    expect(shardOf(small)).toBe(healthShardOf('orders', 4));
+    expect(shardOf(small)).toBe(healthShardOf('orders', DEFAULT_ALARM_STACK_SHARDS));
     expect(shardOf(big)).toBe(shardOf(small));
   });
 });
@@ -361,8 +390,8 @@ describe('AutomationMonitoring validation and rules', () => {
   };
 
   it.each([
-    [{ alarmStackShards: 0 }, /alarmStackShards must be an integer between 1 and 50, got: 0/],
-    [{ alarmStackShards: 2.5 }, /alarmStackShards must be an integer between 1 and 50, got: 2.5/],
+    [{ alarmStackShards: 0 }, /alarmStackShards must be an integer between 1 and 64, got: 0/],
+    [{ alarmStackShards: 2.5 }, /alarmStackShards must be an integer between 1 and 64, got: 2.5/],
     [{ servicesPerDashboard: 0 }, /servicesPerDashboard must be an integer between 1 and 100, got: 0/],
     [{ dashboardNamePrefix: '' }, /dashboardNamePrefix must be 1-200 characters/],
   ])('rejects %j', (props, message) => {
@@ -375,7 +404,7 @@ describe('AutomationMonitoring validation and rules', () => {
     const m = new AutomationMonitoring(stack, 'M', { automation: a, dashboardNamePrefix: 'ops' });
     expect(m.failedExecutionsAlarm).toBeUndefined();
     expect(m.automationAlarms).toHaveLength(4);
-    const boards = dashboards(Template.fromStack(stack));
+    const boards = dashboards(m);
     expect([...boards.keys()].sort()).toEqual(['ops-overview', 'ops-services-1']);
     expect(JSON.stringify(boards.get('ops-overview'))).not.toContain('Workflow executions');
   });

@@ -1,7 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { fleetConfig } from '../../bench/fleet.ts';
 import { healthAlarmName } from '../../lambdas/domain/config.ts';
 import { EVENT_PATTERN_QUOTA_CHARS, eventPatternSize } from '../../lib/alarm-rules.ts';
 import { STACK_RESOURCE_LIMIT } from '../../lib/failover-automation.ts';
+import { LIMITS, largestPerLimit, measureStackTree, overLimit } from '../../lib/limits.ts';
 import {
   assertNoWriteOnStar,
   type GeneratedHealth,
@@ -128,5 +133,50 @@ describe('health stack sharding', () => {
       expect(afterAdd.get(name)).toBe(shard);
       expect(afterReorder.get(name)).toBe(shard);
     }
+  });
+});
+
+/** Warnings CDK attached to the assembly (the template-size warning among them). */
+function assemblyWarnings(s: Synthesized): string[] {
+  const assembly = s.app.synth();
+  return assembly.stacks.flatMap((st) =>
+    st.messages.filter((m) => m.level === 'warning').map((m) => `${m.id}: ${String(m.entry.data)}`),
+  );
+}
+
+describe('a fleet of 200 copies of the sample service (alarm health signals, one hosted zone)', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synth(fleetConfig(200), { outdir: mkdtempSync(join(tmpdir(), 'failover-fleet-')) });
+  });
+
+  it('synthesizes without a template-size warning', () => {
+    const warnings = assemblyWarnings(s);
+    expect(warnings.filter((w) => /template size|approaching/i.test(w))).toEqual([]);
+  });
+
+  it('keeps every deploy-time figure at or below 60 % of its limit', () => {
+    const figures = measureStackTree(s.stack);
+    const largest = largestPerLimit(figures);
+    console.log(
+      `[scale] 200 services: ${[...largest]
+        .map(([k, v]) => `${k} ${v.figure.value} (${Math.round(v.fractionOfLimit * 100)} %)`)
+        .join(', ')}`,
+    );
+    expect(overLimit(figures, 0.6)).toEqual([]);
+    // Every limit the issue names is measured.
+    for (const key of Object.keys(LIMITS)) {
+      if (key === 'lambdaAssetBytes') continue; // bundling is skipped here; the wire suite bundles
+      expect(largest.has(key as keyof typeof LIMITS), key).toBe(true);
+    }
+  });
+});
+
+describe('a configuration past a deploy-time limit', () => {
+  it('fails synth naming the stack, the limit, the figure and the remedy', () => {
+    // 260 services in one alarm bucket: 520 alarms in one nested stack.
+    expect(() => synth(fleetConfig(260), { monitoringOptions: { alarmStackShards: 1 } })).toThrow(
+      /Monitoring\/Alarms00: resources per stack is 520 resources, over the limit of 500 \(CloudFormation quotas: resources per stack\); spread the services over more nested stacks/,
+    );
   });
 });
