@@ -26,8 +26,9 @@ export interface Limit {
 }
 
 const SHARDS_REMEDY =
-  'spread the services over more nested stacks (FailoverAutomation healthStackShards, AutomationMonitoring ' +
-  'alarmStackShards; by default both grow with the configuration) or split the services over two stacks';
+  'split the services over two stacks, or spread them over more nested stacks (FailoverAutomation ' +
+  'healthStackShards, AutomationMonitoring alarmStackShards; raising either moves named alarms between ' +
+  'stacks: see docs/operating.md)';
 
 export const LIMITS = {
   templateBytes: {

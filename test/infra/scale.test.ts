@@ -176,7 +176,7 @@ describe('a configuration past a deploy-time limit', () => {
   it('fails synth naming the stack, the limit, the figure and the remedy', () => {
     // 260 services in one alarm bucket: 520 alarms in one nested stack.
     expect(() => synth(fleetConfig(260), { monitoringOptions: { alarmStackShards: 1 } })).toThrow(
-      /Monitoring\/Alarms00: resources per stack is 520 resources, over the limit of 500 \(CloudFormation quotas: resources per stack\); spread the services over more nested stacks/,
+      /Monitoring\/Alarms00: resources per stack is 520 resources, over the limit of 500 \(CloudFormation quotas: resources per stack\); split the services over two stacks/,
     );
   });
 });
