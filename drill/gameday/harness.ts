@@ -1,0 +1,373 @@
+/**
+ * The game day's world: real PostgreSQL pairs (test/support/realdb/postgres.ts), a private
+ * moto_server (test/support/moto.ts) standing in for Route 53, CloudWatch, DynamoDB, SNS, SQS and
+ * Secrets Manager, and around it the real automation:
+ * - the stack synthesized with bundling (synth.ts); the state table, topic, zone-shift queue and
+ *   alarms created in moto as the templates declare them;
+ * - the probe publishing to moto's CloudWatch every PROBE_INTERVAL_SECONDS (`ProbeRunner`);
+ * - alarm evaluation over those datapoints (alarms.ts), each state change matched against the
+ *   synthesized EventBridge rule patterns and delivered to the bundled failover Lambda
+ *   asynchronously, retried twice on error as EventBridge/Lambda do;
+ * - the bundled workflow step Lambda for the CLI's switchover (switchover.ts).
+ * Everything started here is registered for cleanup on exit and on Ctrl-C (SIGINT/SIGTERM).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, DeleteHostedZoneCommand } from '@aws-sdk/client-route-53';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { resetAwsClientsForTests } from '../../lambdas/aws/clients.ts';
+import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import { INSTALL_HINT as MOTO_INSTALL_HINT, type MotoServer, startMoto } from '../../test/support/moto.ts';
+import { PG_BIN, PG_INSTALL_HINT, type PgCluster, startPgCluster } from '../../test/support/realdb/postgres.ts';
+import { registerCleanup } from '../../test/support/realdb/process.ts';
+import {
+  createStateTable,
+  destroyClients,
+  NotificationInbox,
+  type ReceivedNotification,
+  type SceneClients,
+  sceneClients,
+} from '../../test/wire/wire-env.ts';
+import { AlarmEvaluator, type AlarmTransition } from './alarms.ts';
+import { WRITES_DDL, WRITES_TABLE } from './client.ts';
+import {
+  gameDayConfig,
+  NODE_IDS,
+  type NodeId,
+  nodeAddress,
+  probeHealthAlarms,
+  recordName,
+  type ServiceSpec,
+  TTL_SECONDS,
+  ZONE_NAME,
+} from './config.ts';
+import { BundledLambda, type LogLine, matchesPattern } from './lambda.ts';
+import { type Synthesized, synthesize } from './synth.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: Lambda results and events are JSON
+type Json = any;
+
+export const TABLE_NAME = 'FailoverGameDayState';
+export const TOPIC_NAME = 'failover-gameday-events';
+/** EventBridge's async invocation retries of a failed Lambda invocation. */
+const RETRY_DELAYS_MS = [60_000, 120_000] as const;
+
+/** The probe, plugged in: publishes every node's metrics to CloudWatch until stopped. */
+export interface ProbeRunner {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export type ProbeFactory = (world: {
+  readonly config: FailoverConfig;
+  readonly moto: MotoServer;
+  readonly clusters: ReadonlyMap<string, PgCluster>;
+}) => ProbeRunner | Promise<ProbeRunner>;
+
+export interface Delivery {
+  readonly alarmName: string;
+  readonly eventId: string;
+  readonly state: string;
+  readonly at: number;
+  readonly attempt: number;
+  readonly finishedAt: number;
+  readonly result?: Json;
+  readonly error?: string;
+}
+
+export interface GameDayWorld {
+  readonly moto: MotoServer;
+  readonly clients: SceneClients;
+  readonly zoneId: string;
+  readonly config: FailoverConfig;
+  readonly synthesized: Synthesized;
+  readonly clusters: ReadonlyMap<string, PgCluster>;
+  readonly inbox: NotificationInbox;
+  readonly failover: BundledLambda;
+  readonly step: BundledLambda;
+  /** The environment of the bundled Lambdas (what the stack declares, bound to moto's resources). */
+  readonly lambdaEnv: Readonly<Record<string, string>>;
+  readonly evaluator: AlarmEvaluator;
+  readonly logs: LogLine[];
+  readonly transitions: AlarmTransition[];
+  readonly deliveries: Delivery[];
+  readonly notifications: (ReceivedNotification & { readonly receivedAt: number })[];
+  /** Every delivery still running (scenarios wait for these before reading the outcome). */
+  settle(): Promise<void>;
+  /** Reads new notifications from the inbox into `notifications`. */
+  drainNotifications(): Promise<void>;
+  /** The cluster behind `serviceId`, its nodes by id. */
+  nodesOf(serviceId: string): Readonly<Record<NodeId, PgCluster['primary']>>;
+  stop(): Promise<void>;
+}
+
+export interface GameDayOptions {
+  readonly serviceIds: readonly string[];
+  readonly probe: ProbeFactory;
+  readonly log?: (line: string) => void;
+}
+
+/** Refuses, naming the install command, when PostgreSQL or moto_server is missing. */
+export function preflight(): void {
+  for (const tool of ['initdb', 'pg_ctl', 'pg_basebackup', 'pg_rewind', 'postgres']) {
+    if (!existsSync(join(PG_BIN, tool))) throw new Error(`${join(PG_BIN, tool)} not found. ${PG_INSTALL_HINT}`);
+  }
+}
+
+export async function startGameDay(options: GameDayOptions): Promise<GameDayWorld> {
+  preflight();
+  const log = options.log ?? (() => {});
+  const undo: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch {
+        // Keep going: one failed stop must not leave the rest running.
+      }
+    }
+    undo.length = 0;
+  };
+  try {
+    log('starting moto_server');
+    const moto = await startMoto().catch((err: Error) => {
+      throw new Error(`${err.message.split('\n')[0]}${err.message.includes('pip install') ? '' : ` ${MOTO_INSTALL_HINT}`}`, {
+        cause: err,
+      });
+    });
+    // Ctrl-C: the realdb cleanup registry runs on SIGINT/SIGTERM (moto's own hook only on exit).
+    const unregisterMoto = registerCleanup(() => {
+      try {
+        process.kill(moto.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    });
+    undo.push(async () => {
+      await moto.stop();
+      unregisterMoto();
+    });
+    for (const [k, v] of Object.entries(moto.env)) process.env[k] = v;
+    const clients = sceneClients(moto);
+    undo.push(() => destroyClients(clients));
+    const zoneId = await createZone(clients);
+
+    const clusters = new Map<string, PgCluster>();
+    for (const serviceId of options.serviceIds) {
+      log(`starting PostgreSQL primary and replica for ${serviceId}`);
+      const cluster = await startPgCluster();
+      clusters.set(serviceId, cluster);
+      undo.push(() => cluster.stop());
+      await cluster.primary.sql(WRITES_DDL);
+      await cluster.primary.sql(`DO $$ BEGIN CREATE ROLE app LOGIN PASSWORD 'app'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+      await cluster.primary.sql(`GRANT SELECT, INSERT ON ${WRITES_TABLE} TO app`);
+    }
+    const specs: ServiceSpec[] = options.serviceIds.map((serviceId) => {
+      const cluster = clusters.get(serviceId) as PgCluster;
+      return {
+        serviceId,
+        nodes: [
+          { nodeId: 'db-a', port: cluster.primary.port },
+          { nodeId: 'db-b', port: cluster.replica.port },
+        ],
+      };
+    });
+    const config = gameDayConfig(zoneId, specs);
+
+    log('synthesizing the stack with bundling (cdk synth)');
+    const synthesized = synthesize(config);
+    undo.push(() => synthesized.dispose());
+    log(`synthesized in ${(synthesized.synthMs / 1000).toFixed(1)} s`);
+
+    const t = synthesized.table;
+    await createStateTable(
+      clients,
+      { keySchema: t.KeySchema, attributeDefinitions: t.AttributeDefinitions, billingMode: t.BillingMode ?? 'PROVISIONED' },
+      TABLE_NAME,
+    );
+    const inbox = await NotificationInbox.create(clients, TOPIC_NAME);
+    const queue = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'failover-gameday-zone-shift' }));
+    for (const s of config.services) {
+      if (s.router.type !== 'route53') continue;
+      await clients.route53.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zoneId,
+          ChangeBatch: {
+            Changes: [
+              {
+                Action: 'CREATE',
+                ResourceRecordSet: {
+                  Name: recordName(s.id),
+                  Type: 'CNAME',
+                  TTL: TTL_SECONDS,
+                  ResourceRecords: [{ Value: nodeAddress(s.id, s.initialPrimary) }],
+                },
+              },
+            ],
+          },
+        }),
+      );
+    }
+
+    const lambdaEnv = bindEnvironment(synthesized, moto, {
+      table: TABLE_NAME,
+      topic: inbox.topicArn,
+      queue: queue.QueueUrl as string,
+    });
+    const logs: LogLine[] = [];
+    const onLog = (l: LogLine) => logs.push(l);
+    const failover = new BundledLambda('failover', synthesized.failover.assetDir, lambdaEnv, onLog);
+    undo.push(() => failover.stop());
+    const step = new BundledLambda('workflow-step', synthesized.step.assetDir, lambdaEnv, onLog);
+    undo.push(() => step.stop());
+
+    const transitions: AlarmTransition[] = [];
+    const deliveries: Delivery[] = [];
+    const running = new Set<Promise<void>>();
+    let requestSeq = 0;
+    const deliver = async (t: AlarmTransition): Promise<void> => {
+      const requestId = `gameday-req-${++requestSeq}`;
+      for (let attempt = 1; attempt <= RETRY_DELAYS_MS.length + 1; attempt++) {
+        const at = Date.now();
+        try {
+          const result = await failover.invoke(t.event, requestId);
+          deliveries.push({ alarmName: t.alarmName, eventId: t.event.id, state: t.to, at, attempt, finishedAt: Date.now(), result });
+          return;
+        } catch (err) {
+          deliveries.push({
+            alarmName: t.alarmName,
+            eventId: t.event.id,
+            state: t.to,
+            at,
+            attempt,
+            finishedAt: Date.now(),
+            error: `${(err as Error).name}: ${(err as Error).message}`,
+          });
+          const delay = RETRY_DELAYS_MS[attempt - 1];
+          if (delay === undefined || stopped) return;
+          await new Promise((r) => setTimeout(r, delay));
+          if (stopped) return;
+        }
+      }
+    };
+    let stopped = false;
+    const alarms = [
+      ...[...synthesized.alarms.values()].filter((a) =>
+        synthesized.failoverRulePatterns.some((p) => p.detail?.alarmName?.includes(a.alarmName)),
+      ),
+      ...probeHealthAlarms(config).filter((a) => !synthesized.alarms.has(a.alarmName)),
+    ];
+    const evaluator = new AlarmEvaluator({
+      cloudWatch: clients.cloudWatch,
+      alarms,
+      onTransition: (t) => {
+        transitions.push(t);
+        // EventBridge: every rule whose pattern matches gets the event; each invokes asynchronously.
+        for (const pattern of synthesized.failoverRulePatterns) {
+          if (!matchesPattern(pattern, t.event)) continue;
+          const run = deliver(t);
+          running.add(run);
+          void run.finally(() => running.delete(run));
+        }
+      },
+    });
+
+    const probe = await options.probe({ config, moto, clusters });
+    undo.push(() => probe.stop());
+    probe.start();
+    // The first datapoints land before the alarms are evaluated; they start OK, as deployed alarms
+    // on a healthy pair are.
+    await evaluator.create('OK');
+    evaluator.start();
+    undo.push(async () => {
+      stopped = true;
+      await evaluator.stop();
+    });
+
+    const notifications: GameDayWorld['notifications'] = [];
+    const world: GameDayWorld = {
+      moto,
+      clients,
+      zoneId,
+      config,
+      synthesized,
+      clusters,
+      inbox,
+      failover,
+      step,
+      lambdaEnv,
+      evaluator,
+      logs,
+      transitions,
+      deliveries,
+      notifications,
+      settle: async () => {
+        while (running.size > 0) await Promise.race([...running, new Promise((r) => setTimeout(r, 50))]);
+      },
+      drainNotifications: async () => {
+        const now = Date.now();
+        for (const n of await inbox.drain()) notifications.push({ ...n, receivedAt: now });
+      },
+      nodesOf: (serviceId) => {
+        const cluster = clusters.get(serviceId);
+        if (!cluster) throw new Error(`no cluster for ${serviceId}`);
+        return { 'db-a': cluster.primary, 'db-b': cluster.replica };
+      },
+      stop: async () => {
+        stopped = true;
+        await stopAll();
+        resetAwsClientsForTests();
+      },
+    };
+    void NODE_IDS;
+    return world;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/**
+ * A hosted zone whose id Route 53 would accept in the configuration (`Z` + upper-case letters and
+ * digits). moto draws 22 random characters from A-Z0-9, so about one zone in 36 qualifies; the
+ * others are deleted at once.
+ */
+async function createZone(clients: SceneClients): Promise<string> {
+  for (let attempt = 1; attempt <= 500; attempt++) {
+    const out = await clients.route53.send(
+      new CreateHostedZoneCommand({ Name: ZONE_NAME, CallerReference: `gameday-${Date.now()}-${attempt}` }),
+    );
+    const id = (out.HostedZone?.Id ?? '').replace('/hostedzone/', '');
+    if (/^Z[A-Z0-9]{1,31}$/.test(id)) return id;
+    await clients.route53.send(new DeleteHostedZoneCommand({ Id: id }));
+  }
+  throw new Error('moto_server gave no hosted zone id starting with Z in 500 attempts');
+}
+
+/** The functions' declared environment with each `Ref` bound to the resource created in moto. */
+function bindEnvironment(
+  s: Synthesized,
+  moto: MotoServer,
+  created: { readonly table: string; readonly topic: string; readonly queue: string },
+): Record<string, string> {
+  const resources = s.template.Resources as Record<string, Json>;
+  const env: Record<string, string> = { ...moto.env, LOG_LEVEL: 'debug' };
+  for (const [name, value] of Object.entries({ ...s.failover.environment, ...s.step.environment })) {
+    if (typeof value === 'string') {
+      env[name] = value;
+      continue;
+    }
+    const type = resources[value?.Ref]?.Type;
+    const bound =
+      type === 'AWS::DynamoDB::Table'
+        ? created.table
+        : type === 'AWS::SNS::Topic'
+          ? created.topic
+          : type === 'AWS::SQS::Queue'
+            ? created.queue
+            : undefined;
+    if (bound === undefined) throw new Error(`cannot bind the Lambda environment variable ${name} = ${JSON.stringify(value)}`);
+    env[name] = bound;
+  }
+  return env;
+}
