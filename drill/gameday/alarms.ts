@@ -42,7 +42,9 @@ export function breaches(def: AlarmDefinition, value: number): boolean {
     case 'LessThanOrEqualToThreshold':
       return value <= def.threshold;
     default:
-      throw new Error(`alarm ${def.alarmName}: comparison ${def.comparison} is not supported by the game day`);
+      throw new Error(
+        `alarm ${def.alarmName}: comparison ${def.comparison} is not supported by the game day`,
+      );
   }
 }
 
@@ -75,7 +77,11 @@ export interface AlarmEvaluatorOptions {
   /** Called for every state change, after SetAlarmState. */
   readonly onTransition: (t: AlarmTransition) => void | Promise<void>;
   /** Called for every evaluation (state may be unchanged), for the timeline's series. */
-  readonly onEvaluation?: (alarmName: string, state: AlarmState, values: readonly (number | undefined)[]) => void;
+  readonly onEvaluation?: (
+    alarmName: string,
+    state: AlarmState,
+    values: readonly (number | undefined)[],
+  ) => void;
 }
 
 /** Creates the alarms in moto, then evaluates each one at its period boundaries until stopped. */
@@ -190,7 +196,11 @@ export class AlarmEvaluator {
 
   private async setState(alarmName: string, state: AlarmState, reason: string): Promise<void> {
     await this.options.cloudWatch.send(
-      new SetAlarmStateCommand({ AlarmName: alarmName, StateValue: state, StateReason: reason.slice(0, 1023) }),
+      new SetAlarmStateCommand({
+        AlarmName: alarmName,
+        StateValue: state,
+        StateReason: reason.slice(0, 1023),
+      }),
     );
     this.states.set(alarmName, state);
   }

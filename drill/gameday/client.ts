@@ -151,7 +151,9 @@ export class WriterClient {
   private async resolve(): Promise<string | undefined> {
     const now = Date.now();
     if (this.cached && now < this.cached.until) return this.cached.value;
-    const fqdn = this.options.recordName.endsWith('.') ? this.options.recordName : `${this.options.recordName}.`;
+    const fqdn = this.options.recordName.endsWith('.')
+      ? this.options.recordName
+      : `${this.options.recordName}.`;
     const out = await this.options.route53.send(
       new ListResourceRecordSetsCommand({
         HostedZoneId: this.options.hostedZoneId,

@@ -13,12 +13,21 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, DeleteHostedZoneCommand } from '@aws-sdk/client-route-53';
+import {
+  ChangeResourceRecordSetsCommand,
+  CreateHostedZoneCommand,
+  DeleteHostedZoneCommand,
+} from '@aws-sdk/client-route-53';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { resetAwsClientsForTests } from '../../lambdas/aws/clients.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { INSTALL_HINT as MOTO_INSTALL_HINT, type MotoServer, startMoto } from '../../test/support/moto.ts';
-import { PG_BIN, PG_INSTALL_HINT, type PgCluster, startPgCluster } from '../../test/support/realdb/postgres.ts';
+import {
+  PG_BIN,
+  PG_INSTALL_HINT,
+  type PgCluster,
+  startPgCluster,
+} from '../../test/support/realdb/postgres.ts';
 import { registerCleanup } from '../../test/support/realdb/process.ts';
 import {
   createStateTable,
@@ -110,7 +119,8 @@ export interface GameDayOptions {
 /** Refuses, naming the install command, when PostgreSQL or moto_server is missing. */
 export function preflight(): void {
   for (const tool of ['initdb', 'pg_ctl', 'pg_basebackup', 'pg_rewind', 'postgres']) {
-    if (!existsSync(join(PG_BIN, tool))) throw new Error(`${join(PG_BIN, tool)} not found. ${PG_INSTALL_HINT}`);
+    if (!existsSync(join(PG_BIN, tool)))
+      throw new Error(`${join(PG_BIN, tool)} not found. ${PG_INSTALL_HINT}`);
   }
 }
 
@@ -131,9 +141,12 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
   try {
     log('starting moto_server');
     const moto = await startMoto().catch((err: Error) => {
-      throw new Error(`${err.message.split('\n')[0]}${err.message.includes('pip install') ? '' : ` ${MOTO_INSTALL_HINT}`}`, {
-        cause: err,
-      });
+      throw new Error(
+        `${err.message.split('\n')[0]}${err.message.includes('pip install') ? '' : ` ${MOTO_INSTALL_HINT}`}`,
+        {
+          cause: err,
+        },
+      );
     });
     // Ctrl-C: the realdb cleanup registry runs on SIGINT/SIGTERM (moto's own hook only on exit).
     const unregisterMoto = registerCleanup(() => {
@@ -159,7 +172,9 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
       clusters.set(serviceId, cluster);
       undo.push(() => cluster.stop());
       await cluster.primary.sql(WRITES_DDL);
-      await cluster.primary.sql(`DO $$ BEGIN CREATE ROLE app LOGIN PASSWORD 'app'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+      await cluster.primary.sql(
+        `DO $$ BEGIN CREATE ROLE app LOGIN PASSWORD 'app'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+      );
       await cluster.primary.sql(`GRANT SELECT, INSERT ON ${WRITES_TABLE} TO app`);
     }
     const specs: ServiceSpec[] = options.serviceIds.map((serviceId) => {
@@ -174,19 +189,31 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
     });
     const config = gameDayConfig(zoneId, specs);
 
+    // The probe starts before the synthesis, so the alarms have full periods of datapoints behind
+    // them when they are first evaluated (missing data is breaching: an empty period would fire).
+    const probe = await options.probe({ config, moto, clusters });
+    undo.push(() => probe.stop());
+    probe.start();
+
     log('synthesizing the stack with bundling (cdk synth)');
-    const synthesized = synthesize(config);
+    const synthesized = await synthesize(config);
     undo.push(() => synthesized.dispose());
     log(`synthesized in ${(synthesized.synthMs / 1000).toFixed(1)} s`);
 
     const t = synthesized.table;
     await createStateTable(
       clients,
-      { keySchema: t.KeySchema, attributeDefinitions: t.AttributeDefinitions, billingMode: t.BillingMode ?? 'PROVISIONED' },
+      {
+        keySchema: t.KeySchema,
+        attributeDefinitions: t.AttributeDefinitions,
+        billingMode: t.BillingMode ?? 'PROVISIONED',
+      },
       TABLE_NAME,
     );
     const inbox = await NotificationInbox.create(clients, TOPIC_NAME);
-    const queue = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'failover-gameday-zone-shift' }));
+    const queue = await clients.sqs.send(
+      new CreateQueueCommand({ QueueName: 'failover-gameday-zone-shift' }),
+    );
     for (const s of config.services) {
       if (s.router.type !== 'route53') continue;
       await clients.route53.send(
@@ -231,7 +258,15 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
         const at = Date.now();
         try {
           const result = await failover.invoke(t.event, requestId);
-          deliveries.push({ alarmName: t.alarmName, eventId: t.event.id, state: t.to, at, attempt, finishedAt: Date.now(), result });
+          deliveries.push({
+            alarmName: t.alarmName,
+            eventId: t.event.id,
+            state: t.to,
+            at,
+            attempt,
+            finishedAt: Date.now(),
+            result,
+          });
           return;
         } catch (err) {
           deliveries.push({
@@ -272,9 +307,6 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
       },
     });
 
-    const probe = await options.probe({ config, moto, clusters });
-    undo.push(() => probe.stop());
-    probe.start();
     // The first datapoints land before the alarms are evaluated; they start OK, as deployed alarms
     // on a healthy pair are.
     await evaluator.create('OK');
@@ -366,7 +398,8 @@ function bindEnvironment(
           : type === 'AWS::SQS::Queue'
             ? created.queue
             : undefined;
-    if (bound === undefined) throw new Error(`cannot bind the Lambda environment variable ${name} = ${JSON.stringify(value)}`);
+    if (bound === undefined)
+      throw new Error(`cannot bind the Lambda environment variable ${name} = ${JSON.stringify(value)}`);
     env[name] = bound;
   }
   return env;

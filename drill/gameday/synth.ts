@@ -1,17 +1,16 @@
 /**
- * The game day's automation comes out of a real synthesis of the CDK app, with bundling (the local
- * esbuild, as `cdk synth` and `cdk deploy` do): the failover and workflow step Lambdas are the
+ * The game day's automation comes out of a real `cdk synth` of the CDK app (bin/app.ts, with
+ * bundling by the local esbuild, as `cdk deploy` does): the failover and workflow step Lambdas are the
  * bundled `index.mjs` + `config.json` asset directories of the cloud assembly, the alarms and the
  * EventBridge rule patterns are read from the synthesized templates (nested health stacks
  * included), and the state machine is the synthesized definition.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { join, resolve } from 'node:path';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
-import { FailoverStack } from '../../lib/failover-stack.ts';
+import { registerCleanup } from '../../test/support/realdb/process.ts';
 import { resolveTokens } from '../../test/workflow/harness.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is walked structurally
@@ -60,32 +59,92 @@ export interface Synthesized {
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
+const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+const CDK = join(PROJECT_ROOT, 'node_modules', '.bin', 'cdk');
 
-export function synthesize(config: FailoverConfig): Synthesized {
+/**
+ * `cdk synth -c config=<file> -o <dir>` with the project's pinned CDK CLI, in a child process (the
+ * game day's probe keeps publishing meanwhile), then the cloud assembly read back.
+ */
+export async function synthesize(config: FailoverConfig): Promise<Synthesized> {
   const started = performance.now();
   const outdir = mkdtempSync(join(tmpdir(), 'failover-gameday-cdk-'));
-  const app = new App({ outdir });
-  const stack = new FailoverStack(app, 'GameDay', { config, env: { account: ACCOUNT, region: REGION } });
-  const assembly = app.synth();
-  const template = assembly.getStackByName(stack.stackName).template as Json;
+  const configFile = join(outdir, 'gameday-config.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const assembly = join(outdir, 'cdk.out');
+  const dispose = () => rmSync(outdir, { recursive: true, force: true });
+  try {
+    await run(CDK, [
+      'synth',
+      '--quiet',
+      '--no-notices',
+      '-c',
+      `config=${configFile}`,
+      '-c',
+      `account=${ACCOUNT}`,
+      '-c',
+      `region=${REGION}`,
+      '-o',
+      assembly,
+    ]);
+    return { ...readAssembly(assembly), outdir, synthMs: performance.now() - started, dispose };
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}
+
+function run(command: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (c: Buffer) => {
+      output = (output + c.toString('utf8')).slice(-8_000);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const stop = () => child.kill('SIGTERM');
+    const unregister = registerCleanup(stop);
+    child.once('error', (err) => {
+      unregister();
+      reject(new Error(`${command} could not be started: ${err.message}`, { cause: err }));
+    });
+    child.once('close', (code) => {
+      unregister();
+      if (code === 0) resolvePromise();
+      else reject(new Error(`cdk synth failed (exit ${code}):\n${output}`));
+    });
+  });
+}
+
+type Assembly = Omit<Synthesized, 'outdir' | 'synthMs' | 'dispose'>;
+
+/** The stack's template, its nested templates, and the asset directories of a cloud assembly. */
+export function readAssembly(assembly: string): Assembly {
+  const manifest = JSON.parse(readFileSync(join(assembly, 'manifest.json'), 'utf8'));
+  const stacks = Object.values(manifest.artifacts as Record<string, Json>).filter(
+    (a) => a.type === 'aws:cloudformation:stack',
+  );
+  if (stacks.length !== 1)
+    throw new Error(`expected one stack in the cloud assembly, found ${stacks.length}`);
+  const template = JSON.parse(readFileSync(join(assembly, stacks[0].properties.templateFile), 'utf8'));
   const resources = template.Resources as Record<string, Json>;
 
   const fn = (logicalId: string): SynthesizedFunction => {
     const r = resources[logicalId];
-    if (r?.Type !== 'AWS::Lambda::Function') throw new Error(`no Lambda function ${logicalId} in the template`);
+    if (r?.Type !== 'AWS::Lambda::Function')
+      throw new Error(`no Lambda function ${logicalId} in the template`);
     const hash = String(r.Properties.Code?.S3Key).replace(/\.zip$/, '');
     return {
       logicalId,
-      assetDir: join(outdir, `asset.${hash}`),
+      assetDir: join(assembly, `asset.${hash}`),
       environment: r.Properties.Environment?.Variables ?? {},
     };
   };
-  const failoverId = stack.getLogicalId(stack.automation.failoverFunction.node.defaultChild as CfnFunction);
-  const stepId = stack.getLogicalId(stack.workflow.stepFunction.node.defaultChild as CfnFunction);
 
   const alarms = new Map<string, AlarmDefinition>();
-  for (const file of readdirSync(outdir).filter((f) => f.endsWith('.template.json'))) {
-    const t = JSON.parse(readFileSync(join(outdir, file), 'utf8'));
+  for (const file of readdirSync(assembly).filter((f) => f.endsWith('.template.json'))) {
+    const t = JSON.parse(readFileSync(join(assembly, file), 'utf8'));
     for (const r of Object.values((t.Resources ?? {}) as Record<string, Json>)) {
       if (r.Type !== 'AWS::CloudWatch::Alarm') continue;
       const alarm = alarmDefinition(r.Properties);
@@ -93,32 +152,44 @@ export function synthesize(config: FailoverConfig): Synthesized {
     }
   }
 
-  const failoverRulePatterns = Object.values(resources)
-    .filter(
-      (r: Json) =>
-        r.Type === 'AWS::Events::Rule' &&
-        (r.Properties.Targets ?? []).some((t: Json) => t.Arn?.['Fn::GetAtt']?.[0] === failoverId),
-    )
-    .map((r: Json) => r.Properties.EventPattern);
+  // The failover function is what the alarm rules target.
+  const rules = Object.values(resources).filter(
+    (r: Json) =>
+      r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern?.source?.includes('aws.cloudwatch'),
+  );
+  const targets = new Set(
+    rules.flatMap((r: Json) => (r.Properties.Targets ?? []).map((t: Json) => t.Arn?.['Fn::GetAtt']?.[0])),
+  );
+  if (targets.size !== 1)
+    throw new Error(`expected the alarm rules to target one function, found ${[...targets].join(', ')}`);
+  const failoverId = [...targets][0] as string;
 
-  const machines = Object.values(resources).filter((r: Json) => r.Type === 'AWS::StepFunctions::StateMachine');
+  const machines = Object.values(resources).filter(
+    (r: Json) => r.Type === 'AWS::StepFunctions::StateMachine',
+  );
   if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
-  const definition = JSON.parse(resolveTokens((machines[0] as Json).Properties.DefinitionString));
+  const definitionString = (machines[0] as Json).Properties.DefinitionString;
+  // The step Lambda is the one function the definition refers to by Fn::GetAtt.
+  const stepIds = new Set(
+    JSON.stringify(definitionString)
+      .match(/"Fn::GetAtt":\["([A-Za-z0-9]+)","Arn"\]/g)
+      ?.map((m) => m.replace(/^.*\["([A-Za-z0-9]+)".*$/, '$1')) ?? [],
+  );
+  const stepId = [...stepIds].find((id) => resources[id]?.Type === 'AWS::Lambda::Function');
+  if (!stepId) throw new Error('the state machine definition refers to no Lambda function');
+  const definition = JSON.parse(resolveTokens(definitionString));
 
   const tables = Object.values(resources).filter((r: Json) => r.Type === 'AWS::DynamoDB::Table');
   if (tables.length !== 1) throw new Error(`expected one DynamoDB table, found ${tables.length}`);
 
   return {
-    outdir,
     template,
     failover: fn(failoverId),
     step: fn(stepId),
     alarms,
-    failoverRulePatterns,
+    failoverRulePatterns: rules.map((r: Json) => r.Properties.EventPattern),
     stateMachine: { definition, stepFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${stepId}` },
     table: (tables[0] as Json).Properties,
-    synthMs: performance.now() - started,
-    dispose: () => rmSync(outdir, { recursive: true, force: true }),
   };
 }
 

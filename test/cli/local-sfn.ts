@@ -27,6 +27,7 @@ import {
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
+import type { Clock } from '../../lambdas/domain/ports.ts';
 import { makeHandler } from '../../lambdas/handlers/workflow.ts';
 import type { ManualClock } from '../../lambdas/testing/clock.ts';
 import type { SynthesizedWorkflow } from '../workflow/harness.ts';
@@ -49,9 +50,21 @@ interface LocalExecution {
 }
 
 export interface LocalStepFunctionsOptions {
-  readonly synthesized: SynthesizedWorkflow;
-  readonly deps: WorkflowDeps;
-  readonly clock: ManualClock;
+  readonly synthesized: Pick<SynthesizedWorkflow, 'definition' | 'stepFunctionArn'>;
+  /** The step Lambda: the real handler over these ports (or `invoke` below). */
+  readonly deps?: WorkflowDeps;
+  /**
+   * The step Lambda as an invocation instead (e.g. the bundled function in its own execution
+   * environment); what it throws is turned into Lambda's error shape. @default makeHandler(deps)
+   */
+  readonly invoke?: (event: Json) => Promise<unknown>;
+  /** A ManualClock for virtual waits; any clock with `waits: 'real'`. */
+  readonly clock: ManualClock | Clock;
+  /**
+   * `virtual`: Wait states take 0 ms and the manual clock advances by the poll interval instead;
+   * `real`: Wait states and retry intervals last as long as the definition says. @default 'virtual'
+   */
+  readonly waits?: 'virtual' | 'real';
   readonly stateMachineArn: string;
   /** Before every step Lambda invocation (after the virtual Wait): move the world on. */
   readonly beforeStep?: (step: string, event: Json) => void | Promise<void>;
@@ -66,7 +79,9 @@ export class LocalStepFunctions {
 
   constructor(private readonly options: LocalStepFunctionsOptions) {
     this.machine = new StateMachine(options.synthesized.definition);
-    this.handler = makeHandler(options.deps);
+    if (options.invoke) this.handler = options.invoke;
+    else if (options.deps) this.handler = makeHandler(options.deps);
+    else throw new Error('LocalStepFunctions needs deps or invoke');
   }
 
   get executionCount(): number {
@@ -152,12 +167,13 @@ export class LocalStepFunctions {
 
   private async run(execution: LocalExecution): Promise<void> {
     const { definition, stepFunctionArn } = this.options.synthesized;
+    const realWaits = this.options.waits === 'real';
     const taskHandlers: Record<string, (input: Json) => Promise<Json>> = {};
     const waits: Record<string, number> = {};
     const retries: Record<string, number> = {};
     for (const [stateName, state] of Object.entries(definition.States as Record<string, Json>)) {
-      if (state.Retry) retries[stateName] = 0;
-      if (state.Type === 'Wait') waits[stateName] = 0;
+      if (state.Retry && !realWaits) retries[stateName] = 0;
+      if (state.Type === 'Wait' && !realWaits) waits[stateName] = 0;
       if (state.Type === 'Task' && state.Resource === stepFunctionArn) {
         taskHandlers[stateName] = (event) => this.invokeStep(event);
       }
@@ -214,11 +230,13 @@ export class LocalStepFunctions {
   private async invokeStep(event: Json): Promise<Json> {
     const step = event.step as string;
     // A check that runs again has just left a Wait of pollIntervalSeconds.
+    const { clock } = this.options;
     if (
-      (step === 'checkCatchUp' && event.state?.catchUp) ||
-      (step === 'checkVerify' && event.state?.verify)
+      this.options.waits !== 'real' &&
+      'advance' in clock &&
+      ((step === 'checkCatchUp' && event.state?.catchUp) || (step === 'checkVerify' && event.state?.verify))
     ) {
-      this.options.clock.advance(event.state.plan.pollIntervalSeconds * 1000);
+      clock.advance(event.state.plan.pollIntervalSeconds * 1000);
     }
     await this.options.beforeStep?.(step, event);
     try {

@@ -1,0 +1,143 @@
+/**
+ * `npm run gameday [-- <scenario>...] [--list] [--out <dir>] [--quiet]`
+ *
+ * Fails over real PostgreSQL pairs on this machine through the real automation (see harness.ts),
+ * prints each scenario's timeline as it happens and its figures (RTO, lost rows, writes the old
+ * primary acknowledged), and writes reports/gameday.json and reports/gameday.html. Exits 1 when a
+ * scenario's checks fail, 2 on a usage error, 3 when PostgreSQL or moto_server is missing.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { preflight } from './harness.ts';
+import { gameDayProbe } from './probe.ts';
+import { renderHtml, toJson } from './report.ts';
+import { runGameDay } from './run.ts';
+import { SCENARIOS } from './scenarios.ts';
+
+const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+
+const USAGE = `usage: npm run gameday -- [scenario...] [--list] [--out <dir>] [--quiet]
+
+  scenario      one or more of the names --list shows (default: all, in that order;
+                primary-returns continues from primary-crash when both run)
+  --list        list the scenarios and exit
+  --out <dir>   where gameday.json and gameday.html go (default: reports/)
+  --quiet       print only the setup and the summary of each scenario
+
+Needs PostgreSQL 15 (apt-get install -y postgresql) and moto_server (pip install "moto[server]").`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.list) {
+    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(22)} ${s.title}\n`);
+    return 0;
+  }
+  const unknown = positionals.filter((p) => !SCENARIOS.some((s) => s.name === p));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `unknown scenario(s): ${unknown.join(', ')}\navailable: ${SCENARIOS.map((s) => s.name).join(', ')}\n`,
+    );
+    return 2;
+  }
+  // In the listed order, so primary-returns follows primary-crash whatever order was typed.
+  const scenarios = positionals.length
+    ? SCENARIOS.filter((s) => positionals.includes(s.name))
+    : [...SCENARIOS];
+  try {
+    preflight();
+  } catch (err) {
+    process.stderr.write(`gameday cannot run: ${(err as Error).message}\n`);
+    return 3;
+  }
+  const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  const quiet = values.quiet === true;
+  const print = (line: string) => {
+    if (!quiet || !/^\s*(\S+\s+)?t=[+-]/.test(line)) process.stdout.write(`${line}\n`);
+  };
+  const started = Date.now();
+  const log = (line: string) =>
+    process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+  let report: Awaited<ReturnType<typeof runGameDay>>;
+  try {
+    report = await runGameDay({ scenarios, probe: gameDayProbe, print, log, color });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/not found|required|install/i.test(message)) {
+      process.stderr.write(`gameday cannot run: ${message}\n`);
+      return 3;
+    }
+    throw err;
+  }
+
+  const outDir = resolve(PROJECT_ROOT, values.out ?? 'reports');
+  mkdirSync(outDir, { recursive: true });
+  const jsonPath = join(outDir, 'gameday.json');
+  const htmlPath = join(outDir, 'gameday.html');
+  writeFileSync(jsonPath, `${JSON.stringify(toJson(report), null, 2)}\n`);
+  writeFileSync(htmlPath, renderHtml(report));
+
+  process.stdout.write('\n');
+  for (const s of report.scenarios) {
+    const f = s.figures;
+    const rto = f.rtoSeconds ?? f.writePauseSeconds;
+    const parts = [
+      `${s.passed ? 'PASS' : 'FAIL'}  ${s.name.padEnd(20)}`,
+      typeof rto === 'number' ? `RTO ${rto.toFixed(2).padStart(6)} s` : 'RTO      – ',
+      `lost rows ${String(f.rpoRows ?? (s.lostIds.length || '–')).padStart(3)}`,
+      ...(typeof f.lagSecondsSeenAtPromotion === 'number'
+        ? [`lag at promotion ${f.lagSecondsSeenAtPromotion} s`]
+        : []),
+      ...(f.oldPrimaryAcksAfterFailover !== undefined
+        ? [`old primary acks after failover ${f.oldPrimaryAcksAfterFailover}`]
+        : []),
+      ...(typeof f.decision === 'string' ? [`decision: ${f.decision}`] : []),
+      `${s.checks.filter((c) => c.ok).length}/${s.checks.length} checks`,
+    ];
+    process.stdout.write(`${parts.join('   ')}\n`);
+    for (const c of s.checks.filter((x) => !x.ok)) process.stdout.write(`        ✘ ${c.name}: ${c.detail}\n`);
+  }
+  process.stdout.write(
+    `\n${report.passed ? 'all scenarios passed' : 'SOME SCENARIOS FAILED'} in ${(report.wallMs / 1000).toFixed(1)} s\nreports: ${jsonPath}\n         ${htmlPath}\n`,
+  );
+  return report.passed ? 0 : 1;
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      list: { type: 'boolean' },
+      out: { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // The AWS SDK's keep-alive sockets and the pg pools must not keep the process alive.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err) => {
+    process.stderr.write(
+      `gameday failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+    setTimeout(() => process.exit(1), 200).unref();
+  },
+);
