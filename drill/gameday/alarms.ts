@@ -15,7 +15,7 @@ import {
   PutMetricAlarmCommand,
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
-import { alarmEvent } from '../../test/wire/wire-env.ts';
+import { alarmStateChangeEvent } from '../../test/support/alarm-events.ts';
 import type { AlarmDefinition } from './synth.ts';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
@@ -189,8 +189,14 @@ export class AlarmEvaluator {
     const reason = `Threshold crossed: ${values.map((v) => (v === undefined ? 'missing' : String(v))).join(', ')} over the last ${def.evaluationPeriods} periods of ${def.periodSeconds} s (${def.statistic} ${def.comparison} ${def.threshold}, missing data ${def.treatMissingData})`;
     await this.setState(def.alarmName, next, reason);
     const at = Date.now();
-    const event = alarmEvent(def.alarmName, next, current, at, `gameday-${++this.eventSeq}`);
-    event.detail.state.reason = reason;
+    const event = alarmStateChangeEvent({
+      alarmName: def.alarmName,
+      state: next,
+      previous: current,
+      at,
+      id: `gameday-${++this.eventSeq}`,
+      reason,
+    });
     await this.options.onTransition({ alarmName: def.alarmName, from: current, to: next, at, reason, event });
   }
 

@@ -53,7 +53,11 @@ export function healthAlarm(serviceId: string, nodeId: string): string {
 }
 
 /** The game day's configuration for these services, validated exactly as `cdk synth` validates it. */
-export function gameDayConfig(hostedZoneId: string, services: readonly ServiceSpec[]): FailoverConfig {
+export function gameDayConfig(
+  hostedZoneId: string,
+  secretArn: string,
+  services: readonly ServiceSpec[],
+): FailoverConfig {
   const input: FailoverConfigInput = {
     stackName: 'FailoverGameDay',
     services: services.map((s) => ({
@@ -68,9 +72,18 @@ export function gameDayConfig(hostedZoneId: string, services: readonly ServiceSp
         recordType: 'CNAME',
         ttlSeconds: TTL_SECONDS,
       },
+      // The built-in SQL actions: pg_promote() to promote, read-only plus ended sessions to fence
+      // and demote. The superuser's credentials are in Secrets Manager (moto), never in the config.
+      actions: {
+        fence: { type: 'postgres' },
+        promote: { type: 'postgres' },
+        demote: { type: 'postgres' },
+      },
       nodes: s.nodes.map((n) => ({
         id: n.nodeId,
         address: nodeAddress(s.serviceId, n.nodeId),
+        // Plain TCP: the local servers have no certificates (a deployment keeps the default, TLS on).
+        sql: { host: '127.0.0.1', port: n.port, database: 'postgres', secretArn, tls: false },
         health: { type: 'alarm', alarmName: healthAlarm(s.serviceId, n.nodeId) },
         lag: {
           namespace: PROBE_NAMESPACE,

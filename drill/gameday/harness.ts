@@ -18,17 +18,11 @@ import {
   CreateHostedZoneCommand,
   DeleteHostedZoneCommand,
 } from '@aws-sdk/client-route-53';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { resetAwsClientsForTests } from '../../lambdas/aws/clients.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { INSTALL_HINT as MOTO_INSTALL_HINT, type MotoServer, startMoto } from '../../test/support/moto.ts';
-import {
-  PG_BIN,
-  PG_INSTALL_HINT,
-  type PgCluster,
-  startPgCluster,
-} from '../../test/support/realdb/postgres.ts';
-import { registerCleanup } from '../../test/support/realdb/process.ts';
 import {
   createStateTable,
   destroyClients,
@@ -36,7 +30,15 @@ import {
   type ReceivedNotification,
   type SceneClients,
   sceneClients,
-} from '../../test/wire/wire-env.ts';
+} from '../../test/support/moto-scene.ts';
+import {
+  PG_BIN,
+  PG_INSTALL_HINT,
+  PG_SUPERUSER_PASSWORD,
+  type PgCluster,
+  startPgCluster,
+} from '../../test/support/realdb/postgres.ts';
+import { registerCleanup } from '../../test/support/realdb/process.ts';
 import { AlarmEvaluator, type AlarmTransition } from './alarms.ts';
 import { WRITES_DDL, WRITES_TABLE } from './client.ts';
 import {
@@ -51,12 +53,11 @@ import {
   ZONE_NAME,
 } from './config.ts';
 import { BundledLambda, type LogLine, matchesPattern } from './lambda.ts';
-import { type Synthesized, synthesize } from './synth.ts';
+import { type Schedule, type Synthesized, synthesize } from './synth.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: Lambda results and events are JSON
 type Json = any;
 
-export const TABLE_NAME = 'FailoverGameDayState';
 export const TOPIC_NAME = 'failover-gameday-events';
 /** EventBridge's async invocation retries of a failed Lambda invocation. */
 const RETRY_DELAYS_MS = [60_000, 120_000] as const;
@@ -96,6 +97,8 @@ export interface GameDayWorld {
   readonly step: BundledLambda;
   /** The environment of the bundled Lambdas (what the stack declares, bound to moto's resources). */
   readonly lambdaEnv: Readonly<Record<string, string>>;
+  /** The state table (the failover function's TABLE_NAME). */
+  readonly tableName: string;
   readonly evaluator: AlarmEvaluator;
   readonly logs: LogLine[];
   readonly transitions: AlarmTransition[];
@@ -112,7 +115,8 @@ export interface GameDayWorld {
 
 export interface GameDayOptions {
   readonly serviceIds: readonly string[];
-  readonly probe: ProbeFactory;
+  /** A probe besides the stack's scheduled one (tests of the harness). @default none */
+  readonly probe?: ProbeFactory;
   readonly log?: (line: string) => void;
 }
 
@@ -187,33 +191,42 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
         ],
       };
     });
-    const config = gameDayConfig(zoneId, specs);
-
-    // The probe starts before the synthesis, so the alarms have full periods of datapoints behind
-    // them when they are first evaluated (missing data is breaching: an empty period would fire).
-    const probe = await options.probe({ config, moto, clusters });
-    undo.push(() => probe.stop());
-    probe.start();
+    const secrets = new SecretsManagerClient(moto.clientConfig);
+    undo.push(() => secrets.destroy());
+    const secret = await secrets.send(
+      new CreateSecretCommand({
+        Name: 'failover-gameday/postgres',
+        SecretString: JSON.stringify({ username: 'postgres', password: PG_SUPERUSER_PASSWORD }),
+      }),
+    );
+    const config = gameDayConfig(zoneId, secret.ARN as string, specs);
 
     log('synthesizing the stack with bundling (cdk synth)');
     const synthesized = await synthesize(config);
     undo.push(() => synthesized.dispose());
     log(`synthesized in ${(synthesized.synthMs / 1000).toFixed(1)} s`);
 
-    const t = synthesized.table;
-    await createStateTable(
-      clients,
-      {
-        keySchema: t.KeySchema,
-        attributeDefinitions: t.AttributeDefinitions,
-        billingMode: t.BillingMode ?? 'PROVISIONED',
-      },
-      TABLE_NAME,
-    );
+    // Every table and queue the stack declares, created in moto as declared; the functions'
+    // `Ref`s to them are bound to what was created.
+    const bound = new Map<string, string>();
+    for (const [id, t] of Object.entries(synthesized.tables)) {
+      const name = `gameday-${id}`;
+      await createStateTable(
+        clients,
+        {
+          keySchema: t.KeySchema,
+          attributeDefinitions: t.AttributeDefinitions,
+          billingMode: t.BillingMode ?? 'PROVISIONED',
+        },
+        name,
+      );
+      bound.set(id, name);
+    }
+    for (const id of synthesized.queues) {
+      const queue = await clients.sqs.send(new CreateQueueCommand({ QueueName: `gameday-${id}` }));
+      bound.set(id, queue.QueueUrl as string);
+    }
     const inbox = await NotificationInbox.create(clients, TOPIC_NAME);
-    const queue = await clients.sqs.send(
-      new CreateQueueCommand({ QueueName: 'failover-gameday-zone-shift' }),
-    );
     for (const s of config.services) {
       if (s.router.type !== 'route53') continue;
       await clients.route53.send(
@@ -236,11 +249,9 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
       );
     }
 
-    const lambdaEnv = bindEnvironment(synthesized, moto, {
-      table: TABLE_NAME,
-      topic: inbox.topicArn,
-      queue: queue.QueueUrl as string,
-    });
+    const lambdaEnv = bindEnvironment(synthesized, moto, bound, inbox.topicArn);
+    const tableName = lambdaEnv.TABLE_NAME;
+    if (!tableName) throw new Error('the failover function declares no TABLE_NAME');
     const logs: LogLine[] = [];
     const onLog = (l: LogLine) => logs.push(l);
     const failover = new BundledLambda('failover', synthesized.failover.assetDir, lambdaEnv, onLog);
@@ -328,6 +339,7 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
       failover,
       step,
       lambdaEnv,
+      tableName,
       evaluator,
       logs,
       transitions,
@@ -380,27 +392,53 @@ async function createZone(clients: SceneClients): Promise<string> {
 function bindEnvironment(
   s: Synthesized,
   moto: MotoServer,
-  created: { readonly table: string; readonly topic: string; readonly queue: string },
+  bound: ReadonlyMap<string, string>,
+  topicArn: string,
 ): Record<string, string> {
   const resources = s.template.Resources as Record<string, Json>;
-  const env: Record<string, string> = { ...moto.env, LOG_LEVEL: 'debug' };
-  for (const [name, value] of Object.entries({ ...s.failover.environment, ...s.step.environment })) {
-    if (typeof value === 'string') {
-      env[name] = value;
-      continue;
+  const env: Record<string, string> = { ...moto.env, LOG_LEVEL: 'info' };
+  for (const f of Object.values(s.functions)) {
+    for (const [name, value] of Object.entries(f.environment)) {
+      if (typeof value === 'string') {
+        env[name] = value;
+        continue;
+      }
+      const ref = value?.Ref as string | undefined;
+      const bind =
+        ref && resources[ref]?.Type === 'AWS::SNS::Topic' ? topicArn : ref ? bound.get(ref) : undefined;
+      if (bind === undefined) {
+        throw new Error(`cannot bind the Lambda environment variable ${name} = ${JSON.stringify(value)}`);
+      }
+      env[name] = bind;
     }
-    const type = resources[value?.Ref]?.Type;
-    const bound =
-      type === 'AWS::DynamoDB::Table'
-        ? created.table
-        : type === 'AWS::SNS::Topic'
-          ? created.topic
-          : type === 'AWS::SQS::Queue'
-            ? created.queue
-            : undefined;
-    if (bound === undefined)
-      throw new Error(`cannot bind the Lambda environment variable ${name} = ${JSON.stringify(value)}`);
-    env[name] = bound;
   }
   return env;
+}
+
+/** Invokes `lambda` with the schedule's input now and then every `everySeconds`, as EventBridge does. */
+function scheduleRunner(
+  lambda: BundledLambda,
+  schedule: Schedule,
+  onError: (message: string) => void,
+): { start(): void; stop(): Promise<void> } {
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let seq = 0;
+  const fire = () => {
+    if (!running) return;
+    lambda.invoke(schedule.input, `schedule-${schedule.functionId}-${++seq}`).catch((err: Error) => {
+      if (running) onError(`${err.name}: ${err.message}`);
+    });
+    timer = setTimeout(fire, schedule.everySeconds * 1000);
+  };
+  return {
+    start: () => {
+      running = true;
+      fire();
+    },
+    stop: async () => {
+      running = false;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -17,7 +17,8 @@ export interface GameDayReport {
 
 export interface RunGameDayOptions {
   readonly scenarios: readonly GameDayScenario[];
-  readonly probe: ProbeFactory;
+  /** A probe besides the stack's scheduled one (tests of the harness). @default none */
+  readonly probe?: ProbeFactory;
   /** Timeline lines as they happen. */
   readonly print?: (line: string) => void;
   /** Progress of the setup. */
@@ -32,7 +33,7 @@ export async function runGameDay(options: RunGameDayOptions): Promise<GameDayRep
   const serviceIds = [...new Set(options.scenarios.map((s) => s.serviceId))];
   const world = await startGameDay({
     serviceIds,
-    probe: options.probe,
+    ...(options.probe ? { probe: options.probe } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   options.onWorld?.(world);

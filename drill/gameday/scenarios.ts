@@ -410,10 +410,11 @@ export const plannedSwitchover: GameDayScenario = {
   async run(s) {
     await warmUp(s);
     s.mark('operator', 'failover switchover switchover --to db-b --wait', Date.now(), 'operator');
-    const cli = await runFailoverCli(s.world, ['switchover', 'switchover', '--to', 'db-b', '--wait']);
-    for (const line of `${cli.stdout}${cli.stderr}`.split('\n').filter((l) => l.trim())) {
-      s.timeline.add(cli.finishedAt, 'operator', `cli: ${line.trim()}`);
-    }
+    const cli = await runFailoverCli(
+      s.world,
+      ['switchover', 'switchover', '--to', 'db-b', '--wait'],
+      (line, at) => s.timeline.add(at, 'operator', `cli: ${line.trim()}`),
+    );
     for (const st of cli.states) s.markers.push({ t: s.t(st.at), kind: 'action', label: st.name });
     s.figures.cliExitCode = cli.code;
     s.figures.workflowSeconds = round((cli.finishedAt - cli.startedAt) / 1000);

@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../cli/main.ts';
 import { awsServices } from '../../cli/services.ts';
 import { LocalStepFunctions } from '../../test/cli/local-sfn.ts';
-import { type GameDayWorld, TABLE_NAME } from './harness.ts';
+import type { GameDayWorld } from './harness.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:FailoverGameDayWorkflow';
 
@@ -27,7 +27,11 @@ export interface CliRun {
 }
 
 /** Runs `failover <args>` with the game day's configuration, moto and the local state machine. */
-export async function runFailoverCli(world: GameDayWorld, args: readonly string[]): Promise<CliRun> {
+export async function runFailoverCli(
+  world: GameDayWorld,
+  args: readonly string[],
+  onLine: (line: string, at: number) => void = () => {},
+): Promise<CliRun> {
   // The file the stack was synthesized from: the operator's CLI reads the same configuration.
   const configFile = join(world.synthesized.outdir, 'gameday-config.json');
   const sfn = new SFNClient({ region: 'us-east-1' });
@@ -55,7 +59,7 @@ export async function runFailoverCli(world: GameDayWorld, args: readonly string[
     '--region',
     'us-east-1',
     '--table-name',
-    TABLE_NAME,
+    world.tableName,
     '--topic-arn',
     world.inbox.topicArn,
     '--state-machine-arn',
@@ -66,7 +70,16 @@ export async function runFailoverCli(world: GameDayWorld, args: readonly string[
   const startedAt = Date.now();
   try {
     const code = await runCli(argv, {
-      io: { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) },
+      io: {
+        stdout: (t) => {
+          stdout += t;
+          for (const line of t.split('\n').filter((l) => l.trim())) onLine(line, Date.now());
+        },
+        stderr: (t) => {
+          stderr += t;
+          for (const line of t.split('\n').filter((l) => l.trim())) onLine(line, Date.now());
+        },
+      },
       clock: { now: () => Date.now() },
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       actor: 'gameday@localhost',

@@ -31,6 +31,13 @@ export interface AlarmDefinition {
   readonly treatMissingData: 'breaching' | 'notBreaching' | 'ignore' | 'missing';
 }
 
+/** An EventBridge schedule rule's target. */
+export interface Schedule {
+  readonly functionId: string;
+  readonly everySeconds: number;
+  readonly input: Json;
+}
+
 /** A synthesized Lambda: its bundled asset directory and its environment as declared. */
 export interface SynthesizedFunction {
   readonly logicalId: string;
@@ -50,8 +57,14 @@ export interface Synthesized {
   readonly failoverRulePatterns: readonly Json[];
   /** The state machine definition, tokens resolved to placeholder ARNs. */
   readonly stateMachine: { readonly definition: Json; readonly stepFunctionArn: string };
-  /** The state table's key schema (the harness creates the table exactly so). */
-  readonly table: Json;
+  /** Every DynamoDB table by logical id, its properties as declared (the harness creates them so). */
+  readonly tables: Readonly<Record<string, Json>>;
+  /** Every SQS queue's logical id. */
+  readonly queues: readonly string[];
+  /** Every Lambda function of the stack by logical id (the probe, the zone shifter, ...). */
+  readonly functions: Readonly<Record<string, SynthesizedFunction>>;
+  /** Scheduled rules (`rate(...)`) and the function each one invokes, with its input. */
+  readonly schedules: readonly Schedule[];
   readonly synthMs: number;
   /** Removes the cloud assembly. */
   dispose(): void;
@@ -179,8 +192,18 @@ export function readAssembly(assembly: string): Assembly {
   if (!stepId) throw new Error('the state machine definition refers to no Lambda function');
   const definition = JSON.parse(resolveTokens(definitionString));
 
-  const tables = Object.values(resources).filter((r: Json) => r.Type === 'AWS::DynamoDB::Table');
-  if (tables.length !== 1) throw new Error(`expected one DynamoDB table, found ${tables.length}`);
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const functions = Object.fromEntries(ofType('AWS::Lambda::Function').map(([id]) => [id, fn(id)]));
+  const schedules: Schedule[] = ofType('AWS::Events::Rule').flatMap(([, r]) => {
+    const every = rateSeconds(r.Properties.ScheduleExpression);
+    if (every === undefined || r.Properties.State === 'DISABLED') return [];
+    return (r.Properties.Targets ?? []).flatMap((t: Json) => {
+      const id = t.Arn?.['Fn::GetAtt']?.[0];
+      return functions[id]
+        ? [{ functionId: id, everySeconds: every, input: t.Input ? JSON.parse(t.Input) : {} }]
+        : [];
+    });
+  });
 
   return {
     template,
@@ -189,8 +212,20 @@ export function readAssembly(assembly: string): Assembly {
     alarms,
     failoverRulePatterns: rules.map((r: Json) => r.Properties.EventPattern),
     stateMachine: { definition, stepFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${stepId}` },
-    table: (tables[0] as Json).Properties,
+    tables: Object.fromEntries(ofType('AWS::DynamoDB::Table').map(([id, r]) => [id, r.Properties])),
+    queues: ofType('AWS::SQS::Queue').map(([id]) => id),
+    functions,
+    schedules,
   };
+}
+
+/** `rate(1 minute)` -> 60; undefined for anything else (cron expressions are not run here). */
+function rateSeconds(expression: unknown): number | undefined {
+  const m =
+    typeof expression === 'string' ? /^rate\((\d+) (second|minute|hour|day)s?\)$/.exec(expression) : null;
+  if (!m) return undefined;
+  const unit = { second: 1, minute: 60, hour: 3600, day: 86400 }[m[2] as 'second'];
+  return Number(m[1]) * unit;
 }
 
 /** A single-metric alarm's evaluation settings; undefined for what this harness cannot evaluate. */
