@@ -318,8 +318,37 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
       },
     });
 
-    // The first datapoints land before the alarms are evaluated; they start OK, as deployed alarms
-    // on a healthy pair are.
+    // EventBridge schedules (the probe's rule): each invokes its bundled function at once, then
+    // at its rate. A plugged-in probe runs besides them.
+    for (const schedule of synthesized.schedules) {
+      const fn = synthesized.functions[schedule.functionId] as Synthesized['failover'];
+      const lambda = new BundledLambda(schedule.functionId, fn.assetDir, lambdaEnv, onLog);
+      undo.push(() => lambda.stop());
+      const runner = scheduleRunner(lambda, schedule, (error) =>
+        logs.push({
+          at: Date.now(),
+          function: schedule.functionId,
+          line: { level: 'error', message: 'scheduled invocation failed', error },
+        }),
+      );
+      undo.push(() => runner.stop());
+      runner.start();
+    }
+    if (options.probe) {
+      const probe = await options.probe({ config, moto, clusters });
+      undo.push(() => probe.stop());
+      probe.start();
+    }
+    if (synthesized.schedules.length === 0 && !options.probe) {
+      throw new Error(
+        "the synthesized stack has no scheduled probe: nothing would publish the nodes' health and lag",
+      );
+    }
+    // The alarms are evaluated once their windows hold the probe's datapoints (missing data is
+    // breaching: an empty window would fire). They start OK, as deployed alarms on a healthy pair.
+    const warmUpMs = Math.max(...alarms.map((a) => a.periodSeconds * a.evaluationPeriods)) * 1000 + 1000;
+    log(`probe publishing; alarms evaluated from ${(warmUpMs / 1000).toFixed(0)} s on (windows full)`);
+    await new Promise((r) => setTimeout(r, warmUpMs));
     await evaluator.create('OK');
     evaluator.start();
     undo.push(async () => {
