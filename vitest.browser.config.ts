@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // playwright-core. Kept out of `npm test` so a machine without Chromium can still run the rest.
 export default defineConfig({
   test: {
-    include: ['test/drill/report.test.ts'],
+    include: ['test/drill/report.test.ts', 'test/drill/gameday-report.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

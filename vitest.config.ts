@@ -25,6 +25,7 @@ const EXCLUDE = [
   'test/db/**',
   'test/reliability/**/*.{long,moto}.test.ts',
   'test/drill/report.test.ts',
+  'test/drill/gameday-report.test.ts',
   'node_modules/**',
 ];
 
