@@ -7,7 +7,7 @@ import { type AlarmState, breaches, evaluate } from '../../drill/gameday/alarms.
 import { matchesPattern } from '../../drill/gameday/lambda.ts';
 import type { AlarmDefinition } from '../../drill/gameday/synth.ts';
 import { alarmEventPattern } from '../../lib/alarm-rules.ts';
-import { alarmStateChangeEvent } from '../support/alarm-events.ts';
+import { alarmStateChangeEvent, EVENT_ACCOUNT, EVENT_REGION } from '../support/alarm-events.ts';
 
 /** The probe's health alarm: Healthy below 1, 2 of 2 periods of 10 s, missing data breaching. */
 const health: AlarmDefinition = {
@@ -90,7 +90,10 @@ describe('evaluate (CloudWatch alarm evaluation over the last periods)', () => {
 });
 
 describe('matchesPattern (EventBridge rule patterns)', () => {
-  const pattern = alarmEventPattern(['gameday-crash-db-a-healthy', 'gameday-crash-db-b-healthy']);
+  const pattern = alarmEventPattern(['gameday-crash-db-a-healthy', 'gameday-crash-db-b-healthy'], {
+    account: EVENT_ACCOUNT,
+    region: EVENT_REGION,
+  });
   const event = (alarmName: string) =>
     alarmStateChangeEvent({ alarmName, at: Date.UTC(2026, 0, 1), id: 'e-1' });
 
@@ -100,6 +103,15 @@ describe('matchesPattern (EventBridge rule patterns)', () => {
 
   it('does not deliver an alarm the rule does not list', () => {
     expect(matchesPattern(pattern, event('some-other-alarm'))).toBe(false);
+  });
+
+  it('does not deliver an event from another account or region', () => {
+    expect(matchesPattern(pattern, { ...event('gameday-crash-db-a-healthy'), account: '111122223333' })).toBe(
+      false,
+    );
+    expect(matchesPattern(pattern, { ...event('gameday-crash-db-a-healthy'), region: 'eu-west-1' })).toBe(
+      false,
+    );
   });
 
   it('does not deliver another source or detail type', () => {
