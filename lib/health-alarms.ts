@@ -8,6 +8,7 @@ import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib
 import { CfnHealthCheck } from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { healthAlarmName, type NodeConfig, type ServiceConfig } from '../lambdas/domain/config.ts';
+import { probeHealthAlarmProps } from './node-probe-alarms.ts';
 
 /** CloudFormation resources one node's health signal adds to a stack. */
 export function healthResourceCount(node: NodeConfig): number {
@@ -15,6 +16,7 @@ export function healthResourceCount(node: NodeConfig): number {
     case 'alarm':
       return 0;
     case 'target-group-health':
+    case 'probe':
       return 1; // the alarm
     case 'route53-health-check':
       return 2; // the health check and its alarm
@@ -103,6 +105,14 @@ export class HealthAlarms extends Construct {
               // A health check that stops reporting is not evidence of health.
               treatMissingData: TreatMissingData.BREACHING,
             }),
+          );
+          continue;
+        }
+
+        if (health.type === 'probe') {
+          alarms.set(
+            alarmName,
+            new Alarm(nodeScope, 'Alarm', probeHealthAlarmProps(service, node, alarmName, description)),
           );
           continue;
         }

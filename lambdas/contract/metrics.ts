@@ -19,4 +19,7 @@ export const PROBE_METRICS = {
   replicationLagBytes: 'ReplicationLagBytes',
 } as const;
 
+/** Problems of the probe itself (a secret without its fields), no dimensions: alarmed at >= 1. */
+export const PROBE_ERRORS_METRIC = 'ProbeErrors';
+
 export const PROBE_DIMENSIONS = { service: 'ServiceId', node: 'NodeId' } as const;

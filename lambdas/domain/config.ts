@@ -7,6 +7,12 @@
 import * as z from 'zod';
 import { actionsSchema, checkServiceActions, nodeActionFields } from './action-config.ts';
 import { type ConfigProblem, ConfigValidationError, formatValue } from './errors.ts';
+import {
+  applyProbeDefaults,
+  probeDefaultsSchema,
+  probeHealthSignalSchema,
+  probeSchema,
+} from './probe-config.ts';
 
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/;
 const idSchema = z
@@ -109,23 +115,35 @@ export const healthSignalSchema = z.discriminatedUnion('type', [
     targetGroupArn,
     loadBalancerArn,
   }),
+  /** The stack's node probe: an alarm on its high-resolution `Healthy` metric (the default with a probe). */
+  probeHealthSignalSchema,
 ]);
 
-export const lagMetricSchema = z.strictObject({
-  namespace: z.string().min(1).max(255),
-  metricName: z.string().min(1).max(255),
-  dimensions: z.record(z.string().min(1).max(255), z.string().min(1).max(1024)).default({}),
-  statistic: z.enum(['Maximum', 'Average', 'Minimum', 'p99', 'p90', 'p50']).default('Maximum'),
-  /** The period the lag is aggregated over; 1, 5, 10, 30 or a multiple of 60. */
-  periodSeconds: z
-    .number()
-    .int()
-    .refine(
-      (p) => [1, 5, 10, 30].includes(p) || (p >= 60 && p % 60 === 0),
-      'must be 1, 5, 10, 30 or a multiple of 60',
-    )
-    .default(10),
-});
+const lagRequired = {
+  error: (iss: { input?: unknown }) =>
+    iss.input === undefined
+      ? 'required unless the node has a probe that measures lag (postgres, mysql, or http with lagPointer)'
+      : undefined,
+};
+
+export const lagMetricSchema = z.strictObject(
+  {
+    namespace: z.string().min(1).max(255),
+    metricName: z.string().min(1).max(255),
+    dimensions: z.record(z.string().min(1).max(255), z.string().min(1).max(1024)).default({}),
+    statistic: z.enum(['Maximum', 'Average', 'Minimum', 'p99', 'p90', 'p50']).default('Maximum'),
+    /** The period the lag is aggregated over; 1, 5, 10, 30 or a multiple of 60. */
+    periodSeconds: z
+      .number()
+      .int()
+      .refine(
+        (p) => [1, 5, 10, 30].includes(p) || (p >= 60 && p % 60 === 0),
+        'must be 1, 5, 10, 30 or a multiple of 60',
+      )
+      .default(10),
+  },
+  lagRequired,
+);
 
 // ---------------------------------------------------------------------------------------------
 // Nodes and services
@@ -152,6 +170,8 @@ export const nodeSchema = z.strictObject({
   lag: lagMetricSchema,
   /** Node actions and what they need to know about the node (action-config.ts). */
   ...nodeActionFields,
+  /** The stack's probe for this node (merged over the service's `probe` defaults). */
+  probe: probeSchema.optional(),
 });
 
 export const policySchema = z.strictObject({
@@ -165,6 +185,8 @@ export const policySchema = z.strictObject({
   maxLagSeconds: z.number().min(0).max(86_400).default(30),
   /** The newest lag datapoint must be at most this old, or lag counts as unknown-stale. */
   maxLagAgeSeconds: z.number().int().min(10).max(3600).default(120),
+  /** A replica further behind than this many bytes of WAL is never promoted automatically (needs a probe that measures bytes). */
+  maxLagBytes: z.number().int().min(0).optional(),
 });
 
 export const switchoverSchema = z.strictObject({
@@ -203,7 +225,7 @@ export const hooksSchema = z.strictObject({
   timeoutSeconds: z.number().int().min(1).max(900).default(60),
 });
 
-export const serviceSchema = z.strictObject({
+export const serviceObjectSchema = z.strictObject({
   id: idSchema,
   description: z.string().max(256).optional(),
   nodes: z.array(nodeSchema).min(2, 'a service needs at least two nodes'),
@@ -215,7 +237,12 @@ export const serviceSchema = z.strictObject({
   hooks: hooksSchema.optional(),
   /** Fence, promote and demote actions (action-config.ts); nodes may override them. */
   actions: actionsSchema.optional(),
+  /** Probe settings every node's `probe` starts from (see probe-config.ts). */
+  probe: probeDefaultsSchema.optional(),
 });
+
+/** A service, after its probe defaults are applied (applyProbeDefaults). */
+export const serviceSchema = z.preprocess(applyProbeDefaults, serviceObjectSchema);
 
 export const subscriberSchema = z.discriminatedUnion('protocol', [
   z.strictObject({ protocol: z.literal('email'), endpoint: z.email() }),
@@ -244,7 +271,12 @@ export const configSchema = z
   .superRefine(checkCrossReferences);
 
 export type FailoverConfig = z.output<typeof configSchema>;
-export type FailoverConfigInput = z.input<typeof configSchema>;
+type NodeInput = Omit<z.input<typeof nodeSchema>, 'health' | 'lag'> &
+  Partial<Pick<z.input<typeof nodeSchema>, 'health' | 'lag'>>;
+/** What an operator writes: a probed node may leave out `health` and `lag`. */
+export type FailoverConfigInput = Omit<z.input<typeof configSchema>, 'services'> & {
+  services: (Omit<z.input<typeof serviceObjectSchema>, 'nodes'> & { nodes: NodeInput[] })[];
+};
 export type ServiceConfig = FailoverConfig['services'][number];
 export type NodeConfig = ServiceConfig['nodes'][number];
 export type RouterConfig = ServiceConfig['router'];
@@ -302,6 +334,14 @@ function checkCrossReferences(cfg: unknown, ctx: z.RefinementCtx): void {
       }
       if (r.type === 'elbv2-weighted' && node.targetGroupArn === undefined) {
         issue(ctx, at('nodes', ni, 'targetGroupArn'), 'required by an elbv2-weighted router', undefined);
+      }
+      if (node.health?.type === 'probe' && node.probe === undefined) {
+        issue(
+          ctx,
+          at('nodes', ni, 'health'),
+          'a probe health signal needs a probe on the node or the service',
+          node.health,
+        );
       }
       if (node.health?.type === 'alarm') {
         const owner = seenAlarms.get(node.health.alarmName);

@@ -224,3 +224,28 @@ export function formatValue(v: unknown): string {
   const s = JSON.stringify(v);
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
+
+/**
+ * A database secret that is not JSON or lacks a field the probe or a SQL node action needs. Names
+ * the secret and the missing fields, never a value.
+ */
+export class SecretFormatError extends FailoverError {
+  constructor(
+    readonly secretArn: string,
+    readonly missingFields: readonly string[],
+    detail?: string,
+  ) {
+    super(
+      `secret ${secretArn} ${detail ?? `lacks the field${missingFields.length === 1 ? '' : 's'} ${missingFields.join(', ')}`}`,
+    );
+    this.name = 'SecretFormatError';
+  }
+}
+
+/** A database or appliance that did not answer a probe check or a SQL node action in time. */
+export class NodeTimeoutError extends FailoverError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NodeTimeoutError';
+  }
+}

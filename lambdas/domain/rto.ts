@@ -10,6 +10,7 @@
  * CLI reads them with DescribeAlarms); without them detection is unknown, never guessed.
  */
 import type { HealthSignal, NodeConfig, ServiceConfig } from './config.ts';
+import { PROBE_HEALTH_DATAPOINTS, probeAlarmPeriodSeconds } from './probe-config.ts';
 
 export interface Span {
   readonly typical: number;
@@ -153,6 +154,19 @@ function detectionOf(signal: HealthSignal, node: NodeConfig, options: RtoOptions
         basis: `target group health check ${hc.unhealthyThreshold} x ${hc.intervalSeconds} s${
           options.targetGroups?.has(signal.targetGroupArn) ? '' : ' (ALB defaults assumed)'
         }, then HealthyHostCount (1-minute metric) alarm ${describeAlarm(STACK_ALARM)}`,
+      };
+    }
+    case 'probe': {
+      if (!node.probe) return undefined;
+      // The probe samples at the end of each interval (timeoutSeconds before it ends), so a
+      // failure counts in the period it happens in, unless it falls in the last timeoutSeconds.
+      const period = probeAlarmPeriodSeconds(node.probe);
+      const a: AlarmSettings = { periodSeconds: period, datapointsToAlarm: PROBE_HEALTH_DATAPOINTS };
+      const alarm = alarmStage(a);
+      return {
+        typical: alarm.typical,
+        worst: round(alarm.worst + node.probe.timeoutSeconds),
+        basis: `${node.probe.kind} probe every ${node.probe.intervalSeconds} s (timeout ${node.probe.timeoutSeconds} s), Healthy alarm ${describeAlarm(a)}`,
       };
     }
     case 'alarm': {

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { rtoText } from '../../cli/status.ts';
+import { parseConfig } from '../../lambdas/domain/config.ts';
 import type { TrafficPort } from '../../lambdas/domain/ports.ts';
 import { estimateRto } from '../../lambdas/domain/rto.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
@@ -210,6 +211,38 @@ describe('failover status', () => {
 
   describe('RTO model', () => {
     const tg = 'arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/git-1/0123456789abcdef';
+    /** The sample with git-server on AWS signals: git-1 its target group, git-2 an existing alarm. */
+    const awsSignals = () => {
+      const config = sampleConfig();
+      return parseConfig({
+        ...config,
+        services: config.services.map((s) =>
+          s.id !== 'git-server'
+            ? s
+            : {
+                ...s,
+                probe: undefined,
+                nodes: s.nodes.map(({ probe: _p, ...n }) => ({
+                  ...n,
+                  health:
+                    n.id === 'git-1'
+                      ? {
+                          type: 'target-group-health',
+                          targetGroupArn: tg,
+                          loadBalancerArn:
+                            'arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/git-alb/0123456789abcdef',
+                        }
+                      : { type: 'alarm', alarmName: 'git-2-appliance-health' },
+                  lag: {
+                    namespace: 'Custom/Git',
+                    metricName: 'ReplicationLagSeconds',
+                    dimensions: { Node: n.id },
+                  },
+                })),
+              },
+        ),
+      });
+    };
 
     it('shows the recovery-time model for a failure of the current primary', async () => {
       const h = cliHarness();
@@ -221,12 +254,13 @@ describe('failover status', () => {
       const text = await h.run('status', 'orders-db');
       expect(text.stdout).toContain(`  RTO model    if db-a fails: ${rtoText(expected)}`);
       expect(rtoText(expected)).toMatch(
-        /^~[\d.]+ s typical, <= [\d.]+ s worst \(detection [\d.]+-[\d.]+ s, event 0.5-2 s, decision 0.2-1 s, DNS TTL 7.5-15 s\)$/,
+        /^~[\d.]+ s typical, <= [\d.]+ s worst \(detection [\d.]+-[\d.]+ s, event 0.5-2 s, decision 0.2-1 s, DNS TTL 5-10 s\)$/,
       );
     });
 
     it('uses the health check settings read from the target group, and the existing alarm of the current primary', async () => {
       const h = cliHarness({
+        config: awsSignals(),
         rto: {
           targetGroups: new Map([[tg, { intervalSeconds: 10, unhealthyThreshold: 3 }]]),
           alarms: new Map([['git-2-appliance-health', { periodSeconds: 10, datapointsToAlarm: 3 }]]),
@@ -245,7 +279,10 @@ describe('failover status', () => {
     });
 
     it('says the model is incomplete, never guesses, when an existing alarm cannot be read', async () => {
-      const h = cliHarness({ rto: { error: Object.assign(new Error('denied'), { name: 'AccessDenied' }) } });
+      const h = cliHarness({
+        config: awsSignals(),
+        rto: { error: Object.assign(new Error('denied'), { name: 'AccessDenied' }) },
+      });
       h.env.state.seed({ serviceId: 'git-server', primary: 'git-2', epoch: 1, paused: false });
       const r = await h.run('status', 'git-server');
       expect(r.code).toBe(0);

@@ -53,7 +53,8 @@ describe.each(cases)('$name', ({ health, nodes }) => {
     const expectedHealth = config.services
       .flatMap((svc) => svc.nodes)
       .reduce(
-        (n, node) => n + { alarm: 0, 'target-group-health': 1, 'route53-health-check': 2 }[node.health.type],
+        (n, node) =>
+          n + { alarm: 0, 'target-group-health': 1, 'route53-health-check': 2, probe: 1 }[node.health.type],
         0,
       );
     expect(healthTotal).toBe(expectedHealth);
