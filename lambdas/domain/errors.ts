@@ -249,3 +249,11 @@ export class NodeTimeoutError extends FailoverError {
     this.name = 'NodeTimeoutError';
   }
 }
+
+/** The node probe could not do its job in a way an operator must fix (a secret's fields, publishing). */
+export class ProbeFailedError extends FailoverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProbeFailedError';
+  }
+}

@@ -145,7 +145,8 @@ export interface Notification {
     | 'promote-failed'
     | 'rejoin'
     | 'rejoin-failed'
-    | 'config-mismatch';
+    | 'config-mismatch'
+    | 'split-brain';
   readonly serviceId: string;
   /** One line for an email subject: short, specific. */
   readonly subject: string;

@@ -246,7 +246,7 @@ export function httpFigures(probe: Extract<ProbeConfig, { kind: 'http' }>, r: Ht
  */
 export function sampleTimes(start: number, intervalSeconds: number, timeoutSeconds: number): number[] {
   const interval = intervalSeconds * 1000;
-  const offset = interval - timeoutSeconds * 1000;
+  const offset = interval - Math.ceil(timeoutSeconds * 1000);
   const minuteEnd = (Math.floor(start / 60_000) + 1) * 60_000;
   const times: number[] = [];
   let slot = Math.floor(start / interval) * interval;

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type AutoFailoverDeps, type FailoverOutcome, runAutoFailover } from '../app/auto-failover.ts';
+import { isSplitBrainAlarm, runSplitBrain, type SplitBrainOutcome } from '../app/split-brain.ts';
 import type { Logger } from '../domain/ports.ts';
 import { buildAwsPorts } from '../runtime/aws-ports.ts';
 import { JsonLogger } from '../runtime/logger.ts';
@@ -22,7 +23,11 @@ export interface InvocationContext {
   readonly awsRequestId?: string;
 }
 
-export type FailoverHandlerResult = FailoverOutcome & { readonly problems?: readonly string[] };
+export type FailoverHandlerResult = FailoverOutcome & {
+  readonly problems?: readonly string[];
+  /** Set when the event was a split-brain detector's alarm (lambdas/app/split-brain.ts). */
+  readonly splitBrain?: SplitBrainOutcome;
+};
 
 export type FailoverHandler = (event: unknown, context?: InvocationContext) => Promise<FailoverHandlerResult>;
 
@@ -38,6 +43,16 @@ export function makeHandler(deps: FailoverHandlerDeps): FailoverHandler {
         logger.warn('invalid event ignored', { problems: parsed.problems, eventId: eventIdOf(event) });
         deps.metrics.add('FailoverIgnored', 1, 'Count', { reason: 'invalid-event' });
         return { outcome: 'ignored', reason: 'invalid-event', problems: parsed.problems };
+      }
+      if (isSplitBrainAlarm(parsed.transition.alarmName)) {
+        const splitBrain = await runSplitBrain({ ...deps, logger }, parsed.transition);
+        logger.info('split-brain invocation finished', { ...splitBrain, eventId: parsed.transition.eventId });
+        return {
+          outcome: splitBrain.outcome === 'ignored' ? 'ignored' : 'needs-attention',
+          ...(splitBrain.serviceId ? { serviceId: splitBrain.serviceId } : {}),
+          reason: splitBrain.reason ?? splitBrain.outcome,
+          splitBrain,
+        };
       }
       const outcome = await runAutoFailover({ ...deps, logger, holderId }, parsed.transition);
       logger.info('failover invocation finished', { ...outcome, eventId: parsed.transition.eventId });

@@ -16,8 +16,13 @@ import { FailoverStack, type FailoverStackProps } from '../../lib/failover-stack
 
 export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
 
+/**
+ * The sample services on the health signals AWS publishes (a Route 53 health check, a target
+ * group, an existing alarm): config/examples/aws-signals.json. The probed config/failover.json is
+ * synthesized by test/infra/node-probe.test.ts.
+ */
 export function sampleConfig(): FailoverConfig {
-  return loadConfigFile(join(PROJECT_ROOT, 'config', 'failover.json'));
+  return loadConfigFile(join(PROJECT_ROOT, 'config', 'examples', 'aws-signals.json'));
 }
 
 export interface SynthOptions {
