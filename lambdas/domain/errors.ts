@@ -83,11 +83,11 @@ export class LeaseLostError extends FailoverError {
   constructor(
     readonly serviceId: string,
     readonly holder: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; refusing?: string },
   ) {
     super(
-      `lease on ${serviceId} is no longer held by ${holder}: refusing to commit with a stale fencing token`,
-      options,
+      `lease on ${serviceId} is no longer held by ${holder}: refusing to ${options?.refusing ?? 'commit with a stale fencing token'}`,
+      options?.cause !== undefined ? { cause: options.cause } : undefined,
     );
     this.name = 'LeaseLostError';
   }

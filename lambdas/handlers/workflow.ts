@@ -16,6 +16,7 @@ import {
 } from '../app/workflow/execution-state.ts';
 import { prepare } from '../app/workflow/prepare.ts';
 import { rollbackFailed, rollbackFinish } from '../app/workflow/rollback.ts';
+import { guardStep } from '../app/workflow/step-guard.ts';
 import { rollbackTraffic, shiftTraffic } from '../app/workflow/traffic.ts';
 import { checkVerify } from '../app/workflow/verify.ts';
 import { describeIssues } from '../domain/config.ts';
@@ -63,7 +64,10 @@ export function makeHandler(deps: WorkflowDeps): WorkflowHandler {
         });
       }
       const e = parse(laterSchema, event);
-      return await STEP_FUNCTIONS[step](deps, e.state as unknown as ExecutionState);
+      const state = e.state as unknown as ExecutionState;
+      // The payload is not trusted: anyone allowed to invoke this function could send it.
+      await guardStep(deps, step, state);
+      return await STEP_FUNCTIONS[step](deps, state);
     } catch (err) {
       deps.logger.error('workflow step failed', {
         step,

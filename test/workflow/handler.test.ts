@@ -119,6 +119,23 @@ describe('workflow step handler (production wiring)', () => {
     expect(lease).toMatchObject({ TableName: 'failover-state', Key: { pk: 'service#orders', sk: 'state' } });
     expect(JSON.stringify(lease.ExpressionAttributeValues)).toContain('switchover-orders-b-0123456789abcdef');
 
+    // What the table now holds: the lease Prepare wrote (every later step checks it).
+    const plan = prepared.plan as { holder: string; expectedEpoch: number; leaseExpiresAt: number };
+    dynamo.on(GetCommand).resolves({
+      Item: {
+        pk: 'service#orders',
+        sk: 'state',
+        primary: 'a',
+        epoch: plan.expectedEpoch,
+        paused: false,
+        lease: {
+          holder: plan.holder,
+          operation: 'switchover',
+          acquiredAt: 0,
+          expiresAt: plan.leaseExpiresAt,
+        },
+      },
+    });
     const verified = await handler({
       step: 'checkVerify',
       state: { ...prepared, shift: { status: 'shifted', at: 0, changeId: '/change/C42', detail: 'moved' } },
