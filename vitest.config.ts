@@ -1,17 +1,28 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // Suites whose files patch what other files share: aws-sdk-client-mock stubs the SDK clients'
 // prototypes, vi.mock / vi.resetModules / vi.stubEnv change modules and process.env. Each of
 // their files gets a fresh worker (isolate: true). Every other suite shares its worker's module
 // cache across files (isolate: false), so aws-cdk-lib, the SDK and our own modules are loaded once
-// per worker instead of once per file. A new suite that stubs globals goes in this list.
+// per worker instead of once per file. A test file that patches globals is found by its text
+// (PATCHES_GLOBALS), so a new one is sandboxed without anyone remembering to list it.
+const PATCHES_GLOBALS =
+  /\bmockClient\(|\bvi\.(mock|doMock|resetModules|stubEnv|stubGlobal|spyOn|useFakeTimers)\(|process\.env(\.\w+|\[[^\]]+\])\s*=[^=]|delete process\.env|process\.chdir\(/;
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? testFiles(join(dir, e.name)) : e.name.endsWith('.test.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
 const SANDBOXED = [
   'test/aws/**/*.test.ts',
   'test/handlers/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/runtime/**/*.test.ts',
-  'test/workflow/handler.test.ts',
-  'test/reliability/security.test.ts',
+  ...testFiles('test').filter((file) => PATCHES_GLOBALS.test(readFileSync(file, 'utf8'))),
 ];
 
 // Not in `npm test`:
