@@ -1,4 +1,6 @@
 /**
+ * Never bundled into a Lambda (lambdas/testing/README.md; checked by test/infra/bundling.test.ts).
+ *
  * A virtual clock for tests, the drill and benchmarks: time moves only when told to, or, with
  * `autoAdvance`, jumps to the next timer as soon as every pending promise is waiting on one.
  * Concurrent sleeps of 100 ms and 200 ms therefore finish at +100 and +200 virtual ms, in that

@@ -1,4 +1,6 @@
 /**
+ * Never bundled into a Lambda (lambdas/testing/README.md; checked by test/infra/bundling.test.ts).
+ *
  * Small, valid configurations for tests, the drill and benchmarks. Everything goes through the
  * real schema (`parseConfig`), so defaults and cross-checks are the ones production sees.
  */

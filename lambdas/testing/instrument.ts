@@ -1,4 +1,6 @@
 /**
+ * Never bundled into a Lambda (lambdas/testing/README.md; checked by test/infra/bundling.test.ts).
+ *
  * Wraps any port so tests, the drill and the benchmark can see and shape every call:
  *
  * - records each call (port, method, start, end, outcome) in a shared `CallLog`, which can count

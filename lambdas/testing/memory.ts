@@ -1,4 +1,6 @@
 /**
+ * Never bundled into a Lambda (lambdas/testing/README.md; checked by test/infra/bundling.test.ts).
+ *
  * In-memory implementations of every port, with the semantics of the AWS services behind the real
  * adapters, for unit tests, end-to-end scenarios, the drill and the benchmark:
  *

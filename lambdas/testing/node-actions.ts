@@ -1,4 +1,6 @@
 /**
+ * Never bundled into a Lambda (lambdas/testing/README.md; checked by test/infra/bundling.test.ts).
+ *
  * Node actions in memory, for tests, the drill, the benchmark and the property run: every node
  * of the configuration has a small model (up or down, writable or read-only, fenced or not, the
  * highest fencing token it has seen), and every action changes that model as the real action

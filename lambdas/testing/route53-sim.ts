@@ -1,4 +1,6 @@
 /**
+ * Never bundled into a Lambda (lambdas/testing/README.md; checked by test/infra/bundling.test.ts).
+ *
  * A simulated Route 53 API that answers the SDK's own command objects, so the real Route53Router
  * (and everything above it) runs on it unchanged. It keeps the semantics of lambdas/testing/memory.ts
  * and adds the limits that matter when many services fail at once:

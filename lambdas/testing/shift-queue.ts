@@ -1,4 +1,6 @@
 /**
+ * Never bundled into a Lambda (lambdas/testing/README.md; checked by test/infra/bundling.test.ts).
+ *
  * An in-memory zone-shift queue for tests, the drill and the benchmark: keeps what was enqueued,
  * in order, hands it out in SQS-shaped records, and can refuse the next enqueue.
  */
