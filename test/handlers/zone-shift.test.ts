@@ -85,6 +85,42 @@ describe('zone-shift handler', () => {
     );
   });
 
+  it('hands every change back when too little of the invocation is left to send and settle it (the Lambda context counts down)', async () => {
+    const { env, queue, handler } = setup();
+    const records = queue.take();
+    const out = await handler(MemoryShiftQueue.event(records), {
+      awsRequestId: 'inv-late',
+      getRemainingTimeInMillis: () => 10_000,
+    });
+    expect(out.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      records.map((r) => r.messageId).sort(),
+    );
+    expect(env.traffic.calls).toEqual([]);
+    expect(env.state.snapshot('s0')).toMatchObject({ primary: 'a', epoch: 0 });
+  });
+
+  it('reports back a change whose batch timed out and could not be read back (never deleted unsettled)', async () => {
+    const { env, queue } = setup();
+    env.traffic.failNext('s0', { errorName: 'TimeoutError', apply: true });
+    const blind = Object.assign(Object.create(env.traffic), {
+      currentAll: async () => {
+        throw new Error('ListResourceRecordSets: Rate exceeded');
+      },
+    });
+    const handler = makeZoneShiftHandler({
+      ...env,
+      traffic: blind,
+      sleep: env.clock.sleep,
+      retry: { budgetMs: 2_000 },
+    });
+    const records = queue.take();
+    const out = await handler(MemoryShiftQueue.event(records), { awsRequestId: 'inv-1' });
+    expect(out.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      records.map((r) => r.messageId).sort(),
+    );
+    expect(env.notifier.published).toEqual([]);
+  });
+
   it('throws for an event that is not an SQS batch, so the mistake is loud', async () => {
     const { handler, env } = setup();
     await expect(handler({ detail: {} })).rejects.toBeInstanceOf(InvalidInputError);
