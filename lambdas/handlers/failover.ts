@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { type AutoFailoverDeps, type FailoverOutcome, runAutoFailover } from '../app/auto-failover.ts';
 import { isSplitBrainAlarm, runSplitBrain, type SplitBrainOutcome } from '../app/split-brain.ts';
-import type { Logger } from '../domain/ports.ts';
+import { alarmStateSourceOfEvent } from '../domain/alarm-source.ts';
+import type { Logger, NotifierPort } from '../domain/ports.ts';
 import { buildAwsPorts } from '../runtime/aws-ports.ts';
 import { JsonLogger } from '../runtime/logger.ts';
 import { parseAlarmEvent } from './event.ts';
@@ -35,8 +36,14 @@ export function makeHandler(deps: FailoverHandlerDeps): FailoverHandler {
   return async (event, context) => {
     // The request id is unique per invocation and kept across EventBridge's retries of it.
     const holderId = context?.awsRequestId ?? deps.newHolderId?.() ?? randomUUID();
-    const logger: Logger =
+    const base: Logger =
       deps.logger instanceof JsonLogger ? deps.logger.child({ requestId: holderId }) : deps.logger;
+    // A state someone set with SetAlarmState (not CloudWatch's evaluation) can still be acted on,
+    // but every log line, the decision included, and every announcement of this invocation say so.
+    const stateSource = alarmStateSourceOfEvent(event);
+    const manual = stateSource.source === 'manual';
+    const logger = manual ? markedLogger(base, stateSource.reason) : base;
+    const notifier = manual ? markedNotifier(deps.notifier, stateSource.reason) : deps.notifier;
     try {
       const parsed = parseAlarmEvent(event);
       if (!parsed.ok) {
@@ -45,7 +52,7 @@ export function makeHandler(deps: FailoverHandlerDeps): FailoverHandler {
         return { outcome: 'ignored', reason: 'invalid-event', problems: parsed.problems };
       }
       if (isSplitBrainAlarm(parsed.transition.alarmName)) {
-        const splitBrain = await runSplitBrain({ ...deps, logger }, parsed.transition);
+        const splitBrain = await runSplitBrain({ ...deps, logger, notifier }, parsed.transition);
         logger.info('split-brain invocation finished', { ...splitBrain, eventId: parsed.transition.eventId });
         return {
           outcome: splitBrain.outcome === 'ignored' ? 'ignored' : 'needs-attention',
@@ -54,7 +61,8 @@ export function makeHandler(deps: FailoverHandlerDeps): FailoverHandler {
           splitBrain,
         };
       }
-      const outcome = await runAutoFailover({ ...deps, logger, holderId }, parsed.transition);
+      if (manual) deps.metrics.add('AlarmStateSetByHand', 1, 'Count', {});
+      const outcome = await runAutoFailover({ ...deps, logger, notifier, holderId }, parsed.transition);
       logger.info('failover invocation finished', { ...outcome, eventId: parsed.transition.eventId });
       return outcome;
     } catch (err) {
@@ -80,6 +88,40 @@ export const handler: FailoverHandler = async (event, context) => {
   production ??= makeHandler(buildAwsPorts('failover'));
   return production(event, context);
 };
+
+const MANUAL = 'set by hand (SetAlarmState), not by CloudWatch evaluating the alarm';
+
+function markedLogger(logger: Logger, reason: string | undefined): Logger {
+  const mark = (data?: Record<string, unknown>) => ({
+    ...data,
+    alarmStateSource: 'manual',
+    alarmState: MANUAL,
+    ...(reason !== undefined ? { alarmStateReason: reason } : {}),
+  });
+  return {
+    debug: (m, d) => logger.debug(m, mark(d)),
+    info: (m, d) => logger.info(m, mark(d)),
+    warn: (m, d) => logger.warn(m, mark(d)),
+    error: (m, d) => logger.error(m, mark(d)),
+  };
+}
+
+function markedNotifier(notifier: NotifierPort, reason: string | undefined): NotifierPort {
+  return {
+    ...notifier,
+    publish: (n) =>
+      notifier.publish({
+        ...n,
+        subject: `[alarm set by hand] ${n.subject}`,
+        detail: {
+          ...n.detail,
+          alarmStateSource: 'manual',
+          alarmState: MANUAL,
+          ...(reason !== undefined ? { alarmStateReason: reason } : {}),
+        },
+      }),
+  };
+}
 
 function eventIdOf(event: unknown): string | undefined {
   const id = (event as { id?: unknown } | null)?.id;
