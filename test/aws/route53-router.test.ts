@@ -514,7 +514,8 @@ describe('Route53Router.shift', () => {
       many.map((s) => ({ serviceId: s.id, from: 'a', to: 'b' })),
     );
     expect(results.every((r) => r.status === 'shifted')).toBe(true);
-    expect(slept).toEqual([1_000, 2_000]);
+    // A pause before each follow-up batch; the refused one waits 0.5 s, then 1 s.
+    expect(slept).toEqual([500, 500, 1_000, ...Array.from({ length: groups - 2 }, () => 500)]);
     expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(groups + 2);
 
     // Busy for good: after FOLLOW_UP_BUSY_RETRIES resends the group fails, transient, and the rest goes on.
@@ -527,7 +528,7 @@ describe('Route53Router.shift', () => {
     const busy = await new Route53Router({ services: many, sleep }).shift(
       many.map((s) => ({ serviceId: s.id, from: 'a', to: 'b' })),
     );
-    expect(slept).toEqual(Array.from({ length: groups - 1 }, () => [1_000, 2_000]).flat());
+    expect(slept).toEqual(Array.from({ length: groups - 1 }, () => [500, 500, 1_000, 2_000]).flat());
     expect(busy.filter((r) => r.status === 'shifted').length).toBeGreaterThan(0);
     expect(
       busy
