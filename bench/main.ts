@@ -159,7 +159,9 @@ if (selected.has('correlated')) {
 }
 
 if (selected.has('scale')) {
-  console.log('\n[scale] cdk synth (bundling skipped), median of 3 per size');
+  console.log(
+    '\n[scale] the sample service copied 50-1,000 times: in-process synth (bundling skipped, limit checks included), median of 3 per size; every deploy-time limit',
+  );
   const points = measureScale({ runs: 3, log });
   figures.push(...scaleFigures(points));
   details.scale = points;
