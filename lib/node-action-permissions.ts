@@ -12,7 +12,7 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import { Effect, Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { nodeInstanceIds, serviceNodeActions } from '../lambdas/domain/action-config.ts';
+import { nodeInstanceIds, serviceNodeActions, sqlConnectionOf } from '../lambdas/domain/action-config.ts';
 import type { FailoverConfig } from '../lambdas/domain/config.ts';
 
 const AWS_DOCUMENTS = /^AWS-/;
@@ -68,7 +68,10 @@ export function nodeActionStatements(config: FailoverConfig): PolicyStatement[] 
           break;
         case 'postgres':
         case 'mysql':
-          if (node.sql) secrets.add(secretArn(node.sql.secretArn));
+          {
+            const connection = sqlConnectionOf(node, action.type);
+            if (connection) secrets.add(secretArn(connection.secretArn));
+          }
           break;
       }
     }

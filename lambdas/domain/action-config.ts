@@ -172,6 +172,37 @@ export const sqlConnectionSchema = z.strictObject({
 });
 export type SqlConnection = z.output<typeof sqlConnectionSchema>;
 
+/** A connection as the SQL actions use it: `tls` encrypts, `verify` also checks the certificate. */
+export interface ResolvedSqlConnection {
+  readonly host: string;
+  readonly port: number;
+  readonly database?: string;
+  readonly secretArn: string;
+  readonly tls: boolean;
+  readonly verify: boolean;
+}
+
+/**
+ * How the `engine` action reaches a node: its `sql` block, else its probe of the same engine (one
+ * connection per node: the probe's host, port, database, secret and TLS mode).
+ */
+export function sqlConnectionOf(
+  node: NodeConfig,
+  engine: 'postgres' | 'mysql',
+): ResolvedSqlConnection | undefined {
+  if (node.sql) return { ...node.sql, verify: node.sql.tls };
+  const probe = node.probe;
+  if (probe?.kind !== engine) return undefined;
+  return {
+    host: probe.host,
+    port: probe.port,
+    ...('database' in probe ? { database: probe.database } : {}),
+    secretArn: probe.secretArn,
+    tls: probe.tls !== 'disable',
+    verify: probe.tls === 'verify',
+  };
+}
+
 const instanceId = z
   .string()
   .regex(/^i-[0-9a-f]{8}([0-9a-f]{9})?$/, 'must be an EC2 instance id such as i-0123456789abcdef0');
@@ -297,8 +328,12 @@ export function checkServiceActions(
       if (action.type === 'rds-promote-read-replica' && node.dbInstanceIdentifier === undefined) {
         report(at('nodes', ni, 'dbInstanceIdentifier'), needs, undefined);
       }
-      if ((action.type === 'postgres' || action.type === 'mysql') && node.sql === undefined) {
-        report(at('nodes', ni, 'sql'), `${needs} ({ host, port, secretArn })`, undefined);
+      if ((action.type === 'postgres' || action.type === 'mysql') && !sqlConnectionOf(node, action.type)) {
+        report(
+          at('nodes', ni, 'sql'),
+          `${needs} ({ host, port, secretArn }, or a ${action.type} probe on the node)`,
+          undefined,
+        );
       }
     }
   });

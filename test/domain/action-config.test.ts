@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { actionForRole, nodeActionConfig, nodeInstanceIds } from '../../lambdas/domain/action-config.ts';
+import {
+  actionForRole,
+  nodeActionConfig,
+  nodeInstanceIds,
+  sqlConnectionOf,
+} from '../../lambdas/domain/action-config.ts';
 import { type FailoverConfigInput, parseConfig } from '../../lambdas/domain/config.ts';
 import { ConfigValidationError } from '../../lambdas/domain/errors.ts';
 import { route53Service } from '../../lambdas/testing/fixtures.ts';
@@ -204,5 +209,55 @@ describe('node action configuration', () => {
       'services[0].actions.promote.undoCommands',
       'services[0].nodes[0].instanceIds',
     ]);
+  });
+
+  it("takes the SQL connection from the node's probe of the same engine when it has no sql block", () => {
+    const config = parseConfig({
+      services: [
+        service((s) => {
+          s.actions = { promote: { type: 'postgres' }, fence: { type: 'postgres' } };
+          s.nodes = s.nodes.map((n) => ({
+            ...n,
+            probe: {
+              kind: 'postgres',
+              host: `${n.id}.db.internal`,
+              port: 5432,
+              subnets: ['subnet-0123456789abcdef0'],
+              securityGroups: ['sg-0123456789abcdef0'],
+              secretArn: SECRET,
+              tls: 'verify',
+            },
+          }));
+        }),
+      ],
+    });
+    expect(sqlConnectionOf(config.services[0]!.nodes[1]!, 'postgres')).toEqual({
+      host: 'b.db.internal',
+      port: 5432,
+      database: 'postgres',
+      secretArn: SECRET,
+      tls: true,
+      verify: true,
+    });
+  });
+
+  it('still asks for a connection when the probe is of another engine', () => {
+    const found = problems(
+      service((s) => {
+        s.actions = { fence: { type: 'mysql' } };
+        s.nodes = s.nodes.map((n) => ({
+          ...n,
+          probe: {
+            kind: 'postgres',
+            host: 'h',
+            port: 5432,
+            subnets: ['subnet-0123456789abcdef0'],
+            securityGroups: ['sg-0123456789abcdef0'],
+            secretArn: SECRET,
+          },
+        }));
+      }),
+    );
+    expect(found.map((p) => p.path)).toEqual(['services[0].nodes[0].sql', 'services[0].nodes[1].sql']);
   });
 });

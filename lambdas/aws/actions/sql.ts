@@ -1,6 +1,6 @@
 /**
  * `postgres` and `mysql`: node actions in SQL, on a connection to the node itself (`nodes[].sql`,
- * credentials from the Secrets Manager secret it names).
+ * else the node's probe of the same engine; credentials from the Secrets Manager secret it names).
  *
  * PostgreSQL
  * - promote: `SELECT pg_promote(true, <seconds>)`, then `pg_is_in_recovery()` must be false.
@@ -20,7 +20,7 @@
  * Every step is idempotent: a node already in the wanted state succeeds at once.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { ActionOf, SqlConnection } from '../../domain/action-config.ts';
+import { type ActionOf, type ResolvedSqlConnection, sqlConnectionOf } from '../../domain/action-config.ts';
 import { NodeActionFailedError } from '../../domain/errors.ts';
 import type { ActionContext, KindOutcome } from './common.ts';
 
@@ -41,7 +41,7 @@ export interface SqlDeps {
   credentials(secretArn: string, signal: AbortSignal): Promise<SqlCredentials>;
   connect(
     engine: SqlEngine,
-    connection: SqlConnection,
+    connection: ResolvedSqlConnection,
     credentials: SqlCredentials,
     timeoutMs: number,
   ): Promise<SqlSession>;
@@ -51,9 +51,13 @@ type SqlAction = ActionOf<'postgres'> | ActionOf<'mysql'>;
 
 export function sqlRunner(deps: SqlDeps) {
   return async (ctx: ActionContext<SqlAction>): Promise<KindOutcome> => {
-    const connection = ctx.node.sql;
+    const connection = sqlConnectionOf(ctx.node, ctx.action.type);
     if (!connection) {
-      throw new NodeActionFailedError(ctx.action.type, 'failed', `${ctx.node.id} has no sql connection`);
+      throw new NodeActionFailedError(
+        ctx.action.type,
+        'failed',
+        `${ctx.node.id} has no sql connection and no ${ctx.action.type} probe`,
+      );
     }
     const credentials = await deps.credentials(connection.secretArn, ctx.signal);
     const remaining = () => Math.max(1, ctx.deadline - ctx.timing.now());
@@ -223,7 +227,7 @@ export const driverConnect: SqlDeps['connect'] = async (engine, connection, cred
       database: connection.database ?? 'postgres',
       user: credentials.username,
       password: credentials.password,
-      ssl: connection.tls ? { rejectUnauthorized: true } : false,
+      ssl: connection.tls ? { rejectUnauthorized: connection.verify } : false,
       connectionTimeoutMillis: timeoutMs,
       query_timeout: timeoutMs,
       application_name: 'failover-node-action',
@@ -241,7 +245,7 @@ export const driverConnect: SqlDeps['connect'] = async (engine, connection, cred
     user: credentials.username,
     password: credentials.password,
     connectTimeout: timeoutMs,
-    ...(connection.tls ? { ssl: { rejectUnauthorized: true } } : {}),
+    ...(connection.tls ? { ssl: { rejectUnauthorized: connection.verify } } : {}),
   });
   return {
     query: async (sql, params) => {
