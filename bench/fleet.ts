@@ -1,7 +1,9 @@
 /**
- * A large fleet as a new user builds one: the sample configuration's PostgreSQL service
- * (config/failover.json, `orders-db`) copied `count` times, each copy with its own id, record name,
- * node addresses, lag dimensions and `alarm` health signals (alarms the user already has). The
+ * A large fleet as a new user builds one: a sample configuration's PostgreSQL service (`orders-db`)
+ * copied `count` times, each copy with its own id, record name and node addresses. From
+ * config/examples/aws-signals.json (the default) each copy's nodes get `alarm` health signals
+ * (alarms the user already has) and their own lag dimensions; from config/failover.json they keep
+ * the probe the sample configures (health and lag published by a probe next to the database). The
  * scale tests, `npm run bench -- scale` and a by-hand `cdk synth` all use this one generator:
  *
  *   npx tsx bench/fleet.ts 1000 > /tmp/fleet-1000.json
@@ -11,7 +13,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FailoverConfig, parseConfig } from '../lambdas/domain/config.ts';
 
-const SAMPLE = join(import.meta.dirname, '..', 'config', 'failover.json');
+const SAMPLES = {
+  'aws-signals': join(import.meta.dirname, '..', 'config', 'examples', 'aws-signals.json'),
+  probe: join(import.meta.dirname, '..', 'config', 'failover.json'),
+} as const;
 
 export interface FleetOptions {
   /**
@@ -26,15 +31,23 @@ export interface FleetOptions {
    * @default 'alarm'
    */
   readonly health?: 'alarm' | 'route53-health-check';
+  /**
+   * Which sample the service comes from: `aws-signals` (health from the signals above) or `probe`
+   * (the probe of config/failover.json; `health` is then ignored).
+   * @default 'aws-signals'
+   */
+  readonly sample?: keyof typeof SAMPLES;
 }
 
 /** The raw (unparsed) configuration: the JSON a user would write. */
 export function fleetJson(count: number, options: FleetOptions = {}): Record<string, unknown> {
   const zones = options.zones ?? 1;
   const health = options.health ?? 'alarm';
-  const sample = JSON.parse(readFileSync(SAMPLE, 'utf8'));
+  const file = SAMPLES[options.sample ?? 'aws-signals'];
+  const sample = JSON.parse(readFileSync(file, 'utf8'));
   const template = sample.services.find((s: { id: string }) => s.id === 'orders-db');
-  if (!template) throw new Error(`${SAMPLE} no longer has the orders-db service the fleet copies`);
+  if (!template) throw new Error(`${file} no longer has the orders-db service the fleet copies`);
+  const probed = options.sample === 'probe';
   const services = Array.from({ length: count }, (_, i) => {
     const n = String(i + 1).padStart(4, '0');
     const id = `orders-db-${n}`;
@@ -52,6 +65,7 @@ export function fleetJson(count: number, options: FleetOptions = {}): Record<str
       },
       nodes: template.nodes.map((node: Record<string, unknown>, j: number) => {
         const address = `10.${(i >> 8) & 255}.${i & 255}.${10 + j}`;
+        if (probed) return { ...node, address, probe: { ...(node.probe as object), host: address } };
         return {
           ...node,
           address,
@@ -78,9 +92,18 @@ export function fleetConfig(count: number, options: FleetOptions = {}): Failover
 if (process.argv[1] && import.meta.filename === process.argv[1]) {
   const count = Number(process.argv[2] ?? '200');
   const zones = Number(process.argv[3] ?? '1');
-  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(zones) || zones < 1) {
-    console.error('usage: tsx bench/fleet.ts <services> [zones]');
+  const sample = process.argv[4] ?? 'aws-signals';
+  if (
+    !Number.isInteger(count) ||
+    count < 1 ||
+    !Number.isInteger(zones) ||
+    zones < 1 ||
+    !(sample in SAMPLES)
+  ) {
+    console.error('usage: tsx bench/fleet.ts <services> [zones] [aws-signals|probe]');
     process.exit(2);
   }
-  process.stdout.write(`${JSON.stringify(fleetJson(count, { zones }), null, 1)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(fleetJson(count, { zones, sample: sample as keyof typeof SAMPLES }), null, 1)}\n`,
+  );
 }
