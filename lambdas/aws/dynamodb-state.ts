@@ -396,6 +396,9 @@ function leaseItem(lease: Lease): Record<string, unknown> {
     operation: lease.operation,
     acquiredAt: lease.acquiredAt,
     expiresAt: lease.expiresAt,
+    ...(lease.target !== undefined ? { target: lease.target } : {}),
+    ...(lease.targetLagSeconds !== undefined ? { targetLagSeconds: lease.targetLagSeconds } : {}),
+    ...(lease.invocation !== undefined ? { invocation: lease.invocation } : {}),
     ...(lease.attempt !== undefined ? { attempt: lease.attempt } : {}),
   };
 }
@@ -422,6 +425,11 @@ function toClusterState(serviceId: string, item: Record<string, unknown>): Clust
             acquiredAt: Number(lease.acquiredAt),
             expiresAt: Number(lease.expiresAt),
             ...(typeof lease.attempt === 'string' ? { attempt: lease.attempt } : {}),
+            ...(typeof lease.target === 'string' ? { target: lease.target } : {}),
+            ...(typeof lease.targetLagSeconds === 'number'
+              ? { targetLagSeconds: lease.targetLagSeconds }
+              : {}),
+            ...(typeof lease.invocation === 'number' ? { invocation: lease.invocation } : {}),
           },
         }
       : {}),

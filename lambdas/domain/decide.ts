@@ -60,9 +60,11 @@ export function decideAutoFailover(input: DecisionInput): Decision {
   }
   const primary = service.nodes.find((n) => n.id === state.primary);
   if (!primary) {
+    // Not a quiet "not the primary's alarm": every event would hold this way until a human
+    // reconciles the record and the configuration, so the caller announces it (once).
     return hold(
-      'not-primary-alarm',
-      `the recorded primary ${state.primary} is not a node of ${service.id}; refusing to act on ${transition.alarmName}`,
+      'primary-not-configured',
+      `the recorded primary ${state.primary} is not a node of ${service.id} in the configuration; refusing to act on ${transition.alarmName} until the record or the configuration is fixed`,
     );
   }
   const primaryAlarm = healthAlarmName(service, primary);
@@ -104,8 +106,7 @@ export function decideAutoFailover(input: DecisionInput): Decision {
     );
   }
 
-  const eligible = candidates.filter((c) => c.verdict === 'eligible').sort(compareEligible);
-  const best = eligible[0];
+  const best = rankEligible(candidates)[0];
   if (best) {
     return {
       action: 'failover',
@@ -119,11 +120,13 @@ export function decideAutoFailover(input: DecisionInput): Decision {
     };
   }
 
-  const healthy = candidates.filter((c) => c.verdict !== 'unhealthy');
+  const healthy = candidates.filter((c) => c.verdict !== 'unhealthy' && c.verdict !== 'needs-rejoin');
   if (healthy.length === 0) {
     return hold(
       'no-healthy-candidate',
-      `no replica is positively OK: ${candidates.map((c) => `${c.nodeId} ${c.alarmState}`).join(', ')}`,
+      `no replica is positively OK: ${candidates
+        .map((c) => `${c.nodeId} ${c.verdict === 'needs-rejoin' ? 'needs-rejoin' : c.alarmState}`)
+        .join(', ')}`,
     );
   }
   const over = healthy.filter((c) => c.verdict === 'lag-over-budget');
@@ -167,7 +170,10 @@ function assessNode(input: Omit<DecisionInput, 'transition'>, node: NodeConfig):
   const lagAgeSeconds = usable ? (now - sample.timestamp) / 1000 : undefined;
 
   let verdict: CandidateVerdict;
-  if (alarmState !== 'OK') verdict = 'unhealthy';
+  // Invariant 9: a former primary is no candidate until it rejoined (demoted or fenced with the
+  // current epoch), however healthy and fresh it looks.
+  if (input.state.needsRejoin?.includes(node.id)) verdict = 'needs-rejoin';
+  else if (alarmState !== 'OK') verdict = 'unhealthy';
   else if (lagSeconds === undefined || lagAgeSeconds === undefined) verdict = 'lag-unknown';
   else if (lagAgeSeconds > policy.maxLagAgeSeconds || lagAgeSeconds < -MAX_LAG_FUTURE_SKEW_SECONDS)
     verdict = 'lag-stale';
@@ -182,6 +188,11 @@ function assessNode(input: Omit<DecisionInput, 'transition'>, node: NodeConfig):
     priority,
     verdict,
   };
+}
+
+/** The eligible candidates, best first: the order in which promotion is tried. */
+export function rankEligible(candidates: readonly CandidateAssessment[]): CandidateAssessment[] {
+  return candidates.filter((c) => c.verdict === 'eligible').sort(compareEligible);
 }
 
 /** Least data loss first; then the operator's preference; then a stable tie-break. */

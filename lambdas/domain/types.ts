@@ -56,6 +56,15 @@ export interface Lease {
    * conditional write; the commit and the release must name it.
    */
   readonly attempt?: string;
+  /**
+   * The node this lease's change promotes. Written before the promote action runs, so a retry
+   * under the same holder continues with that node instead of promoting a second one.
+   */
+  readonly target?: string;
+  /** The target's replication lag when it was chosen (s): the record's RPO bound if a retry finishes the change. */
+  readonly targetLagSeconds?: number;
+  /** Which invocation under this holder wrote the lease: 1, then 2 and 3 for Lambda's retries. */
+  readonly invocation?: number;
 }
 
 /** One item per service in the state table. */

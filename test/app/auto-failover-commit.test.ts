@@ -49,7 +49,11 @@ describe('case 5: a transient DynamoDB error at commit after traffic moved', () 
 
     await expect(runAutoFailover({ ...deps, state }, transition)).rejects.toBeInstanceOf(TransientAwsError);
     expect(env.traffic.pointsAt('orders')).toBe('b');
-    expect(env.state.snapshot('orders')).toMatchObject({ primary: 'a', epoch: 0, lease: { holder: 'req-1' } });
+    expect(env.state.snapshot('orders')).toMatchObject({
+      primary: 'a',
+      epoch: 0,
+      lease: { holder: 'req-1' },
+    });
     expect(env.notifier.ofKind('failover-failed')).toEqual([]);
 
     // Lambda retries the invocation a minute later under the same request id.

@@ -1,5 +1,5 @@
 /**
- * Invariants 1, 2, 5 and 6 of DESIGN.md at the decision level, over random services (2-5 nodes),
+ * Invariants 1, 2, 5, 6 and 9 of DESIGN.md at the decision level, over random services (2-5 nodes),
  * random alarm states (including absent alarms), random lag samples (missing, stale, from the
  * future, NaN, negative, infinite) and random stored state (leases, pauses, cooldowns).
  */
@@ -113,6 +113,11 @@ const scenarioArb = serviceArb.chain((service) => {
       { arbitrary: fc.constant(undefined), weight: 3 },
       { arbitrary: fc.integer({ min: -10_000, max: 2_000_000 }), weight: 1 },
     ),
+    // Former primaries waiting to rejoin: mostly none, sometimes any subset of the nodes.
+    needsRejoin: fc.oneof(
+      { arbitrary: fc.constant<string[]>([]), weight: 2 },
+      { arbitrary: fc.subarray(ids), weight: 1 },
+    ),
   });
 });
 
@@ -165,6 +170,7 @@ function toInput(s: Scenario): DecisionInput {
           }
         : {}),
       ...(s.lastChangeAgoMs !== undefined ? { lastChangeAt: NOW - s.lastChangeAgoMs } : {}),
+      ...(s.needsRejoin.length > 0 ? { needsRejoin: s.needsRejoin } : {}),
     },
     now: NOW,
   };
@@ -176,6 +182,7 @@ function oracleEligible(i: DecisionInput): string[] {
   const p = service.policy;
   const eligible = service.nodes.filter((n) => {
     if (n.id === state.primary) return false;
+    if (state.needsRejoin?.includes(n.id)) return false;
     if (i.alarms.get(healthAlarmName(service, n)) !== 'OK') return false;
     const s = i.lag.get(n.id);
     if (!s || !(s.lagSeconds >= 0) || !Number.isFinite(s.lagSeconds)) return false;
@@ -250,12 +257,22 @@ describe('decideAutoFailover properties', () => {
     });
   });
 
+  it('invariant 9: a former primary that has not rejoined is never a candidate, whatever its health and lag', () => {
+    check((i, d) => {
+      const waiting = i.state.needsRejoin ?? [];
+      for (const c of d.candidates) if (waiting.includes(c.nodeId)) expect(c.verdict).toBe('needs-rejoin');
+      if (d.action === 'failover') expect(waiting).not.toContain(d.to);
+    });
+  });
+
   it("invariant 6: a replica's alarm, a non-ALARM transition or an unconfirmed (stale) event holds", () => {
     check((i, d) => {
       const primary = i.service.nodes.find((n) => n.id === i.state.primary);
       const primaryAlarm = primary ? healthAlarmName(i.service, primary) : undefined;
       if (i.transition.state !== 'ALARM') {
         expect(d).toMatchObject({ action: 'hold', reason: 'not-an-alarm-transition' });
+      } else if (primaryAlarm === undefined) {
+        expect(d).toMatchObject({ action: 'hold', reason: 'primary-not-configured' });
       } else if (i.transition.alarmName !== primaryAlarm) {
         expect(d).toMatchObject({ action: 'hold', reason: 'not-primary-alarm' });
       } else if (i.alarms.get(primaryAlarm) !== 'ALARM') {

@@ -140,7 +140,7 @@ describe('decideAutoFailover', () => {
       {
         name: 'a recorded primary that is no longer configured',
         i: input({ state: { primary: 'zz' } }),
-        reason: 'not-primary-alarm',
+        reason: 'primary-not-configured',
         detail: /zz is not a node/,
       },
       {

@@ -1,0 +1,259 @@
+/**
+ * Announce: what the on-call hears, and the outcomes that go with it. One builder per message so
+ * the automatic path, the zone shifter and the rejoin say the same things the same way.
+ */
+import type { MetricsPort, Notification } from '../../domain/ports.ts';
+import type { AlarmTransition, Decision, FencedVerdict, HoldReason } from '../../domain/types.ts';
+import type { ChangeContext } from './context.ts';
+import { describe } from './context.ts';
+import type { FailoverOutcome } from './deps.ts';
+import type { FailoverDecision } from './plan.ts';
+
+/**
+ * An auto-failover normally finishes in about a second; EventBridge duplicates arrive within
+ * seconds of each other. A lease younger than this is a duplicate's attempt in flight (held
+ * quietly); an older one is stuck or crashed, and the hold is announced.
+ */
+export const IN_FLIGHT_QUIET_MS = 30_000;
+
+/** Holds the on-call must hear about: the primary is down and nothing was done. */
+export const NOTIFIED_HOLDS: ReadonlySet<HoldReason> = new Set<HoldReason>([
+  'paused',
+  'auto-failover-disabled',
+  'cooldown',
+  'operation-in-progress',
+  'no-healthy-candidate',
+  'lag-unknown',
+  'lag-stale',
+  'lag-over-budget',
+]);
+
+/** `quiet`: a concurrent attempt won the lease race; it announces, so this one does not. */
+export async function hold(
+  ctx: ChangeContext,
+  reason: HoldReason,
+  detail: string,
+  decision?: Decision,
+  quiet = false,
+): Promise<FailoverOutcome> {
+  const { service, state, deps } = ctx;
+  const lease = state.lease;
+  // A young auto-failover lease is a duplicate event's attempt in flight: it will announce. An
+  // old one may belong to a crashed attempt, and then nothing else would tell anyone.
+  const inFlightDuplicate =
+    reason === 'operation-in-progress' &&
+    lease?.operation === 'auto-failover' &&
+    ctx.decidedAt - lease.acquiredAt < IN_FLIGHT_QUIET_MS;
+  if (NOTIFIED_HOLDS.has(reason) && !quiet && !inFlightDuplicate) {
+    await deps.notifier.publish({
+      kind: 'failover-held',
+      serviceId: service.id,
+      subject: `${service.id}: primary ${state.primary} is down, automatic failover held (${reason})`,
+      detail: {
+        serviceId: service.id,
+        primary: state.primary,
+        epoch: state.epoch,
+        reason,
+        detail,
+        alarmName: ctx.transition.alarmName,
+        eventId: ctx.transition.eventId,
+        candidates: decision?.candidates ?? [],
+        ...(state.needsRejoin?.length ? { needsRejoin: state.needsRejoin } : {}),
+      },
+    });
+  }
+  return {
+    outcome: 'held',
+    serviceId: service.id,
+    from: state.primary,
+    reason,
+    detail,
+    epoch: state.epoch,
+    timings: ctx.timings(),
+  };
+}
+
+/**
+ * The recorded primary is not in the configuration (a node was renamed or removed while it was
+ * primary): every event would hold on it, so it is announced loudly, once per recorded primary.
+ */
+export async function primaryNotConfigured(ctx: ChangeContext, detail: string): Promise<FailoverOutcome> {
+  const { deps, service, state } = ctx;
+  const note = `primary-not-configured:${state.primary}`;
+  const first = await deps.state.noteOnce(service.id, note, service.initialPrimary);
+  deps.logger.error('the recorded primary is not in the configuration', {
+    serviceId: service.id,
+    primary: state.primary,
+    epoch: state.epoch,
+    announced: first,
+  });
+  deps.metrics.add('FailoverConfigMismatch', 1, 'Count', { serviceId: service.id });
+  if (first) {
+    await deps.notifier.publish({
+      kind: 'config-mismatch',
+      serviceId: service.id,
+      subject: `${service.id}: ACTION NEEDED, the recorded primary ${state.primary} is not in the configuration: automatic failover is off for this service`,
+      detail: {
+        serviceId: service.id,
+        primary: state.primary,
+        epoch: state.epoch,
+        configuredNodes: service.nodes.map((n) => n.id),
+        detail,
+        action: `deploy a configuration that has node ${state.primary}, or record the real primary with a manual failover`,
+      },
+    });
+  }
+  return {
+    outcome: 'held',
+    serviceId: service.id,
+    from: state.primary,
+    reason: 'primary-not-configured',
+    detail,
+    epoch: state.epoch,
+    timings: ctx.timings(),
+  };
+}
+
+export async function dryRun(ctx: ChangeContext, decision: FailoverDecision): Promise<FailoverOutcome> {
+  const { service, deps } = ctx;
+  await deps.notifier.publish({
+    kind: 'failover-held',
+    serviceId: service.id,
+    subject: `${service.id}: dry run, would fail over from ${decision.from} to ${decision.to}`,
+    detail: {
+      serviceId: service.id,
+      dryRun: true,
+      from: decision.from,
+      to: decision.to,
+      lagSeconds: decision.lagSeconds,
+      epoch: decision.expectedEpoch,
+      alarmName: ctx.transition.alarmName,
+      eventId: ctx.transition.eventId,
+      candidates: decision.candidates,
+    },
+  });
+  return {
+    outcome: 'dry-run',
+    serviceId: service.id,
+    from: decision.from,
+    to: decision.to,
+    reason: 'dry-run',
+    epoch: decision.expectedEpoch,
+    timings: ctx.timings(),
+  };
+}
+
+/** A human must look. `paused`: automatic changes of the service are paused until they do. */
+export async function needsAttention(
+  ctx: ChangeContext,
+  decision: FailoverDecision,
+  reason: string,
+  detail: string,
+  options: { readonly paused?: boolean; readonly fenced?: FencedVerdict } = {},
+): Promise<FailoverOutcome> {
+  const { deps, service } = ctx;
+  deps.logger.error('failover needs a human', {
+    serviceId: service.id,
+    reason,
+    detail,
+    from: decision.from,
+    to: decision.to,
+    paused: options.paused ?? false,
+    actions: ctx.recorded,
+  });
+  deps.metrics.add('FailoverNeedsAttention', 1, 'Count', { serviceId: service.id });
+  await deps.notifier.publish({
+    kind: 'failover-failed',
+    serviceId: service.id,
+    subject: `${service.id}: automatic failover from ${decision.from} to ${decision.to} needs attention (${reason})${options.paused ? ', service paused' : ''}`,
+    detail: {
+      serviceId: service.id,
+      from: decision.from,
+      to: decision.to,
+      reason,
+      detail,
+      epoch: decision.expectedEpoch,
+      eventId: ctx.transition.eventId,
+      holder: deps.holderId,
+      ...(options.paused ? { paused: true } : {}),
+      ...(options.fenced ? { fenced: options.fenced } : {}),
+      ...(ctx.recorded.length ? { actions: ctx.recorded } : {}),
+    },
+  });
+  return {
+    outcome: 'needs-attention',
+    serviceId: service.id,
+    from: decision.from,
+    to: decision.to,
+    reason,
+    detail,
+    epoch: decision.expectedEpoch,
+    timings: ctx.timings(),
+  };
+}
+
+/** After a committed change the record is durable; a lost announcement must not undo or hide it. */
+export async function announceCommitted(ctx: ChangeContext, notification: Notification): Promise<void> {
+  try {
+    await ctx.deps.notifier.publish(notification);
+  } catch (err) {
+    ctx.deps.logger.error('role change committed but the announcement failed', {
+      serviceId: notification.serviceId,
+      error: describe(err),
+      notification,
+    });
+    ctx.deps.metrics.add('NotificationFailed', 1, 'Count', { serviceId: notification.serviceId });
+  }
+}
+
+/** The metrics of a committed automatic failover, direct or through the zone shifter. */
+export function addFailoverMetrics(
+  metrics: MetricsPort,
+  decision: FailoverDecision,
+  timings: { readonly totalMs: number; readonly detectionMs?: number; readonly overheadMs?: number },
+): void {
+  const dims = { serviceId: decision.serviceId };
+  metrics.add('FailoverCompleted', 1, 'Count', dims);
+  if (Number.isFinite(decision.lagSeconds)) {
+    metrics.add('FailoverLagAtPromotion', decision.lagSeconds, 'Seconds', dims);
+  }
+  if (timings.detectionMs !== undefined) {
+    metrics.add('FailoverDetectionMs', timings.detectionMs, 'Milliseconds', dims);
+  }
+  if (timings.overheadMs !== undefined) {
+    metrics.add('FailoverOverheadMs', timings.overheadMs, 'Milliseconds', dims);
+  }
+  metrics.add('FailoverTotalMs', timings.totalMs, 'Milliseconds', dims);
+}
+
+/** The announcement of a committed automatic failover, direct or through the zone shifter. */
+export function failedOverNotification(input: {
+  readonly decision: FailoverDecision;
+  readonly epoch: number;
+  readonly reason: string;
+  readonly transition: AlarmTransition;
+  readonly timings: unknown;
+  readonly actor: string;
+  readonly extra?: Readonly<Record<string, unknown>>;
+}): Notification {
+  const { decision, transition } = input;
+  return {
+    kind: 'failover',
+    serviceId: decision.serviceId,
+    subject: `${decision.serviceId}: failed over from ${decision.from} to ${decision.to} (lag ${decision.lagSeconds} s)`,
+    detail: {
+      serviceId: decision.serviceId,
+      from: decision.from,
+      to: decision.to,
+      epoch: input.epoch,
+      lagSecondsAtPromotion: decision.lagSeconds,
+      reason: input.reason,
+      alarmName: transition.alarmName,
+      eventId: transition.eventId,
+      timings: input.timings,
+      candidates: decision.candidates,
+      actor: input.actor,
+      ...input.extra,
+    },
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * Commit: epoch + 1, the new primary, the history entry (with the node actions' results and
+ * whether the old primary was fenced) and the old primary marked needs-rejoin, in one conditional
+ * write that only the lease holder at the expected epoch can make. Then announce.
+ *
+ * A commit that fails after traffic moved must not be final while Lambda will still retry: a
+ * transient error throws (keeping the lease), and the retry under the same request id resumes,
+ * finds traffic already on the target and commits. Only the last attempt reports needs-attention.
+ */
+import { initialState } from '../../domain/decide.ts';
+import { LeaseLostError, TransientAwsError } from '../../domain/errors.ts';
+import type { ClusterState, FencedVerdict, HistoryEntry } from '../../domain/types.ts';
+import { addFailoverMetrics, announceCommitted, failedOverNotification, needsAttention } from './announce.ts';
+import type { ChangeContext } from './context.ts';
+import { describe } from './context.ts';
+import { FAILOVER_INVOCATION_ATTEMPTS, type FailoverOutcome } from './deps.ts';
+import type { FailoverDecision } from './plan.ts';
+
+export interface CommitOptions {
+  readonly changeId?: string;
+  /** Set for a service with node actions. */
+  readonly fenced?: FencedVerdict;
+}
+
+/** The needs-rejoin set after `decision`: the old primary joins it, the new primary leaves it. */
+export function rejoinSetAfter(state: ClusterState, decision: FailoverDecision): string[] {
+  const kept = (state.needsRejoin ?? []).filter((n) => n !== decision.to && n !== decision.from);
+  return [...kept, decision.from];
+}
+
+export async function commitChange(
+  ctx: ChangeContext,
+  decision: FailoverDecision,
+  options: CommitOptions = {},
+): Promise<FailoverOutcome> {
+  const { deps, service, transition } = ctx;
+  const at = deps.clock.now();
+  const epoch = decision.expectedEpoch + 1;
+  const timings = ctx.timings();
+  const needsRejoin = rejoinSetAfter(ctx.state, decision);
+  // Unknown only when a retry finishes a change whose lease predates the recorded lag.
+  const lagKnown = Number.isFinite(decision.lagSeconds);
+  const history: HistoryEntry = {
+    serviceId: service.id,
+    epoch,
+    at,
+    operation: 'auto-failover',
+    from: decision.from,
+    to: decision.to,
+    reason: `health alarm ${transition.alarmName} of primary ${decision.from} in ALARM; ${decision.to} OK with ${lagKnown ? `${decision.lagSeconds} s` : 'unrecorded'} lag`,
+    ...(lagKnown ? { lagSeconds: decision.lagSeconds } : {}),
+    timings: { ...timings },
+    actor: deps.holderId,
+    ...(ctx.recorded.length > 0 ? { actions: [...ctx.recorded] } : {}),
+    ...(options.fenced !== undefined ? { fenced: options.fenced } : {}),
+    needsRejoin: [decision.from],
+  };
+  try {
+    await deps.state.commit({
+      serviceId: service.id,
+      expectedEpoch: decision.expectedEpoch,
+      holder: deps.holderId,
+      newPrimary: decision.to,
+      at,
+      history,
+      needsRejoin,
+    });
+  } catch (err) {
+    if (err instanceof LeaseLostError) return leaseLost(ctx, decision, err);
+    if (await committedAnyway(ctx, decision)) {
+      deps.logger.warn('commit answered with an error but is recorded', {
+        serviceId: service.id,
+        error: String(err),
+      });
+    } else if (err instanceof TransientAwsError && ctx.attempt < FAILOVER_INVOCATION_ATTEMPTS) {
+      // Lambda retries this invocation under the same request id: it resumes under this lease,
+      // finds traffic on the target and commits. Announcing a failure now would be false.
+      deps.logger.warn('commit failed transiently after traffic moved: throwing so the retry commits', {
+        serviceId: service.id,
+        to: decision.to,
+        epoch,
+        attempt: ctx.attempt,
+        error: describe(err),
+      });
+      deps.metrics.add('FailoverCommitRetried', 1, 'Count', { serviceId: service.id });
+      throw err;
+    } else {
+      return needsAttention(
+        ctx,
+        decision,
+        'commit-failed',
+        `traffic moved to ${decision.to}, but recording epoch ${epoch} failed (${describe(err)}, attempt ${ctx.attempt}): the state still names ${decision.from} as primary`,
+        options.fenced !== undefined ? { fenced: options.fenced } : {},
+      );
+    }
+  }
+
+  const final = ctx.timings();
+  deps.logger.info('failed over', {
+    serviceId: service.id,
+    from: decision.from,
+    to: decision.to,
+    epoch,
+    lagSeconds: decision.lagSeconds,
+    changeId: options.changeId,
+    fenced: options.fenced,
+    timings: final,
+  });
+  addFailoverMetrics(deps.metrics, decision, final);
+  await announceCommitted(
+    ctx,
+    failedOverNotification({
+      decision,
+      epoch,
+      reason: history.reason,
+      transition,
+      timings: final,
+      actor: deps.holderId,
+      extra: {
+        needsRejoin,
+        ...(options.fenced !== undefined ? { fenced: options.fenced } : {}),
+        ...(ctx.recorded.length > 0 ? { actions: ctx.recorded } : {}),
+      },
+    }),
+  );
+  return {
+    outcome: 'failed-over',
+    serviceId: service.id,
+    from: decision.from,
+    to: decision.to,
+    reason: 'primary-alarm',
+    epoch,
+    timings: ctx.timings(),
+  };
+}
+
+/**
+ * The commit was fenced out: this attempt stalled past its lease and another operation took it.
+ * Say what the record holds now. When another attempt already completed this very change (a
+ * duplicate event after the lease expired), everything agrees and it announced: stay quiet.
+ */
+async function leaseLost(
+  ctx: ChangeContext,
+  decision: FailoverDecision,
+  err: LeaseLostError,
+): Promise<FailoverOutcome> {
+  const { deps, service } = ctx;
+  let now: ClusterState | undefined;
+  let readError: unknown;
+  try {
+    now = (await deps.state.get(service.id)) ?? initialState(service);
+  } catch (e) {
+    readError = e;
+  }
+  if (now && now.primary === decision.to && now.epoch > decision.expectedEpoch) {
+    const by = now.lastChange?.actor ?? 'another operation';
+    deps.logger.warn('lease lost, but the same change was completed by another attempt', {
+      serviceId: service.id,
+      to: decision.to,
+      epoch: now.epoch,
+      by,
+    });
+    deps.metrics.add('FailoverLeaseConflict', 1, 'Count', { serviceId: service.id });
+    return {
+      outcome: 'conflict',
+      serviceId: service.id,
+      from: decision.from,
+      to: decision.to,
+      reason: 'superseded',
+      detail: `this attempt outlived its lease; ${by} completed the failover to ${decision.to} meanwhile (epoch ${now.epoch})`,
+      epoch: now.epoch,
+      timings: ctx.timings(),
+    };
+  }
+  const record =
+    now === undefined
+      ? `the record could not be read (${describe(readError)})`
+      : `the record names ${now.primary} at epoch ${now.epoch}${now.lease ? `, leased by ${now.lease.operation} ${now.lease.holder}` : ''}`;
+  return needsAttention(
+    ctx,
+    decision,
+    'lease-lost',
+    `traffic points at ${decision.to} after this attempt's shift, but its lease was taken over before it could record epoch ${decision.expectedEpoch + 1} (${describe(err)}): ${record}`,
+  );
+}
+
+async function committedAnyway(ctx: ChangeContext, decision: FailoverDecision): Promise<boolean> {
+  try {
+    const now = await ctx.deps.state.get(ctx.service.id);
+    return now?.primary === decision.to && now.epoch === decision.expectedEpoch + 1;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * What the role-change engine needs, what it returns, and its bounds. The failover Lambda wires
+ * the AWS adapters (lambdas/runtime/aws-ports.ts); tests, the drill and the benchmark wire the
+ * in-memory environment (lambdas/testing/).
+ */
+import type { FailoverConfig, ServiceConfig } from '../../domain/config.ts';
+import type { NodeActionPort, NodeActionRole } from '../../domain/node-actions.ts';
+import type {
+  AlarmPort,
+  Clock,
+  LagPort,
+  Logger,
+  MetricsPort,
+  NotifierPort,
+  ShiftQueuePort,
+  StatePort,
+  TrafficPort,
+} from '../../domain/ports.ts';
+
+export interface RoleChangeDeps {
+  readonly config: FailoverConfig;
+  readonly alarms: AlarmPort;
+  readonly lag: LagPort;
+  readonly state: StatePort;
+  readonly traffic: TrafficPort;
+  readonly notifier: NotifierPort;
+  readonly logger: Logger;
+  readonly metrics: MetricsPort;
+  readonly clock: Clock;
+  /** Unique per attempt (the Lambda request id): the lease holder and the history's actor. */
+  readonly holderId: string;
+  /**
+   * Where a traffic change goes when the router throttles it (Route 53 allows 5 requests/s per
+   * account and one change at a time per hosted zone): the zone shifter sends it, coalesced with
+   * the other changes for the same zone, under this invocation's lease. Without it a throttled
+   * change releases the lease and throws, and the whole invocation is retried (after a minute).
+   * @default - none
+   */
+  readonly shiftQueue?: ShiftQueuePort;
+  /**
+   * Fence, promote and demote actions on the nodes themselves. A service whose nodes have none
+   * takes the traffic-only path.
+   * @default - no node actions for any service
+   */
+  readonly actions?: NodeActionPort;
+  /**
+   * How long one action may run before the engine stops waiting (ms).
+   * @default - the service's hooks.timeoutSeconds, else 60 s
+   */
+  readonly actionTimeoutMs?: (service: ServiceConfig, nodeId: string, role: NodeActionRole) => number;
+  /**
+   * How long the lease fences other operations. Longer than one invocation can run, so it never
+   * expires under a live attempt; short enough that a crashed attempt frees the service soon.
+   * @default 120
+   */
+  readonly leaseSeconds?: number;
+}
+
+export type OutcomeKind =
+  | 'failed-over'
+  | 'held'
+  | 'dry-run'
+  | 'conflict'
+  | 'ignored'
+  | 'needs-attention'
+  /** Leased and decided; the throttled change went to the zone shifter, which commits and announces it. */
+  | 'queued'
+  /** No candidate could be promoted: nothing moved, the lease is released, the on-call is told. */
+  | 'promote-failed'
+  /** A former primary came back and was demoted (or fenced) with the current epoch. */
+  | 'rejoined';
+
+export interface FailoverTimings {
+  /** Alarm state change (event timestamp) to the start of this invocation; 0 when the clocks disagree. */
+  readonly detectionMs: number;
+  /** Start of the invocation to the decision (the parallel fact-gathering round trip dominates). */
+  readonly decisionMs: number;
+  /** Time spent inside node actions (fence, promote, rollback), measured around each run. */
+  readonly actionsMs?: number;
+  /**
+   * The automation's own time from the decision to the traffic-shift request, without the node
+   * actions' run time: what the engine adds to a failover.
+   */
+  readonly overheadMs?: number;
+  /** The traffic shift call(s), including a read-back after an uncertain answer. */
+  readonly shiftMs?: number;
+  /** Alarm state change to the end of this invocation (traffic moved and recorded, when it did). */
+  readonly totalMs: number;
+}
+
+/** Plain JSON, returned by the Lambda and logged. */
+export interface FailoverOutcome {
+  readonly outcome: OutcomeKind;
+  readonly serviceId?: string;
+  readonly from?: string;
+  readonly to?: string;
+  /** A HoldReason, 'unknown-alarm', 'invalid-event', or what went wrong. */
+  readonly reason?: string;
+  readonly detail?: string;
+  /** The epoch the service is at after this invocation, as far as this invocation knows. */
+  readonly epoch?: number;
+  readonly timings?: FailoverTimings;
+}
+
+export const DEFAULT_LEASE_SECONDS = 120;
+
+/**
+ * The automatic path tries at most this many candidates per event, best first: when the first
+ * promotion fails (and is rolled back), the next eligible replica is promoted. Bounded so that
+ * fence + promotions + shift fit the Lambda timeout and the lease.
+ */
+export const MAX_PROMOTION_ATTEMPTS = 2;
+
+/**
+ * The automatic path fences a failing primary best effort: it may not answer at all. The fence
+ * action's own timeout is capped at this so a dead node delays the promotion by at most this.
+ */
+export const AUTO_FENCE_BOUND_MS = 15_000;
+
+/** One invocation plus Lambda's two retries of an asynchronous invocation (configureAsyncInvoke). */
+export const FAILOVER_INVOCATION_ATTEMPTS = 3;
+
+/** Verifying and committing after the shift: the read-back, the commit and the announcement. */
+export const AFTER_SHIFT_BUDGET_MS = 10_000;
+
+export function defaultActionTimeoutMs(service: ServiceConfig): number {
+  return (service.hooks?.timeoutSeconds ?? 60) * 1000;
+}

@@ -1,0 +1,163 @@
+/**
+ * The role-change engine: the one sequence by which the automatic path changes a service's roles.
+ *
+ *   plan -> lease (epoch compare-and-swap, naming the target)
+ *        -> fence the old primary (best effort, short bound; fenced yes | no | unknown)
+ *        -> promote the target (fencing token; must succeed before any traffic moves)
+ *        -> shift traffic (compare-and-swap) -> verify -> commit (epoch + 1, history, needs-rejoin)
+ *        -> announce
+ *
+ * A failed promotion moves nothing: the target is demoted again if its promotion may have
+ * happened (a timeout), the on-call is told, and the next eligible candidate is tried (at most
+ * MAX_PROMOTION_ATTEMPTS in all). When none could be promoted, the old primary is unfenced and the
+ * lease released. A failure that cannot be undone stops in needs-attention, paused and notified.
+ *
+ * Services without node actions keep the traffic-only fast path: lease -> shift -> commit.
+ * The steps live one per file next to this one.
+ */
+import type { NodeActionResult } from '../../domain/node-actions.ts';
+import type { FencedVerdict } from '../../domain/types.ts';
+import { hold, needsAttention } from './announce.ts';
+import type { ChangeContext } from './context.ts';
+import type { FailoverOutcome } from './deps.ts';
+import { fenceOldPrimary } from './fence.ts';
+import { takeLease } from './lease.ts';
+import { decisionFor, type FailoverDecision, type RoleChangePlan } from './plan.ts';
+import { promoteTarget } from './promote.ts';
+import { demoteTarget, unfenceOldPrimary } from './rollback.ts';
+import { shiftVerifyCommit } from './shift-outcome.ts';
+
+export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): Promise<FailoverOutcome> {
+  const [firstTarget] = plan.targets;
+  if (!firstTarget) throw new Error('a role-change plan needs at least one target');
+  const first = decisionFor(plan, firstTarget);
+  if (plan.abandoned !== undefined && ctx.withActions) {
+    // An earlier attempt of this invocation leased (and may have promoted) a node that is no
+    // longer eligible: demote it first, with a token that outranks its promote.
+    const undone = await demoteTarget(ctx, { ...first, to: plan.abandoned });
+    if (undone.length > 0) {
+      const paused = await ctx.pauseQuietly('abandoned promotion not undone');
+      return needsAttention(
+        ctx,
+        { ...first, to: plan.abandoned },
+        'promote-not-undone',
+        `an earlier attempt of this invocation promoted (or tried to promote) ${plan.abandoned}, which is no longer eligible; undoing it failed: ${undone.join('; ')}`,
+        { paused },
+      );
+    }
+  }
+  const lease = await takeLease(ctx, first);
+  if (!lease.acquired) {
+    // Another attempt (most often a duplicate of this event) won the race; it will announce.
+    return {
+      ...(await hold(ctx, 'operation-in-progress', lease.message, plan.decision, true)),
+      to: first.to,
+    };
+  }
+  if (!ctx.withActions) return shiftVerifyCommit(ctx, first);
+
+  const fenced = await fenceOldPrimary(ctx, first);
+  const failures: string[] = [];
+  for (let i = 0; i < plan.targets.length; i++) {
+    const decision = decisionFor(plan, plan.targets[i]!);
+    if (i > 0) {
+      // The lease names the node being promoted, so a retry of this invocation continues with it.
+      const renewed = await takeLease(ctx, decision);
+      if (!renewed.acquired) return leaseTakenDuringPromotion(ctx, decision, fenced, renewed.message);
+    }
+    const promoted = await promoteTarget(ctx, decision);
+    if (promoted.promoted) return shiftVerifyCommit(ctx, decision, { fenced });
+
+    failures.push(`${decision.to}: ${promoted.result.status} (${promoted.result.detail})`);
+    if (promoted.result.status === 'timed-out') {
+      // It may still be promoting: demote it with a token that outranks the promote, so a late
+      // promote is refused. If that fails too, two writers are possible: stop and page.
+      const undone = await demoteTarget(ctx, decision);
+      if (undone.length > 0) {
+        const paused = await ctx.pauseQuietly('promotion not undone');
+        return needsAttention(
+          ctx,
+          decision,
+          'promote-not-undone',
+          `promote of ${decision.to} timed out and could not be undone (${undone.join('; ')}); traffic stays on ${decision.from}`,
+          { paused, fenced },
+        );
+      }
+    }
+    const next = plan.targets[i + 1]?.nodeId;
+    await announcePromoteFailed(ctx, decision, promoted.result, fenced, next);
+  }
+
+  const last = decisionFor(plan, plan.targets[plan.targets.length - 1]!);
+  const unfence = await unfenceOldPrimary(ctx, last, fenced);
+  await ctx.releaseQuietly('no promotion succeeded');
+  ctx.deps.metrics.add('FailoverPromoteFailed', 1, 'Count', { serviceId: ctx.service.id });
+  return {
+    outcome: 'promote-failed',
+    serviceId: ctx.service.id,
+    from: first.from,
+    to: first.to,
+    reason: 'promote-failed',
+    detail: `no candidate could be promoted, traffic stays on ${first.from}: ${failures.join('; ')}${
+      unfence.length > 0 ? `; ${unfence.join('; ')}` : ''
+    }`,
+    epoch: first.expectedEpoch,
+    timings: ctx.timings(),
+  };
+}
+
+async function announcePromoteFailed(
+  ctx: ChangeContext,
+  decision: FailoverDecision,
+  result: NodeActionResult,
+  fenced: FencedVerdict,
+  next: string | undefined,
+): Promise<void> {
+  const { deps, service } = ctx;
+  deps.logger.warn('promotion failed: nothing moved', {
+    serviceId: service.id,
+    to: decision.to,
+    status: result.status,
+    detail: result.detail,
+    next,
+  });
+  await deps.notifier.publish({
+    kind: 'promote-failed',
+    serviceId: service.id,
+    subject: `${service.id}: promoting ${decision.to} failed (${result.status}), traffic stays on ${decision.from}; ${
+      next ? `trying ${next} next` : 'no other candidate: automatic failover held'
+    }`,
+    detail: {
+      serviceId: service.id,
+      from: decision.from,
+      to: decision.to,
+      epoch: decision.expectedEpoch,
+      status: result.status,
+      reason: result.detail,
+      ...(result.outputTail !== undefined ? { outputTail: result.outputTail } : {}),
+      fenced,
+      next: next ?? null,
+      eventId: ctx.transition.eventId,
+      actions: ctx.recorded,
+    },
+  });
+}
+
+/**
+ * Another operation took the lease between two promotion attempts: ours expired under us. The
+ * old primary is left as it is (the new holder decides about it); nothing moved.
+ */
+async function leaseTakenDuringPromotion(
+  ctx: ChangeContext,
+  decision: FailoverDecision,
+  fenced: FencedVerdict,
+  message: string,
+): Promise<FailoverOutcome> {
+  return needsAttention(
+    ctx,
+    decision,
+    'lease-lost',
+    `the lease was taken over between promotion attempts (${message}); nothing moved`,
+    { fenced },
+  );
+}

@@ -1,0 +1,52 @@
+/**
+ * Lease: the epoch compare-and-swap that makes this attempt the only one changing the service.
+ * The lease names the target before any action runs, so a retry of this invocation (Lambda keeps
+ * the request id) continues with the same node. Losing the race is an expected "no": another
+ * attempt, most often a duplicate of the same event, is changing the service and will announce.
+ */
+import { LeaseConflictError } from '../../domain/errors.ts';
+import type { ChangeContext } from './context.ts';
+import type { FailoverDecision } from './plan.ts';
+
+export type LeaseResult =
+  | { readonly acquired: true }
+  | { readonly acquired: false; readonly message: string };
+
+export async function takeLease(ctx: ChangeContext, decision: FailoverDecision): Promise<LeaseResult> {
+  const target = decision.to;
+  const { deps, service } = ctx;
+  const now = deps.clock.now();
+  try {
+    await deps.state.acquireLease({
+      serviceId: service.id,
+      expectedEpoch: decision.expectedEpoch,
+      seedPrimary: service.initialPrimary,
+      lease: {
+        holder: deps.holderId,
+        operation: 'auto-failover',
+        acquiredAt: now,
+        expiresAt: now + ctx.leaseSeconds * 1000,
+        target,
+        targetLagSeconds: decision.lagSeconds,
+        invocation: ctx.attempt,
+      },
+      now,
+    });
+    return { acquired: true };
+  } catch (err) {
+    if (err instanceof LeaseConflictError) {
+      deps.logger.info('lease not acquired: another operation won', {
+        serviceId: service.id,
+        expectedEpoch: decision.expectedEpoch,
+        error: err.message,
+      });
+      deps.metrics.add('FailoverLeaseConflict', 1, 'Count', { serviceId: service.id });
+      return { acquired: false, message: err.message };
+    }
+    // The write may have landed (a timeout): give the lease back so the retry is not fenced out.
+    // Not when resuming: our lease names a target an earlier attempt may have promoted, and the
+    // retry must find it.
+    if (ctx.state.lease?.holder !== deps.holderId) await ctx.releaseQuietly('acquire failed');
+    throw err;
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The role-change engine with node actions, through the in-memory ports: the sequence, the
+ * tokens, what a failed or late promotion leaves behind (invariant 8), and the old primary marked
+ * needs-rejoin (invariant 9).
+ */
+import { describe, expect, it } from 'vitest';
+import { type AutoFailoverDeps, runAutoFailover } from '../../../lambdas/app/auto-failover.ts';
+import { TransientAwsError } from '../../../lambdas/domain/errors.ts';
+import type { AlarmTransition } from '../../../lambdas/domain/types.ts';
+import { route53Service, testConfig } from '../../../lambdas/testing/fixtures.ts';
+import { createMemoryEnvironment, type MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
+import { MemoryNodeActions } from '../../../lambdas/testing/node-actions.ts';
+import { MemoryShiftQueue } from '../../../lambdas/testing/shift-queue.ts';
+
+function setup(options: { roles?: ('fence' | 'unfence' | 'promote' | 'demote')[] } = {}) {
+  const config = testConfig([
+    route53Service({
+      id: 'orders',
+      nodes: ['a', 'b', 'c'],
+      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
+    }),
+  ]);
+  const env = createMemoryEnvironment(config);
+  env.lag.put('orders', 'b', 2, env.clock.now() - 5_000);
+  env.lag.put('orders', 'c', 4, env.clock.now() - 5_000);
+  const actions = new MemoryNodeActions(config, {
+    clock: env.clock,
+    sleep: env.clock.sleep,
+    durationMs: 3_000,
+    ...(options.roles ? { roles: { orders: options.roles } } : {}),
+  });
+  const deps: AutoFailoverDeps = { ...env, actions, holderId: 'req-1' };
+  return { env, actions, deps };
+}
+
+function fire(env: MemoryEnvironment, node = 'a'): AlarmTransition {
+  const alarmName = env.alarms.setNode('orders', node, 'ALARM');
+  const timestamp = env.clock.now();
+  env.clock.advance(2_000);
+  return { alarmName, state: 'ALARM', previousState: 'OK', timestamp, eventId: 'evt-1' };
+}
+
+const calls = (actions: MemoryNodeActions) =>
+  actions.calls.map((c) => `${c.request.role} ${c.request.nodeId} ${c.request.token} ${c.outcome}`);
+
+describe('role-change engine with node actions', () => {
+  it('fences, promotes, then shifts and commits: tokens of epoch 1, history with the actions, old primary needs-rejoin', async () => {
+    const { env, actions, deps } = setup();
+    const out = await runAutoFailover(deps, fire(env));
+
+    expect(out).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'b', epoch: 1 });
+    expect(calls(actions)).toEqual(['fence a 1001 succeeded', 'promote b 1002 succeeded']);
+    expect(actions.writers('orders')).toEqual(['b']);
+    expect(env.traffic.pointsAt('orders')).toBe('b');
+    expect(env.state.snapshot('orders')).toMatchObject({ primary: 'b', epoch: 1, needsRejoin: ['a'] });
+    const [entry] = await env.state.history('orders', 1);
+    expect(entry).toMatchObject({ fenced: 'yes', needsRejoin: ['a'] });
+    expect(entry?.actions?.map((a) => `${a.role} ${a.nodeId} ${a.status}`)).toEqual([
+      'fence a succeeded',
+      'promote b succeeded',
+    ]);
+    expect(env.notifier.ofKind('failover')[0]?.detail).toMatchObject({ fenced: 'yes', needsRejoin: ['a'] });
+    // The actions' 6 s are not the automation's overhead.
+    expect(out.timings).toMatchObject({ actionsMs: 6_000, overheadMs: 0 });
+  });
+
+  it('invariant 8: a failed promotion moves nothing; the next candidate is promoted and gets the traffic', async () => {
+    const { env, actions, deps } = setup();
+    actions.script('orders', 'b', 'promote', { status: 'failed', detail: 'pg_promote() returned false' });
+    const out = await runAutoFailover(deps, fire(env));
+
+    expect(out).toMatchObject({ outcome: 'failed-over', to: 'c', epoch: 1 });
+    expect(env.traffic.appliedChanges).toEqual([{ serviceId: 'orders', from: 'a', to: 'c' }]);
+    expect(actions.writers('orders')).toEqual(['c']);
+    expect(env.notifier.published.map((n) => n.kind)).toEqual(['promote-failed', 'failover']);
+    expect(env.notifier.ofKind('promote-failed')[0]).toMatchObject({
+      subject: 'orders: promoting b failed (failed), traffic stays on a; trying c next',
+      detail: { reason: 'pg_promote() returned false', next: 'c', fenced: 'yes' },
+    });
+  });
+
+  it('invariant 8: when no candidate can be promoted, traffic stays, the old primary is unfenced and the lease released', async () => {
+    const { env, actions, deps } = setup();
+    actions.script('orders', 'b', 'promote', { status: 'failed' });
+    actions.script('orders', 'c', 'promote', { status: 'failed' });
+    const out = await runAutoFailover(deps, fire(env));
+
+    expect(out).toMatchObject({ outcome: 'promote-failed', from: 'a', epoch: 0 });
+    expect(env.traffic.appliedChanges).toEqual([]);
+    expect(env.state.snapshot('orders')).toMatchObject({ primary: 'a', epoch: 0 });
+    expect(env.state.snapshot('orders')?.lease).toBeUndefined();
+    expect(calls(actions)).toEqual([
+      'fence a 1001 succeeded',
+      'promote b 1002 failed',
+      'promote c 1002 failed',
+      'unfence a 1011 succeeded',
+    ]);
+    expect(actions.writers('orders')).toEqual(['a']);
+    expect(env.notifier.ofKind('promote-failed').map((n) => n.subject)).toEqual([
+      'orders: promoting b failed (failed), traffic stays on a; trying c next',
+      'orders: promoting c failed (failed), traffic stays on a; no other candidate: automatic failover held',
+    ]);
+  });
+
+  it('a promotion that times out is demoted with a higher token, so its late answer is refused', async () => {
+    const { env, actions, deps } = setup();
+    actions.script('orders', 'b', 'promote', { status: 'timed-out', landsLater: true });
+    const out = await runAutoFailover(deps, fire(env));
+    expect(out).toMatchObject({ outcome: 'failed-over', to: 'c' });
+    expect(calls(actions)).toEqual([
+      'fence a 1001 succeeded',
+      'promote b 1002 timed-out',
+      'demote b 1012 succeeded',
+      'promote c 1002 succeeded',
+    ]);
+    const late = actions.deliverLate();
+    expect(late.map((c) => c.outcome)).toEqual(['refused-token']);
+    expect(actions.writers('orders')).toEqual(['c']);
+  });
+
+  it('a timed-out promotion that cannot be demoted stops needs-attention, paused, traffic unmoved', async () => {
+    const { env, actions, deps } = setup();
+    actions.script('orders', 'b', 'promote', { status: 'timed-out' });
+    actions.script('orders', 'b', 'demote', { status: 'failed' });
+    const out = await runAutoFailover(deps, fire(env));
+    expect(out).toMatchObject({ outcome: 'needs-attention', reason: 'promote-not-undone', to: 'b' });
+    expect(env.traffic.appliedChanges).toEqual([]);
+    expect(env.state.snapshot('orders')).toMatchObject({ paused: true, epoch: 0 });
+    expect(env.notifier.ofKind('failover-failed')[0]?.subject).toMatch(/service paused/);
+  });
+
+  it('an old primary that does not answer the fence: fenced unknown, the failover goes on within the bound', async () => {
+    const { env, actions, deps } = setup();
+    actions.setUp('orders', 'a', false);
+    const started = env.clock.now();
+    const out = await runAutoFailover(deps, fire(env));
+    expect(out).toMatchObject({ outcome: 'failed-over', to: 'b' });
+    expect(env.clock.now() - started).toBeLessThanOrEqual(2_000 + 15_000 + 3_000);
+    const [entry] = await env.state.history('orders', 1);
+    expect(entry?.fenced).toBe('unknown');
+    expect(env.state.snapshot('orders')?.needsRejoin).toEqual(['a']);
+  });
+
+  it('a shift conflict after the promotion demotes the target and unfences the old primary', async () => {
+    const { env, actions, deps } = setup();
+    env.traffic.set('orders', 'c');
+    const out = await runAutoFailover(deps, fire(env));
+    expect(out).toMatchObject({ outcome: 'conflict', reason: 'traffic-conflict' });
+    expect(calls(actions)).toEqual([
+      'fence a 1001 succeeded',
+      'promote b 1002 succeeded',
+      'demote b 1012 succeeded',
+      'unfence a 1011 succeeded',
+    ]);
+    expect(actions.node('orders', 'b').writable).toBe(false);
+  });
+
+  it('a throttled shift after the promotion is queued, and the queued change says the target is promoted', async () => {
+    const { env, actions, deps } = setup();
+    const shiftQueue = new MemoryShiftQueue();
+    env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
+    const out = await runAutoFailover({ ...deps, shiftQueue }, fire(env));
+    expect(out).toMatchObject({ outcome: 'queued', to: 'b' });
+    expect(out.detail).toMatch(/b already promoted/);
+    expect(shiftQueue.enqueued[0]).toMatchObject({ to: 'b', promoted: { fenced: 'yes' } });
+    expect(shiftQueue.enqueued[0]?.promoted?.actions.map((a) => a.role)).toEqual(['fence', 'promote']);
+    expect(actions.writers('orders')).toEqual(['b']);
+  });
+
+  it('a retry after a failed shift continues with the leased target, even when another replica now looks better', async () => {
+    const { env, actions, deps } = setup();
+    env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
+    const transition = fire(env);
+    await expect(runAutoFailover(deps, transition)).rejects.toBeInstanceOf(TransientAwsError);
+    expect(env.state.snapshot('orders')?.lease).toMatchObject({ holder: 'req-1', target: 'b' });
+
+    env.clock.advance(60_000);
+    env.lag.put('orders', 'b', 8);
+    env.lag.put('orders', 'c', 0);
+    const out = await runAutoFailover(deps, transition);
+    expect(out).toMatchObject({ outcome: 'failed-over', to: 'b', epoch: 1 });
+    expect(actions.callsFor('orders', 'promote').map((c) => c.request.nodeId)).toEqual(['b', 'b']);
+    expect(actions.writers('orders')).toEqual(['b']);
+  });
+
+  it('a retry that now holds undoes the promotion its earlier attempt made without moving traffic', async () => {
+    const { env, actions, deps } = setup();
+    env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
+    const transition = fire(env);
+    await expect(runAutoFailover(deps, transition)).rejects.toBeInstanceOf(TransientAwsError);
+    env.clock.advance(60_000);
+    env.alarms.setNode('orders', 'b', 'ALARM');
+    env.alarms.setNode('orders', 'c', 'ALARM');
+    const out = await runAutoFailover(deps, transition);
+    expect(out).toMatchObject({ outcome: 'held', reason: 'no-healthy-candidate' });
+    expect(calls(actions).slice(-2)).toEqual(['demote b 1012 succeeded', 'unfence a 1011 succeeded']);
+    expect(actions.writers('orders')).toEqual(['a']);
+    expect(env.state.snapshot('orders')?.lease).toBeUndefined();
+  });
+
+  it('a service with a promote action only: no fence, fenced no, promote before the shift', async () => {
+    const { env, actions, deps } = setup({ roles: ['promote'] });
+    const out = await runAutoFailover(deps, fire(env));
+    expect(out).toMatchObject({ outcome: 'failed-over', to: 'b' });
+    expect(calls(actions)).toEqual(['promote b 1002 succeeded']);
+    expect((await env.state.history('orders', 1))[0]?.fenced).toBe('no');
+  });
+
+  it('a service without actions keeps the traffic-only path and still marks the old primary needs-rejoin', async () => {
+    const { env, actions, deps } = setup({ roles: [] });
+    const out = await runAutoFailover(deps, fire(env));
+    expect(out).toMatchObject({ outcome: 'failed-over', to: 'b' });
+    expect(actions.calls).toEqual([]);
+    expect(env.state.snapshot('orders')?.needsRejoin).toEqual(['a']);
+    expect((await env.state.history('orders', 1))[0]?.fenced).toBeUndefined();
+  });
+});
