@@ -40,6 +40,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type FailoverConfig, healthAlarmName, parseConfig } from '../lambdas/domain/config.ts';
 import { ConfigValidationError } from '../lambdas/domain/errors.ts';
+import { failoverTimeoutSeconds, roleChangeBudgetProblems } from '../lambdas/domain/role-change-budget.ts';
 import { AlarmRules, EVENT_PATTERN_QUOTA_CHARS } from './alarm-rules.ts';
 import { checkArnAccounts } from './arn-accounts.ts';
 import { HealthAlarms, healthResourceCount, healthShardOf } from './health-alarms.ts';
@@ -168,6 +169,9 @@ export class FailoverAutomation extends Construct {
     super(scope, id);
     // Re-validate: a construct consumer may hand over a hand-built object instead of parser output.
     this.config = parseConfig(props.config);
+    // The actions of one automatic failover run inside the failover Lambda: they must fit it.
+    const budget = roleChangeBudgetProblems(this.config);
+    if (budget.length > 0) throw new ConfigValidationError(budget);
     const shards = props.healthStackShards ?? 8;
     if (!Number.isInteger(shards) || shards < 1 || shards > 100) {
       throw new Error(`healthStackShards must be an integer between 1 and 100, got: ${shards}`);
@@ -265,6 +269,8 @@ export class FailoverAutomation extends Construct {
       description:
         'Automatic failover on a primary health alarm: decide, fence (epoch), shift traffic, record, notify',
       reservedConcurrentExecutions: reservedConcurrency,
+      // Long enough for the node actions' worst path; the lease (derived the same way) outlives it.
+      timeout: Duration.seconds(failoverTimeoutSeconds(this.config)),
     });
     // EventBridge invokes asynchronously. Lambda retries a failed invocation (the handler is
     // idempotent: epoch compare-and-swap), then parks the event in the DLQ instead of dropping it.

@@ -10,6 +10,7 @@ import { type AutoFailoverDeps, type FailoverOutcome, runAutoFailover } from '..
 import { isSplitBrainAlarm, runSplitBrain, type SplitBrainOutcome } from '../app/split-brain.ts';
 import { alarmStateSourceOfEvent } from '../domain/alarm-source.ts';
 import type { Logger, NotifierPort } from '../domain/ports.ts';
+import { failoverLeaseSeconds } from '../domain/role-change-budget.ts';
 import { buildAwsPorts } from '../runtime/aws-ports.ts';
 import { JsonLogger } from '../runtime/logger.ts';
 import { parseAlarmEvent } from './event.ts';
@@ -85,7 +86,11 @@ let production: FailoverHandler | undefined;
  * failed build is not cached: it throws, names what is missing, and the next invocation tries again.
  */
 export const handler: FailoverHandler = async (event, context) => {
-  production ??= makeHandler(buildAwsPorts('failover'));
+  if (!production) {
+    const ports = buildAwsPorts('failover');
+    // The same derivation as the function's timeout at synth: the lease outlives the invocation.
+    production = makeHandler({ ...ports, leaseSeconds: failoverLeaseSeconds(ports.config) });
+  }
   return production(event, context);
 };
 

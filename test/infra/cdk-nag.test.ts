@@ -2,7 +2,7 @@ import { Validations } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LEASE_SECONDS } from '../../lambdas/app/auto-failover.ts';
+import { failoverLeaseSeconds } from '../../lambdas/domain/role-change-budget.ts';
 import { recordFigures } from '../reliability/support/results.ts';
 import {
   assertNoWriteOnStar,
@@ -172,7 +172,7 @@ describe('security of the synthesized stack', () => {
   it('a stalled failover invocation is timed out before its lease can be taken over (no zombie writer)', () => {
     const [, fn] =
       ofType('AWS::Lambda::Function').find(([id]) => id.startsWith('AutomationFailoverFunction')) ?? [];
-    expect(fn?.Properties.Timeout * 1000).toBeLessThan(DEFAULT_LEASE_SECONDS * 1000);
+    expect(fn?.Properties.Timeout).toBeLessThan(failoverLeaseSeconds(sampleConfig()));
   });
 
   it('the alarms that catch a failed invocation, a parked event and a failed workflow execution publish to the topic', () => {

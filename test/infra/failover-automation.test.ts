@@ -503,3 +503,28 @@ describe('FailoverAutomation notifications', () => {
     expect(subs).toHaveLength(4);
   });
 });
+
+describe('FailoverAutomation and the role-change budget', () => {
+  const hooked = (timeoutSeconds: number) => {
+    const { services } = sampleConfig();
+    const arn = 'arn:aws:lambda:us-east-1:123456789012:function:hook';
+    return withServices(
+      services.map((s, i) =>
+        i === 0 ? { ...s, hooks: { fence: arn, promote: arn, demote: arn, timeoutSeconds } } : s,
+      ),
+    );
+  };
+
+  it('gives the failover Lambda the time of the worst path of node actions', () => {
+    const s = synth(hooked(60));
+    const fns = Object.entries(resourcesOf(s.template, 'AWS::Lambda::Function'));
+    const [, fn] = fns.find(([id]) => id.startsWith('AutomationFailoverFunction')) ?? [];
+    expect(fn?.Properties.Timeout).toBe(335);
+  });
+
+  it('refuses at synth a configuration whose actions cannot fit one invocation, with the service path', () => {
+    expect(() => synth(hooked(300))).toThrow(
+      /services\[0\]: the automatic failover's worst path .* needs 1535 s/,
+    );
+  });
+});

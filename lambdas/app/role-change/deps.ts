@@ -16,6 +16,7 @@ import type {
   StatePort,
   TrafficPort,
 } from '../../domain/ports.ts';
+import { AUTO_FENCE_BOUND_SECONDS } from '../../domain/role-change-budget.ts';
 
 export interface RoleChangeDeps {
   readonly config: FailoverConfig;
@@ -104,24 +105,16 @@ export interface FailoverOutcome {
 
 export const DEFAULT_LEASE_SECONDS = 120;
 
-/**
- * The automatic path tries at most this many candidates per event, best first: when the first
- * promotion fails (and is rolled back), the next eligible replica is promoted. Bounded so that
- * fence + promotions + shift fit the Lambda timeout and the lease.
- */
-export const MAX_PROMOTION_ATTEMPTS = 2;
+export { MAX_PROMOTION_ATTEMPTS } from '../../domain/role-change-budget.ts';
 
 /**
  * The automatic path fences a failing primary best effort: it may not answer at all. The fence
  * action's own timeout is capped at this so a dead node delays the promotion by at most this.
  */
-export const AUTO_FENCE_BOUND_MS = 15_000;
+export const AUTO_FENCE_BOUND_MS = AUTO_FENCE_BOUND_SECONDS * 1000;
 
 /** One invocation plus Lambda's two retries of an asynchronous invocation (configureAsyncInvoke). */
 export const FAILOVER_INVOCATION_ATTEMPTS = 3;
-
-/** Verifying and committing after the shift: the read-back, the commit and the announcement. */
-export const AFTER_SHIFT_BUDGET_MS = 10_000;
 
 export function defaultActionTimeoutMs(service: ServiceConfig): number {
   return (service.hooks?.timeoutSeconds ?? 60) * 1000;

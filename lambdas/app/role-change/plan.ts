@@ -5,8 +5,8 @@
  * choice could promote a second node.
  */
 import { rankEligible } from '../../domain/decide.ts';
+import { MAX_PROMOTION_ATTEMPTS } from '../../domain/role-change-budget.ts';
 import type { ClusterState, Decision } from '../../domain/types.ts';
-import { MAX_PROMOTION_ATTEMPTS } from './deps.ts';
 
 export type FailoverDecision = Extract<Decision, { action: 'failover' }>;
 
