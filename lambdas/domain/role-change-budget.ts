@@ -10,6 +10,7 @@
  *
  * Pure: no AWS SDK, no environment, no clock.
  */
+import { actionForRole } from './action-config.ts';
 import type { FailoverConfig, ServiceConfig } from './config.ts';
 import type { ConfigProblem } from './errors.ts';
 import type { NodeActionRole } from './node-actions.ts';
@@ -42,18 +43,14 @@ export type ActionTimeoutOf = (
   role: NodeActionRole,
 ) => number | undefined;
 
-/** Timeouts of the `hooks` block (Lambda hooks): the same timeout for every configured role. */
-export const hookTimeouts: ActionTimeoutOf = (service, _nodeId, role) => {
-  const hooks = service.hooks;
-  if (!hooks) return undefined;
-  const arn = role === 'unfence' ? hooks.fence : hooks[role];
-  return arn === undefined ? undefined : hooks.timeoutSeconds;
-};
+/** The configured actions' timeouts (`actions`, per-node overrides, or the `hooks` shorthand). */
+export const configuredTimeouts: ActionTimeoutOf = (service, nodeId, role) =>
+  actionForRole(service, nodeId, role)?.timeoutSeconds;
 
 /** The longest one automatic role change of `service` can take (s). */
 export function roleChangeBudgetSeconds(
   service: ServiceConfig,
-  timeoutOf: ActionTimeoutOf = hookTimeouts,
+  timeoutOf: ActionTimeoutOf = configuredTimeouts,
 ): number {
   const worst = (role: NodeActionRole) =>
     Math.max(0, ...service.nodes.map((n) => timeoutOf(service, n.id, role) ?? 0));
@@ -67,7 +64,7 @@ export function roleChangeBudgetSeconds(
 /** The failover Lambda's timeout: enough for the slowest service's worst path (s). */
 export function failoverTimeoutSeconds(
   config: FailoverConfig,
-  timeoutOf: ActionTimeoutOf = hookTimeouts,
+  timeoutOf: ActionTimeoutOf = configuredTimeouts,
 ): number {
   const need = Math.max(0, ...config.services.map((s) => roleChangeBudgetSeconds(s, timeoutOf)));
   return Math.min(LAMBDA_MAX_TIMEOUT_SECONDS, Math.max(BASE_FAILOVER_TIMEOUT_SECONDS, Math.ceil(need)));
@@ -76,7 +73,7 @@ export function failoverTimeoutSeconds(
 /** The failover lease: longer than the invocation that holds it (s). */
 export function failoverLeaseSeconds(
   config: FailoverConfig,
-  timeoutOf: ActionTimeoutOf = hookTimeouts,
+  timeoutOf: ActionTimeoutOf = configuredTimeouts,
 ): number {
   return failoverTimeoutSeconds(config, timeoutOf) + LEASE_MARGIN_SECONDS;
 }
@@ -84,7 +81,7 @@ export function failoverLeaseSeconds(
 /** Services whose worst path cannot fit one Lambda invocation: reported at synth. */
 export function roleChangeBudgetProblems(
   config: FailoverConfig,
-  timeoutOf: ActionTimeoutOf = hookTimeouts,
+  timeoutOf: ActionTimeoutOf = configuredTimeouts,
 ): ConfigProblem[] {
   return config.services.flatMap((service, i) => {
     const need = roleChangeBudgetSeconds(service, timeoutOf);

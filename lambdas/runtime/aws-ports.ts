@@ -5,7 +5,7 @@
  * loudly instead of half-working.
  */
 
-import { NO_NODE_ACTIONS } from '../app/role-change/no-actions.ts';
+import { awsNodeActions } from '../aws/actions/index.ts';
 import {
   cloudWatchClient,
   dynamoDbDocumentClient,
@@ -46,7 +46,7 @@ export interface AwsPorts {
   readonly logger: JsonLogger;
   readonly metrics: EmfMetrics;
   readonly clock: Clock;
-  /** Fence, promote and demote on the nodes (none configured: every service takes the traffic-only path). */
+  /** Fence, promote and demote on the nodes, as configured (none: the service takes the traffic-only path). */
   readonly actions: NodeActionPort;
   /** Set when SHIFT_QUEUE_URL is: where the failover Lambda hands throttled Route 53 changes. */
   readonly shiftQueue?: ShiftQueuePort;
@@ -77,7 +77,7 @@ export function buildAwsPorts(component: string, env: NodeJS.ProcessEnv = proces
     logger: new JsonLogger({ service: component, level: parseLogLevel(env.LOG_LEVEL) }),
     metrics: new EmfMetrics(),
     clock: { now: () => Date.now() },
-    actions: NO_NODE_ACTIONS,
+    actions: awsNodeActions(config),
     ...(shiftQueueUrl
       ? { shiftQueue: new SqsShiftQueue({ queueUrl: shiftQueueUrl, client: sqsClient() }) }
       : {}),

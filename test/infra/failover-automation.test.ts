@@ -507,7 +507,7 @@ describe('FailoverAutomation notifications', () => {
 describe('FailoverAutomation and the role-change budget', () => {
   const hooked = (timeoutSeconds: number) => {
     const { services } = sampleConfig();
-    const arn = 'arn:aws:lambda:us-east-1:123456789012:function:hook';
+    const arn = 'arn:aws:lambda:us-east-1:111122223333:function:hook';
     return withServices(
       services.map((s, i) =>
         i === 0 ? { ...s, hooks: { fence: arn, promote: arn, demote: arn, timeoutSeconds } } : s,

@@ -68,7 +68,7 @@ export class ChangeContext {
     mode: NodeActionMode,
   ): Promise<NodeActionResult> {
     const { deps, service } = this;
-    const configured = (deps.actionTimeoutMs ?? ((s) => defaultActionTimeoutMs(s)))(service, nodeId, role);
+    const configured = (deps.actionTimeoutMs ?? defaultActionTimeoutMs)(service, nodeId, role);
     const timeoutMs =
       mode === 'auto-failover' && role === 'fence' ? Math.min(configured, AUTO_FENCE_BOUND_MS) : configured;
     const token = fencingToken(epoch, step);

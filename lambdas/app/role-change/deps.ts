@@ -16,7 +16,7 @@ import type {
   StatePort,
   TrafficPort,
 } from '../../domain/ports.ts';
-import { AUTO_FENCE_BOUND_SECONDS } from '../../domain/role-change-budget.ts';
+import { AUTO_FENCE_BOUND_SECONDS, configuredTimeouts } from '../../domain/role-change-budget.ts';
 
 export interface RoleChangeDeps {
   readonly config: FailoverConfig;
@@ -46,7 +46,7 @@ export interface RoleChangeDeps {
   readonly actions?: NodeActionPort;
   /**
    * How long one action may run before the engine stops waiting (ms).
-   * @default - the service's hooks.timeoutSeconds, else 60 s
+   * @default - the configured action's timeoutSeconds
    */
   readonly actionTimeoutMs?: (service: ServiceConfig, nodeId: string, role: NodeActionRole) => number;
   /**
@@ -116,6 +116,7 @@ export const AUTO_FENCE_BOUND_MS = AUTO_FENCE_BOUND_SECONDS * 1000;
 /** One invocation plus Lambda's two retries of an asynchronous invocation (configureAsyncInvoke). */
 export const FAILOVER_INVOCATION_ATTEMPTS = 3;
 
-export function defaultActionTimeoutMs(service: ServiceConfig): number {
-  return (service.hooks?.timeoutSeconds ?? 60) * 1000;
+/** The configured action's own timeout; 60 s for a port that knows actions the configuration does not. */
+export function defaultActionTimeoutMs(service: ServiceConfig, nodeId: string, role: NodeActionRole): number {
+  return (configuredTimeouts(service, nodeId, role) ?? 60) * 1000;
 }
