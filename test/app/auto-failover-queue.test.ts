@@ -71,13 +71,13 @@ describe('runAutoFailover with a shift queue', () => {
     },
   );
 
-  it('falls back to releasing the lease and throwing for a retry when the queue refuses the change', async () => {
+  it('falls back to throwing for a retry, under the kept lease, when the queue refuses the change', async () => {
     const { env, deps, queue } = setup();
     env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
     queue.failNext(awsError('AWS.SimpleQueueService.NonExistentQueue', 'no queue'));
     await expect(runAutoFailover(deps, fire(env))).rejects.toBeInstanceOf(TransientAwsError);
     expect(queue.enqueued).toEqual([]);
-    expect(env.state.snapshot('orders')?.lease).toBeUndefined();
+    expect(env.state.snapshot('orders')?.lease).toMatchObject({ holder: 'req-1', invocation: 1 });
     expect(env.logger.find('traffic shift could not be queued either')).toHaveLength(1);
   });
 

@@ -371,17 +371,24 @@ describe('runAutoFailover', () => {
     expect(env.notifier.published[0]).toMatchObject({ kind: 'failover-failed', detail: { observed: 'c' } });
   });
 
-  it('retryable shift failure: releases the lease and throws TransientAwsError; the retry fails over', async () => {
+  it('retryable shift failure: keeps its lease and throws TransientAwsError; the retry (same request id) resumes under it and fails over', async () => {
     const { env, deps } = setup();
     env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
     const event = fire(env);
     await expect(runAutoFailover(deps, event)).rejects.toBeInstanceOf(TransientAwsError);
-    expectNothingChanged(env);
-    expect(env.state.stats.releases).toBe(1);
+    expect(env.traffic.appliedChanges).toEqual([]);
+    expect(env.state.stats.commits).toBe(0);
+    // Kept, counting the invocation: Lambda's retry resumes under it and the last one knows it is last.
+    expect(env.state.snapshot('orders')?.lease).toMatchObject({
+      holder: 'req-1',
+      invocation: 1,
+      target: 'b',
+    });
     expect(env.notifier.published).toEqual([]);
 
-    env.clock.advance(1_000); // EventBridge retries the same event
-    const retry = await runAutoFailover({ ...deps, holderId: 'req-1-retry' }, event);
+    env.clock.advance(60_000); // Lambda retries the invocation under the same request id
+    env.lag.put('orders', 'b', 2); // the probe keeps publishing
+    const retry = await runAutoFailover(deps, event);
     expect(retry).toMatchObject({ outcome: 'failed-over', to: 'b', epoch: 1 });
     expect(env.traffic.appliedChanges).toHaveLength(1);
   });
@@ -408,11 +415,16 @@ describe('runAutoFailover', () => {
       expect(env.notifier.ofKind('failover')).toHaveLength(1);
     });
 
-    it('still on the old primary: releases and throws so the invocation is retried', async () => {
+    it('still on the old primary: keeps the lease and throws so the invocation is retried', async () => {
       const { env, deps } = setup();
       env.traffic.failNext('orders', { errorName: 'TimeoutError', apply: false, uncertain: true });
       await expect(runAutoFailover(deps, fire(env))).rejects.toBeInstanceOf(TransientAwsError);
-      expectNothingChanged(env);
+      expect(env.traffic.appliedChanges).toEqual([]);
+      expect(env.state.snapshot('orders')).toMatchObject({
+        primary: 'a',
+        epoch: 0,
+        lease: { holder: 'req-1' },
+      });
     });
 
     it('somewhere else: leaves the lease to expire and calls a human', async () => {

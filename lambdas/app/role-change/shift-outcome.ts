@@ -194,8 +194,10 @@ async function shiftFailed(
       { paused, ...fenced },
     );
   }
-  await ctx.releaseQuietly('shift failed');
   if (retryable) {
+    // The lease stays ours: Lambda's retry (same request id) resumes under it, and the lease
+    // counts the invocations, so the last one knows no retry follows it (a commit that fails
+    // transiently then says so instead of throwing into the dead-letter queue unannounced).
     deps.logger.warn('traffic shift failed, nothing changed: retrying the whole invocation', {
       serviceId: service.id,
       errorName: result.errorName,
@@ -203,6 +205,7 @@ async function shiftFailed(
     });
     throw new TransientAwsError('traffic.shift', { cause: error });
   }
+  await ctx.releaseQuietly('shift failed');
   return needsAttention(
     ctx,
     decision,
