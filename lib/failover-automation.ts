@@ -9,6 +9,7 @@
  * Other constructs (the switchover workflow) build their Lambdas with `createHandlerFunction`,
  * which gives them the same bundle settings, the same config.json and the same grants.
  */
+
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -46,6 +47,7 @@ import { checkArnAccounts } from './arn-accounts.ts';
 import { HealthAlarms, healthResourceCount, healthShardOf } from './health-alarms.ts';
 import { addDeployLimitChecks } from './limits.ts';
 import { grantNodeActions, hasNodeActions } from './node-action-permissions.ts';
+import { NodeProbe } from './node-probe.ts';
 import { TrafficPermissions } from './traffic-permissions.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -133,6 +135,11 @@ export interface HandlerFunctionOptions {
    */
   readonly grantTrafficControl?: boolean;
   /**
+   * Grant the state table and the topic (the node probe needs neither).
+   * @default true
+   */
+  readonly grantState?: boolean;
+  /**
    * Concurrency reserved for this function alone.
    * @default - none: the account's unreserved pool
    */
@@ -160,6 +167,8 @@ export class FailoverAutomation extends Construct {
   /** The nested stacks holding the stack-created health checks and alarms, by shard number. */
   readonly healthStacks: ReadonlyMap<number, NestedStack>;
   readonly alarmRules: AlarmRules;
+  /** The node probe, when any node has one (lib/node-probe.ts). */
+  readonly nodeProbe?: NodeProbe;
 
   private readonly configFile: string;
   private trafficPermissions?: TrafficPermissions;
@@ -302,6 +311,9 @@ export class FailoverAutomation extends Construct {
     addDeployLimitChecks(Stack.of(this));
     this.createOwnAlarms();
     this.acknowledgeNagFindings();
+    if (this.config.services.some((s) => s.nodes.some((n) => n.probe))) {
+      this.nodeProbe = new NodeProbe(this, 'NodeProbe', { automation: this });
+    }
   }
 
   /**
@@ -375,12 +387,14 @@ export class FailoverAutomation extends Construct {
     });
     // The calls the state adapter makes, listed (TransactWriteItems is authorized per item as
     // PutItem/UpdateItem): no DeleteItem, BatchWriteItem or Scan, so no handler can erase history.
-    fn.addToRolePolicy(
-      new PolicyStatement({ actions: [...STATE_TABLE_ACTIONS], resources: [this.table.tableArn] }),
-    );
-    this.topic.grantPublish(fn);
+    if (options.grantState ?? true) {
+      fn.addToRolePolicy(
+        new PolicyStatement({ actions: [...STATE_TABLE_ACTIONS], resources: [this.table.tableArn] }),
+      );
+      this.topic.grantPublish(fn);
+    }
     if (options.grantTrafficControl ?? true) this.grantTrafficControl(fn);
-    acknowledgeHandlerFindings(fn, role, options.grantTrafficControl ?? true);
+    acknowledgeHandlerFindings(fn, role, options.grantTrafficControl ?? true, options.grantState ?? true);
     return fn;
   }
 
@@ -582,17 +596,26 @@ function checkLoadBalancerRegions(config: FailoverConfig, stackRegion: string): 
  * only (so a finding anywhere else is still reported). test/infra/cdk-nag.test.ts checks that no
  * role has a write action on `*`, which a blanket IAM5 acknowledgment could otherwise hide.
  */
-function acknowledgeHandlerFindings(fn: NodejsFunction, role: Role, trafficControl: boolean): void {
+function acknowledgeHandlerFindings(
+  fn: NodejsFunction,
+  role: Role,
+  trafficControl: boolean,
+  state = true,
+): void {
   Validations.of(fn).acknowledge({
     id: 'AwsSolutions-L1',
     reason:
       'pinned to nodejs22.x, the Node.js version the code is built and tested on (node@22 devDependency)',
   });
   Validations.of(role).acknowledge(
-    {
-      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason: "publishing to the KMS-encrypted topic (Topic.grantPublish), scoped to the topic's key",
-    },
+    ...(state
+      ? [
+          {
+            id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+            reason: "publishing to the KMS-encrypted topic (Topic.grantPublish), scoped to the topic's key",
+          },
+        ]
+      : []),
     ...(trafficControl
       ? [
           {
