@@ -22,6 +22,8 @@ export interface GlobalOptions {
   readonly endpointUrl?: string;
   readonly region?: string;
   readonly json: boolean;
+  /** Act although the local configuration differs from the deployed one (ConfigHash output). */
+  readonly allowConfigDrift?: boolean;
   /** Overrides the stack outputs. */
   readonly stackName?: string;
   readonly tableName?: string;
@@ -61,6 +63,7 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   'endpoint-url': { type: 'string' },
   region: { type: 'string' },
   json: { type: 'boolean' },
+  'allow-config-drift': { type: 'boolean' },
   'stack-name': { type: 'string' },
   'table-name': { type: 'string' },
   'state-machine-arn': { type: 'string' },
@@ -97,6 +100,8 @@ const GLOBAL_HELP = `Global options:
   --state-machine-arn <arn>  workflow (default: stack output StateMachineArn)
   --topic-arn <arn>          notification topic (default: stack output TopicArn)
   --json                     machine-readable output on stdout (progress goes to stderr)
+  --allow-config-drift       act although the configuration differs from the deployed one
+                             (stack output ConfigHash); says so on stderr
   -h, --help                 show help
 
 Exit status: 0 ok, 1 the operation failed, 2 usage error (unknown service, bad flag, missing argument).`;
@@ -327,6 +332,7 @@ function globalsOf(values: Record<string, string | boolean | undefined>, command
   return {
     configFile: str('config') ?? DEFAULT_CONFIG_FILE,
     json: values.json === true,
+    ...(values['allow-config-drift'] === true ? { allowConfigDrift: true } : {}),
     ...(Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) as Partial<
       Record<keyof typeof optional, string>
     >),

@@ -8,7 +8,8 @@
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { describeAwsError } from '../lambdas/aws/errors.ts';
-import type { FailoverConfig } from '../lambdas/domain/config.ts';
+import { configHash } from '../lambdas/contract/config-hash.ts';
+import { type FailoverConfig, findService } from '../lambdas/domain/config.ts';
 import { ConfigValidationError, UnknownServiceError, UsageError } from '../lambdas/domain/errors.ts';
 import type { Clock } from '../lambdas/domain/ports.ts';
 import { readConfigFile } from '../lambdas/runtime/config.ts';
@@ -70,6 +71,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       out,
       pollIntervalMs: deps.pollIntervalMs ?? 2000,
     };
+    // An unknown service is reported as such by the command itself, before any AWS call.
+    if (cmd.name !== 'status' && cmd.name !== 'history' && findService(config, cmd.serviceId))
+      await checkConfigDrift(ctx, deps.io);
     switch (cmd.name) {
       case 'status':
         return await runStatus(ctx, cmd.serviceId);
@@ -85,6 +89,41 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   } catch (err) {
     return reportError(out, deps.io, err, command);
   }
+}
+
+/**
+ * Commands that change something refuse to run with a configuration other than the deployed one:
+ * a stale file names another primary, other nodes or hooks, and acting on it (or seeding state from
+ * it) would contradict what the Lambdas do. `--allow-config-drift` overrides, and says so.
+ */
+async function checkConfigDrift(ctx: CommandContext, io: CliIo): Promise<void> {
+  const deployedHash = ctx.services.deployedConfigHash;
+  if (!deployedHash) return;
+  let deployed: string;
+  try {
+    deployed = await deployedHash();
+  } catch (err) {
+    if (ctx.globals.allowConfigDrift) {
+      io.stderr(
+        `warning: --allow-config-drift: the deployed configuration was not checked (${describeAwsError(err).message})\n`,
+      );
+      return;
+    }
+    throw new UsageError(
+      `cannot check that ${ctx.globals.configFile} is the deployed configuration (${describeAwsError(err).message}); pass --allow-config-drift to act anyway`,
+    );
+  }
+  const local = configHash(ctx.config);
+  if (deployed === local) return;
+  if (ctx.globals.allowConfigDrift) {
+    io.stderr(
+      `warning: --allow-config-drift: acting with ${ctx.globals.configFile} (${local}), which is not the deployed configuration (${deployed})\n`,
+    );
+    return;
+  }
+  throw new UsageError(
+    `${ctx.globals.configFile} is not the deployed configuration (local ${local}, stack output ConfigHash ${deployed}): deploy it, use the deployed file, or pass --allow-config-drift to act anyway`,
+  );
 }
 
 function loadConfig(deps: CliDeps, file: string, command: string): FailoverConfig {

@@ -39,6 +39,11 @@ export interface CliServices {
   notifier(): Promise<NotifierPort>;
   readonly sfn: SFNClient;
   stateMachineArn(): Promise<string>;
+  /**
+   * The deployed configuration's hash (stack output ConfigHash), checked before a command changes
+   * anything. Absent: the caller wires its own state (tests), nothing to compare.
+   */
+  deployedConfigHash?(): Promise<string>;
   /** How existing alarms evaluate (period, datapoints), for the RTO model; absent names are left out. */
   alarmSettings(alarmNames: readonly string[]): Promise<ReadonlyMap<string, AlarmSettings>>;
   /** Target group health checks (interval, unhealthy threshold) by ARN, for the RTO model. */
@@ -135,6 +140,7 @@ export function awsServices(
     notifier,
     sfn: clients.sfn,
     stateMachineArn: memo(() => resolve('stateMachineArn', globals.stateMachineArn, 'state-machine-arn')),
+    deployedConfigHash: memo(() => resolve('configHash', undefined, 'allow-config-drift')),
     alarmSettings: async (names) => {
       const settings = new Map<string, AlarmSettings>();
       for (const chunk of chunks(names, ALARM_NAMES_PER_CALL)) {

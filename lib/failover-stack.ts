@@ -3,6 +3,7 @@
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { configHash } from '../lambdas/contract/config-hash.ts';
 import { STACK_OUTPUTS } from '../lambdas/contract/stack-outputs.ts';
 import type { FailoverConfig } from '../lambdas/domain/config.ts';
 import { AutomationMonitoring, type AutomationMonitoringProps } from './automation-monitoring.ts';
@@ -59,6 +60,10 @@ export class FailoverStack extends Stack {
       },
       topicArn: { value: this.automation.topic.topicArn, description: 'Notification topic' },
       dashboardName: { value: this.monitoring.overviewDashboardName, description: 'Overview dashboard' },
+      configHash: {
+        value: configHash(this.automation.config),
+        description: 'Hash of the deployed configuration: the CLI refuses to act with a different one',
+      },
     };
     // `npx failover` reads these by key (DescribeStacks), so the keys are fixed, not generated.
     for (const [name, { value, description }] of Object.entries(outputs)) {

@@ -8,6 +8,8 @@ export const STACK_OUTPUTS = {
   stateMachineArn: 'StateMachineArn',
   topicArn: 'TopicArn',
   dashboardName: 'DashboardName',
+  /** lambdas/contract/config-hash.ts of the deployed configuration: the CLI refuses to act on another. */
+  configHash: 'ConfigHash',
 } as const;
 
 export type StackOutputName = keyof typeof STACK_OUTPUTS;

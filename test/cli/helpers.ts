@@ -45,6 +45,8 @@ export interface CliHarnessOptions {
   };
   /** Replace the SFN client (e.g. one bound to a local state machine). */
   readonly sfn?: SFNClient;
+  /** The deployed configuration's hash (stack output ConfigHash). @default - not checked */
+  readonly deployedConfigHash?: () => Promise<string>;
   /** The environment the CLI sees (AWS_ENDPOINT_URL). @default {} */
   readonly processEnv?: Readonly<Record<string, string | undefined>>;
   /** What DescribeAlarms / DescribeTargetGroups would say about existing alarms and target groups. */
@@ -96,6 +98,7 @@ export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
       resolved.stateMachineArn++;
       return STATE_MACHINE_ARN;
     },
+    ...(options.deployedConfigHash ? { deployedConfigHash: options.deployedConfigHash } : {}),
     alarmSettings: async (names) => {
       if (options.rto?.error) throw options.rto.error;
       const known = options.rto?.alarms ?? new Map();
