@@ -11,6 +11,7 @@ import {
   resourcesOf,
   type Synthesized,
   sampleConfig,
+  sampleStack,
   synth,
 } from './helpers.ts';
 
@@ -27,7 +28,7 @@ describe('FailoverAutomation on the sample configuration', () => {
   let config: FailoverConfig;
   beforeAll(() => {
     config = sampleConfig();
-    s = synth(config);
+    s = sampleStack();
   });
 
   it('listens to exactly the configured health alarms, created or existing', () => {

@@ -61,6 +61,18 @@ export function synth(config: FailoverConfig, options: SynthOptions = {}): Synth
   return { app, stack, template, nested };
 }
 
+let sample: Synthesized | undefined;
+
+/**
+ * The sample configuration's stack, synthesized once per worker: the files of vitest's 'shared'
+ * project run in one worker and reuse it. Read only: a test that extends the stack, adds aspects or
+ * changes the configuration synthesizes its own with `synth`.
+ */
+export function sampleStack(): Synthesized {
+  sample ??= synth(sampleConfig());
+  return sample;
+}
+
 /** A CloudFormation value as the tests read it: JSON, loosely typed on purpose. */
 // biome-ignore lint/suspicious/noExplicitAny: template JSON is walked structurally in assertions
 export type Json = any;

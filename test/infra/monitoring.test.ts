@@ -20,7 +20,15 @@ import {
 } from '../../lib/automation-monitoring.ts';
 import { FailoverAutomation, STACK_RESOURCE_LIMIT } from '../../lib/failover-automation.ts';
 import { healthShardOf } from '../../lib/health-alarms.ts';
-import { generateConfig, type Json, resourcesOf, type Synthesized, sampleConfig, synth } from './helpers.ts';
+import {
+  generateConfig,
+  type Json,
+  resourcesOf,
+  type Synthesized,
+  sampleConfig,
+  sampleStack,
+  synth,
+} from './helpers.ts';
 
 /** The dashboard body with CloudFormation's Fn::Join flattened (tokens become `{Ref}` placeholders). */
 function dashboardBody(resource: Json): Json {
@@ -62,7 +70,7 @@ describe('AutomationMonitoring on the sample configuration', () => {
   let config: FailoverConfig;
   beforeAll(() => {
     config = sampleConfig();
-    s = synth(config);
+    s = sampleStack();
   });
 
   it('publishes the outputs the operator CLI reads, under fixed keys', () => {

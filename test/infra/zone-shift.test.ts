@@ -14,8 +14,7 @@ import {
   type Json,
   resourcesOf,
   type Synthesized,
-  sampleConfig,
-  synth,
+  sampleStack,
 } from './helpers.ts';
 
 const SHIFTER_ROLE = 'AutomationZoneShiftFunctionServiceRole';
@@ -38,7 +37,7 @@ describe('zone shift in the stack', () => {
   let queueId: string;
   let dlqId: string;
   beforeAll(() => {
-    s = synth(sampleConfig());
+    s = sampleStack();
     queueId = logicalId(s, 'AWS::SQS::Queue', 'AutomationZoneShiftQueue');
     dlqId = logicalId(s, 'AWS::SQS::Queue', 'AutomationDeadLetterQueue');
   });
