@@ -112,6 +112,7 @@ async function postgres(
     } else {
       await session.query('ALTER SYSTEM RESET default_transaction_read_only');
       await session.query('SELECT pg_reload_conf()');
+      await reloaded(session, ctx, 'off');
     }
     return 'unfenced: default_transaction_read_only reset';
   }
@@ -123,6 +124,7 @@ async function postgres(
   } else {
     await session.query('ALTER SYSTEM SET default_transaction_read_only = on');
     await session.query('SELECT pg_reload_conf()');
+    await reloaded(session, ctx, 'on');
   }
   let ended = 0;
   if (ctx.action.terminateSessions) {
@@ -150,6 +152,31 @@ async function postgres(
   }
   return `read-only: default_transaction_read_only = on (${database ? `database ${db}` : 'server'}), ${ended} client session(s) ended`;
 }
+
+/**
+ * pg_reload_conf() only signals the postmaster: for a few milliseconds after it returns a new
+ * session can still start with the old setting. The postmaster re-reads the file before it
+ * signals the backends, so once our own session shows the value, every session started from now
+ * on has it too.
+ */
+async function reloaded(session: SqlSession, ctx: ActionContext, want: 'on' | 'off'): Promise<void> {
+  for (;;) {
+    const now = (await one(session, 'SELECT current_setting($1) AS v', ['default_transaction_read_only'])).v;
+    if (now === want) return;
+    const remaining = ctx.deadline - ctx.timing.now();
+    if (remaining <= 0 || ctx.signal.aborted) {
+      throw new NodeActionFailedError(
+        'postgres',
+        'timed-out',
+        `default_transaction_read_only is still ${String(now)} after pg_reload_conf()`,
+      );
+    }
+    await ctx.timing.sleep(Math.min(RELOAD_POLL_MS, remaining), ctx.signal);
+  }
+}
+
+/** The reload takes milliseconds: read again soon. */
+const RELOAD_POLL_MS = 50;
 
 /** A PostgreSQL identifier, double-quoted. */
 function quoteIdent(name: string): string {

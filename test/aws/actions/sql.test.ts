@@ -78,15 +78,20 @@ describe('postgres action', () => {
       if (sql.includes('pg_is_in_recovery')) return [{ in_recovery: false }];
       if (sql.includes('pg_terminate_backend')) return [{ ended: '3' }];
       if (sql.includes('pg_file_settings')) return [{ setting: 'on' }];
+      // Our own session sees the reload on the second read.
+      if (sql.includes('current_setting'))
+        return [{ v: r.sent.filter((q) => q.includes('current_setting')).length > 1 ? 'on' : 'off' }];
       return [];
     });
     const result = await port({ fence: { type: 'postgres' } }, r.deps).run(request('fence'));
-    expect(r.sent.slice(0, 3)).toEqual([
+    expect(r.sent.slice(0, 5)).toEqual([
       'SELECT pg_is_in_recovery() AS in_recovery',
       'ALTER SYSTEM SET default_transaction_read_only = on',
       'SELECT pg_reload_conf()',
+      'SELECT current_setting($1) AS v ["default_transaction_read_only"]',
+      'SELECT current_setting($1) AS v ["default_transaction_read_only"]',
     ]);
-    expect(r.sent[3]).toContain("backend_type = 'client backend' AND pid <> pg_backend_pid()");
+    expect(r.sent[5]).toContain("backend_type = 'client backend' AND pid <> pg_backend_pid()");
     expect(result.detail).toContain('3 client session(s) ended');
   });
 
@@ -109,9 +114,14 @@ describe('postgres action', () => {
   });
 
   it('unfences by resetting the setting', async () => {
-    const r = recorder(() => []);
-    await port({ fence: { type: 'postgres' } }, r.deps).run(request('unfence'));
-    expect(r.sent).toEqual(['ALTER SYSTEM RESET default_transaction_read_only', 'SELECT pg_reload_conf()']);
+    const r = recorder((sql) => (sql.includes('current_setting') ? [{ v: 'off' }] : []));
+    const result = await port({ fence: { type: 'postgres' } }, r.deps).run(request('unfence'));
+    expect(result.status).toBe('succeeded');
+    expect(r.sent).toEqual([
+      'ALTER SYSTEM RESET default_transaction_read_only',
+      'SELECT pg_reload_conf()',
+      'SELECT current_setting($1) AS v ["default_transaction_read_only"]',
+    ]);
   });
 });
 
