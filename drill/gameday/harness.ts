@@ -104,6 +104,11 @@ export interface GameDayWorld {
   readonly transitions: AlarmTransition[];
   readonly deliveries: Delivery[];
   readonly notifications: (ReceivedNotification & { readonly receivedAt: number })[];
+  /**
+   * Invokes a function of the stack by the ARN the state machine definition names it with (its
+   * logical id), in an execution environment of its own, created on first use.
+   */
+  invokeFunction(functionArn: string, payload: Json): Promise<Json>;
   /** Every delivery still running (scenarios wait for these before reading the outcome). */
   settle(): Promise<void>;
   /** Reads new notifications from the inbox into `notifications`. */
@@ -170,17 +175,21 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
     const zoneId = await createZone(clients);
 
     const clusters = new Map<string, PgCluster>();
-    for (const serviceId of options.serviceIds) {
-      log(`starting PostgreSQL primary and replica for ${serviceId}`);
-      const cluster = await startPgCluster();
-      clusters.set(serviceId, cluster);
-      undo.push(() => cluster.stop());
-      await cluster.primary.sql(WRITES_DDL);
-      await cluster.primary.sql(
-        `DO $$ BEGIN CREATE ROLE app LOGIN PASSWORD 'app'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
-      );
-      await cluster.primary.sql(`GRANT SELECT, INSERT ON ${WRITES_TABLE} TO app`);
-    }
+    log(`starting a PostgreSQL primary and streaming replica for each of ${options.serviceIds.join(', ')}`);
+    const started = await Promise.allSettled(
+      options.serviceIds.map(async (serviceId) => {
+        const cluster = await startPgCluster();
+        clusters.set(serviceId, cluster);
+        undo.push(() => cluster.stop());
+        await cluster.primary.sql(WRITES_DDL);
+        await cluster.primary.sql(
+          `DO $$ BEGIN CREATE ROLE app LOGIN PASSWORD 'app'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+        );
+        await cluster.primary.sql(`GRANT SELECT, INSERT ON ${WRITES_TABLE} TO app`);
+      }),
+    );
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     const specs: ServiceSpec[] = options.serviceIds.map((serviceId) => {
       const cluster = clusters.get(serviceId) as PgCluster;
       return {
@@ -259,6 +268,7 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
     const step = new BundledLambda('workflow-step', synthesized.step.assetDir, lambdaEnv, onLog);
     undo.push(() => step.stop());
 
+    const byId = new Map<string, BundledLambda>();
     const transitions: AlarmTransition[] = [];
     const deliveries: Delivery[] = [];
     const running = new Set<Promise<void>>();
@@ -374,6 +384,25 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
       transitions,
       deliveries,
       notifications,
+      invokeFunction: (functionArn, payload) => {
+        const id = functionArn.split(':').at(-1) as string;
+        let lambda = byId.get(id);
+        if (!lambda) {
+          const fn = synthesized.functions[id];
+          if (!fn) {
+            return Promise.reject(
+              Object.assign(new Error(`Function not found: ${functionArn}`), {
+                name: 'Lambda.ResourceNotFoundException',
+              }),
+            );
+          }
+          lambda = new BundledLambda(id, fn.assetDir, lambdaEnv, onLog);
+          const created = lambda;
+          undo.push(() => created.stop());
+          byId.set(id, lambda);
+        }
+        return lambda.invoke(payload, `gameday-invoke-${++requestSeq}`);
+      },
       settle: async () => {
         while (running.size > 0) await Promise.race([...running, new Promise((r) => setTimeout(r, 50))]);
       },

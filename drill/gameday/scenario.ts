@@ -121,14 +121,16 @@ export class ScenarioRun {
     return (at - this.start) / 1000;
   }
 
+  /** A timeline entry and a marker on the chart (`short`, or the text itself, as its label). */
   mark(
     kind: Marker['kind'],
-    label: string,
+    text: string,
     at: number = Date.now(),
     entry: TimelineEntry['kind'] = 'world',
+    short: string = text,
   ): void {
-    this.markers.push({ t: this.t(at), kind, label });
-    this.timeline.add(at, entry, label);
+    this.markers.push({ t: this.t(at), kind, label: short });
+    this.timeline.add(at, entry, text);
   }
 
   check(name: string, ok: boolean, detail: string): void {
@@ -155,14 +157,17 @@ export class ScenarioRun {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
-  /** Polls `check` every 100 ms until it returns a value, or returns undefined after `timeoutMs`. */
+  /** Polls `check` every 100 ms until it returns a value (not undefined or false), or returns undefined after `timeoutMs`. */
   async waitFor<T>(
     check: () => T | undefined | Promise<T | undefined>,
     timeoutMs: number,
   ): Promise<T | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const value = await check();
+      // A check that throws (a node not answering yet) is a check that is not true yet.
+      const value = await Promise.resolve()
+        .then(check)
+        .catch(() => undefined);
       if (value !== undefined && value !== false) return value;
       if (Date.now() > deadline) return undefined;
       await this.sleep(100);

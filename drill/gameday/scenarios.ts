@@ -7,7 +7,7 @@ import { PROBE_DIMENSIONS, PROBE_METRICS, PROBE_NAMESPACE } from '../../lambdas/
 import { type PgNode, pgQuery } from '../../test/support/realdb/postgres.ts';
 import { POLICY, PROBE_INTERVAL_SECONDS } from './config.ts';
 import type { GameDayScenario, ScenarioRun } from './scenario.ts';
-import { runFailoverCli } from './switchover.ts';
+import { prepareFailoverCli } from './switchover.ts';
 
 /** How long the client writes before anything breaks. */
 const WARM_UP_MS = 4_000;
@@ -190,7 +190,7 @@ async function crashPrimary(s: ScenarioRun): Promise<number> {
   if (pid === undefined) throw new Error('db-a is not running');
   process.kill(pid, 'SIGKILL');
   const at = Date.now();
-  s.mark('fault', `kill -9 ${pid}: db-a's postmaster (the primary) crashes`, at);
+  s.mark('fault', `kill -9 ${pid}: db-a's postmaster (the primary) crashes`, at, 'world', 'kill -9 db-a');
   return at;
 }
 
@@ -219,7 +219,13 @@ export const primaryReturns: GameDayScenario = {
     if (alreadyFailedOver) {
       await warmUp(s);
       failoverAt = s.start;
-      s.mark('fault', 'continuing from primary-crash: db-b is the primary, db-a is down', s.start);
+      s.mark(
+        'fault',
+        'continuing from primary-crash: db-b is the primary, db-a is down',
+        s.start,
+        'world',
+        'db-a down',
+      );
     } else {
       if (!s.node('db-a').isRunning())
         throw new Error(
@@ -232,7 +238,13 @@ export const primaryReturns: GameDayScenario = {
     const old = s.node('db-a');
     const restartAt = Date.now();
     await old.start();
-    s.mark('fault', 'db-a restarted: it comes up believing it is the primary', restartAt);
+    s.mark(
+      'fault',
+      'db-a restarted: it comes up believing it is the primary',
+      restartAt,
+      'world',
+      'db-a restarted',
+    );
     // A client that still has db-a (an old DNS answer, a hard-coded address) writes to it directly.
     let staleAcks = 0;
     let staleId = 1_000_000_000;
@@ -249,7 +261,14 @@ export const primaryReturns: GameDayScenario = {
     }, 45_000);
     s.figures.staleClientAcksBeforeFence = staleAcks;
     s.figures.oldPrimaryWritableSeconds = firstRefusedAt ? round((firstRefusedAt - restartAt) / 1000) : null;
-    if (demoted) s.mark('action', `db-a refuses writes now: ${demoted}`, firstRefusedAt, 'observed');
+    if (demoted)
+      s.mark(
+        'action',
+        `db-a refuses writes now: ${demoted}`,
+        firstRefusedAt,
+        'observed',
+        'db-a refuses writes',
+      );
     const dnsAcks = s.acksAfter('db-a', failoverAt).length;
     s.figures.oldPrimaryAcksAfterFailover = dnsAcks;
     s.check(
@@ -274,6 +293,7 @@ export const primaryReturns: GameDayScenario = {
       'db-a rewound with pg_rewind -R onto db-b and started as its replica',
       Date.now(),
       'operator',
+      'db-a rejoined (pg_rewind)',
     );
     s.figures.rewindSeconds = round((Date.now() - rejoinAt) / 1000);
     const caughtUp = await s.waitFor(async () => {
@@ -310,7 +330,13 @@ export const replicaLagging: GameDayScenario = {
     await warmUp(s);
     const replica = s.node('db-b');
     await replica.pauseReplay();
-    s.mark('fault', 'pg_wal_replay_pause() on db-b: it receives WAL but stops applying it', Date.now());
+    s.mark(
+      'fault',
+      'pg_wal_replay_pause() on db-b: it receives WAL but stops applying it',
+      Date.now(),
+      'world',
+      'db-b replay paused',
+    );
     const over = await s.waitFor(async () => {
       const lag = await lagSecondsPublished(s, 'db-b');
       return lag !== undefined && lag > POLICY.maxLagSeconds + 1 ? lag : undefined;
@@ -358,7 +384,7 @@ export const replicaLagging: GameDayScenario = {
     );
     await replica.resumeReplay();
     const resumedAt = Date.now();
-    s.mark('operator', 'pg_wal_replay_resume() on db-b', resumedAt, 'operator');
+    s.mark('operator', 'pg_wal_replay_resume() on db-b', resumedAt, 'operator', 'replay resumed');
     const replayed = await s.waitFor(async () => {
       const [row] = await replica.sql<{ d: string | null }>(
         'SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text AS d',
@@ -408,14 +434,25 @@ export const plannedSwitchover: GameDayScenario = {
     '`failover switchover switchover --to db-b --wait` through the operator CLI: the synthesized workflow fences the primary, waits until the replica has replayed everything, promotes it, moves the record, verifies and demotes. No acknowledged row may be lost; the write pause is measured.',
   serviceId: 'switchover',
   async run(s) {
+    const failoverCli = prepareFailoverCli(s.world);
     await warmUp(s);
-    s.mark('operator', 'failover switchover switchover --to db-b --wait', Date.now(), 'operator');
-    const cli = await runFailoverCli(
-      s.world,
-      ['switchover', 'switchover', '--to', 'db-b', '--wait'],
-      (line, at) => s.timeline.add(at, 'operator', `cli: ${line.trim()}`),
+    s.mark(
+      'operator',
+      'failover switchover switchover --to db-b --wait',
+      Date.now(),
+      'operator',
+      'failover switchover',
     );
-    for (const st of cli.states) s.markers.push({ t: s.t(st.at), kind: 'action', label: st.name });
+    const cli = await failoverCli.run(['switchover', 'switchover', '--to', 'db-b', '--wait'], (line, at) =>
+      s.timeline.add(at, 'operator', `cli: ${line.trim()}`),
+    );
+    failoverCli.close();
+    // The role-changing states on the chart (not every catch-up poll).
+    const notable =
+      /^(Prepare|Route|Has.*|CheckCatchUp|WaitForCatchUp|CaughtUp|CheckVerify|Verified|Notify)$/;
+    for (const st of cli.states.filter((x) => !notable.test(x.name))) {
+      s.markers.push({ t: s.t(st.at), kind: 'action', label: st.name });
+    }
     s.figures.cliExitCode = cli.code;
     s.figures.workflowSeconds = round((cli.finishedAt - cli.startedAt) / 1000);
     s.figures.workflowStates = cli.states.map((x) => x.name).join(' > ');
@@ -468,11 +505,23 @@ export const primaryFrozen: GameDayScenario = {
     const old = s.node('db-a');
     old.freeze();
     const frozenAt = Date.now();
-    s.mark('fault', `SIGSTOP to db-a's postmaster and its children: it hangs`, frozenAt);
+    s.mark(
+      'fault',
+      `SIGSTOP to db-a's postmaster and its children: it hangs`,
+      frozenAt,
+      'world',
+      'SIGSTOP db-a',
+    );
     const failoverAt = (await measureFailover(s, frozenAt, 'db-a', 'db-b')) ?? Date.now();
     old.thaw();
     const thawAt = Date.now();
-    s.mark('fault', 'SIGCONT to db-a: it runs again, still believing it is the primary', thawAt);
+    s.mark(
+      'fault',
+      'SIGCONT to db-a: it runs again, still believing it is the primary',
+      thawAt,
+      'world',
+      'SIGCONT db-a',
+    );
     await s.sleep(PROBE_INTERVAL_SECONDS * 3_000);
     const acks = s.acksAfter('db-a', failoverAt).length;
     s.figures.oldPrimaryAcksAfterFailover = acks;

@@ -26,18 +26,25 @@ export interface CliRun {
   readonly states: readonly { readonly name: string; readonly at: number }[];
 }
 
-/** Runs `failover <args>` with the game day's configuration, moto and the local state machine. */
-export async function runFailoverCli(
-  world: GameDayWorld,
-  args: readonly string[],
-  onLine: (line: string, at: number) => void = () => {},
-): Promise<CliRun> {
+/** The operator's CLI wired to the local Step Functions; built ahead so its set-up does not stall the client. */
+export interface FailoverCli {
+  run(args: readonly string[], onLine?: (line: string, at: number) => void): Promise<CliRun>;
+  close(): void;
+}
+
+/**
+ * Builds the local Step Functions (the definition is validated when it is loaded, which takes the
+ * CPU for a while) and an SFN client bound to it, before the scenario starts its clock.
+ */
+export function prepareFailoverCli(world: GameDayWorld): FailoverCli {
   // The file the stack was synthesized from: the operator's CLI reads the same configuration.
   const configFile = join(world.synthesized.outdir, 'gameday-config.json');
   const sfn = new SFNClient({ region: 'us-east-1' });
   const local = new LocalStepFunctions({
     synthesized: world.synthesized.stateMachine,
     invoke: (event) => world.step.invoke(event, `gameday-step-${Date.now()}`),
+    // The node-action function (and any hook) by the ARN the definition resolved for it.
+    invokeFunction: (functionName, payload) => world.invokeFunction(functionName, payload),
     clock: { now: () => Date.now() },
     waits: 'real',
     stateMachineArn: STATE_MACHINE_ARN,
@@ -50,6 +57,24 @@ export async function runFailoverCli(
     if (out.executionArn) started.push(out.executionArn);
     return out;
   });
+  return {
+    run: (args, onLine = () => {}) => runCliOnce(world, configFile, sfn, local, started, args, onLine),
+    close: () => {
+      mock.restore();
+      sfn.destroy();
+    },
+  };
+}
+
+async function runCliOnce(
+  world: GameDayWorld,
+  configFile: string,
+  sfn: SFNClient,
+  local: LocalStepFunctions,
+  started: string[],
+  args: readonly string[],
+  onLine: (line: string, at: number) => void,
+): Promise<CliRun> {
   const argv = [
     ...args,
     '--config',
@@ -104,7 +129,6 @@ export async function runFailoverCli(
     }
     return { argv: ['failover', ...args], code, stdout, stderr, startedAt, finishedAt: Date.now(), states };
   } finally {
-    mock.restore();
-    sfn.destroy();
+    started.length = 0;
   }
 }

@@ -182,16 +182,18 @@ export function readAssembly(assembly: string): Assembly {
   );
   if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
   const definitionString = (machines[0] as Json).Properties.DefinitionString;
-  // The step Lambda is the one function the definition refers to by Fn::GetAtt.
-  const stepIds = new Set(
-    JSON.stringify(definitionString)
-      .match(/"Fn::GetAtt":\["([A-Za-z0-9]+)","Arn"\]/g)
-      ?.map((m) => m.replace(/^.*\["([A-Za-z0-9]+)".*$/, '$1')) ?? [],
-  );
-  const stepId = [...stepIds].find((id) => resources[id]?.Type === 'AWS::Lambda::Function');
-  if (!stepId) throw new Error('the state machine definition refers to no Lambda function');
   const definition = JSON.parse(resolveTokens(definitionString));
-
+  // The step Lambda is what the step Tasks name as their Resource (the node-action function and
+  // the hooks go through `lambda:invoke` with a FunctionName instead).
+  const stepArns = new Set(
+    Object.values(definition.States as Record<string, Json>)
+      .filter((st) => st.Type === 'Task' && String(st.Resource).startsWith('arn:aws:lambda:'))
+      .map((st) => st.Resource as string),
+  );
+  if (stepArns.size !== 1)
+    throw new Error(`expected one step Lambda in the state machine, found ${stepArns.size}`);
+  const stepFunctionArn = [...stepArns][0] as string;
+  const stepId = stepFunctionArn.split(':').at(-1) as string;
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const functions = Object.fromEntries(ofType('AWS::Lambda::Function').map(([id]) => [id, fn(id)]));
   const schedules: Schedule[] = ofType('AWS::Events::Rule').flatMap(([, r]) => {
@@ -211,7 +213,7 @@ export function readAssembly(assembly: string): Assembly {
     step: fn(stepId),
     alarms,
     failoverRulePatterns: rules.map((r: Json) => r.Properties.EventPattern),
-    stateMachine: { definition, stepFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${stepId}` },
+    stateMachine: { definition, stepFunctionArn },
     tables: Object.fromEntries(ofType('AWS::DynamoDB::Table').map(([id, r]) => [id, r.Properties])),
     queues: ofType('AWS::SQS::Queue').map(([id]) => id),
     functions,

@@ -58,6 +58,12 @@ export interface LocalStepFunctionsOptions {
    * environment); what it throws is turned into Lambda's error shape. @default makeHandler(deps)
    */
   readonly invoke?: (event: Json) => Promise<unknown>;
+  /**
+   * The `lambda:invoke` Tasks (hooks, the node-action function): invokes the function by name and
+   * answers like the Lambda integration; what it throws fails the Task with Lambda's error shape.
+   * @default none bound (such a Task fails)
+   */
+  readonly invokeFunction?: (functionName: string, payload: Json) => Promise<unknown>;
   /** A ManualClock for virtual waits; any clock with `waits: 'real'`. */
   readonly clock: ManualClock | Clock;
   /**
@@ -176,6 +182,20 @@ export class LocalStepFunctions {
       if (state.Type === 'Wait' && !realWaits) waits[stateName] = 0;
       if (state.Type === 'Task' && state.Resource === stepFunctionArn) {
         taskHandlers[stateName] = (event) => this.invokeStep(event);
+      } else if (
+        state.Type === 'Task' &&
+        state.Resource === 'arn:aws:states:::lambda:invoke' &&
+        this.options.invokeFunction
+      ) {
+        const invoke = this.options.invokeFunction;
+        taskHandlers[stateName] = async (params) => {
+          try {
+            const payload = await invoke(params.FunctionName, params.Payload);
+            return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: payload ?? null };
+          } catch (err) {
+            throw lambdaErrorShape(err);
+          }
+        };
       }
     }
     const push = (type: string, details: Record<string, unknown> = {}) =>
@@ -242,14 +262,15 @@ export class LocalStepFunctions {
     try {
       return JSON.parse(JSON.stringify((await this.handler(JSON.parse(JSON.stringify(event)))) ?? null));
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      // Lambda's error shape: errorType as the Error, Lambda's error JSON as the Cause.
-      throw Object.assign(
-        new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] })),
-        {
-          name: e.name,
-        },
-      );
+      throw lambdaErrorShape(err);
     }
   }
+}
+
+/** Lambda's error shape: errorType as the Error, Lambda's error JSON as the Cause. */
+function lambdaErrorShape(err: unknown): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return Object.assign(new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] })), {
+    name: e.name,
+  });
 }
