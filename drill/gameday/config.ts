@@ -1,15 +1,14 @@
 /**
  * The configuration the game day deploys, as an operator would write it: one service per scenario
  * (so scenarios never see each other's state, alarms or datapoints), each a PostgreSQL primary and a
- * streaming replica behind a Route 53 CNAME with a 5 s TTL, health and lag from the stack's probe.
+ * streaming replica behind a Route 53 CNAME with a 5 s TTL, health and lag from the stack's probe,
+ * and the built-in `postgres` node actions.
  *
  * Node addresses: on one machine every PostgreSQL listens on 127.0.0.1 with its own port. The
  * record's values are per-node host names (`db-a.<service>.nodes.gameday.test`) that the game day
  * maps to 127.0.0.1:<port> (see client.ts), as /etc/hosts and a fixed port would on real hosts.
  */
-import { PROBE_DIMENSIONS, PROBE_METRICS, PROBE_NAMESPACE } from '../../lambdas/contract/metrics.ts';
-import { type FailoverConfig, type FailoverConfigInput, parseConfig } from '../../lambdas/domain/config.ts';
-import type { AlarmDefinition } from './synth.ts';
+import { type FailoverConfig, parseConfig } from '../../lambdas/domain/config.ts';
 
 export const ZONE_NAME = 'gameday.test';
 export const NODE_IDS = ['db-a', 'db-b'] as const;
@@ -48,17 +47,14 @@ export function nodeAddress(serviceId: string, nodeId: string): string {
   return `${nodeId}.${serviceId}.nodes.${ZONE_NAME}`;
 }
 
-export function healthAlarm(serviceId: string, nodeId: string): string {
-  return `gameday-${serviceId}-${nodeId}-healthy`;
-}
-
 /** The game day's configuration for these services, validated exactly as `cdk synth` validates it. */
 export function gameDayConfig(
   hostedZoneId: string,
   secretArn: string,
   services: readonly ServiceSpec[],
 ): FailoverConfig {
-  const input: FailoverConfigInput = {
+  // Node probes complete the service's probe defaults when parsed (the input type cannot say so).
+  const input = {
     stackName: 'FailoverGameDay',
     services: services.map((s) => ({
       id: s.serviceId,
@@ -72,8 +68,21 @@ export function gameDayConfig(
         recordType: 'CNAME',
         ttlSeconds: TTL_SECONDS,
       },
-      // The built-in SQL actions: pg_promote() to promote, read-only plus ended sessions to fence
-      // and demote. The superuser's credentials are in Secrets Manager (moto), never in the config.
+      // The stack's PostgreSQL probe: health and lag of every node come from it (no health or lag
+      // block needed). Subnets and security groups are placeholders: here the probe runs on this
+      // machine, next to the databases. Plain TCP: the local servers have no certificates.
+      probe: {
+        kind: 'postgres',
+        subnets: ['subnet-0a1b2c3d4e5f60708'],
+        securityGroups: ['sg-0a1b2c3d4e5f60708'],
+        intervalSeconds: PROBE_INTERVAL_SECONDS,
+        timeoutSeconds: 2,
+        database: 'postgres',
+        secretArn,
+        tls: 'disable',
+      },
+      // The built-in SQL actions, on the probe's connection: pg_promote() to promote, read-only plus
+      // ended sessions to fence and demote.
       actions: {
         fence: { type: 'postgres' },
         promote: { type: 'postgres' },
@@ -82,49 +91,11 @@ export function gameDayConfig(
       nodes: s.nodes.map((n) => ({
         id: n.nodeId,
         address: nodeAddress(s.serviceId, n.nodeId),
-        // Plain TCP: the local servers have no certificates (a deployment keeps the default, TLS on).
-        sql: { host: '127.0.0.1', port: n.port, database: 'postgres', secretArn, tls: false },
-        health: { type: 'alarm', alarmName: healthAlarm(s.serviceId, n.nodeId) },
-        lag: {
-          namespace: PROBE_NAMESPACE,
-          metricName: PROBE_METRICS.replicationLagSeconds,
-          dimensions: { [PROBE_DIMENSIONS.service]: s.serviceId, [PROBE_DIMENSIONS.node]: n.nodeId },
-          statistic: 'Maximum',
-          periodSeconds: 10,
-        },
+        probe: { host: '127.0.0.1', port: n.port },
       })),
       policy: POLICY,
       switchover: { pollIntervalSeconds: 1, catchUpTimeoutSeconds: 30 },
     })),
   };
   return parseConfig(input);
-}
-
-/**
- * The health alarm of a node whose signal is an existing alarm (`health.type: 'alarm'`): the stack
- * creates nothing for it, so the game day creates it as the probe's health alarm is specified:
- * `Healthy` at 10 s, 2 of 2 datapoints below 1, missing data breaching.
- */
-export function probeHealthAlarms(config: FailoverConfig): AlarmDefinition[] {
-  return config.services.flatMap((s) =>
-    s.nodes.flatMap((n) =>
-      n.health.type === 'alarm'
-        ? [
-            {
-              alarmName: n.health.alarmName,
-              namespace: PROBE_NAMESPACE,
-              metricName: PROBE_METRICS.healthy,
-              dimensions: { [PROBE_DIMENSIONS.service]: s.id, [PROBE_DIMENSIONS.node]: n.id },
-              statistic: 'Minimum',
-              periodSeconds: 10,
-              evaluationPeriods: 2,
-              datapointsToAlarm: 2,
-              threshold: 1,
-              comparison: 'LessThanThreshold',
-              treatMissingData: 'breaching' as const,
-            },
-          ]
-        : [],
-    ),
-  );
 }

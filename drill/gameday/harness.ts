@@ -46,7 +46,6 @@ import {
   NODE_IDS,
   type NodeId,
   nodeAddress,
-  probeHealthAlarms,
   recordName,
   type ServiceSpec,
   TTL_SECONDS,
@@ -72,6 +71,8 @@ export type ProbeFactory = (world: {
   readonly config: FailoverConfig;
   readonly moto: MotoServer;
   readonly clusters: ReadonlyMap<string, PgCluster>;
+  /** Where the probe's structured log lines go (the world's logs). */
+  readonly onLog: (line: LogLine) => void;
 }) => ProbeRunner | Promise<ProbeRunner>;
 
 export interface Delivery {
@@ -120,7 +121,7 @@ export interface GameDayWorld {
 
 export interface GameDayOptions {
   readonly serviceIds: readonly string[];
-  /** A probe besides the stack's scheduled one (tests of the harness). @default none */
+  /** The probe to run when the stack schedules none of its own. @default none: refuse */
   readonly probe?: ProbeFactory;
   readonly log?: (line: string) => void;
 }
@@ -311,7 +312,6 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
       ...[...synthesized.alarms.values()].filter((a) =>
         synthesized.failoverRulePatterns.some((p) => p.detail?.alarmName?.includes(a.alarmName)),
       ),
-      ...probeHealthAlarms(config).filter((a) => !synthesized.alarms.has(a.alarmName)),
     ];
     const evaluator = new AlarmEvaluator({
       cloudWatch: clients.cloudWatch,
@@ -329,7 +329,7 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
     });
 
     // EventBridge schedules (the probe's rule): each invokes its bundled function at once, then
-    // at its rate. A plugged-in probe runs besides them.
+    // at its rate. Without one, the plugged-in probe runs.
     for (const schedule of synthesized.schedules) {
       const fn = synthesized.functions[schedule.functionId] as Synthesized['failover'];
       const lambda = new BundledLambda(schedule.functionId, fn.assetDir, lambdaEnv, onLog);
@@ -344,8 +344,8 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
       undo.push(() => runner.stop());
       runner.start();
     }
-    if (options.probe) {
-      const probe = await options.probe({ config, moto, clusters });
+    if (synthesized.schedules.length === 0 && options.probe) {
+      const probe = await options.probe({ config, moto, clusters, onLog });
       undo.push(() => probe.stop());
       probe.start();
     }
@@ -487,7 +487,10 @@ function scheduleRunner(
     lambda.invoke(schedule.input, `schedule-${schedule.functionId}-${++seq}`).catch((err: Error) => {
       if (running) onError(`${err.name}: ${err.message}`);
     });
-    timer = setTimeout(fire, schedule.everySeconds * 1000);
+    // rate() schedules fire on boundaries of their period (a per-minute probe samples until the
+    // minute ends, so the next invocation must start as it does).
+    const period = schedule.everySeconds * 1000;
+    timer = setTimeout(fire, period - (Date.now() % period));
   };
   return {
     start: () => {

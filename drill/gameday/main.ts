@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { preflight } from './harness.ts';
+import { stackProbeCode } from './probe.ts';
 import { renderHtml, toJson } from './report.ts';
 import { runGameDay } from './run.ts';
 import { SCENARIOS } from './scenarios.ts';
@@ -70,7 +71,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
   let report: Awaited<ReturnType<typeof runGameDay>>;
   try {
-    report = await runGameDay({ scenarios, print, log, color });
+    report = await runGameDay({ scenarios, probe: stackProbeCode, print, log, color });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/not found|required|install/i.test(message)) {

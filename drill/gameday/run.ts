@@ -17,7 +17,7 @@ export interface GameDayReport {
 
 export interface RunGameDayOptions {
   readonly scenarios: readonly GameDayScenario[];
-  /** A probe besides the stack's scheduled one (tests of the harness). @default none */
+  /** The probe to run when the stack schedules none of its own. @default none: refuse */
   readonly probe?: ProbeFactory;
   /** Timeline lines as they happen. */
   readonly print?: (line: string) => void;
