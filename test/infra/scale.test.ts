@@ -145,10 +145,13 @@ function assemblyWarnings(s: Synthesized): string[] {
   );
 }
 
-describe('a fleet of 200 copies of the sample service (alarm health signals, one hosted zone)', () => {
+describe.each([
+  ['alarm health signals', 'aws-signals'],
+  ['probed nodes', 'probe'],
+] as const)('a fleet of 200 copies of the sample service (%s, one hosted zone)', (_label, sample) => {
   let s: Synthesized;
   beforeAll(() => {
-    s = synth(fleetConfig(200), { outdir: mkdtempSync(join(tmpdir(), 'failover-fleet-')) });
+    s = synth(fleetConfig(200, { sample }), { outdir: mkdtempSync(join(tmpdir(), 'failover-fleet-')) });
   });
 
   it('synthesizes without a template-size warning', () => {
@@ -160,7 +163,7 @@ describe('a fleet of 200 copies of the sample service (alarm health signals, one
     const figures = measureStackTree(s.stack);
     const largest = largestPerLimit(figures);
     console.log(
-      `[scale] 200 services: ${[...largest]
+      `[scale] 200 services (${sample}): ${[...largest]
         .map(([k, v]) => `${k} ${v.figure.value} (${Math.round(v.fractionOfLimit * 100)} %)`)
         .join(', ')}`,
     );

@@ -1,9 +1,9 @@
 /**
  * 1,000 services in one deployment, the way a user would do it: the sample service copied 1,000
- * times (bench/fleet.ts) written to a file and synthesized by the pinned CDK CLI, `cdk synth -c
+ * times (bench/fleet.ts; with alarm health signals, and probed) written to a file and synthesized by the pinned CDK CLI, `cdk synth -c
  * config=<file>`, bundling included. The assembly must pass every deploy-time limit of
  * lib/limits.ts (read back from the written templates and assets), carry no template-size warning,
- * and pass cfn-lint. Too slow for `npm test` (a minute or more), so it runs in `npm run test:wire`.
+ * and pass cfn-lint. Too slow for `npm test` (minutes), so it runs in `npm run test:wire`.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,10 @@ function sizeOnDisk(path: string): number {
   return st.isDirectory() ? readdirSync(path).reduce((n, e) => n + sizeOnDisk(join(path, e)), 0) : st.size;
 }
 
-describe(`cdk synth of ${SERVICES} services`, () => {
+describe.each([
+  ['alarm health signals', 'aws-signals'],
+  ['probed nodes', 'probe'],
+] as const)(`cdk synth of ${SERVICES} services (%s)`, (_label, sample) => {
   const dir = mkdtempSync(join(tmpdir(), 'failover-fleet-'));
   const outdir = join(dir, 'cdk.out');
   let output = '';
@@ -32,7 +35,7 @@ describe(`cdk synth of ${SERVICES} services`, () => {
 
   beforeAll(async () => {
     const configFile = join(dir, 'fleet.json');
-    writeFileSync(configFile, JSON.stringify(fleetJson(SERVICES)));
+    writeFileSync(configFile, JSON.stringify(fleetJson(SERVICES, { sample })));
     const { stdout, stderr } = await run(
       'npx',
       ['cdk', 'synth', '--quiet', '-c', `config=${configFile}`, '-o', outdir],
@@ -58,7 +61,7 @@ describe(`cdk synth of ${SERVICES} services`, () => {
   it('passes every deploy-time limit, Lambda packages included', () => {
     const largest = largestPerLimit(figures);
     console.log(
-      `[scale] ${SERVICES} services: ${[...largest]
+      `[scale] ${SERVICES} services (${sample}): ${[...largest]
         .map(([k, v]) => `${k} ${v.figure.value} (${Math.round(v.fractionOfLimit * 100)} %)`)
         .join(', ')}`,
     );
@@ -69,7 +72,7 @@ describe(`cdk synth of ${SERVICES} services`, () => {
   it('passes cfn-lint on every template', async () => {
     const { templates, findings } = await lintAssembly(outdir);
     console.log(
-      `[cfn-lint] ${SERVICES} services: ${templates.length} templates, ${findings.length} findings`,
+      `[cfn-lint] ${SERVICES} services (${sample}): ${templates.length} templates, ${findings.length} findings`,
     );
     expect(templates.length).toBeGreaterThan(10);
     expect(unexpectedFindings(findings)).toEqual([]);
