@@ -23,6 +23,7 @@ import { ChangeContext } from './role-change/context.ts';
 import type { FailoverOutcome, RoleChangeDeps } from './role-change/deps.ts';
 import { runRoleChange } from './role-change/engine.ts';
 import { planAutoFailover } from './role-change/plan.ts';
+import { runRejoin } from './role-change/rejoin.ts';
 import { resumeIntoHold } from './role-change/resume.ts';
 
 export {
@@ -110,8 +111,21 @@ export async function runAutoFailover(
   const ownLease = state.lease?.holder === deps.holderId;
   const view: ClusterState = ownLease ? { ...state, lease: undefined } : state;
   if (ownLease) logger.info('resuming under our own lease', { serviceId: service.id, lease: state.lease });
-  const decision = decideAutoFailover({ service, transition, alarms, lag, state: view, now });
   const attempt = ownLease ? (state.lease?.invocation ?? 1) + 1 : 1;
+  const node = target.node.id;
+  if (
+    transition.state === 'OK' &&
+    state.needsRejoin?.includes(node) &&
+    node !== state.primary &&
+    alarms.get(transition.alarmName) === 'OK'
+  ) {
+    // A former primary came back: demote it with the current epoch before anything else.
+    return runRejoin(
+      new ChangeContext(deps, service, transition, state, startedAt, clock.now(), attempt),
+      node,
+    );
+  }
+  const decision = decideAutoFailover({ service, transition, alarms, lag, state: view, now });
   const ctx = new ChangeContext(deps, service, transition, state, startedAt, clock.now(), attempt);
 
   logger.info('failover decision', {
