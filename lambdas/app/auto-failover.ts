@@ -120,6 +120,22 @@ export async function runAutoFailover(
     alarms.get(transition.alarmName) === 'OK'
   ) {
     // A former primary came back: demote it with the current epoch before anything else.
+    logger.info('failover decision', {
+      serviceId: service.id,
+      eventId: transition.eventId,
+      alarmName: transition.alarmName,
+      transition: `${transition.previousState}->${transition.state}`,
+      primary: state.primary,
+      epoch: state.epoch,
+      action: 'rejoin',
+      node,
+      needsRejoin: state.needsRejoin,
+    });
+    metrics.add('FailoverDecision', 1, 'Count', {
+      serviceId: service.id,
+      action: 'rejoin',
+      reason: 'former-primary-ok',
+    });
     return runRejoin(
       new ChangeContext(deps, service, transition, state, startedAt, clock.now(), attempt),
       node,

@@ -20,16 +20,20 @@ export async function runRejoin(ctx: ChangeContext, nodeId: string): Promise<Fai
       serviceId: service.id,
       nodeId,
     });
-    await deps.notifier.publish({
-      kind: 'rejoin',
-      serviceId: service.id,
-      subject: `${service.id}: former primary ${nodeId} is healthy again; it stays out of every role until an operator runs: failover rejoin ${service.id} ${nodeId}`,
-      detail: {
-        ...base,
-        needsRejoin: true,
-        action: `make ${nodeId} a replica of ${state.primary}, then run: failover rejoin ${service.id} ${nodeId}`,
-      },
-    });
+    // Once per node and epoch: a flapping node must not page on every OK.
+    const note = `rejoin-needed:${nodeId}@${state.epoch}`;
+    const first = await deps.state.noteOnce(service.id, note, service.initialPrimary);
+    if (first)
+      await deps.notifier.publish({
+        kind: 'rejoin',
+        serviceId: service.id,
+        subject: `${service.id}: former primary ${nodeId} is healthy again; it stays out of every role until an operator runs: failover rejoin ${service.id} ${nodeId}`,
+        detail: {
+          ...base,
+          needsRejoin: true,
+          action: `make ${nodeId} a replica of ${state.primary}, then run: failover rejoin ${service.id} ${nodeId}`,
+        },
+      });
     return {
       ...base,
       outcome: 'held',
