@@ -16,7 +16,7 @@ import {
   type NodeConfig,
   type ServiceConfig,
 } from '../domain/config.ts';
-import { decideAutoFailover, initialState } from '../domain/decide.ts';
+import { decideAutoFailover, initialState, lagQueries } from '../domain/decide.ts';
 import type { AlarmTransition, ClusterState } from '../domain/types.ts';
 import { dryRun, hold, primaryNotConfigured } from './role-change/announce.ts';
 import { ChangeContext } from './role-change/context.ts';
@@ -73,11 +73,7 @@ export function lagLookbackSeconds(service: ServiceConfig): number {
 export async function gatherFacts(deps: RoleChangeDeps, service: ServiceConfig, now: number) {
   const [alarms, lag, stored] = await Promise.all([
     deps.alarms.getStates(service.nodes.map((n) => healthAlarmName(service, n))),
-    deps.lag.getLatest(
-      service.nodes.map((n) => ({ key: n.id, metric: n.lag })),
-      now,
-      lagLookbackSeconds(service),
-    ),
+    deps.lag.getLatest(lagQueries(service), now, lagLookbackSeconds(service)),
     deps.state.get(service.id),
   ]);
   return { alarms, lag, state: stored ?? initialState(service) };

@@ -16,7 +16,7 @@
  * at-least-once delivery: a change already committed by its holder is recognised and not redone.
  */
 import { type FailoverConfig, findService, healthAlarmName, type ServiceConfig } from '../domain/config.ts';
-import { decideAutoFailover, initialState } from '../domain/decide.ts';
+import { decideAutoFailover, initialState, lagQueries } from '../domain/decide.ts';
 import { LeaseConflictError, LeaseLostError } from '../domain/errors.ts';
 import type {
   AlarmPort,
@@ -305,7 +305,7 @@ class ZoneShift {
     const now = deps.clock.now();
     const alarmNames = work.flatMap((w) => w.service.nodes.map((n) => healthAlarmName(w.service, n)));
     const queries = work.flatMap((w) =>
-      w.service.nodes.map((n) => ({ key: `${w.service.id}/${n.id}`, metric: n.lag })),
+      lagQueries(w.service).map((q) => ({ key: `${w.service.id}/${q.key}`, metric: q.metric })),
     );
     const lookback = Math.max(...work.map((w) => lagLookbackSeconds(w.service)));
     // One round trip: the adapters split into as few calls as the APIs allow (100 alarm names per
@@ -365,7 +365,9 @@ class ZoneShift {
       return undefined;
     }
     const view: ClusterState = lease?.holder === shift.holder ? { ...state, lease: undefined } : state;
-    const lag = new Map(service.nodes.map((n) => [n.id, facts.lag.get(`${service.id}/${n.id}`)] as const));
+    const lag = new Map(
+      lagQueries(service).map((q) => [q.key, facts.lag.get(`${service.id}/${q.key}`)] as const),
+    );
     const decision = decideAutoFailover({
       service,
       transition: shift.transition,

@@ -5,7 +5,14 @@
  * Pure: no AWS SDK, no environment, no clock (`now` is an argument). An expected "no" is a
  * `hold` with a reason, never an exception.
  */
-import { healthAlarmName, type NodeConfig, nodePriority, type ServiceConfig } from './config.ts';
+import {
+  healthAlarmName,
+  type LagMetric,
+  type NodeConfig,
+  nodePriority,
+  type ServiceConfig,
+} from './config.ts';
+import { probeLagBytesMetric } from './probe-config.ts';
 import type {
   AlarmStateValue,
   AlarmTransition,
@@ -36,6 +43,26 @@ export interface DecisionInput {
 export const MAX_LAG_FUTURE_SKEW_SECONDS = 60;
 
 /** The state of a service that has never been written: the configured primary at epoch 0. */
+/**
+ * A replica's lag in bytes rides in the same lag map as the seconds, under `<nodeId>#bytes`
+ * (its LagSample.lagSeconds holds bytes): gathered only for services with policy.maxLagBytes and a
+ * probe that measures bytes (see lagQueries).
+ */
+export const LAG_BYTES_KEY_SUFFIX = '#bytes';
+
+/** The lag metrics a decision about `service` reads, keyed by node id (and `<id>#bytes`). */
+export function lagQueries(service: ServiceConfig): { key: string; metric: LagMetric }[] {
+  return service.nodes.flatMap((n) => {
+    const seconds = { key: n.id, metric: n.lag };
+    if (service.policy.maxLagBytes === undefined) return [seconds];
+    const bytes =
+      n.probe?.kind === 'postgres'
+        ? probeLagBytesMetric(service.id, n.id, n.probe.intervalSeconds)
+        : undefined;
+    return bytes ? [seconds, { key: `${n.id}${LAG_BYTES_KEY_SUFFIX}`, metric: bytes }] : [seconds];
+  });
+}
+
 export function initialState(service: ServiceConfig): ClusterState {
   return { serviceId: service.id, primary: service.initialPrimary, epoch: 0, paused: false };
 }
@@ -133,9 +160,9 @@ export function decideAutoFailover(input: DecisionInput): Decision {
   if (over.length > 0) {
     return hold(
       'lag-over-budget',
-      `lag over the ${policy.maxLagSeconds} s budget: ${over
-        .map((c) => `${c.nodeId} ${c.lagSeconds} s`)
-        .join(', ')}`,
+      `lag over the ${policy.maxLagSeconds} s${
+        policy.maxLagBytes === undefined ? '' : ` / ${policy.maxLagBytes} bytes`
+      } budget: ${over.map((c) => `${c.nodeId} ${c.lagSeconds} s`).join(', ')}`,
     );
   }
   const stale = healthy.filter((c) => c.verdict === 'lag-stale');
@@ -178,7 +205,7 @@ function assessNode(input: Omit<DecisionInput, 'transition'>, node: NodeConfig):
   else if (lagAgeSeconds > policy.maxLagAgeSeconds || lagAgeSeconds < -MAX_LAG_FUTURE_SKEW_SECONDS)
     verdict = 'lag-stale';
   else if (lagSeconds > policy.maxLagSeconds) verdict = 'lag-over-budget';
-  else verdict = 'eligible';
+  else verdict = bytesVerdict(input, node);
 
   return {
     nodeId: node.id,
@@ -193,6 +220,27 @@ function assessNode(input: Omit<DecisionInput, 'transition'>, node: NodeConfig):
 /** The eligible candidates, best first: the order in which promotion is tried. */
 export function rankEligible(candidates: readonly CandidateAssessment[]): CandidateAssessment[] {
   return candidates.filter((c) => c.verdict === 'eligible').sort(compareEligible);
+}
+
+/**
+ * policy.maxLagBytes: a replica must also be positively within the budget in bytes (unknown or
+ * stale bytes refuse it, like unknown seconds).
+ */
+function bytesVerdict(input: Omit<DecisionInput, 'transition'>, node: NodeConfig): CandidateVerdict {
+  const max = input.service.policy.maxLagBytes;
+  if (max === undefined) return 'eligible';
+  const sample = input.lag.get(`${node.id}${LAG_BYTES_KEY_SUFFIX}`);
+  if (
+    !sample ||
+    !Number.isFinite(sample.lagSeconds) ||
+    sample.lagSeconds < 0 ||
+    !Number.isFinite(sample.timestamp)
+  ) {
+    return 'lag-unknown';
+  }
+  const age = (input.now - sample.timestamp) / 1000;
+  if (age > input.service.policy.maxLagAgeSeconds || age < -MAX_LAG_FUTURE_SKEW_SECONDS) return 'lag-stale';
+  return sample.lagSeconds > max ? 'lag-over-budget' : 'eligible';
 }
 
 /** Least data loss first; then the operator's preference; then a stable tie-break. */
