@@ -5,7 +5,7 @@
  * failed now, so the operator sees whether automation would act or hold, and why.
  */
 import { type FailoverConfig, healthAlarmName, type ServiceConfig } from '../lambdas/domain/config.ts';
-import { decideAutoFailover, initialState } from '../lambdas/domain/decide.ts';
+import { decideAutoFailover, initialState, lagQueries } from '../lambdas/domain/decide.ts';
 import { UnknownServiceError, UsageError } from '../lambdas/domain/errors.ts';
 import {
   type AlarmSettings,
@@ -125,7 +125,7 @@ export async function collectStatus(
   const [alarms, lag, stored, traffic, rtoInputs] = await Promise.all([
     ports.alarms.getStates(alarmNames),
     ports.lag.getLatest(
-      services.flatMap((s) => s.nodes.map((n) => ({ key: `${s.id}/${n.id}`, metric: n.lag }))),
+      services.flatMap((s) => lagQueries(s).map((q) => ({ key: `${s.id}/${q.key}`, metric: q.metric }))),
       now,
       STATUS_LAG_LOOKBACK_SECONDS,
     ),
@@ -179,7 +179,7 @@ function serviceStatus(
   now: number,
 ): ServiceStatus {
   const state = stored ?? initialState(service);
-  const lag = new Map(service.nodes.map((n) => [n.id, lagByKey.get(`${service.id}/${n.id}`)]));
+  const lag = new Map(lagQueries(service).map((q) => [q.key, lagByKey.get(`${service.id}/${q.key}`)]));
   const primary = service.nodes.find((n) => n.id === state.primary);
   // Replay the automatic decision as if the primary's alarm had just fired: would it act?
   const primaryAlarm = primary ? healthAlarmName(service, primary) : undefined;
