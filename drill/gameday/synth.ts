@@ -87,19 +87,9 @@ export async function synthesize(config: FailoverConfig): Promise<Synthesized> {
   const assembly = join(outdir, 'cdk.out');
   const dispose = () => rmSync(outdir, { recursive: true, force: true });
   try {
-    await run(CDK, [
-      'synth',
-      '--quiet',
-      '--no-notices',
-      '-c',
-      `config=${configFile}`,
-      '-c',
-      `account=${ACCOUNT}`,
-      '-c',
-      `region=${REGION}`,
-      '-o',
-      assembly,
-    ]);
+    // Environment-agnostic, as `cdk synth` runs without credentials: account and region stay
+    // CloudFormation pseudo parameters, resolved here as a deployment to moto's would resolve them.
+    await run(CDK, ['synth', '--quiet', '--no-notices', '-c', `config=${configFile}`, '-o', assembly]);
     return { ...readAssembly(assembly), outdir, synthMs: performance.now() - started, dispose };
   } catch (err) {
     dispose();
@@ -212,13 +202,24 @@ export function readAssembly(assembly: string): Assembly {
     failover: fn(failoverId),
     step: fn(stepId),
     alarms,
-    failoverRulePatterns: rules.map((r: Json) => r.Properties.EventPattern),
+    failoverRulePatterns: rules.map((r: Json) => resolvePseudo(r.Properties.EventPattern)),
     stateMachine: { definition, stepFunctionArn },
     tables: Object.fromEntries(ofType('AWS::DynamoDB::Table').map(([id, r]) => [id, r.Properties])),
     queues: ofType('AWS::SQS::Queue').map(([id]) => id),
     functions,
     schedules,
   };
+}
+
+/** `{ Ref: 'AWS::AccountId' }` and `{ Ref: 'AWS::Region' }` as CloudFormation resolves them in moto's account. */
+function resolvePseudo(value: Json): Json {
+  if (Array.isArray(value)) return value.map(resolvePseudo);
+  if (value && typeof value === 'object') {
+    if (value.Ref === 'AWS::AccountId') return ACCOUNT;
+    if (value.Ref === 'AWS::Region') return REGION;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePseudo(v)]));
+  }
+  return value;
 }
 
 /** `rate(1 minute)` -> 60; undefined for anything else (cron expressions are not run here). */
