@@ -646,11 +646,19 @@ export function bundledConfig(config: FailoverConfig): FailoverConfig {
  * can read (mkdtemp, mode 0700): a fixed shared path would let another local user read it or plant
  * a file in its place before the copy.
  */
+/** Config directories this process wrote, removed when it exits (one listener, not one per synth). */
+const CONFIG_DIRS = new Set<string>();
+
 export function writeConfigFile(config: FailoverConfig): string {
   const dir = mkdtempSync(join(tmpdir(), 'failover-automation-config-'));
   chmodSync(dir, 0o700);
   // Bundling runs within this synth, in this process: nothing needs the file afterwards.
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  if (CONFIG_DIRS.size === 0) {
+    process.once('exit', () => {
+      for (const d of CONFIG_DIRS) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  CONFIG_DIRS.add(dir);
   const file = join(dir, 'config.json');
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   return file;
