@@ -29,6 +29,7 @@ import { PROBE_ERRORS_METRIC, PROBE_METRICS, PROBE_NAMESPACE } from '../lambdas/
 import type { ServiceConfig } from '../lambdas/domain/config.ts';
 import { probeAlarmPeriodSeconds } from '../lambdas/domain/probe-config.ts';
 import { splitBrainAlarmName } from '../lambdas/domain/split-brain.ts';
+import { EVENT_PATTERN_QUOTA_CHARS, PATTERN_FILL, packAlarmNames } from './alarm-rules.ts';
 import type { FailoverAutomation } from './failover-automation.ts';
 import { probeMetric } from './node-probe-alarms.ts';
 
@@ -202,14 +203,17 @@ export class NodeProbe extends Construct {
       splitBrain.set(service.id, alarm);
     }
     this.splitBrainAlarms = splitBrain;
-    if (splitBrain.size > 0) {
-      new Rule(this, 'SplitBrainRule', {
+    // Packed like the health alarm rules: one pattern listing every service's alarm would pass
+    // EventBridge's 2,048-character pattern quota at ~50 services.
+    const names = [...splitBrain.keys()].map((id) => splitBrainAlarmName(id));
+    packAlarmNames(names, Math.floor(EVENT_PATTERN_QUOTA_CHARS * PATTERN_FILL)).forEach((group, i) => {
+      new Rule(this, i === 0 ? 'SplitBrainRule' : `SplitBrainRule${i}`, {
         description: 'Split-brain detector alarms to the failover Lambda (fence the second writer)',
         eventPattern: {
           source: ['aws.cloudwatch'],
           detailType: ['CloudWatch Alarm State Change'],
           detail: {
-            alarmName: [...splitBrain.keys()].map((id) => splitBrainAlarmName(id)),
+            alarmName: group,
             state: { value: ['ALARM'] },
           },
         },
@@ -220,7 +224,7 @@ export class NodeProbe extends Construct {
           }),
         ],
       });
-    }
+    });
   }
 
   private grant(
