@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../lambdas/domain/errors.ts';
 
-export const COMMANDS = ['status', 'switchover', 'failover', 'pause', 'resume', 'history'] as const;
+export const COMMANDS = ['status', 'switchover', 'failover', 'pause', 'resume', 'history', 'rejoin'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export const DEFAULT_CONFIG_FILE = 'config/failover.json';
@@ -49,7 +49,13 @@ export type Command =
   | ({ readonly name: 'switchover' } & WorkflowCommandOptions)
   | ({ readonly name: 'failover'; readonly force: boolean } & WorkflowCommandOptions)
   | { readonly name: 'pause' | 'resume'; readonly serviceId: string; readonly reason?: string }
-  | { readonly name: 'history'; readonly serviceId: string; readonly limit: number };
+  | { readonly name: 'history'; readonly serviceId: string; readonly limit: number }
+  | {
+      readonly name: 'rejoin';
+      readonly serviceId: string;
+      readonly nodeId: string;
+      readonly reason?: string;
+    };
 
 export interface ParsedCommandLine {
   readonly command: Command;
@@ -88,6 +94,7 @@ const COMMAND_OPTIONS: Record<CommandName, Record<string, OptionSpec>> = {
   pause: { reason: { type: 'string' } },
   resume: { reason: { type: 'string' } },
   history: { limit: { type: 'string' } },
+  rejoin: { reason: { type: 'string' } },
 };
 
 const GLOBAL_HELP = `Global options:
@@ -119,6 +126,7 @@ Commands:
   pause <service>                           stop automatic failover for a service
   resume <service>                          allow automatic failover again
   history <service> [--limit n]             role changes, newest first
+  rejoin <service> <node>                   record that a former primary rejoined as a replica
 
 Run 'failover <command> --help' for a command's options.
 
@@ -193,6 +201,15 @@ Options:
   --limit <n>             how many entries (1-${MAX_HISTORY_LIMIT}, default ${DEFAULT_HISTORY_LIMIT})
 
 ${GLOBAL_HELP}`,
+  rejoin: `Usage: failover rejoin <service> <node> [--reason text] [options]
+
+Records that a former primary (marked needs-rejoin by an automatic failover) has been made a
+replica of the current primary by hand, so it can be a candidate again. Recorded in the history.
+
+Options:
+  --reason <text>         what was done (default: "rejoined by <user> with the failover CLI")
+
+${GLOBAL_HELP}`,
 };
 
 const isCommand = (s: string | undefined): s is CommandName =>
@@ -265,6 +282,14 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
         },
         globals,
       };
+    case 'rejoin': {
+      const [serviceId, nodeId, ...extra] = args;
+      if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`, name);
+      if (!serviceId?.trim() || !nodeId?.trim())
+        throw new UsageError('missing argument <service> <node>', name);
+      const reason = text('reason');
+      return { command: { name, serviceId, nodeId, ...(reason !== undefined ? { reason } : {}) }, globals };
+    }
     case 'pause':
     case 'resume': {
       const reason = text('reason');

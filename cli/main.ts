@@ -18,7 +18,7 @@ import type { CommandContext } from './context.ts';
 import { endpointWarning } from './endpoint.ts';
 import { type CliIo, Output } from './output.ts';
 import { awsServices, type CliServices } from './services.ts';
-import { runHistory, runPause } from './state-commands.ts';
+import { runHistory, runPause, runRejoinCommand } from './state-commands.ts';
 import { runStatus } from './status.ts';
 import { runWorkflowCommand } from './workflow.ts';
 
@@ -85,6 +85,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
         return await runPause(ctx, cmd);
       case 'history':
         return await runHistory(ctx, cmd);
+      case 'rejoin':
+        return await runRejoinCommand(ctx, cmd);
     }
   } catch (err) {
     return reportError(out, deps.io, err, command);

@@ -7,6 +7,7 @@ import { requireService } from './status.ts';
 
 type PauseCommand = Extract<Command, { name: 'pause' | 'resume' }>;
 type HistoryCommand = Extract<Command, { name: 'history' }>;
+type RejoinCommand = Extract<Command, { name: 'rejoin' }>;
 
 /**
  * Sets the paused flag (seeding the state item like the first lease would) and announces it. The
@@ -79,5 +80,42 @@ export async function runHistory(ctx: CommandContext, cmd: HistoryCommand): Prom
   )) {
     out.text(line);
   }
+  return 0;
+}
+
+/** `failover rejoin <service> <node>`: the operator made a former primary a replica by hand. */
+export async function runRejoinCommand(ctx: CommandContext, cmd: RejoinCommand): Promise<number> {
+  const { out } = ctx;
+  const service = requireService(ctx.config, cmd.serviceId);
+  const state = await ctx.services.state();
+  const current = (await state.get(service.id)) ?? initialState(service);
+  if (!current.needsRejoin?.includes(cmd.nodeId)) {
+    out.result({
+      serviceId: service.id,
+      nodeId: cmd.nodeId,
+      changed: false,
+      needsRejoin: current.needsRejoin ?? [],
+    });
+    out.text(`${service.id}: ${cmd.nodeId} is not marked needs-rejoin; nothing to do`);
+    return 0;
+  }
+  const reason = cmd.reason ?? `rejoined by ${ctx.actor} with the failover CLI`;
+  await state.markRejoined({
+    serviceId: service.id,
+    nodeId: cmd.nodeId,
+    expectedEpoch: current.epoch,
+    history: {
+      serviceId: service.id,
+      epoch: current.epoch,
+      at: ctx.clock.now(),
+      operation: 'rejoin',
+      from: cmd.nodeId,
+      to: cmd.nodeId,
+      reason,
+      actor: ctx.actor,
+    },
+  });
+  out.result({ serviceId: service.id, nodeId: cmd.nodeId, changed: true, epoch: current.epoch, reason });
+  out.text(`${service.id}: ${cmd.nodeId} rejoined at epoch ${current.epoch}; it can be a candidate again`);
   return 0;
 }

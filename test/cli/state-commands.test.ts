@@ -176,3 +176,34 @@ describe('failover history', () => {
     expect(r.stderr).toContain(message);
   });
 });
+
+describe('failover rejoin', () => {
+  it('clears a needs-rejoin mark at the current epoch and records it in the history', async () => {
+    const h = cliHarness();
+    h.env.state.seed({
+      serviceId: 'orders-db',
+      primary: 'db-b',
+      epoch: 3,
+      paused: false,
+      needsRejoin: ['db-a'],
+    });
+    const r = await h.run('rejoin', 'orders-db', 'db-a', '--reason', 'pg_rewind done', '--json');
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ nodeId: 'db-a', changed: true, epoch: 3 });
+    expect(h.env.state.snapshot('orders-db')?.needsRejoin).toBeUndefined();
+    expect((await h.env.state.history('orders-db', 1))[0]).toMatchObject({
+      operation: 'rejoin',
+      from: 'db-a',
+      epoch: 3,
+      reason: 'pg_rewind done',
+    });
+  });
+
+  it('says so and changes nothing when the node is not marked', async () => {
+    const h = cliHarness();
+    const r = await h.run('rejoin', 'orders-db', 'db-a', '--json');
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ changed: false });
+    expect(await h.env.state.history('orders-db', 1)).toEqual([]);
+  });
+});
