@@ -46,6 +46,7 @@ import {
   lagLookbackSeconds,
   NOTIFIED_HOLDS,
 } from './auto-failover.ts';
+import { rejoinSetAfter } from './role-change/commit.ts';
 
 export interface ZoneShiftRetry {
   /**
@@ -135,6 +136,21 @@ interface Work {
 
 interface Plan extends Work {
   readonly decision: FailoverDecision;
+  /** The state the decision was made on: the commit carries its needs-rejoin set forward. */
+  readonly state: ClusterState;
+}
+
+/** The queued change itself, as a decision: what a shift of an already-promoted target sends. */
+function queuedDecision(shift: QueuedShift): FailoverDecision {
+  return {
+    action: 'failover',
+    serviceId: shift.serviceId,
+    from: shift.from,
+    to: shift.to,
+    expectedEpoch: shift.expectedEpoch,
+    lagSeconds: shift.lagSeconds,
+    candidates: [],
+  };
 }
 
 /** How one service's shift ended, once settled: what the commit/conflict/announce code acts on. */
@@ -364,6 +380,25 @@ class ZoneShift {
       });
       return undefined;
     }
+    if (shift.promoted) {
+      // The failover Lambda already promoted the target (and fenced the old primary) before the
+      // shift was throttled: the promotion is the failover and traffic must follow it. A fresh
+      // decision could hold (the old primary answers again) or pick another replica, leaving
+      // traffic on a fenced node or sending it to one that was never promoted (invariant 8).
+      deps.logger.info('zone shift of a promoted target: sent as queued, not decided again', {
+        serviceId: service.id,
+        eventId: shift.transition.eventId,
+        holder: shift.holder,
+        epoch: state.epoch,
+        queuedAs: `${shift.from}->${shift.to}`,
+        fenced: shift.promoted.fenced,
+      });
+      if (service.policy.dryRun) {
+        await this.hold(w, state, queuedDecision(shift));
+        return undefined;
+      }
+      return { ...w, state, decision: queuedDecision(shift) };
+    }
     const view: ClusterState = lease?.holder === shift.holder ? { ...state, lease: undefined } : state;
     const lag = new Map(
       lagQueries(service).map((q) => [q.key, facts.lag.get(`${service.id}/${q.key}`)] as const),
@@ -404,7 +439,7 @@ class ZoneShift {
       await this.hold(w, state, decision);
       return undefined;
     }
-    return { ...w, decision };
+    return { ...w, state, decision };
   }
 
   /** Nothing to shift: give the lease back and say why (announced when a human should know). */
@@ -464,6 +499,7 @@ class ZoneShift {
       const observed = read.get(work.service.id);
       const plan: Plan = {
         ...work,
+        state,
         decision: {
           action: 'failover',
           serviceId: work.service.id,
@@ -820,6 +856,13 @@ class ZoneShift {
       lagSeconds: decision.lagSeconds,
       timings,
       actor: shift.holder,
+      ...(shift.promoted
+        ? {
+            ...(shift.promoted.actions.length > 0 ? { actions: [...shift.promoted.actions] } : {}),
+            fenced: shift.promoted.fenced,
+          }
+        : {}),
+      needsRejoin: [decision.from],
     };
     try {
       await deps.state.commit({
@@ -830,6 +873,8 @@ class ZoneShift {
         newPrimary: decision.to,
         at,
         history,
+        // Invariant 9 holds on the batched path too: the old primary is no candidate until it rejoins.
+        needsRejoin: rejoinSetAfter(plan.state, decision),
       });
     } catch (err) {
       const now = await this.readStateQuietly(service.id);

@@ -545,3 +545,61 @@ describe('runZoneShift under unknown outcomes, time limits, pauses and duplicate
     expect(env.notifier.ofKind('failover-failed')).toEqual([]);
   });
 });
+
+describe('runZoneShift with a change whose target was already promoted', () => {
+  const promoted = {
+    actions: [],
+    fenced: 'yes' as const,
+  };
+
+  it('sends the queued change as given even when a fresh decision would hold: the promotion is the failover, traffic must follow it', async () => {
+    const { env, deps, items } = setup(1);
+    const item = items[0]!;
+    const promotedItem = { ...item, shift: { ...item.shift, promoted } };
+    // The old primary answers again, and the promoted replica now reports a lag over budget: a
+    // re-decision would hold, leaving traffic on a fenced node while another node was promoted.
+    env.alarms.setNode('s0', 'a', 'OK');
+    env.lag.put('s0', 'b', 45);
+    const [out] = await runZoneShift(deps, [promotedItem]);
+
+    expect(out).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'b', epoch: 1 });
+    expect(env.traffic.pointsAt('s0')).toBe('b');
+    const [entry] = await env.state.history('s0', 1);
+    expect(entry).toMatchObject({ to: 'b', fenced: 'yes' });
+  });
+
+  it('never sends traffic to another node than the promoted one', async () => {
+    const config = testConfig([
+      route53Service({
+        id: 's0',
+        index: 0,
+        nodes: ['a', 'b', 'c'],
+        policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
+      }),
+    ]);
+    const env = createMemoryEnvironment(config);
+    env.lag.put('s0', 'b', 1, env.clock.now() - 5_000);
+    env.lag.put('s0', 'c', 1, env.clock.now() - 5_000);
+    const shift = { ...leaseAndQueue(env, 's0'), promoted };
+    // Since the promotion, b fell far behind and c is the freshest replica.
+    env.lag.put('s0', 'b', 40, env.clock.now());
+    env.lag.put('s0', 'c', 0, env.clock.now());
+    env.clock.advance(1_500);
+    const deps: ZoneShiftDeps = {
+      ...env,
+      invocationId: 'shifter-1',
+      sleep: env.clock.sleep,
+      random: () => 0.5,
+    };
+    const [out] = await runZoneShift(deps, [{ id: 'm-s0', shift }]);
+
+    expect(out).toMatchObject({ outcome: 'failed-over', to: 'b' });
+    expect(env.traffic.pointsAt('s0')).toBe('b');
+  });
+
+  it('marks the old primary needs-rejoin when it commits, as the single-service path does', async () => {
+    const { env, deps, items } = setup(1);
+    await runZoneShift(deps, items);
+    expect(env.state.snapshot('s0')).toMatchObject({ primary: 'b', epoch: 1, needsRejoin: ['a'] });
+  });
+});
