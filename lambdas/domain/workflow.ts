@@ -318,6 +318,14 @@ export function planWorkflow(input: PlanInput): PlanDecision {
     target = service.nodes.find((n) => n.id === best.nodeId);
   }
   if (!target) return refuse('PreconditionFailedError', `no node to promote in ${service.id}`);
+  // Invariant 9: a former primary takes traffic again only after it rejoined, operators included.
+  if (state.needsRejoin?.includes(target.id)) {
+    return refuse(
+      'PreconditionFailedError',
+      `${target.id} is a former primary of ${service.id} that has not rejoined (needs-rejoin): it may still hold writes ${primary.id} never saw, so it is never promoted, not even with force. ` +
+        `Demote it to a replica of ${primary.id}, then run \`failover rejoin ${service.id} ${target.id}\` and ask again`,
+    );
+  }
 
   // The record and the traffic disagree (an interrupted operation, a change made by hand): a plan
   // built on the record would swap from a node traffic is not on. Only recording where traffic
@@ -440,13 +448,14 @@ export function leaseSeconds(service: ServiceConfig): number {
 /**
  * The replica an operator gets when they do not name one: healthy only (invariant 1), then the
  * same order automatic failover uses among eligible ones (least lag, priority, id); healthy
- * replicas whose lag is not within budget come after, least lag first, unknown lag last.
+ * replicas whose lag is not within budget come after, least lag first, unknown lag last. A former
+ * primary that has not rejoined is never chosen (invariant 9).
  */
 export function chooseTarget(candidates: readonly CandidateAssessment[]): CandidateAssessment | undefined {
   const rank = (c: CandidateAssessment) =>
     c.verdict === 'eligible' ? 0 : c.lagSeconds !== undefined ? 1 : 2;
   return candidates
-    .filter((c) => c.alarmState === 'OK')
+    .filter((c) => c.alarmState === 'OK' && c.verdict !== 'needs-rejoin')
     .sort(
       (a, b) =>
         rank(a) - rank(b) ||
@@ -458,7 +467,9 @@ export function chooseTarget(candidates: readonly CandidateAssessment[]): Candid
 
 function describeCandidates(candidates: readonly CandidateAssessment[]): string {
   if (candidates.length === 0) return 'no replicas';
-  return candidates.map((c) => `${c.nodeId} ${c.alarmState}`).join(', ');
+  return candidates
+    .map((c) => `${c.nodeId} ${c.verdict === 'needs-rejoin' ? 'needs-rejoin' : c.alarmState}`)
+    .join(', ');
 }
 
 // ---------------------------------------------------------------------------------------------

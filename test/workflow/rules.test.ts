@@ -229,6 +229,35 @@ describe('planWorkflow', () => {
     expect(proceed({ live: { node: 'a' } }).from).toBe('a');
   });
 
+  it('never promotes a former primary that has not rejoined, named or not, forced or dry run (invariant 9)', () => {
+    const marked = state({ needsRejoin: ['b'] });
+    const detail =
+      'b is a former primary of db that has not rejoined (needs-rejoin): it may still hold writes a never saw, so it is never promoted, not even with force. ' +
+      'Demote it to a replica of a, then run `failover rejoin db b` and ask again';
+    for (const request of [
+      req({ to: 'b' }),
+      req({ to: 'b', dryRun: true }),
+      req({ mode: 'failover', to: 'b' }),
+      req({ mode: 'failover', to: 'b', force: true }),
+    ]) {
+      expect(plan({ request, state: marked })).toEqual({
+        outcome: 'refused',
+        error: 'PreconditionFailedError',
+        detail,
+      });
+    }
+    // b has the least lag, but the workflow picks c when no target is named.
+    expect(proceed({ state: marked }).to).toBe('c');
+    expect(proceed({ state: marked, request: req({ mode: 'failover' }) }).to).toBe('c');
+    expect(plan({ state: state({ needsRejoin: ['b', 'c'] }) })).toEqual({
+      outcome: 'refused',
+      error: 'PreconditionFailedError',
+      detail: 'no healthy replica of db to promote: b needs-rejoin, c needs-rejoin',
+    });
+    // Once rejoined (the mark cleared), b is a target again.
+    expect(proceed({ request: req({ to: 'b' }), state: state({ needsRejoin: ['c'] }) }).to).toBe('b');
+  });
+
   it('keys the execution name on expectedEpoch only when it is given', () => {
     const base = { serviceId: 'db', mode: 'switchover' as const, reason: 'maintenance' };
     expect(executionName(base, NOW)).toBe(executionName({ ...base }, NOW));
@@ -389,7 +418,7 @@ describe('planWorkflow', () => {
     expect(p).toMatchObject({ from: 'a', to: 'b', primaryHealthy: false });
   });
 
-  it('never plans to promote a node that is not positively OK, nor the primary (property)', () => {
+  it('never plans to promote a node that is not positively OK, nor the primary, nor one needing rejoin (property)', () => {
     const alarm = fc.option(fc.constantFrom<AlarmStateValue>('OK', 'ALARM', 'INSUFFICIENT_DATA'), {
       nil: undefined,
     });
@@ -408,15 +437,17 @@ describe('planWorkflow', () => {
         fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }),
         fc.constantFrom('switchover' as const, 'failover' as const),
         fc.boolean(),
-        (alarms, lags, primary, to, mode, force) => {
+        fc.subarray(['a', 'b', 'c']),
+        (alarms, lags, primary, to, mode, force, needsRejoin) => {
           const d = plan({
             request: req({ mode, to, force: mode === 'failover' && force }),
-            state: state({ primary }),
+            state: state({ primary, needsRejoin }),
             alarms: alarmsOf(service, alarms),
             lag: new Map(Object.entries(lags)),
           });
           if (d.outcome !== 'proceed' && d.outcome !== 'dry-run') return;
           expect(d.plan.to).not.toBe(primary);
+          expect(needsRejoin).not.toContain(d.plan.to);
           expect(alarms[d.plan.to as 'a' | 'b' | 'c']).toBe('OK');
           if (mode === 'switchover') expect(alarms[primary as 'a' | 'b' | 'c']).toBe('OK');
           expect(d.plan.epoch).toBe(d.plan.expectedEpoch + 1);
@@ -448,6 +479,11 @@ describe('chooseTarget', () => {
     ['priority breaks a lag tie', [c('b', 'OK', 'eligible', 1, 2), c('c', 'OK', 'eligible', 1, 1)], 'c'],
     ['eligible before over-budget', [c('b', 'OK', 'lag-over-budget', 0.5), c('c', 'OK', 'eligible', 9)], 'c'],
     ['known lag before unknown', [c('b', 'OK', 'lag-unknown'), c('c', 'OK', 'lag-stale', 50)], 'c'],
+    [
+      'never a former primary that has not rejoined',
+      [c('b', 'OK', 'needs-rejoin', 0), c('c', 'OK', 'lag-unknown')],
+      'c',
+    ],
     [
       'never an unhealthy one',
       [c('b', 'ALARM', 'unhealthy', 0), c('c', 'UNKNOWN', 'unhealthy', 0)],
