@@ -49,7 +49,14 @@ export interface ServiceStatus {
   readonly description?: string;
   readonly router: string;
   readonly primary: string;
+  /** Set when the recorded primary is not a node of the service in the configuration. */
+  readonly primaryNote?: string;
   readonly epoch: number;
+  /**
+   * Former primaries that must rejoin (be demoted or fenced, then `failover rejoin`) before they
+   * can be promoted or take traffic again. Absent when none.
+   */
+  readonly needsRejoin?: readonly string[];
   /** False until the first write: the state is the configured initial primary at epoch 0. */
   readonly recorded: boolean;
   readonly paused: boolean;
@@ -236,7 +243,17 @@ function serviceStatus(
     ...(service.description ? { description: service.description } : {}),
     router: routerText(service),
     primary: state.primary,
+    ...(primary
+      ? {}
+      : {
+          primaryNote: `the recorded primary ${state.primary} is not a node of ${service.id} in the configuration (nodes: ${service.nodes
+            .map((n) => n.id)
+            .join(
+              ', ',
+            )}): automatic failover holds and the workflow refuses until the record or the configuration is fixed`,
+        }),
     epoch: state.epoch,
+    ...(state.needsRejoin?.length ? { needsRejoin: [...state.needsRejoin] } : {}),
     recorded: stored !== undefined,
     paused: state.paused,
     autoFailover: service.policy.autoFailover,
@@ -316,7 +333,13 @@ export function statusLines(s: ServiceStatus, now: number): string[] {
   lines.push(
     `  primary      ${s.primary} (epoch ${s.epoch}${s.recorded ? '' : ', initial: nothing recorded yet'})${traffic}`,
   );
+  if (s.primaryNote) lines.push(`  !            ${s.primaryNote}`);
   if (s.trafficNote) lines.push(`  !            ${s.trafficNote}`);
+  for (const node of s.needsRejoin ?? []) {
+    lines.push(
+      `  !            ${node} NEEDS REJOIN: a former primary, never promoted or given traffic until it rejoined; demote it to a replica of ${s.primary}, then run failover rejoin ${s.serviceId} ${node}`,
+    );
+  }
   const automatic = !s.autoFailover
     ? 'off (policy.autoFailover is false)'
     : s.paused

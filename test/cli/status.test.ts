@@ -150,6 +150,49 @@ describe('failover status', () => {
     expect(text.stdout).toContain(`automatic failover would HOLD (${reason})`);
   });
 
+  it('shows a former primary that needs rejoin: never a candidate, and how to clear it', async () => {
+    const h = cliHarness();
+    h.env.state.seed({
+      serviceId: 'orders-db',
+      primary: 'db-b',
+      epoch: 4,
+      paused: false,
+      needsRejoin: ['db-a'],
+    });
+    h.env.lag.put('orders-db', 'db-a', 0, START - SEC);
+    const r = await h.run('status', 'orders-db');
+    expect(r.stdout).toContain(
+      '!            db-a NEEDS REJOIN: a former primary, never promoted or given traffic until it rejoined; demote it to a replica of db-b, then run failover rejoin orders-db db-a',
+    );
+    expect(r.stdout).toMatch(/db-a\s+replica\s+OK\s+0 s \(1 s old\)\s+needs-rejoin/);
+    expect(r.stdout).toContain('if db-b failed now: automatic failover would HOLD');
+    const j = (await h.run('status', 'orders-db', '--json')).json();
+    expect(j.services[0]).toMatchObject({ primary: 'db-b', epoch: 4, needsRejoin: ['db-a'] });
+    expect(j.services[0].primaryNote).toBeUndefined();
+    // Nothing to rejoin: no field, no line.
+    const other = await h.run('status', 'git-server', '--json');
+    expect(other.json().services[0].needsRejoin).toBeUndefined();
+    expect((await h.run('status', 'git-server')).stdout).not.toContain('NEEDS REJOIN');
+  });
+
+  it('flags a recorded primary that is not in the configuration, and what automation does about it', async () => {
+    const h = cliHarness();
+    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-z', epoch: 9, paused: false });
+    const r = await h.run('status', 'orders-db');
+    expect(r.stdout).toContain('primary      db-z (epoch 9)');
+    expect(r.stdout).toContain(
+      '!            the recorded primary db-z is not a node of orders-db in the configuration (nodes: db-a, db-b): automatic failover holds and the workflow refuses until the record or the configuration is fixed',
+    );
+    expect(r.stdout).toContain('automatic failover would HOLD (primary-not-configured)');
+    const j = (await h.run('status', 'orders-db', '--json')).json();
+    expect(j.services[0]).toMatchObject({
+      primary: 'db-z',
+      primaryNote: expect.stringContaining('db-z is not a node of orders-db'),
+      ifPrimaryFailsNow: { action: 'hold', reason: 'primary-not-configured' },
+    });
+    expect((await h.run('status', 'git-server', '--json')).json().services[0].primaryNote).toBeUndefined();
+  });
+
   it('treats a health alarm DescribeAlarms did not return as UNKNOWN, never as healthy', async () => {
     const h = cliHarness();
     h.env.alarms.setNode('orders-db', 'db-b', undefined);
