@@ -32,7 +32,7 @@ function sizeOnDisk(path: string): number {
 describe.each([
   ['alarm health signals', 'aws-signals', SERVICES],
   ['probed nodes', 'probe', 300],
-] as const)('cdk synth of the fleet (%s, %i services)', (_label, sample, services) => {
+] as const)('cdk synth of the fleet (%s: %s, %i services)', (_label, sample, services) => {
   const dir = mkdtempSync(join(tmpdir(), 'failover-fleet-'));
   const outdir = join(dir, 'cdk.out');
   let output = '';
