@@ -12,6 +12,7 @@
 import {
   type CloudWatchClient,
   GetMetricDataCommand,
+  ListMetricsCommand,
   PutMetricAlarmCommand,
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
@@ -19,6 +20,13 @@ import { alarmStateChangeEvent } from '../../test/support/alarm-events.ts';
 import type { AlarmDefinition } from './synth.ts';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+const COMPARISON_WORDS: Readonly<Record<string, string>> = {
+  GreaterThanThreshold: 'greater than',
+  GreaterThanOrEqualToThreshold: 'greater than or equal to',
+  LessThanThreshold: 'less than',
+  LessThanOrEqualToThreshold: 'less than or equal to',
+};
 
 export interface AlarmTransition {
   readonly alarmName: string;
@@ -91,6 +99,7 @@ export class AlarmEvaluator {
   private running = false;
   private eventSeq = 0;
   private pending = new Set<Promise<void>>();
+  private readonly dimensionOrder = new Map<string, { Name: string; Value: string }[]>();
 
   constructor(private readonly options: AlarmEvaluatorOptions) {}
 
@@ -149,6 +158,32 @@ export class AlarmEvaluator {
     this.timers.push(timer);
   }
 
+  /**
+   * The alarm's dimensions in the order the publisher stored them. moto 5.2.1 matches dimension
+   * lists by sorting them with a broken `__lt__` (name against value), so the same set in another
+   * order matches nothing; CloudWatch itself ignores the order.
+   */
+  private async dimensionsOf(def: AlarmDefinition): Promise<{ Name: string; Value: string }[]> {
+    const wanted = Object.entries(def.dimensions).map(([Name, Value]) => ({ Name, Value }));
+    const cached = this.dimensionOrder.get(def.alarmName);
+    if (cached) return cached;
+    const out = await this.options.cloudWatch.send(
+      new ListMetricsCommand({ Namespace: def.namespace, MetricName: def.metricName }),
+    );
+    const stored = (out.Metrics ?? []).find(
+      (m) =>
+        (m.Dimensions ?? []).length === wanted.length &&
+        wanted.every((w) => m.Dimensions?.some((d) => d.Name === w.Name && d.Value === w.Value)),
+    );
+    if (!stored) return wanted;
+    const order = (stored.Dimensions ?? []).map((d) => ({
+      Name: d.Name as string,
+      Value: d.Value as string,
+    }));
+    this.dimensionOrder.set(def.alarmName, order);
+    return order;
+  }
+
   /** Evaluates one alarm over the periods that ended at `boundary` (ms, a period boundary). */
   async evaluateOnce(def: AlarmDefinition, boundary: number): Promise<void> {
     const periodMs = def.periodSeconds * 1000;
@@ -165,7 +200,7 @@ export class AlarmEvaluator {
               Metric: {
                 Namespace: def.namespace,
                 MetricName: def.metricName,
-                Dimensions: Object.entries(def.dimensions).map(([Name, Value]) => ({ Name, Value })),
+                Dimensions: await this.dimensionsOf(def),
               },
               Period: def.periodSeconds,
               Stat: def.statistic,
@@ -186,7 +221,12 @@ export class AlarmEvaluator {
     const next = evaluate(def, values, current);
     this.options.onEvaluation?.(def.alarmName, next, values);
     if (next === current || !this.running) return;
-    const reason = `Threshold crossed: ${values.map((v) => (v === undefined ? 'missing' : String(v))).join(', ')} over the last ${def.evaluationPeriods} periods of ${def.periodSeconds} s (${def.statistic} ${def.comparison} ${def.threshold}, missing data ${def.treatMissingData})`;
+    // CloudWatch's own wording: this is the evaluation's state change, not a SetAlarmState by hand.
+    const shown = values.map((v) => (v === undefined ? 'missing' : String(v))).join(', ');
+    const breachingCount = values.filter((v) =>
+      v === undefined ? def.treatMissingData === 'breaching' : breaches(def, v),
+    ).length;
+    const reason = `Threshold Crossed: ${breachingCount} out of the last ${def.evaluationPeriods} datapoints [${shown}] ${next === 'ALARM' ? 'were' : 'were not'} ${COMPARISON_WORDS[def.comparison] ?? def.comparison} the threshold (${def.threshold}) (minimum ${def.datapointsToAlarm} datapoints for ${current} -> ${next} transition; period ${def.periodSeconds} s, ${def.statistic}, missing data ${def.treatMissingData}).`;
     await this.setState(def.alarmName, next, reason);
     const at = Date.now();
     const event = alarmStateChangeEvent({
