@@ -476,9 +476,21 @@ function describeCandidates(candidates: readonly CandidateAssessment[]): string 
 // Catch-up
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Clock-skew margin for "measured after the fence": the fence time is the workflow Lambda's clock,
+ * the lag datapoint's timestamp is the publisher's. A datapoint must be stamped at least this long
+ * after the fence to count, so a measurement taken just before the fence on a clock running up to
+ * this much ahead can never pass for one taken after it (which could hide the last writes). Erring
+ * this way costs at most one more poll.
+ */
+export const FENCE_SKEW_MARGIN_SECONDS = 2;
+
 /** Progress of the catch-up loop, carried between checks in the execution state. */
 export interface CatchUpProgress {
-  /** First check, right after the fence: lag datapoints must start at or after this. */
+  /**
+   * First check, right after the fence: lag datapoints must be stamped at or after this plus
+   * FENCE_SKEW_MARGIN_SECONDS.
+   */
   readonly startedAt: number;
   readonly deadline: number;
   readonly checks: number;
@@ -523,7 +535,8 @@ export function assessCatchUp(input: CatchUpInput): CatchUpAssessment {
   if (targetAlarm !== 'OK') {
     waiting = `${plan.to} is not known to be healthy (alarm ${targetAlarm})`;
   } else if (plan.mode === 'switchover') {
-    if (usable && sample.timestamp >= progress.startedAt && sample.lagSeconds === 0) {
+    const afterFence = usable && sample.timestamp >= progress.startedAt + FENCE_SKEW_MARGIN_SECONDS * 1000;
+    if (afterFence && sample.lagSeconds === 0) {
       return {
         status: 'ready',
         lagSeconds: 0,
@@ -533,8 +546,12 @@ export function assessCatchUp(input: CatchUpInput): CatchUpAssessment {
       };
     }
     waiting =
-      usable && sample.timestamp < progress.startedAt
-        ? `no lag datapoint measured after the fence yet (newest: ${lagText})`
+      usable && !afterFence
+        ? `no lag datapoint measured after the fence yet (newest: ${lagText}${
+            sample.timestamp >= progress.startedAt
+              ? `, within the ${FENCE_SKEW_MARGIN_SECONDS} s clock-skew margin after the fence`
+              : ''
+          })`
         : `${plan.to} not caught up: ${lagText}`;
   } else {
     const fresh =

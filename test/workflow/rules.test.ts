@@ -16,6 +16,7 @@ import {
   type CatchUpProgress,
   chooseTarget,
   executionName,
+  FENCE_SKEW_MARGIN_SECONDS,
   leaseSeconds,
   parseWorkflowRequest,
   planWorkflow,
@@ -520,6 +521,24 @@ describe('assessCatchUp', () => {
       'waiting',
       /no lag datapoint measured after the fence yet/,
     ],
+    [
+      'switchover: lag 0 stamped after the fence but within the clock-skew margin',
+      base,
+      'OK',
+      at(0, NOW - 10_000 + FENCE_SKEW_MARGIN_SECONDS * 1000 - 1),
+      NOW,
+      'waiting',
+      /no lag datapoint measured after the fence yet .*within the 2 s clock-skew margin after the fence/,
+    ],
+    [
+      'switchover: lag 0 stamped exactly the margin after the fence',
+      base,
+      'OK',
+      at(0, NOW - 10_000 + FENCE_SKEW_MARGIN_SECONDS * 1000),
+      NOW,
+      'ready',
+      /caught up: lag 0/,
+    ],
     ['switchover: a little lag', base, 'OK', at(0.2, NOW - 1000), NOW, 'waiting', /not caught up: lag 0.2 s/],
     ['switchover: no datapoint', base, 'OK', undefined, NOW, 'waiting', /no lag datapoint/],
     [
@@ -590,8 +609,12 @@ describe('assessCatchUp', () => {
         ),
         fc.option(
           fc.record({
-            lagSeconds: fc.double({ min: -1, max: 100, noNaN: false }),
-            timestamp: fc.integer({ min: NOW - 200_000, max: NOW + 200_000 }),
+            lagSeconds: fc.oneof(fc.constant(0), fc.double({ min: -1, max: 100, noNaN: false })),
+            timestamp: fc.oneof(
+              fc.integer({ min: NOW - 200_000, max: NOW + 200_000 }),
+              // Around the fence and its clock-skew margin, where the boundary is.
+              fc.integer({ min: progress.startedAt - 3000, max: progress.startedAt + 3000 }),
+            ),
           }),
           { nil: undefined },
         ),
@@ -601,7 +624,10 @@ describe('assessCatchUp', () => {
           expect(targetAlarm).toBe('OK');
           if (p.mode === 'switchover') {
             expect(a.lagSeconds).toBe(0);
-            expect(sample?.timestamp).toBeGreaterThanOrEqual(progress.startedAt);
+            // Never a datapoint that a clock up to the margin ahead could have taken before the fence.
+            expect(sample?.timestamp).toBeGreaterThanOrEqual(
+              progress.startedAt + FENCE_SKEW_MARGIN_SECONDS * 1000,
+            );
           }
           if (!a.forced) {
             expect(a.lagSeconds).toBeLessThanOrEqual(service.policy.maxLagSeconds);
