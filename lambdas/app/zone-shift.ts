@@ -46,6 +46,7 @@ import {
   lagLookbackSeconds,
   NOTIFIED_HOLDS,
 } from './auto-failover.ts';
+import { needsAttentionNotification, trafficConflictNotification } from './role-change/announce.ts';
 import { rejoinSetAfter } from './role-change/commit.ts';
 
 export interface ZoneShiftRetry {
@@ -948,21 +949,14 @@ class ZoneShift {
       observed: result.observed,
       message: result.message,
     });
-    await this.publishQuietly({
-      kind: 'failover-failed',
-      serviceId: service.id,
-      subject: `${service.id}: failover to ${decision.to} refused, traffic is on ${result.observed ?? 'an unknown target'}, not ${decision.from}`,
-      detail: {
-        serviceId: service.id,
-        from: decision.from,
-        to: decision.to,
-        observed: result.observed ?? null,
+    await this.publishQuietly(
+      trafficConflictNotification({
+        decision,
+        observed: result.observed,
         message: result.message,
-        epoch: decision.expectedEpoch,
         eventId: item.shift.transition.eventId,
-        action: 'check which node serves traffic and takes writes, then record it with a manual failover',
-      },
-    });
+      }),
+    );
     this.set(item, {
       outcome: 'conflict',
       from: decision.from,
@@ -984,21 +978,15 @@ class ZoneShift {
       to: decision.to,
     });
     deps.metrics.add('FailoverNeedsAttention', 1, 'Count', { serviceId: service.id });
-    await this.publishQuietly({
-      kind: 'failover-failed',
-      serviceId: service.id,
-      subject: `${service.id}: automatic failover from ${decision.from} to ${decision.to} needs attention (${reason})`,
-      detail: {
-        serviceId: service.id,
-        from: decision.from,
-        to: decision.to,
+    await this.publishQuietly(
+      needsAttentionNotification({
+        decision,
         reason,
         detail,
-        epoch: decision.expectedEpoch,
         eventId: item.shift.transition.eventId,
         holder: item.shift.holder,
-      },
-    });
+      }),
+    );
     this.set(item, {
       outcome: 'needs-attention',
       from: decision.from,

@@ -162,24 +162,18 @@ export async function needsAttention(
     actions: ctx.recorded,
   });
   deps.metrics.add('FailoverNeedsAttention', 1, 'Count', { serviceId: service.id });
-  await deps.notifier.publish({
-    kind: 'failover-failed',
-    serviceId: service.id,
-    subject: `${service.id}: automatic failover from ${decision.from} to ${decision.to} needs attention (${reason})${options.paused ? ', service paused' : ''}`,
-    detail: {
-      serviceId: service.id,
-      from: decision.from,
-      to: decision.to,
+  await deps.notifier.publish(
+    needsAttentionNotification({
+      decision,
       reason,
       detail,
-      epoch: decision.expectedEpoch,
       eventId: ctx.transition.eventId,
       holder: deps.holderId,
       ...(options.paused ? { paused: true } : {}),
       ...(options.fenced ? { fenced: options.fenced } : {}),
-      ...(ctx.recorded.length ? { actions: ctx.recorded } : {}),
-    },
-  });
+      actions: ctx.recorded,
+    }),
+  );
   return {
     outcome: 'needs-attention',
     serviceId: service.id,
@@ -253,6 +247,69 @@ export function failedOverNotification(input: {
       timings: input.timings,
       candidates: decision.candidates,
       actor: input.actor,
+      ...input.extra,
+    },
+  };
+}
+
+/**
+ * The page for a change that could not be settled: what the on-call reads. One builder for the
+ * single-service path and the zone shifter, so both say the same thing the same way.
+ */
+export function needsAttentionNotification(input: {
+  readonly decision: FailoverDecision;
+  readonly reason: string;
+  readonly detail: string;
+  readonly eventId: string;
+  readonly holder: string;
+  readonly paused?: boolean;
+  readonly fenced?: FencedVerdict;
+  readonly actions?: readonly unknown[];
+}): Notification {
+  const { decision, reason, detail, paused } = input;
+  return {
+    kind: 'failover-failed',
+    serviceId: decision.serviceId,
+    subject: `${decision.serviceId}: automatic failover from ${decision.from} to ${decision.to} needs attention (${reason})${paused ? ', service paused' : ''}`,
+    detail: {
+      serviceId: decision.serviceId,
+      from: decision.from,
+      to: decision.to,
+      reason,
+      detail,
+      epoch: decision.expectedEpoch,
+      eventId: input.eventId,
+      holder: input.holder,
+      ...(paused ? { paused: true } : {}),
+      ...(input.fenced ? { fenced: input.fenced } : {}),
+      ...(input.actions?.length ? { actions: input.actions } : {}),
+    },
+  };
+}
+
+/** The page for a traffic compare-and-swap that found traffic elsewhere: nothing was overwritten. */
+export function trafficConflictNotification(input: {
+  readonly decision: FailoverDecision;
+  readonly observed: string | undefined;
+  readonly message: string;
+  readonly eventId: string;
+  readonly extra?: Readonly<Record<string, unknown>>;
+  readonly paused?: boolean;
+}): Notification {
+  const { decision, observed, paused } = input;
+  return {
+    kind: 'failover-failed',
+    serviceId: decision.serviceId,
+    subject: `${decision.serviceId}: failover to ${decision.to} refused, traffic is on ${observed ?? 'an unknown target'}, not ${decision.from}${paused ? ', service paused' : ''}`,
+    detail: {
+      serviceId: decision.serviceId,
+      from: decision.from,
+      to: decision.to,
+      observed: observed ?? null,
+      message: input.message,
+      epoch: decision.expectedEpoch,
+      eventId: input.eventId,
+      action: 'check which node serves traffic and takes writes, then record it with a manual failover',
       ...input.extra,
     },
   };

@@ -5,7 +5,7 @@
  */
 import { TrafficShiftError, TransientAwsError } from '../../domain/errors.ts';
 import type { FencedVerdict, TrafficShiftResult } from '../../domain/types.ts';
-import { needsAttention } from './announce.ts';
+import { needsAttention, trafficConflictNotification } from './announce.ts';
 import { commitChange } from './commit.ts';
 import type { ChangeContext } from './context.ts';
 import { describe } from './context.ts';
@@ -94,23 +94,19 @@ async function conflict(
     message: result.message,
     rollbackProblems: undone,
   });
-  await deps.notifier.publish({
-    kind: 'failover-failed',
-    serviceId: service.id,
-    subject: `${service.id}: failover to ${decision.to} refused, traffic is on ${result.observed ?? 'an unknown target'}, not ${decision.from}${paused ? ', service paused' : ''}`,
-    detail: {
-      serviceId: service.id,
-      from: decision.from,
-      to: decision.to,
-      observed: result.observed ?? null,
+  await deps.notifier.publish(
+    trafficConflictNotification({
+      decision,
+      observed: result.observed,
       message: result.message,
-      epoch: decision.expectedEpoch,
       eventId: ctx.transition.eventId,
-      action: 'check which node serves traffic and takes writes, then record it with a manual failover',
-      ...(promoted ? { fenced: promoted.fenced, actions: ctx.recorded } : {}),
-      ...(undone.length > 0 ? { rollbackProblems: undone, paused } : {}),
-    },
-  });
+      paused,
+      extra: {
+        ...(promoted ? { fenced: promoted.fenced, actions: ctx.recorded } : {}),
+        ...(undone.length > 0 ? { rollbackProblems: undone, paused } : {}),
+      },
+    }),
+  );
   return {
     outcome: 'conflict',
     serviceId: service.id,
