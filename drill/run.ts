@@ -199,7 +199,12 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
         const recovery = measureRecovery(world);
         return recovery ? { recovery } : {};
       })(),
-      timeline: [] as ScenarioOutcome['timeline'],
+      ...(() => {
+        const nodeActions = world.nodeActionsOutcome();
+        return nodeActions ? { nodeActions } : {};
+      })(),
+      // What happened so far (the checks read it); the final timeline adds their verdicts.
+      timeline: timeline.sorted(),
       series: world.series,
       lagDatapoints: Object.fromEntries(world.lagDatapoints),
       markers: world.markers,

@@ -3,9 +3,11 @@
  * (and what an operator does), and the outcome that must hold afterwards.
  */
 import type { FailoverConfigInput } from '../lambdas/domain/config.ts';
+import type { NodeActionRole } from '../lambdas/domain/node-actions.ts';
 import type { ClusterState, HistoryEntry } from '../lambdas/domain/types.ts';
 import type { WorkflowRequestInput } from '../lambdas/domain/workflow.ts';
 import type { FailoverHandlerResult } from '../lambdas/handlers/failover.ts';
+import type { ScriptedAnswer } from '../lambdas/testing/node-actions.ts';
 import type { TimelineEntry } from './timeline.ts';
 
 export type ServiceInput = FailoverConfigInput['services'][number];
@@ -64,14 +66,20 @@ export interface Driver {
   readonly serviceId: string;
   /** Lets the world run until `seconds`. */
   at(seconds: number): Promise<void>;
-  /** The node stops answering: its health probes fail, it takes no writes, it publishes no lag. */
-  crash(nodeId: string): void;
+  /**
+   * The node stops answering: its health probes fail, it takes no writes, it publishes no lag.
+   * `actionsReach`: its node actions still take effect (a hung host whose fence isolates it
+   * through the control plane); by default a crashed node answers no action either.
+   */
+  crash(nodeId: string, options?: { readonly actionsReach?: boolean }): void;
   /** The node is back; as a replica it starts `lagSeconds` behind. */
   recover(nodeId: string, options?: { readonly lagSeconds?: number }): void;
   /** Sets a replica's lag (while the primary writes), at once or as a ramp over `overSeconds`. */
   setLag(nodeId: string, lagSeconds: number, options?: { readonly overSeconds?: number }): void;
   /** The replica's lag publisher stops (its datapoints age until they are stale). */
   stopLagPublisher(nodeId: string): void;
+  /** What the next `role` action on the node does (services with node actions; in order). */
+  scriptAction(nodeId: string, role: NodeActionRole, answer: ScriptedAnswer): void;
   /** A line in the timeline about the world. */
   note(text: string): void;
   /** EventBridge delivery faults for the next event about `nodeId`'s health alarm. */
@@ -186,6 +194,8 @@ export interface ScenarioOutcome {
   readonly events: readonly unknown[];
   readonly trafficChanges: readonly { at: number; from: string; to: string }[];
   readonly recovery?: Recovery;
+  /** Services with node actions (MemoryNodeActions): every call, and who accepted writes. */
+  readonly nodeActions?: NodeActionsOutcome;
   readonly timeline: readonly TimelineEntry[];
   readonly series: readonly SeriesSample[];
   readonly lagDatapoints: Readonly<Record<string, readonly { t: number; lag: number }[]>>;
@@ -194,4 +204,23 @@ export interface ScenarioOutcome {
   readonly passed: boolean;
   /** Wall-clock milliseconds the scenario took to run. */
   readonly wallMs: number;
+}
+
+export interface NodeActionsOutcome {
+  readonly calls: readonly {
+    readonly at: number;
+    readonly nodeId: string;
+    readonly role: NodeActionRole;
+    readonly token: number;
+    readonly outcome: string;
+    readonly applied: boolean;
+  }[];
+  /** The most nodes that accepted writes at once, checked every simulated second and after every action. */
+  readonly maxWriters: number;
+  /** Moments with more than one writer (split brain). */
+  readonly splitBrain: readonly { readonly t: number; readonly writers: readonly string[] }[];
+  /** How many times the writers were checked. */
+  readonly writerChecks: number;
+  /** Who accepted writes at the end. */
+  readonly writersAtEnd: readonly string[];
 }

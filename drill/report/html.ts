@@ -131,10 +131,30 @@ function scenarioSection(s: ScenarioOutcome): string {
 ${timelineSvg(s)}
 ${recoverySection(s)}
 </figure>
+${nodeActionsSection(s)}
 <h3>Checks</h3>
 <ul class="checks">${s.checks.map((c) => `<li class="${c.ok ? 'ok' : 'ko'}">${esc(c.name)}: ${esc(c.detail)}</li>`).join('')}</ul>
 <details><summary>Timeline (${s.timeline.length} entries)</summary><pre>${esc(s.timeline.map((e) => formatEntry(e)).join('\n'))}</pre></details>
 </section>`;
+}
+
+/** Services with node actions: every call (role, node, token, what came of it) and the writer check. */
+function nodeActionsSection(s: ScenarioOutcome): string {
+  const a = s.nodeActions;
+  if (!a) return '';
+  const rows = a.calls
+    .map(
+      (c) =>
+        `<tr><td>${c.at.toFixed(1)} s</td><td>${esc(c.role)}</td><td>${esc(c.nodeId)}</td><td>${c.token}</td><td>${esc(c.outcome)}${c.applied ? '' : ' (no effect)'}</td></tr>`,
+    )
+    .join('');
+  return `<h3>Node actions</h3>
+<table class="overview"><thead><tr><th>at</th><th>action</th><th>node</th><th>token</th><th>outcome</th></tr></thead><tbody>${rows}</tbody></table>
+<p class="meta">writers checked ${a.writerChecks} times (every simulated second and after every action): at most ${a.maxWriters} at once${
+    a.splitBrain.length
+      ? `; SPLIT BRAIN at ${a.splitBrain.map((b) => `${b.t} s (${b.writers.join(', ')})`).join(', ')}`
+      : ''
+  }; accepting writes at the end: ${esc(a.writersAtEnd.join(', ') || 'none')}</p>`;
 }
 
 function routerText(s: ScenarioOutcome): string {

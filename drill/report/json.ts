@@ -42,6 +42,7 @@ export function toJson(report: DrillReport) {
         notifications: s.notifications,
       },
       recovery: s.recovery ?? null,
+      nodeActions: s.nodeActions ?? null,
       invocations: s.invocations,
       events: s.events,
       executions: s.executions,

@@ -34,6 +34,11 @@ export interface DnsServiceOptions {
   readonly policy?: PolicyInput;
   /** Fence, promote and demote hooks (simulated Lambdas acting on the nodes). */
   readonly hooks?: boolean;
+  /**
+   * Fence, promote and demote node actions (`lambda` kind, whole ARNs in the stack's account),
+   * which the failover Lambda's role-change engine runs; the drill runs them on MemoryNodeActions.
+   */
+  readonly actions?: boolean;
   readonly switchover?: ServiceInput['switchover'];
 }
 
@@ -66,6 +71,15 @@ export function dnsService(options: DnsServiceOptions, resources: ScenarioResour
             promote: hookArn(options.id, 'promote'),
             demote: hookArn(options.id, 'demote'),
             timeoutSeconds: 60,
+          },
+        }
+      : {}),
+    ...(options.actions
+      ? {
+          actions: {
+            fence: { type: 'lambda', functionArn: hookArn(options.id, 'fence'), timeoutSeconds: 30 },
+            promote: { type: 'lambda', functionArn: hookArn(options.id, 'promote'), timeoutSeconds: 60 },
+            demote: { type: 'lambda', functionArn: hookArn(options.id, 'demote'), timeoutSeconds: 30 },
           },
         }
       : {}),

@@ -4,6 +4,8 @@ import { flappingPrimary } from './flapping-primary.ts';
 import { forcedFailover } from './forced-failover.ts';
 import { plannedFailback } from './planned-failback.ts';
 import { primaryCrash } from './primary-crash.ts';
+import { primaryReturns } from './primary-returns.ts';
+import { promoteFails } from './promote-fails.ts';
 import { replicaLagging } from './replica-lagging.ts';
 import { severalReplicas } from './several-replicas.ts';
 
@@ -16,6 +18,8 @@ export const SCENARIOS: readonly Scenario[] = [
   plannedFailback,
   forcedFailover,
   severalReplicas,
+  primaryReturns,
+  promoteFails,
 ];
 
 export function findScenario(name: string): Scenario | undefined {

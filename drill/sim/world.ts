@@ -8,6 +8,9 @@
  *   lag publisher every metric period -> datapoints the LagPort reads (with their ages)
  *   operator -> the REAL state machine (aws-local-stepfunctions) -> the REAL step handler
  *     -> simulated hook Lambdas that fence, promote and demote the nodes
+ *   a service with node actions (`services[].actions`) -> the failover Lambda's role-change
+ *     engine runs them on MemoryNodeActions (lambdas/testing/node-actions.ts); who accepts
+ *     writes is checked every simulated second and after every action
  *
  * Every port call of the real code is timed (modelled latency in the simulation) and observed,
  * which is what the timeline narrates: observed, decided, changed, announced.
@@ -21,6 +24,11 @@ import {
   type ServiceConfig,
 } from '../../lambdas/domain/config.ts';
 import { LeaseConflictError } from '../../lambdas/domain/errors.ts';
+import type {
+  NodeActionPort,
+  NodeActionRequest,
+  NodeActionResult,
+} from '../../lambdas/domain/node-actions.ts';
 import type { CommitRequest, Logger, Notification } from '../../lambdas/domain/ports.ts';
 import type {
   CandidateAssessment,
@@ -32,12 +40,14 @@ import type { HookPayload, WorkflowRequestInput } from '../../lambdas/domain/wor
 import { type FailoverHandlerResult, makeHandler } from '../../lambdas/handlers/failover.ts';
 import { type CallInfo, instrument } from '../../lambdas/testing/instrument.ts';
 import { MemoryMetrics } from '../../lambdas/testing/memory.ts';
+import { MemoryNodeActions } from '../../lambdas/testing/node-actions.ts';
 import type {
   DeliveredEvent,
   Driver,
   ExecutionSummary,
   InvocationSummary,
   Marker,
+  NodeActionsOutcome,
   Scenario,
   SeriesSample,
 } from '../scenario.ts';
@@ -122,6 +132,13 @@ export class World {
   readonly commits: CommitRequest[] = [];
   /** Where the router points, as the world knows it (updated by every observed shift). */
   routedTo: string;
+  /** The nodes as their actions see them: only for a service configured with `actions`. */
+  readonly actions?: MemoryNodeActions;
+  private readonly writerChecks = {
+    max: 0,
+    checks: 0,
+    splitBrain: [] as { t: number; writers: string[] }[],
+  };
   private readonly eventsById = new Map<string, AlarmStateChangeEvent>();
   private readonly faults = new Map<string, EventFault>();
   private readonly end: number;
@@ -167,6 +184,15 @@ export class World {
         ),
       );
       this.lagDatapoints.set(node.id, []);
+    }
+    if (service.actions) {
+      this.actions = new MemoryNodeActions(config, {
+        clock: this.clock,
+        sleep: (ms) => this.clock.sleep(ms),
+        roles: { [service.id]: ['fence', 'unfence', 'promote', 'demote'] },
+        durationMs: this.clock.simulated ? ACTION_MS : 0,
+      });
+      for (const node of this.nodes.values()) if (!node.up) this.actions.setUp(service.id, node.id, false);
     }
     this.workflow = new WorkflowExecutor({
       stack: options.stack,
@@ -300,6 +326,84 @@ export class World {
       } else node.lag = node.baseLag;
     }
     this.sample(at);
+    this.checkWriters(at);
+  }
+
+  /** Split brain is more than one node accepting writes; checked each second and after every action. */
+  private checkWriters(at: number): void {
+    if (!this.actions) return;
+    const writers = this.actions.writers(this.service.id);
+    this.writerChecks.checks++;
+    this.writerChecks.max = Math.max(this.writerChecks.max, writers.length);
+    if (writers.length > 1) {
+      const t = (at - this.t0) / 1000;
+      if (!this.writerChecks.splitBrain.some((s) => s.t === t)) {
+        this.writerChecks.splitBrain.push({ t, writers });
+        this.timeline.add(at, 'observed', `SPLIT BRAIN: ${writers.join(' and ')} both accept writes`);
+      }
+    }
+  }
+
+  /** What the node actions did, for the outcome (undefined: the service has none). */
+  nodeActionsOutcome(): NodeActionsOutcome | undefined {
+    if (!this.actions) return undefined;
+    return {
+      calls: this.actions.callsFor(this.service.id).map((c) => ({
+        at: (c.at - this.t0) / 1000,
+        nodeId: c.request.nodeId,
+        role: c.request.role,
+        token: c.request.token,
+        outcome: c.outcome,
+        applied: c.applied,
+      })),
+      maxWriters: this.writerChecks.max,
+      splitBrain: this.writerChecks.splitBrain,
+      writerChecks: this.writerChecks.checks,
+      writersAtEnd: this.actions.writers(this.service.id),
+    };
+  }
+
+  /** The action port the failover Lambda gets: `has` stays synchronous; each run is narrated. */
+  private actionPort(): NodeActionPort | undefined {
+    const actions = this.actions;
+    if (!actions) return undefined;
+    return {
+      has: (serviceId, nodeId, role) => actions.has(serviceId, nodeId, role),
+      run: async (request: NodeActionRequest): Promise<NodeActionResult> => {
+        const result = await actions.run(request);
+        this.narrateAction(request, result);
+        return result;
+      },
+    };
+  }
+
+  private narrateAction(request: NodeActionRequest, result: NodeActionResult): void {
+    if (request.serviceId !== this.service.id || !this.actions) return;
+    const at = this.clock.now();
+    const model = this.actions.node(request.serviceId, request.nodeId);
+    const sim = this.nodes.get(request.nodeId);
+    if (sim && result.status === 'succeeded') sim.fenced = model.fenced;
+    const effect =
+      result.status !== 'succeeded'
+        ? `${result.status}: ${result.detail}`
+        : request.role === 'fence'
+          ? 'read-only, takes no writes'
+          : request.role === 'promote'
+            ? 'accepts writes'
+            : request.role === 'demote'
+              ? 'a read-only replica'
+              : `fence lifted${model.writable ? ', takes writes again' : ''}`;
+    this.timeline.add(
+      at,
+      result.status === 'succeeded' ? 'changed' : 'observed',
+      `node action ${request.role} ${request.nodeId} (${request.mode}, token ${request.token}): ${effect}`,
+    );
+    this.markers.push({
+      t: (at - this.t0) / 1000,
+      kind: result.status === 'succeeded' ? 'step' : 'fault',
+      label: `${request.role} ${request.nodeId}${result.status === 'succeeded' ? '' : ` ${result.status}`}`,
+    });
+    this.checkWriters(at);
   }
 
   private sample(at: number): void {
@@ -444,9 +548,11 @@ export class World {
     const logger = this.logger((entry) => {
       if (entry.message === 'failover decision') decided = entry.data?.action as 'failover' | 'hold';
     });
+    const actions = this.actionPort();
     const handler = makeHandler({
       config: this.options.config,
       ...ports,
+      ...(actions ? { actions } : {}),
       logger,
       metrics: this.metrics,
       clock: this.clock,
@@ -539,6 +645,14 @@ export class World {
         );
         this.markers.push({ t, kind: 'ignored', label: `ignored: ${result.reason}` });
         return;
+      case 'rejoined':
+        this.timeline.add(
+          end,
+          'changed',
+          `rejoin complete: ${result.from} is a replica again (${result.reason}), epoch ${result.epoch}`,
+        );
+        this.markers.push({ t, kind: 'step', label: `rejoin ${result.from}` });
+        return;
       default:
         this.timeline.add(end, 'decided', `${result.outcome} (${result.reason}): ${result.detail ?? ''}`);
         this.markers.push({ t, kind: 'fault', label: `${result.outcome}: ${result.reason}` });
@@ -606,6 +720,12 @@ export class World {
         } s (budget ${this.service.policy.maxLagSeconds} s, datapoint ${chosen?.lagAgeSeconds?.toFixed(1)} s old)${
           others.length ? `; passed over: ${others.join(', ')}` : ''
         }`,
+      );
+    } else if (data.action === 'rejoin') {
+      this.timeline.add(
+        now,
+        'decided',
+        `rejoin ${String(data.nodeId ?? data.node ?? 'the former primary')}: a former primary marked needs-rejoin is healthy again`,
       );
     } else {
       this.timeline.add(now, 'decided', `hold (${data.reason}): ${data.detail}`);
@@ -947,9 +1067,10 @@ export class World {
     return {
       serviceId: this.service.id,
       at: (seconds) => this.scheduler.runUntil(this.t0 + seconds * 1000),
-      crash: (id) => {
+      crash: (id, options) => {
         const n = node(id);
         n.up = false;
+        if (this.actions && !options?.actionsReach) this.actions.setUp(this.service.id, id, false);
         this.crashes.push({ nodeId: id, at: now() });
         this.timeline.add(now(), 'world', `${id} crashes: health probes fail, no writes, no lag datapoints`);
         this.markers.push({ t: (now() - this.t0) / 1000, kind: 'fault', label: `${id} crashes` });
@@ -957,7 +1078,8 @@ export class World {
       recover: (id, options) => {
         const n = node(id);
         n.up = true;
-        n.fenced = false;
+        n.fenced = this.actions?.node(this.service.id, id).fenced ?? false;
+        this.actions?.setUp(this.service.id, id, true);
         if (id !== this.routedTo) {
           n.baseLag = options?.lagSeconds ?? n.baseLag;
           n.lag = n.baseLag;
@@ -992,6 +1114,12 @@ export class World {
         node(id).publishing = false;
         this.timeline.add(now(), 'world', `${id}'s lag publisher stops`);
       },
+      scriptAction: (id, role, answer) => {
+        node(id);
+        if (!this.actions)
+          throw new Error(`scenario ${this.options.scenario.name}: its service has no node actions`);
+        this.actions.script(this.service.id, id, role, answer);
+      },
       note: (text) => this.timeline.add(now(), 'world', text),
       nextEvent: (id, fault) => {
         node(id);
@@ -1016,6 +1144,9 @@ export class World {
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
   }
 }
+
+/** How long each simulated node action takes. */
+const ACTION_MS = 1000;
 
 function round(n: number): number {
   return Math.round(n * 10) / 10;

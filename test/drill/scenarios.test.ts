@@ -5,6 +5,7 @@
  * them (one synthesized stack, the real failover handler and state machine).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { renderHtml } from '../../drill/report/html.ts';
 import { toJson } from '../../drill/report/json.ts';
 import { type DrillReport, runDrill } from '../../drill/run.ts';
 import type { ScenarioOutcome } from '../../drill/scenario.ts';
@@ -209,6 +210,82 @@ describe('drill scenarios', () => {
       );
       for (const e of s.events) expect(parseAlarmEvent(e).ok, `${s.name} ${e.id}`).toBe(true);
     }
+  });
+
+  it('primary-returns: fence, promote, shift, commit; the returning primary is demoted with the rejoin token; never two writers', () => {
+    const o = outcome('primary-returns');
+    expect(o).toMatchObject({ primary: 'db-b', epoch: 1, traffic: 'db-b' });
+    expect(o.trafficChanges).toEqual([{ at: expect.any(Number), from: 'db-a', to: 'db-b' }]);
+    const calls = o.nodeActions!.calls;
+    expect(calls.map((c) => [c.role, c.nodeId, c.outcome, c.applied])).toEqual([
+      ['fence', 'db-a', 'succeeded', true],
+      ['promote', 'db-b', 'succeeded', true],
+      ['demote', 'db-a', 'succeeded', true],
+    ]);
+    const [fence, promote, demote] = calls;
+    // Promotion before the traffic moves; the demote only after db-a's alarm returned to OK.
+    expect(promote!.at).toBeLessThanOrEqual(o.trafficChanges[0]!.at);
+    const ok = o.invocations.find((i) => i.transition === 'ALARM->OK' && i.alarmName.includes('db-a'));
+    expect(ok?.result).toMatchObject({ outcome: 'rejoined', reason: 'demote', from: 'db-a' });
+    expect(demote!.at).toBeGreaterThanOrEqual(ok!.at);
+    // The rejoin token outranks every token db-a saw before.
+    expect(demote!.token).toBeGreaterThan(fence!.token);
+    expect(o.history.map((h) => h.operation).sort()).toEqual(['auto-failover', 'rejoin']);
+    expect(o.history.find((h) => h.operation === 'rejoin')).toMatchObject({ from: 'db-a', epoch: 1 });
+    expect(kinds(o)).toEqual(['failover', 'rejoin']);
+    expect(o.nodeActions).toMatchObject({ maxWriters: 1, splitBrain: [], writersAtEnd: ['db-b'] });
+    expect(o.nodeActions!.writerChecks).toBeGreaterThanOrEqual(o.durationSeconds);
+    const text = o.timeline.map((e) => e.text);
+    for (const line of [
+      /^node action fence db-a .*read-only/,
+      /^node action promote db-b .*accepts writes/,
+      /^traffic db-a -> db-b/,
+      /^node action demote db-a \(rejoin, token \d+\)/,
+    ]) {
+      expect(
+        text.some((t) => line.test(t)),
+        String(line),
+      ).toBe(true);
+    }
+  });
+
+  it('promote-fails: nothing moves when the chosen replica cannot be promoted; the next candidate is promoted and gets the traffic', () => {
+    const o = outcome('promote-fails');
+    expect(o).toMatchObject({ primary: 'db-c', epoch: 1, traffic: 'db-c' });
+    const calls = o.nodeActions!.calls;
+    expect(calls.map((c) => [c.role, c.nodeId, c.outcome])).toEqual([
+      ['fence', 'db-a', 'timed-out'],
+      ['promote', 'db-b', 'failed'],
+      ['promote', 'db-c', 'succeeded'],
+    ]);
+    // Exactly one traffic change, and only after db-c's promote succeeded.
+    expect(o.trafficChanges).toEqual([{ at: expect.any(Number), from: 'db-a', to: 'db-c' }]);
+    expect(o.trafficChanges[0]!.at).toBeGreaterThanOrEqual(calls[2]!.at);
+    expect(kinds(o)).toEqual(['promote-failed', 'failover']);
+    expect(o.notifications[0]!.subject).toMatch(/db-b.*traffic stays on db-a; trying db-c next/);
+    expect(o.history).toHaveLength(1);
+    expect(o.history[0]).toMatchObject({
+      operation: 'auto-failover',
+      from: 'db-a',
+      to: 'db-c',
+      lagSeconds: 3,
+    });
+    expect(o.nodeActions).toMatchObject({ maxWriters: 1, splitBrain: [], writersAtEnd: ['db-c'] });
+    expect(o.recovery?.rpoSeconds).toBe(3);
+  });
+
+  it("the report carries each scenario's node actions (JSON and HTML)", () => {
+    const json = JSON.parse(JSON.stringify(toJson(report)));
+    const returns = json.scenarios.find((s: { name: string }) => s.name === 'primary-returns');
+    expect(returns.nodeActions.calls.map((c: { role: string }) => c.role)).toEqual([
+      'fence',
+      'promote',
+      'demote',
+    ]);
+    expect(json.scenarios.find((s: { name: string }) => s.name === 'primary-crash').nodeActions).toBeNull();
+    const html = renderHtml(report);
+    expect(html).toContain('<h3>Node actions</h3>');
+    expect(html).toMatch(/writers checked \d+ times .* at most 1 at once/);
   });
 
   it('runs the same scenario to the same timeline every time (virtual clock, deterministic ids)', async () => {
