@@ -33,7 +33,6 @@ import type {
   AlarmStateValue,
   ClusterState,
   Decision,
-  HistoryEntry,
   LagSample,
   QueuedShift,
   TrafficShiftResult,
@@ -47,7 +46,7 @@ import {
   NOTIFIED_HOLDS,
 } from './auto-failover.ts';
 import { needsAttentionNotification, trafficConflictNotification } from './role-change/announce.ts';
-import { rejoinSetAfter } from './role-change/commit.ts';
+import { autoFailoverHistory, rejoinSetAfter } from './role-change/commit.ts';
 
 export interface ZoneShiftRetry {
   /**
@@ -846,25 +845,16 @@ class ZoneShift {
       totalMs: Math.max(0, at - shift.transition.timestamp),
       queuedMs: Math.max(0, at - shift.queuedAt),
     };
-    const history: HistoryEntry = {
-      serviceId: service.id,
+    const history = autoFailoverHistory({
+      decision,
       epoch,
       at,
-      operation: 'auto-failover',
-      from: decision.from,
-      to: decision.to,
-      reason: `health alarm ${shift.transition.alarmName} of primary ${decision.from} in ALARM; ${decision.to} OK with ${decision.lagSeconds} s lag; sent in a zone batch of ${this.batchSize} after ${shift.reason}`,
-      lagSeconds: decision.lagSeconds,
+      alarmName: shift.transition.alarmName,
       timings,
       actor: shift.holder,
-      ...(shift.promoted
-        ? {
-            ...(shift.promoted.actions.length > 0 ? { actions: [...shift.promoted.actions] } : {}),
-            fenced: shift.promoted.fenced,
-          }
-        : {}),
-      needsRejoin: [decision.from],
-    };
+      note: `sent in a zone batch of ${this.batchSize} after ${shift.reason}`,
+      ...(shift.promoted ? { actions: shift.promoted.actions, fenced: shift.promoted.fenced } : {}),
+    });
     try {
       await deps.state.commit({
         serviceId: service.id,

@@ -9,7 +9,7 @@
  */
 import { initialState } from '../../domain/decide.ts';
 import { LeaseLostError, TransientAwsError } from '../../domain/errors.ts';
-import type { ClusterState, FencedVerdict, HistoryEntry } from '../../domain/types.ts';
+import type { ClusterState, FencedVerdict, HistoryEntry, RecordedAction } from '../../domain/types.ts';
 import { addFailoverMetrics, announceCommitted, failedOverNotification, needsAttention } from './announce.ts';
 import type { ChangeContext } from './context.ts';
 import { describe } from './context.ts';
@@ -20,6 +20,42 @@ export interface CommitOptions {
   readonly changeId?: string;
   /** Set for a service with node actions. */
   readonly fenced?: FencedVerdict;
+}
+
+/**
+ * The history entry of an automatic failover, whichever path committed it (the failover Lambda or
+ * the zone shifter): the old primary needs to rejoin, and the node actions' results are kept.
+ */
+export function autoFailoverHistory(input: {
+  readonly decision: FailoverDecision;
+  readonly epoch: number;
+  readonly at: number;
+  readonly alarmName: string;
+  readonly timings: Readonly<Record<string, number>>;
+  readonly actor: string;
+  readonly actions?: readonly RecordedAction[];
+  readonly fenced?: FencedVerdict;
+  /** Appended to the reason, e.g. how the change was sent. */
+  readonly note?: string;
+}): HistoryEntry {
+  const { decision } = input;
+  // Unknown only when a retry finishes a change whose lease predates the recorded lag.
+  const lagKnown = Number.isFinite(decision.lagSeconds);
+  return {
+    serviceId: decision.serviceId,
+    epoch: input.epoch,
+    at: input.at,
+    operation: 'auto-failover',
+    from: decision.from,
+    to: decision.to,
+    reason: `health alarm ${input.alarmName} of primary ${decision.from} in ALARM; ${decision.to} OK with ${lagKnown ? `${decision.lagSeconds} s` : 'unrecorded'} lag${input.note ? `; ${input.note}` : ''}`,
+    ...(lagKnown ? { lagSeconds: decision.lagSeconds } : {}),
+    timings: input.timings,
+    actor: input.actor,
+    ...(input.actions && input.actions.length > 0 ? { actions: [...input.actions] } : {}),
+    ...(input.fenced !== undefined ? { fenced: input.fenced } : {}),
+    needsRejoin: [decision.from],
+  };
 }
 
 /** The needs-rejoin set after `decision`: the old primary joins it, the new primary leaves it. */
@@ -38,23 +74,16 @@ export async function commitChange(
   const epoch = decision.expectedEpoch + 1;
   const timings = ctx.timings();
   const needsRejoin = rejoinSetAfter(ctx.state, decision);
-  // Unknown only when a retry finishes a change whose lease predates the recorded lag.
-  const lagKnown = Number.isFinite(decision.lagSeconds);
-  const history: HistoryEntry = {
-    serviceId: service.id,
+  const history = autoFailoverHistory({
+    decision,
     epoch,
     at,
-    operation: 'auto-failover',
-    from: decision.from,
-    to: decision.to,
-    reason: `health alarm ${transition.alarmName} of primary ${decision.from} in ALARM; ${decision.to} OK with ${lagKnown ? `${decision.lagSeconds} s` : 'unrecorded'} lag`,
-    ...(lagKnown ? { lagSeconds: decision.lagSeconds } : {}),
+    alarmName: transition.alarmName,
     timings: { ...timings },
     actor: deps.holderId,
-    ...(ctx.recorded.length > 0 ? { actions: [...ctx.recorded] } : {}),
+    actions: ctx.recorded,
     ...(options.fenced !== undefined ? { fenced: options.fenced } : {}),
-    needsRejoin: [decision.from],
-  };
+  });
   try {
     await deps.state.commit({
       serviceId: service.id,
