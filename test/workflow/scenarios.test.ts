@@ -372,6 +372,44 @@ describe('switchover workflow (state machine from the synthesized template)', ()
     expect(entry?.reason).toBe('a lost its disk [demote of a failed: HostUnreachable]');
     expect(w.env.notifier.published.map((n) => n.kind)).toEqual(['failover']);
     expect(w.env.notifier.published[0]?.subject).toBe('failover orders: a -> b (epoch 1): ACTION NEEDED');
+    // Not demoted: a is marked needs-rejoin in the same commit, and no workflow promotes it until it rejoined.
+    expect(w.env.state.snapshot(SVC)?.needsRejoin).toEqual(['a']);
+    expect(entry?.needsRejoin).toEqual(['a']);
+    expect(out.output).toMatchObject({ needsRejoin: ['a'] });
+    expect(out.output.warnings).toContain(
+      'a is marked needs-rejoin: it is never promoted or given traffic until it is a replica of b; make it one, then run failover rejoin orders a',
+    );
+    w.env.alarms.setNode(SVC, 'a', 'OK');
+    const back = failed(await w.runner.start(request({ mode: 'switchover', to: 'a', reason: 'fail back' })));
+    expect(back.error).toBe('PreconditionFailedError');
+    expect(back.cause).toMatch(
+      /^a is a former primary of orders that has not rejoined .*failover rejoin orders a/,
+    );
+    expectSettled(w.env, SVC, 'b', 1);
+  });
+
+  it('an operator failover without a demote action marks the old primary needs-rejoin; a demoted one is not marked', async () => {
+    const w = world({
+      beforeStep: async (step, env) => {
+        if (step === 'prepare' || step === 'checkCatchUp') env.lag.put(PLAIN, 'b', 1);
+      },
+    });
+    const out = succeeded(
+      await w.runner.start({ serviceId: PLAIN, mode: 'failover', to: 'b', reason: 'a is wedged' }),
+    );
+    expect(out.output).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'b', needsRejoin: ['a'] });
+    expect(w.env.state.snapshot(PLAIN)?.needsRejoin).toEqual(['a']);
+    const [entry] = await w.env.state.history(PLAIN, 1);
+    expect(entry).toMatchObject({ operation: 'failover', from: 'a', to: 'b', needsRejoin: ['a'] });
+    expect(w.env.notifier.published.at(-1)?.subject).toBe('failover plain: a -> b (epoch 1): ACTION NEEDED');
+
+    // With a demote action that succeeds, the old primary is a replica again: nothing to rejoin.
+    const d = world({ lag: { b: () => 2 } });
+    d.env.alarms.setNode(SVC, 'a', 'ALARM');
+    succeeded(await d.runner.start(request({ mode: 'failover', to: 'b', reason: 'a lost its disk' })));
+    expect(d.hooks.trace).toContain('demote a');
+    expect(d.env.state.snapshot(SVC)?.needsRejoin).toBeUndefined();
+    expect((await d.env.state.history(SVC, 1))[0]?.needsRejoin).toBeUndefined();
   });
 
   it('failover of a dead primary whose fence hook fails: rolled back, the unfence failure tolerated', async () => {

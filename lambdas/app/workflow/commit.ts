@@ -22,6 +22,19 @@ export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise
       `demote of ${plan.from} failed (${caught(state.demoteError)}): it is still fenced but not replicating from ${plan.to}; re-attach it by hand`,
     );
   }
+  // An operator failover may leave writes on the old primary that the new one never saw. Unless
+  // the demote ran and succeeded, the old primary is marked needs-rejoin (invariant 9): never
+  // promoted or given traffic again until it is demoted (the failover Lambda's rejoin, when it
+  // comes back healthy) or an operator made it a replica and ran `failover rejoin`.
+  const rejoinNeeded = plan.mode === 'failover' && (!plan.hooks.demote || state.demoteError !== undefined);
+  const needsRejoin = rejoinNeeded
+    ? await rejoinSetAfter(deps, plan.serviceId, plan.from, plan.to)
+    : undefined;
+  if (rejoinNeeded) {
+    warnings.push(
+      `${plan.from} is marked needs-rejoin: it is never promoted or given traffic until it is a replica of ${plan.to}; make it one, then run failover rejoin ${plan.serviceId} ${plan.from}`,
+    );
+  }
   const notes = [
     forced ? `forced: data-loss bound ${bound}` : undefined,
     state.demoteError ? `demote of ${plan.from} failed: ${state.demoteError.Error}` : undefined,
@@ -42,6 +55,7 @@ export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise
     ...(forced ? { forced: true } : {}),
     timings,
     actor: plan.holder,
+    ...(rejoinNeeded ? { needsRejoin: [plan.from] } : {}),
   };
   try {
     await deps.state.commit({
@@ -51,6 +65,7 @@ export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise
       newPrimary: plan.to,
       at: now,
       history,
+      ...(needsRejoin ? { needsRejoin } : {}),
     });
   } catch (err) {
     // A retried commit whose first attempt applied finds its own change: done, not lost.
@@ -68,6 +83,7 @@ export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise
     dataLossBound: bound,
     warnings,
     timings,
+    ...(rejoinNeeded ? { needsRejoin: [plan.from] } : {}),
   };
   deps.logger.info('role change committed', { ...result, holder: plan.holder, reason: plan.reason });
   deps.metrics.add(plan.mode === 'switchover' ? 'Switchover' : 'OperatorFailover', 1, 'Count', {
@@ -75,6 +91,22 @@ export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise
   });
   deps.metrics.add('WorkflowTotalMs', timings.totalMs ?? 0, 'Milliseconds', { serviceId: plan.serviceId });
   return result;
+}
+
+/**
+ * The stored needs-rejoin set with `from` added and `to` removed. Read before the commit: a rejoin
+ * recorded in between (it keeps the epoch) is undone by the commit, which leaves that node marked
+ * once more: the safe direction (an operator runs `failover rejoin` again).
+ */
+async function rejoinSetAfter(
+  deps: WorkflowDeps,
+  serviceId: string,
+  from: string,
+  to: string,
+): Promise<string[]> {
+  const current = await deps.state.get(serviceId);
+  const kept = (current?.needsRejoin ?? []).filter((n) => n !== from && n !== to);
+  return [...kept, from];
 }
 
 async function committedByUs(deps: WorkflowDeps, state: ExecutionState): Promise<boolean> {
@@ -88,7 +120,7 @@ async function committedByUs(deps: WorkflowDeps, state: ExecutionState): Promise
 
 export async function notify(deps: WorkflowDeps, state: ExecutionState): Promise<void> {
   const { plan, result } = state;
-  const needsHuman = state.demoteError !== undefined;
+  const needsHuman = state.demoteError !== undefined || (result?.needsRejoin?.length ?? 0) > 0;
   await deps.notifier.publish({
     kind: plan.mode,
     serviceId: plan.serviceId,

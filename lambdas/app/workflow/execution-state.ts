@@ -58,6 +58,8 @@ export interface WorkflowResult {
   readonly dataLossBound: string;
   readonly warnings: readonly string[];
   readonly timings: Readonly<Record<string, number>>;
+  /** The old primary, when this change marked it needs-rejoin (an operator failover it did not demote). */
+  readonly needsRejoin?: readonly string[];
 }
 
 /** `$` after Prepare. Later states add the optional keys. */
