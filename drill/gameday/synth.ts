@@ -85,7 +85,12 @@ export async function synthesize(config: FailoverConfig): Promise<Synthesized> {
   const configFile = join(outdir, 'gameday-config.json');
   writeFileSync(configFile, JSON.stringify(config));
   const assembly = join(outdir, 'cdk.out');
-  const dispose = () => rmSync(outdir, { recursive: true, force: true });
+  // Removed at the end, and also on exit or Ctrl-C (the realdb cleanup registry runs on signals).
+  const unregister = registerCleanup(() => rmSync(outdir, { recursive: true, force: true }));
+  const dispose = () => {
+    rmSync(outdir, { recursive: true, force: true });
+    unregister();
+  };
   try {
     // Environment-agnostic, as `cdk synth` runs without credentials: account and region stay
     // CloudFormation pseudo parameters, resolved here as a deployment to moto's would resolve them.
