@@ -258,6 +258,15 @@ const KNOWN_SITES: Record<WorkflowMode, readonly string[]> = {
     'rollbackFailed/state.setPaused#1',
     'rollbackFailed/state.releaseLease#1',
     'rollbackFailed/notifier.publish#1',
+    // every step after Prepare first checks its lease in the state table (the step guard)
+    'checkCatchUp/state.get#1',
+    'shiftTraffic/state.get#1',
+    'checkVerify/state.get#1',
+    'commit/state.get#2',
+    'notify/state.get#1',
+    'rollbackTraffic/state.get#2',
+    'rollbackFinish/state.get#1',
+    'rollbackFailed/state.get#2',
   ],
   failover: [],
 };
