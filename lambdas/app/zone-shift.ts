@@ -15,20 +15,10 @@
  * record is isolated by the router without blocking the others. Idempotent under SQS's
  * at-least-once delivery: a change already committed by its holder is recognised and not redone.
  */
-import { type FailoverConfig, findService, healthAlarmName, type ServiceConfig } from '../domain/config.ts';
+import { findService, healthAlarmName, type ServiceConfig } from '../domain/config.ts';
 import { decideAutoFailover, initialState, lagQueries } from '../domain/decide.ts';
 import { LeaseConflictError, LeaseLostError } from '../domain/errors.ts';
-import type {
-  AlarmPort,
-  Clock,
-  LagPort,
-  Logger,
-  MetricsPort,
-  Notification,
-  NotifierPort,
-  StatePort,
-  TrafficPort,
-} from '../domain/ports.ts';
+import type { Notification } from '../domain/ports.ts';
 import type {
   AlarmStateValue,
   ClusterState,
@@ -47,6 +37,7 @@ import {
 } from './auto-failover.ts';
 import { needsAttentionNotification, trafficConflictNotification } from './role-change/announce.ts';
 import { autoFailoverHistory, rejoinSetAfter } from './role-change/commit.ts';
+import type { FailoverPorts } from './role-change/deps.ts';
 
 export interface ZoneShiftRetry {
   /**
@@ -68,16 +59,7 @@ export interface ZoneShiftRetry {
   readonly reserveMs?: number;
 }
 
-export interface ZoneShiftDeps {
-  readonly config: FailoverConfig;
-  readonly alarms: AlarmPort;
-  readonly lag: LagPort;
-  readonly state: StatePort;
-  readonly traffic: TrafficPort;
-  readonly notifier: NotifierPort;
-  readonly logger: Logger;
-  readonly metrics: MetricsPort;
-  readonly clock: Clock;
+export interface ZoneShiftDeps extends FailoverPorts {
   /** This shifter invocation (its request id), for logs and announcements. @default 'zone-shifter' */
   readonly invocationId?: string;
   /** The renewed lease's length, as the failover Lambda's. @default 120 */

@@ -18,7 +18,8 @@ import type {
 } from '../../domain/ports.ts';
 import { AUTO_FENCE_BOUND_SECONDS, configuredTimeouts } from '../../domain/role-change-budget.ts';
 
-export interface RoleChangeDeps {
+/** The ports every automatic role change reads and writes through: the failover Lambda's and the zone shifter's. */
+export interface FailoverPorts {
   readonly config: FailoverConfig;
   readonly alarms: AlarmPort;
   readonly lag: LagPort;
@@ -28,6 +29,9 @@ export interface RoleChangeDeps {
   readonly logger: Logger;
   readonly metrics: MetricsPort;
   readonly clock: Clock;
+}
+
+export interface RoleChangeDeps extends FailoverPorts {
   /** Unique per attempt (the Lambda request id): the lease holder and the history's actor. */
   readonly holderId: string;
   /**
