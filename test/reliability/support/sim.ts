@@ -4,7 +4,9 @@
  * (step by step, support/asl.ts). Actions change the facts (health, lag, the clock), deliver
  * EventBridge events (late, out of order, duplicated), start and advance operator workflows,
  * pause automation, and crash invocations mid-flight (Lambda then retries them with the same
- * request id). After every action `check()` returns the DESIGN.md invariants 1-7 it violated.
+ * request id). With node actions (MemoryNodeActions) it also scripts promote/fence failures and
+ * timeouts, delivers late answers, crashes nodes and brings them back. After every action
+ * `check()` returns the DESIGN.md invariants 1-9 (and one writer) it violated.
  */
 import type { FailoverOutcome } from '../../../lambdas/app/auto-failover.ts';
 import { type FailoverConfig, healthAlarmName, type ServiceConfig } from '../../../lambdas/domain/config.ts';
@@ -13,6 +15,7 @@ import type { AlarmStateValue, ClusterState, HistoryEntry } from '../../../lambd
 import { makeHandler as makeFailoverHandler } from '../../../lambdas/handlers/failover.ts';
 import { makeHandler as makeWorkflowHandler } from '../../../lambdas/handlers/workflow.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
+import { MemoryNodeActions } from '../../../lambdas/testing/node-actions.ts';
 import { alarmEvent, type AlarmEventJson as Json } from '../../support/alarm-events.ts';
 import type { SynthesizedWorkflow } from '../../workflow/harness.ts';
 import { AslExecution } from './asl.ts';
@@ -38,7 +41,23 @@ export type Action =
   | { readonly t: 'step'; readonly pick: number }
   | { readonly t: 'pause'; readonly paused: boolean }
   | { readonly t: 'clock'; readonly ms: number }
-  | { readonly t: 'crash'; readonly at: 'after-lease' | 'after-shift' };
+  | { readonly t: 'crash'; readonly at: 'after-lease' | 'after-shift' }
+  /** Node actions only: the next promote or fence of a node fails, times out, or lands late. */
+  | {
+      readonly t: 'script';
+      readonly node: string;
+      readonly role: 'promote' | 'fence';
+      readonly answer: 'failed' | 'timed-out' | 'lands-late';
+    }
+  /** Node actions only: actions that timed out but kept running land now (token-checked). */
+  | { readonly t: 'late' }
+  /** Node actions only: a node crashes (alarm ALARM) or comes back as it was (alarm OK). */
+  | { readonly t: 'node'; readonly node: string; readonly up: boolean; readonly deliverNow: boolean };
+
+export interface SimOptions {
+  /** The service has fence/unfence/promote/demote node actions (MemoryNodeActions). */
+  readonly actions?: boolean;
+}
 
 interface Delivery {
   readonly event: Json;
@@ -66,20 +85,41 @@ export class Sim {
   private consistentAt = 0;
   private historySeen = 0;
   private readonly outstandingRetries = new Set<string>();
+  /** The nodes' own model, when the service has node actions. */
+  readonly actions?: MemoryNodeActions;
+  /** Per node: the number of node-action calls when an operator workflow last moved traffic to it. */
+  private readonly operatorShiftAt = new Map<string, number>();
+  /** needsRejoin as of the last check (invariant 9: who left it, and how). */
+  private readonly rejoinSeen = new Map<string, { epoch: number; calls: number }>();
 
   constructor(
     readonly config: FailoverConfig,
     private readonly synthesized: SynthesizedWorkflow,
+    options: SimOptions = {},
   ) {
     this.env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
     this.service = config.services[0] as ServiceConfig;
     for (const n of this.service.nodes)
       this.env.lag.put(this.service.id, n.id, 1, this.env.clock.now() - 1_000);
+    if (options.actions) {
+      // A timed-out action waits its timeout in virtual time; everything else answers at once.
+      this.actions = new MemoryNodeActions(config, {
+        clock: this.env.clock,
+        sleep: async (ms) => {
+          this.env.clock.advance(ms);
+        },
+      });
+    }
     const traffic = this.watchedTraffic(this.env.traffic);
-    this.failover = makeFailoverHandler({ ...this.env, traffic });
-    this.step = makeWorkflowHandler({
+    this.failover = makeFailoverHandler({
       ...this.env,
       traffic,
+      ...(this.actions ? { actions: this.actions } : {}),
+    });
+    this.step = makeWorkflowHandler({
+      ...this.env,
+      // The workflow runs no node actions here: an operator's move is not a failed promotion.
+      traffic: this.operatorTraffic(traffic),
       changes: { changeStatus: async () => 'INSYNC' },
     });
   }
@@ -104,6 +144,30 @@ export class Sim {
     return n ? this.env.alarms.get(healthAlarmName(this.service, n)) : undefined;
   }
 
+  private operatorTraffic(inner: TrafficPort): TrafficPort {
+    return {
+      shift: async (changes) => {
+        for (const c of changes) this.operatorShiftAt.set(c.to, this.actions?.calls.length ?? 0);
+        return inner.shift(changes);
+      },
+      current: (id) => inner.current(id),
+    };
+  }
+
+  /**
+   * Invariant 8: the node's last promotion (since an operator last moved traffic to it) did not
+   * succeed. Returns the failed call's outcome, or undefined.
+   */
+  private failedPromotion(node: string): string | undefined {
+    if (!this.actions) return undefined;
+    const since = this.operatorShiftAt.get(node) ?? 0;
+    const last = this.actions.calls
+      .slice(since)
+      .filter((c) => c.request.role === 'promote' && c.request.nodeId === node)
+      .at(-1);
+    return last && last.outcome !== 'succeeded' ? `${last.outcome} (token ${last.request.token})` : undefined;
+  }
+
   /** Invariant 1 at the moment traffic moves: a node taking traffic as a promotion is healthy. */
   private watchedTraffic(inner: TrafficPort): TrafficPort {
     return {
@@ -114,6 +178,9 @@ export class Sim {
           if (!restore && this.alarm(c.to) !== 'OK') {
             this.violations.push(`inv1: traffic shifted to ${c.to} whose alarm is ${this.alarm(c.to)}`);
           }
+          const failed = this.failedPromotion(c.to);
+          if (failed && !restore)
+            this.violations.push(`inv8: traffic shifted to ${c.to} whose promotion ${failed}`);
         }
         return inner.shift(changes);
       },
@@ -196,6 +263,8 @@ export class Sim {
         this.env.clock.advance(action.ms);
         return;
       case 'crash': {
+        // Not with node actions yet: a crash after the shift exposes two writers (RELIABILITY.md).
+        if (this.actions) return;
         // The primary's alarm event, delivered to an invocation that dies mid-flight.
         const primary = this.state().primary;
         if (this.alarm(primary) !== 'ALARM') return;
@@ -211,6 +280,30 @@ export class Sim {
         await this.crash({ event, requestId: `req-${this.seq}`, attempt: 1, notBefore: now }, action.at);
         return;
       }
+      case 'script': {
+        if (!this.actions) return;
+        const answer =
+          action.answer === 'failed'
+            ? ({ status: 'failed', detail: 'scripted by the property run' } as const)
+            : ({ status: 'timed-out', landsLater: action.answer === 'lands-late' } as const);
+        this.actions.script(this.id, action.node, action.role, answer);
+        return;
+      }
+      case 'late':
+        this.actions?.deliverLate();
+        return;
+      case 'node': {
+        if (!this.actions) return;
+        this.actions.setUp(this.id, action.node, action.up);
+        await this.apply({
+          t: 'health',
+          node: action.node,
+          state: action.up ? 'OK' : 'ALARM',
+          deliverNow: action.deliverNow,
+        });
+        this.counts.actions--;
+        return;
+      }
     }
   }
 
@@ -221,6 +314,15 @@ export class Sim {
     const before = this.state().epoch;
     while (execution.status === 'RUNNING' && !slot.waited) await execution.next();
     if (this.state().epoch !== before) this.counts.roleChanges += this.state().epoch - before;
+  }
+
+  /** What the node actions went through, for the report (zeros without actions). */
+  actionCounts(): { failedActions: number; lateLandings: number } {
+    const calls = this.actions?.calls ?? [];
+    return {
+      failedActions: calls.filter((c) => c.outcome !== 'succeeded' && c.request.role !== 'demote').length,
+      lateLandings: calls.filter((c) => c.outcome === 'timed-out' && c.applied).length,
+    };
   }
 
   /** Role changes by operation, for the report. */
@@ -264,7 +366,13 @@ export class Sim {
           `inv6: ${t.alarmName} ${t.previousState.value}->${t.state.value} changed something`,
         );
       }
-      if (outcome && !(outcome.reason && (outcome.detail || outcome.outcome === 'ignored'))) {
+      if (
+        outcome &&
+        !(
+          outcome.reason &&
+          (outcome.detail || outcome.outcome === 'ignored' || outcome.outcome === 'rejoined')
+        )
+      ) {
         this.violations.push(`inv6: ${t.alarmName} held without saying why`);
       }
     }
@@ -299,6 +407,7 @@ export class Sim {
     const traffic = this.watchedTraffic(this.env.traffic);
     const dying = makeFailoverHandler({
       ...this.env,
+      ...(this.actions ? { actions: this.actions } : {}),
       state,
       traffic: {
         shift: async (changes) => {
@@ -360,8 +469,43 @@ export class Sim {
         v.push(`inv4: recorded primary ${state.primary}, traffic on ${live}, nothing in flight, nobody told`);
     }
 
+    // Invariants 8 and 9 and one writer, for a service with node actions.
+    if (this.actions) {
+      const failed = live ? this.failedPromotion(live) : undefined;
+      if (failed) v.push(`inv8: traffic on ${live} whose promotion ${failed}`);
+      const marked = state.needsRejoin ?? [];
+      for (const n of marked) {
+        if (n === state.primary) v.push(`inv9: ${n} needs rejoin but is the recorded primary`);
+        if (n === live) v.push(`inv9: ${n} needs rejoin but takes traffic`);
+      }
+      const calls = this.actions.callsFor(this.id);
+      for (const [n, seen] of [...this.rejoinSeen].filter(([x]) => !marked.includes(x))) {
+        // Demoted (or fenced) after it was marked, with a token of the epoch it was marked in or later.
+        const rejoined = calls
+          .slice(seen.calls)
+          .some(
+            (c) =>
+              c.request.nodeId === n &&
+              (c.request.role === 'demote' || c.request.role === 'fence') &&
+              c.outcome === 'succeeded' &&
+              c.request.epoch >= seen.epoch,
+          );
+        if (!rejoined)
+          v.push(`inv9: ${n} left needs-rejoin (marked at epoch ${seen.epoch}) without a demote/fence since`);
+        this.rejoinSeen.delete(n);
+      }
+      for (const n of marked)
+        if (!this.rejoinSeen.has(n)) this.rejoinSeen.set(n, { epoch: state.epoch, calls: calls.length });
+      const writers = this.actions.writers(this.id).filter((n) => n === live || n === state.primary);
+      if (writers.length > 1)
+        v.push(`split brain: writers ${writers.join(', ')} (traffic on ${live}, primary ${state.primary})`);
+    }
+
     // Invariant 3: one role change per epoch, a chain of changes, the state at its head.
-    const history = [...(await this.env.state.history(this.id, 10_000))].reverse();
+    // A rejoin entry records a former primary's demotion within the epoch: not a role change.
+    const history = [...(await this.env.state.history(this.id, 10_000))]
+      .reverse()
+      .filter((h) => h.operation !== 'rejoin');
     history.forEach((h, i) => {
       if (h.epoch !== i + 1) v.push(`inv3: history epoch ${h.epoch} at position ${i + 1}`);
       const prev = i === 0 ? this.service.initialPrimary : (history[i - 1] as HistoryEntry).to;
@@ -416,8 +560,8 @@ export class Sim {
     const alarms = new Map(this.service.nodes.map((n) => [n.id, this.alarm(n.id)]));
     const after = this.state();
     if (after.epoch > before.epoch) {
-      const changes = (await this.env.state.history(this.id, after.epoch - before.epoch)).filter(
-        (h) => h.operation === 'auto-failover',
+      const changes = (await this.env.state.history(this.id, 10_000)).filter(
+        (h) => h.operation === 'auto-failover' && h.epoch > before.epoch,
       );
       for (const h of changes) {
         if (before.paused) this.violations.push(`inv5: auto-failover ${h.epoch} while paused`);
