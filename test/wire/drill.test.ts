@@ -73,6 +73,8 @@ describe('drill on moto_server (--endpoint-url)', () => {
       'planned-failback': 'db-a@2 -> db-a',
       'forced-failover': 'db-b@1 -> db-b',
       'several-replicas': 'git-3@1 -> git-3',
+      'primary-returns': 'db-b@1 -> db-b',
+      'promote-fails': 'db-c@1 -> db-c',
     });
     expect(holds(outcome('replica-lagging'))).toContain('lag-over-budget');
     expect(holds(outcome('flapping-primary'))).toContain('cooldown');
