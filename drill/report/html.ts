@@ -149,7 +149,7 @@ function nodeActionsSection(s: ScenarioOutcome): string {
     )
     .join('');
   return `<h3>Node actions</h3>
-<table class="overview"><thead><tr><th>at</th><th>action</th><th>node</th><th>token</th><th>outcome</th></tr></thead><tbody>${rows}</tbody></table>
+<table class="overview node-actions"><thead><tr><th>at</th><th>action</th><th>node</th><th>token</th><th>outcome</th></tr></thead><tbody>${rows}</tbody></table>
 <p class="meta">writers checked ${a.writerChecks} times (every simulated second and after every action): at most ${a.maxWriters} at once${
     a.splitBrain.length
       ? `; SPLIT BRAIN at ${a.splitBrain.map((b) => `${b.t} s (${b.writers.join(', ')})`).join(', ')}`
