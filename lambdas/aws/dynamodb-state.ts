@@ -15,6 +15,7 @@ import {
   QueryCommand,
   type QueryCommandOutput,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { FailoverError, LeaseConflictError, LeaseLostError, RejoinConflictError } from '../domain/errors.ts';
@@ -183,21 +184,32 @@ export class DynamoDbState implements StatePort {
         },
       },
     ];
+    await this.transact(
+      transactItems,
+      (err) => new LeaseLostError(req.serviceId, req.holder, { cause: err }),
+    );
+  }
+
+  /**
+   * One conditional transaction, idempotent by content: the token is derived from the items, so a
+   * retry of the same write (SDK retry after a timeout, or a re-invoked Lambda within DynamoDB's
+   * 10-minute idempotency window) succeeds instead of failing its own condition and reporting a
+   * conflict for a change that was made. A failed condition throws `conflict(err)`.
+   */
+  private async transact(
+    transactItems: NonNullable<TransactWriteCommandInput['TransactItems']>,
+    conflict: (err: unknown) => Error,
+  ): Promise<void> {
     try {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: transactItems,
-          // Derived from the content: a retry of the same commit (SDK retry after a timeout, or a
-          // re-invoked Lambda within DynamoDB's 10-minute idempotency window) succeeds instead of
-          // failing its own condition and reporting a lost lease for a change that was made.
           ClientRequestToken: idempotencyToken(this.tableName, transactItems),
         }),
       );
     } catch (err) {
       const reasons = cancellationCodes(err);
-      if (reasons.includes('ConditionalCheckFailed')) {
-        throw new LeaseLostError(req.serviceId, req.holder, { cause: err });
-      }
+      if (reasons.includes('ConditionalCheckFailed')) throw conflict(err);
       if (reasons.some((c) => TRANSIENT_CANCEL_CODES.has(c))) throw toTransient('TransactWriteItems', err);
       rethrowAws('TransactWriteItems', err);
     }
@@ -304,21 +316,10 @@ export class DynamoDbState implements StatePort {
         },
       },
     ];
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: transactItems,
-          ClientRequestToken: idempotencyToken(this.tableName, transactItems),
-        }),
-      );
-    } catch (err) {
-      const reasons = cancellationCodes(err);
-      if (reasons.includes('ConditionalCheckFailed')) {
-        throw new RejoinConflictError(req.serviceId, req.nodeId, req.expectedEpoch, { cause: err });
-      }
-      if (reasons.some((c) => TRANSIENT_CANCEL_CODES.has(c))) throw toTransient('TransactWriteItems', err);
-      rethrowAws('TransactWriteItems', err);
-    }
+    await this.transact(
+      transactItems,
+      (err) => new RejoinConflictError(req.serviceId, req.nodeId, req.expectedEpoch, { cause: err }),
+    );
   }
 
   async noteOnce(serviceId: string, note: string, seedPrimary: string): Promise<boolean> {
