@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { renderHtml } from './report/html.ts';
 import { toJson } from './report/json.ts';
 import type { Scenario } from './scenario.ts';
+import { scenarioCliFront } from './scenario-cli.ts';
 import { findScenario, SCENARIOS } from './scenarios/index.ts';
 
 /** drill/.. */
@@ -26,29 +27,9 @@ const USAGE = `usage: npm run drill -- [scenario...] [--list] [--out <dir>] [--e
   --quiet           print only the summary of each scenario`;
 
 async function main(argv: readonly string[]): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  const { values, positionals } = args;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (values.list) {
-    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(28)} ${s.title}\n`);
-    return 0;
-  }
-  const unknown = positionals.filter((p) => !findScenario(p));
-  if (unknown.length > 0) {
-    process.stderr.write(
-      `unknown scenario(s): ${unknown.join(', ')}\navailable: ${SCENARIOS.map((s) => s.name).join(', ')}\n`,
-    );
-    return 2;
-  }
+  const front = scenarioCliFront({ argv, usage: USAGE, parse, scenarios: SCENARIOS, nameWidth: 28 });
+  if ('exit' in front) return front.exit;
+  const { values, positionals } = front;
   const scenarios: Scenario[] = positionals.length
     ? positionals.map((p) => findScenario(p)!)
     : [...SCENARIOS];

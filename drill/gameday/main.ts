@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { scenarioCliFront } from '../scenario-cli.ts';
 import { preflight } from './harness.ts';
 import { stackProbeCode } from './probe.ts';
 import { renderHtml, toJson } from './report.ts';
@@ -28,29 +29,9 @@ const USAGE = `usage: npm run gameday -- [scenario...] [--list] [--out <dir>] [-
 Needs PostgreSQL 15 (apt-get install -y postgresql) and moto_server (pip install "moto[server]").`;
 
 async function main(argv: readonly string[]): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  const { values, positionals } = args;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (values.list) {
-    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(22)} ${s.title}\n`);
-    return 0;
-  }
-  const unknown = positionals.filter((p) => !SCENARIOS.some((s) => s.name === p));
-  if (unknown.length > 0) {
-    process.stderr.write(
-      `unknown scenario(s): ${unknown.join(', ')}\navailable: ${SCENARIOS.map((s) => s.name).join(', ')}\n`,
-    );
-    return 2;
-  }
+  const front = scenarioCliFront({ argv, usage: USAGE, parse, scenarios: SCENARIOS, nameWidth: 22 });
+  if ('exit' in front) return front.exit;
+  const { values, positionals } = front;
   // In the listed order, so primary-returns follows primary-crash whatever order was typed.
   const scenarios = positionals.length
     ? SCENARIOS.filter((s) => positionals.includes(s.name))
