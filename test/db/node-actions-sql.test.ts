@@ -87,6 +87,29 @@ describe('postgres node actions (real PostgreSQL 15)', () => {
     expect(again.detail).toContain('already a primary');
   });
 
+  it('a session the server ends under the driver (restart, terminate) does not crash the process', async () => {
+    const { primary } = pg.current;
+    const session = await driverConnect(
+      'postgres',
+      {
+        host: '127.0.0.1',
+        port: primary.port,
+        database: 'postgres',
+        secretArn: SECRET_ARN,
+        tls: false,
+        verify: true,
+      },
+      creds(),
+      5_000,
+    );
+    const [{ pid }] = (await session.query('SELECT pg_backend_pid() AS pid')) as [{ pid: number }];
+    // What a demote's restart does to an idle session: FATAL 57P01 arrives as an 'error' event.
+    await primary.sql('SELECT pg_terminate_backend($1)', [pid]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect(session.query('SELECT 1')).rejects.toThrow();
+    await session.end().catch(() => undefined);
+  });
+
   it('a wrong password is a failed action with the server error, not a crash', async () => {
     const { primary, replica } = pg.current;
     const p = port(

@@ -259,7 +259,16 @@ export const driverConnect: SqlDeps['connect'] = async (engine, connection, cred
       query_timeout: timeoutMs,
       application_name: 'failover-node-action',
     });
-    await client.connect();
+    // A server that goes away under the session (a demote restarts it; a fence ends sessions)
+    // emits 'error' on the client after the statement; without a listener that event would crash
+    // the whole Lambda process. The statement's own failure still reaches the caller.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (err) {
+      client.end().catch(() => undefined);
+      throw err;
+    }
     return {
       query: async (sql, params) => (await client.query(sql, params ? [...params] : undefined)).rows,
       end: () => client.end(),
@@ -274,6 +283,7 @@ export const driverConnect: SqlDeps['connect'] = async (engine, connection, cred
     connectTimeout: timeoutMs,
     ...(connection.tls ? { ssl: { rejectUnauthorized: connection.verify } } : {}),
   });
+  conn.on('error', () => undefined);
   return {
     query: async (sql, params) => {
       const [rows] = await conn.query({ sql, timeout: timeoutMs }, params ? [...params] : undefined);

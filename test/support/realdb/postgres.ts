@@ -195,6 +195,8 @@ export async function pgQuery<R extends Record<string, unknown>>(
   params: readonly unknown[] = [],
 ): Promise<R[]> {
   const client = new pg.Client({ ...connection, connectionTimeoutMillis: 10_000 });
+  // A server restarted under the session (demote, stop) emits 'error' after the statement.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const result = await client.query(text, params as unknown[]);
