@@ -1,8 +1,10 @@
 /**
- * Building blocks for scenario services: nodes watched by an existing CloudWatch alarm each
- * (`<service>-<node>-health`, evaluated by the simulated CloudWatch), lag published as
+ * Building blocks for scenario services: nodes watched by a CloudWatch alarm each, named as the
+ * stack names the health alarms it creates (`failover-<service>-<node>-health`, so the drill's
+ * timeline shows the names a deployed stack has; evaluated by the simulated CloudWatch), lag published as
  * `Drill/Replication ReplicationLagSeconds` every 10 s.
  */
+import { stackHealthAlarmName } from '../../lambdas/domain/config.ts';
 import type { Check, ScenarioOutcome, ScenarioResources, ServiceInput } from '../scenario.ts';
 
 type NodeInput = ServiceInput['nodes'][number];
@@ -14,7 +16,7 @@ function node(serviceId: string, id: string, extra: Partial<NodeInput>): NodeInp
   return {
     id,
     ...extra,
-    health: { type: 'alarm', alarmName: `${serviceId}-${id}-health` },
+    health: { type: 'alarm', alarmName: stackHealthAlarmName(serviceId, id) },
     lag: {
       namespace: LAG_NAMESPACE,
       metricName: 'ReplicationLagSeconds',

@@ -454,5 +454,10 @@ export function nodePriority(service: ServiceConfig, nodeId: string): number {
 
 /** The CloudWatch alarm name that carries a node's health, whether the stack creates it or not. */
 export function healthAlarmName(service: ServiceConfig, node: NodeConfig): string {
-  return node.health.type === 'alarm' ? node.health.alarmName : `failover-${service.id}-${node.id}-health`;
+  return node.health.type === 'alarm' ? node.health.alarmName : stackHealthAlarmName(service.id, node.id);
+}
+
+/** The name of the health alarm the stack creates for a node (every signal type but 'alarm'). */
+export function stackHealthAlarmName(serviceId: string, nodeId: string): string {
+  return `failover-${serviceId}-${nodeId}-health`;
 }

@@ -92,7 +92,7 @@ describe('drill scenarios', () => {
     expect(h).toContain('cooldown');
     expect(h).toContain('not-primary-alarm');
     const cooldown = o.invocations.find((i) => i.result?.reason === 'cooldown');
-    expect(cooldown?.alarmName).toBe('sessions-db-db-b-health');
+    expect(cooldown?.alarmName).toBe('failover-sessions-db-db-b-health');
     // The old primary's OK says once that it needs an operator's rejoin (the drill has no actions).
     expect(kinds(o)).toEqual(['failover', 'rejoin', 'failover-held']);
     // Traffic never pointed back at db-a after the failover.

@@ -120,11 +120,18 @@ describe('drill on moto_server (--endpoint-url)', () => {
   it('drove CloudWatch like the real world: SetAlarmState on the alarms, PutMetricData for the lag', async () => {
     const cw = new CloudWatchClient(moto.current.clientConfig);
     const alarms = await cw.send(
-      new DescribeAlarmsCommand({ AlarmNames: ['orders-db-db-a-health', 'orders-db-db-b-health'] }),
+      new DescribeAlarmsCommand({
+        AlarmNames: ['failover-orders-db-db-a-health', 'failover-orders-db-db-b-health'],
+      }),
     );
     const state = Object.fromEntries((alarms.MetricAlarms ?? []).map((a) => [a.AlarmName, a.StateValue]));
-    expect(state).toEqual({ 'orders-db-db-a-health': 'ALARM', 'orders-db-db-b-health': 'OK' });
-    const reason = alarms.MetricAlarms?.find((a) => a.AlarmName === 'orders-db-db-a-health')?.StateReason;
+    expect(state).toEqual({
+      'failover-orders-db-db-a-health': 'ALARM',
+      'failover-orders-db-db-b-health': 'OK',
+    });
+    const reason = alarms.MetricAlarms?.find(
+      (a) => a.AlarmName === 'failover-orders-db-db-a-health',
+    )?.StateReason;
     expect(reason).toMatch(/^Threshold Crossed: 3 out of the last 3 datapoints/);
 
     const stats = await cw.send(
