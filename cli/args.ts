@@ -6,7 +6,16 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../lambdas/domain/errors.ts';
 
-export const COMMANDS = ['status', 'switchover', 'failover', 'pause', 'resume', 'history', 'rejoin'] as const;
+export const COMMANDS = [
+  'status',
+  'check',
+  'switchover',
+  'failover',
+  'pause',
+  'resume',
+  'history',
+  'rejoin',
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export const DEFAULT_CONFIG_FILE = 'config/failover.json';
@@ -46,6 +55,7 @@ export interface WorkflowCommandOptions {
 export type Command =
   | { readonly name: 'help'; readonly topic?: CommandName }
   | { readonly name: 'status'; readonly serviceId?: string }
+  | { readonly name: 'check'; readonly serviceId?: string }
   | ({ readonly name: 'switchover' } & WorkflowCommandOptions)
   | ({ readonly name: 'failover'; readonly force: boolean } & WorkflowCommandOptions)
   | { readonly name: 'pause' | 'resume'; readonly serviceId: string; readonly reason?: string }
@@ -89,6 +99,7 @@ const WORKFLOW_OPTIONS: Record<string, OptionSpec> = {
 
 const COMMAND_OPTIONS: Record<CommandName, Record<string, OptionSpec>> = {
   status: {},
+  check: {},
   switchover: WORKFLOW_OPTIONS,
   failover: { ...WORKFLOW_OPTIONS, force: { type: 'boolean' } },
   pause: { reason: { type: 'string' } },
@@ -120,6 +131,7 @@ Operate the failover automation: see who is primary, switch over, fail over, pau
 
 Commands:
   status [service]                          primary, epoch, health, lag vs budget, lease, last change
+  check [service]                           would a failover work now? readiness against the live account
   switchover <service> [--to node] [--wait] planned role change: fence, wait for lag 0, promote, shift
   failover <service> [--to node] [--force] [--wait]
                                             operator failover when the primary is down
@@ -137,6 +149,19 @@ Shows, per service (all of them without an argument): the recorded primary and e
 traffic points, each node's health alarm and replication lag against the budget, whether
 automatic failover is paused, the lease, the last role change, and what automatic failover would
 do if the primary failed now.
+
+${GLOBAL_HELP}`,
+  check: `Usage: failover check [service] [options]
+
+Checks, per service (all of them without an argument), everything a failover will need against
+the live account: the record holds exactly the value and TTL the compare-and-swap deletes (or the
+target group / listener points at exactly one node), the state table agrees with where traffic
+points, every health alarm exists and has data, every replica's lag is fresh, the automatic
+decision would promote someone if the primary failed now, and every node action's resources
+exist. Route 53 is read with one paced walk per hosted zone (about 1 request/s).
+
+Exit status: 0 every service is ready, 1 a service is not ready (or could not be checked),
+2 usage error.
 
 ${GLOBAL_HELP}`,
   switchover: `Usage: failover switchover <service> [--to node] [--wait] [options]
@@ -269,7 +294,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   };
 
   switch (name) {
-    case 'status': {
+    case 'status':
+    case 'check': {
       const serviceId = service(false);
       return { command: serviceId === undefined ? { name } : { name, serviceId }, globals };
     }

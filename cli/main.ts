@@ -14,6 +14,7 @@ import { ConfigValidationError, UnknownServiceError, UsageError } from '../lambd
 import type { Clock } from '../lambdas/domain/ports.ts';
 import { readConfigFile } from '../lambdas/runtime/config.ts';
 import { type GlobalOptions, HELP, parseCommandLine } from './args.ts';
+import { runCheck } from './check.ts';
 import type { CommandContext } from './context.ts';
 import { endpointWarning } from './endpoint.ts';
 import { type CliIo, Output } from './output.ts';
@@ -72,11 +73,18 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       pollIntervalMs: deps.pollIntervalMs ?? 2000,
     };
     // An unknown service is reported as such by the command itself, before any AWS call.
-    if (cmd.name !== 'status' && cmd.name !== 'history' && findService(config, cmd.serviceId))
+    if (
+      cmd.name !== 'status' &&
+      cmd.name !== 'check' &&
+      cmd.name !== 'history' &&
+      findService(config, cmd.serviceId)
+    )
       await checkConfigDrift(ctx, deps.io);
     switch (cmd.name) {
       case 'status':
         return await runStatus(ctx, cmd.serviceId);
+      case 'check':
+        return await runCheck(ctx, cmd.serviceId);
       case 'switchover':
       case 'failover':
         return await runWorkflowCommand(ctx, cmd);

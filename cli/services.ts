@@ -26,6 +26,7 @@ import { STACK_OUTPUTS, type StackOutputName } from '../lambdas/contract/stack-o
 import type { FailoverConfig } from '../lambdas/domain/config.ts';
 import { FailoverError } from '../lambdas/domain/errors.ts';
 import type { AlarmPort, LagPort, NotifierPort, StatePort, TrafficPort } from '../lambdas/domain/ports.ts';
+import type { ResourcePort, RoutingReadPort } from '../lambdas/domain/readiness.ts';
 import type { AlarmSettings, TargetGroupHealthCheck } from '../lambdas/domain/rto.ts';
 import type { GlobalOptions } from './args.ts';
 
@@ -48,6 +49,8 @@ export interface CliServices {
   alarmSettings(alarmNames: readonly string[]): Promise<ReadonlyMap<string, AlarmSettings>>;
   /** Target group health checks (interval, unhealthy threshold) by ARN, for the RTO model. */
   targetGroupHealthChecks(arns: readonly string[]): Promise<ReadonlyMap<string, TargetGroupHealthCheck>>;
+  /** The live routing in detail (record value and TTL) and the action resources, for `check`. */
+  readonly readiness?: { readonly routing: RoutingReadPort; readonly resources: ResourcePort };
 }
 
 /** DescribeAlarms takes at most 100 names per call, DescribeTargetGroups 20 ARNs. */

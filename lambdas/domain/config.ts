@@ -13,6 +13,7 @@ import {
   probeHealthSignalSchema,
   probeSchema,
 } from './probe-config.ts';
+import { DEFAULT_READINESS, readinessSchema } from './readiness-config.ts';
 
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/;
 const idSchema = z
@@ -267,6 +268,8 @@ export const configSchema = z
      */
     allowedAccountIds: z.array(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')).default([]),
     services: z.array(serviceSchema).min(1, 'at least one service is required'),
+    /** The scheduled readiness check (readiness-config.ts). */
+    readiness: readinessSchema.default(DEFAULT_READINESS),
   })
   .superRefine(checkCrossReferences);
 

@@ -146,7 +146,9 @@ export interface Notification {
     | 'rejoin'
     | 'rejoin-failed'
     | 'config-mismatch'
-    | 'split-brain';
+    | 'split-brain'
+    | 'not-ready'
+    | 'ready';
   readonly serviceId: string;
   /** One line for an email subject: short, specific. */
   readonly subject: string;

@@ -13,6 +13,7 @@ import type { NotifierPort, StatePort, TrafficPort } from '../../lambdas/domain/
 import type { AlarmSettings, TargetGroupHealthCheck } from '../../lambdas/domain/rto.ts';
 import { readConfigFile } from '../../lambdas/runtime/config.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { MemoryResources, MemoryRouting } from '../../lambdas/testing/readiness.ts';
 
 export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
 export const SAMPLE_CONFIG_FILE = join(PROJECT_ROOT, 'config', 'failover.json');
@@ -64,6 +65,8 @@ export interface CliHarness {
   readonly sfnMock: AwsStub<ServiceInputTypes, ServiceOutputTypes, SFNClient['config']>;
   /** How many times the CLI asked for each service (state table, topic, state machine). */
   readonly resolved: { state: number; notifier: number; stateMachineArn: number };
+  /** What `failover check` reads beyond the failover's ports: the live record/targets and action resources. */
+  readonly readiness: { readonly routing: MemoryRouting; readonly resources: MemoryResources };
   run(...argv: string[]): Promise<CliRun>;
 }
 
@@ -81,6 +84,10 @@ export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
   // Like Step Functions before anything started: every execution name is free.
   sfnMock.on(DescribeExecutionCommand).rejects(notStarted());
   const resolved = { state: 0, notifier: 0, stateMachineArn: 0 };
+  const readiness = {
+    routing: new MemoryRouting(config, env.traffic),
+    resources: new MemoryResources(config),
+  };
   const services: CliServices = {
     alarms: env.alarms,
     lag: env.lag,
@@ -109,6 +116,7 @@ export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
       const known = options.rto?.targetGroups ?? new Map();
       return new Map(arns.flatMap((a) => (known.has(a) ? [[a, known.get(a)!] as const] : [])));
     },
+    readiness,
   };
   return {
     config,
@@ -116,6 +124,7 @@ export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
     sfn,
     sfnMock,
     resolved,
+    readiness,
     async run(...argv: string[]): Promise<CliRun> {
       let stdout = '';
       let stderr = '';
