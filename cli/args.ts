@@ -15,6 +15,7 @@ export const COMMANDS = [
   'resume',
   'history',
   'rejoin',
+  'cost',
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -60,6 +61,7 @@ export type Command =
   | ({ readonly name: 'failover'; readonly force: boolean } & WorkflowCommandOptions)
   | { readonly name: 'pause' | 'resume'; readonly serviceId: string; readonly reason?: string }
   | { readonly name: 'history'; readonly serviceId: string; readonly limit: number }
+  | { readonly name: 'cost' }
   | {
       readonly name: 'rejoin';
       readonly serviceId: string;
@@ -106,6 +108,7 @@ const COMMAND_OPTIONS: Record<CommandName, Record<string, OptionSpec>> = {
   resume: { reason: { type: 'string' } },
   history: { limit: { type: 'string' } },
   rejoin: { reason: { type: 'string' } },
+  cost: {},
 };
 
 const GLOBAL_HELP = `Global options:
@@ -139,6 +142,7 @@ Commands:
   resume <service>                          allow automatic failover again
   history <service> [--limit n]             role changes, newest first
   rejoin <service> <node>                   record that a former primary rejoined as a replica
+  cost                                      monthly cost of the stack for the configuration (offline)
 
 Run 'failover <command> --help' for a command's options.
 
@@ -235,6 +239,15 @@ Options:
   --reason <text>         what was done (default: "rejoined by <user> with the failover CLI")
 
 ${GLOBAL_HELP}`,
+  cost: `Usage: failover cost [--config file] [--json]
+
+Prints what the stack deployed from the configuration costs a month without incidents: health
+checks, alarms (standard and high resolution, composite), dashboards and their Logs Insights
+widgets, the KMS key, DynamoDB point-in-time recovery, the probe's Lambda, metrics and API calls,
+at AWS's us-east-1 list prices (see docs/cost.md for the prices, their date and the assumptions).
+Reads only the configuration file: no AWS call, no credentials needed.
+
+${GLOBAL_HELP}`,
 };
 
 const isCommand = (s: string | undefined): s is CommandName =>
@@ -308,6 +321,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
         },
         globals,
       };
+    case 'cost':
+      if (args.length > 0) throw new UsageError(`unexpected argument: ${args[0]}`, name);
+      return { command: { name }, globals };
     case 'rejoin': {
       const [serviceId, nodeId, ...extra] = args;
       if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`, name);

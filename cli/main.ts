@@ -16,6 +16,7 @@ import { readConfigFile } from '../lambdas/runtime/config.ts';
 import { type GlobalOptions, HELP, parseCommandLine } from './args.ts';
 import { runCheck } from './check.ts';
 import type { CommandContext } from './context.ts';
+import { runCost } from './cost.ts';
 import { endpointWarning } from './endpoint.ts';
 import { type CliIo, Output } from './output.ts';
 import { awsServices, type CliServices } from './services.ts';
@@ -62,6 +63,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       : endpointWarning(env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL');
     if (warning) deps.io.stderr(`${warning}\n`);
     const config = loadConfig(deps, globals.configFile, cmd.name);
+    if (cmd.name === 'cost') return runCost(config, out);
     const ctx: CommandContext = {
       config,
       globals,
