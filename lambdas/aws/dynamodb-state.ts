@@ -17,9 +17,16 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
+  type UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { FailoverError, LeaseConflictError, LeaseLostError, RejoinConflictError } from '../domain/errors.ts';
-import type { AcquireLeaseRequest, CommitRequest, RejoinedRequest, StatePort } from '../domain/ports.ts';
+import type {
+  AcquireLeaseRequest,
+  CommitRequest,
+  LeaseGrant,
+  RejoinedRequest,
+  StatePort,
+} from '../domain/ports.ts';
 import type { ClusterState, HistoryEntry, Lease, OperationKind } from '../domain/types.ts';
 import { rethrowAws, toTransient } from './errors.ts';
 
@@ -80,24 +87,28 @@ export class DynamoDbState implements StatePort {
     return out.Item ? toClusterState(serviceId, out.Item) : undefined;
   }
 
-  async acquireLease(req: AcquireLeaseRequest): Promise<void> {
+  async acquireLease(req: AcquireLeaseRequest): Promise<LeaseGrant> {
     // Free to take: no lease, an expired lease, or our own (a retried invocation with the same holder).
     // ...and, for our own, no other attempt claimed under it (see Lease.attempt).
     const free = `(attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR (#lease.#holder = :holder AND ${attemptCondition(req.lease.attempt)}))`;
     const existing = `(#epoch = :expected AND ${free})`;
     const seeding = req.expectedEpoch === 0;
+    let out: UpdateCommandOutput;
     try {
-      await this.client.send(
+      out = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.stateKey(req.serviceId),
-          UpdateExpression: `SET #lease = :lease, ${SEED_EXPRESSION}`,
+          // The lease sequence counts the leases taken at this epoch (node-action tokens carry it);
+          // the commit that moves the epoch removes it.
+          UpdateExpression: `SET #lease = :lease, #leaseSequence = if_not_exists(#leaseSequence, :zero) + :one, ${SEED_EXPRESSION}`,
           // An item that does not exist yet is at epoch 0 with the configured initial primary.
           ConditionExpression: seeding ? `attribute_not_exists(#pk) OR ${existing}` : existing,
           ExpressionAttributeNames: {
             ...(seeding ? { '#pk': 'pk' } : {}),
             ...SEED_NAMES,
             '#lease': 'lease',
+            '#leaseSequence': 'leaseSequence',
             '#expiresAt': 'expiresAt',
             '#holder': 'holder',
             '#attempt': 'attempt',
@@ -105,6 +116,8 @@ export class DynamoDbState implements StatePort {
           ExpressionAttributeValues: {
             ...seedValues(req.serviceId, req.seedPrimary),
             ':lease': leaseItem(req.lease),
+            ':zero': 0,
+            ':one': 1,
             ':expected': req.expectedEpoch,
             ':now': req.now,
             ':holder': req.lease.holder,
@@ -112,6 +125,7 @@ export class DynamoDbState implements StatePort {
           },
           // Lets the conflict say who holds the lease, without a second read.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
     } catch (err) {
@@ -123,6 +137,14 @@ export class DynamoDbState implements StatePort {
       }
       rethrowAws('UpdateItem', err);
     }
+    const sequence = out.Attributes?.leaseSequence;
+    if (typeof sequence !== 'number' || !Number.isInteger(sequence) || sequence < 1) {
+      // The write landed, but without the count a token could not outrank an earlier attempt's.
+      throw new FailoverError(
+        `lease write for ${req.serviceId} returned no lease sequence (got: ${JSON.stringify(sequence)})`,
+      );
+    }
+    return { sequence };
   }
 
   async commit(req: CommitRequest): Promise<void> {
@@ -139,7 +161,7 @@ export class DynamoDbState implements StatePort {
         Update: {
           TableName: this.tableName,
           Key: this.stateKey(req.serviceId),
-          UpdateExpression: `SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history${rejoin.set} REMOVE #lease${rejoin.remove}`,
+          UpdateExpression: `SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history${rejoin.set} REMOVE #lease, #leaseSequence${rejoin.remove}`,
           // The fencing check: same epoch as read, and the lease still ours. An expired lease that
           // nobody took over still fences correctly: the epoch has not moved.
           // The attempt: one zone-shifter invocation per lease. Paused: an automatic failover stops
@@ -157,6 +179,7 @@ export class DynamoDbState implements StatePort {
             '#lastChangeAt': 'lastChangeAt',
             '#lastChange': 'lastChange',
             '#lease': 'lease',
+            '#leaseSequence': 'leaseSequence',
             '#holder': 'holder',
             '#attempt': 'attempt',
             ...(req.history.operation === 'auto-failover' ? { '#paused': 'paused' } : {}),

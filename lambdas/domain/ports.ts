@@ -54,6 +54,16 @@ export interface AcquireLeaseRequest {
   readonly now: number;
 }
 
+/**
+ * What a lease write grants besides the lease: its place among the leases taken at this epoch
+ * (1, 2, ...; the commit that moves the epoch resets the count). Node-action tokens carry it
+ * (fencingToken(epoch, step, sequence)), so every call of a later attempt outranks every call
+ * of an earlier one, whoever held the lease.
+ */
+export interface LeaseGrant {
+  readonly sequence: number;
+}
+
 export interface CommitRequest {
   readonly serviceId: string;
   readonly expectedEpoch: number;
@@ -86,9 +96,10 @@ export interface StatePort {
   get(serviceId: string): Promise<ClusterState | undefined>;
   /**
    * Conditional write. Throws LeaseConflictError when the epoch moved or a live lease is held by
-   * someone else, or by the same holder under another attempt (Lease.attempt).
+   * someone else, or by the same holder under another attempt (Lease.attempt). Every successful
+   * write (a renewal too) counts one more lease at the epoch: LeaseGrant.sequence.
    */
-  acquireLease(req: AcquireLeaseRequest): Promise<void>;
+  acquireLease(req: AcquireLeaseRequest): Promise<LeaseGrant>;
   /**
    * primary := newPrimary, epoch := expectedEpoch + 1, lease removed, history item written;
    * atomically. Throws LeaseLostError when the lease (holder and attempt) is not ours or the epoch

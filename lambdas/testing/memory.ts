@@ -32,6 +32,7 @@ import type {
   CommitRequest,
   LagPort,
   LagQuery,
+  LeaseGrant,
   Logger,
   MetricsPort,
   Notification,
@@ -166,6 +167,8 @@ interface Item {
   lastChange?: HistoryEntry;
   needsRejoin?: string[];
   notes?: string[];
+  /** Leases taken at this epoch (LeaseGrant.sequence); the commit removes it. */
+  leaseSequence?: number;
 }
 
 /** Counts of conditional-write outcomes, for assertions like "exactly one commit". */
@@ -194,14 +197,20 @@ export class MemoryState implements StatePort {
     return this.snapshot(serviceId);
   }
 
-  async acquireLease(req: AcquireLeaseRequest): Promise<void> {
+  async acquireLease(req: AcquireLeaseRequest): Promise<LeaseGrant> {
     const item = this.items.get(req.serviceId);
     if (!item) {
       // attribute_not_exists(pk) when seeding: only an expected epoch of 0 may create the item.
       if (req.expectedEpoch !== 0) return this.conflict(req);
-      this.items.set(req.serviceId, { primary: req.seedPrimary, epoch: 0, paused: false, lease: req.lease });
+      this.items.set(req.serviceId, {
+        primary: req.seedPrimary,
+        epoch: 0,
+        paused: false,
+        lease: req.lease,
+        leaseSequence: 1,
+      });
       this.stats.leasesAcquired++;
-      return;
+      return { sequence: 1 };
     }
     if (item.epoch !== req.expectedEpoch) return this.conflict(req);
     const held = item.lease;
@@ -211,7 +220,9 @@ export class MemoryState implements StatePort {
     if (held && (held.holder !== req.lease.holder || !ownAttempt) && held.expiresAt >= req.now)
       return this.conflict(req);
     item.lease = req.lease;
+    item.leaseSequence = (item.leaseSequence ?? 0) + 1;
     this.stats.leasesAcquired++;
+    return { sequence: item.leaseSequence };
   }
 
   async commit(req: CommitRequest): Promise<void> {
@@ -241,6 +252,7 @@ export class MemoryState implements StatePort {
     item.primary = req.newPrimary;
     item.epoch = req.expectedEpoch + 1;
     delete item.lease;
+    delete item.leaseSequence;
     item.lastChangeAt = req.at;
     item.lastChange = req.history;
     if (req.needsRejoin !== undefined) {
@@ -313,7 +325,9 @@ export class MemoryState implements StatePort {
   snapshot(serviceId: string): ClusterState | undefined {
     const item = this.items.get(serviceId);
     if (!item) return undefined;
-    return structuredClone({ serviceId, ...item });
+    // The lease sequence is the adapter's own counter, handed out by acquireLease: not state.
+    const { leaseSequence: _, ...state } = item;
+    return structuredClone({ serviceId, ...state });
   }
 
   private conflict(req: AcquireLeaseRequest): never {

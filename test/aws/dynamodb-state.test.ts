@@ -140,18 +140,21 @@ describe('DynamoDbState.acquireLease', () => {
     ':zero': 0,
     ':notPaused': false,
     ':lease': lease,
+    ':one': 1,
     ':expected': expected,
     ':now': T0,
     ':holder': 'req-1',
   });
   const update =
-    'SET #lease = :lease, #serviceId = if_not_exists(#serviceId, :serviceId), #primary = if_not_exists(#primary, :seedPrimary), #epoch = if_not_exists(#epoch, :zero), #paused = if_not_exists(#paused, :notPaused)';
+    'SET #lease = :lease, #leaseSequence = if_not_exists(#leaseSequence, :zero) + :one, #serviceId = if_not_exists(#serviceId, :serviceId), #primary = if_not_exists(#primary, :seedPrimary), #epoch = if_not_exists(#epoch, :zero), #paused = if_not_exists(#paused, :notPaused)';
   const live =
     '(#epoch = :expected AND (attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR (#lease.#holder = :holder AND attribute_not_exists(#lease.#attempt))))';
 
-  it('writes the lease conditionally on the epoch and a free lease', async () => {
-    ddb.on(UpdateCommand).resolves({});
-    await state().acquireLease(acquire());
+  const granted = { Attributes: { leaseSequence: 1 } };
+
+  it('writes the lease conditionally on the epoch and a free lease, counting it in the lease sequence', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: { leaseSequence: 3, lease } });
+    expect(await state().acquireLease(acquire())).toEqual({ sequence: 3 });
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
       Key: { pk: 'service#orders-db', sk: 'state' },
@@ -160,17 +163,26 @@ describe('DynamoDbState.acquireLease', () => {
       ExpressionAttributeNames: {
         ...seedNames,
         '#lease': 'lease',
+        '#leaseSequence': 'leaseSequence',
         '#expiresAt': 'expiresAt',
         '#holder': 'holder',
         '#attempt': 'attempt',
       },
       ExpressionAttributeValues: values(3),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      ReturnValues: 'UPDATED_NEW',
     });
   });
 
+  it('a write that answers without the lease sequence is an error: tokens could not be ordered', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: { lease } });
+    await expect(state().acquireLease(acquire())).rejects.toThrow(
+      'lease write for orders-db returned no lease sequence (got: undefined)',
+    );
+  });
+
   it('at epoch 0 also accepts a missing item, seeding the initial primary', async () => {
-    ddb.on(UpdateCommand).resolves({});
+    ddb.on(UpdateCommand).resolves(granted);
     await state().acquireLease(acquire({ expectedEpoch: 0 }));
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.ConditionExpression).toBe(`attribute_not_exists(#pk) OR ${live}`);
@@ -178,6 +190,7 @@ describe('DynamoDbState.acquireLease', () => {
       '#pk': 'pk',
       ...seedNames,
       '#lease': 'lease',
+      '#leaseSequence': 'leaseSequence',
       '#expiresAt': 'expiresAt',
       '#holder': 'holder',
       '#attempt': 'attempt',
@@ -186,7 +199,7 @@ describe('DynamoDbState.acquireLease', () => {
   });
 
   it('claims an attempt under the lease: the same holder under another live attempt is refused', async () => {
-    ddb.on(UpdateCommand).resolves({});
+    ddb.on(UpdateCommand).resolves(granted);
     await state().acquireLease(acquire({ lease: { ...lease, attempt: 'tok-1@shifter-1' } }));
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.ConditionExpression).toBe(
@@ -268,7 +281,7 @@ describe('DynamoDbState.commit', () => {
           TableName: TABLE,
           Key: { pk: 'service#orders-db', sk: 'state' },
           UpdateExpression:
-            'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history REMOVE #lease',
+            'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history REMOVE #lease, #leaseSequence',
           ConditionExpression:
             '#epoch = :expected AND #lease.#holder = :holder AND attribute_not_exists(#lease.#attempt) AND (attribute_not_exists(#paused) OR #paused = :false)',
           ExpressionAttributeNames: {
@@ -277,6 +290,7 @@ describe('DynamoDbState.commit', () => {
             '#lastChangeAt': 'lastChangeAt',
             '#lastChange': 'lastChange',
             '#lease': 'lease',
+            '#leaseSequence': 'leaseSequence',
             '#holder': 'holder',
             '#attempt': 'attempt',
             '#paused': 'paused',
@@ -483,11 +497,11 @@ describe('DynamoDbState needs-rejoin', () => {
       .commandCalls(TransactWriteCommand)
       .map((c) => c.args[0].input.TransactItems![0]!.Update!);
     expect(marked?.UpdateExpression).toBe(
-      'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history, #needsRejoin = :needsRejoin REMOVE #lease',
+      'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history, #needsRejoin = :needsRejoin REMOVE #lease, #leaseSequence',
     );
     expect(marked?.ExpressionAttributeValues?.[':needsRejoin']).toEqual(['db-a']);
     expect(cleared?.UpdateExpression).toBe(
-      'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history REMOVE #lease, #needsRejoin',
+      'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history REMOVE #lease, #leaseSequence, #needsRejoin',
     );
   });
 

@@ -79,7 +79,7 @@ describe('failover handler with SHIFT_QUEUE_URL', () => {
       MetricDataResults: [{ Id: 'q1', Timestamps: [new Date(now - 5_000)], Values: [1] }],
     });
     dynamo.on(GetCommand).resolves({});
-    dynamo.on(UpdateCommand).resolves({});
+    dynamo.on(UpdateCommand).resolves({ Attributes: { leaseSequence: 1 } });
     route53.on(ChangeResourceRecordSetsCommand).rejects(awsErrors.throttling());
     sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
     const { handler } = await fresh();

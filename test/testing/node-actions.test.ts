@@ -31,9 +31,9 @@ describe('MemoryNodeActions', () => {
     await actions.run(req('a', 'demote', fencingToken(1, 'rejoin')));
     expect(actions.node('orders', 'a')).toMatchObject({ primary: false, writable: false, fenced: false });
     expect(actions.calls.map((c) => [c.request.nodeId, c.request.role, c.request.token, c.outcome])).toEqual([
-      ['a', 'fence', 1001, 'succeeded'],
-      ['b', 'promote', 1002, 'succeeded'],
-      ['a', 'demote', 1021, 'succeeded'],
+      ['a', 'fence', fencingToken(1, 'fence'), 'succeeded'],
+      ['b', 'promote', fencingToken(1, 'promote'), 'succeeded'],
+      ['a', 'demote', fencingToken(1, 'rejoin'), 'succeeded'],
     ]);
   });
 
@@ -43,7 +43,7 @@ describe('MemoryNodeActions', () => {
     const late = await actions.run(req('b', 'promote', fencingToken(1, 'promote')));
     expect(late).toMatchObject({
       status: 'failed',
-      detail: 'b refused promote: token 1002 is lower than 1012',
+      detail: `b refused promote: token ${fencingToken(1, 'promote')} is lower than ${fencingToken(1, 'demoteTarget')}`,
     });
     expect(actions.node('orders', 'b').writable).toBe(false);
     expect(actions.calls[1]!.outcome).toBe('refused-token');

@@ -64,6 +64,27 @@ const entry = (epoch: number, from: string, to: string): HistoryEntry => ({
 });
 
 describe('DynamoDbState on moto_server', () => {
+  it('counts every lease written at an epoch (renewals and takeovers too), across releases; the commit resets the count', async () => {
+    const s = await freshState();
+    const take = (holder: string, expectedEpoch: number, now: number) =>
+      s.acquireLease({ serviceId: 'svc', expectedEpoch, seedPrimary: 'a', lease: lease(holder, now), now });
+    expect(await take('h1', 0, T0)).toEqual({ sequence: 1 });
+    expect(await take('h1', 0, T0 + 1)).toEqual({ sequence: 2 });
+    await s.releaseLease('svc', 'h1');
+    expect(await take('h2', 0, T0 + 2)).toEqual({ sequence: 3 });
+    await s.commit({
+      serviceId: 'svc',
+      expectedEpoch: 0,
+      holder: 'h2',
+      newPrimary: 'b',
+      at: T0 + 3,
+      history: entry(1, 'a', 'b'),
+    });
+    // Not part of the state the decision reads.
+    expect(await s.get('svc')).not.toHaveProperty('leaseSequence');
+    expect(await take('h3', 1, T0 + 4)).toEqual({ sequence: 1 });
+  });
+
   it('seeds at epoch 0, fences a second holder, commits, and keeps history newest first', async () => {
     const s = await freshState();
     expect(await s.get('svc')).toBeUndefined();

@@ -96,7 +96,7 @@ describe('workflow step handler (production wiring)', () => {
     });
     cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
     dynamo.on(GetCommand).resolves({});
-    dynamo.on(UpdateCommand).resolves({});
+    dynamo.on(UpdateCommand).resolves({ Attributes: { leaseSequence: 1 } });
     route53.on(GetChangeCommand).resolves({
       ChangeInfo: { Id: '/change/C42', Status: 'INSYNC', SubmittedAt: new Date() },
     });

@@ -16,6 +16,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import { AwsNodeActions } from '../../lambdas/aws/actions/index.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import { makeHandler } from '../../lambdas/handlers/node-action.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
@@ -128,12 +129,12 @@ describe('built-in node actions in the workflow', () => {
     expect(
       w.hooks.calls.map((c) => [c.functionName, c.payload.action, c.payload.node, c.payload.token]),
     ).toEqual([
-      [actionFunctionArn, 'fence', 'a', 1001],
-      [actionFunctionArn, 'promote', 'b', 1002],
+      [actionFunctionArn, 'fence', 'a', fencingToken(1, 'fence')],
+      [actionFunctionArn, 'promote', 'b', fencingToken(1, 'promote')],
     ]);
     expect(e.groups()).toEqual([ISOLATION]);
     expect(ssm.commandCalls(SendCommandCommand)[0]!.args[0].input.Parameters?.commands).toEqual([
-      'promote-db --token 1002',
+      `promote-db --token ${fencingToken(1, 'promote')}`,
     ]);
     expect(w.env.traffic.pointsAt(SVC)).toBe('b');
   });
@@ -157,7 +158,7 @@ describe('built-in node actions in the workflow', () => {
       expect(out.cause).toContain('pg_ctl: could not send promote signal');
     }
     expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'unfence a']);
-    expect(w.hooks.calls.at(-1)?.payload.token).toBe(1011);
+    expect(w.hooks.calls.at(-1)?.payload.token).toBe(fencingToken(1, 'unfence'));
     expect(e.groups()).toEqual(['sg-0123456789abcdef0']);
     expect(w.env.traffic.pointsAt(SVC)).toBe('a');
   });

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type FailoverOutcome, runAutoFailover } from '../../lambdas/app/auto-failover.ts';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import { executionName, type HookPayload, type WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
@@ -175,7 +176,11 @@ describe('switchover workflow (state machine from the synthesized template)', ()
         timeoutSeconds: 1,
       });
     }
-    expect(w.hooks.calls.map((c) => c.payload.token)).toEqual([1001, 1002, 1003]);
+    expect(w.hooks.calls.map((c) => c.payload.token)).toEqual([
+      fencingToken(1, 'fence'),
+      fencingToken(1, 'promote'),
+      fencingToken(1, 'demote'),
+    ]);
     expect(w.hooks.calls.map((c) => c.functionName)).toEqual([FENCE, PROMOTE, DEMOTE]);
     // The datapoint published before the fence did not count: one Wait, then lag 0 measured after it.
     expect(out.states.filter((s) => s === 'WaitForCatchUp')).toHaveLength(1);

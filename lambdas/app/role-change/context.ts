@@ -29,6 +29,12 @@ export class ChangeContext {
   private actionsMs = 0;
   private shiftRequestedAt: number | undefined;
   shiftMs: number | undefined;
+  /**
+   * The sequence of the last lease this invocation wrote (LeaseGrant.sequence): the attempt part
+   * of every token it sends, so its calls outrank every call of an earlier attempt at the epoch.
+   * 0 before any lease write (only the closing steps, which ignore it, run without one).
+   */
+  leaseSequence = 0;
 
   constructor(
     readonly deps: RoleChangeDeps,
@@ -71,7 +77,7 @@ export class ChangeContext {
     const configured = (deps.actionTimeoutMs ?? defaultActionTimeoutMs)(service, nodeId, role);
     const timeoutMs =
       mode === 'auto-failover' && role === 'fence' ? Math.min(configured, AUTO_FENCE_BOUND_MS) : configured;
-    const token = fencingToken(epoch, step);
+    const token = fencingToken(epoch, step, this.leaseSequence);
     const started = deps.clock.now();
     let result: NodeActionResult;
     try {

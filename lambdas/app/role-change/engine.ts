@@ -33,13 +33,17 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
   const first = decisionFor(plan, firstTarget);
   if (plan.abandoned !== undefined && ctx.withActions) {
     // An earlier attempt of this invocation leased (and may have promoted) a node that is no
-    // longer eligible: demote it first, with a token that outranks its promote.
-    const undone = await demoteTarget(ctx, { ...first, to: plan.abandoned });
+    // longer eligible: demote it first, under a lease written now that still names it (a crash
+    // here leaves the retry the same job), so the demote's token outranks that attempt's promote.
+    const abandoned = { ...first, to: plan.abandoned };
+    const renewed = await takeLease(ctx, abandoned);
+    if (!renewed.acquired) return leaseHeld(ctx, plan, first, renewed.message);
+    const undone = await demoteTarget(ctx, abandoned);
     if (undone.length > 0) {
       const paused = await ctx.pauseQuietly('abandoned promotion not undone');
       return needsAttention(
         ctx,
-        { ...first, to: plan.abandoned },
+        abandoned,
         'promote-not-undone',
         `an earlier attempt of this invocation promoted (or tried to promote) ${plan.abandoned}, which is no longer eligible; undoing it failed: ${undone.join('; ')}`,
         { paused },
@@ -47,13 +51,7 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
     }
   }
   const lease = await takeLease(ctx, first);
-  if (!lease.acquired) {
-    // Another attempt (most often a duplicate of this event) won the race; it will announce.
-    return {
-      ...(await hold(ctx, 'operation-in-progress', lease.message, plan.decision, true)),
-      to: first.to,
-    };
-  }
+  if (!lease.acquired) return leaseHeld(ctx, plan, first, lease.message);
   if (!ctx.withActions) return shiftVerifyCommit(ctx, first);
 
   const fenced = await fenceOldPrimary(ctx, first);
@@ -103,6 +101,19 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
     }`,
     epoch: first.expectedEpoch,
     timings: ctx.timings(),
+  };
+}
+
+/** Another attempt (most often a duplicate of this event) won the race; it will announce. */
+async function leaseHeld(
+  ctx: ChangeContext,
+  plan: RoleChangePlan,
+  first: FailoverDecision,
+  message: string,
+): Promise<FailoverOutcome> {
+  return {
+    ...(await hold(ctx, 'operation-in-progress', message, plan.decision, true)),
+    to: first.to,
   };
 }
 

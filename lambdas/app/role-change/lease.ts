@@ -5,6 +5,7 @@
  * attempt, most often a duplicate of the same event, is changing the service and will announce.
  */
 import { LeaseConflictError } from '../../domain/errors.ts';
+import { tokenAttemptFits } from '../../domain/node-actions.ts';
 import type { ChangeContext } from './context.ts';
 import type { FailoverDecision } from './plan.ts';
 
@@ -16,8 +17,9 @@ export async function takeLease(ctx: ChangeContext, decision: FailoverDecision):
   const target = decision.to;
   const { deps, service } = ctx;
   const now = deps.clock.now();
+  let sequence: number;
   try {
-    await deps.state.acquireLease({
+    ({ sequence } = await deps.state.acquireLease({
       serviceId: service.id,
       expectedEpoch: decision.expectedEpoch,
       seedPrimary: service.initialPrimary,
@@ -31,8 +33,7 @@ export async function takeLease(ctx: ChangeContext, decision: FailoverDecision):
         invocation: ctx.attempt,
       },
       now,
-    });
-    return { acquired: true };
+    }));
   } catch (err) {
     if (err instanceof LeaseConflictError) {
       deps.logger.info('lease not acquired: another operation won', {
@@ -49,4 +50,14 @@ export async function takeLease(ctx: ChangeContext, decision: FailoverDecision):
     if (ctx.state.lease?.holder !== deps.holderId) await ctx.releaseQuietly('acquire failed');
     throw err;
   }
+  if (!tokenAttemptFits(sequence)) {
+    // Tokens of this attempt would not outrank an earlier attempt's: act on nothing.
+    await ctx.releaseQuietly('lease sequence past the token space');
+    return {
+      acquired: false,
+      message: `lease sequence ${sequence} at epoch ${decision.expectedEpoch} is past the fencing-token space`,
+    };
+  }
+  ctx.leaseSequence = sequence;
+  return { acquired: true };
 }

@@ -79,6 +79,9 @@ export async function resumeIntoHold(
       hold: decision.reason,
     },
   );
+  // Under a lease written now, so the undoing calls outrank everything the earlier attempt sent.
+  const renewed = await takeLease(ctx, abandoned);
+  if (!renewed.acquired) return undefined;
   const undone = await rollBackActions(ctx, abandoned, { fenced: 'unknown' });
   if (undone.length > 0) {
     const paused = await ctx.pauseQuietly('abandoned promotion not undone');

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AutoFailoverDeps, runAutoFailover } from '../../../lambdas/app/auto-failover.ts';
 import { TransientAwsError } from '../../../lambdas/domain/errors.ts';
+import { tokenParts } from '../../../lambdas/domain/node-actions.ts';
 import type { AlarmTransition } from '../../../lambdas/domain/types.ts';
 import { route53Service, testConfig } from '../../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
@@ -40,8 +41,12 @@ function fire(env: MemoryEnvironment, node = 'a'): AlarmTransition {
   return { alarmName, state: 'ALARM', previousState: 'OK', timestamp, eventId: 'evt-1' };
 }
 
+/** Each call as `role node epoch/attempt/sequence outcome` (the token taken apart). */
 const calls = (actions: MemoryNodeActions) =>
-  actions.calls.map((c) => `${c.request.role} ${c.request.nodeId} ${c.request.token} ${c.outcome}`);
+  actions.calls.map((c) => {
+    const t = tokenParts(c.request.token);
+    return `${c.request.role} ${c.request.nodeId} ${t.epoch}/${t.attempt}/${t.sequence} ${c.outcome}`;
+  });
 
 describe('role-change engine with node actions', () => {
   it('fences, promotes, then shifts and commits: tokens of epoch 1, history with the actions, old primary needs-rejoin', async () => {
@@ -49,7 +54,7 @@ describe('role-change engine with node actions', () => {
     const out = await runAutoFailover(deps, fire(env));
 
     expect(out).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'b', epoch: 1 });
-    expect(calls(actions)).toEqual(['fence a 1001 succeeded', 'promote b 1002 succeeded']);
+    expect(calls(actions)).toEqual(['fence a 1/1/1 succeeded', 'promote b 1/1/2 succeeded']);
     expect(actions.writers('orders')).toEqual(['b']);
     expect(env.traffic.pointsAt('orders')).toBe('b');
     expect(env.state.snapshot('orders')).toMatchObject({ primary: 'b', epoch: 1, needsRejoin: ['a'] });
@@ -90,10 +95,11 @@ describe('role-change engine with node actions', () => {
     expect(env.state.snapshot('orders')).toMatchObject({ primary: 'a', epoch: 0 });
     expect(env.state.snapshot('orders')?.lease).toBeUndefined();
     expect(calls(actions)).toEqual([
-      'fence a 1001 succeeded',
-      'promote b 1002 failed',
-      'promote c 1002 failed',
-      'unfence a 1011 succeeded',
+      'fence a 1/1/1 succeeded',
+      'promote b 1/1/2 failed',
+      // The second target is promoted under a renewed lease: the next attempt's tokens.
+      'promote c 1/2/2 failed',
+      'unfence a 1/2/11 succeeded',
     ]);
     expect(actions.writers('orders')).toEqual(['a']);
     expect(env.notifier.ofKind('promote-failed').map((n) => n.subject)).toEqual([
@@ -108,10 +114,10 @@ describe('role-change engine with node actions', () => {
     const out = await runAutoFailover(deps, fire(env));
     expect(out).toMatchObject({ outcome: 'failed-over', to: 'c' });
     expect(calls(actions)).toEqual([
-      'fence a 1001 succeeded',
-      'promote b 1002 timed-out',
-      'demote b 1012 succeeded',
-      'promote c 1002 succeeded',
+      'fence a 1/1/1 succeeded',
+      'promote b 1/1/2 timed-out',
+      'demote b 1/1/12 succeeded',
+      'promote c 1/2/2 succeeded',
     ]);
     const late = actions.deliverLate();
     expect(late.map((c) => c.outcome)).toEqual(['refused-token']);
@@ -147,10 +153,10 @@ describe('role-change engine with node actions', () => {
     const out = await runAutoFailover(deps, fire(env));
     expect(out).toMatchObject({ outcome: 'conflict', reason: 'traffic-conflict' });
     expect(calls(actions)).toEqual([
-      'fence a 1001 succeeded',
-      'promote b 1002 succeeded',
-      'demote b 1012 succeeded',
-      'unfence a 1011 succeeded',
+      'fence a 1/1/1 succeeded',
+      'promote b 1/1/2 succeeded',
+      'demote b 1/1/12 succeeded',
+      'unfence a 1/1/11 succeeded',
     ]);
     expect(actions.node('orders', 'b').writable).toBe(false);
   });
@@ -193,7 +199,7 @@ describe('role-change engine with node actions', () => {
     env.alarms.setNode('orders', 'c', 'ALARM');
     const out = await runAutoFailover(deps, transition);
     expect(out).toMatchObject({ outcome: 'held', reason: 'no-healthy-candidate' });
-    expect(calls(actions).slice(-2)).toEqual(['demote b 1012 succeeded', 'unfence a 1011 succeeded']);
+    expect(calls(actions).slice(-2)).toEqual(['demote b 1/2/12 succeeded', 'unfence a 1/2/11 succeeded']);
     expect(actions.writers('orders')).toEqual(['a']);
     expect(env.state.snapshot('orders')?.lease).toBeUndefined();
   });
@@ -202,7 +208,7 @@ describe('role-change engine with node actions', () => {
     const { env, actions, deps } = setup({ roles: ['promote'] });
     const out = await runAutoFailover(deps, fire(env));
     expect(out).toMatchObject({ outcome: 'failed-over', to: 'b' });
-    expect(calls(actions)).toEqual(['promote b 1002 succeeded']);
+    expect(calls(actions)).toEqual(['promote b 1/1/2 succeeded']);
     expect((await env.state.history('orders', 1))[0]?.fenced).toBe('no');
   });
 

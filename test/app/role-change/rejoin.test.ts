@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type AutoFailoverDeps, runAutoFailover } from '../../../lambdas/app/auto-failover.ts';
+import { fencingToken } from '../../../lambdas/domain/node-actions.ts';
 import type { AlarmStateValue, AlarmTransition } from '../../../lambdas/domain/types.ts';
 import { route53Service, testConfig } from '../../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
@@ -55,7 +56,13 @@ describe('rejoin of a former primary', () => {
 
     expect(out).toMatchObject({ outcome: 'rejoined', from: 'a', reason: 'demote', epoch: 1 });
     expect(actions.writers('orders')).toEqual(['b']);
-    expect(actions.callsFor('orders', 'demote').map((c) => c.request.token)).toEqual([1021]);
+    // The closing band of epoch 1: above every attempt of the change that produced it.
+    expect(actions.callsFor('orders', 'demote').map((c) => c.request.token)).toEqual([
+      fencingToken(1, 'rejoin'),
+    ]);
+    expect(fencingToken(1, 'rejoin')).toBeGreaterThan(
+      Math.max(...actions.calls.filter((c) => c.request.role !== 'demote').map((c) => c.request.token)),
+    );
     expect(env.state.snapshot('orders')?.needsRejoin).toBeUndefined();
     const [entry] = await env.state.history('orders', 1);
     expect(entry).toMatchObject({ operation: 'rejoin', from: 'a', epoch: 1 });

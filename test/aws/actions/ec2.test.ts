@@ -11,7 +11,17 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsNodeActions } from '../../../lambdas/aws/actions/index.ts';
+import { fencingToken } from '../../../lambdas/domain/node-actions.ts';
 import { actionConfig, ec2Error, fakeTiming, INSTANCE_A, request } from './helpers.ts';
+
+/** The tokens of epoch 4's calls (request() in helpers.ts). */
+const T = {
+  fence: fencingToken(4, 'fence'),
+  promote: fencingToken(4, 'promote'),
+  demote: fencingToken(4, 'demote'),
+  unfence: fencingToken(4, 'unfence'),
+  demoteTarget: fencingToken(4, 'demoteTarget'),
+};
 
 const ec2 = mockClient(EC2Client);
 const ISOLATION = 'sg-0ffffffffffffffff';
@@ -43,7 +53,7 @@ describe('ec2-stop action', () => {
     const result = await port({ fence: { type: 'ec2-stop', force: true } }).run(request('fence'));
     expect(ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({
       Resources: [INSTANCE_A],
-      Tags: [{ Key: 'failover:fencing-token', Value: '4001' }],
+      Tags: [{ Key: 'failover:fencing-token', Value: `${T.fence}` }],
     });
     expect(ec2.commandCalls(StopInstancesCommand)[0]!.args[0].input).toEqual({
       InstanceIds: [INSTANCE_A],
@@ -63,10 +73,12 @@ describe('ec2-stop action', () => {
   it('refuses a call whose token is lower than one the instance has seen', async () => {
     ec2
       .on(DescribeInstancesCommand)
-      .resolves(described({ ...state('running'), Tags: [{ Key: 'failover:fencing-token', Value: '4011' }] }));
+      .resolves(
+        described({ ...state('running'), Tags: [{ Key: 'failover:fencing-token', Value: `${T.unfence}` }] }),
+      );
     const result = await port({ fence: { type: 'ec2-stop' } }).run(request('fence'));
     expect(result.status).toBe('failed');
-    expect(result.detail).toContain('has seen token 4011, this fence carries 4001');
+    expect(result.detail).toContain(`has seen token ${T.unfence}, this fence carries ${T.fence}`);
     expect(ec2.commandCalls(StopInstancesCommand)).toHaveLength(0);
     expect(ec2.commandCalls(CreateTagsCommand)).toHaveLength(0);
   });
@@ -122,7 +134,7 @@ describe('ec2-isolate action', () => {
     expect(ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({
       Resources: [INSTANCE_A],
       Tags: [
-        { Key: 'failover:fencing-token', Value: '4001' },
+        { Key: 'failover:fencing-token', Value: `${T.fence}` },
         { Key: 'failover:isolated-from', Value: 'sg-0123456789abcdef0 sg-0123456789abcdef1' },
       ],
     });
@@ -147,7 +159,7 @@ describe('ec2-isolate action', () => {
     expect(result.detail).toContain('already isolated');
     expect(ec2.commandCalls(ModifyInstanceAttributeCommand)).toHaveLength(0);
     expect(ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags).toEqual([
-      { Key: 'failover:fencing-token', Value: '4001' },
+      { Key: 'failover:fencing-token', Value: `${T.fence}` },
     ]);
   });
 
@@ -174,11 +186,12 @@ describe('ec2-isolate action', () => {
   });
 
   it('a late fence after its unfence is refused by the token tag', async () => {
-    ec2
-      .on(DescribeInstancesCommand)
-      .resolves(
-        described({ SecurityGroups: ORIGINAL, Tags: [{ Key: 'failover:fencing-token', Value: '4011' }] }),
-      );
+    ec2.on(DescribeInstancesCommand).resolves(
+      described({
+        SecurityGroups: ORIGINAL,
+        Tags: [{ Key: 'failover:fencing-token', Value: `${T.unfence}` }],
+      }),
+    );
     const result = await port(isolate).run(request('fence'));
     expect(result.status).toBe('failed');
     expect(ec2.commandCalls(ModifyInstanceAttributeCommand)).toHaveLength(0);

@@ -9,7 +9,17 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsNodeActions } from '../../../lambdas/aws/actions/index.ts';
+import { fencingToken } from '../../../lambdas/domain/node-actions.ts';
 import { actionConfig, fakeTiming, meta, request } from './helpers.ts';
+
+/** The tokens of epoch 4's calls (request() in helpers.ts). */
+const T = {
+  fence: fencingToken(4, 'fence'),
+  promote: fencingToken(4, 'promote'),
+  demote: fencingToken(4, 'demote'),
+  unfence: fencingToken(4, 'unfence'),
+  demoteTarget: fencingToken(4, 'demoteTarget'),
+};
 
 const rds = mockClient(RDSClient);
 const lambda = mockClient(LambdaClient);
@@ -135,7 +145,7 @@ describe('lambda action', () => {
       serviceId: 'orders',
       node: 'b',
       epoch: 4,
-      token: 4002,
+      token: T.promote,
       mode: 'switchover',
       action: 'promote',
       execution: 'switchover-orders-b-1234',
@@ -149,12 +159,15 @@ describe('lambda action', () => {
       StatusCode: 200,
       FunctionError: 'Unhandled',
       Payload: new TextEncoder().encode(
-        JSON.stringify({ errorType: 'StaleTokenError', errorMessage: 'token 4002 < 4012' }),
+        JSON.stringify({
+          errorType: 'StaleTokenError',
+          errorMessage: `token ${T.promote} < ${T.demoteTarget}`,
+        }),
       ) as never,
     });
     const result = await port({ promote: { type: 'lambda', functionArn: FN } }).run(request('promote'));
     expect(result.status).toBe('failed');
-    expect(result.detail).toContain('StaleTokenError: token 4002 < 4012');
+    expect(result.detail).toContain(`StaleTokenError: token ${T.promote} < ${T.demoteTarget}`);
   });
 
   it('reads the hooks shorthand as a lambda action that also unfences', async () => {
@@ -169,6 +182,6 @@ describe('lambda action', () => {
     expect(p.has('orders', 'a', 'promote')).toBe(false);
     lambda.on(InvokeCommand).resolves({ StatusCode: 200 });
     await p.run(request('unfence'));
-    expect(payloadOf(0)).toMatchObject({ action: 'unfence', token: 4011 });
+    expect(payloadOf(0)).toMatchObject({ action: 'unfence', token: T.unfence });
   });
 });

@@ -7,7 +7,17 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsNodeActions } from '../../../lambdas/aws/actions/index.ts';
+import { fencingToken } from '../../../lambdas/domain/node-actions.ts';
 import { actionConfig, fakeTiming, INSTANCE_A, INSTANCE_B, meta, request } from './helpers.ts';
+
+/** The tokens of epoch 4's calls (request() in helpers.ts). */
+const T = {
+  fence: fencingToken(4, 'fence'),
+  promote: fencingToken(4, 'promote'),
+  demote: fencingToken(4, 'demote'),
+  unfence: fencingToken(4, 'unfence'),
+  demoteTarget: fencingToken(4, 'demoteTarget'),
+};
 
 const ssm = mockClient(SSMClient);
 
@@ -56,11 +66,13 @@ describe('ssm-command action', () => {
       DocumentName: 'AWS-RunShellScript',
       InstanceIds: [INSTANCE_B],
       Parameters: {
-        commands: ['/opt/app/bin/promote --service orders --node b --epoch 4 --token 4002 --mode switchover'],
+        commands: [
+          `/opt/app/bin/promote --service orders --node b --epoch 4 --token ${T.promote} --mode switchover`,
+        ],
         executionTimeout: ['90'],
       },
       TimeoutSeconds: 90,
-      Comment: 'failover promote orders/b token 4002',
+      Comment: `failover promote orders/b token ${T.promote}`,
     });
     expect(ssm.commandCalls(GetCommandInvocationCommand)[0]!.args[0].input).toEqual({
       CommandId: 'cmd-1',
@@ -139,7 +151,7 @@ describe('ssm-command action', () => {
     await p.run(request('unfence'));
     expect(ssm.commandCalls(SendCommandCommand)[0]!.args[0].input).toMatchObject({
       DocumentName: 'GitAppliance-Maintenance',
-      Parameters: { mode: ['on'], token: ['4011'], commands: ['maintenance off 4011'] },
+      Parameters: { mode: ['on'], token: [`${T.unfence}`], commands: [`maintenance off ${T.unfence}`] },
     });
   });
 

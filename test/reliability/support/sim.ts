@@ -394,8 +394,9 @@ export class Sim {
     const state: StatePort = {
       get: (id) => this.env.state.get(id),
       acquireLease: async (req) => {
-        await this.env.state.acquireLease(req);
+        const grant = await this.env.state.acquireLease(req);
         if (at === 'after-lease') return hang();
+        return grant;
       },
       commit: (req) => this.env.state.commit(req),
       releaseLease: (id, holder) => this.env.state.releaseLease(id, holder),
