@@ -8,97 +8,38 @@
  * Needs `chromium` at /usr/bin/chromium (`apt-get install -y chromium`) and reports/gameday.json
  * (`npm run gameday`); without either this suite FAILS with the hint rather than skipping.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderHtml } from '../../drill/gameday/report.ts';
 import type { GameDayReport } from '../../drill/gameday/run.ts';
+import { type El, itIsSelfContained, useReportPage } from '../support/chromium-page.ts';
 
 const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
 const REPORT_JSON = join(PROJECT_ROOT, 'reports', 'gameday.json');
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--no-first-run',
-];
-
-/** The few DOM members the checks use (tsconfig has no DOM lib: this code runs in the page). */
-interface El {
-  readonly textContent: string | null;
-  getAttribute(name: string): string | null;
-  getBoundingClientRect(): { readonly width: number; readonly height: number };
-  getBBox(): { readonly width: number; readonly height: number };
-  querySelectorAll(selector: string): ArrayLike<El>;
-}
 
 let report: GameDayReport;
-let browser: Browser;
-let page: Page;
-const requests: string[] = [];
-const consoleErrors: string[] = [];
-let missing: Error | undefined;
-
-function ready(): void {
-  if (missing) throw missing;
-}
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    missing = new Error(
-      `Chromium is not installed at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\`, then run \`npm run test:browser\` again.`,
-    );
-    return;
-  }
+const browser = useReportPage('gameday', () => {
   if (!existsSync(REPORT_JSON)) {
-    missing = new Error(
-      `${REPORT_JSON} does not exist: run \`npm run gameday\` first (it writes the report).`,
-    );
-    return;
+    return new Error(`${REPORT_JSON} does not exist: run \`npm run gameday\` first (it writes the report).`);
   }
   report = JSON.parse(readFileSync(REPORT_JSON, 'utf8'));
-  const file = join(mkdtempSync(join(tmpdir(), 'gameday-report-')), 'gameday.html');
-  writeFileSync(file, renderHtml(report));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  page = await browser.newPage({ viewport: { width: 1100, height: 900 }, deviceScaleFactor: 1 });
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(`file://${file}`, { waitUntil: 'load' });
-});
-
-afterAll(async () => {
-  await browser?.close();
+  return renderHtml(report);
 });
 
 describe('game day HTML report in Chromium', () => {
-  it('is self-contained: the only request is the file itself, and nothing logs an error', () => {
-    ready();
-    expect(requests.filter((u) => !u.startsWith('file://'))).toEqual([]);
-    expect(consoleErrors).toEqual([]);
-  });
+  itIsSelfContained(browser);
 
   it('lists every scenario of the run in the overview with its verdict', async () => {
-    ready();
-    const rows = await page.$$eval('table.overview tbody tr', (trs) =>
-      (trs as unknown as El[]).map((tr) =>
-        Array.from(tr.querySelectorAll('td')).map((td) => td.textContent?.trim() ?? ''),
-      ),
-    );
+    const rows = await browser.tableRows('table.overview tbody tr');
     expect(rows.map((r) => r[0])).toEqual(report.scenarios.map((s) => s.name));
     expect(rows.map((r) => r[1])).toEqual(report.scenarios.map((s) => (s.passed ? 'PASS' : 'FAIL')));
   });
 
   it('draws each scenario: writes per node with a real size, the gap, the markers', async () => {
-    ready();
+    browser.ready();
     for (const s of report.scenarios) {
-      const drawn = await page.$eval(`section#${s.name} svg.writes`, (node) => {
+      const drawn = await browser.page.$eval(`section#${s.name} svg.writes`, (node) => {
         const svg = node as unknown as El;
         const box = svg.getBoundingClientRect();
         const sized = (selector: string) =>
@@ -139,13 +80,13 @@ describe('game day HTML report in Chromium', () => {
   });
 
   it('shows every measured figure and every check of each scenario', async () => {
-    ready();
+    browser.ready();
     for (const s of report.scenarios) {
-      const figures = await page.$$eval(`section#${s.name} table.figures th`, (ths) =>
+      const figures = await browser.page.$$eval(`section#${s.name} table.figures th`, (ths) =>
         (ths as unknown as El[]).map((th) => th.textContent ?? ''),
       );
       expect(figures, s.name).toEqual([...Object.keys(s.figures), 'lostIds']);
-      const checks = await page.$$eval(
+      const checks = await browser.page.$$eval(
         `section#${s.name} ul.checks li`,
         (lis) => (lis as unknown as El[]).length,
       );
@@ -154,10 +95,10 @@ describe('game day HTML report in Chromium', () => {
   });
 
   it('takes the README picture of the primary-crash chart', async () => {
-    ready();
+    browser.ready();
     const section = report.scenarios.find((s) => s.name === 'primary-crash');
     expect(section, 'the last game day ran primary-crash').toBeDefined();
-    const svg = await page.$('section#primary-crash svg.writes');
+    const svg = await browser.page.$('section#primary-crash svg.writes');
     const png = await svg!.screenshot({ path: join(PROJECT_ROOT, 'docs', 'gameday-writes.png') });
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
     expect(png.length).toBeGreaterThan(5_000);

@@ -7,98 +7,32 @@
  * Needs `chromium` at /usr/bin/chromium (`apt-get install -y chromium`); without it this suite
  * FAILS with that hint rather than skipping. Run with `npm run test:browser`.
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderHtml } from '../../drill/report/html.ts';
 import { type DrillReport, runDrill } from '../../drill/run.ts';
 import { SCENARIOS } from '../../drill/scenarios/index.ts';
 import { PROJECT_ROOT } from '../../drill/sim/stack.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-/** The few DOM members the checks use (tsconfig has no DOM lib: this code runs in the page). */
-interface El {
-  readonly textContent: string | null;
-  getAttribute(name: string): string | null;
-  getBoundingClientRect(): { readonly width: number; readonly height: number };
-  getBBox(): { readonly width: number; readonly height: number };
-  querySelector(selector: string): El | null;
-  querySelectorAll(selector: string): ArrayLike<El>;
-}
+import { type El, itIsSelfContained, useReportPage } from '../support/chromium-page.ts';
 
 let report: DrillReport;
-let browser: Browser;
-let page: Page;
-const requests: string[] = [];
-const consoleErrors: string[] = [];
-
-/** Set when Chromium is missing: every test then fails with the install hint (never a skip). */
-let missingBrowser: Error | undefined;
-
-function browserReady(): void {
-  if (missingBrowser) throw missingBrowser;
-}
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    missingBrowser = new Error(
-      `Chromium is not installed at ${CHROMIUM}: this suite needs a real browser. Install it with ` +
-        '`apt-get update && apt-get install -y chromium` (Debian/Ubuntu), then run `npm run test:browser` again.',
-    );
-    return;
-  }
+const browser = useReportPage('drill', async () => {
   report = await runDrill({ scenarios: SCENARIOS });
-  const dir = mkdtempSync(join(tmpdir(), 'drill-report-'));
-  const file = join(dir, 'drill.html');
-  writeFileSync(file, renderHtml(report));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  page = await browser.newPage({ viewport: { width: 1100, height: 900 }, deviceScaleFactor: 1 });
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(`file://${file}`, { waitUntil: 'load' });
-});
-
-afterAll(async () => {
-  await browser?.close();
+  return renderHtml(report);
 });
 
 describe('drill HTML report in Chromium', () => {
-  it('is self-contained: the only request is the file itself, and nothing logs an error', () => {
-    browserReady();
-    expect(requests.filter((u) => !u.startsWith('file://'))).toEqual([]);
-    expect(requests).toHaveLength(1);
-    expect(consoleErrors).toEqual([]);
-  });
+  itIsSelfContained(browser);
 
   it('lists every scenario in the overview with its verdict', async () => {
-    browserReady();
-    const rows = await page.$$eval('table.overview:not(.node-actions) tbody tr', (trs) =>
-      (trs as unknown as El[]).map((tr) =>
-        Array.from(tr.querySelectorAll('td')).map((td) => td.textContent?.trim() ?? ''),
-      ),
-    );
+    const rows = await browser.tableRows('table.overview:not(.node-actions) tbody tr');
     expect(rows.map((r) => r[0])).toEqual(SCENARIOS.map((s) => s.name));
     for (const row of rows) expect(row[4]).toMatch(/^(\d+)\/\1$/);
   });
 
   it('renders one SVG timeline per scenario, with a real size', async () => {
-    browserReady();
-    const boxes = await page.$$eval('svg.timeline', (svgs) =>
+    browser.ready();
+    const boxes = await browser.page.$$eval('svg.timeline', (svgs) =>
       (svgs as unknown as El[]).map((svg) => {
         const r = svg.getBoundingClientRect();
         return { scenario: svg.getAttribute('data-scenario'), width: r.width, height: r.height };
@@ -112,9 +46,9 @@ describe('drill HTML report in Chromium', () => {
   });
 
   it.each(SCENARIOS.map((s) => s.name))('draws the lanes, lag, budget and markers of %s', async (name) => {
-    browserReady();
+    browser.ready();
     const outcome = report.scenarios.find((s) => s.name === name)!;
-    const drawn = await page.$eval(`svg.timeline[data-scenario="${name}"]`, (node) => {
+    const drawn = await browser.page.$eval(`svg.timeline[data-scenario="${name}"]`, (node) => {
       const svg = node as unknown as El;
       const sized = (selector: string) =>
         Array.from(svg.querySelectorAll(selector)).map((el) => {
@@ -172,9 +106,9 @@ describe('drill HTML report in Chromium', () => {
   });
 
   it('shows the RTO split of each recovered scenario as a bar whose phases add up', async () => {
-    browserReady();
+    browser.ready();
     for (const s of report.scenarios) {
-      const phases = await page.$$eval(`section#${s.name} .rto .phase`, (divs) =>
+      const phases = await browser.page.$$eval(`section#${s.name} .rto .phase`, (divs) =>
         (divs as unknown as El[]).map((d) => d.getBoundingClientRect().width),
       );
       if (!s.recovery) {
@@ -182,7 +116,7 @@ describe('drill HTML report in Chromium', () => {
         continue;
       }
       expect(phases, s.name).toHaveLength(s.recovery.phases.length);
-      const barWidth = await page.$eval(
+      const barWidth = await browser.page.$eval(
         `section#${s.name} .rto`,
         (d) => (d as unknown as El).getBoundingClientRect().width,
       );
@@ -191,8 +125,8 @@ describe('drill HTML report in Chromium', () => {
   });
 
   it('takes the README picture of the primary-crash timeline', async () => {
-    browserReady();
-    const figure = await page.$('section#primary-crash figure.timeline-figure');
+    browser.ready();
+    const figure = await browser.page.$('section#primary-crash figure.timeline-figure');
     expect(figure).not.toBeNull();
     const path = join(PROJECT_ROOT, 'docs', 'drill-timeline.png');
     const png = await figure!.screenshot({ path });

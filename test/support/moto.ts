@@ -11,9 +11,10 @@
  * - Dummy credentials and us-east-1 only. Nothing here can reach AWS.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { beforeEach } from 'vitest';
+import { freePort } from './realdb/process.ts';
+import { type SuiteFixture, useSuiteFixture } from './suite-fixture.ts';
 
 export const MOTO_REGION = 'us-east-1';
 /** moto's default account: ARNs it generates carry it. */
@@ -195,27 +196,16 @@ async function startOnce(options: StartMotoOptions): Promise<MotoServer> {
  * One server for the enclosing suite (or describe block): started in beforeAll, stopped in
  * afterAll whatever happened, optionally reset before each test. Read `.current` inside tests.
  */
-export function useMoto(options: StartMotoOptions & { readonly resetBeforeEach?: boolean } = {}): {
-  readonly current: MotoServer;
-} {
-  let server: MotoServer | undefined;
-  beforeAll(async () => {
-    server = await startMoto(options);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+export function useMoto(
+  options: StartMotoOptions & { readonly resetBeforeEach?: boolean } = {},
+): SuiteFixture<MotoServer> {
+  const fixture = useSuiteFixture('moto_server', () => startMoto(options));
   if (options.resetBeforeEach) {
     beforeEach(async () => {
-      await server?.reset();
+      await fixture.current.reset();
     });
   }
-  return {
-    get current(): MotoServer {
-      if (!server) throw new Error('moto_server is not running (did beforeAll fail?)');
-      return server;
-    },
-  };
+  return fixture;
 }
 
 /** Applies `env` to process.env and returns a function that restores what was there before. */
@@ -238,18 +228,6 @@ function credentialEnv(): Record<string, string> {
     AWS_REGION: MOTO_REGION,
     AWS_DEFAULT_REGION: MOTO_REGION,
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 async function answers(url: string): Promise<boolean> {

@@ -14,19 +14,18 @@
  *   directory removed in `stop()`, from the exit hooks, and by the global setup's sweep.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { afterAll, beforeAll } from 'vitest';
+import { type SuiteFixture, useSuiteFixture } from '../suite-fixture.ts';
+import type { LocalDbCluster, LocalDbNode, StartLocalDbClusterOptions } from './cluster.ts';
+import { dataTemplate, startClusterIn } from './cluster.ts';
 import {
   freePort,
-  giveTo,
   isAlive,
   type OsUser,
-  registerCleanup,
+  readLog,
   run,
-  scratchDir,
-  scratchRoot,
   serviceUser,
   signalTree,
   sleep,
@@ -48,111 +47,61 @@ export interface MysqlConnection {
   readonly database?: string;
 }
 
-export interface MariaDbNode {
-  /** `primary`, `replica1`, ... */
-  readonly name: string;
-  readonly port: number;
+export interface MariaDbNode extends LocalDbNode {
   readonly serverId: number;
-  readonly dataDir: string;
   /** root over TCP on 127.0.0.1. */
   readonly connection: MysqlConnection;
   /** Runs statements on a fresh root connection; returns the rows of the last one. */
   sql<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
-  /** Starts the server again after stop(); replication resumes where it was. */
-  start(): Promise<void>;
   /** `immediate` = SIGKILL (a crash); `clean` = SIGTERM and wait for the shutdown. @default 'immediate' */
   stop(mode?: 'immediate' | 'clean'): Promise<void>;
-  /** SIGSTOP: the port accepts TCP but the server never answers. */
-  freeze(): void;
-  thaw(): void;
   /** `STOP REPLICA SQL_THREAD`: events are still received but no longer applied. */
   stopSqlThread(): Promise<void>;
   /** `START REPLICA` (both threads). */
   startReplication(): Promise<void>;
   /** Stops and resets replication and sets `read_only = OFF`: it takes writes. */
   promote(): Promise<void>;
-  isRunning(): boolean;
-  pid(): number | undefined;
-  log(): string;
 }
 
-export interface MariaDbCluster {
-  readonly primary: MariaDbNode;
-  readonly replica: MariaDbNode;
-  readonly replicas: readonly MariaDbNode[];
-  /** Waits until `replica` has applied every GTID the primary has written so far. */
-  waitForReplay(replica?: MariaDbNode, timeoutMs?: number): Promise<void>;
-  /** Stops every node (SIGKILL) and removes the data directories. Safe to call twice. */
-  stop(): Promise<void>;
-}
+/** Replicas wait by GTID (MASTER_GTID_WAIT); stop() is SIGKILL to every node. */
+export type MariaDbCluster = LocalDbCluster<MariaDbNode>;
 
-export interface StartMariaDbClusterOptions {
-  /** @default 1 */
-  readonly replicas?: number;
-}
-
-let template: Promise<string> | undefined;
+export type StartMariaDbClusterOptions = StartLocalDbClusterOptions;
 
 /** Starts a primary and replicas; all replicating and caught up when it returns. */
 export async function startMariaDbCluster(options: StartMariaDbClusterOptions = {}): Promise<MariaDbCluster> {
   assertInstalled();
   const user = serviceUser('mysql');
   const templateDir = await installTemplate(user);
-  const root = scratchDir('mariadb');
-  giveTo(root, user);
-  const nodes: LocalMariaDbNode[] = [];
-  const unregister = registerCleanup(() => {
-    for (const node of nodes) node.killSync();
-    rmSync(root, { recursive: true, force: true });
-  });
-  const stop = async () => {
-    await Promise.all(nodes.map((n) => n.stop('immediate').catch(() => undefined)));
-    rmSync(root, { recursive: true, force: true });
-    unregister();
-  };
-  try {
-    const primary = new LocalMariaDbNode('primary', 1, root, user, templateDir);
-    nodes.push(primary);
-    await primary.create();
-    const replicas: LocalMariaDbNode[] = [];
-    for (let i = 1; i <= (options.replicas ?? 1); i++) {
-      const replica = new LocalMariaDbNode(`replica${i}`, i + 1, root, user, templateDir);
-      nodes.push(replica);
-      await replica.create();
-      await replica.sql('SET GLOBAL read_only = ON');
-      await replica.sql(
-        `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${primary.port}, MASTER_USER = 'repl', MASTER_PASSWORD = '${MARIADB_REPL_PASSWORD}', MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1`,
-      );
-      await replica.startReplication();
-      replicas.push(replica);
-    }
-    const waitForReplay = (replica: MariaDbNode = replicas[0] as MariaDbNode, timeoutMs = 30_000) =>
-      waitForGtid(primary, replica, timeoutMs);
-    for (const replica of replicas) await waitForReplay(replica);
-    return { primary, replica: replicas[0] as MariaDbNode, replicas, waitForReplay, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  return startClusterIn<LocalMariaDbNode, MariaDbCluster>(
+    'mariadb',
+    user,
+    (node) => node.killSync(),
+    async ({ root, add, stop }) => {
+      const primary = add(new LocalMariaDbNode('primary', 1, root, user, templateDir));
+      await primary.create();
+      const replicas: LocalMariaDbNode[] = [];
+      for (let i = 1; i <= (options.replicas ?? 1); i++) {
+        const replica = add(new LocalMariaDbNode(`replica${i}`, i + 1, root, user, templateDir));
+        await replica.create();
+        await replica.sql('SET GLOBAL read_only = ON');
+        await replica.sql(
+          `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${primary.port}, MASTER_USER = 'repl', MASTER_PASSWORD = '${MARIADB_REPL_PASSWORD}', MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1`,
+        );
+        await replica.startReplication();
+        replicas.push(replica);
+      }
+      const waitForReplay = (replica: MariaDbNode = replicas[0] as MariaDbNode, timeoutMs = 30_000) =>
+        waitForGtid(primary, replica, timeoutMs);
+      for (const replica of replicas) await waitForReplay(replica);
+      return { primary, replica: replicas[0] as MariaDbNode, replicas, waitForReplay, stop };
+    },
+  );
 }
 
 /** One cluster for the enclosing suite: started in beforeAll, stopped in afterAll whatever happened. */
-export function useMariaDbCluster(options: StartMariaDbClusterOptions = {}): {
-  readonly current: MariaDbCluster;
-} {
-  let cluster: MariaDbCluster | undefined;
-  beforeAll(async () => {
-    cluster = await startMariaDbCluster(options);
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
-  return {
-    get current(): MariaDbCluster {
-      if (!cluster) throw new Error('the MariaDB cluster is not running (did beforeAll fail?)');
-      return cluster;
-    },
-  };
+export function useMariaDbCluster(options: StartMariaDbClusterOptions = {}): SuiteFixture<MariaDbCluster> {
+  return useSuiteFixture('the MariaDB cluster', () => startMariaDbCluster(options), 120_000);
 }
 
 /** Runs statements on a fresh connection and returns the rows of the last one. */
@@ -206,27 +155,13 @@ const SERVER_OPTIONS = [
 ];
 
 function installTemplate(user: OsUser | undefined): Promise<string> {
-  template ??= (async () => {
-    const dir = join(scratchRoot(), 'mariadb-template');
-    const ready = join(dir, 'ready');
-    if (existsSync(ready)) return join(dir, 'data');
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    giveTo(dir, user);
+  return dataTemplate('mariadb-template', user, async (dir, data) => {
     await run(
       MARIADB_INSTALL_DB,
-      [
-        ...SERVER_OPTIONS,
-        `--datadir=${join(dir, 'data')}`,
-        '--auth-root-authentication-method=normal',
-        '--skip-test-db',
-      ],
+      [...SERVER_OPTIONS, `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
       { ...(user ? { user } : {}), cwd: dir, timeoutMs: 120_000 },
     );
-    writeFileSync(ready, '');
-    return join(dir, 'data');
-  })();
-  return template;
+  });
 }
 
 class LocalMariaDbNode implements MariaDbNode {
@@ -388,10 +323,6 @@ class LocalMariaDbNode implements MariaDbNode {
   }
 
   log(): string {
-    try {
-      return readFileSync(this.errorLog, 'utf8');
-    } catch {
-      return '';
-    }
+    return readLog(this.errorLog);
   }
 }

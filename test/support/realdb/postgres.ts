@@ -13,21 +13,21 @@
  * - Every node is stopped (`-m immediate`) and its directory removed in `stop()`, and also from
  *   the exit hooks and the global setup's sweep when the run dies without reaching afterAll.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
+import { type SuiteFixture, useSuiteFixture } from '../suite-fixture.ts';
+import type { LocalDbCluster, LocalDbNode, StartLocalDbClusterOptions } from './cluster.ts';
+import { dataTemplate, startClusterIn } from './cluster.ts';
 import {
   CommandFailedError,
   freePort,
   giveTo,
   isAlive,
   type OsUser,
-  registerCleanup,
+  readLog,
   run,
   runSync,
-  scratchDir,
-  scratchRoot,
   serviceUser,
   signalTree,
   waitFor,
@@ -50,11 +50,7 @@ export interface PgConnection {
 
 export type PgStopMode = 'smart' | 'fast' | 'immediate';
 
-export interface PgNode {
-  /** `primary`, `replica1`, ... (the role it was created with; it may change after promote()). */
-  readonly name: string;
-  readonly port: number;
-  readonly dataDir: string;
+export interface PgNode extends LocalDbNode {
   /** Superuser connection over TCP on 127.0.0.1. */
   readonly connection: PgConnection;
   /** Runs one statement on a fresh connection (superuser) and returns its rows. */
@@ -62,14 +58,8 @@ export interface PgNode {
     text: string,
     params?: readonly unknown[],
   ): Promise<R[]>;
-  /** Starts the server again (after stop()), with the same port. Waits until it accepts connections. */
-  start(): Promise<void>;
   /** `pg_ctl stop -m <mode>` (default `immediate`: like a crash, no shutdown checkpoint). */
   stop(mode?: PgStopMode): Promise<void>;
-  /** SIGSTOP to the postmaster and all its children: it accepts TCP but never answers. */
-  freeze(): void;
-  /** SIGCONT to the same processes. */
-  thaw(): void;
   /** `pg_ctl promote -w`: ends recovery; the node accepts writes when it returns. */
   promote(): Promise<void>;
   /** `pg_wal_replay_pause()`, and waits until replay is actually paused. */
@@ -81,31 +71,12 @@ export interface PgNode {
    * how a failed old primary rejoins after a failover.
    */
   rewindFrom(source: PgNode): Promise<void>;
-  /** True while the postmaster runs. */
-  isRunning(): boolean;
-  /** The postmaster's pid, when it runs. */
-  pid(): number | undefined;
-  /** The server log so far (for error messages). */
-  log(): string;
 }
 
-export interface PgCluster {
-  readonly primary: PgNode;
-  /** The first replica. */
-  readonly replica: PgNode;
-  readonly replicas: readonly PgNode[];
-  /**
-   * Waits until `replica` has replayed everything the cluster's first primary has written so far
-   * (after a promotion, use pgWaitForReplay with the new primary).
-   */
-  waitForReplay(replica?: PgNode, timeoutMs?: number): Promise<void>;
-  /** Stops every node (immediate) and removes the data directories. Safe to call twice. */
-  stop(): Promise<void>;
-}
+/** After a promotion, wait with pgWaitForReplay and the new primary. */
+export type PgCluster = LocalDbCluster<PgNode>;
 
-export interface StartPgClusterOptions {
-  /** How many streaming replicas. @default 1 */
-  readonly replicas?: number;
+export interface StartPgClusterOptions extends StartLocalDbClusterOptions {
   /** Extra `postgresql.conf` settings for every node. @default none */
   readonly settings?: Readonly<Record<string, string>>;
 }
@@ -129,63 +100,39 @@ const BASE_SETTINGS: Readonly<Record<string, string>> = {
 export async function startPgCluster(options: StartPgClusterOptions = {}): Promise<PgCluster> {
   assertInstalled();
   const user = serviceUser('postgres');
-  const root = scratchDir('pg');
-  giveTo(root, user);
-  const nodes: LocalPgNode[] = [];
-  const unregister = registerCleanup(() => {
-    for (const node of nodes) node.stopSync();
-    rmSync(root, { recursive: true, force: true });
-  });
-  const stop = async () => {
-    await Promise.all(nodes.map((n) => n.stop('immediate').catch(() => undefined)));
-    rmSync(root, { recursive: true, force: true });
-    unregister();
-  };
-  try {
-    const settings = { ...BASE_SETTINGS, ...options.settings };
-    const primary = new LocalPgNode('primary', root, user, await freePort());
-    nodes.push(primary);
-    await primary.init(settings);
-    await primary.start();
-    const replicas: LocalPgNode[] = [];
-    for (let i = 1; i <= (options.replicas ?? 1); i++) {
-      const replica = new LocalPgNode(`replica${i}`, root, user, await freePort());
-      nodes.push(replica);
-      await replica.baseBackupFrom(primary);
-      await replica.start();
-      replicas.push(replica);
-    }
-    const cluster: PgCluster = {
-      primary,
-      replica: replicas[0] as PgNode,
-      replicas,
-      waitForReplay: (replica = replicas[0] as PgNode, timeoutMs = 30_000) =>
-        pgWaitForReplay(primary, replica, timeoutMs),
-      stop,
-    };
-    for (const replica of replicas) await cluster.waitForReplay(replica);
-    return cluster;
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  return startClusterIn<LocalPgNode, PgCluster>(
+    'pg',
+    user,
+    (node) => node.stopSync(),
+    async ({ root, add, stop }) => {
+      const settings = { ...BASE_SETTINGS, ...options.settings };
+      const primary = add(new LocalPgNode('primary', root, user, await freePort()));
+      await primary.init(settings);
+      await primary.start();
+      const replicas: LocalPgNode[] = [];
+      for (let i = 1; i <= (options.replicas ?? 1); i++) {
+        const replica = add(new LocalPgNode(`replica${i}`, root, user, await freePort()));
+        await replica.baseBackupFrom(primary);
+        await replica.start();
+        replicas.push(replica);
+      }
+      const cluster: PgCluster = {
+        primary,
+        replica: replicas[0] as PgNode,
+        replicas,
+        waitForReplay: (replica = replicas[0] as PgNode, timeoutMs = 30_000) =>
+          pgWaitForReplay(primary, replica, timeoutMs),
+        stop,
+      };
+      for (const replica of replicas) await cluster.waitForReplay(replica);
+      return cluster;
+    },
+  );
 }
 
 /** One cluster for the enclosing suite: started in beforeAll, stopped in afterAll whatever happened. */
-export function usePgCluster(options: StartPgClusterOptions = {}): { readonly current: PgCluster } {
-  let cluster: PgCluster | undefined;
-  beforeAll(async () => {
-    cluster = await startPgCluster(options);
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
-  return {
-    get current(): PgCluster {
-      if (!cluster) throw new Error('the PostgreSQL cluster is not running (did beforeAll fail?)');
-      return cluster;
-    },
-  };
+export function usePgCluster(options: StartPgClusterOptions = {}): SuiteFixture<PgCluster> {
+  return useSuiteFixture('the PostgreSQL cluster', () => startPgCluster(options), 120_000);
 }
 
 /** Runs one statement on a fresh connection and returns its rows. */
@@ -224,21 +171,12 @@ export async function pgWaitForReplay(primary: PgNode, replica: PgNode, timeoutM
   );
 }
 
-let template: Promise<string> | undefined;
-
 /**
  * One `initdb` per run (about 2-4 s here), kept in the run's scratch directory: every primary is a
- * copy of it. The marker file says the template is complete (a worker may have died mid-initdb).
+ * copy of it.
  */
 function initdbTemplate(user: OsUser | undefined): Promise<string> {
-  template ??= (async () => {
-    const dir = join(scratchRoot(), 'pg-template');
-    const data = join(dir, 'data');
-    const ready = join(dir, 'ready');
-    if (existsSync(ready)) return data;
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    giveTo(dir, user);
+  return dataTemplate('pg-template', user, async (dir, data) => {
     const pwfile = join(dir, 'superuser.pw');
     writeFileSync(pwfile, `${PG_SUPERUSER_PASSWORD}\n`, { mode: 0o600 });
     giveTo(pwfile, user);
@@ -260,10 +198,7 @@ function initdbTemplate(user: OsUser | undefined): Promise<string> {
       ],
       { ...(user ? { user } : {}), cwd: dir, timeoutMs: 120_000 },
     );
-    writeFileSync(ready, '');
-    return data;
-  })();
-  return template;
+  });
 }
 
 function assertInstalled(): void {
@@ -453,11 +388,7 @@ class LocalPgNode implements PgNode {
   }
 
   log(): string {
-    try {
-      return readFileSync(this.logFile, 'utf8');
-    } catch {
-      return '';
-    }
+    return readLog(this.logFile);
   }
 
   private requirePid(): number {

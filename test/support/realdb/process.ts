@@ -253,3 +253,12 @@ function installHooks(): void {
     });
   }
 }
+
+/** A server's log file so far, or '' before it exists (for error messages). */
+export function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
