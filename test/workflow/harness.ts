@@ -12,11 +12,12 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
+import type { ChangeStatusPort, WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { executionName, type HookPayload, type WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
 import { makeHandler } from '../../lambdas/handlers/workflow.ts';
 import type { ManualClock } from '../../lambdas/testing/clock.ts';
+import type { MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { FailoverStack } from '../../lib/failover-stack.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: ASL and template JSON are walked structurally
@@ -293,4 +294,43 @@ const settled = new WeakSet<Promise<ExecutionOutcome>>();
 
 function json(value: unknown): Json {
   return value === undefined ? null : JSON.parse(JSON.stringify(value));
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-memory worlds
+// ---------------------------------------------------------------------------------------------
+
+/** Route 53's GetChange answering INSYNC at once. */
+export const INSYNC_AT_ONCE: ChangeStatusPort = { changeStatus: async () => 'INSYNC' };
+
+/** The step Lambda's ports: the in-memory environment, Route 53 changes as `changes` says. */
+export function memoryWorkflowDeps(
+  env: MemoryEnvironment,
+  changes: ChangeStatusPort = INSYNC_AT_ONCE,
+): WorkflowDeps {
+  const { config, alarms, lag, state, traffic, notifier, logger, metrics, clock } = env;
+  return { config, alarms, lag, state, traffic, notifier, changes, logger, metrics, clock };
+}
+
+/**
+ * The real state machine over the in-memory environment, Route 53 INSYNC at once, and `target` of
+ * `serviceId` a caught-up replica: it publishes lag 0 before Prepare and before every catch-up check.
+ */
+export function caughtUpRunner(
+  synthesized: SynthesizedWorkflow,
+  env: MemoryEnvironment,
+  hooks: TestHooks,
+  serviceId: string,
+  target: string,
+): WorkflowRunner {
+  return new WorkflowRunner({
+    synthesized,
+    deps: memoryWorkflowDeps(env),
+    hooks,
+    clock: env.clock,
+    beforeStep: (step) => {
+      if (step === 'prepare' || step === 'checkCatchUp')
+        env.lag.put(serviceId, target, 0, env.clock.now() - 1);
+    },
+  });
 }

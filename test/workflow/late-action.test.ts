@@ -6,13 +6,12 @@
  * the late promote; the rollback's calls outrank the forward calls they undo.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import type { HookPayload } from '../../lambdas/domain/workflow.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import { type SynthesizedWorkflow, synthesizeWorkflow, TestHooks, WorkflowRunner } from './harness.ts';
+import { caughtUpRunner, type SynthesizedWorkflow, synthesizeWorkflow, TestHooks } from './harness.ts';
 
 const SVC = 'orders';
 const arn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
@@ -85,27 +84,7 @@ describe('hook calls cannot fence a late hook', () => {
         });
         return latePromote;
       });
-    const deps: WorkflowDeps = {
-      config,
-      alarms: env.alarms,
-      lag: env.lag,
-      state: env.state,
-      traffic: env.traffic,
-      notifier: env.notifier,
-      changes: { changeStatus: async () => 'INSYNC' },
-      logger: env.logger,
-      metrics: env.metrics,
-      clock: env.clock,
-    };
-    const runner = new WorkflowRunner({
-      synthesized,
-      deps,
-      hooks,
-      clock: env.clock,
-      beforeStep: (step) => {
-        if (step === 'prepare' || step === 'checkCatchUp') env.lag.put(SVC, 'b', 0, env.clock.now() - 1);
-      },
-    });
+    const runner = caughtUpRunner(synthesized, env, hooks, SVC, 'b');
 
     const out = await runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'late promote' });
     await latePromote;

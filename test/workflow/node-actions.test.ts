@@ -13,7 +13,6 @@ import {
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import { AwsNodeActions } from '../../lambdas/aws/actions/index.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { fencingToken } from '../../lambdas/domain/node-actions.ts';
@@ -21,7 +20,7 @@ import { makeHandler } from '../../lambdas/handlers/node-action.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { fakeTiming } from '../aws/actions/helpers.ts';
-import { type SynthesizedWorkflow, synthesizeWorkflow, TestHooks, WorkflowRunner } from './harness.ts';
+import { caughtUpRunner, type SynthesizedWorkflow, synthesizeWorkflow, TestHooks } from './harness.ts';
 
 const SVC = 'orders';
 const ISOLATION = 'sg-0ffffffffffffffff';
@@ -63,27 +62,7 @@ function world() {
   });
   const handler = makeHandler({ actions, logger: env.logger });
   const hooks = new TestHooks().register(actionFunctionArn, (payload) => handler(payload));
-  const deps: WorkflowDeps = {
-    config,
-    alarms: env.alarms,
-    lag: env.lag,
-    state: env.state,
-    traffic: env.traffic,
-    notifier: env.notifier,
-    changes: { changeStatus: async () => 'INSYNC' },
-    logger: env.logger,
-    metrics: env.metrics,
-    clock: env.clock,
-  };
-  const runner = new WorkflowRunner({
-    synthesized,
-    deps,
-    hooks,
-    clock: env.clock,
-    beforeStep: (step) => {
-      if (step === 'prepare' || step === 'checkCatchUp') env.lag.put(SVC, 'b', 0, env.clock.now() - 1);
-    },
-  });
+  const runner = caughtUpRunner(synthesized, env, hooks, SVC, 'b');
   return { env, hooks, runner };
 }
 

@@ -14,6 +14,7 @@ import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import {
   type ExecutionOutcome,
+  memoryWorkflowDeps,
   named,
   type RunnerOptions,
   type SynthesizedWorkflow,
@@ -74,21 +75,12 @@ function world(options: WorldOptions = {}): World {
   const changeStatusCalls: string[] = [];
   const pendingPolls = options.pendingPolls ?? 1;
   const deps: WorkflowDeps = {
-    config,
-    alarms: env.alarms,
-    lag: env.lag,
-    state: env.state,
-    traffic: env.traffic,
-    notifier: env.notifier,
-    changes: {
+    ...memoryWorkflowDeps(env, {
       changeStatus: async (changeId) => {
         changeStatusCalls.push(changeId);
         return changeStatusCalls.length > pendingPolls ? 'INSYNC' : 'PENDING';
       },
-    },
-    logger: env.logger,
-    metrics: env.metrics,
-    clock: env.clock,
+    }),
     ...options.ports?.(env),
   };
   const checks = new Map<string, number>();
