@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { registerCleanup } from '../../test/support/realdb/process.ts';
-import { resolveTokens } from '../../test/workflow/harness.ts';
+import { resolveTokens } from '../sim/state-machine.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is walked structurally
 type Json = any;

@@ -13,13 +13,13 @@ import { App } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { FailoverStack } from '../../lib/failover-stack.ts';
+import { type Json, LOCAL_ACCOUNT, LOCAL_REGION, stateMachineOf } from './state-machine.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: CloudFormation and ASL JSON are walked structurally
-export type Json = any;
+export type { Json };
 
 export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
-export const DRILL_ACCOUNT = '123456789012';
-export const DRILL_REGION = 'us-east-1';
+export const DRILL_ACCOUNT = LOCAL_ACCOUNT;
+export const DRILL_REGION = LOCAL_REGION;
 
 export interface SynthesizedStack {
   /** The state machine definition with CloudFormation tokens resolved to literal ARNs. */
@@ -49,9 +49,6 @@ export function synthesizeStack(config: FailoverConfig): SynthesizedStack {
   const resources: Record<string, Json> = template.Resources ?? {};
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
-  const machines = ofType('AWS::StepFunctions::StateMachine');
-  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
-  const definition = JSON.parse(resolveTokens(machines[0]![1].Properties.DefinitionString));
   const stepLogicalId = stack.getLogicalId(stack.workflow.stepFunction.node.defaultChild as CfnFunction);
   const failoverLogicalId = stack.getLogicalId(
     stack.automation.failoverFunction.node.defaultChild as CfnFunction,
@@ -72,42 +69,11 @@ export function synthesizeStack(config: FailoverConfig): SynthesizedStack {
   const asyncRetryAttempts = invokeConfigs[0]?.[1].Properties.MaximumRetryAttempts ?? 2;
 
   return {
-    definition,
-    stepFunctionArn: functionArn(stepLogicalId),
+    ...stateMachineOf(template, stepLogicalId),
     eventPatterns,
     asyncRetryAttempts,
     synthMs: performance.now() - started,
   };
-}
-
-function functionArn(logicalId: string): string {
-  return `arn:aws:lambda:${DRILL_REGION}:${DRILL_ACCOUNT}:function:${logicalId}`;
-}
-
-/** Resolves the intrinsic functions CDK puts in a DefinitionString into literal values. */
-function resolveTokens(value: Json): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    if ('Fn::Join' in value) {
-      const [sep, parts] = value['Fn::Join'] as [string, Json[]];
-      return parts.map(resolveTokens).join(sep);
-    }
-    if ('Fn::GetAtt' in value) {
-      const [id, attr] = value['Fn::GetAtt'] as [string, string];
-      if (attr !== 'Arn') throw new Error(`unexpected Fn::GetAtt ${id}.${attr} in the definition`);
-      return functionArn(id);
-    }
-    if ('Ref' in value) {
-      const pseudo: Record<string, string> = {
-        'AWS::Partition': 'aws',
-        'AWS::Region': DRILL_REGION,
-        'AWS::AccountId': DRILL_ACCOUNT,
-        'AWS::URLSuffix': 'amazonaws.com',
-      };
-      return pseudo[value.Ref] ?? value.Ref;
-    }
-  }
-  throw new Error(`unexpected token in the definition: ${JSON.stringify(value)}`);
 }
 
 /**

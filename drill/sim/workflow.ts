@@ -8,12 +8,14 @@
  * - Wait states take no real time: before the check that follows a Wait, the simulated world runs
  *   on for the Wait's seconds (lag drains, probes run, alarms evaluate, events are delivered).
  */
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import { executionName, type HookPayload, type WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
 import { makeHandler } from '../../lambdas/handlers/workflow.ts';
 import type { DrillClock } from './clock.ts';
-import { DRILL_ACCOUNT, DRILL_REGION, type Json, type SynthesizedStack } from './stack.ts';
+import { DRILL_ACCOUNT, DRILL_REGION, type SynthesizedStack } from './stack.ts';
+import { type Json, jsonRoundTrip, named, pollWaitMs, runLocalExecution } from './state-machine.ts';
+
+export { named };
 
 export type HookFunction = (payload: HookPayload) => Promise<unknown>;
 
@@ -63,12 +65,10 @@ export interface WorkflowExecutorOptions {
 }
 
 export class WorkflowExecutor {
-  private readonly machine: StateMachine;
   private readonly handler: (event: unknown) => Promise<unknown>;
   private readonly names = new Set<string>();
 
   constructor(private readonly options: WorkflowExecutorOptions) {
-    this.machine = new StateMachine(options.stack.definition);
     this.handler = makeHandler(options.deps);
   }
 
@@ -83,89 +83,36 @@ export class WorkflowExecutor {
     this.names.add(name);
     const steps: StepRecord[] = [];
     const start = clock.now();
-
-    const taskHandlers: Record<string, (input: Json) => Promise<Json>> = {};
-    const waits: Record<string, number> = {};
-    const retries: Record<string, number> = {};
-    for (const [stateName, state] of Object.entries(
-      this.options.stack.definition.States as Record<string, Json>,
-    )) {
-      if (state.Retry) retries[stateName] = 0;
-      if (state.Type === 'Wait') waits[stateName] = 0;
-      if (state.Type !== 'Task') continue;
-      if (state.Resource === this.options.stack.stepFunctionArn) {
-        taskHandlers[stateName] = (event) => this.step(event, steps);
-      } else if (state.Resource === 'arn:aws:states:::lambda:invoke') {
-        taskHandlers[stateName] = async (params) => ({
-          StatusCode: 200,
-          ExecutedVersion: '$LATEST',
-          Payload: json(await this.hook(params.FunctionName, params.Payload, steps)),
-        });
-      } else {
-        throw new Error(`Task ${stateName} invokes ${state.Resource}: the drill has no binding for it`);
-      }
-    }
-    const execution = this.machine.run(input, {
-      overrides: {
-        taskResourceLocalHandlers: taskHandlers,
-        waitTimeOverrides: waits,
-        retryIntervalOverrides: retries,
-      },
-      context: {
-        Execution: {
-          Name: name,
-          Id: `arn:aws:states:${DRILL_REGION}:${DRILL_ACCOUNT}:execution:Workflow:${name}`,
-        },
-      },
+    const outcome = await runLocalExecution(input, {
+      workflow: this.options.stack,
+      step: (event) => this.step(event, steps),
+      invokeFunction: (functionName, payload) => this.hook(functionName, payload, steps),
+      strict: true,
+      name,
+      executionArn: `arn:aws:states:${DRILL_REGION}:${DRILL_ACCOUNT}:execution:Workflow:${name}`,
     });
-    const states: string[] = [];
-    const collecting = (async () => {
-      for await (const event of execution.eventLogs) {
-        if (event.type === 'StateEntered') states.push(event.state.name);
-      }
-    })();
-    try {
-      const output = await execution.result;
-      await collecting;
-      return { name, status: 'SUCCEEDED', output, states, steps, start, end: clock.now() };
-    } catch (err) {
-      await collecting;
-      if (!(err instanceof ExecutionError)) throw err;
-      const cause = err.cause as Error;
-      return {
-        name,
-        status: 'FAILED',
-        error: cause.name,
-        cause: errorMessage(cause.message),
-        states,
-        steps,
-        start,
-        end: clock.now(),
-      };
-    }
+    const end = clock.now();
+    if (outcome.status === 'SUCCEEDED') return { name, ...outcome, steps, start, end };
+    const { rawCause: _cause, ...failed } = outcome;
+    return { name, ...failed, steps, start, end };
   }
 
   private async step(event: Json, steps: StepRecord[]): Promise<Json> {
     const { clock } = this.options;
     const step = event.step as string;
     // A check that runs again has just left a Wait of pollIntervalSeconds: the world moves on.
-    if (
-      (step === 'checkCatchUp' && event.state?.catchUp) ||
-      (step === 'checkVerify' && event.state?.verify)
-    ) {
-      await this.options.wait(event.state.plan.pollIntervalSeconds * 1000);
-    }
+    const waited = pollWaitMs(event);
+    if (waited > 0) await this.options.wait(waited);
     await clock.sleep(this.options.stepOverheadMs);
     const start = clock.now();
     try {
-      // Lambda delivers JSON in and out: nothing else survives the trip.
-      const output = json(await this.handler(json(event)));
+      const output = jsonRoundTrip(await this.handler(jsonRoundTrip(event)));
       this.record(steps, { step, start, end: clock.now(), output });
       return output;
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       this.record(steps, { step, start, end: clock.now(), error: { name: e.name, message: e.message } });
-      throw lambdaError(e);
+      throw e;
     }
   }
 
@@ -186,12 +133,12 @@ export class WorkflowExecutor {
     }
     try {
       const output = await fn(payload);
-      this.record(steps, { step, start, end: clock.now(), output: json(output) });
+      this.record(steps, { step, start, end: clock.now(), output: jsonRoundTrip(output) });
       return output;
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       this.record(steps, { step, start, end: clock.now(), error: { name: e.name, message: e.message } });
-      throw lambdaError(e);
+      throw e;
     }
   }
 
@@ -199,28 +146,4 @@ export class WorkflowExecutor {
     steps.push(record);
     this.options.onStep?.(record);
   }
-}
-
-export function named(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name });
-}
-
-/** The lambda:invoke integration and the Lambda Task fail with the function's errorType and its error JSON as Cause. */
-function lambdaError(e: Error): Error {
-  if (e.name.startsWith('Lambda.')) return e;
-  return named(e.name, JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] }));
-}
-
-function errorMessage(cause: string): string {
-  try {
-    const parsed = JSON.parse(cause);
-    if (typeof parsed?.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // Plain text: a Fail state's Cause or a Step Functions error.
-  }
-  return cause;
-}
-
-function json(value: unknown): Json {
-  return value === undefined ? null : JSON.parse(JSON.stringify(value));
 }

@@ -24,16 +24,13 @@ import {
   type StartExecutionCommandInput,
   type StartExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { AwsStub } from 'aws-sdk-client-mock';
+import { type Json, jsonRoundTrip, pollWaitMs, runLocalExecution } from '../../drill/sim/state-machine.ts';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import type { Clock } from '../../lambdas/domain/ports.ts';
 import { makeHandler } from '../../lambdas/handlers/workflow.ts';
 import type { ManualClock } from '../../lambdas/testing/clock.ts';
 import type { SynthesizedWorkflow } from '../workflow/harness.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: ASL and execution JSON are walked structurally
-type Json = any;
 
 interface LocalExecution {
   readonly arn: string;
@@ -80,11 +77,9 @@ export interface LocalStepFunctionsOptions {
 
 export class LocalStepFunctions {
   private readonly executions = new Map<string, LocalExecution>();
-  private readonly machine: StateMachine;
   private readonly handler: (event: unknown) => Promise<unknown>;
 
   constructor(private readonly options: LocalStepFunctionsOptions) {
-    this.machine = new StateMachine(options.synthesized.definition);
     if (options.invoke) this.handler = options.invoke;
     else if (options.deps) this.handler = makeHandler(options.deps);
     else throw new Error('LocalStepFunctions needs deps or invoke');
@@ -172,32 +167,6 @@ export class LocalStepFunctions {
   }
 
   private async run(execution: LocalExecution): Promise<void> {
-    const { definition, stepFunctionArn } = this.options.synthesized;
-    const realWaits = this.options.waits === 'real';
-    const taskHandlers: Record<string, (input: Json) => Promise<Json>> = {};
-    const waits: Record<string, number> = {};
-    const retries: Record<string, number> = {};
-    for (const [stateName, state] of Object.entries(definition.States as Record<string, Json>)) {
-      if (state.Retry && !realWaits) retries[stateName] = 0;
-      if (state.Type === 'Wait' && !realWaits) waits[stateName] = 0;
-      if (state.Type === 'Task' && state.Resource === stepFunctionArn) {
-        taskHandlers[stateName] = (event) => this.invokeStep(event);
-      } else if (
-        state.Type === 'Task' &&
-        state.Resource === 'arn:aws:states:::lambda:invoke' &&
-        this.options.invokeFunction
-      ) {
-        const invoke = this.options.invokeFunction;
-        taskHandlers[stateName] = async (params) => {
-          try {
-            const payload = await invoke(params.FunctionName, params.Payload);
-            return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: payload ?? null };
-          } catch (err) {
-            throw lambdaErrorShape(err);
-          }
-        };
-      }
-    }
     const push = (type: string, details: Record<string, unknown> = {}) =>
       execution.events.push({
         id: execution.events.length + 1,
@@ -206,16 +175,14 @@ export class LocalStepFunctions {
         ...details,
       });
     push('ExecutionStarted');
-    const run = this.machine.run(JSON.parse(execution.input), {
-      overrides: {
-        taskResourceLocalHandlers: taskHandlers,
-        waitTimeOverrides: waits,
-        retryIntervalOverrides: retries,
-      },
-      context: { Execution: { Name: execution.name, Id: execution.arn } },
-    });
-    const collecting = (async () => {
-      for await (const event of run.eventLogs) {
+    const outcome = await runLocalExecution(JSON.parse(execution.input), {
+      workflow: this.options.synthesized,
+      step: (event) => this.invokeStep(event),
+      ...(this.options.invokeFunction ? { invokeFunction: this.options.invokeFunction } : {}),
+      waits: this.options.waits ?? 'virtual',
+      name: execution.name,
+      executionArn: execution.arn,
+      onEvent: (event) => {
         if (event.type === 'StateEntered') {
           push(`${event.state.type}StateEntered`, {
             stateEnteredEventDetails: { name: event.state.name, input: JSON.stringify(event.state.input) },
@@ -230,47 +197,25 @@ export class LocalStepFunctions {
         } else if (event.type === 'StateFailed' && event.state.type === 'Task') {
           push('TaskFailed', { taskFailedEventDetails: { error: event.Error, cause: String(event.Cause) } });
         }
-      }
-    })();
-    try {
-      const output = await run.result;
-      await collecting;
+      },
+    });
+    if (outcome.status === 'SUCCEEDED') {
       push('ExecutionSucceeded');
-      Object.assign(execution, { status: 'SUCCEEDED', output: JSON.stringify(output) });
-    } catch (err) {
-      await collecting;
-      if (!(err instanceof ExecutionError)) throw err;
-      const cause = err.cause as Error;
-      push('ExecutionFailed', { executionFailedEventDetails: { error: cause.name, cause: cause.message } });
-      Object.assign(execution, { status: 'FAILED', error: cause.name, cause: cause.message });
+      Object.assign(execution, { status: 'SUCCEEDED', output: JSON.stringify(outcome.output) });
+    } else {
+      push('ExecutionFailed', {
+        executionFailedEventDetails: { error: outcome.error, cause: outcome.rawCause },
+      });
+      Object.assign(execution, { status: 'FAILED', error: outcome.error, cause: outcome.rawCause });
     }
     execution.stopDate = new Date(this.options.clock.now());
   }
 
-  private async invokeStep(event: Json): Promise<Json> {
-    const step = event.step as string;
+  private async invokeStep(event: Json): Promise<unknown> {
     // A check that runs again has just left a Wait of pollIntervalSeconds.
     const { clock } = this.options;
-    if (
-      this.options.waits !== 'real' &&
-      'advance' in clock &&
-      ((step === 'checkCatchUp' && event.state?.catchUp) || (step === 'checkVerify' && event.state?.verify))
-    ) {
-      clock.advance(event.state.plan.pollIntervalSeconds * 1000);
-    }
-    await this.options.beforeStep?.(step, event);
-    try {
-      return JSON.parse(JSON.stringify((await this.handler(JSON.parse(JSON.stringify(event)))) ?? null));
-    } catch (err) {
-      throw lambdaErrorShape(err);
-    }
+    if (this.options.waits !== 'real' && 'advance' in clock) clock.advance(pollWaitMs(event));
+    await this.options.beforeStep?.(event.step as string, event);
+    return this.handler(jsonRoundTrip(event));
   }
-}
-
-/** Lambda's error shape: errorType as the Error, Lambda's error JSON as the Cause. */
-function lambdaErrorShape(err: unknown): Error {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return Object.assign(new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] })), {
-    name: e.name,
-  });
 }

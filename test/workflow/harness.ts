@@ -11,7 +11,18 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import {
+  type Json,
+  jsonRoundTrip,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  type LocalExecutionOutcome,
+  lambdaError,
+  named,
+  pollWaitMs,
+  runLocalExecution,
+  stateMachineOf,
+} from '../../drill/sim/state-machine.ts';
 import type { ChangeStatusPort, WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { executionName, type HookPayload, type WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
@@ -20,11 +31,7 @@ import type { ManualClock } from '../../lambdas/testing/clock.ts';
 import type { MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { FailoverStack } from '../../lib/failover-stack.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: ASL and template JSON are walked structurally
-type Json = any;
-
-const ACCOUNT = '123456789012';
-const REGION = 'us-east-1';
+export { named };
 
 export interface SynthesizedWorkflow {
   /** The Amazon States Language definition, tokens resolved to placeholder ARNs. */
@@ -39,44 +46,8 @@ export function synthesizeWorkflow(config: FailoverConfig): SynthesizedWorkflow 
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new FailoverStack(app, 'WorkflowTest', { config });
   const template = Template.fromStack(stack);
-  const machines = template.findResources('AWS::StepFunctions::StateMachine');
-  const [machine] = Object.values(machines) as Json[];
-  if (Object.keys(machines).length !== 1 || !machine) {
-    throw new Error(`expected one state machine, found ${Object.keys(machines).length}`);
-  }
-  const definition = JSON.parse(resolveTokens(machine.Properties.DefinitionString));
   const stepLogicalId = stack.getLogicalId(stack.workflow.stepFunction.node.defaultChild as CfnFunction);
-  return { definition, stepFunctionArn: functionArn(stepLogicalId), template };
-}
-
-function functionArn(logicalId: string): string {
-  return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${logicalId}`;
-}
-
-/** Resolves the intrinsic functions CDK puts in a DefinitionString into plausible literal values. */
-export function resolveTokens(value: Json): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    if ('Fn::Join' in value) {
-      const [sep, parts] = value['Fn::Join'] as [string, Json[]];
-      return parts.map(resolveTokens).join(sep);
-    }
-    if ('Fn::GetAtt' in value) {
-      const [id, attr] = value['Fn::GetAtt'] as [string, string];
-      if (attr !== 'Arn') throw new Error(`unexpected Fn::GetAtt ${id}.${attr} in the definition`);
-      return functionArn(id);
-    }
-    if ('Ref' in value) {
-      const pseudo: Record<string, string> = {
-        'AWS::Partition': 'aws',
-        'AWS::Region': REGION,
-        'AWS::AccountId': ACCOUNT,
-        'AWS::URLSuffix': 'amazonaws.com',
-      };
-      return pseudo[value.Ref] ?? value.Ref;
-    }
-  }
-  throw new Error(`unexpected token in the definition: ${JSON.stringify(value)}`);
+  return { ...stateMachineOf(template.toJSON(), stepLogicalId), template };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,33 +93,11 @@ export class TestHooks {
   }
 }
 
-/** An error with a given name, as a hook or a test fault throws it. */
-export function named(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name });
-}
-
-function lambdaError(err: unknown): Error {
-  const e = err instanceof Error ? err : new Error(String(err));
-  if (e.name.startsWith('Lambda.')) return e;
-  return named(e.name, JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] }));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Executions
 // ---------------------------------------------------------------------------------------------
 
-export type ExecutionOutcome =
-  | { readonly name: string; readonly status: 'SUCCEEDED'; readonly output: Json; readonly states: string[] }
-  | {
-      readonly name: string;
-      readonly status: 'FAILED';
-      readonly error: string;
-      /** The Cause as Step Functions reports it (a Lambda error's Cause is Lambda's error JSON). */
-      readonly rawCause: string;
-      /** The Cause's message: errorMessage from Lambda's error JSON, or the Cause itself. */
-      readonly cause: string;
-      readonly states: string[];
-    };
+export type ExecutionOutcome = { readonly name: string } & LocalExecutionOutcome;
 
 export interface RunnerOptions {
   readonly synthesized: SynthesizedWorkflow;
@@ -171,13 +120,11 @@ export interface RunnerOptions {
 /** StartExecution semantics for names (unique per state machine), with the real definition behind it. */
 export class WorkflowRunner {
   private readonly executions = new Map<string, { input: string; promise: Promise<ExecutionOutcome> }>();
-  private readonly machine: StateMachine;
   private readonly handler: (event: unknown) => Promise<unknown>;
   /** Step Lambda invocations, in order. */
   readonly steps: string[] = [];
 
   constructor(private readonly options: RunnerOptions) {
-    this.machine = new StateMachine(options.synthesized.definition);
     this.handler = makeHandler(options.deps);
   }
 
@@ -204,97 +151,28 @@ export class WorkflowRunner {
   }
 
   private async run(input: Json, name: string): Promise<ExecutionOutcome> {
-    const { definition } = this.options.synthesized;
-    const taskHandlers: Record<string, (input: Json) => Promise<Json>> = {};
-    const waits: Record<string, number> = {};
-    const retries: Record<string, number> = {};
-    for (const [stateName, state] of Object.entries(definition.States as Record<string, Json>)) {
-      if (state.Retry) retries[stateName] = 0;
-      if (state.Type === 'Wait') waits[stateName] = 0;
-      if (state.Type !== 'Task') continue;
-      if (state.Resource === this.options.synthesized.stepFunctionArn) {
-        taskHandlers[stateName] = (event) => this.invokeStep(event);
-      } else if (state.Resource === 'arn:aws:states:::lambda:invoke') {
-        taskHandlers[stateName] = async (params) => ({
-          StatusCode: 200,
-          ExecutedVersion: '$LATEST',
-          Payload: json(await this.options.hooks.invoke(params.FunctionName, params.Payload)),
-        });
-      } else {
-        throw new Error(`Task ${stateName} invokes ${state.Resource}: no local binding for it`);
-      }
-    }
-    const execution = this.machine.run(input, {
-      overrides: {
-        taskResourceLocalHandlers: taskHandlers,
-        waitTimeOverrides: waits,
-        retryIntervalOverrides: retries,
-      },
-      context: {
-        Execution: { Name: name, Id: `arn:aws:states:${REGION}:${ACCOUNT}:execution:Workflow:${name}` },
-      },
+    const outcome = await runLocalExecution(input, {
+      workflow: this.options.synthesized,
+      step: (event) => this.invokeStep(event),
+      invokeFunction: (functionName, payload) => this.options.hooks.invoke(functionName, payload),
+      strict: true,
+      name,
+      executionArn: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:Workflow:${name}`,
     });
-    const states: string[] = [];
-    const collecting = (async () => {
-      for await (const event of execution.eventLogs) {
-        if (event.type === 'StateEntered') states.push(event.state.name);
-      }
-    })();
-    try {
-      const output = await execution.result;
-      await collecting;
-      return { name, status: 'SUCCEEDED', output, states };
-    } catch (err) {
-      await collecting;
-      if (!(err instanceof ExecutionError)) throw err;
-      const cause = err.cause as Error;
-      return {
-        name,
-        status: 'FAILED',
-        error: cause.name,
-        rawCause: cause.message,
-        cause: errorMessage(cause.message),
-        states,
-      };
-    }
+    return { name, ...outcome };
   }
 
-  private async invokeStep(event: Json): Promise<Json> {
+  private async invokeStep(event: Json): Promise<unknown> {
     const step = event.step as string;
     this.steps.push(step);
-    // A check that runs again has just left a Wait of pollIntervalSeconds.
-    if (
-      (step === 'checkCatchUp' && event.state?.catchUp) ||
-      (step === 'checkVerify' && event.state?.verify)
-    ) {
-      this.options.clock.advance(event.state.plan.pollIntervalSeconds * 1000);
-    }
+    this.options.clock.advance(pollWaitMs(event));
     await this.options.beforeStep?.(step, event);
-    try {
-      // Lambda delivers JSON in and out: nothing else survives the trip.
-      const real = () => this.handler(json(event));
-      return json(await (this.options.intercept?.(step, event, real) ?? real()));
-    } catch (err) {
-      throw lambdaError(err);
-    }
+    const real = () => this.handler(jsonRoundTrip(event));
+    return this.options.intercept?.(step, event, real) ?? real();
   }
-}
-
-function errorMessage(cause: string): string {
-  try {
-    const parsed = JSON.parse(cause);
-    if (typeof parsed?.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // Plain text: a Fail state's Cause or a Step Functions error.
-  }
-  return cause;
 }
 
 const settled = new WeakSet<Promise<ExecutionOutcome>>();
-
-function json(value: unknown): Json {
-  return value === undefined ? null : JSON.parse(JSON.stringify(value));
-}
 
 // ---------------------------------------------------------------------------------------------
 // In-memory worlds
