@@ -298,7 +298,7 @@ function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
-/** `~48 s typical, <= 97 s worst (detection 40-85 s, event 0.5-2 s, decision 0.2-1 s, DNS TTL 7.5-15 s)`. */
+/** `~48 s best case, <= 97 s worst case (detection 40-85 s, event 0.5-2 s, decision 0.2-1 s, DNS TTL 7.5-15 s)`. */
 export function rtoText(e: RtoEstimate): string {
   const part = (name: string, p: { typical: number; worst: number } | undefined) =>
     p === undefined ? `${name} unknown` : `${name} ${p.typical}-${p.worst} s`;
@@ -309,7 +309,7 @@ export function rtoText(e: RtoEstimate): string {
     e.router === 'route53' ? part('DNS TTL', e.traffic) : 'no DNS TTL',
   ].join(', ');
   return e.total
-    ? `~${e.total.typical} s typical, <= ${e.total.worst} s worst (${parts})`
+    ? `~${e.total.typical} s best case, <= ${e.total.worst} s worst case (${parts})`
     : `unknown: no period and datapoints for the existing health alarm (${parts})`;
 }
 

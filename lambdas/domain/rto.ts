@@ -5,7 +5,9 @@
  *   detection (health signal + alarm evaluation) + event delivery + decision and shift request
  *   + traffic (the DNS TTL clients may still cache; none for a load balancer)
  *
- * Each part has a typical and a worst value, in seconds, and says what it rests on. Pure: the
+ * Each part has a typical value (printed as the best case: the failure halfway through a period,
+ * the fastest evaluation and delivery, half the TTL) and a worst value, in seconds, and says what it
+ * rests on. Pure: the
  * settings of alarms that already exist (signal type 'alarm') are passed in by the caller (the
  * CLI reads them with DescribeAlarms); without them detection is unknown, never guessed.
  */
@@ -202,7 +204,7 @@ export function formatRto(e: RtoEstimate): string {
   const part = (name: string, p: RtoPart | undefined) =>
     p === undefined ? `${name} unknown` : `${name} ${p.typical}-${p.worst} s`;
   const head = e.total
-    ? `RTO ~${e.total.typical} s typical, <= ${e.total.worst} s worst`
+    ? `RTO ~${e.total.typical} s best case, <= ${e.total.worst} s worst case`
     : 'RTO unknown (existing alarm: pass its period and datapoints)';
   return `${e.serviceId} (${e.nodeId} fails, ${e.router}): ${head} = ${[
     part('detection', e.detection),

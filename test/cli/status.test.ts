@@ -297,7 +297,7 @@ describe('failover status', () => {
       const text = await h.run('status', 'orders-db');
       expect(text.stdout).toContain(`  RTO model    if db-a fails: ${rtoText(expected)}`);
       expect(rtoText(expected)).toMatch(
-        /^~[\d.]+ s typical, <= [\d.]+ s worst \(detection [\d.]+-[\d.]+ s, event 0.5-2 s, decision 0.2-1 s, DNS TTL 5-10 s\)$/,
+        /^~[\d.]+ s best case, <= [\d.]+ s worst case \(detection [\d.]+-[\d.]+ s, event 0.5-2 s, decision 0.2-1 s, DNS TTL 5-10 s\)$/,
       );
     });
 

@@ -114,7 +114,7 @@ describe('estimateRto', () => {
     expect(known.detection).toMatchObject({ typical: 20, worst: 30 });
     expect(known.total).toEqual({ typical: 25.7, worst: 43 });
     expect(formatRto(known)).toBe(
-      'svc (a fails, route53): RTO ~25.7 s typical, <= 43 s worst = detection 20-30 s + event 0.5-2 s + decision 0.2-1 s + DNS TTL 5-10 s',
+      'svc (a fails, route53): RTO ~25.7 s best case, <= 43 s worst case = detection 20-30 s + event 0.5-2 s + decision 0.2-1 s + DNS TTL 5-10 s',
     );
   });
 
