@@ -41,6 +41,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type FailoverConfig, healthAlarmName, parseConfig } from '../lambdas/domain/config.ts';
 import { ConfigValidationError } from '../lambdas/domain/errors.ts';
+import { failoverConcurrency, MAX_FAILOVER_CONCURRENCY } from '../lambdas/domain/failover-concurrency.ts';
 import { failoverTimeoutSeconds, roleChangeBudgetProblems } from '../lambdas/domain/role-change-budget.ts';
 import { AlarmRules, EVENT_PATTERN_QUOTA_CHARS } from './alarm-rules.ts';
 import { checkArnAccounts } from './arn-accounts.ts';
@@ -108,7 +109,7 @@ export interface FailoverAutomationProps {
    * concurrency cannot throttle a failover. Lambda requires 100 to stay unreserved in the account:
    * an account whose quota is below 100 + this value cannot deploy it (lower it, or ask for a quota
    * increase).
-   * @default 10
+   * @default - the configuration's `failoverConcurrency`, else one per service between 10 and 100 (lambdas/domain/failover-concurrency.ts)
    */
   readonly failoverReservedConcurrency?: number;
   /**
@@ -185,10 +186,14 @@ export class FailoverAutomation extends Construct {
     if (!Number.isInteger(shards) || shards < 1 || shards > 100) {
       throw new Error(`healthStackShards must be an integer between 1 and 100, got: ${shards}`);
     }
-    const reservedConcurrency = props.failoverReservedConcurrency ?? 10;
-    if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1 || reservedConcurrency > 1000) {
+    const reservedConcurrency = props.failoverReservedConcurrency ?? failoverConcurrency(this.config);
+    if (
+      !Number.isInteger(reservedConcurrency) ||
+      reservedConcurrency < 1 ||
+      reservedConcurrency > MAX_FAILOVER_CONCURRENCY
+    ) {
       throw new Error(
-        `failoverReservedConcurrency must be an integer between 1 and 1000, got: ${reservedConcurrency}`,
+        `failoverReservedConcurrency must be an integer between 1 and ${MAX_FAILOVER_CONCURRENCY}, got: ${reservedConcurrency}`,
       );
     }
     const stackAccount = Stack.of(this).account;

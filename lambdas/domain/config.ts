@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import { actionsSchema, checkServiceActions, nodeActionFields } from './action-config.ts';
 import { type ConfigProblem, ConfigValidationError, formatValue } from './errors.ts';
+import { MAX_FAILOVER_CONCURRENCY } from './failover-concurrency.ts';
 import {
   applyProbeDefaults,
   probeDefaultsSchema,
@@ -267,6 +268,11 @@ export const configSchema = z
      * (subscribers) the configuration may name. Empty: everything must be in the stack's account.
      */
     allowedAccountIds: z.array(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')).default([]),
+    /**
+     * Reserved concurrent executions of the failover Lambda (lambdas/domain/failover-concurrency.ts).
+     * Absent: derived from the number of services.
+     */
+    failoverConcurrency: z.number().int().min(1).max(MAX_FAILOVER_CONCURRENCY).optional(),
     services: z.array(serviceSchema).min(1, 'at least one service is required'),
     /** The scheduled readiness check (readiness-config.ts). */
     readiness: readinessSchema.default(DEFAULT_READINESS),

@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fleetConfig, fleetJson } from '../../bench/fleet.ts';
 import { matchesPattern } from '../../drill/sim/stack.ts';
 import { parseConfig } from '../../lambdas/domain/config.ts';
 import { buildFailoverApp, createFailoverApp } from '../../lib/failover-app.ts';
@@ -20,6 +21,7 @@ import {
   identityStatements,
   type Json,
   resourcesOf,
+  type Synthesized,
   sampleConfig,
   synth,
 } from './helpers.ts';
@@ -148,19 +150,32 @@ describe('logs and concurrency', () => {
     }
   });
 
-  it('the failover Lambda has reserved concurrency, so throttling elsewhere in the account cannot starve it', () => {
-    const [failover] = Object.entries(functions).filter(([id]) =>
+  const reservedOf = (template: Synthesized['template']) =>
+    Object.entries(resourcesOf(template, 'AWS::Lambda::Function')).find(([id]) =>
       id.startsWith('AutomationFailoverFunction'),
-    );
-    expect(failover?.[1].Properties.ReservedConcurrentExecutions).toBe(10);
+    )?.[1].Properties.ReservedConcurrentExecutions;
+
+  it('the failover Lambda has reserved concurrency, so throttling elsewhere in the account cannot starve it', () => {
+    // Two services: the floor of 10 (retries, split-brain and rejoin events share the function).
+    expect(reservedOf(s.template)).toBe(10);
     const custom = synth(sampleConfig(), { automationOptions: { failoverReservedConcurrency: 25 } });
-    expect(
-      Object.entries(resourcesOf(custom.template, 'AWS::Lambda::Function')).find(([id]) =>
-        id.startsWith('AutomationFailoverFunction'),
-      )?.[1].Properties.ReservedConcurrentExecutions,
-    ).toBe(25);
+    expect(reservedOf(custom.template)).toBe(25);
     expect(() => synth(sampleConfig(), { automationOptions: { failoverReservedConcurrency: 0 } })).toThrow(
       /failoverReservedConcurrency must be an integer between 1 and 1000, got: 0/,
     );
+  });
+
+  it('by default one execution per service (up to 100), so a correlated failure is not throttled into waves', () => {
+    expect(reservedOf(synth(fleetConfig(40)).template)).toBe(40);
+  });
+
+  it('failoverConcurrency in the configuration sets it, and a bad value fails synth naming the field', () => {
+    const configured = parseConfig({ ...fleetJson(40), failoverConcurrency: 200 });
+    expect(reservedOf(synth(configured).template)).toBe(200);
+    for (const bad of [0, 1001, 2.5]) {
+      expect(() => parseConfig({ ...fleetJson(3), failoverConcurrency: bad })).toThrow(
+        new RegExp(`failoverConcurrency: .*got: ${bad}`),
+      );
+    }
   });
 });
