@@ -9,7 +9,7 @@
  * the named secrets only, the positions table only, and the network-interface actions a VPC
  * Lambda needs.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, NestedStack, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -29,9 +29,20 @@ import { PROBE_ERRORS_METRIC, PROBE_METRICS, PROBE_NAMESPACE } from '../lambdas/
 import type { ServiceConfig } from '../lambdas/domain/config.ts';
 import { probeAlarmPeriodSeconds } from '../lambdas/domain/probe-config.ts';
 import { splitBrainAlarmName } from '../lambdas/domain/split-brain.ts';
-import { EVENT_PATTERN_QUOTA_CHARS, PATTERN_FILL, packAlarmNames } from './alarm-rules.ts';
+import { alarmEventPattern, EVENT_PATTERN_QUOTA_CHARS, PATTERN_FILL, packAlarmNames } from './alarm-rules.ts';
 import type { FailoverAutomation } from './failover-automation.ts';
+import { healthShardOf } from './health-alarms.ts';
 import { probeMetric } from './node-probe-alarms.ts';
+
+/**
+ * Buckets the split-brain alarms are hashed into: one alarm per probed service, so 1,000 services
+ * put ~60 alarms (the fullest ~85) in each, far under CloudFormation's 500 per stack. Fixed, so
+ * adding services never moves an existing alarm (see lib/automation-monitoring/service-alarms.ts).
+ */
+export const SPLIT_BRAIN_STACK_SHARDS = 16;
+
+/** `, "state": { "value": [ "ALARM" ] }` as eventPatternSize would count it. */
+const ALARM_STATE_FILTER_CHARS = 40;
 
 export interface NodeProbeProps {
   /** Bundling, configuration, topic and failover function come from here. */
@@ -68,6 +79,8 @@ export class NodeProbe extends Construct {
   readonly positions: Table;
   /** Split-brain detector alarms, by service id. */
   readonly splitBrainAlarms: ReadonlyMap<string, Alarm>;
+  /** The nested stacks holding them, by bucket (healthShardOf the service id). */
+  readonly splitBrainStacks: ReadonlyMap<number, NestedStack>;
 
   constructor(scope: Construct, id: string, props: NodeProbeProps) {
     super(scope, id);
@@ -168,8 +181,24 @@ export class NodeProbe extends Construct {
     }).addAlarmAction(action);
 
     // Split brain: two writers at once is an alarm at once (one period), to the topic and to the
-    // failover Lambda, which fences every node but the recorded primary.
+    // failover Lambda, which fences every node but the recorded primary. One alarm per service, in
+    // nested stacks hashed by service id over a fixed number of buckets (like the per-service
+    // alarms, lib/automation-monitoring/service-alarms.ts): in the parent stack they passed
+    // CloudFormation's 500 resources near 320 services, and a fixed count never moves a named alarm
+    // between stacks when services are added.
     const splitBrain = new Map<string, Alarm>();
+    const splitBrainStacks = new Map<number, NestedStack>();
+    const stackFor = (serviceId: string): NestedStack => {
+      const shard = healthShardOf(serviceId, SPLIT_BRAIN_STACK_SHARDS);
+      let stack = splitBrainStacks.get(shard);
+      if (!stack) {
+        stack = new NestedStack(this, `SplitBrain${String(shard).padStart(2, '0')}`, {
+          description: `Failover automation: split-brain detector alarms, shard ${shard} of ${SPLIT_BRAIN_STACK_SHARDS}`,
+        });
+        splitBrainStacks.set(shard, stack);
+      }
+      return stack;
+    };
     for (const service of automation.config.services) {
       const probed = service.nodes.filter((n) => n.probe && n.probe.kind !== 'tcp');
       if (probed.length < 2) continue;
@@ -182,7 +211,7 @@ export class NodeProbe extends Construct {
           probeMetric(service, n, PROBE_METRICS.writable, period).with({ statistic: 'Maximum' }),
         ]),
       );
-      const alarm = new Alarm(this, `SplitBrain-${service.id}`, {
+      const alarm = new Alarm(stackFor(service.id), `SplitBrain-${service.id}`, {
         alarmName: splitBrainAlarmName(service.id),
         alarmDescription: `Split brain in ${service.id}: more than one node reports Writable. The failover Lambda fences every node but the recorded primary`,
         metric: new MathExpression({
@@ -203,19 +232,24 @@ export class NodeProbe extends Construct {
       splitBrain.set(service.id, alarm);
     }
     this.splitBrainAlarms = splitBrain;
+    this.splitBrainStacks = splitBrainStacks;
     // Packed like the health alarm rules: one pattern listing every service's alarm would pass
-    // EventBridge's 2,048-character pattern quota at ~50 services.
+    // EventBridge's 2,048-character pattern quota at ~50 services. The state filter is not in the
+    // measured pattern, so it comes off the budget.
     const names = [...splitBrain.keys()].map((id) => splitBrainAlarmName(id));
-    packAlarmNames(names, Math.floor(EVENT_PATTERN_QUOTA_CHARS * PATTERN_FILL)).forEach((group, i) => {
+    const stack = Stack.of(this);
+    const budget = Math.floor(EVENT_PATTERN_QUOTA_CHARS * PATTERN_FILL) - ALARM_STATE_FILTER_CHARS;
+    packAlarmNames(names, budget).forEach((group, i) => {
+      const pattern = alarmEventPattern(group, { account: stack.account, region: stack.region });
       new Rule(this, i === 0 ? 'SplitBrainRule' : `SplitBrainRule${i}`, {
         description: 'Split-brain detector alarms to the failover Lambda (fence the second writer)',
+        // This account's and region's alarms only, like the health alarm rules.
         eventPattern: {
-          source: ['aws.cloudwatch'],
-          detailType: ['CloudWatch Alarm State Change'],
-          detail: {
-            alarmName: group,
-            state: { value: ['ALARM'] },
-          },
+          source: pattern.source,
+          detailType: pattern['detail-type'],
+          account: pattern.account,
+          region: pattern.region,
+          detail: { alarmName: group, state: { value: ['ALARM'] } },
         },
         targets: [
           new LambdaFunction(automation.failoverFunction, {

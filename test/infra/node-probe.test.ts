@@ -1,9 +1,13 @@
 import { join } from 'node:path';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { fleetConfig } from '../../bench/fleet.ts';
 import { PROBE_NAMESPACE } from '../../lambdas/contract/metrics.ts';
 import { loadConfigFile } from '../../lib/config-loader.ts';
+import { healthShardOf } from '../../lib/health-alarms.ts';
+import { SPLIT_BRAIN_STACK_SHARDS } from '../../lib/node-probe.ts';
 import { type Json, resourcesOf, synth } from './helpers.ts';
 
 const probed = () => loadConfigFile(join(import.meta.dirname, '..', '..', 'config', 'failover.json'));
@@ -87,7 +91,16 @@ describe('NodeProbe (the probed sample configuration)', () => {
   });
 
   it('has a split-brain detector per service (sum of Writable >= 2) routed to the failover Lambda', () => {
-    const alarm = Object.values(resourcesOf(s.template, 'AWS::CloudWatch::Alarm')).find(
+    // In a nested stack hashed by service id, never in the parent (500 resources near 320 services).
+    expect(
+      Object.values(resourcesOf(s.template, 'AWS::CloudWatch::Alarm')).filter((a: Json) =>
+        String(a.Properties.AlarmName).endsWith('-split-brain'),
+      ),
+    ).toEqual([]);
+    const probe = s.stack.automation.nodeProbe!;
+    const shard = healthShardOf('orders-db', SPLIT_BRAIN_STACK_SHARDS);
+    const nested = Template.fromStack(probe.splitBrainStacks.get(shard)!);
+    const alarm = Object.values(resourcesOf(nested, 'AWS::CloudWatch::Alarm')).find(
       (a: Json) => a.Properties.AlarmName === 'failover-orders-db-split-brain',
     ) as Json;
     expect(alarm.Properties).toMatchObject({
@@ -98,12 +111,28 @@ describe('NodeProbe (the probed sample configuration)', () => {
     expect(alarm.Properties.Metrics[0].Expression).toBe('FILL(w0, 0) + FILL(w1, 0)');
     s.template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({
+        account: [{ Ref: 'AWS::AccountId' }],
+        region: [{ Ref: 'AWS::Region' }],
         detail: {
           alarmName: Match.arrayWith(['failover-orders-db-split-brain']),
           state: { value: ['ALARM'] },
         },
       }),
     });
+  });
+
+  it('keeps a service in the same split-brain stack when services are added', () => {
+    const stackOf = (services: number) =>
+      new Map(
+        [
+          ...synth(fleetConfig(services, { sample: 'probe' })).stack.automation.nodeProbe!.splitBrainAlarms,
+        ].map(([id, a]) => [id, Stack.of(a).node.id]),
+      );
+    const before = stackOf(12);
+    const after = stackOf(40);
+    expect(before.size).toBe(12);
+    for (const [id, stack] of before) expect(after.get(id), id).toBe(stack);
+    expect(new Set(after.values()).size).toBeGreaterThan(1);
   });
 
   it('cdk-nag reports no unacknowledged finding', () => {
