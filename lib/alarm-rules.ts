@@ -8,10 +8,10 @@
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Rule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ruleName, StackRuleTarget } from './rule-targets.ts';
 
 /** EventBridge's default per-pattern quota, in characters. */
 export const EVENT_PATTERN_QUOTA_CHARS = 2048;
@@ -107,13 +107,14 @@ export class AlarmRules extends Construct {
     this.rules = groups.map(
       (names, i) =>
         new Rule(this, `Rule${i}`, {
+          ruleName: ruleName(this, `alarms-${i}`),
           description: `Health alarm state changes -> failover Lambda (${i + 1}/${groups.length})`,
           eventPattern: alarmEventPattern(names, {
             account: Stack.of(this).account,
             region: Stack.of(this).region,
           }),
           targets: [
-            new LambdaFunction(props.target, {
+            new StackRuleTarget(props.target, {
               // Delivery retries by EventBridge (target unreachable, throttled). The Lambda's own
               // async retries are configured on the function. Stale events are useless: the
               // handler re-reads the alarm state, but an hour-old alarm is a page, not a failover.

@@ -98,6 +98,31 @@ export const LIMITS = {
     remedy:
       'request a higher EventBridge "Rules per event bus" quota (other stacks share the bus), or raise maxEventPatternChars to 4096 after raising that quota',
   },
+  lambdaResourcePolicyBytes: {
+    name: 'Lambda resource-based policy',
+    max: 20_480,
+    unit: 'bytes',
+    source:
+      'Lambda quotas: function resource-based policy, 20 KB (one statement per AWS::Lambda::Permission)',
+    remedy:
+      'give the rules that invoke a function one shared permission (lib/rule-targets.ts StackRuleTarget) instead of one each',
+  },
+  queuePolicyBytes: {
+    name: 'SQS queue policy size',
+    max: 8_192,
+    unit: 'bytes',
+    source: 'Amazon SQS policy quotas: 8,192 bytes per queue policy',
+    remedy:
+      'give the rules that dead-letter into the queue one shared statement (lib/rule-targets.ts StackRuleTarget) instead of one each',
+  },
+  queuePolicyStatements: {
+    name: 'SQS queue policy statements',
+    max: 20,
+    unit: 'statements',
+    source: 'Amazon SQS policy quotas: 20 statements per queue policy',
+    remedy:
+      'give the rules that dead-letter into the queue one shared statement (lib/rule-targets.ts StackRuleTarget) instead of one each',
+  },
   lambdaEnvironmentBytes: {
     name: 'Lambda environment variables',
     max: 4_096,
@@ -241,6 +266,14 @@ export function measureTemplate(name: string, template: Json): Figure[] {
       value: patternChars(r.Properties.EventPattern),
     });
   }
+  for (const [id, r] of byType(template, 'AWS::SQS::QueuePolicy')) {
+    const doc = r.Properties?.PolicyDocument ?? {};
+    const subject = `${name} queue policy ${id}`;
+    figures.push(
+      { limit: 'queuePolicyBytes', subject, value: policyChars(doc) },
+      { limit: 'queuePolicyStatements', subject, value: (doc.Statement ?? []).length },
+    );
+  }
   for (const [id, r] of byType(template, 'AWS::Lambda::Function')) {
     const vars: Record<string, Json> = r.Properties?.Environment?.Variables ?? {};
     const bytes = Object.entries(vars).reduce(
@@ -285,11 +318,55 @@ export function measureRulesPerBus(templates: ReadonlyMap<string, Json>): Figure
   return [...perBus].map(([bus, value]) => ({ limit: 'rulesPerBus', subject: `event bus ${bus}`, value }));
 }
 
-/** Every figure of a deployment: each template, and the rules per bus across them. */
+/**
+ * The resource-based policy of each function, over all templates: every AWS::Lambda::Permission
+ * is one statement of its function's policy, wherever it is declared (a rule in a nested stack puts
+ * its permission there, naming the function through a parameter `referenceto<stack><id>Arn`).
+ */
+export function measureLambdaPolicies(templates: ReadonlyMap<string, Json>): Figure[] {
+  const functions = new Set<string>();
+  for (const template of templates.values()) {
+    for (const [id] of byType(template, 'AWS::Lambda::Function')) functions.add(id);
+  }
+  const keyOf = (fnName: Json): string => {
+    const ref = fnName?.Ref ?? fnName?.['Fn::GetAtt']?.[0];
+    if (typeof ref !== 'string') return JSON.stringify(fnName);
+    if (functions.has(ref)) return ref;
+    return [...functions].find((f) => ref.endsWith(`${f}Arn`) || ref.endsWith(`${f}Ref`)) ?? ref;
+  };
+  const bytes = new Map<string, number>();
+  for (const template of templates.values()) {
+    for (const [id, r] of byType(template, 'AWS::Lambda::Permission')) {
+      const p = r.Properties ?? {};
+      // The statement Lambda stores for the permission, as AddPermission writes it.
+      const statement = {
+        Sid: id,
+        Effect: 'Allow',
+        Principal: { Service: p.Principal },
+        Action: p.Action,
+        Resource: 'arn:aws-us-gov:lambda:ap-southeast-3:111122223333:function:'.padEnd(140, 'x'),
+        Condition: {
+          ...(p.SourceAccount ? { StringEquals: { 'AWS:SourceAccount': p.SourceAccount } } : {}),
+          ...(p.SourceArn ? { ArnLike: { 'AWS:SourceArn': p.SourceArn } } : {}),
+        },
+      };
+      const key = keyOf(p.FunctionName);
+      bytes.set(key, (bytes.get(key) ?? 0) + policyChars(statement) + 1);
+    }
+  }
+  return [...bytes].map(([fn, value]) => ({
+    limit: 'lambdaResourcePolicyBytes' as const,
+    subject: `function ${fn}`,
+    value,
+  }));
+}
+
+/** Every figure of a deployment: each template, and the rules per bus and function policies across them. */
 export function measureTemplates(templates: ReadonlyMap<string, Json>): Figure[] {
   return [
     ...[...templates].flatMap(([name, t]) => measureTemplate(name, t)),
     ...measureRulesPerBus(templates),
+    ...measureLambdaPolicies(templates),
   ];
 }
 

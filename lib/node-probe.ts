@@ -20,7 +20,6 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -33,6 +32,7 @@ import { alarmEventPattern, EVENT_PATTERN_QUOTA_CHARS, PATTERN_FILL, packAlarmNa
 import type { FailoverAutomation } from './failover-automation.ts';
 import { healthShardOf } from './health-alarms.ts';
 import { probeMetric } from './node-probe-alarms.ts';
+import { ruleName, StackRuleTarget } from './rule-targets.ts';
 
 /**
  * Buckets the split-brain alarms are hashed into: one alarm per probed service, so 1,000 services
@@ -40,6 +40,9 @@ import { probeMetric } from './node-probe-alarms.ts';
  * adding services never moves an existing alarm (see lib/automation-monitoring/service-alarms.ts).
  */
 export const SPLIT_BRAIN_STACK_SHARDS = 16;
+
+/** EventBridge: targets per rule. */
+const TARGETS_PER_RULE = 5;
 
 /** `, "state": { "value": [ "ALARM" ] }` as eventPatternSize would count it. */
 const ALARM_STATE_FILTER_CHARS = 40;
@@ -128,18 +131,26 @@ export class NodeProbe extends Construct {
       fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
       this.grant(fn, services, subnets, securityGroups);
 
+      // One invocation per group of services, up to EventBridge's 5 targets per rule on one
+      // schedule rule (each target with its own input): 1,000 services take 8 rules, not 40.
+      const shards: ServiceConfig[][] = [];
       for (let i = 0; i < services.length; i += perInvocation) {
-        const shard = services.slice(i, i + perInvocation);
-        new Rule(this, `Schedule${gi}-${i / perInvocation}`, {
-          description: `Starts the node probe each minute for ${shard.length} service(s)`,
+        shards.push(services.slice(i, i + perInvocation));
+      }
+      for (let r = 0; r * TARGETS_PER_RULE < shards.length; r++) {
+        const targets = shards.slice(r * TARGETS_PER_RULE, (r + 1) * TARGETS_PER_RULE);
+        new Rule(this, `Schedule${gi}-${r}`, {
+          ruleName: ruleName(this, `probe${gi}-${r}`),
+          description: `Starts the node probe each minute for ${targets.flat().length} service(s), ${targets.length} invocation(s)`,
           schedule: Schedule.rate(Duration.minutes(1)),
-          targets: [
-            new LambdaFunction(fn, {
-              event: RuleTargetInput.fromObject({ serviceIds: shard.map((s) => s.id) }),
-              retryAttempts: 0,
-              maxEventAge: Duration.seconds(60),
-            }),
-          ],
+          targets: targets.map(
+            (shard) =>
+              new StackRuleTarget(fn, {
+                event: RuleTargetInput.fromObject({ serviceIds: shard.map((s) => s.id) }),
+                retryAttempts: 0,
+                maxEventAge: Duration.seconds(60),
+              }),
+          ),
         });
       }
 
@@ -242,6 +253,7 @@ export class NodeProbe extends Construct {
     packAlarmNames(names, budget).forEach((group, i) => {
       const pattern = alarmEventPattern(group, { account: stack.account, region: stack.region });
       new Rule(this, i === 0 ? 'SplitBrainRule' : `SplitBrainRule${i}`, {
+        ruleName: ruleName(this, `splitbrain-${i}`),
         description: 'Split-brain detector alarms to the failover Lambda (fence the second writer)',
         // This account's and region's alarms only, like the health alarm rules.
         eventPattern: {
@@ -252,9 +264,10 @@ export class NodeProbe extends Construct {
           detail: { alarmName: group, state: { value: ['ALARM'] } },
         },
         targets: [
-          new LambdaFunction(automation.failoverFunction, {
+          new StackRuleTarget(automation.failoverFunction, {
             deadLetterQueue: automation.deadLetterQueue,
             retryAttempts: 2,
+            maxEventAge: Duration.hours(1),
           }),
         ],
       });

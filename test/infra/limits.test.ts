@@ -6,6 +6,7 @@ import {
   largestPerLimit,
   measureStackTree,
   measureTemplate,
+  measureTemplates,
   overLimit,
   patternChars,
   policyChars,
@@ -94,6 +95,53 @@ describe('measureTemplate', () => {
     expect(value('dashboardWidgets', 'T dashboard Board')).toBe(2);
     expect(value('dashboardMetrics', 'T dashboard Board')).toBe(2);
     expect(value('dashboardBodyBytes', 'T dashboard Board')).toBeGreaterThan(100);
+  });
+});
+
+describe('measureLambdaPolicies and queue policies', () => {
+  const permission = (fn: unknown, i: number) => ({
+    Type: 'AWS::Lambda::Permission',
+    Properties: {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: fn,
+      Principal: 'events.amazonaws.com',
+      SourceArn: `arn:aws:events:us-east-1:111122223333:rule/rule-${i}`,
+    },
+  });
+  const parent = {
+    Resources: {
+      FailoverFn12345678: { Type: 'AWS::Lambda::Function', Properties: {} },
+      P0: permission({ 'Fn::GetAtt': ['FailoverFn12345678', 'Arn'] }, 0),
+      Queue: {
+        Type: 'AWS::SQS::QueuePolicy',
+        Properties: { PolicyDocument: { Statement: [statement('*'), statement('*')] } },
+      },
+    },
+  };
+  const nested = {
+    Resources: Object.fromEntries(
+      Array.from({ length: 80 }, (_, i) => [
+        `P${i}`,
+        permission({ Ref: 'referencetoStackFailoverFn12345678Arn' }, i),
+      ]),
+    ),
+  };
+
+  it("sums one statement per permission into its function's policy, across nested stacks", () => {
+    const figures = measureTemplates(
+      new Map<string, unknown>([
+        ['parent', parent],
+        ['nested', nested],
+      ]),
+    );
+    const fn = figures.filter((f) => f.limit === 'lambdaResourcePolicyBytes');
+    expect(fn.map((f) => f.subject)).toEqual(['function FailoverFn12345678']);
+    // 81 statements of ~300 bytes: past Lambda's 20 KB, so synth would refuse it.
+    expect(fn[0]!.value).toBeGreaterThan(LIMITS.lambdaResourcePolicyBytes.max);
+    const queue = figures.filter((f) => f.limit === 'queuePolicyStatements');
+    expect(queue).toEqual([
+      { limit: 'queuePolicyStatements', subject: 'parent queue policy Queue', value: 2 },
+    ]);
   });
 });
 
