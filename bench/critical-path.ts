@@ -9,7 +9,7 @@
  */
 
 import { healthAlarmName } from '../lambdas/domain/config.ts';
-import { decideAutoFailover } from '../lambdas/domain/decide.ts';
+import { currentState, decideAutoFailover } from '../lambdas/domain/decide.ts';
 import type { Clock } from '../lambdas/domain/ports.ts';
 import { makeHandler } from '../lambdas/handlers/failover.ts';
 import { ManualClock } from '../lambdas/testing/clock.ts';
@@ -201,12 +201,7 @@ export async function runNaive(mode: 'virtual' | 'wall', latencyMs: number): Pro
     clock.now(),
     300,
   );
-  const stored = (await ports.state.get(service.id)) ?? {
-    serviceId: service.id,
-    primary: service.initialPrimary,
-    epoch: 0,
-    paused: false,
-  };
+  const stored = currentState(await ports.state.get(service.id), service);
   const decision = decideAutoFailover({ service, transition, alarms, lag, state: stored, now: clock.now() });
   if (decision.action !== 'failover') throw new Error(`naive baseline held: ${decision.reason}`);
   const t = clock.now();

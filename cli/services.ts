@@ -15,6 +15,7 @@ import {
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CloudWatchAlarms } from '../lambdas/aws/cloudwatch-alarms.ts';
 import { CloudWatchLag } from '../lambdas/aws/cloudwatch-lag.ts';
@@ -45,6 +46,8 @@ export interface CliServices {
    * anything. Absent: the caller wires its own state (tests), nothing to compare.
    */
   deployedConfigHash?(): Promise<string>;
+  /** The caller's IAM principal ARN (STS GetCallerIdentity), recorded by `pause`. Absent: the local user. */
+  callerIdentity?(): Promise<string>;
   /** How existing alarms evaluate (period, datapoints), for the RTO model; absent names are left out. */
   alarmSettings(alarmNames: readonly string[]): Promise<ReadonlyMap<string, AlarmSettings>>;
   /** Target group health checks (interval, unhealthy threshold) by ARN, for the RTO model. */
@@ -71,6 +74,7 @@ export interface CliClients {
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly sns: SNSClient;
   readonly sfn: SFNClient;
+  readonly sts: STSClient;
 }
 
 /**
@@ -95,6 +99,7 @@ export function cliClients(globals: GlobalOptions): CliClients {
     elbv2: new ElasticLoadBalancingV2Client(config),
     sns: new SNSClient(config),
     sfn: new SFNClient(config),
+    sts: new STSClient(config),
   };
 }
 
@@ -143,6 +148,11 @@ export function awsServices(
     notifier,
     sfn: clients.sfn,
     stateMachineArn: memo(() => resolve('stateMachineArn', globals.stateMachineArn, 'state-machine-arn')),
+    callerIdentity: memo(async () => {
+      const arn = (await clients.sts.send(new GetCallerIdentityCommand({}))).Arn;
+      if (!arn) throw new FailoverError('GetCallerIdentity returned no Arn');
+      return arn;
+    }),
     deployedConfigHash: memo(() => resolve('configHash', undefined, 'allow-config-drift')),
     alarmSettings: async (names) => {
       const settings = new Map<string, AlarmSettings>();

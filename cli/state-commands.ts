@@ -1,5 +1,6 @@
 /** `failover pause|resume <service>` and `failover history <service>`: the state table directly. */
-import { initialState } from '../lambdas/domain/decide.ts';
+import { currentState } from '../lambdas/domain/decide.ts';
+import type { PauseRecord } from '../lambdas/domain/types.ts';
 import type { Command } from './args.ts';
 import type { CommandContext } from './context.ts';
 import { secondsText, table, timeText } from './output.ts';
@@ -10,34 +11,56 @@ type HistoryCommand = Extract<Command, { name: 'history' }>;
 type RejoinCommand = Extract<Command, { name: 'rejoin' }>;
 
 /**
- * Sets the paused flag (seeding the state item like the first lease would) and announces it. The
- * flag is what automatic failover reads; the notification is how the on-call learns of it, so a
- * notification that cannot be sent makes the command fail (exit 1) although the flag is set.
+ * Sets or clears the paused flag and announces the change. A pause keeps who (the caller's IAM
+ * identity, else `user@host`), when and why on the state item, for `status`; it never records a
+ * primary (a stale local configuration would record the wrong one). Nothing to change (resume of
+ * a running service, pause of a paused one) says so and announces nothing. The flag is what
+ * automatic failover reads; the notification is how the on-call learns of it, so a notification
+ * that cannot be sent makes the command fail (exit 1) although the flag is set.
  */
 export async function runPause(ctx: CommandContext, cmd: PauseCommand): Promise<number> {
   const { out, services } = ctx;
   const service = requireService(ctx.config, cmd.serviceId);
   const paused = cmd.name === 'pause';
   const state = await services.state();
-  const before = (await state.get(service.id)) ?? initialState(service);
-  await state.setPaused(service.id, paused, service.initialPrimary);
+  const before = currentState(await state.get(service.id), service);
   const verb = paused ? 'paused' : 'resumed';
-  const reason = cmd.reason ?? `${verb} by ${ctx.actor} with the failover CLI`;
-  const unchanged = before.paused === paused;
+  if (before.paused === paused) {
+    const by = before.pause;
+    out.result({
+      serviceId: service.id,
+      paused,
+      changed: false,
+      notified: false,
+      ...(by ? { pausedBy: by.by, pausedAt: timeText(by.at), pauseReason: by.reason } : {}),
+    });
+    out.text(
+      paused
+        ? `${service.id}: automatic failover is already paused${by ? ` (${pauseText(by)})` : ''}; nothing changed, nothing announced`
+        : `${service.id}: automatic failover is not paused; nothing to resume, nothing announced`,
+    );
+    return 0;
+  }
   const at = ctx.clock.now();
+  const by = await whoIsCalling(ctx);
+  const reason = cmd.reason ?? `${verb} by ${ctx.actor} with the failover CLI`;
+  await state.setPaused(service.id, paused, paused ? { by, at, reason } : undefined);
   const result = {
     serviceId: service.id,
     paused,
-    changed: !unchanged,
+    changed: true,
     primary: before.primary,
     epoch: before.epoch,
     actor: ctx.actor,
+    by,
     reason,
     at: timeText(at),
+    ...(!paused && before.pause
+      ? { pausedBy: before.pause.by, pausedAt: timeText(before.pause.at), pauseReason: before.pause.reason }
+      : {}),
   };
-  out.text(
-    `${service.id}: automatic failover ${verb}${unchanged ? ` (it was already ${verb})` : ''}; primary ${before.primary}, epoch ${before.epoch}`,
-  );
+  out.text(`${service.id}: automatic failover ${verb}; primary ${before.primary}, epoch ${before.epoch}`);
+  if (!paused && before.pause) out.text(`  it was ${pauseText(before.pause)}`);
   try {
     const notifier = await services.notifier();
     await notifier.publish({
@@ -49,12 +72,35 @@ export async function runPause(ctx: CommandContext, cmd: PauseCommand): Promise<
   } catch (err) {
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     out.result({ ...result, notified: false, notifyError: message });
-    out.warn(`the ${verb} flag is set, but the notification could not be sent: ${message}`);
+    out.warn(
+      `the ${verb} flag is ${paused ? 'set' : 'cleared'}, but the notification could not be sent: ${message}`,
+    );
     return 1;
   }
   out.result({ ...result, notified: true });
   out.text('  announced on the notification topic');
   return 0;
+}
+
+/** `paused by <who> at <time>: <why>` */
+export function pauseText(p: PauseRecord): string {
+  return `paused by ${p.by} at ${timeText(p.at)}: ${p.reason}`;
+}
+
+/**
+ * The caller's IAM identity (STS GetCallerIdentity) names who paused better than a laptop's
+ * `user@host`; when it cannot be read, the local user is still better than nobody.
+ */
+async function whoIsCalling(ctx: CommandContext): Promise<string> {
+  if (!ctx.services.callerIdentity) return ctx.actor;
+  try {
+    return `${await ctx.services.callerIdentity()} (${ctx.actor})`;
+  } catch (err) {
+    ctx.out.warn(
+      `warning: the caller identity could not be read (${err instanceof Error ? err.message : String(err)}); recording ${ctx.actor}`,
+    );
+    return ctx.actor;
+  }
 }
 
 export async function runHistory(ctx: CommandContext, cmd: HistoryCommand): Promise<number> {
@@ -88,7 +134,7 @@ export async function runRejoinCommand(ctx: CommandContext, cmd: RejoinCommand):
   const { out } = ctx;
   const service = requireService(ctx.config, cmd.serviceId);
   const state = await ctx.services.state();
-  const current = (await state.get(service.id)) ?? initialState(service);
+  const current = currentState(await state.get(service.id), service);
   if (!current.needsRejoin?.includes(cmd.nodeId)) {
     out.result({
       serviceId: service.id,

@@ -5,7 +5,7 @@
  * failed now, so the operator sees whether automation would act or hold, and why.
  */
 import { type FailoverConfig, healthAlarmName, type ServiceConfig } from '../lambdas/domain/config.ts';
-import { decideAutoFailover, initialState, lagQueries } from '../lambdas/domain/decide.ts';
+import { currentState, decideAutoFailover, lagQueries } from '../lambdas/domain/decide.ts';
 import { UnknownServiceError, UsageError } from '../lambdas/domain/errors.ts';
 import {
   type AlarmSettings,
@@ -16,10 +16,11 @@ import {
 import type {
   AlarmStateValue,
   CandidateVerdict,
-  ClusterState,
   HistoryEntry,
   LagSample,
   Lease,
+  PauseRecord,
+  StoredClusterState,
 } from '../lambdas/domain/types.ts';
 import type { CommandContext } from './context.ts';
 import { durationText, secondsText, table, timeText } from './output.ts';
@@ -60,6 +61,8 @@ export interface ServiceStatus {
   /** False until the first write: the state is the configured initial primary at epoch 0. */
   readonly recorded: boolean;
   readonly paused: boolean;
+  /** Who paused automatic failover, when (ms) and why; absent when not paused or not known. */
+  readonly pause?: PauseRecord;
   readonly autoFailover: boolean;
   readonly dryRun: boolean;
   readonly maxLagSeconds: number;
@@ -178,14 +181,14 @@ export async function collectStatus(
 
 function serviceStatus(
   service: ServiceConfig,
-  stored: ClusterState | undefined,
+  stored: StoredClusterState | undefined,
   alarms: ReadonlyMap<string, AlarmStateValue>,
   lagByKey: ReadonlyMap<string, LagSample | undefined>,
   traffic: { node: string | null } | { error: string } | undefined,
   rtoInputs: RtoInputs,
   now: number,
 ): ServiceStatus {
-  const state = stored ?? initialState(service);
+  const state = currentState(stored, service);
   const lag = new Map(lagQueries(service).map((q) => [q.key, lagByKey.get(`${service.id}/${q.key}`)]));
   const primary = service.nodes.find((n) => n.id === state.primary);
   // Replay the automatic decision as if the primary's alarm had just fired: would it act?
@@ -254,8 +257,10 @@ function serviceStatus(
         }),
     epoch: state.epoch,
     ...(state.needsRejoin?.length ? { needsRejoin: [...state.needsRejoin] } : {}),
-    recorded: stored !== undefined,
+    // A pause alone records no primary: the state is still the configured initial one.
+    recorded: stored?.primary !== undefined,
     paused: state.paused,
+    ...(state.paused && state.pause ? { pause: state.pause } : {}),
     autoFailover: service.policy.autoFailover,
     dryRun: service.policy.dryRun,
     maxLagSeconds: service.policy.maxLagSeconds,
@@ -343,7 +348,7 @@ export function statusLines(s: ServiceStatus, now: number): string[] {
   const automatic = !s.autoFailover
     ? 'off (policy.autoFailover is false)'
     : s.paused
-      ? 'PAUSED by an operator (failover resume to allow it again)'
+      ? `PAUSED ${s.pause ? `by ${s.pause.by} at ${timeText(s.pause.at)}: ${s.pause.reason}` : 'by an operator'} (failover resume to allow it again)`
       : `on${s.dryRun ? ' (dry run: decides and reports only)' : ''}`;
   lines.push(`  automatic    ${automatic}`);
   lines.push(

@@ -15,7 +15,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { ServiceConfig } from '../lambdas/domain/config.ts';
-import { initialState } from '../lambdas/domain/decide.ts';
+import { currentState } from '../lambdas/domain/decide.ts';
 import { InvalidInputError, UsageError } from '../lambdas/domain/errors.ts';
 import {
   executionName,
@@ -118,7 +118,7 @@ async function checkState(
 ): Promise<number | undefined> {
   if (cmd.to === undefined && cmd.expectedEpoch === undefined) return undefined;
   const { out, services } = ctx;
-  const state = (await (await services.state()).get(service.id)) ?? initialState(service);
+  const state = currentState(await (await services.state()).get(service.id), service);
   if (cmd.expectedEpoch !== undefined && cmd.expectedEpoch !== state.epoch) {
     // The workflow would refuse it too (LeaseConflictError); no need to start an execution for that.
     const last = state.lastChange;

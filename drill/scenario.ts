@@ -4,7 +4,7 @@
  */
 import type { FailoverConfigInput } from '../lambdas/domain/config.ts';
 import type { NodeActionRole } from '../lambdas/domain/node-actions.ts';
-import type { ClusterState, HistoryEntry } from '../lambdas/domain/types.ts';
+import type { HistoryEntry, StoredClusterState } from '../lambdas/domain/types.ts';
 import type { WorkflowRequestInput } from '../lambdas/domain/workflow.ts';
 import type { FailoverHandlerResult } from '../lambdas/handlers/failover.ts';
 import type { ScriptedAnswer } from '../lambdas/testing/node-actions.ts';
@@ -181,7 +181,7 @@ export interface ScenarioOutcome {
   readonly cooldownSeconds: number;
   readonly durationSeconds: number;
   /** The stored state at the end (undefined: never written). */
-  readonly state?: ClusterState;
+  readonly state?: StoredClusterState;
   readonly primary: string;
   readonly epoch: number;
   /** Where traffic points at the end, read from the router. */

@@ -16,7 +16,7 @@ import {
   type NodeConfig,
   type ServiceConfig,
 } from '../domain/config.ts';
-import { decideAutoFailover, initialState, lagQueries } from '../domain/decide.ts';
+import { currentState, decideAutoFailover, lagQueries } from '../domain/decide.ts';
 import type { AlarmTransition, ClusterState } from '../domain/types.ts';
 import { dryRun, hold, primaryNotConfigured } from './role-change/announce.ts';
 import { ChangeContext } from './role-change/context.ts';
@@ -76,7 +76,7 @@ export async function gatherFacts(deps: RoleChangeDeps, service: ServiceConfig, 
     deps.lag.getLatest(lagQueries(service), now, lagLookbackSeconds(service)),
     deps.state.get(service.id),
   ]);
-  return { alarms, lag, state: stored ?? initialState(service) };
+  return { alarms, lag, state: currentState(stored, service) };
 }
 
 export async function runAutoFailover(

@@ -7,7 +7,7 @@
  * Idempotent: fencing a fenced node again is harmless, and the token is the same on a retry.
  */
 import type { FailoverConfig } from '../domain/config.ts';
-import { initialState } from '../domain/decide.ts';
+import { currentState } from '../domain/decide.ts';
 import { fencingToken, type NodeActionPort, type NodeActionResult } from '../domain/node-actions.ts';
 import type { Clock, Logger, NotifierPort, StatePort } from '../domain/ports.ts';
 import { planSplitBrainFence, serviceOfSplitBrainAlarm } from '../domain/split-brain.ts';
@@ -54,7 +54,7 @@ export async function runSplitBrain(
     deps.logger.info('split-brain alarm left ALARM: nothing to do', { serviceId, state: transition.state });
     return { outcome: 'ignored', serviceId, reason: 'not-an-alarm-transition' };
   }
-  const state = (await deps.state.get(serviceId)) ?? initialState(service);
+  const state = currentState(await deps.state.get(serviceId), service);
   const nodeIds = service.nodes.map((n) => n.id);
   const others = nodeIds.filter((n) => n !== state.primary);
   const canFence =

@@ -16,7 +16,7 @@
  * at-least-once delivery: a change already committed by its holder is recognised and not redone.
  */
 import { findService, healthAlarmName, type ServiceConfig } from '../domain/config.ts';
-import { decideAutoFailover, initialState, lagQueries } from '../domain/decide.ts';
+import { currentState, decideAutoFailover, lagQueries } from '../domain/decide.ts';
 import { LeaseConflictError, LeaseLostError } from '../domain/errors.ts';
 import type { Notification } from '../domain/ports.ts';
 import type {
@@ -25,6 +25,7 @@ import type {
   Decision,
   LagSample,
   QueuedShift,
+  StoredClusterState,
   TrafficShiftResult,
 } from '../domain/types.ts';
 import {
@@ -161,7 +162,7 @@ type Settlement =
 interface Facts {
   readonly alarms: ReadonlyMap<string, AlarmStateValue>;
   readonly lag: ReadonlyMap<string, LagSample | undefined>;
-  readonly states: ReadonlyMap<string, ClusterState | undefined>;
+  readonly states: ReadonlyMap<string, StoredClusterState | undefined>;
 }
 
 const DEFAULT_RETRY: Required<ZoneShiftRetry> = {
@@ -321,7 +322,7 @@ class ZoneShift {
     const { deps } = this;
     const { item, service } = w;
     const shift = item.shift;
-    const state = facts.states.get(service.id) ?? initialState(service);
+    const state = currentState(facts.states.get(service.id), service);
     const now = deps.clock.now();
     if (state.epoch !== shift.expectedEpoch) {
       if (state.epoch === shift.expectedEpoch + 1 && state.lastChange?.actor === shift.holder) {
@@ -652,7 +653,7 @@ class ZoneShift {
     const now = deps.clock.now();
     const checked = await Promise.all(
       plans.map(async (plan) => {
-        let state: ClusterState | undefined;
+        let state: StoredClusterState | undefined;
         try {
           state = await deps.state.get(plan.service.id);
         } catch {
@@ -984,7 +985,7 @@ class ZoneShift {
     return lease?.holder === p.item.shift.holder && lease.attempt !== this.attemptOf(p.item);
   }
 
-  private async readStateQuietly(serviceId: string): Promise<ClusterState | undefined> {
+  private async readStateQuietly(serviceId: string): Promise<StoredClusterState | undefined> {
     try {
       return await this.deps.state.get(serviceId);
     } catch {

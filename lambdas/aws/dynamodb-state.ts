@@ -27,7 +27,7 @@ import type {
   RejoinedRequest,
   StatePort,
 } from '../domain/ports.ts';
-import type { ClusterState, HistoryEntry, Lease, OperationKind } from '../domain/types.ts';
+import type { HistoryEntry, Lease, OperationKind, PauseRecord, StoredClusterState } from '../domain/types.ts';
 import { rethrowAws, toTransient } from './errors.ts';
 
 export const STATE_SK = 'state';
@@ -69,7 +69,7 @@ export class DynamoDbState implements StatePort {
         : DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  async get(serviceId: string): Promise<ClusterState | undefined> {
+  async get(serviceId: string): Promise<StoredClusterState | undefined> {
     let out: GetCommandOutput;
     try {
       out = await this.client.send(
@@ -260,18 +260,25 @@ export class DynamoDbState implements StatePort {
     }
   }
 
-  async setPaused(serviceId: string, paused: boolean, seedPrimary: string): Promise<void> {
+  async setPaused(serviceId: string, paused: boolean, record?: PauseRecord): Promise<void> {
+    const keep = paused && record !== undefined;
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.stateKey(serviceId),
-          // Pausing never touches the epoch or the lease: it only gates automatic decisions.
-          UpdateExpression: `SET #paused = :paused, ${SEED_EXPRESSION_WITHOUT_PAUSED}`,
-          ExpressionAttributeNames: SEED_NAMES,
+          // Pausing never touches the epoch or the lease: it only gates automatic decisions. Nor
+          // does it record a primary: the caller's configuration may be stale (an operator's
+          // local file), and a wrong primary would make every alarm on the real one hold. The
+          // first lease seeds it from the deployed configuration; epoch 0 keeps that lease's
+          // condition (epoch = 0) true.
+          UpdateExpression: `SET #paused = :paused, ${PAUSE_SEED_EXPRESSION}${keep ? ', #pause = :pause' : ' REMOVE #pause'}`,
+          ExpressionAttributeNames: { ...PAUSE_SEED_NAMES, '#paused': 'paused', '#pause': 'pause' },
           ExpressionAttributeValues: {
-            ...seedValuesWithoutPaused(serviceId, seedPrimary),
+            ':serviceId': serviceId,
+            ':zero': 0,
             ':paused': paused,
+            ...(keep ? { ':pause': { by: record.by, at: record.at, reason: record.reason } } : {}),
           },
         }),
       );
@@ -398,6 +405,9 @@ function rejoinUpdate(needsRejoin: readonly string[] | undefined): {
 
 const SEED_EXPRESSION_WITHOUT_PAUSED =
   '#serviceId = if_not_exists(#serviceId, :serviceId), #primary = if_not_exists(#primary, :seedPrimary), #epoch = if_not_exists(#epoch, :zero)';
+const PAUSE_SEED_EXPRESSION =
+  '#serviceId = if_not_exists(#serviceId, :serviceId), #epoch = if_not_exists(#epoch, :zero)';
+const PAUSE_SEED_NAMES = { '#serviceId': 'serviceId', '#epoch': 'epoch' };
 const SEED_EXPRESSION = `${SEED_EXPRESSION_WITHOUT_PAUSED}, #paused = if_not_exists(#paused, :notPaused)`;
 const SEED_NAMES = {
   '#serviceId': 'serviceId',
@@ -434,13 +444,18 @@ function attemptCondition(attempt: string | undefined): string {
     : '(attribute_not_exists(#lease.#attempt) OR #lease.#attempt = :attempt)';
 }
 
-function toClusterState(serviceId: string, item: Record<string, unknown>): ClusterState {
+function toClusterState(serviceId: string, item: Record<string, unknown>): StoredClusterState {
   const lease = item.lease as Record<string, unknown> | undefined;
+  const pause = item.pause as Record<string, unknown> | undefined;
   return {
     serviceId,
-    primary: String(item.primary),
-    epoch: Number(item.epoch),
+    // Absent on an item only a pause wrote: no role change recorded yet.
+    ...(typeof item.primary === 'string' ? { primary: item.primary } : {}),
+    epoch: Number(item.epoch ?? 0),
     paused: item.paused === true,
+    ...(item.paused === true && pause && typeof pause.by === 'string'
+      ? { pause: { by: pause.by, at: Number(pause.at), reason: String(pause.reason ?? '') } }
+      : {}),
     ...(lease
       ? {
           lease: {

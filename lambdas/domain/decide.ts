@@ -22,6 +22,7 @@ import type {
   Decision,
   HoldReason,
   LagSample,
+  StoredClusterState,
 } from './types.ts';
 
 export interface DecisionInput {
@@ -65,6 +66,15 @@ export function lagQueries(service: ServiceConfig): { key: string; metric: LagMe
 
 export function initialState(service: ServiceConfig): ClusterState {
   return { serviceId: service.id, primary: service.initialPrimary, epoch: 0, paused: false };
+}
+
+/**
+ * The state to decide on: the stored item, with the configured initial primary where no role
+ * change was recorded yet (no item, or an item a pause wrote, which never records a primary).
+ */
+export function currentState(stored: StoredClusterState | undefined, service: ServiceConfig): ClusterState {
+  if (stored === undefined) return initialState(service);
+  return { ...stored, primary: stored.primary ?? service.initialPrimary };
 }
 
 export function decideAutoFailover(input: DecisionInput): Decision {

@@ -6,11 +6,12 @@
 import type { LagMetric } from './config.ts';
 import type {
   AlarmStateValue,
-  ClusterState,
   HistoryEntry,
   LagSample,
   Lease,
+  PauseRecord,
   QueuedShift,
+  StoredClusterState,
   TrafficChange,
   TrafficShiftResult,
 } from './types.ts';
@@ -92,8 +93,11 @@ export interface RejoinedRequest {
 }
 
 export interface StatePort {
-  /** Undefined when the service has never been written (its state is the configured initial primary at epoch 0). */
-  get(serviceId: string): Promise<ClusterState | undefined>;
+  /**
+   * Undefined when the service has never been written (its state is the configured initial
+   * primary at epoch 0); `primary` is absent when only a pause was written (currentState()).
+   */
+  get(serviceId: string): Promise<StoredClusterState | undefined>;
   /**
    * Conditional write. Throws LeaseConflictError when the epoch moved or a live lease is held by
    * someone else, or by the same holder under another attempt (Lease.attempt). Every successful
@@ -109,8 +113,12 @@ export interface StatePort {
   commit(req: CommitRequest): Promise<void>;
   /** Removes the lease if `holder` (under `attempt`, or with no attempt claimed) still holds it; a no-op otherwise. */
   releaseLease(serviceId: string, holder: string, attempt?: string): Promise<void>;
-  /** Pause or resume automatic failover. Seeds the item like acquireLease when it does not exist. */
-  setPaused(serviceId: string, paused: boolean, seedPrimary: string): Promise<void>;
+  /**
+   * Pause (keeping `record`) or resume (dropping the record) automatic failover. Never records a
+   * primary: an item it creates holds the flag and epoch 0 only, and the first lease seeds the
+   * primary from the deployed configuration.
+   */
+  setPaused(serviceId: string, paused: boolean, record?: PauseRecord): Promise<void>;
   /** Newest first. */
   history(serviceId: string, limit: number): Promise<readonly HistoryEntry[]>;
   /**

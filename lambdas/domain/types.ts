@@ -74,6 +74,8 @@ export interface ClusterState {
   /** Fencing token: +1 on every role change, never goes backwards. */
   readonly epoch: number;
   readonly paused: boolean;
+  /** Who paused automatic failover, when and why; absent when not paused or paused before this was kept. */
+  readonly pause?: PauseRecord;
   readonly lease?: Lease;
   /** Time of the last role change (ms); starts the cooldown. */
   readonly lastChangeAt?: number;
@@ -85,6 +87,21 @@ export interface ClusterState {
   readonly needsRejoin?: readonly string[];
   /** One-time announcements already made for this service (e.g. `primary-not-configured:<node>`). */
   readonly notes?: readonly string[];
+}
+
+/**
+ * The state item as stored. `primary` is absent until a role change's lease seeds it from the
+ * deployed configuration: a pause writes only its flag (an operator's local configuration must
+ * never record a primary), so a missing primary means "no role change recorded".
+ */
+export type StoredClusterState = Omit<ClusterState, 'primary'> & { readonly primary?: string };
+
+/** Who paused a service's automatic failover, when and why. */
+export interface PauseRecord {
+  /** An IAM principal ARN, `user@host`, or the automation's own holder id. */
+  readonly by: string;
+  readonly at: number;
+  readonly reason: string;
 }
 
 /** One durable record of a role change (or a forced/refused operation worth keeping). */

@@ -46,6 +46,8 @@ import type {
   ClusterState,
   HistoryEntry,
   LagSample,
+  PauseRecord,
+  StoredClusterState,
   TrafficChange,
   TrafficShiftResult,
 } from '../domain/types.ts';
@@ -159,9 +161,11 @@ export class MemoryLag implements LagPort {
 // ---------------------------------------------------------------------------------------------
 
 interface Item {
-  primary: string;
+  /** Absent until a lease seeds it (a pause never records a primary), as in DynamoDbState. */
+  primary?: string;
   epoch: number;
   paused: boolean;
+  pause?: PauseRecord;
   lease?: ClusterState['lease'];
   lastChangeAt?: number;
   lastChange?: HistoryEntry;
@@ -193,7 +197,7 @@ export class MemoryState implements StatePort {
     rejoins: 0,
   };
 
-  async get(serviceId: string): Promise<ClusterState | undefined> {
+  async get(serviceId: string): Promise<StoredClusterState | undefined> {
     return this.snapshot(serviceId);
   }
 
@@ -221,6 +225,8 @@ export class MemoryState implements StatePort {
       return this.conflict(req);
     item.lease = req.lease;
     item.leaseSequence = (item.leaseSequence ?? 0) + 1;
+    // if_not_exists(primary, :seedPrimary): an item a pause wrote gets its primary here.
+    item.primary ??= req.seedPrimary;
     this.stats.leasesAcquired++;
     return { sequence: item.leaseSequence };
   }
@@ -273,10 +279,16 @@ export class MemoryState implements StatePort {
     }
   }
 
-  async setPaused(serviceId: string, paused: boolean, seedPrimary: string): Promise<void> {
-    const item = this.items.get(serviceId);
-    if (item) item.paused = paused;
-    else this.items.set(serviceId, { primary: seedPrimary, epoch: 0, paused });
+  async setPaused(serviceId: string, paused: boolean, record?: PauseRecord): Promise<void> {
+    let item = this.items.get(serviceId);
+    if (!item) {
+      // No primary: only a lease (from the deployed configuration) seeds it.
+      item = { epoch: 0, paused };
+      this.items.set(serviceId, item);
+    }
+    item.paused = paused;
+    if (paused && record) item.pause = { ...record };
+    else delete item.pause;
   }
 
   async history(serviceId: string, limit: number): Promise<readonly HistoryEntry[]> {
@@ -306,13 +318,14 @@ export class MemoryState implements StatePort {
       item = { primary: seedPrimary, epoch: 0, paused: false };
       this.items.set(serviceId, item);
     }
+    item.primary ??= seedPrimary;
     if (item.notes?.includes(note)) return false;
     item.notes = [...(item.notes ?? []), note];
     return true;
   }
 
   /** Test helper: writes an item as it would be after some earlier history. */
-  seed(state: ClusterState): void {
+  seed(state: StoredClusterState): void {
     const { serviceId, needsRejoin, notes, ...rest } = state;
     this.items.set(serviceId, {
       ...rest,
@@ -322,7 +335,7 @@ export class MemoryState implements StatePort {
   }
 
   /** Synchronous read, for assertions. */
-  snapshot(serviceId: string): ClusterState | undefined {
+  snapshot(serviceId: string): StoredClusterState | undefined {
     const item = this.items.get(serviceId);
     if (!item) return undefined;
     // The lease sequence is the adapter's own counter, handed out by acquireLease: not state.

@@ -441,8 +441,8 @@ describe('runZoneShift under unknown outcomes, time limits, pauses and duplicate
     const sleep = async (ms: number) => {
       if (!paused) {
         paused = true;
-        await env.state.setPaused('s0', true, 'a');
-        await env.state.setPaused('s1', true, 'a');
+        await env.state.setPaused('s0', true);
+        await env.state.setPaused('s1', true);
       }
       env.clock.advance(ms);
     };
@@ -471,7 +471,7 @@ describe('runZoneShift under unknown outcomes, time limits, pauses and duplicate
       markRejoined: env.state.markRejoined.bind(env.state),
       noteOnce: env.state.noteOnce.bind(env.state),
       commit: async (req: Parameters<typeof env.state.commit>[0]) => {
-        await env.state.setPaused('s0', true, 'a');
+        await env.state.setPaused('s0', true);
         return env.state.commit(req);
       },
     };

@@ -431,31 +431,61 @@ describe('DynamoDbState.releaseLease', () => {
 });
 
 describe('DynamoDbState.setPaused', () => {
-  it.each([true, false])(
-    'sets paused=%s and seeds a missing item without touching the epoch',
-    async (paused) => {
-      ddb.on(UpdateCommand).resolves({});
-      await state().setPaused('orders-db', paused, 'db-a');
-      expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
-        TableName: TABLE,
-        Key: { pk: 'service#orders-db', sk: 'state' },
-        UpdateExpression:
-          'SET #paused = :paused, #serviceId = if_not_exists(#serviceId, :serviceId), #primary = if_not_exists(#primary, :seedPrimary), #epoch = if_not_exists(#epoch, :zero)',
-        ExpressionAttributeNames: {
-          '#serviceId': 'serviceId',
-          '#primary': 'primary',
-          '#epoch': 'epoch',
-          '#paused': 'paused',
-        },
-        ExpressionAttributeValues: {
-          ':serviceId': 'orders-db',
-          ':seedPrimary': 'db-a',
-          ':zero': 0,
-          ':paused': paused,
-        },
-      });
-    },
-  );
+  const SEED = '#serviceId = if_not_exists(#serviceId, :serviceId), #epoch = if_not_exists(#epoch, :zero)';
+  const NAMES = { '#serviceId': 'serviceId', '#epoch': 'epoch', '#paused': 'paused', '#pause': 'pause' };
+
+  it('pauses with who, when and why, and never writes a primary (a local config may be stale)', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    const record = {
+      by: 'arn:aws:iam::111122223333:user/alice (alice@laptop)',
+      at: 1_000,
+      reason: 'patching',
+    };
+    await state().setPaused('orders-db', true, record);
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'service#orders-db', sk: 'state' },
+      UpdateExpression: `SET #paused = :paused, ${SEED}, #pause = :pause`,
+      ExpressionAttributeNames: NAMES,
+      ExpressionAttributeValues: { ':serviceId': 'orders-db', ':zero': 0, ':paused': true, ':pause': record },
+    });
+    expect(JSON.stringify(input)).not.toContain('primary');
+  });
+
+  it.each([
+    [false, undefined],
+    [true, undefined],
+  ])('paused=%s without a record drops any earlier record', async (paused, record) => {
+    ddb.on(UpdateCommand).resolves({});
+    await state().setPaused('orders-db', paused, record);
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'service#orders-db', sk: 'state' },
+      UpdateExpression: `SET #paused = :paused, ${SEED} REMOVE #pause`,
+      ExpressionAttributeNames: NAMES,
+      ExpressionAttributeValues: { ':serviceId': 'orders-db', ':zero': 0, ':paused': paused },
+    });
+  });
+
+  it('reads an item only a pause wrote as paused with its record and no primary', async () => {
+    ddb.on(GetCommand).resolves({
+      Item: {
+        pk: 'service#orders-db',
+        sk: 'state',
+        serviceId: 'orders-db',
+        epoch: 0,
+        paused: true,
+        pause: { by: 'alice@laptop', at: 1_000, reason: 'patching' },
+      },
+    });
+    expect(await state().get('orders-db')).toEqual({
+      serviceId: 'orders-db',
+      epoch: 0,
+      paused: true,
+      pause: { by: 'alice@laptop', at: 1_000, reason: 'patching' },
+    });
+  });
 });
 
 describe('DynamoDbState.history', () => {

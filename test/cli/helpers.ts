@@ -48,6 +48,8 @@ export interface CliHarnessOptions {
   readonly sfn?: SFNClient;
   /** The deployed configuration's hash (stack output ConfigHash). @default - not checked */
   readonly deployedConfigHash?: () => Promise<string>;
+  /** The caller's IAM identity (STS GetCallerIdentity). @default - not read (the local user) */
+  readonly callerIdentity?: () => Promise<string>;
   /** The environment the CLI sees (AWS_ENDPOINT_URL). @default {} */
   readonly processEnv?: Readonly<Record<string, string | undefined>>;
   /** What DescribeAlarms / DescribeTargetGroups would say about existing alarms and target groups. */
@@ -106,6 +108,7 @@ export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
       return STATE_MACHINE_ARN;
     },
     ...(options.deployedConfigHash ? { deployedConfigHash: options.deployedConfigHash } : {}),
+    ...(options.callerIdentity ? { callerIdentity: options.callerIdentity } : {}),
     alarmSettings: async (names) => {
       if (options.rto?.error) throw options.rto.error;
       const known = options.rto?.alarms ?? new Map();

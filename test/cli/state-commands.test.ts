@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { runAutoFailover } from '../../lambdas/app/auto-failover.ts';
 import type { HistoryEntry, OperationKind } from '../../lambdas/domain/types.ts';
-import { ACTOR, cliHarness, START } from './helpers.ts';
+import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { ACTOR, cliHarness, START, sampleConfig } from './helpers.ts';
 
 describe('failover pause / resume', () => {
-  it('pauses automatic failover, seeding the state item, and announces it with the actor and reason', async () => {
+  it('pauses automatic failover, keeping who, when and why (no primary recorded), and announces it', async () => {
     const h = cliHarness();
     const r = await h.run('pause', 'orders-db', '--reason', 'network maintenance');
     expect(r.code).toBe(0);
-    expect(h.env.state.snapshot('orders-db')).toMatchObject({ primary: 'db-a', epoch: 0, paused: true });
+    expect(h.env.state.snapshot('orders-db')).toEqual({
+      serviceId: 'orders-db',
+      epoch: 0,
+      paused: true,
+      pause: { by: ACTOR, at: START, reason: 'network maintenance' },
+    });
     expect(h.env.notifier.published).toEqual([
       {
         kind: 'paused',
@@ -20,6 +27,7 @@ describe('failover pause / resume', () => {
           primary: 'db-a',
           epoch: 0,
           actor: ACTOR,
+          by: ACTOR,
           reason: 'network maintenance',
           at: '2026-03-01T12:00:00Z',
         },
@@ -29,21 +37,78 @@ describe('failover pause / resume', () => {
     expect(r.stdout).toContain('announced on the notification topic');
   });
 
-  it('resumes it, keeping the epoch and primary, and says when nothing changed', async () => {
+  it('resumes it, keeping the epoch and primary, dropping the pause record and saying whose pause ended', async () => {
     const h = cliHarness();
-    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-b', epoch: 7, paused: true });
+    const pause = { by: 'arn:aws:iam::111122223333:user/bob', at: START - 3_600_000, reason: 'patching' };
+    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-b', epoch: 7, paused: true, pause });
     const r = await h.run('resume', 'orders-db', '--json');
     expect(r.code).toBe(0);
-    expect(h.env.state.snapshot('orders-db')).toMatchObject({ primary: 'db-b', epoch: 7, paused: false });
+    expect(h.env.state.snapshot('orders-db')).toEqual({
+      serviceId: 'orders-db',
+      primary: 'db-b',
+      epoch: 7,
+      paused: false,
+    });
     expect(r.json()).toMatchObject({
       paused: false,
       changed: true,
       notified: true,
       reason: `resumed by ${ACTOR} with the failover CLI`,
+      pausedBy: pause.by,
+      pauseReason: 'patching',
     });
-    const again = await h.run('resume', 'orders-db');
-    expect(again.stdout).toContain('automatic failover resumed (it was already resumed)');
-    expect(h.env.notifier.ofKind('resumed')).toHaveLength(2);
+  });
+
+  it('resume of a service that is not paused says so and announces nothing', async () => {
+    const h = cliHarness();
+    const r = await h.run('resume', 'orders-db');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'orders-db: automatic failover is not paused; nothing to resume, nothing announced',
+    );
+    expect(h.env.notifier.published).toEqual([]);
+    expect(h.env.state.snapshot('orders-db')).toBeUndefined();
+    const j = (await h.run('resume', 'orders-db', '--json')).json();
+    expect(j).toEqual({ serviceId: 'orders-db', paused: false, changed: false, notified: false });
+  });
+
+  it('pause of a paused service names who paused it and announces nothing', async () => {
+    const h = cliHarness();
+    await h.run('pause', 'orders-db', '--reason', 'patching');
+    const again = await h.run('pause', 'orders-db', '--reason', 'other');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(
+      `orders-db: automatic failover is already paused (paused by ${ACTOR} at 2026-03-01T12:00:00Z: patching); nothing changed`,
+    );
+    expect(h.env.notifier.ofKind('paused')).toHaveLength(1);
+    expect(h.env.state.snapshot('orders-db')?.pause?.reason).toBe('patching');
+  });
+
+  it('records the caller IAM identity when it can be read, the local user when it cannot', async () => {
+    const arn = 'arn:aws:sts::111122223333:assumed-role/Oncall/alice';
+    const h = cliHarness({ callerIdentity: async () => arn });
+    await h.run('pause', 'orders-db', '--reason', 'patching');
+    expect(h.env.state.snapshot('orders-db')?.pause?.by).toBe(`${arn} (${ACTOR})`);
+    const status = await h.run('status', 'orders-db');
+    expect(status.stdout).toContain(
+      `automatic    PAUSED by ${arn} (${ACTOR}) at 2026-03-01T12:00:00Z: patching (failover resume to allow it again)`,
+    );
+    const j = (await h.run('status', 'orders-db', '--json')).json();
+    expect(j.services[0]).toMatchObject({
+      paused: true,
+      recorded: false,
+      pause: { by: `${arn} (${ACTOR})`, at: START, reason: 'patching' },
+    });
+
+    const denied = cliHarness({
+      callerIdentity: async () => {
+        throw Object.assign(new Error('expired token'), { name: 'ExpiredTokenException' });
+      },
+    });
+    const r = await denied.run('pause', 'orders-db');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('the caller identity could not be read (expired token)');
+    expect(denied.env.state.snapshot('orders-db')?.pause?.by).toBe(ACTOR);
   });
 
   it('really stops automatic failover: the decision replayed by status holds on paused', async () => {
@@ -76,6 +141,29 @@ describe('failover pause / resume', () => {
       notifyError: 'KMSDisabledException: KMS key disabled',
     });
     expect(r.stderr).toContain('the paused flag is set, but the notification could not be sent');
+  });
+
+  it("a stale local configuration's pause records no primary: the deployed primary's alarm still fails over", async () => {
+    // Deployed: db-a is the initial primary. The operator's file still says db-b (stale).
+    const deployed = sampleConfig();
+    const stale = structuredClone(deployed);
+    stale.services[0] = { ...stale.services[0]!, initialPrimary: 'db-b' };
+    const lambdaEnv = createMemoryEnvironment(deployed, { clock: { start: START } });
+    const h = cliHarness({ config: stale, ports: () => ({ state: lambdaEnv.state }) });
+
+    expect((await h.run('pause', 'orders-db', '--reason', 'patching')).code).toBe(0);
+    expect(lambdaEnv.state.snapshot('orders-db')?.primary).toBeUndefined();
+    expect((await h.run('resume', 'orders-db')).code).toBe(0);
+
+    lambdaEnv.lag.put('orders-db', 'db-b', 0, START - 5_000);
+    const alarmName = lambdaEnv.alarms.setNode('orders-db', 'db-a', 'ALARM');
+    const out = await runAutoFailover(
+      { ...lambdaEnv, holderId: 'req-1' },
+      { alarmName, state: 'ALARM', previousState: 'OK', timestamp: START, eventId: 'e1' },
+    );
+    // With the primary seeded from the stale file (db-b) this held as not-primary-alarm.
+    expect(out).toMatchObject({ outcome: 'failed-over', from: 'db-a', to: 'db-b', epoch: 1 });
+    expect(lambdaEnv.state.snapshot('orders-db')).toMatchObject({ primary: 'db-b', epoch: 1 });
   });
 
   it.each([

@@ -118,7 +118,7 @@ async function run(explored: readonly FaultPlan[], variant: Variant = 'plain') {
   const pause = async () => {
     if (pausedAt !== undefined) return;
     pausedAt = env.clock.now();
-    await env.state.setPaused(SVC, true, 'a');
+    await env.state.setPaused(SVC, true);
   };
   const shifterState =
     variant === 'pause-after-decision'

@@ -234,8 +234,24 @@ describe('MemoryState (the StatePort contract, as the DynamoDB adapter implement
     expect((await s.get('s'))!.lease).toBeDefined();
     await s.releaseLease('s', 'h1');
     expect((await s.get('s'))!.lease).toBeUndefined();
-    await s.setPaused('other', true, 'x');
-    expect(await s.get('other')).toEqual({ serviceId: 'other', primary: 'x', epoch: 0, paused: true });
+    // A pause never records a primary: the first lease seeds it from the deployed configuration.
+    await s.setPaused('other', true, { by: 'alice', at: 5, reason: 'maintenance' });
+    expect(await s.get('other')).toEqual({
+      serviceId: 'other',
+      epoch: 0,
+      paused: true,
+      pause: { by: 'alice', at: 5, reason: 'maintenance' },
+    });
+    await s.acquireLease({
+      serviceId: 'other',
+      expectedEpoch: 0,
+      seedPrimary: 'x',
+      lease: lease('h9', 60_000),
+      now: 0,
+    });
+    expect(await s.get('other')).toMatchObject({ primary: 'x', epoch: 0, paused: true });
+    await s.setPaused('other', false);
+    expect((await s.get('other'))?.pause).toBeUndefined();
   });
 
   it('returns copies: callers cannot mutate the stored item', async () => {

@@ -195,10 +195,19 @@ describe('DynamoDbState on moto_server', () => {
     expect(await s.get('svc')).toBeUndefined();
   });
 
-  it('releases only its own lease; pausing seeds and never moves the epoch', async () => {
+  it('releases only its own lease; pausing never records a primary and never moves the epoch', async () => {
     const s = await freshState();
-    await s.setPaused('svc', true, 'a');
-    expect(await s.get('svc')).toEqual({ serviceId: 'svc', primary: 'a', epoch: 0, paused: true });
+    await s.setPaused('svc', true, {
+      by: 'arn:aws:iam::111122223333:user/alice',
+      at: T0,
+      reason: 'patching',
+    });
+    expect(await s.get('svc')).toEqual({
+      serviceId: 'svc',
+      epoch: 0,
+      paused: true,
+      pause: { by: 'arn:aws:iam::111122223333:user/alice', at: T0, reason: 'patching' },
+    });
     await s.acquireLease({
       serviceId: 'svc',
       expectedEpoch: 0,
@@ -210,8 +219,9 @@ describe('DynamoDbState on moto_server', () => {
     expect((await s.get('svc'))?.lease).toEqual(lease('h1'));
     await s.releaseLease('svc', 'h1');
     await s.releaseLease('never-written', 'h1');
-    await s.setPaused('svc', false, 'z');
-    expect(await s.get('svc')).toEqual({ serviceId: 'svc', primary: 'a', epoch: 0, paused: false });
+    await s.setPaused('svc', false);
+    // The lease seeded the primary (the deployed configuration's), the resume dropped the record.
+    expect(await s.get('svc')).toEqual({ serviceId: 'svc', primary: 'z', epoch: 0, paused: false });
   });
 
   it('one attempt per lease: the same holder under another attempt is refused; commit and release must name the attempt', async () => {
@@ -256,7 +266,7 @@ describe('DynamoDbState on moto_server', () => {
       lease: lease('h1'),
       now: T0,
     });
-    await s.setPaused('svc', true, 'a');
+    await s.setPaused('svc', true);
     await expect(
       s.commit({
         serviceId: 'svc',

@@ -7,7 +7,7 @@
  * transient error throws (keeping the lease), and the retry under the same request id resumes,
  * finds traffic already on the target and commits. Only the last attempt reports needs-attention.
  */
-import { initialState } from '../../domain/decide.ts';
+import { currentState } from '../../domain/decide.ts';
 import { LeaseLostError, TransientAwsError } from '../../domain/errors.ts';
 import type { ClusterState, FencedVerdict, HistoryEntry, RecordedAction } from '../../domain/types.ts';
 import { addFailoverMetrics, announceCommitted, failedOverNotification, needsAttention } from './announce.ts';
@@ -177,7 +177,7 @@ async function leaseLost(
   let now: ClusterState | undefined;
   let readError: unknown;
   try {
-    now = (await deps.state.get(service.id)) ?? initialState(service);
+    now = currentState(await deps.state.get(service.id), service);
   } catch (e) {
     readError = e;
   }

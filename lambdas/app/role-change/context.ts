@@ -142,7 +142,11 @@ export class ChangeContext {
   /** Stops automatic changes of this service until an operator resumes it (after a failure a human must read). */
   async pauseQuietly(why: string): Promise<boolean> {
     try {
-      await this.deps.state.setPaused(this.service.id, true, this.service.initialPrimary);
+      await this.deps.state.setPaused(this.service.id, true, {
+        by: `failover Lambda (${this.deps.holderId})`,
+        at: this.deps.clock.now(),
+        reason: `automatic failover stopped itself: ${why}`,
+      });
       return true;
     } catch (err) {
       this.deps.logger.error('could not pause the service after a failed role change', {

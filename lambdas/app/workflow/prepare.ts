@@ -4,7 +4,7 @@
  * once. Nothing has changed when this step fails.
  */
 import { healthAlarmName } from '../../domain/config.ts';
-import { initialState } from '../../domain/decide.ts';
+import { currentState } from '../../domain/decide.ts';
 import { LeaseConflictError, PreconditionFailedError } from '../../domain/errors.ts';
 import type { CandidateAssessment } from '../../domain/types.ts';
 import {
@@ -67,7 +67,7 @@ export async function prepare(deps: WorkflowDeps, event: PrepareEvent): Promise<
     deps.state.get(service.id),
     deps.traffic.current(service.id),
   ]);
-  const state = stored ?? initialState(service);
+  const state = currentState(stored, service);
   const decision = planWorkflow({
     service,
     request,

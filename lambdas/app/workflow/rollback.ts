@@ -135,7 +135,13 @@ export async function rollbackFailed(deps: WorkflowDeps, state: ExecutionState):
     attempt(() => deps.traffic.current(plan.serviceId)),
     attempt(() => deps.state.get(plan.serviceId)),
   ]);
-  const paused = await attempt(() => deps.state.setPaused(plan.serviceId, true, service.initialPrimary));
+  const paused = await attempt(() =>
+    deps.state.setPaused(plan.serviceId, true, {
+      by: plan.holder,
+      at: deps.clock.now(),
+      reason: `${plan.mode} from ${plan.from} to ${plan.to} rolled back after its ${stage} step failed`,
+    }),
+  );
   // With automation paused, holding the lease only blocks the operator's repair; without the pause
   // the lease is all that keeps automatic failover away, so it stays until it expires.
   const released = paused.ok

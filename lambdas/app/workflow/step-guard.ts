@@ -23,7 +23,7 @@
 import { actionForRole } from '../../domain/action-config.ts';
 import { findService } from '../../domain/config.ts';
 import { InvalidInputError, LeaseLostError } from '../../domain/errors.ts';
-import type { ClusterState } from '../../domain/types.ts';
+import type { StoredClusterState } from '../../domain/types.ts';
 import { VERIFY_TIMEOUT_SECONDS, type WorkflowPlan } from '../../domain/workflow.ts';
 import type { WorkflowDeps } from './deps.ts';
 import type { ExecutionState, StepName } from './execution-state.ts';
@@ -88,7 +88,7 @@ export function planProblems(deps: Pick<WorkflowDeps, 'config'>, plan: WorkflowP
 }
 
 function leaseProblem(
-  state: ClusterState | undefined,
+  state: StoredClusterState | undefined,
   plan: WorkflowPlan,
   now: number,
   live: boolean,
@@ -103,7 +103,7 @@ function leaseProblem(
   return undefined;
 }
 
-function committedByPlan(state: ClusterState | undefined, plan: WorkflowPlan): boolean {
+function committedByPlan(state: StoredClusterState | undefined, plan: WorkflowPlan): boolean {
   const change = state?.lastChange;
   return (
     state?.epoch === plan.epoch &&

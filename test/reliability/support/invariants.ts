@@ -4,6 +4,7 @@
  * Each check returns violations as text, so a run can report all of them at once.
  */
 import { findService } from '../../../lambdas/domain/config.ts';
+import { currentState } from '../../../lambdas/domain/decide.ts';
 import type { ClusterState } from '../../../lambdas/domain/types.ts';
 import type { MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
 
@@ -16,14 +17,7 @@ export interface Baseline {
 export function stateOf(env: MemoryEnvironment, serviceId: string): ClusterState {
   const service = findService(env.config, serviceId);
   if (!service) throw new Error(`no service ${serviceId}`);
-  return (
-    env.state.snapshot(serviceId) ?? {
-      serviceId,
-      primary: service.initialPrimary,
-      epoch: 0,
-      paused: false,
-    }
-  );
+  return currentState(env.state.snapshot(serviceId), service);
 }
 
 export async function baseline(env: MemoryEnvironment, serviceId: string): Promise<Baseline> {

@@ -10,6 +10,7 @@
  */
 import type { FailoverOutcome } from '../../../lambdas/app/auto-failover.ts';
 import { type FailoverConfig, healthAlarmName, type ServiceConfig } from '../../../lambdas/domain/config.ts';
+import { currentState } from '../../../lambdas/domain/decide.ts';
 import type { StatePort, TrafficPort } from '../../../lambdas/domain/ports.ts';
 import type { AlarmStateValue, ClusterState, HistoryEntry } from '../../../lambdas/domain/types.ts';
 import { makeHandler as makeFailoverHandler } from '../../../lambdas/handlers/failover.ts';
@@ -129,14 +130,7 @@ export class Sim {
   }
 
   state(): ClusterState {
-    return (
-      this.env.state.snapshot(this.id) ?? {
-        serviceId: this.id,
-        primary: this.service.initialPrimary,
-        epoch: 0,
-        paused: false,
-      }
-    );
+    return currentState(this.env.state.snapshot(this.id), this.service);
   }
 
   private alarm(node: string): AlarmStateValue | undefined {
@@ -257,7 +251,7 @@ export class Sim {
         return;
       }
       case 'pause':
-        await this.env.state.setPaused(this.id, action.paused, this.service.initialPrimary);
+        await this.env.state.setPaused(this.id, action.paused);
         return;
       case 'clock':
         this.env.clock.advance(action.ms);
