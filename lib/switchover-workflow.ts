@@ -2,7 +2,14 @@
  * The switchover / operator-failover workflow: one Standard state machine for both modes.
  *
  *   Prepare (validate, preconditions, lease) -> [fence hook] -> catch-up loop (check, Choice, Wait)
- *   -> [promote hook] -> shift traffic -> verify loop -> [demote hook] -> commit -> notify
+ *   -> [promote hook] -> shift traffic -> verify loop -> commit -> [demote hook -> record demote]
+ *   -> notify
+ *
+ * The commit is the point of no return: it comes before the old primary's demote. Until then the
+ * old primary is only fenced, and an unfence makes it the writer again, so everything can roll
+ * back; a demoted node replicates from the new primary and no unfence brings it back, so nothing
+ * after the commit rolls back (a failed demote is recorded and announced). Patroni orders it the
+ * same way: the new leader key is written before the old leader counts as demoted.
  *
  * Any failure after the lease goes to a rollback that undoes, in reverse, what may have happened
  * (traffic back, promoted target demoted back, old primary unfenced, lease released) and then
@@ -237,17 +244,24 @@ export class SwitchoverWorkflow extends Construct {
     notify.addCatch(done, { errors: [Errors.ALL], resultPath: '$.result.notifyError' });
     notify.next(done);
 
-    const commit = this.step('Commit', 'commit', '$.result');
-    commit.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.error' });
-    commit.next(notify);
-
+    // Past the point of no return (commit below): nothing from here on rolls back. The old
+    // primary is demoted only once the change is durable; a demote that fails is recorded and
+    // announced (the verified new primary already takes writes), and so is a failure to record it.
+    const recordDemote = this.step('RecordDemote', 'recordDemote', '$.result');
+    recordDemote.addCatch(notify, { errors: [Errors.ALL], resultPath: '$.recordDemoteError' });
+    recordDemote.next(notify);
     const demote = this.hook('DemoteOldPrimary', 'demote', JsonPath.DISCARD);
-    // Recorded and announced, not rolled back: the verified new primary already takes writes.
-    demote.addCatch(commit, { errors: [Errors.ALL], resultPath: '$.demoteError' });
-    demote.next(commit);
+    demote.addCatch(recordDemote, { errors: [Errors.ALL], resultPath: '$.demoteError' });
+    demote.next(recordDemote);
     const hasDemote = new Choice(this, 'HasDemoteHook')
       .when(Condition.isPresent('$.plan.hookCalls.demote'), demote)
-      .otherwise(commit);
+      .otherwise(notify);
+
+    // The point of no return. Until the commit is durable the old primary is only fenced, and
+    // the rollback's unfence makes it the writer again; so a commit that fails rolls back.
+    const commit = this.step('Commit', 'commit', '$.result');
+    commit.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.error' });
+    commit.next(hasDemote);
 
     const checkVerify = this.step('CheckVerify', 'checkVerify', '$.verify');
     checkVerify.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.error' });
@@ -257,7 +271,7 @@ export class SwitchoverWorkflow extends Construct {
     waitVerify.next(checkVerify);
     checkVerify.next(
       new Choice(this, 'Verified')
-        .when(Condition.stringEquals('$.verify.status', 'verified'), hasDemote)
+        .when(Condition.stringEquals('$.verify.status', 'verified'), commit)
         .otherwise(waitVerify),
     );
 

@@ -11,7 +11,7 @@ export const plannedFailback: Scenario = {
   name: 'planned-failback',
   title: 'Planned failback: switchover with a catch-up wait',
   summary:
-    'db-b has been primary since a failover six hours ago; db-a is repaired and replicating, 6 s behind. The operator runs a switchover back to db-a: fence db-b, wait for db-a to reach lag 0, promote, move traffic, verify, demote db-b, commit epoch 2.',
+    'db-b has been primary since a failover six hours ago; db-a is repaired and replicating, 6 s behind. The operator runs a switchover back to db-a: fence db-b, wait for db-a to reach lag 0, promote, move traffic, verify, commit epoch 2, demote db-b.',
   serviceId: 'payments-db',
   router: 'route53',
   service: (resources) =>

@@ -136,6 +136,11 @@ export interface LocalExecutionOptions {
   readonly invokeFunction?: (functionName: string, payload: Json) => Promise<unknown>;
   /** `real`: Wait states and retry intervals last as the definition says. @default 'virtual' (0 ms) */
   readonly waits?: 'virtual' | 'real';
+  /**
+   * With virtual waits: the real milliseconds a Wait state lasts, by state name, for a test in
+   * which something else runs meanwhile (a hook answering late). @default 0 for every Wait
+   */
+  readonly waitMs?: (stateName: string) => number | undefined;
   /** Refuse a Task bound to anything else (instead of leaving it to fail). @default false */
   readonly strict?: boolean;
   /** The execution's name and ARN (the `$$.Execution` context). */
@@ -171,7 +176,7 @@ export async function runLocalExecution(
     options.workflow.definition.States as Record<string, Json>,
   )) {
     if (state.Retry && virtual) retries[stateName] = 0;
-    if (state.Type === 'Wait' && virtual) waits[stateName] = 0;
+    if (state.Type === 'Wait' && virtual) waits[stateName] = options.waitMs?.(stateName) ?? 0;
     if (state.Type !== 'Task') continue;
     if (state.Resource === options.workflow.stepFunctionArn) {
       taskHandlers[stateName] = async (event) => {

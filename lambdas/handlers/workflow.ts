@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import { checkCatchUp } from '../app/workflow/catch-up.ts';
 import { commit, notify } from '../app/workflow/commit.ts';
+import { recordDemote } from '../app/workflow/demote.ts';
 import type { ChangeStatusPort, WorkflowDeps } from '../app/workflow/deps.ts';
 import {
   type ExecutionState,
@@ -40,6 +41,7 @@ const STEP_FUNCTIONS: Record<Exclude<StepName, 'prepare'>, StepFn> = {
   shiftTraffic,
   checkVerify,
   commit,
+  recordDemote,
   notify: async (deps, state) => {
     await notify(deps, state);
     return { notified: true };

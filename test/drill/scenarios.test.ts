@@ -136,7 +136,8 @@ describe('drill scenarios', () => {
     expect(steps.filter((s) => s === 'checkCatchUp').length).toBeGreaterThan(1);
     expect(steps.indexOf('hook:promote')).toBeLessThan(steps.indexOf('shiftTraffic'));
     expect(steps.filter((s) => s === 'checkVerify').length).toBeGreaterThan(1);
-    expect(steps.slice(-3)).toEqual(['hook:demote', 'commit', 'notify']);
+    // The point of no return: the commit is durable before the old primary is demoted.
+    expect(steps.slice(-4)).toEqual(['commit', 'hook:demote', 'recordDemote', 'notify']);
     expect(o.recovery).toMatchObject({ kind: 'switchover', rpoSeconds: 0 });
     expect(phase(o, 'catch-up wait')).toBeGreaterThan(5_000);
     // The old primary ends unfenced and replicating.

@@ -32,6 +32,7 @@ import {
   type FaultPlan,
   kindsFor,
 } from './support/faults.ts';
+import { NodeRoles } from '../workflow/node-roles.ts';
 import { baseline, settledViolations } from './support/invariants.ts';
 import { recordFigures } from './support/results.ts';
 
@@ -55,8 +56,16 @@ const config = testConfig([
 const service = findService(config, SVC)!;
 const MAX_LEASE_MS = leaseSeconds(service) * 1000;
 
-/** Kinds for a hook (Step Functions' lambda:invoke) and for a step Lambda invocation. */
+/**
+ * Kinds for a hook (Step Functions' lambda:invoke) and for a step Lambda invocation. A hook
+ * `timeout` did its work and did not answer in time; a `late-answer` times out first and does its
+ * work afterwards (Step Functions stops waiting, not the hook).
+ */
 const HOOK_KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'timeout'];
+/** How long after its Task timed out an abandoned hook call lands (real ms)... */
+const LATE_MS = 20;
+/** ...and how long the workflow's wait for abandoned calls lasts (real ms): longer, as settleSeconds is. */
+const SETTLE_WAIT_MS = 40;
 const STEP_KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'response-lost'];
 
 function siteKinds(site: string): readonly FaultKind[] {
@@ -104,9 +113,12 @@ async function run(
     clock: env.clock,
   };
 
-  // Which nodes accept writes, as the hooks leave them: one writer is the point of it all.
-  const writers = new Set(['a']);
-  const hookFn = (effect: (p: HookPayload) => void) => (p: HookPayload) => {
+  // What each node is, as the hook calls leave it (writer, fenced, replica; a demoted node stays a
+  // replica through an unfence). The nodes ignore tokens: the worst case, where only the
+  // workflow's own ordering keeps one writer.
+  const nodes = new NodeRoles({ a: 'writer', b: 'replica', c: 'replica' }, { honoursTokens: false });
+  const late: Promise<void>[] = [];
+  const hookFn = (p: HookPayload) => {
     const kind = injector.visit(`hook.${p.action}.${p.node === 'a' ? 'from' : 'to'}`);
     if (kind) {
       switch (kind) {
@@ -114,28 +126,23 @@ async function run(
           throw named('Lambda.TooManyRequestsException', 'Rate exceeded');
         case 'server-error':
           throw named('Lambda.ServiceException', 'Lambda was unable to process the request');
+        case 'late-answer':
+          // Step Functions stopped waiting; the hook runs on and lands within its settle time
+          // (HookCall.settleSeconds, scaled to LATE_MS of real time), after the Catch began.
+          late.push(
+            new Promise<void>((resolve) => setTimeout(resolve, LATE_MS)).then(() => nodes.apply(p)),
+          );
+          throw named('States.Timeout', 'Task timed out');
         default:
           // The hook did its work but did not answer within its timeout.
-          effect(p);
+          nodes.apply(p);
           throw named('States.Timeout', 'Task timed out');
       }
     }
-    effect(p);
+    nodes.apply(p);
     return { ok: true };
   };
-  const hooks = new TestHooks()
-    .register(
-      FENCE,
-      hookFn((p) => (p.action === 'fence' ? writers.delete(p.node) : writers.add(p.node))),
-    )
-    .register(
-      PROMOTE,
-      hookFn((p) => writers.add(p.node)),
-    )
-    .register(
-      DEMOTE,
-      hookFn((p) => writers.delete(p.node)),
-    );
+  const hooks = new TestHooks().register(FENCE, hookFn).register(PROMOTE, hookFn).register(DEMOTE, hookFn);
 
   const runner = new WorkflowRunner({
     synthesized,
@@ -167,6 +174,9 @@ async function run(
 
   const before = await baseline(env, SVC);
   const outcome = await runner.start({ serviceId: SVC, mode, to: 'b', reason: 'reliability' });
+  // Judged once every abandoned hook call has landed: what the execution reported must still hold.
+  await Promise.all(late);
+  const writers = new Set(nodes.writers());
   const published = env.notifier.published.slice(before.notifications);
   const notifierDown = plans.some((p) => p.target === 'notifier.publish' && p.persistence === 'always');
 
@@ -236,6 +246,9 @@ const KNOWN_SITES: Record<WorkflowMode, readonly string[]> = {
     'hook.demote.from',
     'lambda.commit',
     'commit/state.commit#1',
+    // past the point of no return: the demote runs after the commit, and is recorded
+    'lambda.recordDemote',
+    'recordDemote/state.get#1',
     'lambda.notify',
     'notify/notifier.publish#1',
     // recovery and rollback paths
@@ -270,7 +283,14 @@ const KNOWN_SITES: Record<WorkflowMode, readonly string[]> = {
   ],
   failover: [],
 };
-KNOWN_SITES.failover = KNOWN_SITES.switchover;
+KNOWN_SITES.failover = [
+  ...KNOWN_SITES.switchover,
+  // an operator failover marks the old primary needs-rejoin at the commit (reading the marks
+  // first); its demote clears the mark
+  'commit/state.get#3',
+  'recordDemote/state.markRejoined#1',
+  'recordDemote/state.get#2',
+];
 
 describe.each<WorkflowMode>(['switchover', 'failover'])(
   '%s workflow under injected faults (every call site x every kind)',

@@ -5,8 +5,8 @@
  *   with Lambda's JSON serialization and error shape ({ errorType, errorMessage } as the Cause);
  * - `arn:aws:states:::lambda:invoke` (the hooks) -> test hook functions looked up by the
  *   FunctionName the definition resolved from the plan, answering like the Lambda integration.
- * Waits take 0 ms of real time; the virtual clock advances by the poll interval instead, before
- * each check that follows a Wait. Retry pauses are 0 ms.
+ * Waits take 0 ms of real time (unless `waitMs` says otherwise); the virtual clock advances by the
+ * poll interval instead, before each check that follows a Wait. Retry pauses are 0 ms.
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -107,6 +107,11 @@ export interface RunnerOptions {
   /** Called before every step Lambda invocation (after the virtual Wait): move the world on. */
   readonly beforeStep?: (step: string, event: Json) => void | Promise<void>;
   /**
+   * Real milliseconds a Wait state lasts (by state name), for tests in which something else runs
+   * meanwhile (a hook answering late). @default 0 for every Wait
+   */
+  readonly waitMs?: (stateName: string) => number | undefined;
+  /**
    * Fault injection: return a promise to stand in for the step Lambda (`real` runs the real one),
    * or undefined to let it run normally.
    */
@@ -156,6 +161,7 @@ export class WorkflowRunner {
       step: (event) => this.invokeStep(event),
       invokeFunction: (functionName, payload) => this.options.hooks.invoke(functionName, payload),
       strict: true,
+      ...(this.options.waitMs ? { waitMs: this.options.waitMs } : {}),
       name,
       executionArn: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:Workflow:${name}`,
     });

@@ -139,18 +139,23 @@ describe('point of no return: a failure after the demote never rolls back into n
     expectOneWriterWhereTrafficIs(w, out);
   });
 
-  it.each([
-    'recordDemote',
-    'notify',
-  ])('case 1: a step that fails after the demote (%s, throttled past its retries) never rolls back: b stays the one writer', async (failing) => {
-    const w = world('failover', (step) =>
-      step === failing ? Promise.reject(named('TransientAwsError', `${failing}: throttled`)) : undefined,
-    );
-    const out = await w.runner.start({ serviceId: SVC, mode: 'failover', to: 'b', reason: 'after the demote' });
+  it.each(['recordDemote', 'notify'])(
+    'case 1: a step that fails after the demote (%s, throttled past its retries) never rolls back: b stays the one writer',
+    async (failing) => {
+      const w = world('failover', (step) =>
+        step === failing ? Promise.reject(named('TransientAwsError', `${failing}: throttled`)) : undefined,
+      );
+      const out = await w.runner.start({
+        serviceId: SVC,
+        mode: 'failover',
+        to: 'b',
+        reason: 'after the demote',
+      });
 
-    expect(out.status).toBe('SUCCEEDED');
-    expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote a']);
-    expect(w.env.state.snapshot(SVC)).toMatchObject({ primary: 'b', epoch: 1 });
-    expectOneWriterWhereTrafficIs(w, out);
-  });
+      expect(out.status).toBe('SUCCEEDED');
+      expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote a']);
+      expect(w.env.state.snapshot(SVC)).toMatchObject({ primary: 'b', epoch: 1 });
+      expectOneWriterWhereTrafficIs(w, out);
+    },
+  );
 });

@@ -135,6 +135,11 @@ function failed(outcome: ExecutionOutcome) {
   return outcome;
 }
 
+/** The history entry of the role change itself (an operator failover's demote adds a `rejoin` entry after it). */
+async function changeEntry(env: MemoryEnvironment, serviceId: string) {
+  return (await env.state.history(serviceId, 5)).find((e) => e.operation !== 'rejoin');
+}
+
 function succeeded(outcome: ExecutionOutcome) {
   if (outcome.status !== 'SUCCEEDED') throw new Error(`expected success, got ${JSON.stringify(outcome)}`);
   return outcome;
@@ -359,14 +364,18 @@ describe('switchover workflow (state machine from the synthesized template)', ()
       forced: false,
     });
     expect(out.output.warnings).toContainEqual(
-      expect.stringMatching(/^demote of a failed \(HostUnreachable: a does not answer\)/),
+      expect.stringMatching(
+        /^demote of a failed after the change to b was committed \(HostUnreachable: a does not answer\)/,
+      ),
     );
+    expect(out.output.demoteFailed).toBe(true);
     expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote a']);
     expect(w.hooks.calls.every((c) => c.payload.mode === 'failover')).toBe(true);
     expectSettled(w.env, SVC, 'b', 1);
     const [entry] = await w.env.state.history(SVC, 1);
     expect(entry).toMatchObject({ operation: 'failover', from: 'a', to: 'b', lagSeconds: 2 });
-    expect(entry?.reason).toBe('a lost its disk [demote of a failed: HostUnreachable]');
+    // Written before the demote (the point of no return): the demote's failure is in the output and the notification.
+    expect(entry?.reason).toBe('a lost its disk');
     expect(w.env.notifier.published.map((n) => n.kind)).toEqual(['failover']);
     expect(w.env.notifier.published[0]?.subject).toBe('failover orders: a -> b (epoch 1): ACTION NEEDED');
     // Not demoted: a is marked needs-rejoin in the same commit, and no workflow promotes it until it rejoined.
@@ -385,7 +394,7 @@ describe('switchover workflow (state machine from the synthesized template)', ()
     expectSettled(w.env, SVC, 'b', 1);
   });
 
-  it('an operator failover without a demote action marks the old primary needs-rejoin; a demoted one is not marked', async () => {
+  it('an operator failover without a demote action marks the old primary needs-rejoin; a demoted one is marked at the commit and cleared by the demote', async () => {
     const w = world({
       beforeStep: async (step, env) => {
         if (step === 'prepare' || step === 'checkCatchUp') env.lag.put(PLAIN, 'b', 1);
@@ -406,7 +415,11 @@ describe('switchover workflow (state machine from the synthesized template)', ()
     succeeded(await d.runner.start(request({ mode: 'failover', to: 'b', reason: 'a lost its disk' })));
     expect(d.hooks.trace).toContain('demote a');
     expect(d.env.state.snapshot(SVC)?.needsRejoin).toBeUndefined();
-    expect((await d.env.state.history(SVC, 1))[0]?.needsRejoin).toBeUndefined();
+    // Marked in the commit (before the demote: the point of no return), cleared once the demote succeeded.
+    const [rejoined, change] = await d.env.state.history(SVC, 2);
+    expect(change).toMatchObject({ operation: 'failover', from: 'a', to: 'b', needsRejoin: ['a'] });
+    expect(rejoined).toMatchObject({ operation: 'rejoin', epoch: 1, from: 'a', to: 'a' });
+    expect(rejoined?.needsRejoin).toBeUndefined();
   });
 
   it('failover of a dead primary whose fence hook fails: rolled back, the unfence failure tolerated', async () => {
@@ -448,7 +461,7 @@ describe('switchover workflow (state machine from the synthesized template)', ()
     expect(out.output).toMatchObject({ outcome: 'failed-over', to: 'b', lagSeconds: 120, forced: true });
     expect(out.output.dataLossBound).toMatch(/^120 s \(last known lag, datapoint 0.001 s old\)$/);
     expect(out.states).not.toContain('WaitForCatchUp');
-    const [entry] = await w.env.state.history(SVC, 1);
+    const entry = await changeEntry(w.env, SVC);
     expect(entry).toMatchObject({ operation: 'failover', forced: true, lagSeconds: 120 });
     expect(entry?.reason).toMatch(/^region outage, accept loss \[forced: data-loss bound 120 s/);
     expectSettled(w.env, SVC, 'b', 1);
@@ -461,7 +474,7 @@ describe('switchover workflow (state machine from the synthesized template)', ()
     const out = succeeded(await w.runner.start(request({ mode: 'failover', force: true })));
     expect(out.output).toMatchObject({ forced: true, dataLossBound: 'unknown' });
     expect(out.output.lagSeconds).toBeUndefined();
-    const [entry] = await w.env.state.history(SVC, 1);
+    const entry = await changeEntry(w.env, SVC);
     expect(entry?.forced).toBe(true);
     expect(entry?.lagSeconds).toBeUndefined();
     expect(entry?.reason).toMatch(/\[forced: data-loss bound unknown\]$/);
@@ -722,7 +735,8 @@ describe('switchover workflow (state machine from the synthesized template)', ()
       /RollbackRefusedError: orders: the change to b was already committed \(epoch 1\)/,
     );
     expect(out.cause).toMatch(/recorded primary b at epoch 1 \(the change WAS committed\)/);
-    expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote a']);
+    // The demote waits for a commit the workflow saw land: a stays fenced, b is the one writer.
+    expect(w.hooks.trace).toEqual(['fence a', 'promote b']);
     expect(w.env.traffic.pointsAt(SVC)).toBe('b');
     expect(w.env.traffic.appliedChanges).toEqual([{ serviceId: SVC, from: 'a', to: 'b' }]);
     expect(w.env.state.snapshot(SVC)).toMatchObject({ primary: 'b', epoch: 1, paused: true });

@@ -1,11 +1,17 @@
 /**
  * Commit the role change (epoch + 1, history, lease removed, in one transaction) and announce it.
+ *
+ * The commit comes BEFORE the old primary's demote: it is the point of no return. Until it is
+ * durable, everything can be undone (the old primary is only fenced, and an unfence makes it the
+ * writer again); once the old primary is demoted it replicates from the new one, and no rollback
+ * can make it the writer again. A failed commit therefore rolls back with a writer to go back to,
+ * and nothing after the commit (demote, recordDemote, notify) ever rolls back.
  */
 import { LeaseLostError } from '../../domain/errors.ts';
 import type { HistoryEntry } from '../../domain/types.ts';
 import { dataLossBound } from '../../domain/workflow.ts';
 import type { WorkflowDeps } from './deps.ts';
-import { caught, type ExecutionState, type WorkflowResult } from './execution-state.ts';
+import type { ExecutionState, WorkflowResult } from './execution-state.ts';
 
 export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise<WorkflowResult> {
   const { plan, catchUp } = state;
@@ -17,28 +23,18 @@ export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise
       ? '0 s (caught up after the fence)'
       : dataLossBound(lagSeconds, catchUp?.lagAgeSeconds);
   const warnings = [...plan.warnings];
-  if (state.demoteError) {
-    warnings.push(
-      `demote of ${plan.from} failed (${caught(state.demoteError)}): it is still fenced but not replicating from ${plan.to}; re-attach it by hand`,
-    );
-  }
-  // An operator failover may leave writes on the old primary that the new one never saw. Unless
-  // the demote ran and succeeded, the old primary is marked needs-rejoin (invariant 9): never
-  // promoted or given traffic again until it is demoted (the failover Lambda's rejoin, when it
-  // comes back healthy) or an operator made it a replica and ran `failover rejoin`.
-  const rejoinNeeded = plan.mode === 'failover' && (!plan.hooks.demote || state.demoteError !== undefined);
+  // An operator failover may leave writes on the old primary that the new one never saw. It is
+  // marked needs-rejoin in this commit (invariant 9): never promoted or given traffic again until
+  // it is demoted (the demote after this commit clears the mark in recordDemote; the failover
+  // Lambda's rejoin, when it comes back healthy) or an operator made it a replica and ran
+  // `failover rejoin`. Marked before the demote, not after: if the demote or the step recording
+  // it fails, the durable state still says the old primary has not rejoined.
+  const rejoinNeeded = plan.mode === 'failover';
   const needsRejoin = rejoinNeeded
     ? await rejoinSetAfter(deps, plan.serviceId, plan.from, plan.to)
     : undefined;
-  if (rejoinNeeded) {
-    warnings.push(
-      `${plan.from} is marked needs-rejoin: it is never promoted or given traffic until it is a replica of ${plan.to}; make it one, then run failover rejoin ${plan.serviceId} ${plan.from}`,
-    );
-  }
-  const notes = [
-    forced ? `forced: data-loss bound ${bound}` : undefined,
-    state.demoteError ? `demote of ${plan.from} failed: ${state.demoteError.Error}` : undefined,
-  ].filter((n) => n !== undefined);
+  if (rejoinNeeded) warnings.push(needsRejoinWarning(plan));
+  const notes = [forced ? `forced: data-loss bound ${bound}` : undefined].filter((n) => n !== undefined);
   const timings: Record<string, number> = { totalMs: now - plan.startedAt };
   if (catchUp) timings.catchUpMs = Math.max(0, now - catchUp.startedAt);
   if (state.shift) timings.sinceShiftMs = now - state.shift.at;
@@ -107,6 +103,11 @@ async function rejoinSetAfter(
   const current = await deps.state.get(serviceId);
   const kept = (current?.needsRejoin ?? []).filter((n) => n !== from && n !== to);
   return [...kept, from];
+}
+
+/** The warning a result carries while the old primary is marked needs-rejoin. */
+export function needsRejoinWarning(plan: ExecutionState['plan']): string {
+  return `${plan.from} is marked needs-rejoin: it is never promoted or given traffic until it is a replica of ${plan.to}; make it one, then run failover rejoin ${plan.serviceId} ${plan.from}`;
 }
 
 async function committedByUs(deps: WorkflowDeps, state: ExecutionState): Promise<boolean> {

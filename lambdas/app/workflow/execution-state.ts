@@ -60,6 +60,8 @@ export interface WorkflowResult {
   readonly timings: Readonly<Record<string, number>>;
   /** The old primary, when this change marked it needs-rejoin (an operator failover it did not demote). */
   readonly needsRejoin?: readonly string[];
+  /** The old primary's demote (after the commit) failed: a human re-attaches it. */
+  readonly demoteFailed?: boolean;
 }
 
 /** `$` after Prepare. Later states add the optional keys. */
@@ -69,8 +71,10 @@ export interface ExecutionState {
   readonly catchUp?: CatchUpStep;
   readonly shift?: ShiftStep;
   readonly verify?: VerifyStep;
-  /** Set by the Catch on the demote hook: recorded and announced, not rolled back. */
+  /** Set by the Catch on the demote hook (after the commit): recorded and announced, not rolled back. */
   readonly demoteError?: CaughtError;
+  /** Set by the Catch on recordDemote: the result stays as the commit wrote it. */
+  readonly recordDemoteError?: CaughtError;
   readonly result?: WorkflowResult;
   /** The failure that started the rollback (any step after the fence). */
   readonly error?: CaughtError;
@@ -171,6 +175,7 @@ export const executionStateSchema = z.looseObject({
     })
     .optional(),
   demoteError: caughtError.optional(),
+  recordDemoteError: caughtError.optional(),
   error: caughtError.optional(),
   fenceError: caughtError.optional(),
   rollbackTraffic: z.object({ traffic: z.enum(['restored', 'unchanged']), detail: z.string() }).optional(),
@@ -189,6 +194,7 @@ export const STEPS = [
   'shiftTraffic',
   'checkVerify',
   'commit',
+  'recordDemote',
   'notify',
   'rollbackTraffic',
   'rollbackFinish',

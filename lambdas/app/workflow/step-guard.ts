@@ -8,7 +8,8 @@
  *   `plan.expectedEpoch` (the commit produces `plan.epoch`); a retried commit may find its own
  *   change already committed at `plan.epoch`, and rollbackTraffic runs (to refuse, moving
  *   nothing) once the epoch moved on;
- * - notify: the change at `plan.epoch` is in the record, made by `plan.holder`, to `plan.to`;
+ * - recordDemote, notify (after the commit): the change at `plan.epoch` is in the record, made by
+ *   `plan.holder`, to `plan.to`;
  * - rollbackFinish / rollbackFailed: the lease is still recorded for `plan.holder` at
  *   `plan.expectedEpoch` (expired or not: a rollback must be able to finish late), or this plan's
  *   own change is the one committed (its answer was lost), or, on a retry after the lease was
@@ -36,6 +37,7 @@ const REQUIREMENT: Record<Exclude<StepName, 'prepare'>, Requirement> = {
   checkVerify: 'live-lease',
   rollbackTraffic: 'live-unless-moved',
   commit: 'live-or-committed',
+  recordDemote: 'committed',
   notify: 'committed',
   rollbackFinish: 'rollback',
   rollbackFailed: 'rollback',

@@ -29,7 +29,15 @@ export const SHIFT_KINDS = [
   'response-lost',
   'partial-both-live',
 ] as const;
-export type FaultKind = (typeof ERROR_KINDS)[number] | (typeof SHIFT_KINDS)[number];
+/**
+ * Kinds only a hook (a node action behind Step Functions' lambda:invoke) can show: the Task times
+ * out, and the call lands afterwards, while the Catch is already compensating.
+ */
+export const LATE_KINDS = ['late-answer'] as const;
+export type FaultKind =
+  | (typeof ERROR_KINDS)[number]
+  | (typeof SHIFT_KINDS)[number]
+  | (typeof LATE_KINDS)[number];
 
 export const KIND_TEXT: Readonly<Record<FaultKind, string>> = {
   throttle: 'throttled (4xx, nothing applied)',
@@ -39,6 +47,7 @@ export const KIND_TEXT: Readonly<Record<FaultKind, string>> = {
   'response-lost': 'applied, then the answer was lost (the port threw instead of answering)',
   'partial-both-live':
     'ELB target move half done: new target registered, old deregistration and its rollback failed (both live)',
+  'late-answer': 'timed out before it did anything, then did its work after the Catch began (an abandoned call)',
 };
 
 /** Every fault persists for one call (`once`, retried calls succeed) or for every call of the API (`always`: an outage). */

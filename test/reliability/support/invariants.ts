@@ -23,7 +23,8 @@ export function stateOf(env: MemoryEnvironment, serviceId: string): ClusterState
 export async function baseline(env: MemoryEnvironment, serviceId: string): Promise<Baseline> {
   return {
     epoch: stateOf(env, serviceId).epoch,
-    historyLength: (await env.state.history(serviceId, 10_000)).length,
+    historyLength: (await env.state.history(serviceId, 10_000)).filter((h) => h.operation !== 'rejoin')
+      .length,
     notifications: env.notifier.published.length,
   };
 }
@@ -74,7 +75,12 @@ export async function settledViolations(
   if (state.epoch < before.epoch) v.push(`epoch went backwards: ${before.epoch} -> ${state.epoch}`);
   if (state.epoch > before.epoch + 1)
     v.push(`more than one role change: epoch ${before.epoch} -> ${state.epoch}`);
-  const history = await env.state.history(serviceId, 10_000);
+  const entries = await env.state.history(serviceId, 10_000);
+  // A `rejoin` entry records a former primary made a replica at the current epoch: no role change.
+  const history = entries.filter((h) => h.operation !== 'rejoin');
+  for (const r of entries.filter((h) => h.operation === 'rejoin' && h.epoch === state.epoch)) {
+    if (r.from === state.primary) v.push(`the primary ${r.from} is recorded as a rejoined replica`);
+  }
   if (history.length - before.historyLength !== state.epoch - before.epoch) {
     v.push(
       `history grew by ${history.length - before.historyLength} but the epoch by ${state.epoch - before.epoch}`,
