@@ -23,6 +23,7 @@ import {
   TestHooks,
   WorkflowRunner,
 } from '../workflow/harness.ts';
+import { NodeRoles } from '../workflow/node-roles.ts';
 import {
   apiOf,
   describePlans,
@@ -32,7 +33,6 @@ import {
   type FaultPlan,
   kindsFor,
 } from './support/faults.ts';
-import { NodeRoles } from '../workflow/node-roles.ts';
 import { baseline, settledViolations } from './support/invariants.ts';
 import { recordFigures } from './support/results.ts';
 
@@ -129,9 +129,7 @@ async function run(
         case 'late-answer':
           // Step Functions stopped waiting; the hook runs on and lands within its settle time
           // (HookCall.settleSeconds, scaled to LATE_MS of real time), after the Catch began.
-          late.push(
-            new Promise<void>((resolve) => setTimeout(resolve, LATE_MS)).then(() => nodes.apply(p)),
-          );
+          late.push(new Promise<void>((resolve) => setTimeout(resolve, LATE_MS)).then(() => nodes.apply(p)));
           throw named('States.Timeout', 'Task timed out');
         default:
           // The hook did its work but did not answer within its timeout.
@@ -155,6 +153,8 @@ async function run(
       env.lag.put(SVC, 'b', mode === 'switchover' ? 0 : 2, env.clock.now() - 1);
       env.lag.put(SVC, 'c', 4, env.clock.now() - 1);
     },
+    // The wait for abandoned hook calls lasts longer than a late answer takes to land.
+    waitMs: (state) => (state.startsWith('WaitOutAbandoned') ? SETTLE_WAIT_MS : undefined),
     intercept: (step, _event, real) => {
       const kind = injector.visit(`lambda.${step}`);
       if (!kind) return undefined;

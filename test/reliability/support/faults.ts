@@ -47,7 +47,8 @@ export const KIND_TEXT: Readonly<Record<FaultKind, string>> = {
   'response-lost': 'applied, then the answer was lost (the port threw instead of answering)',
   'partial-both-live':
     'ELB target move half done: new target registered, old deregistration and its rollback failed (both live)',
-  'late-answer': 'timed out before it did anything, then did its work after the Catch began (an abandoned call)',
+  'late-answer':
+    'timed out before it did anything, then did its work after the Catch began (an abandoned call)',
 };
 
 /** Every fault persists for one call (`once`, retried calls succeed) or for every call of the API (`always`: an outage). */
