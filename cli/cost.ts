@@ -111,7 +111,7 @@ export interface HealthCheckResource {
   readonly features: readonly ('https' | 'fast-interval')[];
 }
 
-/** One probe schedule: an invocation a minute for up to 25 services of one placement. */
+/** One probe invocation a minute for up to 25 services of one placement (a rule starts up to 5). */
 export interface ProbeScheduleResource {
   readonly placement: number;
   readonly serviceIds: readonly string[];
@@ -237,7 +237,7 @@ export function stackResources(config: FailoverConfig): StackResources {
     }
   }
 
-  // The probe: one function per placement, one schedule per 25 services of it.
+  // The probe: one function per placement, one invocation a minute per 25 services of it.
   const placements = new Map<string, ServiceConfig[]>();
   for (const service of config.services) {
     const key = probePlacement(service);
@@ -409,14 +409,14 @@ export function monthlyCost(config: FailoverConfig, options: CostOptions = {}): 
   const probeInvocations = r.probeSchedules.length * minutes;
   add({
     group: 'Node probe',
-    item: `Lambda duration: ${r.probeSchedules.length} schedule(s) x ${PROBE_SECONDS_PER_INVOCATION} s a minute at ${PROBE_MEMORY_MB} MB, Arm`,
+    item: `Lambda duration: ${r.probeSchedules.length} invocation(s) a minute x ${PROBE_SECONDS_PER_INVOCATION} s at ${PROBE_MEMORY_MB} MB, Arm`,
     quantity: probeInvocations * PROBE_SECONDS_PER_INVOCATION * (PROBE_MEMORY_MB / 1024),
     unit: 'GB-second',
     unitPrice: prices.lambdaArmGbSecond,
   });
   add({
     group: 'Node probe',
-    item: 'Lambda requests (one a minute per schedule)',
+    item: 'Lambda requests (one a minute per group of up to 25 services)',
     quantity: probeInvocations / 1e6,
     unit: 'million requests',
     unitPrice: prices.lambdaRequestsPerMillion,

@@ -9,7 +9,7 @@
  * the named secrets only, the positions table only, and the network-interface actions a VPC
  * Lambda needs.
  */
-import { Duration, NestedStack, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, NestedStack, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -304,7 +304,6 @@ export class NodeProbe extends Construct {
       );
     }
     // What Lambda needs to place the function's network interfaces in the configured subnets.
-    const arn = (resource: string) => stack.formatArn({ service: 'ec2', resource, resourceName: '*' });
     fn.addToRolePolicy(
       new PolicyStatement({
         actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'],
@@ -320,7 +319,9 @@ export class NodeProbe extends Construct {
           'ec2:UnassignPrivateIpAddresses',
         ],
         resources: [
-          arn('network-interface'),
+          // Pseudo parameters, not the stack's env: the acknowledgment below names this exact string,
+          // which a concrete -c account/region would otherwise turn into literals it does not match.
+          `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:network-interface/*`,
           ...subnets.map((s) => stack.formatArn({ service: 'ec2', resource: 'subnet', resourceName: s })),
           ...groups.map((g) =>
             stack.formatArn({ service: 'ec2', resource: 'security-group', resourceName: g }),

@@ -87,8 +87,9 @@ function templateCounts(config: FailoverConfig): TemplateCounts {
           if (p.VpcConfig) counts.probeFunctions++;
           break;
         case 'AWS::Events::Rule':
+          // A probe schedule rule carries up to 5 targets, one invocation (and its services) each.
           if (p.ScheduleExpression === 'rate(1 minute)') {
-            counts.probeSchedules.push(JSON.parse(p.Targets[0].Input).serviceIds);
+            for (const target of p.Targets) counts.probeSchedules.push(JSON.parse(target.Input).serviceIds);
           }
           break;
       }
