@@ -515,7 +515,9 @@ export function monthlyCost(config: FailoverConfig, options: CostOptions = {}): 
     resources: r,
     assumptions: a,
     notCounted: [
-      'the readiness checker: not part of this stack yet',
+      config.readiness.enabled
+        ? `the readiness check (every ${config.readiness.intervalMinutes} min, readiness.intervalMinutes): its Lambda is not part of this stack yet`
+        : 'the readiness check: disabled (readiness.enabled false)',
       'incidents: a failover, a switchover or a CLI command costs cents (Lambda, Step Functions transitions, DynamoDB, SNS)',
       'alarms, records, target groups and secrets you already have; your hosted zone',
       "the probe's route to CloudWatch, Secrets Manager and DynamoDB (NAT gateway or VPC endpoints)",
