@@ -5,7 +5,7 @@
  * `Drill/Replication ReplicationLagSeconds` every 10 s.
  */
 import { stackHealthAlarmName } from '../../lambdas/domain/config.ts';
-import type { Check, ScenarioOutcome, ScenarioResources, ServiceInput } from '../scenario.ts';
+import type { Check, Scenario, ScenarioOutcome, ScenarioResources, ServiceInput } from '../scenario.ts';
 
 type NodeInput = ServiceInput['nodes'][number];
 type PolicyInput = NonNullable<ServiceInput['policy']>;
@@ -88,11 +88,31 @@ export function dnsService(options: DnsServiceOptions, resources: ScenarioResour
   };
 }
 
+/** A scenario's service routed by a DNS record (dnsService): its id, router and service. */
+export function onDnsRecord(options: DnsServiceOptions): Pick<Scenario, 'serviceId' | 'router' | 'service'> {
+  return { serviceId: options.id, router: 'route53', service: (resources) => dnsService(options, resources) };
+}
+
+/** A scenario's service behind an ALB listener (weightedService): its id, router and service. */
+export function behindAlb(
+  options: WeightedServiceOptions,
+): Pick<Scenario, 'serviceId' | 'router' | 'service'> {
+  return {
+    serviceId: options.id,
+    router: 'elbv2-weighted',
+    service: (resources) => weightedService(options, resources),
+  };
+}
+
+export interface WeightedServiceOptions {
+  readonly id: string;
+  readonly description: string;
+  readonly nodes: readonly string[];
+  readonly policy?: PolicyInput;
+}
+
 /** An ALB-routed service: the listener forwards 100% to the primary's own target group. */
-export function weightedService(
-  options: { id: string; description: string; nodes: readonly string[]; policy?: PolicyInput },
-  resources: ScenarioResources,
-): ServiceInput {
+export function weightedService(options: WeightedServiceOptions, resources: ScenarioResources): ServiceInput {
   const elb = resources.elb;
   if (!elb) throw new Error(`service ${options.id} needs a listener and target groups`);
   return {
@@ -126,4 +146,39 @@ export function notificationKinds(o: ScenarioOutcome): string[] {
 
 export function count<T>(items: readonly T[], pred: (t: T) => boolean): number {
   return items.filter(pred).length;
+}
+
+/** The reasons of every hold, in order, joined for a check's detail. */
+export function holdReasons(o: ScenarioOutcome): string {
+  return holdsOf(o)
+    .map((h) => h.reason)
+    .join(', ');
+}
+
+/** `node` is the recorded primary at `epoch`. */
+export function primaryAt(o: ScenarioOutcome, node: string, epoch: number): Check {
+  return check(
+    `${node} is the primary at epoch ${epoch}`,
+    o.primary === node && o.epoch === epoch,
+    `primary ${o.primary}, epoch ${o.epoch}`,
+  );
+}
+
+/**
+ * The nodes' actions never left two writers: checked every second and after every action, and
+ * only `writer` accepts writes at the end.
+ */
+export function neverTwoWriters(o: ScenarioOutcome, writer: string): Check {
+  const writers = o.nodeActions;
+  return check(
+    'never two writers (checked every second and after every action)',
+    writers !== undefined &&
+      writers.maxWriters <= 1 &&
+      writers.splitBrain.length === 0 &&
+      writers.writerChecks >= o.durationSeconds &&
+      writers.writersAtEnd.join() === writer,
+    writers
+      ? `at most ${writers.maxWriters} writer(s) over ${writers.writerChecks} checks; writers at the end: ${writers.writersAtEnd.join(', ')}`
+      : 'no node actions',
+  );
 }

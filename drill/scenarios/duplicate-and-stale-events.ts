@@ -4,26 +4,20 @@
  * old event is replayed after the failover. Exactly one role change, announced once.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, count, dnsService, holdsOf, notificationKinds } from './common.ts';
+import { check, count, holdsOf, notificationKinds, onDnsRecord } from './common.ts';
 
 export const duplicateAndStaleEvents: Scenario = {
   name: 'duplicate-and-stale-events',
   title: 'Duplicate and stale events: nothing changes twice',
   summary:
     'A 31 s blip of db-a raises an ALARM event that EventBridge delivers 12 s late, after the alarm is OK again; then db-a really crashes and its ALARM event is delivered three times within 240 ms; later the same event is replayed. One failover, one epoch, one announcement.',
-  serviceId: 'inventory-db',
-  router: 'route53',
-  service: (resources) =>
-    dnsService(
-      {
-        id: 'inventory-db',
-        description: 'PostgreSQL primary with a streaming replica',
-        nodes: { 'db-a': '10.0.1.40', 'db-b': '10.0.2.40' },
-        record: 'inventory',
-        policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
-      },
-      resources,
-    ),
+  ...onDnsRecord({
+    id: 'inventory-db',
+    description: 'PostgreSQL primary with a streaming replica',
+    nodes: { 'db-a': '10.0.1.40', 'db-b': '10.0.2.40' },
+    record: 'inventory',
+    policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
+  }),
   nodes: { 'db-a': {}, 'db-b': { lagSeconds: 1 } },
   durationSeconds: 160,
   async run(d) {

@@ -4,27 +4,21 @@
  * primary's alarm). No second role change, and no automatic failback.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, dnsService, holdsOf, notificationKinds } from './common.ts';
+import { check, holdsOf, notificationKinds, onDnsRecord } from './common.ts';
 
 export const flappingPrimary: Scenario = {
   name: 'flapping-primary',
   title: 'Flapping primary: one failover, then the cooldown holds',
   summary:
     'db-a crashes and the service fails over to db-b. Inside the 600 s cooldown db-b blips and db-a flaps; the automation holds (cooldown, not-primary-alarm) instead of bouncing traffic back and forth, and never fails back by itself.',
-  serviceId: 'sessions-db',
-  router: 'route53',
-  service: (resources) =>
-    dnsService(
-      {
-        id: 'sessions-db',
-        description: 'Redis primary with a replica',
-        nodes: { 'db-a': '10.0.1.30', 'db-b': '10.0.2.30' },
-        record: 'sessions',
-        ttlSeconds: 10,
-        policy: { cooldownSeconds: 600, maxLagSeconds: 5, maxLagAgeSeconds: 60 },
-      },
-      resources,
-    ),
+  ...onDnsRecord({
+    id: 'sessions-db',
+    description: 'Redis primary with a replica',
+    nodes: { 'db-a': '10.0.1.30', 'db-b': '10.0.2.30' },
+    record: 'sessions',
+    ttlSeconds: 10,
+    policy: { cooldownSeconds: 600, maxLagSeconds: 5, maxLagAgeSeconds: 60 },
+  }),
   nodes: { 'db-a': {}, 'db-b': { lagSeconds: 1 } },
   durationSeconds: 230,
   async run(d) {

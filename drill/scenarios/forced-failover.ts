@@ -5,29 +5,22 @@
  * loss is written to history.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, dnsService, holdsOf } from './common.ts';
+import { check, holdReasons, holdsOf, onDnsRecord, primaryAt } from './common.ts';
 
 export const forcedFailover: Scenario = {
   name: 'forced-failover',
   title: 'Forced failover: data-loss bound recorded',
   summary:
     'db-a crashes while db-b is 45 s behind. Automatic failover holds (lag-over-budget). A failover without force waits 60 s for the lag, times out and rolls back. With force the operator accepts the loss: db-b is promoted and history records the 45 s bound.',
-  serviceId: 'ledger-db',
-  router: 'route53',
-  service: (resources) =>
-    dnsService(
-      {
-        id: 'ledger-db',
-        description: 'Ledger database pair with fence/promote/demote hooks',
-        nodes: { 'db-a': '10.0.1.60', 'db-b': '10.0.2.60' },
-        record: 'ledger',
-        ttlSeconds: 15,
-        hooks: true,
-        policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
-        switchover: { pollIntervalSeconds: 10, catchUpTimeoutSeconds: 60 },
-      },
-      resources,
-    ),
+  ...onDnsRecord({
+    id: 'ledger-db',
+    description: 'Ledger database pair with fence/promote/demote hooks',
+    nodes: { 'db-a': '10.0.1.60', 'db-b': '10.0.2.60' },
+    record: 'ledger',
+    hooks: true,
+    policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
+    switchover: { pollIntervalSeconds: 10, catchUpTimeoutSeconds: 60 },
+  }),
   nodes: { 'db-a': {}, 'db-b': { lagSeconds: 2 } },
   durationSeconds: 240,
   async run(d) {
@@ -56,9 +49,7 @@ export const forcedFailover: Scenario = {
       check(
         'automatic failover held for the lag',
         holdsOf(o).some((h) => h.reason === 'lag-over-budget'),
-        holdsOf(o)
-          .map((h) => h.reason)
-          .join(', '),
+        holdReasons(o),
       ),
       check(
         'the unforced failover rolled back',
@@ -70,11 +61,7 @@ export const forcedFailover: Scenario = {
         second?.status === 'SUCCEEDED',
         `${second?.status} ${second?.error ?? ''}`,
       ),
-      check(
-        'db-b is the primary at epoch 1',
-        o.primary === 'db-b' && o.epoch === 1,
-        `primary ${o.primary}, epoch ${o.epoch}`,
-      ),
+      primaryAt(o, 'db-b', 1),
       check(
         'history records the forced change and its 45 s bound',
         entry?.forced === true && entry.lagSeconds === 45 && o.recovery?.rpoSeconds === 45,

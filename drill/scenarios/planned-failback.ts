@@ -5,29 +5,22 @@
  * db-b and commits epoch 2. No data is lost.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, dnsService, notificationKinds } from './common.ts';
+import { check, notificationKinds, onDnsRecord, primaryAt } from './common.ts';
 
 export const plannedFailback: Scenario = {
   name: 'planned-failback',
   title: 'Planned failback: switchover with a catch-up wait',
   summary:
     'db-b has been primary since a failover six hours ago; db-a is repaired and replicating, 6 s behind. The operator runs a switchover back to db-a: fence db-b, wait for db-a to reach lag 0, promote, move traffic, verify, commit epoch 2, demote db-b.',
-  serviceId: 'payments-db',
-  router: 'route53',
-  service: (resources) =>
-    dnsService(
-      {
-        id: 'payments-db',
-        description: 'PostgreSQL pair with fence/promote/demote hooks',
-        nodes: { 'db-a': '10.0.1.50', 'db-b': '10.0.2.50' },
-        record: 'payments',
-        ttlSeconds: 15,
-        hooks: true,
-        policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
-        switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 120 },
-      },
-      resources,
-    ),
+  ...onDnsRecord({
+    id: 'payments-db',
+    description: 'PostgreSQL pair with fence/promote/demote hooks',
+    nodes: { 'db-a': '10.0.1.50', 'db-b': '10.0.2.50' },
+    record: 'payments',
+    hooks: true,
+    policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
+    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 120 },
+  }),
   nodes: { 'db-a': { lagSeconds: 6 }, 'db-b': {} },
   before: {
     primary: 'db-b',
@@ -48,11 +41,7 @@ export const plannedFailback: Scenario = {
     const catchUpChecks = exec?.steps.filter((s) => s.step === 'checkCatchUp').length ?? 0;
     return [
       check('the workflow succeeded', exec?.status === 'SUCCEEDED', `${exec?.status} ${exec?.error ?? ''}`),
-      check(
-        'db-a is the primary at epoch 2',
-        o.primary === 'db-a' && o.epoch === 2,
-        `primary ${o.primary}, epoch ${o.epoch}`,
-      ),
+      primaryAt(o, 'db-a', 2),
       check('traffic points at db-a', o.traffic === 'db-a', `router points at ${o.traffic}`),
       check('it waited for the catch-up', catchUpChecks > 1, `${catchUpChecks} catch-up checks`),
       check(

@@ -4,27 +4,20 @@
  * the DNS record (compare-and-swap), records epoch 1 and announces it.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, count, dnsService, notificationKinds } from './common.ts';
+import { check, count, notificationKinds, onDnsRecord, primaryAt } from './common.ts';
 
 export const primaryCrash: Scenario = {
   name: 'primary-crash',
   title: 'Primary crash: automatic failover',
   summary:
     'db-a, the primary of orders-db, crashes. The health alarm goes to ALARM after three failing 10 s periods, and the failover Lambda promotes db-b (healthy, 2 s behind, within the 10 s budget) by swapping the DNS record.',
-  serviceId: 'orders-db',
-  router: 'route53',
-  service: (resources) =>
-    dnsService(
-      {
-        id: 'orders-db',
-        description: 'PostgreSQL primary with a streaming replica behind db.example.com',
-        nodes: { 'db-a': '10.0.1.10', 'db-b': '10.0.2.10' },
-        record: 'db',
-        ttlSeconds: 15,
-        policy: { cooldownSeconds: 600, maxLagSeconds: 10, maxLagAgeSeconds: 60 },
-      },
-      resources,
-    ),
+  ...onDnsRecord({
+    id: 'orders-db',
+    description: 'PostgreSQL primary with a streaming replica behind db.example.com',
+    nodes: { 'db-a': '10.0.1.10', 'db-b': '10.0.2.10' },
+    record: 'db',
+    policy: { cooldownSeconds: 600, maxLagSeconds: 10, maxLagAgeSeconds: 60 },
+  }),
   nodes: { 'db-a': {}, 'db-b': { lagSeconds: 2 } },
   durationSeconds: 110,
   async run(d) {
@@ -32,11 +25,7 @@ export const primaryCrash: Scenario = {
     d.crash('db-a');
   },
   checks: (o) => [
-    check(
-      'db-b is the primary at epoch 1',
-      o.primary === 'db-b' && o.epoch === 1,
-      `primary ${o.primary}, epoch ${o.epoch}`,
-    ),
+    primaryAt(o, 'db-b', 1),
     check('traffic points at db-b', o.traffic === 'db-b', `router points at ${o.traffic}`),
     check('one traffic change', o.trafficChanges.length === 1, `${o.trafficChanges.length} change(s)`),
     check(

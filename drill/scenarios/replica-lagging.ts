@@ -3,26 +3,20 @@
  * silently lose 45 s of writes, so the automation holds, and tells the operator why.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, dnsService, holdsOf, notificationKinds } from './common.ts';
+import { check, holdsOf, notificationKinds, onDnsRecord } from './common.ts';
 
 export const replicaLagging: Scenario = {
   name: 'replica-lagging',
   title: 'Replica lagging beyond the budget: failover refused, operator alerted',
   summary:
     'db-b falls 45 s behind (budget 10 s), then db-a crashes. The failover Lambda refuses to promote db-b (lag-over-budget), changes nothing, and alerts the operator; db-a comes back on its own.',
-  serviceId: 'billing-db',
-  router: 'route53',
-  service: (resources) =>
-    dnsService(
-      {
-        id: 'billing-db',
-        description: 'MySQL primary with an asynchronous replica',
-        nodes: { 'db-a': '10.0.1.20', 'db-b': '10.0.2.20' },
-        record: 'billing',
-        policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
-      },
-      resources,
-    ),
+  ...onDnsRecord({
+    id: 'billing-db',
+    description: 'MySQL primary with an asynchronous replica',
+    nodes: { 'db-a': '10.0.1.20', 'db-b': '10.0.2.20' },
+    record: 'billing',
+    policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
+  }),
   nodes: { 'db-a': {}, 'db-b': { lagSeconds: 1 } },
   durationSeconds: 140,
   async run(d) {

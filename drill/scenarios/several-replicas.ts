@@ -5,25 +5,19 @@
  * one call, so there is no DNS wait.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, holdsOf, weightedService } from './common.ts';
+import { behindAlb, check, holdReasons, holdsOf, primaryAt } from './common.ts';
 
 export const severalReplicas: Scenario = {
   name: 'several-replicas',
   title: 'Several replicas: the freshest healthy one wins',
   summary:
     'git-1 crashes. git-4 (lag 0) is down and git-5 (lag 0.5 s) stopped publishing its lag, so neither may be promoted; git-3 (1.5 s) beats git-2 (6 s). The ALB listener forwards to git-3 after one ModifyListener: no DNS TTL.',
-  serviceId: 'git-server',
-  router: 'elbv2-weighted',
-  service: (resources) =>
-    weightedService(
-      {
-        id: 'git-server',
-        description: 'Git server appliances behind an ALB, one target group each',
-        nodes: ['git-1', 'git-2', 'git-3', 'git-4', 'git-5'],
-        policy: { maxLagSeconds: 30, maxLagAgeSeconds: 60, cooldownSeconds: 900 },
-      },
-      resources,
-    ),
+  ...behindAlb({
+    id: 'git-server',
+    description: 'Git server appliances behind an ALB, one target group each',
+    nodes: ['git-1', 'git-2', 'git-3', 'git-4', 'git-5'],
+    policy: { maxLagSeconds: 30, maxLagAgeSeconds: 60, cooldownSeconds: 900 },
+  }),
   nodes: {
     'git-1': {},
     'git-2': { lagSeconds: 6 },
@@ -43,19 +37,13 @@ export const severalReplicas: Scenario = {
   checks: (o) => {
     const decision = o.invocations.find((i) => i.result?.outcome === 'failed-over');
     return [
-      check(
-        'git-3 is the primary at epoch 1',
-        o.primary === 'git-3' && o.epoch === 1,
-        `primary ${o.primary}, epoch ${o.epoch}`,
-      ),
+      primaryAt(o, 'git-3', 1),
       check('the listener forwards to git-3', o.traffic === 'git-3', `router points at ${o.traffic}`),
       check('lag at promotion 1.5 s', o.history[0]?.lagSeconds === 1.5, `lag ${o.history[0]?.lagSeconds}`),
       check(
         "git-4's alarm as a replica changed nothing",
         holdsOf(o).some((h) => h.reason === 'not-primary-alarm'),
-        holdsOf(o)
-          .map((h) => h.reason)
-          .join(', '),
+        holdReasons(o),
       ),
       check(
         'no DNS wait (load balancer)',
