@@ -5,13 +5,18 @@
  * AWS_ENDPOINT_URL, against real AWS APIs at that endpoint), prints the timeline as it happens,
  * and writes reports/drill.json and reports/drill.html. Exits 1 when a scenario's checks fail.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderHtml } from './report/html.ts';
 import { toJson } from './report/json.ts';
 import type { Scenario } from './scenario.ts';
-import { scenarioCliFront } from './scenario-cli.ts';
+import {
+  runScenarioMain,
+  SCENARIO_CLI_OPTIONS,
+  scenarioCliFront,
+  writeReports,
+  writeVerdict,
+} from './scenario-cli.ts';
 import { findScenario, SCENARIOS } from './scenarios/index.ts';
 
 /** drill/.. */
@@ -51,12 +56,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { runDrill } = await import('./run.ts');
   const report = await runDrill({ scenarios, ...(environment ? { environment } : {}), print, color });
 
-  const outDir = resolve(PROJECT_ROOT, values.out ?? 'reports');
-  mkdirSync(outDir, { recursive: true });
-  const jsonPath = join(outDir, 'drill.json');
-  const htmlPath = join(outDir, 'drill.html');
-  writeFileSync(jsonPath, `${JSON.stringify(toJson(report), null, 2)}\n`);
-  writeFileSync(htmlPath, renderHtml(report));
+  const paths = writeReports(PROJECT_ROOT, values.out, 'drill', toJson(report), renderHtml(report));
 
   process.stdout.write('\n');
   for (const s of report.scenarios) {
@@ -67,23 +67,14 @@ async function main(argv: readonly string[]): Promise<number> {
       `${s.passed ? 'PASS' : 'FAIL'}  ${s.name.padEnd(28)} ${rto.padEnd(16)} ${rpo.padEnd(10)} ${s.checks.filter((c) => c.ok).length}/${s.checks.length} checks\n`,
     );
   }
-  process.stdout.write(
-    `\n${report.passed ? 'all scenarios passed' : 'SOME SCENARIOS FAILED'} in ${(report.wallMs / 1000).toFixed(1)} s\nreports: ${jsonPath}\n         ${htmlPath}\n`,
-  );
-  return report.passed ? 0 : 1;
+  return writeVerdict(report, paths);
 }
 
 function parse(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: {
-      list: { type: 'boolean' },
-      out: { type: 'string' },
-      'endpoint-url': { type: 'string' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { ...SCENARIO_CLI_OPTIONS, 'endpoint-url': { type: 'string' } },
   });
 }
 
@@ -93,14 +84,4 @@ async function endpointEnvironment(endpoint: string) {
   return awsEnvironment({ endpoint });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(
-      `drill failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+runScenarioMain('drill', () => main(process.argv.slice(2)));

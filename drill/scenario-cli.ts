@@ -1,8 +1,11 @@
 /**
  * The front of the scenario runners (`npm run drill`, `npm run gameday`): parse the arguments,
  * answer --help and --list, refuse unknown scenario names. Light on purpose: it imports nothing
- * heavy, so these answers cost no synthesis and no SDK.
+ * heavy, so these answers cost no synthesis and no SDK. And the back of both: the JSON and HTML
+ * reports written, the closing verdict, the exit status.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 interface Named {
   readonly name: string;
@@ -49,4 +52,67 @@ export function scenarioCliFront<V extends { readonly help?: boolean; readonly l
     return { exit: 2 };
   }
   return args;
+}
+
+export interface ReportPaths {
+  readonly jsonPath: string;
+  readonly htmlPath: string;
+}
+
+/** Writes `<name>.json` and `<name>.html` into `out` (relative to `projectRoot`; default reports/). */
+export function writeReports(
+  projectRoot: string,
+  out: string | undefined,
+  name: string,
+  json: unknown,
+  html: string,
+): ReportPaths {
+  const outDir = resolve(projectRoot, out ?? 'reports');
+  mkdirSync(outDir, { recursive: true });
+  const jsonPath = join(outDir, `${name}.json`);
+  const htmlPath = join(outDir, `${name}.html`);
+  writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(htmlPath, html);
+  return { jsonPath, htmlPath };
+}
+
+/** The options both runners take (parseArgs form); each adds its own. */
+export const SCENARIO_CLI_OPTIONS = {
+  list: { type: 'boolean' },
+  out: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The closing lines of a run (the verdict, the wall time, where the reports are); returns the exit status. */
+export function writeVerdict(
+  report: { readonly passed: boolean; readonly wallMs: number },
+  paths: ReportPaths,
+): number {
+  process.stdout.write(
+    `\n${report.passed ? 'all scenarios passed' : 'SOME SCENARIOS FAILED'} in ${(report.wallMs / 1000).toFixed(1)} s\nreports: ${paths.jsonPath}\n         ${paths.htmlPath}\n`,
+  );
+  return report.passed ? 0 : 1;
+}
+
+/**
+ * Runs `main` and sets the exit status from it; a crash prints `<what> failed:` and its stack and
+ * exits 1. With `forceExitMs`, the process exits that long after the status is known, whatever
+ * sockets or pools are still open.
+ */
+export function runScenarioMain(
+  what: string,
+  main: () => Promise<number>,
+  options: { readonly forceExitMs?: number } = {},
+): void {
+  const finish = (code: number) => {
+    process.exitCode = code;
+    if (options.forceExitMs !== undefined) setTimeout(() => process.exit(code), options.forceExitMs).unref();
+  };
+  main().then(finish, (err) => {
+    process.stderr.write(
+      `${what} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    finish(1);
+  });
 }

@@ -6,10 +6,15 @@
  * primary acknowledged), and writes reports/gameday.json and reports/gameday.html. Exits 1 when a
  * scenario's checks fail, 2 on a usage error, 3 when PostgreSQL or moto_server is missing.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { scenarioCliFront } from '../scenario-cli.ts';
+import {
+  runScenarioMain,
+  SCENARIO_CLI_OPTIONS,
+  scenarioCliFront,
+  writeReports,
+  writeVerdict,
+} from '../scenario-cli.ts';
 import { preflight } from './harness.ts';
 import { stackProbeCode } from './probe.ts';
 import { renderHtml, toJson } from './report.ts';
@@ -62,12 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
 
-  const outDir = resolve(PROJECT_ROOT, values.out ?? 'reports');
-  mkdirSync(outDir, { recursive: true });
-  const jsonPath = join(outDir, 'gameday.json');
-  const htmlPath = join(outDir, 'gameday.html');
-  writeFileSync(jsonPath, `${JSON.stringify(toJson(report), null, 2)}\n`);
-  writeFileSync(htmlPath, renderHtml(report));
+  const paths = writeReports(PROJECT_ROOT, values.out, 'gameday', toJson(report), renderHtml(report));
 
   process.stdout.write('\n');
   for (const s of report.scenarios) {
@@ -89,36 +89,16 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${parts.join('   ')}\n`);
     for (const c of s.checks.filter((x) => !x.ok)) process.stdout.write(`        ✘ ${c.name}: ${c.detail}\n`);
   }
-  process.stdout.write(
-    `\n${report.passed ? 'all scenarios passed' : 'SOME SCENARIOS FAILED'} in ${(report.wallMs / 1000).toFixed(1)} s\nreports: ${jsonPath}\n         ${htmlPath}\n`,
-  );
-  return report.passed ? 0 : 1;
+  return writeVerdict(report, paths);
 }
 
 function parse(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: {
-      list: { type: 'boolean' },
-      out: { type: 'string' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { ...SCENARIO_CLI_OPTIONS },
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // The AWS SDK's keep-alive sockets and the pg pools must not keep the process alive.
-    setTimeout(() => process.exit(code), 200).unref();
-  },
-  (err) => {
-    process.stderr.write(
-      `gameday failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exitCode = 1;
-    setTimeout(() => process.exit(1), 200).unref();
-  },
-);
+// The AWS SDK's keep-alive sockets and the pg pools must not keep the process alive.
+runScenarioMain('gameday', () => main(process.argv.slice(2)), { forceExitMs: 200 });

@@ -149,19 +149,25 @@ async function measureFailover(
     : undefined;
 }
 
-/** The newest ReplicationLagBytes the probe published for `nodeId` at or before `at`. */
-async function lagBytesAt(s: ScenarioRun, nodeId: string, at: number): Promise<number | null> {
+/** The datapoints the probe published for `nodeId`'s `metric` between `from` and `to` (ms), 1 s periods. */
+async function probeDatapoints(
+  s: ScenarioRun,
+  nodeId: string,
+  metric: string,
+  from: number,
+  to: number,
+): Promise<{ t: number; v: number }[]> {
   const out = await s.world.clients.cloudWatch.send(
     new GetMetricDataCommand({
-      StartTime: new Date(at - 30_000),
-      EndTime: new Date(at + 1_000),
+      StartTime: new Date(from),
+      EndTime: new Date(to),
       MetricDataQueries: [
         {
-          Id: 'b',
+          Id: 'm',
           MetricStat: {
             Metric: {
               Namespace: PROBE_NAMESPACE,
-              MetricName: PROBE_METRICS.replicationLagBytes,
+              MetricName: metric,
               Dimensions: [
                 { Name: PROBE_DIMENSIONS.service, Value: s.serviceId },
                 { Name: PROBE_DIMENSIONS.node, Value: nodeId },
@@ -175,13 +181,17 @@ async function lagBytesAt(s: ScenarioRun, nodeId: string, at: number): Promise<n
     }),
   );
   const r = out.MetricDataResults?.[0];
-  if (!r?.Timestamps?.length) return null;
-  let best: { t: number; v: number } | undefined;
-  r.Timestamps.forEach((ts, i) => {
-    const v = r.Values?.[i];
-    if (v !== undefined && ts.getTime() <= at && (!best || ts.getTime() > best.t))
-      best = { t: ts.getTime(), v };
+  return (r?.Timestamps ?? []).flatMap((ts, i) => {
+    const v = r?.Values?.[i];
+    return v === undefined ? [] : [{ t: ts.getTime(), v }];
   });
+}
+
+/** The newest ReplicationLagBytes the probe published for `nodeId` at or before `at`. */
+async function lagBytesAt(s: ScenarioRun, nodeId: string, at: number): Promise<number | null> {
+  const points = await probeDatapoints(s, nodeId, PROBE_METRICS.replicationLagBytes, at - 30_000, at + 1_000);
+  let best: { t: number; v: number } | undefined;
+  for (const p of points) if (p.t <= at && (!best || p.t > best.t)) best = p;
   return best?.v ?? null;
 }
 
@@ -398,33 +408,17 @@ export const replicaLagging: GameDayScenario = {
   },
 };
 
+/** The highest ReplicationLagSeconds the probe published for `nodeId` in the last 15 s. */
 async function lagSecondsPublished(s: ScenarioRun, nodeId: string): Promise<number | undefined> {
   const now = Date.now();
-  const out = await s.world.clients.cloudWatch.send(
-    new GetMetricDataCommand({
-      StartTime: new Date(now - 15_000),
-      EndTime: new Date(now + 1_000),
-      MetricDataQueries: [
-        {
-          Id: 'l',
-          MetricStat: {
-            Metric: {
-              Namespace: PROBE_NAMESPACE,
-              MetricName: PROBE_METRICS.replicationLagSeconds,
-              Dimensions: [
-                { Name: PROBE_DIMENSIONS.service, Value: s.serviceId },
-                { Name: PROBE_DIMENSIONS.node, Value: nodeId },
-              ],
-            },
-            Period: 1,
-            Stat: 'Maximum',
-          },
-        },
-      ],
-    }),
+  const points = await probeDatapoints(
+    s,
+    nodeId,
+    PROBE_METRICS.replicationLagSeconds,
+    now - 15_000,
+    now + 1_000,
   );
-  const values = out.MetricDataResults?.[0]?.Values ?? [];
-  return values.length ? Math.max(...values) : undefined;
+  return points.length ? Math.max(...points.map((p) => p.v)) : undefined;
 }
 
 export const plannedSwitchover: GameDayScenario = {
