@@ -13,11 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ChangeResourceRecordSetsCommand,
-  CreateHostedZoneCommand,
-  DeleteHostedZoneCommand,
-} from '@aws-sdk/client-route-53';
+import { CreateHostedZoneCommand, DeleteHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { resetAwsClientsForTests } from '../../lambdas/aws/clients.ts';
@@ -39,6 +35,7 @@ import {
   startPgCluster,
 } from '../../test/support/realdb/postgres.ts';
 import { registerCleanup } from '../../test/support/realdb/process.ts';
+import { createRecord } from '../../test/support/route53-records.ts';
 import { AlarmEvaluator, type AlarmTransition } from './alarms.ts';
 import { WRITES_DDL, WRITES_TABLE } from './client.ts';
 import {
@@ -239,24 +236,12 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
     const inbox = await NotificationInbox.create(clients, TOPIC_NAME);
     for (const s of config.services) {
       if (s.router.type !== 'route53') continue;
-      await clients.route53.send(
-        new ChangeResourceRecordSetsCommand({
-          HostedZoneId: zoneId,
-          ChangeBatch: {
-            Changes: [
-              {
-                Action: 'CREATE',
-                ResourceRecordSet: {
-                  Name: recordName(s.id),
-                  Type: 'CNAME',
-                  TTL: TTL_SECONDS,
-                  ResourceRecords: [{ Value: nodeAddress(s.id, s.initialPrimary) }],
-                },
-              },
-            ],
-          },
-        }),
-      );
+      await createRecord(clients.route53, zoneId, {
+        name: recordName(s.id),
+        type: 'CNAME',
+        ttl: TTL_SECONDS,
+        value: nodeAddress(s.id, s.initialPrimary),
+      });
     }
 
     const lambdaEnv = bindEnvironment(synthesized, moto, bound, inbox.topicArn);
@@ -278,8 +263,7 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
       const requestId = `gameday-req-${++requestSeq}`;
       for (let attempt = 1; attempt <= RETRY_DELAYS_MS.length + 1; attempt++) {
         const at = Date.now();
-        try {
-          const result = await failover.invoke(t.event, requestId);
+        const delivered = (outcome: Pick<Delivery, 'result' | 'error'>) =>
           deliveries.push({
             alarmName: t.alarmName,
             eventId: t.event.id,
@@ -287,19 +271,13 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
             at,
             attempt,
             finishedAt: Date.now(),
-            result,
+            ...outcome,
           });
+        try {
+          delivered({ result: await failover.invoke(t.event, requestId) });
           return;
         } catch (err) {
-          deliveries.push({
-            alarmName: t.alarmName,
-            eventId: t.event.id,
-            state: t.to,
-            at,
-            attempt,
-            finishedAt: Date.now(),
-            error: `${(err as Error).name}: ${(err as Error).message}`,
-          });
+          delivered({ error: `${(err as Error).name}: ${(err as Error).message}` });
           const delay = RETRY_DELAYS_MS[attempt - 1];
           if (delay === undefined || stopped) return;
           await new Promise((r) => setTimeout(r, delay));

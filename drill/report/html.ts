@@ -5,6 +5,7 @@
 import type { DrillReport } from '../run.ts';
 import type { ScenarioOutcome } from '../scenario.ts';
 import { formatEntry } from '../timeline.ts';
+import { REPORT_CSS } from './style.ts';
 import { esc, NODE_COLORS, timelineSvg } from './svg.ts';
 
 /** Phase colours by what the phase is: detection blue, deciding amber, database purple, traffic green, DNS teal/grey. */
@@ -24,16 +25,7 @@ function phaseColor(name: string): string {
   return '#718096';
 }
 
-const CSS = `
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1a202c; margin: 24px auto; max-width: 1060px; padding: 0 16px; }
-h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 32px 0 4px; } h3 { font-size: 14px; margin: 14px 0 6px; }
-.meta { color: #4a5568; margin: 0 0 16px; }
-.pass { color: #276749; font-weight: 600; } .fail { color: #c53030; font-weight: 600; }
-table { border-collapse: collapse; width: 100%; margin: 8px 0; }
-th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e2e8f0; vertical-align: top; }
-th { background: #f7fafc; font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-section.scenario { border-top: 2px solid #e2e8f0; margin-top: 28px; }
+const CSS = `${REPORT_CSS}
 .summary { color: #2d3748; margin: 4px 0 10px; }
 svg.timeline { display: block; max-width: 100%; height: auto; background: #fff; }
 svg .lane-label, svg .axis { font-size: 11px; fill: #4a5568; }
@@ -43,16 +35,10 @@ svg .budget-text { font-size: 10px; fill: #c53030; }
 svg .grid { stroke: #e2e8f0; } svg .axis-line, svg .tick { stroke: #a0aec0; }
 svg .budget-line { stroke-dasharray: 6,4; stroke-width: 1.5; }
 svg .lag-line { stroke-width: 2; }
-.legend { display: flex; flex-wrap: wrap; gap: 12px; font-size: 12px; color: #4a5568; margin: 4px 0 8px; }
-.legend span::before { content: ""; display: inline-block; width: 12px; height: 10px; margin-right: 4px; vertical-align: -1px; background: var(--c); }
 .rto { display: flex; height: 22px; border-radius: 3px; overflow: hidden; margin: 6px 0 2px; background: #edf2f7; }
 .rto div { height: 100%; min-width: 2px; }
-ul.checks { list-style: none; padding: 0; margin: 4px 0; } ul.checks li::before { margin-right: 6px; }
-ul.checks li.ok::before { content: "✔"; color: #276749; } ul.checks li.ko::before { content: "✘"; color: #c53030; }
 figure.timeline-figure { margin: 0; padding: 10px 12px; background: #fff; }
 figcaption { font-size: 14px; margin: 0 0 6px; color: #2d3748; }
-details { margin: 8px 0; } summary { cursor: pointer; color: #2b6cb0; }
-pre { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: #f7fafc; padding: 10px; overflow-x: auto; white-space: pre; }
 dl.model { display: grid; grid-template-columns: 160px 1fr; gap: 4px 12px; } dl.model dt { font-weight: 600; } dl.model dd { margin: 0; }
 `;
 

@@ -26,11 +26,7 @@ import {
   CreateTargetGroupCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import {
-  ChangeResourceRecordSetsCommand,
-  CreateHostedZoneCommand,
-  Route53Client,
-} from '@aws-sdk/client-route-53';
+import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CLIENT_CONFIG } from '../../lambdas/aws/clients.ts';
@@ -40,6 +36,7 @@ import { DynamoDbState } from '../../lambdas/aws/dynamodb-state.ts';
 import { SnsNotifier } from '../../lambdas/aws/sns-notifier.ts';
 import { TrafficRouter } from '../../lambdas/aws/traffic-router.ts';
 import { type FailoverConfig, findService, healthAlarmName } from '../../lambdas/domain/config.ts';
+import { createRecord } from '../../test/support/route53-records.ts';
 import type { Environment } from '../run.ts';
 import type { Scenario, ScenarioResources } from '../scenario.ts';
 import type { Backend } from './backend.ts';
@@ -224,24 +221,12 @@ export function awsEnvironment(options: AwsEnvironmentOptions): Environment {
       if (r.type === 'route53') {
         const primaryId = scenario.before?.primary ?? service.initialPrimary;
         const primary = service.nodes.find((n) => n.id === primaryId);
-        await route53.send(
-          new ChangeResourceRecordSetsCommand({
-            HostedZoneId: zoneId,
-            ChangeBatch: {
-              Changes: [
-                {
-                  Action: 'CREATE',
-                  ResourceRecordSet: {
-                    Name: r.recordName,
-                    Type: r.recordType,
-                    TTL: r.ttlSeconds,
-                    ResourceRecords: [{ Value: required(primary?.address, 'initial primary address') }],
-                  },
-                },
-              ],
-            },
-          }),
-        );
+        await createRecord(route53, zoneId, {
+          name: r.recordName,
+          type: r.recordType,
+          ttl: r.ttlSeconds,
+          value: required(primary?.address, 'initial primary address'),
+        });
       }
       for (const node of service.nodes) {
         await cloudWatch.send(

@@ -33,7 +33,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
-  ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
   ListResourceRecordSetsCommand,
   Route53Client,
@@ -59,6 +58,7 @@ import { JsonLogger } from '../../lambdas/runtime/logger.ts';
 import { EmfMetrics } from '../../lambdas/runtime/metrics.ts';
 import { type SynthesizedWorkflow, synthesizeWorkflow } from '../workflow/harness.ts';
 import { applyEnv, type MotoServer, type StartMotoOptions, useMoto } from './moto.ts';
+import { createRecord } from './route53-records.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: AWS JSON answers are walked structurally
 type Json = any;
@@ -305,19 +305,7 @@ export async function createARecord(
   ttl: number,
   action: 'CREATE' | 'UPSERT' = 'CREATE',
 ): Promise<void> {
-  await clients.route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: action,
-            ResourceRecordSet: { Name: name, Type: 'A', TTL: ttl, ResourceRecords: [{ Value: value }] },
-          },
-        ],
-      },
-    }),
-  );
+  await createRecord(clients.route53, zoneId, { name, type: 'A', ttl, value, action });
 }
 
 /** The values of every A record called `name` in the zone (normally exactly one record, one value). */
