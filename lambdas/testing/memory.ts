@@ -377,7 +377,7 @@ export class MemoryTraffic implements TrafficPort {
   /** Every batch, in order: one entry is one API call. */
   readonly calls: TrafficCall[] = [];
 
-  constructor(private readonly config: FailoverConfig) {
+  constructor(readonly config: FailoverConfig) {
     for (const s of config.services) this.routing.set(s.id, s.initialPrimary);
   }
 
@@ -441,6 +441,22 @@ export class MemoryTraffic implements TrafficPort {
     const list = this.faults.get(serviceId) ?? [];
     list.push(fault);
     this.faults.set(serviceId, list);
+  }
+
+  /**
+   * Route 53's no-op compare-and-swap (DELETE and CREATE of the record's exact value, one batch):
+   * a change id when the record holds exactly `nodeId`, undefined when the DELETE would not match.
+   * Recorded as a call whose change keeps `from` = `to`, so `appliedChanges` leaves it out.
+   */
+  confirm(serviceId: string, nodeId: string): string | undefined {
+    if (!this.routing.has(serviceId)) throw new UnknownServiceError(serviceId);
+    const service = findService(this.config, serviceId)!;
+    const r = service.router;
+    const group =
+      r.type === 'route53' ? r.hostedZoneId : r.type === 'elbv2-target' ? r.targetGroupArn : r.listenerArn;
+    const holds = this.routing.get(serviceId) === nodeId;
+    this.calls.push({ group, changes: [{ serviceId, from: nodeId, to: nodeId }], applied: holds });
+    return holds ? `C${this.calls.length}` : undefined;
   }
 
   /** Changes that actually moved traffic, in order. */
