@@ -70,6 +70,21 @@ export class SimRouting implements TrafficPort, ChangeStatusPort {
     return this.inner.current(serviceId);
   }
 
+  /** The no-op compare-and-swap on the record's value: a change that propagates like any other. */
+  async confirmRecord(serviceId: string, nodeId: string): Promise<string | undefined> {
+    if (this.inner.confirm(serviceId, nodeId) === undefined) return undefined;
+    const id = `C${String(++this.seq).padStart(4, '0')}DRILL`;
+    this.insyncAt.set(id, this.clock.now() + this.propagationMs);
+    return id;
+  }
+
+  /** The drill models no load-balancer health checks: a registered target is healthy. */
+  async targetHealth(serviceId: string, nodeId: string): Promise<string | undefined> {
+    const router = findService(this.config, serviceId)?.router;
+    if (router?.type === 'elbv2-weighted') return 'healthy';
+    return this.inner.pointsAt(serviceId) === nodeId ? 'healthy' : undefined;
+  }
+
   async changeStatus(changeId: string): Promise<'PENDING' | 'INSYNC'> {
     const at = this.insyncAt.get(changeId);
     if (at === undefined) {

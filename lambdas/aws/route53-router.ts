@@ -135,6 +135,37 @@ export class Route53Router {
     }
   }
 
+  /**
+   * A change id that goes INSYNC only when the name servers answer with `nodeId`'s address, for a
+   * shift whose own id is unknown (applied and retried, read back after an uncertain failure,
+   * settled by the SDK's retry). One atomic batch [DELETE <nodeId's value exactly>, CREATE <the
+   * same>]: a compare-and-swap that changes nothing, refused (undefined) unless the record holds
+   * exactly that value. Route 53 applies a zone's changes in order, so this change is INSYNC only
+   * once every earlier change of the zone, the shift included, has propagated.
+   */
+  async confirmRecord(serviceId: string, nodeId: string): Promise<string | undefined> {
+    const service = this.services.get(serviceId);
+    if (!service) throw new UnknownServiceError(serviceId);
+    const node = service.nodes.find((n) => n.id === nodeId);
+    if (!node?.address) throw new UnknownServiceError(`${serviceId}/${nodeId}`);
+    const planned = { router: service.router, from: node, to: node } as PlannedChange;
+    try {
+      const out = await this.client.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: service.router.hostedZoneId,
+          ChangeBatch: {
+            Comment: `failover: confirm ${serviceId} on ${nodeId}`.slice(0, MAX_COMMENT),
+            Changes: toChanges(planned),
+          },
+        }),
+      );
+      return out.ChangeInfo?.Id;
+    } catch (err) {
+      if (isSwapMismatch(err)) return undefined;
+      rethrowAws('ChangeResourceRecordSets', err);
+    }
+  }
+
   private plan(change: TrafficChange, index: number, seen: Set<string>): PlannedChange | Result {
     const invalid = (errorName: string, message: string): Result => ({
       serviceId: change.serviceId,

@@ -102,6 +102,13 @@ export class TrafficRouter implements TrafficPort {
     return this.route53.changeStatus(changeId);
   }
 
+  /** Route 53 services: a change id confirming the record holds `nodeId`'s value (Route53Router.confirmRecord). */
+  async confirmRecord(serviceId: string, nodeId: string): Promise<string | undefined> {
+    const service = findService(this.config, serviceId);
+    if (!service) throw new UnknownServiceError(serviceId);
+    return service.router.type === 'route53' ? this.route53.confirmRecord(serviceId, nodeId) : undefined;
+  }
+
   /** Load-balancer health of a node (ELB-routed services only); undefined otherwise. */
   async targetHealth(serviceId: string, nodeId: string): Promise<string | undefined> {
     const service = findService(this.config, serviceId);

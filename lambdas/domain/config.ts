@@ -196,6 +196,11 @@ export const switchoverSchema = z.strictObject({
   pollIntervalSeconds: z.number().int().min(1).max(300).default(5),
   /** Give up (and roll back) when the replica has not caught up by then. */
   catchUpTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
+  /**
+   * Give up (and roll back) when the new primary is not verified by then: Route 53 change INSYNC,
+   * or the load balancer's health check passing on the new target (interval x healthy threshold).
+   */
+  verifyTimeoutSeconds: z.number().int().min(10).max(3600).default(180),
 });
 
 const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d{1,2}';

@@ -128,7 +128,10 @@ export function executionName(request: WorkflowRequestInput, now?: number): stri
 // Preconditions and plan
 // ---------------------------------------------------------------------------------------------
 
-/** Route 53 changes are INSYNC within about a minute; three minutes leaves room for a slow one. */
+/**
+ * The default verify bound (`switchover.verifyTimeoutSeconds`): Route 53 changes are INSYNC within
+ * about a minute, and an ELB target with the default health check (30 s x 5) is healthy in 150 s.
+ */
 export const VERIFY_TIMEOUT_SECONDS = 180;
 /** Slack on the lease beyond the sum of the workflow's own timeouts (Lambda retries, Wait rounding). */
 const LEASE_MARGIN_SECONDS = 600;
@@ -420,7 +423,7 @@ export function planWorkflow(input: PlanInput): PlanDecision {
     leaseExpiresAt: now + leaseSeconds(service) * 1000,
     pollIntervalSeconds: service.switchover.pollIntervalSeconds,
     catchUpTimeoutSeconds: service.switchover.catchUpTimeoutSeconds,
-    verifyTimeoutSeconds: VERIFY_TIMEOUT_SECONDS,
+    verifyTimeoutSeconds: service.switchover.verifyTimeoutSeconds,
     hookTimeoutSeconds,
     hooks,
     hookCalls,
@@ -441,7 +444,10 @@ export function leaseSeconds(service: ServiceConfig): number {
   const hookSeconds = longest * 2;
   // fence, promote, demote forward; demote and unfence on rollback.
   return (
-    5 * hookSeconds + service.switchover.catchUpTimeoutSeconds + VERIFY_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS
+    5 * hookSeconds +
+    service.switchover.catchUpTimeoutSeconds +
+    service.switchover.verifyTimeoutSeconds +
+    LEASE_MARGIN_SECONDS
   );
 }
 
@@ -607,8 +613,15 @@ export interface VerifyInput {
   readonly targetAlarm: AlarmStateValue | 'UNKNOWN';
   /** Where the router points now, undefined when it matches no node or several. */
   readonly current: string | undefined;
-  /** Route 53 change status; undefined when the router has no change to track (ELB). */
-  readonly changeStatus: 'PENDING' | 'INSYNC' | undefined;
+  /**
+   * What clients are really sent to, by router kind:
+   * - `route53`: the status of a change that carries the new value (the shift's own, or the
+   *   confirmation of the record's value), undefined while there is none;
+   * - `elb`: the new target's health at the load balancer, undefined when it is not registered.
+   */
+  readonly delivery:
+    | { readonly router: 'route53'; readonly changeStatus: 'PENDING' | 'INSYNC' | undefined }
+    | { readonly router: 'elb'; readonly targetHealth: string | undefined };
   readonly deadline: number;
   readonly now: number;
 }
@@ -618,16 +631,32 @@ export type VerifyAssessment =
   | { readonly status: 'pending'; readonly detail: string }
   | { readonly status: 'failed'; readonly detail: string };
 
+/**
+ * Verified only when clients reach the new primary: healthy by its alarm, the router pointing at
+ * it, AND the name servers answering with it (Route 53 change INSYNC) or the load balancer
+ * passing its health check (ELB target `healthy`; `initial` is not yet, `unhealthy` never).
+ * Until the deadline it is pending; then it fails, and the workflow rolls back.
+ */
 export function assessVerification(input: VerifyInput): VerifyAssessment {
-  const { plan, targetAlarm, current, changeStatus, deadline, now } = input;
+  const { plan, targetAlarm, current, delivery, deadline, now } = input;
   const problems: string[] = [];
   if (targetAlarm !== 'OK') problems.push(`${plan.to} is not healthy (alarm ${targetAlarm})`);
   if (current !== plan.to) problems.push(`traffic points at ${current ?? 'no single node'}, not ${plan.to}`);
-  if (changeStatus === 'PENDING') problems.push('the Route 53 change is still PENDING');
+  if (delivery.router === 'route53') {
+    if (delivery.changeStatus === 'PENDING') problems.push('the Route 53 change is still PENDING');
+    else if (delivery.changeStatus === undefined && current === plan.to)
+      problems.push('no Route 53 change to wait for yet');
+  } else if (delivery.targetHealth !== 'healthy') {
+    problems.push(
+      `the load balancer reports ${plan.to}'s target ${delivery.targetHealth ?? 'not registered'}, not healthy`,
+    );
+  }
   if (problems.length === 0) {
     return {
       status: 'verified',
-      detail: `${plan.to} healthy and serving traffic${changeStatus ? ' (Route 53 change INSYNC)' : ''}`,
+      detail: `${plan.to} healthy and serving traffic (${
+        delivery.router === 'route53' ? 'Route 53 change INSYNC' : 'load balancer target healthy'
+      })`,
     };
   }
   const detail = problems.join('; ');

@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { checkCatchUp } from '../app/workflow/catch-up.ts';
 import { commit, notify } from '../app/workflow/commit.ts';
 import { recordDemote } from '../app/workflow/demote.ts';
-import type { ChangeStatusPort, WorkflowDeps } from '../app/workflow/deps.ts';
+import type { WorkflowDeps } from '../app/workflow/deps.ts';
 import {
   type ExecutionState,
   executionStateSchema,
@@ -22,7 +22,6 @@ import { rollbackTraffic, shiftTraffic } from '../app/workflow/traffic.ts';
 import { checkVerify } from '../app/workflow/verify.ts';
 import { describeIssues } from '../domain/config.ts';
 import { InvalidInputError } from '../domain/errors.ts';
-import type { TrafficPort } from '../domain/ports.ts';
 import { buildAwsPorts } from '../runtime/aws-ports.ts';
 
 const stepSchema = z.looseObject({ step: z.enum(STEPS) });
@@ -92,14 +91,10 @@ function parse<T extends z.ZodType>(schema: T, event: unknown): z.output<T> {
   );
 }
 
-function tracksChanges(traffic: TrafficPort): traffic is TrafficPort & ChangeStatusPort {
-  return typeof (traffic as Partial<ChangeStatusPort>).changeStatus === 'function';
-}
-
-/** The AWS wiring: the shared composition root, plus Route 53 change tracking for the verify step. */
+/** The AWS wiring: the shared composition root; the router also answers the verify step's questions. */
 export function productionDeps(env: NodeJS.ProcessEnv = process.env): WorkflowDeps {
   const ports = buildAwsPorts('workflow', env);
-  return { ...ports, ...(tracksChanges(ports.traffic) ? { changes: ports.traffic } : {}) };
+  return { ...ports, changes: ports.traffic };
 }
 
 let production: WorkflowHandler | undefined;

@@ -23,15 +23,7 @@ import { SqsShiftQueue } from '../aws/sqs-shift-queue.ts';
 import { TrafficRouter } from '../aws/traffic-router.ts';
 import type { FailoverConfig } from '../domain/config.ts';
 import type { NodeActionPort } from '../domain/node-actions.ts';
-import type {
-  AlarmPort,
-  Clock,
-  LagPort,
-  NotifierPort,
-  ShiftQueuePort,
-  StatePort,
-  TrafficPort,
-} from '../domain/ports.ts';
+import type { AlarmPort, Clock, LagPort, NotifierPort, ShiftQueuePort, StatePort } from '../domain/ports.ts';
 import { loadRuntimeConfig, requireEnv } from './config.ts';
 import { JsonLogger, parseLogLevel } from './logger.ts';
 import { EmfMetrics } from './metrics.ts';
@@ -41,7 +33,7 @@ export interface AwsPorts {
   readonly alarms: AlarmPort;
   readonly lag: LagPort;
   readonly state: StatePort;
-  readonly traffic: TrafficPort;
+  readonly traffic: TrafficRouter;
   readonly notifier: NotifierPort;
   readonly logger: JsonLogger;
   readonly metrics: EmfMetrics;

@@ -52,6 +52,7 @@ import type {
   TrafficShiftResult,
 } from '../domain/types.ts';
 import { ManualClock, type ManualClockOptions } from './clock.ts';
+import { MemoryChanges } from './verify-signals.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Alarms
@@ -621,6 +622,8 @@ export interface MemoryEnvironment {
   readonly notifier: MemoryNotifier;
   readonly logger: MemoryLogger;
   readonly metrics: MemoryMetrics;
+  /** Route 53 change status (INSYNC at the first poll) and ELB target health, over `traffic`. */
+  readonly changes: MemoryChanges;
 }
 
 /**
@@ -632,16 +635,18 @@ export function createMemoryEnvironment(
   options: MemoryEnvironmentOptions = {},
 ): MemoryEnvironment {
   const clock = options.clock instanceof ManualClock ? options.clock : new ManualClock(options.clock);
+  const traffic = new MemoryTraffic(config);
   const env: MemoryEnvironment = {
     config,
     clock,
     alarms: new MemoryAlarms(config),
     lag: new MemoryLag(config, clock),
     state: new MemoryState(),
-    traffic: new MemoryTraffic(config),
+    traffic,
     notifier: new MemoryNotifier(),
     logger: new MemoryLogger(options.echoLogs ?? false),
     metrics: new MemoryMetrics(),
+    changes: new MemoryChanges(traffic),
   };
   const initialAlarm = options.alarms ?? 'OK';
   for (const service of config.services) {

@@ -14,7 +14,7 @@ import { findService } from '../domain/config.ts';
 import type { MemoryTraffic } from './memory.ts';
 
 export interface MemoryChangesOptions {
-  /** GetChange polls a change answers PENDING before INSYNC; 'never' = the name servers never sync. @default 1 */
+  /** GetChange polls a change answers PENDING before INSYNC; 'never' = the name servers never sync. @default 0 */
   readonly pendingPolls?: number | 'never';
 }
 
@@ -42,7 +42,7 @@ export class MemoryChanges implements ChangeStatusPort {
     if (n <= this.insync) return 'INSYNC';
     const polled = (this.pollsOf.get(changeId) ?? 0) + 1;
     this.pollsOf.set(changeId, polled);
-    const pending = this.options.pendingPolls ?? 1;
+    const pending = this.options.pendingPolls ?? 0;
     if (pending === 'never' || polled <= pending) return 'PENDING';
     this.insync = n;
     return 'INSYNC';

@@ -644,3 +644,39 @@ describe('Route53Router.changeStatus', () => {
     await expect(router().changeStatus('C1')).rejects.toBeInstanceOf(TransientAwsError);
   });
 });
+
+describe('Route53Router.confirmRecord', () => {
+  it("sends a no-op compare-and-swap of the node's exact value and returns its change id", async () => {
+    r53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('C7'));
+    expect(await router().confirmRecord('orders-db', 'db-b')).toBe('/change/C7');
+    expect(r53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input).toEqual({
+      HostedZoneId: ZONE,
+      ChangeBatch: {
+        Comment: 'failover: confirm orders-db on db-b',
+        Changes: swap('orders-db.example.com.', 'A', 15, '10.0.2.10', '10.0.2.10'),
+      },
+    });
+  });
+
+  it('returns undefined when the record does not hold exactly that value (InvalidChangeBatch)', async () => {
+    r53.on(ChangeResourceRecordSetsCommand).rejects(mismatch());
+    expect(await router().confirmRecord('orders-db', 'db-b')).toBeUndefined();
+  });
+
+  it("returns undefined on moto's InvalidInput for the same mismatch", async () => {
+    r53
+      .on(ChangeResourceRecordSetsCommand)
+      .rejects(new InvalidInput({ message: 'Invalid request', $metadata: { httpStatusCode: 400 } }));
+    expect(await router().confirmRecord('orders-db', 'db-b')).toBeUndefined();
+  });
+
+  it('maps throttling to TransientAwsError (the step is retried)', async () => {
+    r53.on(ChangeResourceRecordSetsCommand).rejects(awsErrors.throttling());
+    await expect(router().confirmRecord('orders-db', 'db-b')).rejects.toBeInstanceOf(TransientAwsError);
+  });
+
+  it('throws UnknownServiceError for a service or node it does not route', async () => {
+    await expect(router().confirmRecord('git', 'git-1')).rejects.toBeInstanceOf(UnknownServiceError);
+    await expect(router().confirmRecord('orders-db', 'db-z')).rejects.toBeInstanceOf(UnknownServiceError);
+  });
+});

@@ -32,7 +32,7 @@ function world(lagScript: (check: number) => number | undefined = (n) => (n === 
     state: h.env.state,
     traffic: h.env.traffic,
     notifier: h.env.notifier,
-    changes: { changeStatus: async () => 'INSYNC' },
+    changes: h.env.changes,
     logger: h.env.logger,
     metrics: h.env.metrics,
     clock: h.env.clock,

@@ -124,7 +124,7 @@ beforeAll(() => {
 async function play(engine: 'asl' | 'local', scenario: Scenario) {
   const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
   scenario.setup?.(env);
-  const deps: WorkflowDeps = { ...env, changes: { changeStatus: async () => 'INSYNC' } };
+  const deps: WorkflowDeps = { ...env };
   const hooks = new TestHooks();
   for (const name of ['fence', 'promote', 'demote']) {
     const arn = hookArn(name);

@@ -114,7 +114,7 @@ describe('races (in memory, seeded interleavings)', () => {
         const deps: WorkflowDeps = {
           ...env,
           ...ports,
-          changes: { changeStatus: async () => 'INSYNC' },
+          changes: env.changes,
         };
         const runner = new WorkflowRunner({
           synthesized,

@@ -15,6 +15,7 @@ import { type HookPayload, leaseSeconds, type WorkflowMode } from '../../lambdas
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { MemoryChanges } from '../../lambdas/testing/verify-signals.ts';
 import {
   type ExecutionOutcome,
   named,
@@ -94,12 +95,8 @@ async function run(
   const log = new CallLog(env.clock);
   const port = <T extends object>(p: T, name: string) =>
     instrument(p, name, { log, fault: injector.hook(name) });
-  let changePolls = 0;
-  const changes = {
-    // Route 53 GetChange: PENDING once, then INSYNC.
-    changeStatus: async (_id: string): Promise<'PENDING' | 'INSYNC'> =>
-      ++changePolls > 1 ? 'INSYNC' : 'PENDING',
-  };
+  // Route 53 GetChange: each change PENDING once, then INSYNC (with every earlier one).
+  const changes = new MemoryChanges(env.traffic, { pendingPolls: 1 });
   const deps: WorkflowDeps = {
     config,
     alarms: port(env.alarms, 'alarms'),

@@ -184,13 +184,13 @@ const settled = new WeakSet<Promise<ExecutionOutcome>>();
 // In-memory worlds
 // ---------------------------------------------------------------------------------------------
 
-/** Route 53's GetChange answering INSYNC at once. */
-export const INSYNC_AT_ONCE: ChangeStatusPort = { changeStatus: async () => 'INSYNC' };
-
-/** The step Lambda's ports: the in-memory environment, Route 53 changes as `changes` says. */
+/**
+ * The step Lambda's ports: the in-memory environment, Route 53 changes and ELB target health as
+ * `changes` says (the environment's own: INSYNC at the first poll, registered targets healthy).
+ */
 export function memoryWorkflowDeps(
   env: MemoryEnvironment,
-  changes: ChangeStatusPort = INSYNC_AT_ONCE,
+  changes: ChangeStatusPort = env.changes,
 ): WorkflowDeps {
   const { config, alarms, lag, state, traffic, notifier, logger, metrics, clock } = env;
   return { config, alarms, lag, state, traffic, notifier, changes, logger, metrics, clock };

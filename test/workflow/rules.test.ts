@@ -648,16 +648,31 @@ describe('assessVerification', () => {
       plan: p,
       targetAlarm: 'OK',
       current: 'b',
-      changeStatus: 'INSYNC',
+      delivery: { router: 'route53', changeStatus: 'INSYNC' },
       deadline: NOW + 1,
       now: NOW,
       ...over,
     });
+  const elb = (targetHealth: string | undefined) => ({ delivery: { router: 'elb' as const, targetHealth } });
 
   it.each([
     ['healthy, routed, INSYNC', {}, 'verified', /b healthy and serving traffic \(Route 53 change INSYNC\)/],
-    ['no change to track (ELB)', { changeStatus: undefined }, 'verified', /serving traffic$/],
-    ['change still PENDING', { changeStatus: 'PENDING' as const }, 'pending', /PENDING/],
+    [
+      'Route 53 without a change to wait for',
+      { delivery: { router: 'route53' as const, changeStatus: undefined } },
+      'pending',
+      /no Route 53 change to wait for yet/,
+    ],
+    [
+      'change still PENDING',
+      { delivery: { router: 'route53' as const, changeStatus: 'PENDING' as const } },
+      'pending',
+      /PENDING/,
+    ],
+    ['ELB target healthy', elb('healthy'), 'verified', /load balancer target healthy\)$/],
+    ['ELB target still initial', elb('initial'), 'pending', /reports b's target initial, not healthy/],
+    ['ELB target unhealthy', elb('unhealthy'), 'pending', /reports b's target unhealthy, not healthy/],
+    ['ELB target not registered', elb(undefined), 'pending', /target not registered/],
     ['router points elsewhere', { current: 'a' }, 'pending', /traffic points at a, not b/],
     ['target unhealthy', { targetAlarm: 'ALARM' as const }, 'pending', /b is not healthy/],
     [
@@ -665,6 +680,12 @@ describe('assessVerification', () => {
       { current: undefined, now: NOW + 1 },
       'failed',
       /not verified within 180 s: traffic points at no single node/,
+    ],
+    [
+      'deadline passed with an unhealthy ELB target',
+      { ...elb('unhealthy'), now: NOW + 1 },
+      'failed',
+      /not verified within 180 s: the load balancer reports b's target unhealthy/,
     ],
   ])('%s', (_label, over, status, detail) => {
     const a = v(over);
@@ -675,7 +696,7 @@ describe('assessVerification', () => {
 
 describe('leaseSeconds', () => {
   it('covers every hook with a retry, the catch-up and verify windows, and a margin', () => {
-    expect(leaseSeconds(service)).toBe(5 * 45 * 2 + 120 + VERIFY_TIMEOUT_SECONDS + 600);
+    expect(leaseSeconds(service)).toBe(5 * 45 * 2 + 120 + service.switchover.verifyTimeoutSeconds + 600);
     expect(leaseSeconds(bare)).toBe(5 * 60 * 2 + 300 + VERIFY_TIMEOUT_SECONDS + 600);
   });
 });

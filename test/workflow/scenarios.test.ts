@@ -12,6 +12,7 @@ import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import { executionName, type HookPayload, type WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { MemoryChanges } from '../../lambdas/testing/verify-signals.ts';
 import {
   type ExecutionOutcome,
   memoryWorkflowDeps,
@@ -72,15 +73,10 @@ function world(options: WorldOptions = {}): World {
   const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
   const hooks = new TestHooks().register(FENCE).register(PROMOTE).register(DEMOTE);
   options.hooks?.(hooks);
-  const changeStatusCalls: string[] = [];
-  const pendingPolls = options.pendingPolls ?? 1;
+  const changes = new MemoryChanges(env.traffic, { pendingPolls: options.pendingPolls ?? 1 });
+  const changeStatusCalls = changes.polls;
   const deps: WorkflowDeps = {
-    ...memoryWorkflowDeps(env, {
-      changeStatus: async (changeId) => {
-        changeStatusCalls.push(changeId);
-        return changeStatusCalls.length > pendingPolls ? 'INSYNC' : 'PENDING';
-      },
-    }),
+    ...memoryWorkflowDeps(env, changes),
     ...options.ports?.(env),
   };
   const checks = new Map<string, number>();

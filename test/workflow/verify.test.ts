@@ -158,7 +158,10 @@ describe('verify: Route 53 change INSYNC before commit, whatever path the shift 
       'uncertain failure read back as done',
       { setUp: (env) => env.traffic.failNext(DNS, { errorName: 'TimeoutError', apply: true }) },
     ],
-    ['the router settled it without a change id (SDK retry found the record moved)', { traffic: withoutChangeIds }],
+    [
+      'the router settled it without a change id (SDK retry found the record moved)',
+      { traffic: withoutChangeIds },
+    ],
   ];
   // The first path's interceptor is stateful: a fresh one per world.
   const options = (i: number, extra: MemoryChangesOptions): WorldOptions => ({
@@ -212,7 +215,11 @@ describe('verify: Route 53 change INSYNC before commit, whatever path the shift 
     });
     const out = await w.runner.start(request(DNS));
     expectRolledBack(w, out, DNS);
-    expect(w.env.traffic.calls.filter((c) => c.changes.some((ch) => ch.from === ch.to && ch.to === 'b' && c.applied))).toEqual([]);
+    expect(
+      w.env.traffic.calls.filter((c) =>
+        c.changes.some((ch) => ch.from === ch.to && ch.to === 'b' && c.applied),
+      ),
+    ).toEqual([]);
   });
 });
 

@@ -21,9 +21,25 @@ import type {
 } from '../../domain/ports.ts';
 import type { AlarmStateValue, LagSample } from '../../domain/types.ts';
 
-/** Route 53 `GetChange`: the verify step waits for INSYNC. TrafficRouter implements it. */
+/**
+ * What the verify step asks the router beyond where traffic points. TrafficRouter implements it.
+ * - Route 53: the name servers must answer with the new address (`GetChange` INSYNC) before the
+ *   change is committed and the old primary demoted.
+ * - ELB: the load balancer must see the new target `healthy`, not merely registered.
+ */
 export interface ChangeStatusPort {
+  /** Route 53 `GetChange`: PENDING until every authoritative name server has the change. */
   changeStatus(changeId: string): Promise<'PENDING' | 'INSYNC'>;
+  /**
+   * Route 53: a change id to wait for when the shift has none (an applied shift retried, read back
+   * after an uncertain failure, or settled by the SDK's own retry): a no-op compare-and-swap that
+   * deletes and re-creates the record with `nodeId`'s exact value in one atomic batch. Route 53
+   * applies a zone's changes in order, so that change is INSYNC only once the name servers also
+   * have the shift before it. Undefined when the record does not hold exactly that value.
+   */
+  confirmRecord(serviceId: string, nodeId: string): Promise<string | undefined>;
+  /** ELB: the node's target health as the load balancer sees it (`healthy`, `initial`, `unhealthy`, ...); undefined when not registered. */
+  targetHealth(serviceId: string, nodeId: string): Promise<string | undefined>;
 }
 
 export interface WorkflowDeps {
@@ -33,8 +49,8 @@ export interface WorkflowDeps {
   readonly state: StatePort;
   readonly traffic: TrafficPort;
   readonly notifier: NotifierPort;
-  /** When absent, verification relies on health and the router's read-back alone. */
-  readonly changes?: ChangeStatusPort;
+  /** Route 53 change status and ELB target health for the verify step (TrafficRouter in AWS). */
+  readonly changes: ChangeStatusPort;
   readonly logger: Logger;
   readonly metrics: MetricsPort;
   readonly clock: Clock;

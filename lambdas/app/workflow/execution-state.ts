@@ -36,6 +36,8 @@ export interface VerifyStep {
   readonly startedAt: number;
   readonly deadline: number;
   readonly checks: number;
+  /** Route 53: the change being waited for (the shift's, or the confirmation of the record's value). */
+  readonly changeId?: string;
   readonly detail: string;
 }
 
@@ -171,6 +173,7 @@ export const executionStateSchema = z.looseObject({
       startedAt: z.number(),
       deadline: z.number(),
       checks: z.number().int(),
+      changeId: z.string().optional(),
       detail: z.string(),
     })
     .optional(),

@@ -25,7 +25,7 @@ import { actionForRole } from '../../domain/action-config.ts';
 import { findService } from '../../domain/config.ts';
 import { InvalidInputError, LeaseLostError } from '../../domain/errors.ts';
 import type { StoredClusterState } from '../../domain/types.ts';
-import { VERIFY_TIMEOUT_SECONDS, type WorkflowPlan } from '../../domain/workflow.ts';
+import type { WorkflowPlan } from '../../domain/workflow.ts';
 import type { WorkflowDeps } from './deps.ts';
 import type { ExecutionState, StepName } from './execution-state.ts';
 
@@ -60,7 +60,7 @@ export function planProblems(deps: Pick<WorkflowDeps, 'config'>, plan: WorkflowP
   const expected: [keyof WorkflowPlan, number][] = [
     ['pollIntervalSeconds', service.switchover.pollIntervalSeconds],
     ['catchUpTimeoutSeconds', service.switchover.catchUpTimeoutSeconds],
-    ['verifyTimeoutSeconds', VERIFY_TIMEOUT_SECONDS],
+    ['verifyTimeoutSeconds', service.switchover.verifyTimeoutSeconds],
   ];
   for (const [field, value] of expected) {
     if (plan[field] !== value)

@@ -121,7 +121,6 @@ export class Sim {
       ...this.env,
       // The workflow runs no node actions here: an operator's move is not a failed promotion.
       traffic: this.operatorTraffic(traffic),
-      changes: { changeStatus: async () => 'INSYNC' },
     });
   }
 
