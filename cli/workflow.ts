@@ -3,9 +3,12 @@
  * optionally follow it to the end.
  *
  * The execution name is the workflow's own deterministic name for the request (executionName in
- * lambdas/domain/workflow.ts): running the same command again, or the SDK retrying a StartExecution
- * whose answer was lost, meets ExecutionAlreadyExists, and the CLI reports (and can follow) that
- * execution instead of starting a second role change.
+ * lambdas/domain/workflow.ts): the intent (service, mode, target, force, dry run, request id) and
+ * the epoch it was made against, `--expected-epoch` or else the one read from the state table now.
+ * Running the same command again while it runs, or the SDK retrying a StartExecution whose answer
+ * was lost, meets ExecutionAlreadyExists, and the CLI reports (and can follow) that execution; the
+ * same command after it changed the primary is answered "already ran" (the current epoch's change
+ * was made by that very request); a request after anything else changed the service is new.
  */
 import {
   DescribeExecutionCommand,
@@ -17,6 +20,7 @@ import {
 import type { ServiceConfig } from '../lambdas/domain/config.ts';
 import { currentState } from '../lambdas/domain/decide.ts';
 import { InvalidInputError, UsageError } from '../lambdas/domain/errors.ts';
+import type { ClusterState } from '../lambdas/domain/types.ts';
 import {
   executionName,
   parseWorkflowRequest,
@@ -52,9 +56,10 @@ export async function runWorkflowCommand(ctx: CommandContext, cmd: WorkflowComma
       cmd.name,
     );
   }
-  const request = buildRequest(ctx, cmd);
-  const now = ctx.clock.now();
-  const name = executionName(request, now);
+  // The request names the state it was made on: the epoch the operator gave, or the one read now.
+  const state = currentState(await (await services.state()).get(service.id), service);
+  const request = buildRequest(ctx, cmd, cmd.expectedEpoch ?? state.epoch);
+  const name = executionName(request);
   const stateMachineArn = await services.stateMachineArn();
   const arn = executionArnOf(stateMachineArn, name);
   // Look first: StartExecution answers a repeat of a RUNNING execution (same name and input) with
@@ -62,7 +67,8 @@ export async function runWorkflowCommand(ctx: CommandContext, cmd: WorkflowComma
   // An execution of this very request (a retry) is reported whatever the state says now.
   let report = await describeIfExists(ctx, arn);
   if (report === undefined) {
-    const stop = await checkState(ctx, service, cmd);
+    const stop =
+      (await alreadyDone(ctx, service, cmd, request, state)) ?? checkState(ctx, service, cmd, state);
     if (stop !== undefined) return stop;
     try {
       const started = await services.sfn.send(
@@ -90,7 +96,7 @@ export async function runWorkflowCommand(ctx: CommandContext, cmd: WorkflowComma
       `this request already started execution ${report.name} (${report.status}, started ${report.startDate ?? '?'}): not starting another`,
     );
   } else {
-    out.text(`started ${what}`);
+    out.text(`started ${what} from epoch ${request.expectedEpoch}`);
   }
   out.text(`  execution ${report.arn}`);
   out.text(`  reason    ${request.reason}`);
@@ -108,17 +114,47 @@ export async function runWorkflowCommand(ctx: CommandContext, cmd: WorkflowComma
 }
 
 /**
- * What the recorded state says about starting: refused when it moved past --expected-epoch
- * (exit 1), nothing to do when --to is already the primary (exit 0), else undefined: go on.
+ * A repeat of a request that already changed the primary: the same intent, made against the epoch
+ * before the current one, and the current epoch's change was made by exactly that execution. It
+ * is answered (exit 0) instead of being read as a new request against the new epoch, which would
+ * switch the service again. Only without --expected-epoch: an operator who names the epoch they
+ * saw asks for a change from that state.
  */
-async function checkState(
+async function alreadyDone(
   ctx: CommandContext,
   service: ServiceConfig,
   cmd: WorkflowCommand,
+  request: WorkflowRequest,
+  state: ClusterState,
 ): Promise<number | undefined> {
-  if (cmd.to === undefined && cmd.expectedEpoch === undefined) return undefined;
-  const { out, services } = ctx;
-  const state = currentState(await (await services.state()).get(service.id), service);
+  if (cmd.expectedEpoch !== undefined || state.epoch === 0 || request.dryRun) return undefined;
+  const previous = executionName({ ...request, expectedEpoch: state.epoch - 1 });
+  const last = state.lastChange;
+  if (last?.actor !== previous || last.epoch !== state.epoch) return undefined;
+  const detail = `this request already ran: execution ${previous} changed ${service.id} from ${last.from} to ${last.to} (epoch ${last.epoch}, ${new Date(last.at).toISOString()}); nothing started. To change the primary again, name the state you are changing from: --expected-epoch ${state.epoch}${cmd.to === undefined ? ' (or --to <node>)' : ''}`;
+  ctx.out.result({
+    outcome: 'already-done',
+    serviceId: service.id,
+    primary: state.primary,
+    epoch: state.epoch,
+    execution: previous,
+    detail,
+  });
+  ctx.out.text(detail);
+  return 0;
+}
+
+/**
+ * What the recorded state says about starting: refused when it moved past --expected-epoch
+ * (exit 1), nothing to do when --to is already the primary (exit 0), else undefined: go on.
+ */
+function checkState(
+  ctx: CommandContext,
+  service: ServiceConfig,
+  cmd: WorkflowCommand,
+  state: ClusterState,
+): number | undefined {
+  const { out } = ctx;
   if (cmd.expectedEpoch !== undefined && cmd.expectedEpoch !== state.epoch) {
     // The workflow would refuse it too (LeaseConflictError); no need to start an execution for that.
     const last = state.lastChange;
@@ -150,7 +186,7 @@ async function checkState(
   return undefined;
 }
 
-function buildRequest(ctx: CommandContext, cmd: WorkflowCommand): WorkflowRequest {
+function buildRequest(ctx: CommandContext, cmd: WorkflowCommand, expectedEpoch: number): WorkflowRequest {
   const input: WorkflowRequestInput = {
     serviceId: cmd.serviceId,
     mode: cmd.name,
@@ -159,7 +195,7 @@ function buildRequest(ctx: CommandContext, cmd: WorkflowCommand): WorkflowReques
     dryRun: cmd.dryRun,
     reason: cmd.reason ?? `${cmd.name} requested by ${ctx.actor} with the failover CLI`,
     ...(cmd.requestId !== undefined ? { requestId: cmd.requestId } : {}),
-    ...(cmd.expectedEpoch !== undefined ? { expectedEpoch: cmd.expectedEpoch } : {}),
+    expectedEpoch,
   };
   try {
     return parseWorkflowRequest(input);
@@ -346,7 +382,7 @@ function finish(ctx: CommandContext, report: ExecutionReport, request: WorkflowR
   if (report.cause) out.text(`  ${oneLine(causeMessage(report.cause))}`);
   if (report.existing) {
     out.text(
-      '  this execution was started earlier by the same request; to try again, give a different --reason or --request-id',
+      '  this execution was started earlier by the same request (same intent, same epoch); to try again, give a --request-id',
     );
   }
   return 1;

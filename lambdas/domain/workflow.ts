@@ -90,32 +90,48 @@ const HASH_LENGTH = 16;
  * same request gets ExecutionAlreadyExists instead of starting a second switchover (names are
  * unique per state machine for 90 days).
  *
- * The key is (serviceId, mode, to, force, dryRun) plus `requestId` when the client gave one, else
- * the reason and, when `now` is given, the UTC day: the same request retried on the same day is
- * deduplicated, while next month's maintenance with the same reason is not blocked for 90 days.
- * A readable prefix (mode, service, target) is kept for the console; the hash makes it unique.
+ * A request is an intent against the state it was made on: (serviceId, mode, to, force, dryRun)
+ * and `expectedEpoch`, plus `requestId` when the client gave one. The reason, who asked and when
+ * are not part of it: the same switchover asked twice against the same epoch (after midnight, from
+ * another machine, with other words) is one execution, and the same words against a later epoch
+ * are a new request. The CLI always sends the epoch it read (cli/workflow.ts).
+ *
+ * A request without an epoch (a raw StartExecution by other tooling) has no state to name, so its
+ * key falls back to the reason and, when `now` is given, the UTC day.
+ *
+ * A readable prefix (mode, service, target, epoch) is kept for the console; the hash makes it unique.
  */
 export function executionName(request: WorkflowRequestInput, now?: number): string {
-  const key = {
+  const intent = {
     serviceId: request.serviceId,
     mode: request.mode,
     to: request.to ?? null,
     force: request.force ?? false,
     dryRun: request.dryRun ?? false,
-    ...(request.expectedEpoch !== undefined ? { expectedEpoch: request.expectedEpoch } : {}),
-    ...(request.requestId !== undefined
-      ? { requestId: request.requestId }
-      : {
-          reason: request.reason.trim(),
-          day: now === undefined ? null : new Date(now).toISOString().slice(0, 10),
-        }),
   };
+  const key =
+    request.expectedEpoch !== undefined
+      ? {
+          ...intent,
+          expectedEpoch: request.expectedEpoch,
+          ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
+        }
+      : {
+          ...intent,
+          ...(request.requestId !== undefined
+            ? { requestId: request.requestId }
+            : {
+                reason: request.reason.trim(),
+                day: now === undefined ? null : new Date(now).toISOString().slice(0, 10),
+              }),
+        };
   const hash = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, HASH_LENGTH);
   const prefix = [
     request.dryRun ? 'dryrun' : undefined,
     request.mode,
     request.serviceId,
     request.to ?? 'auto',
+    request.expectedEpoch !== undefined ? `e${request.expectedEpoch}` : undefined,
   ]
     .filter((p) => p !== undefined)
     .join('-')

@@ -95,18 +95,20 @@ describe('the CLI driving the synthesized state machine', () => {
     expect(h.env.notifier.ofKind('switchover')).toHaveLength(1);
     const history = await h.run('history', 'orders-db');
     expect(history.stdout).toMatch(
-      /1\s+2026-03-01T12:00:\d\dZ\s+switchover\s+db-a -> db-b\s+0 s\s+switchover-orders-db-auto-[0-9a-f]{16}\s+kernel patching on db-a/,
+      /1\s+2026-03-01T12:00:\d\dZ\s+switchover\s+db-a -> db-b\s+0 s\s+switchover-orders-db-auto-e0-[0-9a-f]{16}\s+kernel patching on db-a/,
     );
 
-    // The same command again: the same execution name, reported, not run twice.
+    // The same command again: recognised as the request that made epoch 1, not run twice.
     const again = await h.run('switchover', 'orders-db', '--wait', '--reason', 'kernel patching on db-a');
-    // Also with the epoch the operator saw: the retry is recognised before the epoch is checked.
+    // Also with the epoch the operator saw (other words, same intent): the same execution, reported.
     const pinned = await h.run('switchover', 'orders-db', '--expected-epoch', '0', '--reason', 'r2');
-    expect(pinned.code).toBe(1);
-    expect(pinned.stderr).toContain('changed since you looked');
+    expect(pinned.code).toBe(0);
+    expect(pinned.stdout).toMatch(
+      /this request already started execution switchover-orders-db-auto-e0-\w+ \(SUCCEEDED/,
+    );
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(
-      /this request already started execution switchover-orders-db-auto-\w+ \(SUCCEEDED/,
+      /this request already ran: execution switchover-orders-db-auto-e0-\w+ changed orders-db from db-a to db-b/,
     );
     expect(sfn.executionCount).toBe(1);
     expect(h.env.state.snapshot('orders-db')).toMatchObject({ primary: 'db-b', epoch: 1 });
@@ -183,7 +185,7 @@ describe('the CLI driving the synthesized state machine', () => {
     expect(first.stdout).toContain('started switchover of orders-db');
     await sfn.settled();
     const second = await h.run('switchover', 'orders-db', '--reason', 'rotation');
-    expect(second.stdout).toMatch(/this request already started execution .* \(SUCCEEDED/);
+    expect(second.stdout).toMatch(/this request already ran: execution switchover-orders-db-auto-e0-\w+ /);
     expect(sfn.executionCount).toBe(1);
   });
 });

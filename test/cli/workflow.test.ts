@@ -48,19 +48,21 @@ describe('failover switchover / failover: starting the workflow', () => {
       force: false,
       dryRun: false,
       reason: 'kernel patching',
+      // The epoch read from the state table: the request names the state it was made on.
+      expectedEpoch: 0,
     };
     expect(started(h)).toEqual([
       {
         stateMachineArn: STATE_MACHINE_ARN,
-        name: executionName(request, START),
+        name: executionName(request),
         input: JSON.stringify(request),
       },
     ]);
-    expect(r.stdout).toContain('started switchover of orders-db');
+    expect(started(h)[0]!.name).toMatch(/^switchover-orders-db-auto-e0-[0-9a-f]{16}$/);
+    expect(r.stdout).toContain('started switchover of orders-db from epoch 0');
     expect(r.stdout).toContain('  execution arn:exec');
     expect(r.stdout).toContain('not waiting: add --wait');
-    // No --to: nothing to check against the recorded primary, the workflow chooses the replica.
-    expect(h.resolved.state).toBe(0);
+    expect(h.resolved.state).toBe(1);
   });
 
   it('passes --to, --force, --dry-run and --request-id through, and names the actor in the default reason', async () => {
@@ -87,20 +89,24 @@ describe('failover switchover / failover: starting the workflow', () => {
       dryRun: true,
       reason: `failover requested by ${ACTOR} with the failover CLI`,
       requestId: 'chg-42',
+      expectedEpoch: 0,
     });
     expect(call!.name).toBe(executionName(input));
-    expect(call!.name).toMatch(/^dryrun-failover-orders-db-db-b-[0-9a-f]{16}$/);
+    expect(call!.name).toMatch(/^dryrun-failover-orders-db-db-b-e0-[0-9a-f]{16}$/);
   });
 
-  it('gives a repeated command the same execution name, and a different reason a different one', async () => {
+  it('names the intent and the epoch, not the words: another reason is the same request, another epoch or request id a new one', async () => {
     const h = cliHarness();
     h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec' });
     await h.run('switchover', 'orders-db', '--reason', 'a');
-    await h.run('switchover', 'orders-db', '--reason', 'a');
     await h.run('switchover', 'orders-db', '--reason', 'b');
+    await h.run('switchover', 'orders-db', '--reason', 'a', '--request-id', 'chg-1');
+    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-a', epoch: 5, paused: false });
+    await h.run('switchover', 'orders-db', '--reason', 'a');
     const names = started(h).map((c) => c.name);
-    expect(names[0]).toBe(names[1]);
+    expect(names[1]).toBe(names[0]);
     expect(names[2]).not.toBe(names[0]);
+    expect(names[3]).toMatch(/^switchover-orders-db-auto-e5-/);
   });
 
   it('reports the existing execution instead of starting a second one when the request already started it', async () => {
@@ -112,7 +118,7 @@ describe('failover switchover / failover: starting the workflow', () => {
     });
     const r = await h.run('switchover', 'orders-db', '--reason', 'patching', '--json');
     expect(r.code).toBe(0);
-    const name = executionName({ serviceId: 'orders-db', mode: 'switchover', reason: 'patching' }, START);
+    const name = executionName({ serviceId: 'orders-db', mode: 'switchover', reason: 'x', expectedEpoch: 0 });
     const arn = `arn:aws:states:us-east-1:111122223333:execution:FailoverWorkflow:${name}`;
     expect(h.sfnMock.commandCalls(DescribeExecutionCommand)[0]!.args[0].input).toEqual({ executionArn: arn });
     // Step Functions would answer a repeat of a running execution with success: never asked.
@@ -139,7 +145,7 @@ describe('failover switchover / failover: starting the workflow', () => {
 
   it.each([
     ['SUCCEEDED', 0, 'SUCCEEDED: orders-db switched-over from db-a to db-b, epoch 1, data-loss bound 0 s'],
-    ['FAILED', 1, 'to try again, give a different --reason or --request-id'],
+    ['FAILED', 1, 'to try again, give a --request-id'],
   ])('reports an earlier execution of the same request that ended %s', async (status, code, line) => {
     const h = cliHarness();
     h.sfnMock.on(DescribeExecutionCommand).resolves({
@@ -178,7 +184,7 @@ describe('failover switchover / failover: starting the workflow', () => {
     expect(JSON.parse(call!.input!)).toMatchObject({ expectedEpoch: 3 });
     // Part of the idempotency key: the same command after the epoch moved is a different request.
     expect(call!.name).toBe(
-      executionName({ serviceId: 'orders-db', mode: 'switchover', reason: 'r', expectedEpoch: 3 }, START),
+      executionName({ serviceId: 'orders-db', mode: 'switchover', reason: 'any', expectedEpoch: 3 }),
     );
   });
 

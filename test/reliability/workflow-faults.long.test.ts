@@ -139,6 +139,7 @@ async function run(
   };
   const hooks = new TestHooks().register(FENCE, hookFn).register(PROMOTE, hookFn).register(DEMOTE, hookFn);
 
+  const committedEarly: string[] = [];
   const runner = new WorkflowRunner({
     synthesized,
     deps,
@@ -146,6 +147,10 @@ async function run(
     clock: env.clock,
     beforeStep: (step) => {
       injector.scope(step);
+      // Verify contract: nothing is committed before the name servers answer with the new primary
+      // (a shift retried after its answer was lost comes back without a change id).
+      const answered = changes.nameServers(SVC);
+      if (step === 'commit' && answered !== 'b') committedEarly.push(answered ?? 'no node');
       // The replicas publish their lag: b caught up (switchover) or within budget (failover).
       env.lag.put(SVC, 'b', mode === 'switchover' ? 0 : 2, env.clock.now() - 1);
       env.lag.put(SVC, 'c', 4, env.clock.now() - 1);
@@ -186,6 +191,8 @@ async function run(
       /could not be sent|so did the step/.test(outcome.cause));
   const violations = await settledViolations(env, SVC, before, { flaggedForHuman, maxLeaseMs: MAX_LEASE_MS });
 
+  for (const answered of new Set(committedEarly))
+    violations.push(`committed while the name servers still answered ${answered}`);
   const live = env.traffic.pointsAt(SVC);
   if (!flaggedForHuman) {
     // Never two writers; the one writer is where traffic goes. No writer at all is allowed only
@@ -240,6 +247,8 @@ const KNOWN_SITES: Record<WorkflowMode, readonly string[]> = {
     'checkVerify/alarms.getStates#1',
     'checkVerify/traffic.current#1',
     'checkVerify/changes.changeStatus#1',
+    // a shift without a change id (applied, answer lost, retried): the record's value confirmed
+    'checkVerify/changes.confirmRecord#1',
     'hook.demote.from',
     'lambda.commit',
     'commit/state.commit#1',

@@ -160,7 +160,24 @@ describe('executionName', () => {
     expect(executionName({ ...base, requestId: 'cli-1', reason: 'y' }, NOW + 86_400_000)).toBe(a);
   });
 
-  it('without a requestId, the same request is the same name within a UTC day and a new one the next day', () => {
+  it('with an epoch, the key is the intent and the epoch: the reason, who asked and the day do not matter', () => {
+    const asked = executionName({ ...base, expectedEpoch: 4, reason: 'patch (alice@laptop)' }, NOW);
+    expect(asked).toMatch(/^switchover-db-b-e4-[0-9a-f]{16}$/);
+    // After midnight, from another machine, in other words: the same request.
+    expect(executionName({ ...base, expectedEpoch: 4, reason: 'bob@jump: patch' }, NOW + 86_400_000)).toBe(
+      asked,
+    );
+    // Against another epoch, or with another intent or request id: a new request.
+    const others = [
+      { ...base, expectedEpoch: 5 },
+      { ...base, expectedEpoch: 4, to: 'c' },
+      { ...base, expectedEpoch: 4, dryRun: true },
+      { ...base, expectedEpoch: 4, requestId: 'chg-1' },
+    ].map((r) => executionName(r, NOW));
+    expect(new Set([asked, ...others]).size).toBe(5);
+  });
+
+  it('without an epoch or a requestId (raw StartExecution), the same request is the same name within a UTC day and a new one the next day', () => {
     const morning = Date.UTC(2025, 5, 1, 0, 0, 1);
     const evening = Date.UTC(2025, 5, 1, 23, 59, 59);
     expect(executionName(base, morning)).toBe(executionName(base, evening));
