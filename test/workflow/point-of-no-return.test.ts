@@ -60,7 +60,7 @@ function world(mode: WorkflowMode, intercept: RunnerOptions['intercept'], hook?:
     state: env.state,
     traffic: env.traffic,
     notifier: env.notifier,
-    changes: { changeStatus: async () => 'INSYNC' },
+    changes: env.changes,
     logger: env.logger,
     metrics: env.metrics,
     clock: env.clock,
