@@ -8,6 +8,7 @@ import { STACK_OUTPUTS } from '../lambdas/contract/stack-outputs.ts';
 import type { FailoverConfig } from '../lambdas/domain/config.ts';
 import { AutomationMonitoring, type AutomationMonitoringProps } from './automation-monitoring.ts';
 import { FailoverAutomation, type FailoverAutomationProps } from './failover-automation.ts';
+import { OperatorPolicy } from './operator-policy.ts';
 import { SwitchoverWorkflow } from './switchover-workflow.ts';
 
 export interface FailoverStackProps extends StackProps {
@@ -31,6 +32,8 @@ export class FailoverStack extends Stack {
   readonly workflow: SwitchoverWorkflow;
   /** Dashboards and alarms on the automation itself. */
   readonly monitoring: AutomationMonitoring;
+  /** What operators running `npx failover` need (stack output `OperatorPolicyArn`). */
+  readonly operatorPolicy: OperatorPolicy;
 
   constructor(scope: Construct, id: string, props: FailoverStackProps) {
     super(scope, id, props);
@@ -44,6 +47,10 @@ export class FailoverStack extends Stack {
     // ---------------------------------------------------------------------------------------------
 
     // --- Monitoring of the automation and the operator CLI's stack outputs (engineer F) ----------
+    this.operatorPolicy = new OperatorPolicy(this, 'Operators', {
+      automation: this.automation,
+      stateMachine: this.workflow.stateMachine,
+    });
     this.monitoring = new AutomationMonitoring(this, 'Monitoring', {
       ...props.monitoringOptions,
       automation: this.automation,
@@ -60,6 +67,11 @@ export class FailoverStack extends Stack {
       },
       topicArn: { value: this.automation.topic.topicArn, description: 'Notification topic' },
       dashboardName: { value: this.monitoring.overviewDashboardName, description: 'Overview dashboard' },
+      operatorPolicyArn: {
+        value: this.operatorPolicy.policy.managedPolicyArn,
+        description:
+          'Managed policy for operators (npx failover): read, start the workflow, pause/resume; never primary, epoch, lease or history',
+      },
       configHash: {
         value: configHash(this.automation.config),
         description: 'Hash of the deployed configuration: the CLI refuses to act with a different one',

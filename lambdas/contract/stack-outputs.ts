@@ -10,6 +10,8 @@ export const STACK_OUTPUTS = {
   dashboardName: 'DashboardName',
   /** lambdas/contract/config-hash.ts of the deployed configuration: the CLI refuses to act on another. */
   configHash: 'ConfigHash',
+  /** The operator managed policy (lib/operator-policy.ts): attach it to the operators' role. */
+  operatorPolicyArn: 'OperatorPolicyArn',
 } as const;
 
 export type StackOutputName = keyof typeof STACK_OUTPUTS;
