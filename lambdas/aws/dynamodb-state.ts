@@ -102,8 +102,11 @@ export class DynamoDbState implements StatePort {
           // The lease sequence counts the leases taken at this epoch (node-action tokens carry it);
           // the commit that moves the epoch removes it.
           UpdateExpression: `SET #lease = :lease, #leaseSequence = if_not_exists(#leaseSequence, :zero) + :one, ${SEED_EXPRESSION}`,
-          // An item that does not exist yet is at epoch 0 with the configured initial primary.
-          ConditionExpression: seeding ? `attribute_not_exists(#pk) OR ${existing}` : existing,
+          // An item that does not exist yet is at epoch 0 with the configured initial primary; so
+          // is one only a pause wrote (it holds no epoch: see setPaused).
+          ConditionExpression: seeding
+            ? `attribute_not_exists(#pk) OR (attribute_not_exists(#epoch) AND ${free}) OR ${existing}`
+            : existing,
           ExpressionAttributeNames: {
             ...(seeding ? { '#pk': 'pk' } : {}),
             ...SEED_NAMES,
@@ -267,16 +270,15 @@ export class DynamoDbState implements StatePort {
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.stateKey(serviceId),
-          // Pausing never touches the epoch or the lease: it only gates automatic decisions. Nor
-          // does it record a primary: the caller's configuration may be stale (an operator's
-          // local file), and a wrong primary would make every alarm on the real one hold. The
-          // first lease seeds it from the deployed configuration; epoch 0 keeps that lease's
-          // condition (epoch = 0) true.
-          UpdateExpression: `SET #paused = :paused, ${PAUSE_SEED_EXPRESSION}${keep ? ', #pause = :pause' : ' REMOVE #pause'}`,
-          ExpressionAttributeNames: { ...PAUSE_SEED_NAMES, '#paused': 'paused', '#pause': 'pause' },
+          // Only the flag and who paused: never the epoch or the lease (pausing only gates
+          // automatic decisions), nor a primary (the caller's configuration may be stale, and a
+          // wrong primary would make every alarm on the real one hold). An item only a pause wrote
+          // reads as epoch 0 with no primary; the first lease seeds both from the deployed
+          // configuration. These names are exactly what the operator managed policy allows
+          // (lambdas/contract/operator-access.ts PAUSE_ATTRIBUTES).
+          UpdateExpression: `SET #paused = :paused${keep ? ', #pause = :pause' : ' REMOVE #pause'}`,
+          ExpressionAttributeNames: { '#paused': 'paused', '#pause': 'pause' },
           ExpressionAttributeValues: {
-            ':serviceId': serviceId,
-            ':zero': 0,
             ':paused': paused,
             ...(keep ? { ':pause': { by: record.by, at: record.at, reason: record.reason } } : {}),
           },
@@ -405,9 +407,6 @@ function rejoinUpdate(needsRejoin: readonly string[] | undefined): {
 
 const SEED_EXPRESSION_WITHOUT_PAUSED =
   '#serviceId = if_not_exists(#serviceId, :serviceId), #primary = if_not_exists(#primary, :seedPrimary), #epoch = if_not_exists(#epoch, :zero)';
-const PAUSE_SEED_EXPRESSION =
-  '#serviceId = if_not_exists(#serviceId, :serviceId), #epoch = if_not_exists(#epoch, :zero)';
-const PAUSE_SEED_NAMES = { '#serviceId': 'serviceId', '#epoch': 'epoch' };
 const SEED_EXPRESSION = `${SEED_EXPRESSION_WITHOUT_PAUSED}, #paused = if_not_exists(#paused, :notPaused)`;
 const SEED_NAMES = {
   '#serviceId': 'serviceId',

@@ -147,8 +147,9 @@ describe('DynamoDbState.acquireLease', () => {
   });
   const update =
     'SET #lease = :lease, #leaseSequence = if_not_exists(#leaseSequence, :zero) + :one, #serviceId = if_not_exists(#serviceId, :serviceId), #primary = if_not_exists(#primary, :seedPrimary), #epoch = if_not_exists(#epoch, :zero), #paused = if_not_exists(#paused, :notPaused)';
-  const live =
-    '(#epoch = :expected AND (attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR (#lease.#holder = :holder AND attribute_not_exists(#lease.#attempt))))';
+  const free =
+    '(attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR (#lease.#holder = :holder AND attribute_not_exists(#lease.#attempt)))';
+  const live = `(#epoch = :expected AND ${free})`;
 
   const granted = { Attributes: { leaseSequence: 1 } };
 
@@ -185,7 +186,10 @@ describe('DynamoDbState.acquireLease', () => {
     ddb.on(UpdateCommand).resolves(granted);
     await state().acquireLease(acquire({ expectedEpoch: 0 }));
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(input?.ConditionExpression).toBe(`attribute_not_exists(#pk) OR ${live}`);
+    // A missing item, or one only a pause wrote (no epoch), is at epoch 0.
+    expect(input?.ConditionExpression).toBe(
+      `attribute_not_exists(#pk) OR (attribute_not_exists(#epoch) AND ${free}) OR ${live}`,
+    );
     expect(input?.ExpressionAttributeNames).toEqual({
       '#pk': 'pk',
       ...seedNames,
@@ -431,8 +435,7 @@ describe('DynamoDbState.releaseLease', () => {
 });
 
 describe('DynamoDbState.setPaused', () => {
-  const SEED = '#serviceId = if_not_exists(#serviceId, :serviceId), #epoch = if_not_exists(#epoch, :zero)';
-  const NAMES = { '#serviceId': 'serviceId', '#epoch': 'epoch', '#paused': 'paused', '#pause': 'pause' };
+  const NAMES = { '#paused': 'paused', '#pause': 'pause' };
 
   it('pauses with who, when and why, and never writes a primary (a local config may be stale)', async () => {
     ddb.on(UpdateCommand).resolves({});
@@ -446,9 +449,9 @@ describe('DynamoDbState.setPaused', () => {
     expect(input).toEqual({
       TableName: TABLE,
       Key: { pk: 'service#orders-db', sk: 'state' },
-      UpdateExpression: `SET #paused = :paused, ${SEED}, #pause = :pause`,
+      UpdateExpression: 'SET #paused = :paused, #pause = :pause',
       ExpressionAttributeNames: NAMES,
-      ExpressionAttributeValues: { ':serviceId': 'orders-db', ':zero': 0, ':paused': true, ':pause': record },
+      ExpressionAttributeValues: { ':paused': true, ':pause': record },
     });
     expect(JSON.stringify(input)).not.toContain('primary');
   });
@@ -462,9 +465,9 @@ describe('DynamoDbState.setPaused', () => {
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
       Key: { pk: 'service#orders-db', sk: 'state' },
-      UpdateExpression: `SET #paused = :paused, ${SEED} REMOVE #pause`,
+      UpdateExpression: 'SET #paused = :paused REMOVE #pause',
       ExpressionAttributeNames: NAMES,
-      ExpressionAttributeValues: { ':serviceId': 'orders-db', ':zero': 0, ':paused': paused },
+      ExpressionAttributeValues: { ':paused': paused },
     });
   });
 
@@ -473,8 +476,6 @@ describe('DynamoDbState.setPaused', () => {
       Item: {
         pk: 'service#orders-db',
         sk: 'state',
-        serviceId: 'orders-db',
-        epoch: 0,
         paused: true,
         pause: { by: 'alice@laptop', at: 1_000, reason: 'patching' },
       },

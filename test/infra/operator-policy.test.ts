@@ -5,7 +5,11 @@
  * way IAM evaluates the keys DynamoDB sets on a request (dynamodb:Attributes = every top-level name
  * in the key and the expressions).
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
+import { DynamoDbState } from '../../lambdas/aws/dynamodb-state.ts';
 import { PAUSE_ATTRIBUTES, PROTECTED_STATE_ATTRIBUTES } from '../../lambdas/contract/operator-access.ts';
 import { STACK_OUTPUTS } from '../../lambdas/contract/stack-outputs.ts';
 import { asArray, type Json, resourcesOf, sampleStack } from './helpers.ts';
@@ -140,4 +144,47 @@ describe('operator managed policy', () => {
     ]);
     for (const w of writes) expect(w.resources, w.a).not.toContain('*');
   });
+
+  it.each([
+    ['pause with a record', true, { by: 'arn:aws:iam::111122223333:user/alice', at: 1, reason: 'patching' }],
+    ['pause without a record', true, undefined],
+    ['resume', false, undefined],
+  ] as const)(
+    'allows the request `failover %s` really sends (DynamoDbState.setPaused)',
+    async (_label, paused, record) => {
+      const ddb = mockClient(DynamoDBDocumentClient);
+      ddb.on(UpdateCommand).resolves({});
+      const state = new DynamoDbState({
+        tableName: 'state',
+        client: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
+      });
+      await state.setPaused('orders-db', paused, record);
+      const input = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+      ddb.restore();
+      // dynamodb:Attributes: the key's names and every name the expressions use (here all through
+      // placeholders; a bare word in an expression would be an attribute name too).
+      const bare = `${input.UpdateExpression} ${input.ConditionExpression ?? ''}`
+        .replace(/[#:][A-Za-z0-9_]+/g, ' ')
+        .split(/[^A-Za-z0-9_]+/)
+        .filter(
+          (w) =>
+            w &&
+            !/^(SET|REMOVE|ADD|DELETE|AND|OR|NOT|if_not_exists|attribute_exists|attribute_not_exists|list_append)$/.test(
+              w,
+            ),
+        );
+      expect(bare).toEqual([]);
+      const attributes = [
+        ...Object.keys(input.Key ?? {}),
+        ...Object.values(input.ExpressionAttributeNames ?? {}),
+      ];
+      const req: DynamoRequest = {
+        action: 'dynamodb:UpdateItem',
+        attributes,
+        leadingKeys: [String((input.Key as Record<string, unknown>).pk)],
+        ...(input.ReturnValues ? { returnValues: input.ReturnValues } : {}),
+      };
+      expect(allowed(req), JSON.stringify(attributes)).toBe(true);
+    },
+  );
 });
