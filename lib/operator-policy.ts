@@ -13,7 +13,7 @@
  * Not included: `failover rejoin` (it clears a needs-rejoin mark and writes a history item, a
  * transaction on protected attributes): grant it separately to those who rebuild nodes.
  */
-import { Arn, ArnFormat, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -122,6 +122,9 @@ export class OperatorPolicy extends Construct {
           ]
         : []),
     ];
+    // cdk-nag names a finding by the resource as rendered: pseudo parameters while env-agnostic.
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
     const machineId = stack.resolve(stack.getLogicalId(stateMachine.node.defaultChild as CfnElement));
     this.policy = new ManagedPolicy(this, 'Policy', {
       description:
@@ -139,11 +142,11 @@ export class OperatorPolicy extends Construct {
         reason: "publishing the pause announcement to the KMS-encrypted topic, scoped to the topic's key",
       },
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${stack.stackName}/*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:${region}:${account}:stack/${stack.stackName}/*]`,
         reason: 'DescribeStacks of this stack: its id suffix is only known once it exists',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${machineId}.Name>:*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:<${machineId}.Name>:*]`,
         reason: "following the workflow's own executions, whose names the CLI picks when it starts them",
       },
     );
