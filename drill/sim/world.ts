@@ -24,19 +24,9 @@ import {
   type ServiceConfig,
 } from '../../lambdas/domain/config.ts';
 import { LeaseConflictError } from '../../lambdas/domain/errors.ts';
-import type {
-  NodeActionPort,
-  NodeActionRequest,
-  NodeActionResult,
-} from '../../lambdas/domain/node-actions.ts';
 import type { CommitRequest, Logger, Notification } from '../../lambdas/domain/ports.ts';
-import type {
-  CandidateAssessment,
-  HistoryEntry,
-  TrafficChange,
-  TrafficShiftResult,
-} from '../../lambdas/domain/types.ts';
-import type { HookPayload, WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
+import type { HistoryEntry, TrafficChange, TrafficShiftResult } from '../../lambdas/domain/types.ts';
+import type { WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
 import { type FailoverHandlerResult, makeHandler } from '../../lambdas/handlers/failover.ts';
 import { type CallInfo, instrument } from '../../lambdas/testing/instrument.ts';
 import { MemoryMetrics } from '../../lambdas/testing/memory.ts';
@@ -54,25 +44,26 @@ import type {
 import type { Timeline } from '../timeline.ts';
 import { type AlarmStateChangeEvent, alarmStateChangeEvent, SimAlarm } from './alarm.ts';
 import type { Backend, DrillPorts } from './backend.ts';
+import { type NodeSim, SimHooks } from './hooks.ts';
 import type { SimModel } from './model.ts';
+import {
+  describeOutput,
+  errorText,
+  holderText,
+  type NarrationContext,
+  narrateDecision,
+  narrateOutcome,
+  narrateStep,
+  round,
+  routerText,
+  shiftText,
+  short,
+} from './narration.ts';
 import { type ObservedCall, observe } from './observe.ts';
 import { Priority, Scheduler } from './scheduler.ts';
 import { DRILL_ACCOUNT, DRILL_REGION, matchesPattern, type SynthesizedStack } from './stack.ts';
-import { type HookFunction, WorkflowExecutor } from './workflow.ts';
-
-interface NodeSim {
-  readonly id: string;
-  up: boolean;
-  fenced: boolean;
-  /** Lag while replicating from a writing primary. */
-  baseLag: number;
-  /** True lag now; undefined while this node is the writer. */
-  lag: number | undefined;
-  ramp?: { from: number; to: number; start: number; end: number };
-  publishing: boolean;
-  /** Highest epoch a hook has obeyed on this node (the fencing token). */
-  hookEpoch: number;
-}
+import { WorkflowExecutor } from './workflow.ts';
+import { WriterWatch } from './writers.ts';
 
 interface EventFault {
   readonly duplicates?: number;
@@ -134,11 +125,7 @@ export class World {
   routedTo: string;
   /** The nodes as their actions see them: only for a service configured with `actions`. */
   readonly actions?: MemoryNodeActions;
-  private readonly writerChecks = {
-    max: 0,
-    checks: 0,
-    splitBrain: [] as { t: number; writers: string[] }[],
-  };
+  private readonly writers?: WriterWatch;
   private readonly eventsById = new Map<string, AlarmStateChangeEvent>();
   private readonly faults = new Map<string, EventFault>();
   private readonly end: number;
@@ -193,15 +180,21 @@ export class World {
         durationMs: this.clock.simulated ? ACTION_MS : 0,
       });
       for (const node of this.nodes.values()) if (!node.up) this.actions.setUp(service.id, node.id, false);
+      this.writers = new WriterWatch(this.actions, this.nodes, this.narration, this.clock);
     }
     this.workflow = new WorkflowExecutor({
       stack: options.stack,
       deps: this.workflowDeps(),
       clock: this.clock,
-      hooks: this.hookFunctions(),
+      hooks: new SimHooks({
+        clock: this.clock,
+        model: options.model,
+        nodes: this.nodes,
+        timeline: options.timeline,
+      }).functions(service),
       wait: (ms) => this.scheduler.runUntil(this.clock.now() + ms),
       stepOverheadMs: this.clock.simulated ? options.model.stepOverheadMs : 0,
-      onStep: (record) => this.narrateStep(record),
+      onStep: (record) => narrateStep(this.narration, record),
     });
   }
 
@@ -216,6 +209,10 @@ export class World {
 
   private get timeline(): Timeline {
     return this.options.timeline;
+  }
+
+  private get narration(): NarrationContext {
+    return { timeline: this.timeline, markers: this.markers, t0: this.t0, service: this.service };
   }
 
   /** Seeds the steady state before t=0 and schedules the world's periodic activity. */
@@ -244,7 +241,7 @@ export class World {
     this.timeline.add(
       this.t0,
       'world',
-      `${this.service.id}: primary ${this.routedTo}, traffic ${this.routerText()} -> ${this.routedTo}; replicas: ${lagNow}`,
+      `${this.service.id}: primary ${this.routedTo}, traffic ${routerText(this.service)} -> ${this.routedTo}; replicas: ${lagNow}`,
     );
   }
 
@@ -326,84 +323,12 @@ export class World {
       } else node.lag = node.baseLag;
     }
     this.sample(at);
-    this.checkWriters(at);
-  }
-
-  /** Split brain is more than one node accepting writes; checked each second and after every action. */
-  private checkWriters(at: number): void {
-    if (!this.actions) return;
-    const writers = this.actions.writers(this.service.id);
-    this.writerChecks.checks++;
-    this.writerChecks.max = Math.max(this.writerChecks.max, writers.length);
-    if (writers.length > 1) {
-      const t = (at - this.t0) / 1000;
-      if (!this.writerChecks.splitBrain.some((s) => s.t === t)) {
-        this.writerChecks.splitBrain.push({ t, writers });
-        this.timeline.add(at, 'observed', `SPLIT BRAIN: ${writers.join(' and ')} both accept writes`);
-      }
-    }
+    this.writers?.check(at);
   }
 
   /** What the node actions did, for the outcome (undefined: the service has none). */
   nodeActionsOutcome(): NodeActionsOutcome | undefined {
-    if (!this.actions) return undefined;
-    return {
-      calls: this.actions.callsFor(this.service.id).map((c) => ({
-        at: (c.at - this.t0) / 1000,
-        nodeId: c.request.nodeId,
-        role: c.request.role,
-        token: c.request.token,
-        outcome: c.outcome,
-        applied: c.applied,
-      })),
-      maxWriters: this.writerChecks.max,
-      splitBrain: this.writerChecks.splitBrain,
-      writerChecks: this.writerChecks.checks,
-      writersAtEnd: this.actions.writers(this.service.id),
-    };
-  }
-
-  /** The action port the failover Lambda gets: `has` stays synchronous; each run is narrated. */
-  private actionPort(): NodeActionPort | undefined {
-    const actions = this.actions;
-    if (!actions) return undefined;
-    return {
-      has: (serviceId, nodeId, role) => actions.has(serviceId, nodeId, role),
-      run: async (request: NodeActionRequest): Promise<NodeActionResult> => {
-        const result = await actions.run(request);
-        this.narrateAction(request, result);
-        return result;
-      },
-    };
-  }
-
-  private narrateAction(request: NodeActionRequest, result: NodeActionResult): void {
-    if (request.serviceId !== this.service.id || !this.actions) return;
-    const at = this.clock.now();
-    const model = this.actions.node(request.serviceId, request.nodeId);
-    const sim = this.nodes.get(request.nodeId);
-    if (sim && result.status === 'succeeded') sim.fenced = model.fenced;
-    const effect =
-      result.status !== 'succeeded'
-        ? `${result.status}: ${result.detail}`
-        : request.role === 'fence'
-          ? 'read-only, takes no writes'
-          : request.role === 'promote'
-            ? 'accepts writes'
-            : request.role === 'demote'
-              ? 'a read-only replica'
-              : `fence lifted${model.writable ? ', takes writes again' : ''}`;
-    this.timeline.add(
-      at,
-      result.status === 'succeeded' ? 'changed' : 'observed',
-      `node action ${request.role} ${request.nodeId} (${request.mode}, token ${request.token}): ${effect}`,
-    );
-    this.markers.push({
-      t: (at - this.t0) / 1000,
-      kind: result.status === 'succeeded' ? 'step' : 'fault',
-      label: `${request.role} ${request.nodeId}${result.status === 'succeeded' ? '' : ` ${result.status}`}`,
-    });
-    this.checkWriters(at);
+    return this.writers?.outcome();
   }
 
   private sample(at: number): void {
@@ -548,7 +473,7 @@ export class World {
     const logger = this.logger((entry) => {
       if (entry.message === 'failover decision') decided = entry.data?.action as 'failover' | 'hold';
     });
-    const actions = this.actionPort();
+    const actions = this.writers?.port();
     const handler = makeHandler({
       config: this.options.config,
       ...ports,
@@ -582,7 +507,7 @@ export class World {
       ...(error ? { error } : {}),
       calls,
     });
-    this.narrateOutcome(start, end, result, error, decided);
+    narrateOutcome(this.narration, start, end, result, error, decided);
     if (error !== undefined) {
       const delay = this.options.model.asyncRetryDelaysMs[attempt.attempt - 1];
       if (attempt.attempt <= this.options.stack.asyncRetryAttempts && delay !== undefined) {
@@ -593,69 +518,6 @@ export class World {
       } else {
         this.timeline.add(end, 'observed', 'retries exhausted: the event goes to the dead-letter queue');
       }
-    }
-  }
-
-  private narrateOutcome(
-    start: number,
-    end: number,
-    result: FailoverHandlerResult | undefined,
-    error: string | undefined,
-    decided: 'failover' | 'hold' | undefined,
-  ): void {
-    const t = (start - this.t0) / 1000;
-    if (error !== undefined) {
-      this.timeline.add(end, 'decided', `invocation failed (${error}): Lambda will retry it`);
-      this.markers.push({ t, kind: 'fault', label: 'invocation failed' });
-      return;
-    }
-    if (!result) return;
-    switch (result.outcome) {
-      case 'failed-over':
-        this.timeline.add(
-          end,
-          'changed',
-          `failover complete: ${result.to} is primary at epoch ${result.epoch}, ${((end - start) / 1000).toFixed(2)} s after the invocation started`,
-        );
-        this.markers.push({ t, kind: 'failover', label: `failover ${result.from} -> ${result.to}` });
-        return;
-      case 'held':
-        if (decided === 'failover') {
-          this.timeline.add(
-            end,
-            'decided',
-            `stands down (${result.reason}): another attempt holds the lease and will announce`,
-          );
-        }
-        // An alarm going back to OK is not a refusal: nothing was asked of the automation.
-        this.markers.push({
-          t,
-          kind: result.reason === 'not-an-alarm-transition' ? 'ignored' : 'hold',
-          label:
-            result.reason === 'not-an-alarm-transition'
-              ? 'alarm OK: nothing to do'
-              : `hold: ${result.reason}`,
-        });
-        return;
-      case 'ignored':
-        this.timeline.add(
-          end,
-          'decided',
-          `ignored (${result.reason}): ${result.detail ?? result.problems?.join('; ')}`,
-        );
-        this.markers.push({ t, kind: 'ignored', label: `ignored: ${result.reason}` });
-        return;
-      case 'rejoined':
-        this.timeline.add(
-          end,
-          'changed',
-          `rejoin complete: ${result.from} is a replica again (${result.reason}), epoch ${result.epoch}`,
-        );
-        this.markers.push({ t, kind: 'step', label: `rejoin ${result.from}` });
-        return;
-      default:
-        this.timeline.add(end, 'decided', `${result.outcome} (${result.reason}): ${result.detail ?? ''}`);
-        this.markers.push({ t, kind: 'fault', label: `${result.outcome}: ${result.reason}` });
     }
   }
 
@@ -697,39 +559,10 @@ export class World {
     const push = (level: string) => (message: string, data?: Record<string, unknown>) => {
       this.logs.push({ at: this.clock.now(), level, message, ...(data ? { data } : {}) });
       onEntry?.({ message, ...(data ? { data } : {}) });
-      if (message === 'failover decision' && data?.serviceId === this.service.id) this.narrateDecision(data);
+      if (message === 'failover decision' && data?.serviceId === this.service.id)
+        narrateDecision(this.narration, this.clock.now(), data);
     };
     return { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
-  }
-
-  private narrateDecision(data: Record<string, unknown>): void {
-    const now = this.clock.now();
-    const candidates = (data.candidates ?? []) as CandidateAssessment[];
-    if (data.action === 'failover') {
-      const chosen = candidates.find((c) => c.nodeId === data.to);
-      const others = candidates
-        .filter((c) => c.nodeId !== data.to)
-        .map(
-          (c) => `${c.nodeId} ${c.verdict === 'eligible' ? `eligible, lag ${c.lagSeconds} s` : c.verdict}`,
-        );
-      this.timeline.add(
-        now,
-        'decided',
-        `fail over ${data.primary} -> ${data.to}: ${data.primary}'s alarm confirmed ALARM, ${data.to} OK with lag ${
-          chosen?.lagSeconds
-        } s (budget ${this.service.policy.maxLagSeconds} s, datapoint ${chosen?.lagAgeSeconds?.toFixed(1)} s old)${
-          others.length ? `; passed over: ${others.join(', ')}` : ''
-        }`,
-      );
-    } else if (data.action === 'rejoin') {
-      this.timeline.add(
-        now,
-        'decided',
-        `rejoin ${String(data.nodeId ?? data.node ?? 'the former primary')}: a former primary marked needs-rejoin is healthy again`,
-      );
-    } else {
-      this.timeline.add(now, 'decided', `hold (${data.reason}): ${data.detail}`);
-    }
   }
 
   private narrateCall(call: ObservedCall): void {
@@ -756,7 +589,7 @@ export class World {
           this.timeline.add(
             at,
             'changed',
-            `traffic ${change.from} -> ${change.to}: ${this.shiftText(change)}`,
+            `traffic ${change.from} -> ${change.to}: ${shiftText(this.service, change)}`,
           );
           if (r.changeId !== undefined)
             this.trackDns({ changeId: r.changeId, from: change.from, to: change.to, shiftEnd: at });
@@ -807,23 +640,6 @@ export class World {
     }
   }
 
-  private shiftText(change: TrafficChange): string {
-    const r = this.service.router;
-    const node = (id: string) => this.service.nodes.find((n) => n.id === id);
-    if (r.type === 'route53') {
-      return `Route 53 ${r.recordName} ${r.recordType} ${node(change.from)?.address} -> ${node(change.to)?.address} (exact-value DELETE + CREATE in one batch)`;
-    }
-    if (r.type === 'elbv2-weighted')
-      return `listener forwards 100% to ${change.to}'s target group (one ModifyListener)`;
-    return `target group now holds ${change.to} only`;
-  }
-
-  private routerText(): string {
-    const r = this.service.router;
-    if (r.type === 'route53') return `(Route 53 ${r.recordName}, TTL ${r.ttlSeconds} s)`;
-    return r.type === 'elbv2-weighted' ? '(ALB weighted listener)' : '(target group)';
-  }
-
   /** Route 53: poll GetChange each second until INSYNC, then wait out the TTL for the clients. */
   private trackDns(change: DnsChange): void {
     this.dnsChanges.push(change);
@@ -866,141 +682,6 @@ export class World {
       metrics: this.metrics,
       clock: this.clock,
     };
-  }
-
-  private hookFunctions(): Map<string, HookFunction> {
-    const hooks = new Map<string, HookFunction>();
-    const h = this.service.hooks;
-    const add = (arn: string | undefined) => {
-      if (arn) hooks.set(arn, (payload) => this.runHook(payload));
-    };
-    add(h?.fence);
-    add(h?.promote);
-    add(h?.demote);
-    return hooks;
-  }
-
-  /** The database side of a hook: idempotent per epoch, and refuses a stale fencing token. */
-  private async runHook(payload: HookPayload): Promise<unknown> {
-    await this.clock.sleep(
-      this.clock.simulated ? (this.options.model.hookLatencyMs[payload.action] ?? 0) : 0,
-    );
-    const node = this.nodes.get(payload.node);
-    if (!node) throw Object.assign(new Error(`no node ${payload.node}`), { name: 'UnknownNode' });
-    if (payload.epoch < node.hookEpoch) {
-      throw Object.assign(new Error(`epoch ${payload.epoch} is older than ${node.hookEpoch}: refused`), {
-        name: 'StaleEpoch',
-      });
-    }
-    const at = this.clock.now();
-    // Fencing acts from outside (network isolation) and works on a dead node; promote and demote
-    // need the database to answer.
-    if (!node.up && (payload.action === 'promote' || payload.action === 'demote')) {
-      this.timeline.add(at, 'observed', `hook ${payload.action} ${node.id} fails: the node does not answer`);
-      throw Object.assign(new Error(`${node.id} does not answer (down)`), { name: 'NodeUnreachable' });
-    }
-    node.hookEpoch = payload.epoch;
-    switch (payload.action) {
-      case 'fence':
-        node.fenced = true;
-        this.timeline.add(
-          at,
-          'changed',
-          `hook fence ${node.id} (epoch ${payload.epoch}): ${node.up ? 'read-only, no new writes' : 'isolated, can take no writes if it comes back'}`,
-        );
-        break;
-      case 'unfence':
-        node.fenced = false;
-        this.timeline.add(
-          at,
-          'changed',
-          `hook unfence ${node.id}: ${node.up ? 'takes writes again' : 'isolation lifted (it is still down)'}`,
-        );
-        break;
-      case 'promote':
-        node.fenced = false;
-        this.timeline.add(at, 'changed', `hook promote ${node.id} (epoch ${payload.epoch}): accepts writes`);
-        break;
-      case 'demote':
-        node.fenced = false;
-        node.lag = 0;
-        this.timeline.add(
-          at,
-          'changed',
-          `hook demote ${node.id} (epoch ${payload.epoch}): replicates from the new primary`,
-        );
-        break;
-    }
-    return { ok: true, node: node.id, action: payload.action, epoch: payload.epoch };
-  }
-
-  private narrateStep(record: {
-    step: string;
-    start: number;
-    end: number;
-    output?: unknown;
-    error?: { name: string; message: string };
-  }): void {
-    const out = record.output as Record<string, unknown> | null | undefined;
-    const at = record.end;
-    const mark = (label: string) => this.markers.push({ t: (at - this.t0) / 1000, kind: 'step', label });
-    if (!record.error) {
-      if (record.step.startsWith('hook:')) mark(`${record.step.slice(5)} ${String(out?.node ?? '')}`);
-      else if (record.step === 'checkCatchUp' && out?.status === 'ready')
-        mark(out.forced ? 'forced past the lag' : 'caught up');
-      else if (record.step === 'shiftTraffic') mark('shift');
-      else if (record.step === 'checkVerify' && out?.status === 'verified') mark('verified');
-      else if (record.step === 'commit') mark(`commit epoch ${String(out?.epoch)}`);
-    }
-    if (record.error) {
-      this.timeline.add(
-        at,
-        record.step.startsWith('hook:') ? 'observed' : 'decided',
-        `workflow ${record.step} failed: ${record.error.name}: ${errorText(record.error.message)}`,
-      );
-      return;
-    }
-    switch (record.step) {
-      case 'prepare': {
-        const plan = out?.plan as Record<string, unknown> | undefined;
-        if (out?.outcome === 'proceed' && plan) {
-          this.timeline.add(
-            at,
-            'decided',
-            `workflow plan: ${plan.mode} ${plan.from} -> ${plan.to}${plan.force ? ' (force)' : ''}, epoch ${plan.expectedEpoch} -> ${plan.epoch}`,
-          );
-        } else this.timeline.add(at, 'decided', `workflow: ${String(out?.outcome)}`);
-        return;
-      }
-      case 'checkCatchUp':
-        this.timeline.add(
-          at,
-          out?.status === 'ready' ? 'decided' : 'observed',
-          `catch-up ${out?.status}: ${out?.detail}`,
-        );
-        return;
-      case 'checkVerify':
-        this.timeline.add(
-          at,
-          out?.status === 'verified' ? 'decided' : 'observed',
-          `verify ${out?.status}: ${out?.detail}`,
-        );
-        return;
-      case 'rollbackTraffic':
-        this.timeline.add(at, 'decided', `rollback: ${out?.detail}`);
-        return;
-      case 'rollbackFinish':
-      case 'rollbackFailed':
-        this.timeline.add(
-          at,
-          'decided',
-          `rollback ${record.step === 'rollbackFinish' ? 'complete' : 'FAILED'}: done: ${(out?.done as string[] | undefined)?.join('; ') || 'nothing'}; needs a human: ${
-            (out?.needsHuman as string[] | undefined)?.join('; ') || 'nothing'
-          }`,
-        );
-        return;
-      default:
-    }
   }
 
   async startWorkflow(request: Omit<WorkflowRequestInput, 'serviceId'>): Promise<ExecutionSummary> {
@@ -1147,35 +828,3 @@ export class World {
 
 /** How long each simulated node action takes. */
 const ACTION_MS = 1000;
-
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
-}
-
-function short(id: string): string {
-  return id.slice(0, 8);
-}
-
-/** A Lambda request id is shortened like an event id; an execution name is kept whole. */
-function holderText(holder: string): string {
-  return /^[0-9a-f]{8}-/.test(holder) ? short(holder) : holder;
-}
-
-function errorText(message: string): string {
-  try {
-    const parsed = JSON.parse(message);
-    if (typeof parsed?.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // plain text
-  }
-  return message;
-}
-
-function describeOutput(output: unknown): string {
-  const o = output as Record<string, unknown> | null;
-  if (!o) return 'no output';
-  if (o.outcome === 'switched-over' || o.outcome === 'failed-over') {
-    return `${o.outcome} ${o.from} -> ${o.to}, epoch ${o.epoch}, data-loss bound ${o.dataLossBound}`;
-  }
-  return String(o.outcome ?? JSON.stringify(o));
-}
