@@ -1,0 +1,133 @@
+/**
+ * Late hook answers. A Task's TimeoutSecondsPath stops Step Functions *waiting* for a hook; the
+ * hook's Lambda runs on and may still act on its node after the Catch has started compensating.
+ * Two guards, each enough for one kind of node:
+ *
+ * - tokens: every compensating call outranks the call it undoes, so a node that keeps the token
+ *   contract refuses the late call (late-action.test.ts);
+ * - waiting out the abandoned call: after a fence or promote that did not answer, the rollback
+ *   waits the call's settle time (HookCall.settleSeconds) before it compensates, so even a node
+ *   that ignores tokens (a script that never reads `{token}`) ends as the rollback reports.
+ *
+ * Run on the real state machine from the synthesized template, with real time for the hook
+ * timeout (1 s), the late answers (1.5 s) and the wait for abandoned calls.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
+import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import type { HookPayload } from '../../lambdas/domain/workflow.ts';
+import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
+import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { type SynthesizedWorkflow, synthesizeWorkflow, TestHooks, WorkflowRunner } from './harness.ts';
+import { NodeRoles } from './node-roles.ts';
+
+const SVC = 'orders';
+const arn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
+const FENCE = arn('fence');
+const PROMOTE = arn('promote');
+const DEMOTE = arn('demote');
+const TIMEOUT_SECONDS = 1;
+/** The late call lands this long after it was made: after its Task timed out, before the settle wait ends. */
+const LATE_MS = 1_500;
+
+const config: FailoverConfig = testConfig([
+  {
+    ...route53Service({ id: SVC, nodes: ['a', 'b'] }),
+    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: TIMEOUT_SECONDS },
+    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60 },
+  },
+]);
+
+let synthesized: SynthesizedWorkflow;
+beforeAll(() => {
+  synthesized = synthesizeWorkflow(config);
+});
+
+function world(options: { honoursTokens: boolean; late: 'fence' | 'promote' }) {
+  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  const nodes = new NodeRoles({ a: 'writer', b: 'replica' }, { honoursTokens: options.honoursTokens });
+  const late: Promise<unknown>[] = [];
+  const hook = (p: HookPayload) => {
+    if (p.action !== options.late) {
+      nodes.apply(p);
+      return { ok: true };
+    }
+    // Slow: it reaches the node after its Task timed out, while the rollback runs.
+    const landing = new Promise((resolve) => setTimeout(resolve, LATE_MS)).then(() => {
+      try {
+        nodes.apply(p);
+        return { ok: true };
+      } catch (err) {
+        return { refused: (err as Error).message };
+      }
+    });
+    late.push(landing);
+    return landing;
+  };
+  const hooks = new TestHooks().register(FENCE, hook).register(PROMOTE, hook).register(DEMOTE, hook);
+  const deps: WorkflowDeps = {
+    config,
+    alarms: env.alarms,
+    lag: env.lag,
+    state: env.state,
+    traffic: env.traffic,
+    notifier: env.notifier,
+    changes: { changeStatus: async () => 'INSYNC' },
+    logger: env.logger,
+    metrics: env.metrics,
+    clock: env.clock,
+  };
+  const runner = new WorkflowRunner({
+    synthesized,
+    deps,
+    hooks,
+    clock: env.clock,
+    beforeStep: (step) => {
+      if (step === 'prepare' || step === 'checkCatchUp') env.lag.put(SVC, 'b', 0, env.clock.now() - 1);
+    },
+    // The wait for an abandoned call lasts its settle time, in real time here.
+    waitMs: (state) => (state.startsWith('WaitOutAbandoned') ? TIMEOUT_SECONDS * 1000 : undefined),
+  });
+  return { env, nodes, hooks, runner, late };
+}
+
+describe('late hook answers: compensation waits out an abandoned call before it declares the state', () => {
+  it.each([
+    false,
+    true,
+  ])('case 2: a promote that answers after its timeout never leaves two writers (node honours tokens: %s)', async (honoursTokens) => {
+    const w = world({ honoursTokens, late: 'promote' });
+    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'late promote' });
+    await Promise.all(w.late);
+
+    expect(out.status).toBe('FAILED');
+    if (out.status !== 'FAILED') return;
+    expect(out.error).toBe('SwitchoverRolledBack');
+    expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote b', 'unfence a']);
+    // The rollback's demote came after the late promote (waited out), or the node refused the
+    // late promote by its token: either way b is a replica, and a the one writer with the traffic.
+    expect(w.nodes.writers()).toEqual(['a']);
+    expect(w.nodes.role('b')).toBe('replica');
+    expect(w.env.traffic.pointsAt(SVC)).toBe('a');
+    expect(out.cause).toMatch(/b demoted back to a replica/);
+    expect(out.cause).toMatch(/waited \d+ s for the abandoned promote of b/);
+  });
+
+  it.each([
+    false,
+    true,
+  ])('case 2: a fence that answers after its timeout never leaves the old primary fenced while reported unfenced (node honours tokens: %s)', async (honoursTokens) => {
+    const w = world({ honoursTokens, late: 'fence' });
+    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'late fence' });
+    await Promise.all(w.late);
+
+    expect(out.status).toBe('FAILED');
+    if (out.status !== 'FAILED') return;
+    expect(out.error).toBe('SwitchoverRolledBack');
+    expect(w.hooks.trace).toEqual(['fence a', 'unfence a']);
+    expect(out.cause).toMatch(/a unfenced/);
+    // Reported unfenced, and it is: the one writer, with the traffic.
+    expect(w.nodes.writers()).toEqual(['a']);
+    expect(w.env.traffic.pointsAt(SVC)).toBe('a');
+  });
+});
