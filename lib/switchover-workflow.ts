@@ -53,6 +53,7 @@ import {
   type IChainable,
   JsonPath,
   LogLevel,
+  Pass,
   StateMachine,
   StateMachineType,
   Succeed,
@@ -64,7 +65,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { StepName } from '../lambdas/app/workflow/execution-state.ts';
 import { MAX_ACTION_TIMEOUT_SECONDS, serviceNodeActions } from '../lambdas/domain/action-config.ts';
-import { type HookCalls, ROLLBACK_FAILED_ERROR } from '../lambdas/domain/workflow.ts';
+import { ABANDONED_CALL_ERRORS, type HookCalls, ROLLBACK_FAILED_ERROR } from '../lambdas/domain/workflow.ts';
 import type { FailoverAutomation } from './failover-automation.ts';
 import { grantNodeActions, hasBuiltInNodeActions } from './node-action-permissions.ts';
 
@@ -280,7 +281,10 @@ export class SwitchoverWorkflow extends Construct {
     shift.next(checkVerify);
 
     const promote = this.hook('PromoteTarget', 'promote', JsonPath.DISCARD);
-    promote.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.error' });
+    promote.addCatch(this.waitOutAbandoned('Promote', '$.error', rollbackTraffic), {
+      errors: [Errors.ALL],
+      resultPath: '$.error',
+    });
     promote.next(shift);
     const hasPromote = new Choice(this, 'HasPromoteHook')
       .when(Condition.isPresent('$.plan.hookCalls.promote'), promote)
@@ -299,7 +303,10 @@ export class SwitchoverWorkflow extends Construct {
     );
 
     const fence = this.hook('FencePrimary', 'fence', JsonPath.DISCARD);
-    fence.addCatch(rollbackUnfence, { errors: [Errors.ALL], resultPath: '$.fenceError' });
+    fence.addCatch(this.waitOutAbandoned('Fence', '$.fenceError', rollbackUnfence), {
+      errors: [Errors.ALL],
+      resultPath: '$.fenceError',
+    });
     fence.next(checkCatchUp);
     const hasFence = new Choice(this, 'HasFenceHook')
       .when(Condition.isPresent('$.plan.hookCalls.fence'), fence)
@@ -330,6 +337,44 @@ export class SwitchoverWorkflow extends Construct {
         )
         .otherwise(hasFence),
     );
+  }
+
+  /**
+   * Before the rollback undoes a fence or promote whose call may still be running (it timed out,
+   * Lambda failed around it, a built-in action gave up: ABANDONED_CALL_ERRORS), it waits the
+   * call's settle time: Step Functions stopped waiting, not the call, and a call that lands after
+   * its undo would leave the node as the rollback says it is not (a late promote: two writers; a
+   * late fence: the old primary fenced with all the traffic). Tokens guard nodes that keep the
+   * token contract; this wait guards the others. A call that failed by its own hand has ended.
+   */
+  private waitOutAbandoned(call: 'Fence' | 'Promote', errorPath: string, next: IChainable): Choice {
+    const hookCall = call === 'Fence' ? 'fence' : 'promote';
+    const noted = new Pass(this, `Abandoned${call}`, {
+      parameters: {
+        call: hookCall,
+        'node.$': `$.plan.hookCalls.${hookCall}.Payload.node`,
+        'seconds.$': `$.plan.hookCalls.${hookCall}.settleSeconds`,
+        'error.$': `${errorPath}.Error`,
+      },
+      resultPath: '$.waitedOut',
+    });
+    const wait = new Wait(this, `WaitOutAbandoned${call}`, {
+      time: WaitTime.secondsPath(`$.plan.hookCalls.${hookCall}.settleSeconds`),
+    });
+    noted.next(wait);
+    wait.next(next);
+    return new Choice(this, `${call}MayStillLand`)
+      .when(
+        Condition.or(
+          ...ABANDONED_CALL_ERRORS.map((p) =>
+            p.includes('*')
+              ? Condition.stringMatches(`${errorPath}.Error`, p)
+              : Condition.stringEquals(`${errorPath}.Error`, p),
+          ),
+        ),
+        noted,
+      )
+      .otherwise(next);
   }
 
   /** A Task running one step of the step Lambda on the whole execution state. */

@@ -193,6 +193,30 @@ export interface HookPayload {
 export interface HookCall {
   readonly FunctionName: string;
   readonly Payload: HookPayload;
+  /**
+   * How long after its Task gave up a call abandoned there may still act on its node: the
+   * rollback waits this long before it undoes a fence or promote that did not answer (Step
+   * Functions stops waiting at the timeout, not the hook). The action's own timeout: a built-in
+   * action stops its wait before the Task timeout and its SSM script is killed at it; a user's
+   * function must end within it too (its Lambda timeout at most `timeoutSeconds`), and then this
+   * also covers an invocation that started late. Not forwarded to the hook.
+   */
+  readonly settleSeconds: number;
+}
+
+/**
+ * Error names (Step Functions `Choice` patterns) after which a hook call's outcome is unknown and
+ * it may still land: the Task timed out (States.Timeout), Lambda's service failed around it
+ * (Lambda.*), or a built-in action gave up or failed while its command or statement may run on
+ * (NodeActionFailedError). An error a user's hook threw itself means its invocation ended.
+ */
+export const ABANDONED_CALL_ERRORS = ['States.*', 'Lambda.*', 'NodeActionFailedError'] as const;
+
+/** Whether a caught hook error may leave the call running (ABANDONED_CALL_ERRORS). */
+export function isAbandonedCall(errorName: string): boolean {
+  return ABANDONED_CALL_ERRORS.some((p) =>
+    p.endsWith('*') ? errorName.startsWith(p.slice(0, -1)) : errorName === p,
+  );
 }
 
 /** Every hook call the workflow may make, present only when the hook is configured. */
@@ -201,7 +225,7 @@ export interface HookCalls {
   /** Rollback: undo the fence (the fence hook, action 'unfence'). */
   readonly unfence?: HookCall;
   readonly promote?: HookCall;
-  /** Demote the old primary after the new one is verified. */
+  /** Demote the old primary once the change is committed (the point of no return). */
   readonly demote?: HookCall;
   /** Rollback: demote a target our promote hook may have promoted (needs both hooks). */
   readonly demoteTarget?: HookCall;
@@ -384,12 +408,14 @@ export function planWorkflow(input: PlanInput): PlanDecision {
         serviceId: service.id,
         node,
         epoch: state.epoch + 1,
+        // Attempt 0 until Prepare holds the lease: withTokenAttempt puts its sequence in.
         token: fencingToken(state.epoch + 1, step),
         mode: request.mode,
         action: role,
         execution: holder,
         timeoutSeconds: action.timeoutSeconds,
       },
+      settleSeconds: action.timeoutSeconds,
     };
   };
   const promoteCall = call(target.id, 'promote', 'promote');
@@ -450,6 +476,23 @@ export function planWorkflow(input: PlanInput): PlanDecision {
 }
 
 /**
+ * The plan with every hook call's token issued under `attempt`, the lease sequence Prepare's
+ * lease write returned (LeaseGrant.sequence): a later attempt at the same epoch (after a
+ * rollback, or an automatic failover's attempt) outranks everything an earlier one sent, its
+ * rollback included, so a node keeping the token contract never refuses the next attempt's fence
+ * nor obeys the last attempt's late call. The caller checks tokenAttemptFits first.
+ */
+export function withTokenAttempt(plan: WorkflowPlan, attempt: number): WorkflowPlan {
+  const hookCalls = Object.fromEntries(
+    Object.entries(plan.hookCalls).map(([step, call]) => [
+      step,
+      { ...call, Payload: { ...call.Payload, token: fencingToken(plan.epoch, step as TokenStep, attempt) } },
+    ]),
+  ) as HookCalls;
+  return { ...plan, hookCalls };
+}
+
+/**
  * How long the workflow holds the lease: every hook with its retries, the catch-up and verify
  * windows, and a margin. Too short and automatic failover could take over mid-switchover; a
  * workflow that dies keeps automation off until this expires (the rollback releases it earlier).
@@ -458,9 +501,10 @@ export function leaseSeconds(service: ServiceConfig): number {
   const timeouts = serviceNodeActions(service).map((a) => a.action.timeoutSeconds);
   const longest = timeouts.length > 0 ? Math.max(...timeouts) : 60;
   const hookSeconds = longest * 2;
-  // fence, promote, demote forward; demote and unfence on rollback.
+  // fence, promote, demote forward; demote and unfence on rollback; the wait for one abandoned call.
   return (
     5 * hookSeconds +
+    longest +
     service.switchover.catchUpTimeoutSeconds +
     service.switchover.verifyTimeoutSeconds +
     LEASE_MARGIN_SECONDS

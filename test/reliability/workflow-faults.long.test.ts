@@ -62,7 +62,7 @@ const MAX_LEASE_MS = leaseSeconds(service) * 1000;
  * `timeout` did its work and did not answer in time; a `late-answer` times out first and does its
  * work afterwards (Step Functions stops waiting, not the hook).
  */
-const HOOK_KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'timeout'];
+const HOOK_KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'timeout', 'late-answer'];
 /** How long after its Task timed out an abandoned hook call lands (real ms)... */
 const LATE_MS = 20;
 /** ...and how long the workflow's wait for abandoned calls lasts (real ms): longer, as settleSeconds is. */

@@ -93,14 +93,14 @@ describe('hook calls cannot fence a late hook', () => {
     expect(hooks.trace).toEqual(['fence a', 'promote b', 'demote b', 'unfence a']);
     // Every call carries its own token; the rollback's outrank the forward calls they undo.
     expect(hooks.calls.map((c) => (c.payload as HookPayload & { token?: number }).token)).toEqual([
-      fencingToken(1, 'fence'),
-      fencingToken(1, 'promote'),
-      fencingToken(1, 'demoteTarget'),
-      fencingToken(1, 'unfence'),
+      fencingToken(1, 'fence', 1),
+      fencingToken(1, 'promote', 1),
+      fencingToken(1, 'demoteTarget', 1),
+      fencingToken(1, 'unfence', 1),
     ]);
     // The late promote was refused: b stays a replica, a is the only writer, traffic on a.
     expect(nodes.b.refused).toEqual([
-      `promote ${fencingToken(1, 'promote')} < ${fencingToken(1, 'demoteTarget')}`,
+      `promote ${fencingToken(1, 'promote', 1)} < ${fencingToken(1, 'demoteTarget', 1)}`,
     ]);
     expect(nodes.b.role).toBe('replica');
     expect(nodes.a.role).toBe('primary');

@@ -15,6 +15,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import type { HookPayload } from '../../lambdas/domain/workflow.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
@@ -43,11 +44,20 @@ beforeAll(() => {
   synthesized = synthesizeWorkflow(config);
 });
 
-function world(options: { honoursTokens: boolean; late: 'fence' | 'promote' }) {
+function world(options: {
+  honoursTokens: boolean;
+  late?: 'fence' | 'promote';
+  /** The first call of this action fails by the hook's own hand (it ended). */
+  failsOnce?: 'promote';
+}) {
   const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
   const nodes = new NodeRoles({ a: 'writer', b: 'replica' }, { honoursTokens: options.honoursTokens });
   const late: Promise<unknown>[] = [];
+  let failures = options.failsOnce ? 1 : 0;
   const hook = (p: HookPayload) => {
+    if (p.action === options.failsOnce && failures-- > 0) {
+      throw Object.assign(new Error('pg_promote() returned false'), { name: 'PromoteFailed' });
+    }
     if (p.action !== options.late) {
       nodes.apply(p);
       return { ok: true };
@@ -92,42 +102,77 @@ function world(options: { honoursTokens: boolean; late: 'fence' | 'promote' }) {
 }
 
 describe('late hook answers: compensation waits out an abandoned call before it declares the state', () => {
-  it.each([
-    false,
-    true,
-  ])('case 2: a promote that answers after its timeout never leaves two writers (node honours tokens: %s)', async (honoursTokens) => {
-    const w = world({ honoursTokens, late: 'promote' });
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'late promote' });
-    await Promise.all(w.late);
+  it.each([false, true])(
+    'case 2: a promote that answers after its timeout never leaves two writers (node honours tokens: %s)',
+    async (honoursTokens) => {
+      const w = world({ honoursTokens, late: 'promote' });
+      const out = await w.runner.start({
+        serviceId: SVC,
+        mode: 'switchover',
+        to: 'b',
+        reason: 'late promote',
+      });
+      await Promise.all(w.late);
 
-    expect(out.status).toBe('FAILED');
-    if (out.status !== 'FAILED') return;
-    expect(out.error).toBe('SwitchoverRolledBack');
-    expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote b', 'unfence a']);
-    // The rollback's demote came after the late promote (waited out), or the node refused the
-    // late promote by its token: either way b is a replica, and a the one writer with the traffic.
-    expect(w.nodes.writers()).toEqual(['a']);
-    expect(w.nodes.role('b')).toBe('replica');
-    expect(w.env.traffic.pointsAt(SVC)).toBe('a');
-    expect(out.cause).toMatch(/b demoted back to a replica/);
-    expect(out.cause).toMatch(/waited \d+ s for the abandoned promote of b/);
-  });
+      expect(out.status).toBe('FAILED');
+      if (out.status !== 'FAILED') return;
+      expect(out.error).toBe('SwitchoverRolledBack');
+      expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote b', 'unfence a']);
+      // The rollback's demote came after the late promote (waited out), or the node refused the
+      // late promote by its token: either way b is a replica, and a the one writer with the traffic.
+      expect(w.nodes.writers()).toEqual(['a']);
+      expect(w.nodes.role('b')).toBe('replica');
+      expect(w.env.traffic.pointsAt(SVC)).toBe('a');
+      expect(out.cause).toMatch(/b demoted back to a replica/);
+      expect(out.cause).toMatch(/waited \d+ s for the abandoned promote of b/);
+    },
+  );
 
-  it.each([
-    false,
-    true,
-  ])('case 2: a fence that answers after its timeout never leaves the old primary fenced while reported unfenced (node honours tokens: %s)', async (honoursTokens) => {
-    const w = world({ honoursTokens, late: 'fence' });
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'late fence' });
-    await Promise.all(w.late);
+  it.each([false, true])(
+    'case 2: a fence that answers after its timeout never leaves the old primary fenced while reported unfenced (node honours tokens: %s)',
+    async (honoursTokens) => {
+      const w = world({ honoursTokens, late: 'fence' });
+      const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'late fence' });
+      await Promise.all(w.late);
 
-    expect(out.status).toBe('FAILED');
-    if (out.status !== 'FAILED') return;
-    expect(out.error).toBe('SwitchoverRolledBack');
-    expect(w.hooks.trace).toEqual(['fence a', 'unfence a']);
-    expect(out.cause).toMatch(/a unfenced/);
-    // Reported unfenced, and it is: the one writer, with the traffic.
-    expect(w.nodes.writers()).toEqual(['a']);
-    expect(w.env.traffic.pointsAt(SVC)).toBe('a');
+      expect(out.status).toBe('FAILED');
+      if (out.status !== 'FAILED') return;
+      expect(out.error).toBe('SwitchoverRolledBack');
+      expect(w.hooks.trace).toEqual(['fence a', 'unfence a']);
+      expect(out.cause).toMatch(/a unfenced/);
+      // Reported unfenced, and it is: the one writer, with the traffic.
+      expect(w.nodes.writers()).toEqual(['a']);
+      expect(w.env.traffic.pointsAt(SVC)).toBe('a');
+    },
+  );
+
+  it("tokens order attempts: a switchover after a rolled-back one is obeyed by a node that saw the first one's unfence", async () => {
+    const w = world({ honoursTokens: true, failsOnce: 'promote' });
+    const first = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'first try' });
+    expect(first.status === 'FAILED' && first.error).toBe('SwitchoverRolledBack');
+    // The promote failed by its own hand (its invocation ended): nothing to wait out.
+    expect(first.states).not.toContain('WaitOutAbandonedPromote');
+
+    const second = await w.runner.start({
+      serviceId: SVC,
+      mode: 'switchover',
+      to: 'b',
+      reason: 'second try',
+    });
+    expect(second.status).toBe('SUCCEEDED');
+    // Same epoch, a later lease: every call of the second attempt outranks the first's unfence.
+    const tokens = w.hooks.calls.map((c) => `${c.payload.action} ${c.payload.node} ${c.payload.token}`);
+    expect(tokens).toEqual([
+      `fence a ${fencingToken(1, 'fence', 1)}`,
+      `promote b ${fencingToken(1, 'promote', 1)}`,
+      `demote b ${fencingToken(1, 'demoteTarget', 1)}`,
+      `unfence a ${fencingToken(1, 'unfence', 1)}`,
+      `fence a ${fencingToken(1, 'fence', 2)}`,
+      `promote b ${fencingToken(1, 'promote', 2)}`,
+      `demote a ${fencingToken(1, 'demote', 2)}`,
+    ]);
+    expect(w.nodes.refused).toEqual([]);
+    expect(w.nodes.writers()).toEqual(['b']);
+    expect(w.env.traffic.pointsAt(SVC)).toBe('b');
   });
 });

@@ -108,12 +108,12 @@ describe('built-in node actions in the workflow', () => {
     expect(
       w.hooks.calls.map((c) => [c.functionName, c.payload.action, c.payload.node, c.payload.token]),
     ).toEqual([
-      [actionFunctionArn, 'fence', 'a', fencingToken(1, 'fence')],
-      [actionFunctionArn, 'promote', 'b', fencingToken(1, 'promote')],
+      [actionFunctionArn, 'fence', 'a', fencingToken(1, 'fence', 1)],
+      [actionFunctionArn, 'promote', 'b', fencingToken(1, 'promote', 1)],
     ]);
     expect(e.groups()).toEqual([ISOLATION]);
     expect(ssm.commandCalls(SendCommandCommand)[0]!.args[0].input.Parameters?.commands).toEqual([
-      `promote-db --token ${fencingToken(1, 'promote')}`,
+      `promote-db --token ${fencingToken(1, 'promote', 1)}`,
     ]);
     expect(w.env.traffic.pointsAt(SVC)).toBe('b');
   });
@@ -137,7 +137,7 @@ describe('built-in node actions in the workflow', () => {
       expect(out.cause).toContain('pg_ctl: could not send promote signal');
     }
     expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'unfence a']);
-    expect(w.hooks.calls.at(-1)?.payload.token).toBe(fencingToken(1, 'unfence'));
+    expect(w.hooks.calls.at(-1)?.payload.token).toBe(fencingToken(1, 'unfence', 1));
     expect(e.groups()).toEqual(['sg-0123456789abcdef0']);
     expect(w.env.traffic.pointsAt(SVC)).toBe('a');
   });

@@ -312,22 +312,27 @@ describe('planWorkflow', () => {
       fence: {
         FunctionName: FENCE,
         Payload: { ...payload, node: 'a', action: 'fence', token: fencingToken(8, 'fence') },
+        settleSeconds: 45,
       },
       unfence: {
         FunctionName: FENCE,
         Payload: { ...payload, node: 'a', action: 'unfence', token: fencingToken(8, 'unfence') },
+        settleSeconds: 45,
       },
       promote: {
         FunctionName: PROMOTE,
         Payload: { ...payload, node: 'b', action: 'promote', token: fencingToken(8, 'promote') },
+        settleSeconds: 45,
       },
       demote: {
         FunctionName: DEMOTE,
         Payload: { ...payload, node: 'a', action: 'demote', token: fencingToken(8, 'demote') },
+        settleSeconds: 45,
       },
       demoteTarget: {
         FunctionName: DEMOTE,
         Payload: { ...payload, node: 'b', action: 'demote', token: fencingToken(8, 'demoteTarget') },
+        settleSeconds: 45,
       },
     });
     // The rollback's calls outrank the forward calls they undo.
@@ -713,7 +718,9 @@ describe('assessVerification', () => {
 
 describe('leaseSeconds', () => {
   it('covers every hook with a retry, the catch-up and verify windows, and a margin', () => {
-    expect(leaseSeconds(service)).toBe(5 * 45 * 2 + 120 + service.switchover.verifyTimeoutSeconds + 600);
-    expect(leaseSeconds(bare)).toBe(5 * 60 * 2 + 300 + VERIFY_TIMEOUT_SECONDS + 600);
+    expect(leaseSeconds(service)).toBe(
+      5 * 45 * 2 + 45 + 120 + service.switchover.verifyTimeoutSeconds + 600,
+    );
+    expect(leaseSeconds(bare)).toBe(5 * 60 * 2 + 60 + 300 + VERIFY_TIMEOUT_SECONDS + 600);
   });
 });

@@ -170,9 +170,9 @@ describe('switchover workflow (state machine from the synthesized template)', ()
       });
     }
     expect(w.hooks.calls.map((c) => c.payload.token)).toEqual([
-      fencingToken(1, 'fence'),
-      fencingToken(1, 'promote'),
-      fencingToken(1, 'demote'),
+      fencingToken(1, 'fence', 1),
+      fencingToken(1, 'promote', 1),
+      fencingToken(1, 'demote', 1),
     ]);
     expect(w.hooks.calls.map((c) => c.functionName)).toEqual([FENCE, PROMOTE, DEMOTE]);
     // The datapoint published before the fence did not count: one Wait, then lag 0 measured after it.

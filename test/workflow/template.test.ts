@@ -189,6 +189,9 @@ describe('SwitchoverWorkflow template', () => {
       expect(Object.fromEntries(waits.map(([n, w]) => [n, w.SecondsPath]))).toEqual({
         WaitForCatchUp: '$.plan.pollIntervalSeconds',
         WaitForVerify: '$.plan.pollIntervalSeconds',
+        // A fence or promote that may still land is waited out before the rollback undoes it.
+        WaitOutAbandonedFence: '$.plan.hookCalls.fence.settleSeconds',
+        WaitOutAbandonedPromote: '$.plan.hookCalls.promote.settleSeconds',
       });
     });
 

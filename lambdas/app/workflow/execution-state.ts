@@ -66,6 +66,14 @@ export interface WorkflowResult {
   readonly demoteFailed?: boolean;
 }
 
+export interface WaitedOut {
+  readonly call: 'fence' | 'promote';
+  readonly node: string;
+  readonly seconds: number;
+  /** The caught error that left the call's outcome unknown. */
+  readonly error: string;
+}
+
 /** `$` after Prepare. Later states add the optional keys. */
 export interface ExecutionState {
   readonly outcome: 'proceed';
@@ -78,6 +86,11 @@ export interface ExecutionState {
   /** Set by the Catch on recordDemote: the result stays as the commit wrote it. */
   readonly recordDemoteError?: CaughtError;
   readonly result?: WorkflowResult;
+  /**
+   * Set by the state machine when a fence or promote's call may still have been running (it timed
+   * out, Lambda failed around it): the rollback waited `seconds` (its settle time) before undoing it.
+   */
+  readonly waitedOut?: WaitedOut;
   /** The failure that started the rollback (any step after the fence). */
   readonly error?: CaughtError;
   /** The fence hook itself failed: the old primary may be partly fenced. */
@@ -181,6 +194,14 @@ export const executionStateSchema = z.looseObject({
   recordDemoteError: caughtError.optional(),
   error: caughtError.optional(),
   fenceError: caughtError.optional(),
+  waitedOut: z
+    .object({
+      call: z.enum(['fence', 'promote']),
+      node: z.string(),
+      seconds: z.number(),
+      error: z.string(),
+    })
+    .optional(),
   rollbackTraffic: z.object({ traffic: z.enum(['restored', 'unchanged']), detail: z.string() }).optional(),
   rollbackDemoted: z.unknown().optional(),
   rollbackUnfenced: z.unknown().optional(),

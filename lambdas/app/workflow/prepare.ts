@@ -6,12 +6,14 @@
 import { healthAlarmName } from '../../domain/config.ts';
 import { currentState } from '../../domain/decide.ts';
 import { LeaseConflictError, PreconditionFailedError } from '../../domain/errors.ts';
+import { tokenAttemptFits } from '../../domain/node-actions.ts';
 import type { CandidateAssessment } from '../../domain/types.ts';
 import {
   parseWorkflowRequest,
   planWorkflow,
   type WorkflowMode,
   type WorkflowPlan,
+  withTokenAttempt,
 } from '../../domain/workflow.ts';
 import { LAG_LOOKBACK_SECONDS, serviceOf, type WorkflowDeps } from './deps.ts';
 
@@ -129,18 +131,29 @@ export async function prepare(deps: WorkflowDeps, event: PrepareEvent): Promise<
       };
     }
     case 'proceed': {
-      const plan = decision.plan;
-      // A retried Prepare (Lambda timeout after the write) finds its own lease: already taken.
-      const ours = state.lease?.holder === holder && state.lease.expiresAt > now;
-      if (!ours) {
-        await deps.state.acquireLease({
-          serviceId: service.id,
-          expectedEpoch: plan.expectedEpoch,
-          seedPrimary: service.initialPrimary,
-          lease: { holder, operation: plan.mode, acquiredAt: now, expiresAt: plan.leaseExpiresAt },
-          now,
-        });
+      // A retried Prepare (Lambda timeout after the write) renews its own lease: the holder may.
+      // Every lease write counts (LeaseGrant.sequence), and the hook calls' tokens carry that
+      // count: this attempt outranks every earlier one at the epoch, their rollbacks and late
+      // calls included.
+      const grant = await deps.state.acquireLease({
+        serviceId: service.id,
+        expectedEpoch: decision.plan.expectedEpoch,
+        seedPrimary: service.initialPrimary,
+        lease: {
+          holder,
+          operation: decision.plan.mode,
+          acquiredAt: now,
+          expiresAt: decision.plan.leaseExpiresAt,
+        },
+        now,
+      });
+      if (!tokenAttemptFits(grant.sequence)) {
+        await deps.state.releaseLease(service.id, holder);
+        throw new PreconditionFailedError(
+          `${service.id} has had ${grant.sequence} leases at epoch ${decision.plan.expectedEpoch}: fencing tokens no longer order attempts; nothing changed`,
+        );
       }
+      const plan = withTokenAttempt(decision.plan, grant.sequence);
       deps.logger.info('workflow started', {
         ...log,
         from: plan.from,

@@ -35,10 +35,19 @@ function promoteAttempted(state: ExecutionState): boolean {
   return state.rollbackTraffic !== undefined || state.rollbackTrafficError !== undefined;
 }
 
+/** The forward call the state machine waited out before undoing it (WaitOutAbandoned*), in words. */
+export function waitedOut(state: ExecutionState): string | undefined {
+  const w = state.waitedOut;
+  if (!w) return undefined;
+  return `waited ${w.seconds} s for the abandoned ${w.call} of ${w.node} (${w.error}) to end before undoing it`;
+}
+
 export async function rollbackFinish(deps: WorkflowDeps, state: ExecutionState): Promise<RollbackReport> {
   const { plan } = state;
   const done: string[] = [];
   const needsHuman: string[] = [];
+  const waited = waitedOut(state);
+  if (waited) done.push(waited);
   // Read, not assumed: traffic may not have been on the old primary when the workflow started (a
   // failover recording where an interrupted operation left it), and then nothing here restores it.
   const current = await deps.traffic.current(plan.serviceId);
@@ -149,6 +158,8 @@ export async function rollbackFailed(deps: WorkflowDeps, state: ExecutionState):
     : undefined;
 
   const facts: string[] = [];
+  const waited = waitedOut(state);
+  if (waited) facts.push(waited);
   facts.push(
     traffic.ok
       ? `traffic points at ${traffic.value ?? 'no single node (or several)'}`

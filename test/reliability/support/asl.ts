@@ -5,8 +5,9 @@
  * states interleave with alarm events, clock jumps and other operators.
  *
  * It covers exactly the Amazon States Language the definition uses (Task with Parameters,
- * InputPath, ResultSelector, ResultPath, Retry, Catch; Choice with StringEquals, BooleanEquals,
- * IsPresent; Wait; Succeed with OutputPath; Fail with Error/Cause or their paths), and throws on
+ * InputPath, ResultSelector, ResultPath, Retry, Catch; Choice with StringEquals, StringMatches,
+ * BooleanEquals, IsPresent, Or; Wait; Pass with Parameters and ResultPath; Succeed with OutputPath;
+ * Fail with Error/Cause or their paths), and throws on
  * anything else. property.test.ts checks it against aws-local-stepfunctions on the same scenarios.
  */
 
@@ -65,8 +66,17 @@ function parameters(template: Json, doc: Json, context: Json): Json {
 }
 
 function matches(rule: Json, doc: Json): boolean {
+  if ('Or' in rule) return (rule.Or as Json[]).some((r) => matches(r, doc));
   const value = read(doc, rule.Variable, {});
   if ('StringEquals' in rule) return value === rule.StringEquals;
+  if ('StringMatches' in rule) {
+    // Only `*` wildcards (the definition uses no escapes).
+    const pattern = String(rule.StringMatches)
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
+    return typeof value === 'string' && new RegExp(`^${pattern}$`).test(value);
+  }
   if ('BooleanEquals' in rule) return value === rule.BooleanEquals;
   if ('IsPresent' in rule) return (value !== undefined) === rule.IsPresent;
   throw new Error(`unsupported Choice rule ${JSON.stringify(rule)}`);
@@ -193,6 +203,8 @@ export class AslExecution {
           this.current = s.Next;
           break;
         case 'Pass':
+          if (s.Parameters !== undefined)
+            this.doc = write(this.doc, s.ResultPath ?? '$', parameters(s.Parameters, this.doc, this.context));
           this.current = s.Next;
           break;
         default:
