@@ -82,7 +82,7 @@ function world(options: {
     state: env.state,
     traffic: env.traffic,
     notifier: env.notifier,
-    changes: { changeStatus: async () => 'INSYNC' },
+    changes: env.changes,
     logger: env.logger,
     metrics: env.metrics,
     clock: env.clock,

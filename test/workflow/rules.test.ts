@@ -718,9 +718,7 @@ describe('assessVerification', () => {
 
 describe('leaseSeconds', () => {
   it('covers every hook with a retry, the catch-up and verify windows, and a margin', () => {
-    expect(leaseSeconds(service)).toBe(
-      5 * 45 * 2 + 45 + 120 + service.switchover.verifyTimeoutSeconds + 600,
-    );
+    expect(leaseSeconds(service)).toBe(5 * 45 * 2 + 45 + 120 + service.switchover.verifyTimeoutSeconds + 600);
     expect(leaseSeconds(bare)).toBe(5 * 60 * 2 + 60 + 300 + VERIFY_TIMEOUT_SECONDS + 600);
   });
 });
