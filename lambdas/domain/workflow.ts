@@ -198,8 +198,8 @@ export interface HookCall {
    * rollback waits this long before it undoes a fence or promote that did not answer (Step
    * Functions stops waiting at the timeout, not the hook). The action's own timeout: a built-in
    * action stops its wait before the Task timeout and its SSM script is killed at it; a user's
-   * function must end within it too (its Lambda timeout at most `timeoutSeconds`), and then this
-   * also covers an invocation that started late. Not forwarded to the hook.
+   * function is covered when its Lambda timeout is at most twice `timeoutSeconds` (docs/actions.md
+   * asks for that). Not forwarded to the hook.
    */
   readonly settleSeconds: number;
 }
