@@ -43,6 +43,7 @@ import { type FailoverConfig, healthAlarmName, parseConfig } from '../lambdas/do
 import { ConfigValidationError } from '../lambdas/domain/errors.ts';
 import { failoverConcurrency, MAX_FAILOVER_CONCURRENCY } from '../lambdas/domain/failover-concurrency.ts';
 import { failoverTimeoutSeconds, roleChangeBudgetProblems } from '../lambdas/domain/role-change-budget.ts';
+import { workflowHistoryProblems } from '../lambdas/domain/workflow-history.ts';
 import { AlarmRules, EVENT_PATTERN_QUOTA_CHARS } from './alarm-rules.ts';
 import { checkArnAccounts } from './arn-accounts.ts';
 import { HealthAlarms, healthResourceCount, healthShardOf } from './health-alarms.ts';
@@ -179,8 +180,9 @@ export class FailoverAutomation extends Construct {
     super(scope, id);
     // Re-validate: a construct consumer may hand over a hand-built object instead of parser output.
     this.config = parseConfig(props.config);
-    // The actions of one automatic failover run inside the failover Lambda: they must fit it.
-    const budget = roleChangeBudgetProblems(this.config);
+    // The actions of one automatic failover run inside the failover Lambda: they must fit it; one
+    // switchover's history must fit Step Functions' quota.
+    const budget = [...roleChangeBudgetProblems(this.config), ...workflowHistoryProblems(this.config)];
     if (budget.length > 0) throw new ConfigValidationError(budget);
     const shards = props.healthStackShards ?? 8;
     if (!Number.isInteger(shards) || shards < 1 || shards > 100) {
