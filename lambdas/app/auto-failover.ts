@@ -24,7 +24,7 @@ import type { FailoverOutcome, RoleChangeDeps } from './role-change/deps.ts';
 import { runRoleChange } from './role-change/engine.ts';
 import { planAutoFailover } from './role-change/plan.ts';
 import { runRejoin } from './role-change/rejoin.ts';
-import { resumeIntoHold } from './role-change/resume.ts';
+import { resumeIntoHold, resumeShifted } from './role-change/resume.ts';
 
 export {
   addFailoverMetrics,
@@ -161,6 +161,23 @@ export async function runAutoFailover(
     reason: decision.action === 'hold' ? decision.reason : 'eligible-replica',
   });
 
+  // An automatic failover's lease left by an attempt that died: ours (Lambda's retry keeps the
+  // request id: the same event, decided when it was fresh), or another invocation's that expired
+  // (its retries may be spent), taken over only by an event that itself calls for a failover: an
+  // event that asks for nothing changes nothing.
+  const leftOver =
+    state.lease?.operation === 'auto-failover' &&
+    state.lease.target !== undefined &&
+    (ownLease || (state.lease.expiresAt < now && decision.action === 'failover'));
+  if (leftOver) {
+    // Traffic already on the target that lease names: that attempt promoted it (traffic never
+    // moves before the promotion succeeded) and died before recording it. Whatever the fresh
+    // decision, that change is finished (the old primary fenced again, then committed, or paged
+    // when the facts no longer allow it): undoing it or choosing anew would demote or bypass the
+    // node that takes the writes.
+    const finished = await resumeShifted(ctx, decision);
+    if (finished) return finished;
+  }
   if (decision.action === 'hold') {
     if (ownLease) {
       // An earlier attempt under this request id may have moved traffic, or promoted a target,

@@ -132,6 +132,13 @@ export interface NodeActionResult {
     readonly message: string;
     readonly retryable: boolean;
     readonly uncertain: boolean;
+    /**
+     * The action never reached the node: no route to it, connection refused, its agent offline,
+     * the node down. Nothing was done to it, and nothing we run can reach it either. An automatic
+     * failover may promote after an unreachable fence of a primary whose health alarm is in ALARM,
+     * never after a fence the node answered and refused or failed (fence-gate.ts).
+     */
+    readonly unreachable?: boolean;
   };
 }
 

@@ -15,8 +15,9 @@
  * refused, as the contract promises.
  *
  * Scripted behaviour per node and role, consumed in order: a failure, a timeout (the action never
- * answers; optionally it lands later, with `deliverLate()`), or a delay. A node that is down never
- * answers: its calls time out after the request's `timeoutMs` and change nothing.
+ * answers; optionally it lands later, with `deliverLate()`), or a delay: a hung action, which
+ * reached the node. A node that is down is unreachable: its calls time out after the request's
+ * `timeoutMs`, change nothing, and say so (`error.unreachable`).
  * `calls` records every call with its token and what came of it.
  */
 import type { FailoverConfig } from '../domain/config.ts';
@@ -116,13 +117,26 @@ export class MemoryNodeActions implements NodeActionPort {
     const script = this.scripts.get(`${k}/${request.role}`)?.shift();
     const call: NodeActionCall = { request, at: started, outcome: 'succeeded', applied: false };
     this.calls.push(call);
-    const result = (status: NodeActionResult['status'], detail: string): NodeActionResult => ({
+    const result = (
+      status: NodeActionResult['status'],
+      detail: string,
+      error?: NodeActionResult['error'],
+    ): NodeActionResult => ({
       status,
       kind: MEMORY_ACTION_KIND,
       detail,
       durationMs: this.options.clock.now() - started,
+      ...(error ? { error } : {}),
+    });
+    const unreachable = (detail: string): NodeActionResult['error'] => ({
+      name: 'NodeUnreachable',
+      message: detail,
+      retryable: false,
+      uncertain: false,
+      unreachable: true,
     });
 
+    // A hung action: it reached the node, which did not finish it in time.
     const timeout = async (landsLater: boolean): Promise<NodeActionResult> => {
       await this.sleep(request.timeoutMs);
       call.outcome = 'timed-out';
@@ -132,7 +146,13 @@ export class MemoryNodeActions implements NodeActionPort {
         `${request.role} of ${request.nodeId} did not answer within ${request.timeoutMs} ms`,
       );
     };
-    if (!node.up) return timeout(false);
+    if (!node.up) {
+      // A down node: the call never reaches it (no connection), and times out.
+      await this.sleep(request.timeoutMs);
+      call.outcome = 'timed-out';
+      const detail = `${request.nodeId} is unreachable: ${request.role} got no connection within ${request.timeoutMs} ms`;
+      return result('timed-out', detail, unreachable(detail));
+    }
     if (script?.status === 'timed-out') return timeout(script.landsLater ?? false);
     if (script?.status === 'slow' && script.delayMs > request.timeoutMs) return timeout(true);
     await this.sleep(script?.status === 'slow' ? script.delayMs : (this.options.durationMs ?? 0));
@@ -142,7 +162,8 @@ export class MemoryNodeActions implements NodeActionPort {
     }
     if (!node.up) {
       call.outcome = 'timed-out';
-      return result('timed-out', `${request.nodeId} went down during ${request.role}`);
+      const detail = `${request.nodeId} went down during ${request.role}`;
+      return result('timed-out', detail, unreachable(detail));
     }
     const refusal = this.apply(node, call);
     if (refusal) return result('failed', refusal);

@@ -42,10 +42,10 @@ const KNOWN_SITES: Record<RouterType, readonly string[]> = {
     'elb.DescribeTargetHealth#1',
     'elb.RegisterTargets#1',
     'elb.DeregisterTargets#1',
-    // rollback of the new target; the read-back after an uncertain call, or current()
+    // rollback of the new target; the read-back after an uncertain call, or the retry's current()
+    // (a retry under its own lease reads where traffic is before anything else)
     'elb.DeregisterTargets#2',
     'elb.DescribeTargetHealth#2',
-    'elb.DescribeTargetHealth#3',
   ],
   'elbv2-weighted': ['elb.DescribeListeners#1', 'elb.ModifyListener#1', 'elb.DescribeListeners#2'],
   route53: ['route53.ChangeResourceRecordSets#1', 'route53.ListResourceRecordSets#1'],

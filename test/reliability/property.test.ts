@@ -85,10 +85,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       t: fc.constant('script' as const),
       node,
-      // Fence failures are left out until the engine handles one: a failed (or timed-out) fence of a
-      // live primary, then an invocation that dies after moving traffic, leaves the recorded primary
-      // and the node traffic points at both writable (RELIABILITY.md, the property run).
-      role: fc.constant('promote' as const),
+      role: fc.constantFrom('promote' as const, 'fence' as const),
       answer: fc.constantFrom('failed' as const, 'timed-out' as const, 'lands-late' as const),
     }),
   },

@@ -54,6 +54,8 @@ const KNOWN_SITES = [
   'traffic.shift#1',
   'shiftQueue.enqueue#1',
   // ...or, the queue refusing, gives the lease back; Lambda's retry then shifts, commits, announces
+  // (a retry under its own lease first reads where traffic is: a shift its attempt made is finished)
+  'traffic.current#1',
   'state.releaseLease#1',
   'state.commit#1',
   'state.get#2',

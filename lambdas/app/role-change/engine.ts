@@ -2,7 +2,8 @@
  * The role-change engine: the one sequence by which the automatic path changes a service's roles.
  *
  *   plan -> lease (epoch compare-and-swap, naming the target)
- *        -> fence the old primary (best effort, short bound; fenced yes | no | unknown)
+ *        -> fence the old primary (best effort, short bound; fenced yes | no | unknown; a fence
+ *           the live node refused, failed or hung on stops here: held, nothing promoted)
  *        -> promote the target (fencing token; must succeed before any traffic moves)
  *        -> shift traffic (compare-and-swap) -> verify -> commit (epoch + 1, history, needs-rejoin)
  *        -> announce
@@ -15,11 +16,13 @@
  * Services without node actions keep the traffic-only fast path: lease -> shift -> commit.
  * The steps live one per file next to this one.
  */
+import { NodeActionFailedError, TransientAwsError } from '../../domain/errors.ts';
+import type { FenceGate } from '../../domain/fence-gate.ts';
 import type { NodeActionResult } from '../../domain/node-actions.ts';
 import type { FencedVerdict } from '../../domain/types.ts';
 import { hold, needsAttention } from './announce.ts';
 import type { ChangeContext } from './context.ts';
-import type { FailoverOutcome } from './deps.ts';
+import { FAILOVER_INVOCATION_ATTEMPTS, type FailoverOutcome } from './deps.ts';
 import { fenceOldPrimary } from './fence.ts';
 import { takeLease } from './lease.ts';
 import { decisionFor, type FailoverDecision, type RoleChangePlan } from './plan.ts';
@@ -54,7 +57,9 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
   if (!lease.acquired) return leaseHeld(ctx, plan, first, lease.message);
   if (!ctx.withActions) return shiftVerifyCommit(ctx, first);
 
-  const fenced = await fenceOldPrimary(ctx, first);
+  const gate = await fenceOldPrimary(ctx, first);
+  if (!gate.promote) return fenceNotEstablished(ctx, first, gate);
+  const fenced = gate.fenced;
   const failures: string[] = [];
   for (let i = 0; i < plan.targets.length; i++) {
     const decision = decisionFor(plan, plan.targets[i]!);
@@ -100,6 +105,74 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
       unfence.length > 0 ? `; ${unfence.join('; ')}` : ''
     }`,
     epoch: first.expectedEpoch,
+    timings: ctx.timings(),
+  };
+}
+
+/**
+ * The old primary answered and refused or failed its fence, or the fence reached it and hung: it
+ * may still take writes, so nothing is promoted (fence-gate.ts). A fence that may have half
+ * happened is undone (the old primary keeps the traffic); the lease is released and the on-call
+ * paged: the primary's alarm stays in ALARM and raises no new event, so a human must act. A
+ * fence that failed retryably (throttled, never reached the node) is retried with the invocation
+ * first, under this lease, while Lambda has retries left.
+ */
+async function fenceNotEstablished(
+  ctx: ChangeContext,
+  decision: FailoverDecision,
+  gate: Extract<FenceGate, { promote: false }>,
+): Promise<FailoverOutcome> {
+  const { deps, service } = ctx;
+  const fence = ctx.recorded.at(-1);
+  if (gate.retryable && ctx.attempt < FAILOVER_INVOCATION_ATTEMPTS) {
+    deps.logger.warn('fence of the old primary failed retryably: retrying the invocation', {
+      serviceId: service.id,
+      from: decision.from,
+      detail: gate.detail,
+    });
+    throw new TransientAwsError('node-action.fence', {
+      cause: new NodeActionFailedError(fence?.kind ?? 'unknown', 'failed', gate.detail),
+    });
+  }
+  const undone = gate.fenced === 'no' ? [] : await unfenceOldPrimary(ctx, decision, gate.fenced);
+  await ctx.releaseQuietly('fence not established');
+  const detail = `${gate.detail}: not promoting ${decision.to} next to it; traffic stays on ${decision.from}${
+    undone.length > 0 ? `; ${undone.join('; ')}` : ''
+  }`;
+  deps.logger.error('old primary not fenced: automatic failover held', {
+    serviceId: service.id,
+    from: decision.from,
+    to: decision.to,
+    reason: gate.why,
+    fenced: gate.fenced,
+    detail,
+  });
+  deps.metrics.add('FailoverFenceHeld', 1, 'Count', { serviceId: service.id, reason: gate.why });
+  await deps.notifier.publish({
+    kind: 'failover-failed',
+    serviceId: service.id,
+    subject: `${service.id}: primary ${decision.from} is down but could not be fenced (${gate.why}): automatic failover held, fenced: ${gate.fenced}`,
+    detail: {
+      serviceId: service.id,
+      primary: decision.from,
+      candidate: decision.to,
+      epoch: decision.expectedEpoch,
+      reason: gate.why,
+      fenced: gate.fenced,
+      detail,
+      eventId: ctx.transition.eventId,
+      actions: ctx.recorded,
+      action: `check whether ${decision.from} still takes writes; stop or fence it, then fail over by hand (failover failover ${service.id}) or fix its fence and let the alarm fire again`,
+    },
+  });
+  return {
+    outcome: 'held',
+    serviceId: service.id,
+    from: decision.from,
+    to: decision.to,
+    reason: gate.why,
+    detail,
+    epoch: decision.expectedEpoch,
     timings: ctx.timings(),
   };
 }

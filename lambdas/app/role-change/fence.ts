@@ -1,19 +1,17 @@
 /**
  * Fence the old primary, best effort: it is failing and may not answer. The bound is short
- * (AUTO_FENCE_BOUND_MS) and the outcome is recorded, never fatal: `yes` (the fence succeeded),
- * `no` (it failed, or the node has no fence action), `unknown` (no answer in time; it may still
- * land, and a later unfence outranks it). The promotion goes ahead either way: the old primary is
- * marked needs-rejoin and takes no traffic or role until it is demoted or fenced again.
+ * (AUTO_FENCE_BOUND_MS) and the outcome is recorded: `yes` (the fence succeeded), `no` (it failed,
+ * or the node has no fence action), `unknown` (no answer in time; it may still land, and a later
+ * unfence outranks it). Whether the promotion may follow is the fence gate's call
+ * (domain/fence-gate.ts): after a fence the node answered and refused or failed, or one that
+ * reached it and hung, the old primary may still take writes, and nothing is promoted.
  */
-import type { FencedVerdict } from '../../domain/types.ts';
+import { type FenceGate, fenceGate } from '../../domain/fence-gate.ts';
 import type { ChangeContext } from './context.ts';
 import type { FailoverDecision } from './plan.ts';
 
-export async function fenceOldPrimary(
-  ctx: ChangeContext,
-  decision: FailoverDecision,
-): Promise<FencedVerdict> {
-  if (!ctx.has(decision.from, 'fence')) return 'no';
+export async function fenceOldPrimary(ctx: ChangeContext, decision: FailoverDecision): Promise<FenceGate> {
+  if (!ctx.has(decision.from, 'fence')) return fenceGate(undefined);
   const result = await ctx.runAction(
     decision.from,
     'fence',
@@ -21,12 +19,5 @@ export async function fenceOldPrimary(
     decision.expectedEpoch + 1,
     'auto-failover',
   );
-  switch (result.status) {
-    case 'succeeded':
-      return 'yes';
-    case 'failed':
-      return 'no';
-    case 'timed-out':
-      return 'unknown';
-  }
+  return fenceGate(result);
 }

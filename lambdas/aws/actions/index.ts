@@ -162,6 +162,15 @@ export function awsNodeActions(config: FailoverConfig): AwsNodeActions {
   });
 }
 
+/**
+ * Errors that say the action never reached the node: no connection to its database (refused, no
+ * route, no such host), SSM's "not a valid managed instance" (agent offline, instance gone), or a
+ * user's function that says so by failing with `NodeUnreachableError`. The fence gate may then
+ * promote (the node is down by our reach and by its alarm); any other failure holds.
+ */
+const UNREACHABLE =
+  /\b(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|InvalidInstanceId|NodeUnreachableError)\b/;
+
 function failure(
   action: NodeActionConfig,
   err: unknown,
@@ -179,6 +188,7 @@ function failure(
         message: err.message,
         retryable: false,
         uncertain: err.status === 'timed-out',
+        ...(UNREACHABLE.test(err.message) ? { unreachable: true } : {}),
       },
     };
   }
@@ -190,6 +200,12 @@ function failure(
     kind: action.type,
     detail: `${errorName}: ${message}`,
     durationMs,
-    error: { name: errorName, message, retryable: isTransient(err), uncertain: timedOut || isUncertain(err) },
+    error: {
+      name: errorName,
+      message,
+      retryable: isTransient(err),
+      uncertain: timedOut || isUncertain(err),
+      ...(!timedOut && UNREACHABLE.test(`${errorName} ${message}`) ? { unreachable: true } : {}),
+    },
   };
 }

@@ -168,6 +168,20 @@ describe('lambda action', () => {
     const result = await port({ promote: { type: 'lambda', functionArn: FN } }).run(request('promote'));
     expect(result.status).toBe('failed');
     expect(result.detail).toContain(`StaleTokenError: token ${T.promote} < ${T.demoteTarget}`);
+    // The node answered (a stale token): not unreachable, so a fence like this holds a failover.
+    expect(result.error?.unreachable).toBeUndefined();
+  });
+
+  it('a function that fails with NodeUnreachableError says the node could not be reached', async () => {
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: new TextEncoder().encode(
+        JSON.stringify({ errorType: 'NodeUnreachableError', errorMessage: 'no route to 10.0.1.10:5432' }),
+      ) as never,
+    });
+    const result = await port({ fence: { type: 'lambda', functionArn: FN } }).run(request('fence'));
+    expect(result).toMatchObject({ status: 'failed', error: { unreachable: true } });
   });
 
   it('reads the hooks shorthand as a lambda action that also unfences', async () => {

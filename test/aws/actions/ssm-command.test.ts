@@ -179,9 +179,10 @@ describe('ssm-command action', () => {
       }),
     );
     const result = await port(PROMOTE).port.run(request('promote'));
+    // The agent is offline or the instance gone: the command never reached the node (fence gate).
     expect(result).toMatchObject({
       status: 'failed',
-      error: { name: 'InvalidInstanceId', retryable: false },
+      error: { name: 'InvalidInstanceId', retryable: false, unreachable: true },
     });
   });
 });
