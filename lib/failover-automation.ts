@@ -46,7 +46,13 @@ import { failoverTimeoutSeconds, roleChangeBudgetProblems } from '../lambdas/dom
 import { workflowHistoryProblems } from '../lambdas/domain/workflow-history.ts';
 import { AlarmRules, EVENT_PATTERN_QUOTA_CHARS } from './alarm-rules.ts';
 import { checkArnAccounts } from './arn-accounts.ts';
-import { HealthAlarms, healthResourceCount, healthShardOf } from './health-alarms.ts';
+import {
+  DEFAULT_HEALTH_STACK_SHARDS,
+  HealthAlarms,
+  healthResourceCount,
+  healthShardOf,
+  MAX_HEALTH_STACK_SHARDS,
+} from './health-alarms.ts';
 import { addDeployLimitChecks } from './limits.ts';
 import { grantNodeActions, hasNodeActions } from './node-action-permissions.ts';
 import { NodeProbe } from './node-probe.ts';
@@ -72,8 +78,8 @@ export interface FailoverAutomationProps {
    * How many nested stacks the per-node health checks and alarms are spread over. A service's
    * stack is a hash of its id, so adding services never moves others; changing this value does
    * (and re-creates their alarms), so pick it once with room to grow: each shard holds at most
-   * 500 resources (2 per Route 53 health-checked node, 1 per target-group-health node).
-   * @default 8
+   * 500 resources (2 per Route 53 health-checked node, 1 per target-group-health or probe node).
+   * @default - the configuration's `healthStackShards`, else 32 (DEFAULT_HEALTH_STACK_SHARDS)
    */
   readonly healthStackShards?: number;
   /**
@@ -184,9 +190,11 @@ export class FailoverAutomation extends Construct {
     // switchover's history must fit Step Functions' quota.
     const budget = [...roleChangeBudgetProblems(this.config), ...workflowHistoryProblems(this.config)];
     if (budget.length > 0) throw new ConfigValidationError(budget);
-    const shards = props.healthStackShards ?? 8;
-    if (!Number.isInteger(shards) || shards < 1 || shards > 100) {
-      throw new Error(`healthStackShards must be an integer between 1 and 100, got: ${shards}`);
+    const shards = props.healthStackShards ?? this.config.healthStackShards ?? DEFAULT_HEALTH_STACK_SHARDS;
+    if (!Number.isInteger(shards) || shards < 1 || shards > MAX_HEALTH_STACK_SHARDS) {
+      throw new Error(
+        `healthStackShards must be an integer between 1 and ${MAX_HEALTH_STACK_SHARDS}, got: ${shards}`,
+      );
     }
     const reservedConcurrency = props.failoverReservedConcurrency ?? failoverConcurrency(this.config);
     if (

@@ -24,6 +24,17 @@ export function healthResourceCount(node: NodeConfig): number {
 }
 
 /**
+ * Buckets the health checks and alarms are hashed into by default. Fixed, so adding services never
+ * moves one (a named alarm cannot move between stacks in one update); only buckets holding a
+ * service become nested stacks. 32 holds 1,000 services of two Route 53 health-checked nodes (4
+ * resources each) with the fullest bucket at 34 services, 136 resources: 27 % of
+ * CloudFormation's 500 (test/infra/scale.test.ts). It was 8, which cannot hold them (over 500): a stack
+ * deployed with 8 keeps its layout by setting `healthStackShards: 8`.
+ */
+export const DEFAULT_HEALTH_STACK_SHARDS = 32;
+export const MAX_HEALTH_STACK_SHARDS = 100;
+
+/**
  * A service's shard, stable under adding, removing and reordering other services (FNV-1a of the
  * id). Stability matters: a resource that moves between nested stacks is created in one and deleted
  * from the other, and an alarm with a fixed name would be deleted after its replacement was made.

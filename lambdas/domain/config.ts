@@ -278,6 +278,11 @@ export const configSchema = z
      * Absent: derived from the number of services.
      */
     failoverConcurrency: z.number().int().min(1).max(MAX_FAILOVER_CONCURRENCY).optional(),
+    /**
+     * Buckets the per-node health checks and alarms are hashed into (lib/health-alarms.ts). Absent:
+     * 32. Set it once: changing it moves most services' alarms between nested stacks.
+     */
+    healthStackShards: z.number().int().min(1).max(100).optional(),
     services: z.array(serviceSchema).min(1, 'at least one service is required'),
     /** The scheduled readiness check (readiness-config.ts). */
     readiness: readinessSchema.default(DEFAULT_READINESS),

@@ -2,10 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fleetConfig } from '../../bench/fleet.ts';
-import { healthAlarmName } from '../../lambdas/domain/config.ts';
+import { fleetConfig, fleetJson } from '../../bench/fleet.ts';
+import { healthAlarmName, parseConfig } from '../../lambdas/domain/config.ts';
 import { EVENT_PATTERN_QUOTA_CHARS, eventPatternSize } from '../../lib/alarm-rules.ts';
 import { STACK_RESOURCE_LIMIT } from '../../lib/failover-automation.ts';
+import { DEFAULT_HEALTH_STACK_SHARDS, healthResourceCount, healthShardOf } from '../../lib/health-alarms.ts';
 import { LIMITS, largestPerLimit, measureStackTree, overLimit } from '../../lib/limits.ts';
 import {
   assertNoWriteOnStar,
@@ -101,6 +102,34 @@ describe.each(cases)('$name', ({ health, nodes }) => {
 });
 
 describe('health stack sharding', () => {
+  it('holds 1,000 services of two Route 53 health-checked nodes at most 60 % full with the default bucket count', () => {
+    const fill = (shards: number) => {
+      const perShard = new Map<number, number>();
+      for (const service of fleetConfig(1000, { health: 'route53-health-check' }).services) {
+        const shard = healthShardOf(service.id, shards);
+        const count = service.nodes.reduce((n, node) => n + healthResourceCount(node), 0);
+        perShard.set(shard, (perShard.get(shard) ?? 0) + count);
+      }
+      return Math.max(...perShard.values());
+    };
+    const fullest = fill(DEFAULT_HEALTH_STACK_SHARDS);
+    console.log(`[scale] fullest health stack at 1,000 route53-health-check services: ${fullest} resources`);
+    expect(fullest).toBeLessThanOrEqual(STACK_RESOURCE_LIMIT * 0.6);
+    // The former default of 8 could not hold them at all.
+    expect(fill(8)).toBeGreaterThan(STACK_RESOURCE_LIMIT);
+  });
+
+  it('takes the bucket count from the configuration (healthStackShards), validated at synth', () => {
+    const config = parseConfig({
+      ...fleetJson(20, { health: 'route53-health-check' }),
+      healthStackShards: 1,
+    });
+    expect([...synth(config).stack.automation.healthStacks.keys()]).toEqual([0]);
+    expect(() => parseConfig({ ...fleetJson(2), healthStackShards: 101 })).toThrow(
+      /healthStackShards: .*got: 101/,
+    );
+  });
+
   it('fails synth with the shard, count and services when one shard would pass 500 resources', () => {
     const config = generateConfig(200, 'route53-health-check');
     expect(() => synth(config, { automationOptions: { healthStackShards: 1 } })).toThrow(
