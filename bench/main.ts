@@ -160,7 +160,7 @@ if (selected.has('correlated')) {
 
 if (selected.has('scale')) {
   console.log(
-    '\n[scale] the sample service copied 50-1,000 times (alarm signals; and probed at 300): in-process synth (bundling skipped, limit checks included), median of 3 per size; every deploy-time limit',
+    '\n[scale] the sample service copied 50-1,000 times (alarm signals; and 1,000 probed): in-process synth (bundling skipped, limit checks included), median of 3 per size; every deploy-time limit',
   );
   const points = measureScale({ runs: 3, log });
   figures.push(...scaleFigures(points));

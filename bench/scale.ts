@@ -53,16 +53,13 @@ function synthOnce(services: number, sample: Sample): Omit<ScalePoint, 'services
   }
 }
 
-/**
- * The issue's sizes with alarm health signals, and probed nodes at 300: the node probe keeps one
- * split-brain alarm per service in the parent stack, which passes 500 resources near 320 services.
- */
+/** 50 to 1,000 services with alarm health signals, and 1,000 probed (node probe, split-brain alarms). */
 export const SCALE_SIZES: readonly { services: number; sample: Sample }[] = [
   { services: 50, sample: 'aws-signals' },
   { services: 200, sample: 'aws-signals' },
   { services: 500, sample: 'aws-signals' },
   { services: 1000, sample: 'aws-signals' },
-  { services: 300, sample: 'probe' },
+  { services: 1000, sample: 'probe' },
 ];
 
 export function measureScale(

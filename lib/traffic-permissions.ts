@@ -10,6 +10,7 @@ import {
   type IGrantable,
   type IRole,
   ManagedPolicy,
+  Policy,
   PolicyDocument,
   PolicyStatement,
 } from 'aws-cdk-lib/aws-iam';
@@ -91,9 +92,13 @@ export interface TrafficPermissionsProps {
  * customer managed policies shared by every Lambda that moves traffic. The statements grow with
  * the fleet (a record name or an ARN per service): inline, each role would carry its own copy and
  * pass IAM's 10,240 characters per role near 450 services. Packed into policies of at most
- * TRAFFIC_POLICY_BUDGET_CHARS, written once, attached to each role.
+ * TRAFFIC_POLICY_BUDGET_CHARS, written once, attached to each role: the first inline, the rest
+ * managed.
  */
 export class TrafficPermissions extends Construct {
+  /** The first part of the scoped writes, attached inline to every grantee role. */
+  readonly inlinePolicy?: Policy;
+  /** The other parts, as customer managed policies. */
   readonly policies: readonly ManagedPolicy[];
   private readonly writes: readonly PolicyStatement[];
   private readonly reads: readonly PolicyStatement[];
@@ -115,10 +120,21 @@ export class TrafficPermissions extends Construct {
         docs.push({ statements: [statement], chars: wrapper + chars });
       }
     }
-    this.policies = docs.map(
+    // The first part is an inline policy attached to each role (one AWS::IAM::Policy resource):
+    // IAM counts it against the role's 10,240 inline characters, which the roles' own statements
+    // leave mostly free, instead of against the 10 managed policies a role may have. 1,000
+    // services of ~20-character names in one zone take 7 parts: 1 inline and 6 managed (60 % of
+    // the 10) instead of 7 managed (70 %).
+    const [first, ...rest] = docs;
+    this.inlinePolicy = first
+      ? new Policy(this, 'Inline', {
+          document: new PolicyDocument({ statements: first.statements }),
+        })
+      : undefined;
+    this.policies = rest.map(
       (doc, i) =>
         new ManagedPolicy(this, `Policy${i + 1}`, {
-          description: `Failover automation: scoped traffic changes, part ${i + 1} of ${docs.length}`,
+          description: `Failover automation: scoped traffic changes, part ${i + 2} of ${docs.length}`,
           document: new PolicyDocument({ statements: doc.statements }),
         }),
     );
@@ -129,6 +145,7 @@ export class TrafficPermissions extends Construct {
   grant(grantee: IGrantable): Grant {
     const principal = grantee.grantPrincipal;
     if (isRole(principal)) {
+      this.inlinePolicy?.attachToRole(principal);
       for (const policy of this.policies) policy.attachToRole(principal);
     } else {
       // Not a role (a user, an imported principal): its own policy gets the statements.

@@ -162,12 +162,20 @@ describe('Route 53 permissions for 300 services in one hosted zone', () => {
     }
   });
 
-  it('writes the statements once, as managed policies of at most 60 % of the IAM limit shared by the roles', () => {
+  it('writes the statements once, as policies of at most 60 % of the IAM limit shared by the roles: the first inline, the rest managed', () => {
     // The traffic policies (the operator managed policy is attached by the account owner).
     const managed = Object.entries(resourcesOf(s.template, 'AWS::IAM::ManagedPolicy'))
       .filter(([id]) => id.startsWith('AutomationTrafficPermissions'))
       .map(([, p]) => p);
+    const inline = Object.entries(resourcesOf(s.template, 'AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith('AutomationTrafficPermissionsInline'))
+      .map(([, p]) => p);
+    expect(inline).toHaveLength(1);
+    expect(JSON.stringify(inline[0]!.Properties.PolicyDocument)).toContain(
+      'route53:ChangeResourceRecordSets',
+    );
     expect(managed.length).toBeGreaterThan(1);
+    managed.push(...inline);
     for (const p of managed) {
       expect(policyChars(p.Properties.PolicyDocument)).toBeLessThanOrEqual(TRAFFIC_POLICY_BUDGET_CHARS);
       const attached = (p.Properties.Roles as { Ref: string }[]).map((r) => r.Ref);
