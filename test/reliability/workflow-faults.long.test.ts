@@ -12,6 +12,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import { findService } from '../../lambdas/domain/config.ts';
 import { type HookPayload, leaseSeconds, type WorkflowMode } from '../../lambdas/domain/workflow.ts';
+import {
+  EVENTS_PER_POLL,
+  WORKFLOW_HISTORY_BUDGET,
+  workflowHistoryEvents,
+} from '../../lambdas/domain/workflow-history.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
@@ -34,6 +39,7 @@ import {
   type FaultPlan,
   kindsFor,
 } from './support/faults.ts';
+import { historyEvents } from './support/history.ts';
 import { baseline, settledViolations } from './support/invariants.ts';
 import { recordFigures } from './support/results.ts';
 
@@ -57,6 +63,44 @@ const config = testConfig([
 const service = findService(config, SVC)!;
 const MAX_LEASE_MS = leaseSeconds(service) * 1000;
 
+/** The same service behind an ELB target group: verify waits for the new target to be `healthy`. */
+const elbConfig = testConfig([
+  {
+    ...route53Service({
+      id: SVC,
+      nodes: ['a', 'b', 'c'],
+      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
+    }),
+    router: {
+      type: 'elbv2-target',
+      targetGroupArn:
+        'arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/orders/0123456789abcdef',
+    },
+    nodes: ['a', 'b', 'c'].map((id) => ({
+      id,
+      target: { id: `i-0${id}${id}${id}0000000000000`, port: 5432 },
+      health: { type: 'alarm' as const, alarmName: `${SVC}-${id}-health` },
+      lag: {
+        namespace: 'Test/Replication',
+        metricName: 'LagSeconds',
+        dimensions: { Service: SVC, Node: id },
+      },
+    })),
+    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 60 },
+    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60, verifyTimeoutSeconds: 30 },
+  },
+]);
+
+/**
+ * Which router the service uses, and (ELB) what the load balancer says of the new target at the
+ * n-th verify check: unhealthy new targets are a fault class of their own.
+ */
+interface Variant {
+  readonly router: 'route53' | 'elb';
+  readonly targetHealth?: (check: number) => string | undefined;
+}
+const ROUTE53: Variant = { router: 'route53' };
+
 /**
  * Kinds for a hook (Step Functions' lambda:invoke) and for a step Lambda invocation. A hook
  * `timeout` did its work and did not answer in time; a `late-answer` times out first and does its
@@ -76,8 +120,10 @@ function siteKinds(site: string): readonly FaultKind[] {
 }
 
 let synthesized: SynthesizedWorkflow;
+let synthesizedElb: SynthesizedWorkflow;
 beforeAll(() => {
   synthesized = synthesizeWorkflow(config);
+  synthesizedElb = synthesizeWorkflow(elbConfig);
 });
 
 interface RunResult {
@@ -88,8 +134,10 @@ interface RunResult {
 async function run(
   mode: WorkflowMode,
   plans: readonly FaultPlan[],
+  variant: Variant = ROUTE53,
 ): Promise<{ sites: string[]; result: RunResult }> {
-  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  const cfg = variant.router === 'elb' ? elbConfig : config;
+  const env = createMemoryEnvironment(cfg, { clock: { autoAdvance: false } });
   if (mode === 'failover') env.alarms.setNode(SVC, 'a', 'ALARM');
   const injector = new FaultInjector(plans, env.traffic);
   const log = new CallLog(env.clock);
@@ -98,7 +146,7 @@ async function run(
   // Route 53 GetChange: each change PENDING once, then INSYNC (with every earlier one).
   const changes = new MemoryChanges(env.traffic, { pendingPolls: 1 });
   const deps: WorkflowDeps = {
-    config,
+    config: cfg,
     alarms: port(env.alarms, 'alarms'),
     lag: port(env.lag, 'lag'),
     state: port(env.state, 'state'),
@@ -140,17 +188,30 @@ async function run(
   const hooks = new TestHooks().register(FENCE, hookFn).register(PROMOTE, hookFn).register(DEMOTE, hookFn);
 
   const committedEarly: string[] = [];
+  let verifyChecks = 0;
   const runner = new WorkflowRunner({
-    synthesized,
+    synthesized: variant.router === 'elb' ? synthesizedElb : synthesized,
     deps,
     hooks,
     clock: env.clock,
-    beforeStep: (step) => {
+    beforeStep: async (step) => {
       injector.scope(step);
-      // Verify contract: nothing is committed before the name servers answer with the new primary
-      // (a shift retried after its answer was lost comes back without a change id).
-      const answered = changes.nameServers(SVC);
-      if (step === 'commit' && answered !== 'b') committedEarly.push(answered ?? 'no node');
+      if (step === 'checkVerify' && variant.targetHealth)
+        changes.setTargetHealth(SVC, 'b', variant.targetHealth(verifyChecks++));
+      // Verify contract: nothing is committed before clients reach the new primary: the name
+      // servers answer with it (a shift retried after its answer was lost comes back without a
+      // change id), or the load balancer reports its target healthy.
+      if (step === 'commit') {
+        if (variant.router === 'route53') {
+          const answered = changes.nameServers(SVC);
+          if (answered !== 'b')
+            committedEarly.push(`the name servers still answered ${answered ?? 'no node'}`);
+        } else {
+          const health = await changes.targetHealth(SVC, 'b');
+          if (health !== 'healthy')
+            committedEarly.push(`the load balancer reported b ${health ?? 'not registered'}`);
+        }
+      }
       // The replicas publish their lag: b caught up (switchover) or within budget (failover).
       env.lag.put(SVC, 'b', mode === 'switchover' ? 0 : 2, env.clock.now() - 1);
       env.lag.put(SVC, 'c', 4, env.clock.now() - 1);
@@ -191,8 +252,14 @@ async function run(
       /could not be sent|so did the step/.test(outcome.cause));
   const violations = await settledViolations(env, SVC, before, { flaggedForHuman, maxLeaseMs: MAX_LEASE_MS });
 
-  for (const answered of new Set(committedEarly))
-    violations.push(`committed while the name servers still answered ${answered}`);
+  for (const why of new Set(committedEarly)) violations.push(`committed while ${why}`);
+  // History growth: every execution stays inside the budget the synth check plans for.
+  const events = historyEvents(
+    (variant.router === 'elb' ? synthesizedElb : synthesized).definition,
+    outcome.states,
+    runner.steps.length + hooks.calls.length,
+  );
+  if (events > WORKFLOW_HISTORY_BUDGET) violations.push(`history of ${events} events`);
   const live = env.traffic.pointsAt(SVC);
   if (!flaggedForHuman) {
     // Never two writers; the one writer is where traffic goes. No writer at all is allowed only
@@ -350,3 +417,91 @@ describe.each<WorkflowMode>(['switchover', 'failover'])(
     });
   },
 );
+
+/** Outcomes of explored runs, counted: `SUCCEEDED switched-over 12, FAILED SwitchoverRolledBack 30`. */
+function outcomeCounts(runs: readonly { result: RunResult }[]): string {
+  const outcomes = new Map<string, number>();
+  for (const r of runs) {
+    const o = r.result.outcome;
+    const key = o.status === 'SUCCEEDED' ? `SUCCEEDED ${o.output?.outcome}` : `FAILED ${o.error}`;
+    outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+  }
+  return [...outcomes]
+    .sort()
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+}
+
+describe('unhealthy new targets (ELB): verify waits for the load balancer, then rolls back', () => {
+  const scripts: [string, Variant['targetHealth'], boolean][] = [
+    ['initial twice, then healthy', (n) => (n < 2 ? 'initial' : 'healthy'), true],
+    ['unhealthy forever (its security group blocks the health check)', () => 'unhealthy', false],
+    ['initial forever', () => 'initial', false],
+    ['never registered', () => undefined, false],
+  ];
+  it.each(scripts)(
+    '%s: every call site x every kind once, 0 violations',
+    async (name, targetHealth, commits) => {
+      const variant: Variant = { router: 'elb', ...(targetHealth ? { targetHealth } : {}) };
+      const { sites, clean, runs } = await exploreFaults((plan) => run('switchover', plan, variant), {
+        kindsFor: siteKinds,
+        maxDepth: 1,
+      });
+      expect(clean.outcome.status).toBe(commits ? 'SUCCEEDED' : 'FAILED');
+      expect(clean.violations).toEqual([]);
+      expect(sites).toContain('checkVerify/changes.targetHealth#1');
+      const violations = runs.flatMap((r) =>
+        r.result.violations.map((v) => `${describePlans(r.plans)}: ${v}`),
+      );
+      expect(violations).toEqual([]);
+      if (!commits) {
+        // Never committed onto a target the load balancer does not call healthy.
+        expect(runs.filter((r) => r.result.outcome.status === 'SUCCEEDED')).toEqual([]);
+      }
+      recordFigures(`faults-workflow-elb-${scripts.findIndex(([n]) => n === name)}`, {
+        label: `fault points x kinds: switchover behind ELB, new target ${name}`,
+        tried: runs.length,
+        violations: violations.length,
+        detail: `${sites.length} call sites; outcomes: ${outcomeCounts(runs)}`,
+        order: 12.5,
+      });
+    },
+  );
+});
+
+describe('history growth: the longest catch-up the synth check allows stays inside the budget', () => {
+  it('polls every 4 s for an hour, then rolls back: measured history within the estimate and the budget', async () => {
+    const long = testConfig([
+      {
+        ...route53Service({ id: SVC, nodes: ['a', 'b'] }),
+        switchover: { pollIntervalSeconds: 4, catchUpTimeoutSeconds: 3600 },
+      },
+    ]);
+    const machine = synthesizeWorkflow(long);
+    const env = createMemoryEnvironment(long, { clock: { autoAdvance: false } });
+    const runner = new WorkflowRunner({
+      synthesized: machine,
+      deps: { ...env, config: long },
+      hooks: new TestHooks(),
+      clock: env.clock,
+      // The replica never catches up: every poll of the window, then the rollback.
+      beforeStep: () => env.lag.put(SVC, 'b', 3, env.clock.now() - 1),
+    });
+    const outcome = await runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'history' });
+    expect(outcome.status).toBe('FAILED');
+    const polls = outcome.states.filter((s) => s === 'CheckCatchUp').length;
+    expect(polls).toBe(3600 / 4 + 1);
+    const events = historyEvents(machine.definition, outcome.states, runner.steps.length);
+    const estimate = workflowHistoryEvents(long.services[0]!);
+    expect(events).toBeLessThanOrEqual(estimate);
+    expect(estimate).toBeLessThanOrEqual(WORKFLOW_HISTORY_BUDGET);
+    expect(events).toBeGreaterThan(polls * EVENTS_PER_POLL);
+    recordFigures('faults-workflow-history', {
+      label: 'history growth: 1 h catch-up polled every 4 s, rolled back',
+      tried: 1,
+      violations: events > WORKFLOW_HISTORY_BUDGET ? 1 : 0,
+      detail: `${polls} polls, ${events} history events measured (estimate ${estimate}, budget ${WORKFLOW_HISTORY_BUDGET}, Step Functions quota 25,000)`,
+      order: 12.6,
+    });
+  });
+});
