@@ -64,7 +64,10 @@ export function fleetJson(count: number, options: FleetOptions = {}): Record<str
         recordName: `db-${n}.${zone}example.com`,
       },
       nodes: template.nodes.map((node: Record<string, unknown>, j: number) => {
-        const address = `10.${(i >> 8) & 255}.${i & 255}.${10 + j}`;
+        // The benchmarking range (RFC 2544, 198.18.0.0/15): reachable-looking for a Route 53 health
+        // check, which refuses private addresses.
+        const n = i * 8 + j;
+        const address = `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`;
         if (probed) return { ...node, address, probe: { ...(node.probe as object), host: address } };
         return {
           ...node,

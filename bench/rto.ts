@@ -22,14 +22,16 @@ export function withoutProbes(config: FailoverConfig): FailoverConfig {
       const { probe: _defaults, ...service } = s;
       return {
         ...service,
-        nodes: s.nodes.map(({ probe, ...node }) => ({
+        nodes: s.nodes.map(({ probe, ...node }, i) => ({
           ...node,
           health:
             s.router.type === 'route53'
               ? {
                   type: 'route53-health-check',
                   protocol: 'TCP',
-                  host: node.address,
+                  // Route 53's checkers need an internet-reachable address (the RTO does not
+                  // depend on which): a documentation one stands in for the private node.
+                  host: `192.0.2.${10 + i}`,
                   port: probe?.port ?? 5432,
                 }
               : {

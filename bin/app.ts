@@ -23,6 +23,8 @@ try {
       app.node.tryGetContext('account') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_ACCOUNT : undefined),
     region: app.node.tryGetContext('region') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_REGION : undefined),
     credentialsAccount: process.env.CDK_DEFAULT_ACCOUNT,
+    // Where `cdk deploy` would send the env-agnostic stack: its region checks run against it.
+    defaultRegion: process.env.CDK_DEFAULT_REGION,
   });
 } catch (err) {
   if (err instanceof ConfigValidationError) {

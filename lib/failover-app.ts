@@ -16,6 +16,12 @@ export interface FailoverAppOptions {
   /** @default - env-agnostic */
   readonly region?: string;
   /**
+   * The region `cdk deploy` sends an env-agnostic stack to (CDK_DEFAULT_REGION): region-bound
+   * settings are checked against it when `region` is not given.
+   * @default - not checked without `region`
+   */
+  readonly defaultRegion?: string;
+  /**
    * The account the CLI's credentials name (CDK_DEFAULT_ACCOUNT): hook and subscriber ARNs are
    * checked against it when the stack has no account of its own.
    * @default - the stack's account, else the load balancer ARNs' account
@@ -34,7 +40,10 @@ export function createFailoverApp(props: AppProps = {}): App {
 /** Adds the stack to `app`; throws ConfigValidationError listing every configuration problem. */
 export function buildFailoverApp(app: App, options: FailoverAppOptions): FailoverStack {
   const { account, region } = options;
-  const config = loadConfigFile(options.configPath);
+  const config = loadConfigFile(options.configPath, {
+    region: region ?? options.defaultRegion,
+    regionSource: region ? 'context' : 'default',
+  });
   const stack = new FailoverStack(app, 'FailoverStack', {
     stackName: config.stackName,
     config,

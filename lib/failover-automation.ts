@@ -40,6 +40,7 @@ import { LambdaSubscription, SqsSubscription } from 'aws-cdk-lib/aws-sns-subscri
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type FailoverConfig, healthAlarmName, parseConfig } from '../lambdas/domain/config.ts';
+import { configWarnings } from '../lambdas/domain/config-checks.ts';
 import { ConfigValidationError } from '../lambdas/domain/errors.ts';
 import { failoverConcurrency, MAX_FAILOVER_CONCURRENCY } from '../lambdas/domain/failover-concurrency.ts';
 import { failoverTimeoutSeconds, roleChangeBudgetProblems } from '../lambdas/domain/role-change-budget.ts';
@@ -213,6 +214,10 @@ export class FailoverAutomation extends Construct {
     );
     if (accounts.problems.length > 0) throw new ConfigValidationError(accounts.problems);
     if (accounts.unchecked) Annotations.of(this).addWarningV2('failover:arn-accounts', accounts.unchecked);
+    // `cdk synth` prints these: setups that work but leave a human a job.
+    for (const w of configWarnings(this.config)) {
+      Annotations.of(this).addWarningV2(`failover:config:${w.path}`, `${w.path}: ${w.message}`);
+    }
     this.logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     this.configFile = writeConfigFile(bundledConfig(this.config));
 

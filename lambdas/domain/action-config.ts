@@ -241,7 +241,8 @@ export function nodeActionConfig(
   nodeId: string,
   role: ConfiguredRole,
 ): NodeActionConfig | undefined {
-  const node = service.nodes.find((n) => n.id === nodeId);
+  // `n?.`: the schema's cross-field checks also run over a malformed node list.
+  const node = service.nodes.find((n) => n?.id === nodeId);
   const own = node?.actions?.[role] ?? service.actions?.[role];
   if (own) return own;
   const arn = service.hooks?.[role];

@@ -6,6 +6,8 @@
  */
 import * as z from 'zod';
 import { actionsSchema, checkServiceActions, nodeActionFields } from './action-config.ts';
+import { checkHealthSignals } from './config-checks.ts';
+import { describeConfigIssue } from './config-messages.ts';
 import { type ConfigProblem, ConfigValidationError, formatValue } from './errors.ts';
 import { MAX_FAILOVER_CONCURRENCY } from './failover-concurrency.ts';
 import {
@@ -287,7 +289,8 @@ export const configSchema = z
     /** The scheduled readiness check (readiness-config.ts). */
     readiness: readinessSchema.default(DEFAULT_READINESS),
   })
-  .superRefine(checkCrossReferences);
+  // Also after field errors (zod skips refinements then by default): one run reports everything.
+  .superRefine(checkCrossReferences, { when: () => true });
 
 export type FailoverConfig = z.output<typeof configSchema>;
 type NodeInput = Omit<z.input<typeof nodeSchema>, 'health' | 'lag'> &
@@ -328,7 +331,7 @@ function checkCrossReferences(cfg: unknown, ctx: z.RefinementCtx): void {
       nodeIds.add(node.id);
       const r = service.router;
       if (r.type === 'route53') {
-        if (node.address === undefined) {
+        if (typeof node.address !== 'string') {
           issue(
             ctx,
             at('nodes', ni, 'address'),
@@ -375,7 +378,8 @@ function checkCrossReferences(cfg: unknown, ctx: z.RefinementCtx): void {
       }
     });
     checkServiceActions(service, at, (path, message, value) => issue(ctx, path, message, value));
-    if (!nodeIds.has(service.initialPrimary)) {
+    checkHealthSignals(service, at, (path, message, value) => issue(ctx, path, message, value));
+    if (typeof service.initialPrimary === 'string' && !nodeIds.has(service.initialPrimary)) {
       issue(
         ctx,
         at('initialPrimary'),
@@ -384,7 +388,7 @@ function checkCrossReferences(cfg: unknown, ctx: z.RefinementCtx): void {
       );
     }
     const r = service.router;
-    if (r.type === 'route53') {
+    if (r.type === 'route53' && typeof r.recordName === 'string' && typeof r.zoneName === 'string') {
       if (r.recordName !== r.zoneName && !r.recordName.endsWith(`.${r.zoneName}`)) {
         issue(ctx, at('router', 'recordName'), `must be inside zone ${r.zoneName}`, r.recordName);
       }
@@ -396,7 +400,7 @@ function checkCrossReferences(cfg: unknown, ctx: z.RefinementCtx): void {
       if (r.recordType === 'CNAME' && r.recordName === r.zoneName) {
         issue(ctx, at('router', 'recordType'), 'a CNAME cannot be at the zone apex', r.recordType);
       }
-      const addresses = service.nodes.map((n) => n.address);
+      const addresses = service.nodes.map((n) => n?.address);
       if (new Set(addresses).size !== addresses.length) {
         issue(ctx, at('nodes'), 'nodes must have distinct addresses', addresses.join(', '));
       }
@@ -421,13 +425,16 @@ function isIPv6(s: string): boolean {
 export function parseConfig(input: unknown): FailoverConfig {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  throw new ConfigValidationError(result.error.issues.map((i) => toProblem(i, input)));
+  throw new ConfigValidationError(result.error.issues.flatMap((i) => toProblems(i, input)));
 }
 
-function toProblem(i: z.core.$ZodIssue, root: unknown): ConfigProblem {
-  const path = formatPath(i.path);
-  const value = 'input' in i && i.input !== undefined ? i.input : valueAt(root, i.path);
-  return { path: path || '(root)', message: i.message, value };
+function toProblems(i: z.core.$ZodIssue, root: unknown): ConfigProblem[] {
+  const own = 'input' in i && i.input !== undefined ? i.input : undefined;
+  return describeConfigIssue(i, configSchema, own ?? valueAt(root, i.path)).map((d) => ({
+    path: formatPath(d.path) || '(root)',
+    message: d.message,
+    value: d.path === i.path ? (own ?? valueAt(root, i.path)) : valueAt(root, d.path),
+  }));
 }
 
 /**

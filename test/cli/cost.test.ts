@@ -215,11 +215,11 @@ function fleet(): FailoverConfig {
       },
       {
         id: 's',
-        address: '10.3.0.2',
+        address: '203.0.113.2',
         health: {
           type: 'route53-health-check',
           protocol: 'TCP',
-          host: '10.3.0.2',
+          host: '203.0.113.2',
           port: 5432,
           requestIntervalSeconds: 30,
         },

@@ -45,7 +45,7 @@ const route53 = {
 const hc = (requestIntervalSeconds: 10 | 30, failureThreshold: number) => ({
   type: 'route53-health-check',
   protocol: 'TCP',
-  host: '10.0.0.1',
+  host: '192.0.2.1',
   port: 5432,
   requestIntervalSeconds,
   failureThreshold,

@@ -50,8 +50,8 @@ describe('drill alarm names', () => {
           },
           nodes: ['db-a', 'db-b'].map((id, i) => ({
             id,
-            address: `10.0.${i + 1}.10`,
-            health: { type: 'route53-health-check', protocol: 'TCP', host: `10.0.${i + 1}.10`, port: 5432 },
+            address: `192.0.2.${i + 10}`,
+            health: { type: 'route53-health-check', protocol: 'TCP', host: `192.0.2.${i + 10}`, port: 5432 },
             lag: {
               namespace: 'Custom/Postgres',
               metricName: 'ReplicationLagSeconds',

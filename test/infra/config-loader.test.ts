@@ -29,6 +29,7 @@ function badConfig(): string {
 /** Runs bin/app.ts the way the CDK CLI does: context in CDK_CONTEXT_JSON, output in CDK_OUTDIR. */
 async function runApp(
   configPath: string,
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string; outdir: string }> {
   const outdir = mkdtempSync(join(tmpdir(), 'failover-app-'));
   try {
@@ -38,6 +39,7 @@ async function runApp(
         ...process.env,
         CDK_CONTEXT_JSON: JSON.stringify({ config: configPath, 'aws:cdk:bundling-stacks': [] }),
         CDK_OUTDIR: outdir,
+        ...env,
       },
     });
     return { code: 0, stdout, stderr, outdir };
@@ -87,7 +89,63 @@ describe('loadConfigFile', () => {
   });
 });
 
+describe('loadConfigFile with the deploy region', () => {
+  const AWS_SIGNALS = join(PROJECT_ROOT, 'config', 'examples', 'aws-signals.json');
+  const problemsOf = (file: string, region: string, regionSource?: 'context' | 'default') => {
+    try {
+      loadConfigFile(file, { region, ...(regionSource ? { regionSource } : {}) });
+    } catch (err) {
+      if (err instanceof ConfigValidationError) return err.problems;
+      throw err;
+    }
+    return [];
+  };
+
+  it('refuses what cannot work from that region, each at its path with the value and the remedy', () => {
+    const problems = problemsOf(AWS_SIGNALS, 'eu-west-1', 'default');
+    expect(problems.map((p) => p.path)).toEqual([
+      'services[0].nodes[0].health',
+      'services[0].nodes[1].health',
+      'services[1].router.listenerArn',
+      'services[1].nodes[0].targetGroupArn',
+      'services[1].nodes[0].health.targetGroupArn',
+      'services[1].nodes[1].targetGroupArn',
+    ]);
+    expect(problems[0]?.message).toMatch(
+      /^a route53-health-check needs the stack in us-east-1 \(Route 53 publishes HealthCheckStatus metrics only there\), but the region cdk deploys this env-agnostic stack to, eu-west-1 \(CDK_DEFAULT_REGION, from AWS_REGION or the profile; pass -c region=\.\.\. to choose another\); deploy the stack to us-east-1, or use the stack's node probe/,
+    );
+    expect(problems[2]).toEqual({
+      path: 'services[1].router.listenerArn',
+      message: expect.stringMatching(
+        /^is in us-east-1, not in the region cdk deploys .*: the Lambdas call Elastic Load Balancing in their own region; deploy the stack to us-east-1 or name a resource in eu-west-1$/,
+      ),
+      value: expect.stringMatching(/^arn:aws:elasticloadbalancing:us-east-1:/),
+    });
+    expect(problemsOf(AWS_SIGNALS, 'us-east-1')).toEqual([]);
+  });
+
+  it('reports them together with the schema problems, in one error', () => {
+    const sample = JSON.parse(readFileSync(AWS_SIGNALS, 'utf8'));
+    delete sample.services[0].initialPrimary;
+    const problems = problemsOf(tempFile('both.json', JSON.stringify(sample)), 'eu-west-1');
+    expect(problems.map((p) => p.path)).toEqual(
+      expect.arrayContaining(['services[0].initialPrimary', 'services[0].nodes[0].health']),
+    );
+  });
+});
+
 describe('bin/app.ts', () => {
+  it("checks the region against the CLI's default region when -c region is not given", async () => {
+    const file = join(PROJECT_ROOT, 'config', 'examples', 'aws-signals.json');
+    const { code, stderr, outdir } = await runApp(file, { CDK_DEFAULT_REGION: 'eu-west-1' });
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${file}: invalid failover configuration (6 problems):`);
+    expect(stderr).toContain(
+      'services[1].router.listenerArn: is in us-east-1, not in the region cdk deploys this env-agnostic stack to, eu-west-1',
+    );
+    expect(existsSync(join(outdir, 'manifest.json'))).toBe(false);
+  });
+
   it('exits 1 with every problem on stderr and no stack trace when the config is invalid', async () => {
     const file = tempFile('bad.json', badConfig());
     const { code, stderr, outdir } = await runApp(file);

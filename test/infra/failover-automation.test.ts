@@ -57,7 +57,7 @@ describe('FailoverAutomation on the sample configuration', () => {
     nested!.hasResourceProperties('AWS::Route53::HealthCheck', {
       HealthCheckConfig: {
         Type: 'TCP',
-        IPAddress: '10.0.1.10',
+        IPAddress: '192.0.2.10',
         Port: 5432,
         RequestInterval: 10,
         FailureThreshold: 3,

@@ -152,6 +152,15 @@ export type GeneratedHealth = 'route53-health-check' | 'target-group-health' | '
 const hex16 = (n: number) => n.toString(16).padStart(16, '0');
 
 /**
+ * Node j of service i in the benchmarking range (RFC 2544, 198.18.0.0/15): not a private address,
+ * which a Route 53 health check refuses.
+ */
+export function benchmarkAddress(i: number, j: number): string {
+  const n = i * 8 + j;
+  return `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+/**
  * `count` services. Routers cycle route53 / elbv2-target / elbv2-weighted; health signals are all
  * of one kind or mixed. `route53-health-check` for every node is the worst case for resources.
  */
@@ -178,13 +187,13 @@ export function generateConfig(
           : health;
       const signal =
         kind === 'route53-health-check'
-          ? { type: kind, protocol: 'TCP' as const, host: `10.${i >> 8}.${i & 255}.${10 + j}`, port: 5432 }
+          ? { type: kind, protocol: 'TCP' as const, host: benchmarkAddress(i, j), port: 5432 }
           : kind === 'target-group-health'
             ? { type: kind, targetGroupArn: tgArn(`tg-${i}-${j}`, i * 16 + j), loadBalancerArn: lbArn(i) }
             : { type: kind, alarmName: `existing-${id}-${nodeId}-health` };
       return {
         id: nodeId,
-        ...(routerKind === 0 ? { address: `10.${i >> 8}.${i & 255}.${10 + j}` } : {}),
+        ...(routerKind === 0 ? { address: benchmarkAddress(i, j) } : {}),
         ...(routerKind === 1 ? { target: { id: `i-${hex16(i * 16 + j).slice(0, 17)}` } } : {}),
         ...(routerKind === 2 ? { targetGroupArn: tgArn(`w-${i}-${j}`, i * 16 + j) } : {}),
         health: signal,

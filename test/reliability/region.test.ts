@@ -44,12 +44,13 @@ describe('deployed in another region than the primary', () => {
       ...config,
       services: config.services.map((s) => ({
         ...s,
-        nodes: s.nodes.map((n) => ({
+        nodes: s.nodes.map((n, i) => ({
           ...n,
           health: {
             type: 'route53-health-check' as const,
             protocol: 'TCP' as const,
-            host: n.address ?? 'x',
+            // Route 53's checkers run on the internet: a public (documentation) address.
+            host: `198.51.100.${10 + i}`,
             port: 5432,
             requestIntervalSeconds: 10 as const,
             failureThreshold: 3,
