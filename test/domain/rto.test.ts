@@ -18,7 +18,13 @@ function service(
   const node = (id: string, i: number) => ({
     id,
     ...(dns ? { address: `10.0.0.${i + 1}` } : { targetGroupArn: TG }),
-    health: health.type === 'alarm' ? { type: 'alarm', alarmName: `${id}-health` } : health,
+    health:
+      health.type === 'alarm'
+        ? { type: 'alarm', alarmName: `${id}-health` }
+        : health.type === 'target-group-health' && i > 0
+          ? // One target group per node: a shared one makes both nodes' alarms fire together.
+            { ...health, targetGroupArn: TG.replace('tg-a', `tg-${id}`) }
+          : health,
     lag,
   });
   return parseConfig({

@@ -471,7 +471,12 @@ describe('bad input', () => {
     const INVALID: [string, () => Json, string, string][] = [
       ['no services key', cfg((c) => delete c.services), 'services', got(undefined)],
       ['no services', cfg((c) => (c.services = [])), 'services', 'at least one service is required'],
-      ['an unknown top-level key', cfg((c) => (c.servces = [])), '(root)', 'Unrecognized key: "servces"'],
+      [
+        'an unknown top-level key',
+        cfg((c) => (c.servces = [])),
+        'servces',
+        'unknown key (did you mean "services"?)',
+      ],
       ['a stack name starting with a digit', cfg((c) => (c.stackName = '1abc')), 'stackName', got('1abc')],
       ['a service without a router', s0((s) => delete s.router), 'services[0].router', got(undefined)],
       ['an unknown router type', s0((s) => (s.router.type = 'dns')), 'services[0].router.type', got('dns')],
