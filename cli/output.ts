@@ -35,24 +35,12 @@ export class Output {
   }
 }
 
-/** `12 s`, `4 min 10 s`, `2 h 5 min`. */
-export function durationText(seconds: number): string {
-  const s = Math.round(Math.abs(seconds));
-  const sign = seconds < 0 ? '-' : '';
-  if (s < 60) return `${sign}${s} s`;
-  if (s < 3600) return `${sign}${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
-  const m = Math.floor((s % 3600) / 60);
-  return `${sign}${Math.floor(s / 3600)} h${m ? ` ${m} min` : ''}`;
-}
+// One format for durations and lags, shared with the decision and workflow texts the CLI prints.
+export { durationText, secondsText } from '../lambdas/domain/text.ts';
 
 /** ISO 8601 without milliseconds: readable and sortable. */
 export function timeText(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** Lag with one decimal at most: `0 s`, `2.5 s`. */
-export function secondsText(seconds: number): string {
-  return `${Math.round(seconds * 10) / 10} s`;
 }
 
 /** Left-aligned columns, two spaces apart; every row the same number of cells as the header. */

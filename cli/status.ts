@@ -68,8 +68,13 @@ export interface ServiceStatus {
   readonly maxLagSeconds: number;
   readonly maxLagAgeSeconds: number;
   readonly cooldownSeconds: number;
-  /** Where the router points, read live (`status <service>` only); see `trafficNote`. */
+  /**
+   * Where the router points, read live (`status <service>` only): a node, or null when it matches
+   * no single node. Absent when not read, or when the read failed (`trafficReadError`).
+   */
   readonly traffic?: string | null;
+  /** Why the routing could not be read: where traffic points is unknown, not "no node". */
+  readonly trafficReadError?: string;
   readonly trafficNote?: string;
   readonly lease?: Lease & { readonly live: boolean };
   readonly lastChange?: HistoryEntry;
@@ -229,7 +234,10 @@ function serviceStatus(
     traffic === undefined
       ? {}
       : 'error' in traffic
-        ? { traffic: null, trafficNote: `could not read the routing: ${traffic.error}` }
+        ? {
+            trafficReadError: traffic.error,
+            trafficNote: `could not read the routing (${traffic.error}): where traffic points is unknown; check the credentials (route53:ListResourceRecordSets, elasticloadbalancing:Describe*) and --region, then run status again`,
+          }
         : {
             traffic: traffic.node,
             ...(traffic.node !== state.primary
@@ -334,7 +342,12 @@ export function statusLines(s: ServiceStatus, now: number): string[] {
   const lines: string[] = [];
   lines.push(`${s.serviceId}${s.description ? `  ${s.description}` : ''}`);
   lines.push(`  router       ${s.router}`);
-  const traffic = s.traffic === undefined ? '' : `, traffic on ${s.traffic ?? 'no single node'}`;
+  const traffic =
+    s.trafficReadError !== undefined
+      ? ', traffic UNKNOWN (the routing could not be read)'
+      : s.traffic === undefined
+        ? ''
+        : `, traffic on ${s.traffic ?? 'no single node'}`;
   lines.push(
     `  primary      ${s.primary} (epoch ${s.epoch}${s.recorded ? '' : ', initial: nothing recorded yet'})${traffic}`,
   );
@@ -399,13 +412,25 @@ export function statusLines(s: ServiceStatus, now: number): string[] {
   lines.push(`  RTO model    if ${s.rto.nodeId} fails: ${rtoText(s.rto)}`);
   if (s.rtoNote) lines.push(`  !            ${s.rtoNote}`);
   const f = s.ifPrimaryFailsNow;
-  lines.push(
-    `  if ${s.primary} failed now: ${
-      f.action === 'failover'
-        ? `automatic failover to ${f.to} (lag ${secondsText(f.lagSeconds)})`
-        : `automatic failover would HOLD (${f.reason}): ${f.detail}`
-    }`,
-  );
+  const primary = s.nodes.find((n) => n.role === 'primary');
+  if (primary?.health === 'ALARM') {
+    // Not a what-if: the primary is failing, and this is what automatic failover does about it.
+    lines.push(
+      `  ${s.primary} is FAILING NOW (alarm ${primary.alarmName} in ALARM): ${
+        f.action === 'failover'
+          ? `automatic failover moves it to ${f.to} (lag ${secondsText(f.lagSeconds)}); if the primary does not change within a minute, read the failover Lambda's decision log`
+          : `automatic failover HOLDS (${f.reason}): ${f.detail}`
+      }`,
+    );
+  } else {
+    lines.push(
+      `  if ${s.primary} failed now: ${
+        f.action === 'failover'
+          ? `automatic failover to ${f.to} (lag ${secondsText(f.lagSeconds)})`
+          : `automatic failover would HOLD (${f.reason}): ${f.detail}`
+      }`,
+    );
+  }
   return lines;
 }
 

@@ -13,6 +13,7 @@ import {
   type ServiceConfig,
 } from './config.ts';
 import { probeLagBytesMetric } from './probe-config.ts';
+import { durationText, secondsText } from './text.ts';
 import type {
   AlarmStateValue,
   AlarmTransition,
@@ -129,17 +130,15 @@ export function decideAutoFailover(input: DecisionInput): Decision {
   if (state.lease && state.lease.expiresAt > now) {
     return hold(
       'operation-in-progress',
-      `${state.lease.operation} by ${state.lease.holder} holds the lease for ${secondsText(
-        state.lease.expiresAt - now,
-      )} more`,
+      `${state.lease.operation} by ${state.lease.holder} holds the lease for ${durationText((state.lease.expiresAt - now) / 1000)} more`,
     );
   }
   if (state.lastChangeAt !== undefined && now < state.lastChangeAt + policy.cooldownSeconds * 1000) {
     return hold(
       'cooldown',
-      `last role change was ${secondsText(now - state.lastChangeAt)} ago, inside the ${
-        policy.cooldownSeconds
-      } s cooldown`,
+      `last role change was ${durationText((now - state.lastChangeAt) / 1000)} ago, inside the ${durationText(
+        policy.cooldownSeconds,
+      )} cooldown`,
     );
   }
 
@@ -170,16 +169,16 @@ export function decideAutoFailover(input: DecisionInput): Decision {
   if (over.length > 0) {
     return hold(
       'lag-over-budget',
-      `lag over the ${policy.maxLagSeconds} s${
+      `lag over the ${secondsText(policy.maxLagSeconds)}${
         policy.maxLagBytes === undefined ? '' : ` / ${policy.maxLagBytes} bytes`
-      } budget: ${over.map((c) => `${c.nodeId} ${c.lagSeconds} s`).join(', ')}`,
+      } budget: ${over.map((c) => `${c.nodeId} ${secondsText(c.lagSeconds ?? 0)}`).join(', ')}`,
     );
   }
   const stale = healthy.filter((c) => c.verdict === 'lag-stale');
   if (stale.length > 0) {
     return hold(
       'lag-stale',
-      `newest lag datapoint outside the ${policy.maxLagAgeSeconds} s window: ${stale
+      `newest lag datapoint outside the ${durationText(policy.maxLagAgeSeconds)} window: ${stale
         .map((c) => `${c.nodeId} ${ageText(c.lagAgeSeconds)}`)
         .join(', ')}`,
     );
@@ -262,11 +261,7 @@ function compareEligible(a: CandidateAssessment, b: CandidateAssessment): number
   );
 }
 
-function secondsText(ms: number): string {
-  return `${Math.round(ms / 100) / 10} s`;
-}
-
 function ageText(ageSeconds: number | undefined): string {
   if (ageSeconds === undefined) return 'age unknown';
-  return ageSeconds < 0 ? `${-ageSeconds} s in the future` : `${ageSeconds} s old`;
+  return ageSeconds < 0 ? `${durationText(-ageSeconds)} in the future` : `${durationText(ageSeconds)} old`;
 }

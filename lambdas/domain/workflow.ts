@@ -26,6 +26,7 @@ import { describeIssues, healthAlarmName, type NodeConfig, type ServiceConfig } 
 import { assessCandidates, MAX_LAG_FUTURE_SKEW_SECONDS } from './decide.ts';
 import { InvalidInputError } from './errors.ts';
 import { fencingToken, type NodeActionRole, type TokenStep } from './node-actions.ts';
+import { durationText, secondsText } from './text.ts';
 import type { AlarmStateValue, CandidateAssessment, ClusterState, LagSample } from './types.ts';
 
 export type WorkflowMode = 'switchover' | 'failover';
@@ -595,7 +596,9 @@ export function assessCatchUp(input: CatchUpInput): CatchUpAssessment {
   const lagSeconds = usable ? sample.lagSeconds : undefined;
   const lagAgeSeconds = usable ? (now - sample.timestamp) / 1000 : undefined;
   const lagText =
-    lagSeconds === undefined ? 'no lag datapoint' : `lag ${lagSeconds} s, datapoint ${lagAgeSeconds} s old`;
+    lagSeconds === undefined
+      ? 'no lag datapoint'
+      : `lag ${secondsText(lagSeconds)}, datapoint ${ageText(lagAgeSeconds ?? 0)}`;
 
   let waiting: string;
   if (targetAlarm !== 'OK') {
@@ -630,14 +633,14 @@ export function assessCatchUp(input: CatchUpInput): CatchUpAssessment {
         lagSeconds,
         lagAgeSeconds,
         forced: false,
-        detail: `${plan.to} within the recovery-point budget: ${lagText} (budget ${policy.maxLagSeconds} s)`,
+        detail: `${plan.to} within the recovery-point budget: ${lagText} (budget ${secondsText(policy.maxLagSeconds)})`,
       };
     }
     const why = !fresh
       ? lagSeconds === undefined
         ? 'lag unknown: no lag datapoint'
-        : `lag stale: ${lagText} (max age ${policy.maxLagAgeSeconds} s)`
-      : `lag over budget: ${lagText} (budget ${policy.maxLagSeconds} s)`;
+        : `lag stale: ${lagText} (max age ${durationText(policy.maxLagAgeSeconds)})`
+      : `lag over budget: ${lagText} (budget ${secondsText(policy.maxLagSeconds)})`;
     if (plan.force) {
       return {
         status: 'ready',
@@ -652,16 +655,23 @@ export function assessCatchUp(input: CatchUpInput): CatchUpAssessment {
   if (now >= progress.deadline) {
     return {
       status: 'timed-out',
-      detail: `${plan.to} did not catch up within ${plan.catchUpTimeoutSeconds} s (${progress.checks + 1} checks): ${waiting}`,
+      detail: `${plan.to} did not catch up within ${durationText(plan.catchUpTimeoutSeconds)} (${progress.checks + 1} checks): ${waiting}`,
     };
   }
   return { status: 'waiting', detail: waiting };
 }
 
+/** A datapoint's age: `12 s old`, `3 min 50 s old`, `5 s in the future`. */
+function ageText(ageSeconds: number): string {
+  return ageSeconds < 0 ? `${durationText(-ageSeconds)} in the future` : `${durationText(ageSeconds)} old`;
+}
+
 /** How the accepted data loss is written down: the last known lag and its age, or 'unknown'. */
 export function dataLossBound(lagSeconds: number | undefined, lagAgeSeconds: number | undefined): string {
   if (lagSeconds === undefined) return 'unknown';
-  return `${lagSeconds} s (last known lag, datapoint ${lagAgeSeconds ?? '?'} s old)`;
+  return `${secondsText(lagSeconds)} (last known lag, datapoint ${
+    lagAgeSeconds === undefined ? 'of unknown age' : ageText(lagAgeSeconds)
+  })`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -721,7 +731,10 @@ export function assessVerification(input: VerifyInput): VerifyAssessment {
   }
   const detail = problems.join('; ');
   if (now >= deadline) {
-    return { status: 'failed', detail: `not verified within ${plan.verifyTimeoutSeconds} s: ${detail}` };
+    return {
+      status: 'failed',
+      detail: `not verified within ${durationText(plan.verifyTimeoutSeconds)}: ${detail}`,
+    };
   }
   return { status: 'pending', detail };
 }

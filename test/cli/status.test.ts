@@ -64,9 +64,46 @@ describe('failover status', () => {
     const b = await h.run('status', 'git-server', '--json');
     expect(b.code).toBe(0);
     expect(b.json().services[0]).toMatchObject({
-      traffic: null,
-      trafficNote: 'could not read the routing: AccessDenied: User is not authorized',
+      trafficReadError: 'AccessDenied: User is not authorized',
+      trafficNote: expect.stringContaining(
+        'could not read the routing (AccessDenied: User is not authorized): where traffic points is unknown; check the credentials',
+      ),
     });
+    // Unknown is not "no single node": that would say the routing was read and matched nothing.
+    expect(b.json().services[0]).not.toHaveProperty('traffic');
+    const c = await h.run('status', 'git-server');
+    expect(c.stdout).toContain(
+      'primary      git-1 (epoch 0, initial: nothing recorded yet), traffic UNKNOWN (the routing could not be read)',
+    );
+    expect(c.stdout).not.toContain('no single node');
+  });
+
+  it('writes every duration in one format (a stale datapoint is 3 min 50 s old in the table and in the decision)', async () => {
+    const h = cliHarness();
+    h.env.lag.put('orders-db', 'db-b', 2.345, START - 230_276);
+    const r = await h.run('status', 'orders-db');
+    expect(r.stdout).toMatch(/db-b\s+replica\s+OK\s+2\.3 s \(3 min 50 s old\)\s+lag-stale/);
+    expect(r.stdout).toContain(
+      'automatic failover would HOLD (lag-stale): newest lag datapoint outside the 1 min window: db-b 3 min 50 s old',
+    );
+    // Before: "230.276 s old" next to "3 min 50 s".
+    expect(r.stdout).not.toMatch(/\d+\.\d{2,} s/);
+    expect(r.stdout).not.toMatch(/\b\d{3,} s\b/);
+  });
+
+  it("says the primary is failing now, not 'if it failed now', when its alarm is already in ALARM", async () => {
+    const h = cliHarness();
+    h.env.lag.put('orders-db', 'db-b', 2.5, START - 4 * SEC);
+    const alarm = h.env.alarms.setNode('orders-db', 'db-a', 'ALARM');
+    const r = await h.run('status', 'orders-db');
+    expect(r.stdout).not.toContain('if db-a failed now');
+    expect(r.stdout).toContain(
+      `db-a is FAILING NOW (alarm ${alarm} in ALARM): automatic failover moves it to db-b (lag 2.5 s)`,
+    );
+    await h.run('pause', 'orders-db', '--reason', 'x');
+    expect((await h.run('status', 'orders-db')).stdout).toContain(
+      `db-a is FAILING NOW (alarm ${alarm} in ALARM): automatic failover HOLDS (paused)`,
+    );
   });
 
   it('shows the recorded state: epoch, paused, a live lease, the last change and the cooldown', async () => {

@@ -579,7 +579,7 @@ describe('assessCatchUp', () => {
       at(3, NOW - 1000),
       NOW + 60_000,
       'timed-out',
-      /did not catch up within 120 s \(3 checks\)/,
+      /did not catch up within 2 min \(3 checks\)/,
     ],
     [
       'failover: fresh and within budget',
@@ -701,7 +701,7 @@ describe('assessVerification', () => {
       'deadline passed',
       { current: undefined, now: NOW + 1 },
       'failed',
-      /not verified within 180 s: traffic points at no single node/,
+      /not verified within 3 min: traffic points at no single node/,
     ],
     [
       'deadline passed with an unhealthy ELB target',

@@ -7,6 +7,7 @@ import { healthAlarmName } from '../../domain/config.ts';
 import { currentState } from '../../domain/decide.ts';
 import { LeaseConflictError, PreconditionFailedError } from '../../domain/errors.ts';
 import { tokenAttemptFits } from '../../domain/node-actions.ts';
+import { durationText, secondsText } from '../../domain/text.ts';
 import type { CandidateAssessment } from '../../domain/types.ts';
 import {
   parseWorkflowRequest,
@@ -170,7 +171,9 @@ export async function prepare(deps: WorkflowDeps, event: PrepareEvent): Promise<
 
 function dryRunDetail(plan: WorkflowPlan, target: CandidateAssessment | undefined): string {
   const lag =
-    target?.lagSeconds === undefined ? 'lag unknown' : `lag ${target.lagSeconds} s (${target.verdict})`;
+    target?.lagSeconds === undefined
+      ? 'lag unknown'
+      : `lag ${secondsText(target.lagSeconds)} (${target.verdict})`;
   const wait =
     plan.mode === 'switchover'
       ? 'wait for lag 0'
@@ -179,7 +182,7 @@ function dryRunDetail(plan: WorkflowPlan, target: CandidateAssessment | undefine
         : 'wait for lag within the budget';
   const steps = [
     plan.hooks.fence ? `fence ${plan.from}` : undefined,
-    `${wait} on ${plan.to} (${lag}, up to ${plan.catchUpTimeoutSeconds} s)`,
+    `${wait} on ${plan.to} (${lag}, up to ${durationText(plan.catchUpTimeoutSeconds)})`,
     plan.hooks.promote ? `promote ${plan.to}` : undefined,
     `move traffic ${plan.from} -> ${plan.to}`,
     'verify',
