@@ -707,7 +707,7 @@ describe('assessVerification', () => {
       'deadline passed with an unhealthy ELB target',
       { ...elb('unhealthy'), now: NOW + 1 },
       'failed',
-      /not verified within 180 s: the load balancer reports b's target unhealthy/,
+      /not verified within 3 min: the load balancer reports b's target unhealthy/,
     ],
   ])('%s', (_label, over, status, detail) => {
     const a = v(over);
