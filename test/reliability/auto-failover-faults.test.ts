@@ -8,23 +8,21 @@
 import { describe, expect, it } from 'vitest';
 import type { FailoverOutcome } from '../../lambdas/app/auto-failover.ts';
 import { makeHandler } from '../../lambdas/handlers/failover.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import { alarmEvent } from '../support/alarm-events.ts';
-import { apiOf, describePlans, exploreFaults, FaultInjector, type FaultPlan } from './support/faults.ts';
+import {
+  apiOf,
+  describePlans,
+  exploreFaults,
+  FAILOVER_FACT_SITES,
+  type FaultPlan,
+  faultyPorts,
+} from './support/faults.ts';
 import { autoFailoverViolations, baseline } from './support/invariants.ts';
-import { deliver } from './support/lambda.ts';
+import { deliverPrimaryAlarm, MATRIX_CONFIG, MATRIX_SERVICE, publishMatrixLag } from './support/lambda.ts';
 import { recordFigures } from './support/results.ts';
 
-const SVC = 'orders';
-const config = testConfig([
-  route53Service({
-    id: SVC,
-    nodes: ['a', 'b', 'c'],
-    policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
-  }),
-]);
+const SVC = MATRIX_SERVICE;
+const config = MATRIX_CONFIG;
 
 /**
  * Every call site of automatic failover, reviewed: a call added to the code shows up here as a
@@ -32,9 +30,7 @@ const config = testConfig([
  */
 const KNOWN_SITES = [
   // one parallel round of facts
-  'alarms.getStates#1',
-  'lag.getLatest#1',
-  'state.get#1',
+  ...FAILOVER_FACT_SITES,
   // lease, shift, commit, announce
   'state.acquireLease#1',
   'traffic.shift#1',
@@ -57,34 +53,13 @@ interface RunResult {
 async function run(plans: readonly FaultPlan[]): Promise<{ sites: string[]; result: RunResult }> {
   const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
   // The replicas keep publishing their lag, also between EventBridge's retries.
-  const publishLag = () => {
-    env.lag.put(SVC, 'b', 2, env.clock.now() - 5_000);
-    env.lag.put(SVC, 'c', 4, env.clock.now() - 5_000);
-  };
-  const injector = new FaultInjector(plans, env.traffic);
-  const log = new CallLog(env.clock);
-  const port = <T extends object>(p: T, name: string) =>
-    instrument(p, name, { log, fault: injector.hook(name) });
-  const handler = makeHandler({
-    config,
-    alarms: port(env.alarms, 'alarms'),
-    lag: port(env.lag, 'lag'),
-    state: port(env.state, 'state'),
-    traffic: port(env.traffic, 'traffic'),
-    notifier: port(env.notifier, 'notifier'),
-    logger: env.logger,
-    metrics: env.metrics,
-    clock: env.clock,
-  });
+  const publishLag = () => publishMatrixLag(env);
+  const { injector, ports } = faultyPorts(env, plans);
+  const handler = makeHandler(ports);
   const before = await baseline(env, SVC);
-  const alarmName = env.alarms.setNode(SVC, 'a', 'ALARM');
-  const event = alarmEvent(alarmName, 'ALARM', 'OK', env.clock.now(), 'evt-1');
-  env.clock.advance(2_000);
-  const delivery = await deliver(handler, event, env.clock, {
-    beforeAttempt: () => {
-      publishLag();
-      injector.scope('');
-    },
+  const delivery = await deliverPrimaryAlarm(env, SVC, handler, () => {
+    publishLag();
+    injector.scope('');
   });
   const violations = await autoFailoverViolations(env, SVC, before, delivery);
   return { sites: injector.sites, result: { plans, ...delivery, violations } };

@@ -18,7 +18,6 @@ import {
   workflowHistoryEvents,
 } from '../../lambdas/domain/workflow-history.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { MemoryChanges } from '../../lambdas/testing/verify-signals.ts';
 import {
@@ -34,9 +33,9 @@ import {
   apiOf,
   describePlans,
   exploreFaults,
-  FaultInjector,
   type FaultKind,
   type FaultPlan,
+  faultyPorts,
   kindsFor,
 } from './support/faults.ts';
 import { historyEvents } from './support/history.ts';
@@ -139,24 +138,10 @@ async function run(
   const cfg = variant.router === 'elb' ? elbConfig : config;
   const env = createMemoryEnvironment(cfg, { clock: { autoAdvance: false } });
   if (mode === 'failover') env.alarms.setNode(SVC, 'a', 'ALARM');
-  const injector = new FaultInjector(plans, env.traffic);
-  const log = new CallLog(env.clock);
-  const port = <T extends object>(p: T, name: string) =>
-    instrument(p, name, { log, fault: injector.hook(name) });
+  const { injector, port, ports } = faultyPorts(env, plans);
   // Route 53 GetChange: each change PENDING once, then INSYNC (with every earlier one).
   const changes = new MemoryChanges(env.traffic, { pendingPolls: 1 });
-  const deps: WorkflowDeps = {
-    config: cfg,
-    alarms: port(env.alarms, 'alarms'),
-    lag: port(env.lag, 'lag'),
-    state: port(env.state, 'state'),
-    traffic: port(env.traffic, 'traffic'),
-    notifier: port(env.notifier, 'notifier'),
-    changes: port(changes, 'changes'),
-    logger: env.logger,
-    metrics: env.metrics,
-    clock: env.clock,
-  };
+  const deps: WorkflowDeps = { ...ports, changes: port(changes, 'changes') };
 
   // What each node is, as the hook calls leave it (writer, fenced, replica; a demoted node stays a
   // replica through an unfence). The nodes ignore tokens: the worst case, where only the

@@ -10,33 +10,25 @@
 import { describe, expect, it } from 'vitest';
 import { makeHandler } from '../../lambdas/handlers/failover.ts';
 import { makeZoneShiftHandler } from '../../lambdas/handlers/zone-shift.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { MemoryShiftQueue } from '../../lambdas/testing/shift-queue.ts';
-import { alarmEvent } from '../support/alarm-events.ts';
 import {
   apiOf,
   describePlans,
   ERROR_KINDS,
   exploreFaults,
-  FaultInjector,
+  FAILOVER_FACT_SITES,
   type FaultKind,
   type FaultPlan,
+  faultyPorts,
   kindsFor,
 } from './support/faults.ts';
 import { AUTO_LEASE_MS, baseline, settledViolations } from './support/invariants.ts';
-import { deliver } from './support/lambda.ts';
+import { deliverPrimaryAlarm, MATRIX_CONFIG, MATRIX_SERVICE, publishMatrixLag } from './support/lambda.ts';
 import { recordFigures } from './support/results.ts';
 
-const SVC = 'orders';
-const config = testConfig([
-  route53Service({
-    id: SVC,
-    nodes: ['a', 'b', 'c'],
-    policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
-  }),
-]);
+const SVC = MATRIX_SERVICE;
+const config = MATRIX_CONFIG;
 /** Route 53 throttles the failover Lambda's own change in every run: that is what sends it to the queue. */
 const THROTTLED: FaultPlan = { target: 'traffic.shift#1', kind: 'throttle', persistence: 'once' };
 const MAX_RECEIVES = 3;
@@ -47,9 +39,7 @@ const variantFigures: { variant: Variant; runs: number; outcome: string }[] = []
 
 const KNOWN_SITES = [
   // the failover Lambda, throttled, hands the change over
-  'alarms.getStates#1',
-  'lag.getLatest#1',
-  'state.get#1',
+  ...FAILOVER_FACT_SITES,
   'state.acquireLease#1',
   'traffic.shift#1',
   'shiftQueue.enqueue#1',
@@ -95,26 +85,9 @@ type Variant = 'plain' | 'duplicate-concurrent' | 'pause-after-decision' | 'paus
 
 async function run(explored: readonly FaultPlan[], variant: Variant = 'plain') {
   const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
-  const publishLag = () => {
-    env.lag.put(SVC, 'b', 2, env.clock.now() - 5_000);
-    env.lag.put(SVC, 'c', 4, env.clock.now() - 5_000);
-  };
-  const injector = new FaultInjector([THROTTLED, ...explored], env.traffic);
-  const log = new CallLog(env.clock);
-  const port = <T extends object>(p: T, name: string, methods?: string[]) =>
-    instrument(p, name, { log, fault: injector.hook(name), ...(methods ? { methods } : {}) });
+  const publishLag = () => publishMatrixLag(env);
+  const { injector, port, ports } = faultyPorts(env, [THROTTLED, ...explored]);
   const queue = new MemoryShiftQueue();
-  const ports = {
-    config,
-    alarms: port(env.alarms, 'alarms'),
-    lag: port(env.lag, 'lag'),
-    state: port(env.state, 'state'),
-    traffic: port(env.traffic, 'traffic'),
-    notifier: port(env.notifier, 'notifier'),
-    logger: env.logger,
-    metrics: env.metrics,
-    clock: env.clock,
-  };
   const failover = makeHandler({ ...ports, shiftQueue: port(queue, 'shiftQueue', ['enqueue']) });
   let pausedAt: number | undefined;
   const pause = async () => {
@@ -150,14 +123,9 @@ async function run(explored: readonly FaultPlan[], variant: Variant = 'plain') {
   });
 
   const before = await baseline(env, SVC);
-  const alarmName = env.alarms.setNode(SVC, 'a', 'ALARM');
-  const event = alarmEvent(alarmName, 'ALARM', 'OK', env.clock.now(), 'evt-1');
-  env.clock.advance(2_000);
-  const delivery = await deliver(failover, event, env.clock, {
-    beforeAttempt: () => {
-      publishLag();
-      injector.scope('');
-    },
+  const delivery = await deliverPrimaryAlarm(env, SVC, failover, () => {
+    publishLag();
+    injector.scope('');
   });
 
   // The event source mapping: reported failures come back after the visibility timeout, three

@@ -11,17 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsNodeActions } from '../../../lambdas/aws/actions/index.ts';
-import { fencingToken } from '../../../lambdas/domain/node-actions.ts';
-import { actionConfig, ec2Error, fakeTiming, INSTANCE_A, request } from './helpers.ts';
-
-/** The tokens of epoch 4's calls (request() in helpers.ts). */
-const T = {
-  fence: fencingToken(4, 'fence'),
-  promote: fencingToken(4, 'promote'),
-  demote: fencingToken(4, 'demote'),
-  unfence: fencingToken(4, 'unfence'),
-  demoteTarget: fencingToken(4, 'demoteTarget'),
-};
+import { actionConfig, ec2Error, fakeTiming, INSTANCE_A, request, T } from './helpers.ts';
 
 const ec2 = mockClient(EC2Client);
 const ISOLATION = 'sg-0ffffffffffffffff';

@@ -47,6 +47,15 @@ const STEP: Record<NodeActionRole, TokenStep> = {
   unfence: 'unfence',
 };
 
+/** The tokens of epoch 4's calls, as request() sends them. */
+export const T = {
+  fence: fencingToken(4, 'fence'),
+  promote: fencingToken(4, 'promote'),
+  demote: fencingToken(4, 'demote'),
+  unfence: fencingToken(4, 'unfence'),
+  demoteTarget: fencingToken(4, 'demoteTarget'),
+};
+
 export function request(role: NodeActionRole, overrides: Partial<NodeActionRequest> = {}): NodeActionRequest {
   const epoch = overrides.epoch ?? 4;
   return {

@@ -7,17 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsNodeActions } from '../../../lambdas/aws/actions/index.ts';
-import { fencingToken } from '../../../lambdas/domain/node-actions.ts';
-import { actionConfig, fakeTiming, INSTANCE_A, INSTANCE_B, meta, request } from './helpers.ts';
-
-/** The tokens of epoch 4's calls (request() in helpers.ts). */
-const T = {
-  fence: fencingToken(4, 'fence'),
-  promote: fencingToken(4, 'promote'),
-  demote: fencingToken(4, 'demote'),
-  unfence: fencingToken(4, 'unfence'),
-  demoteTarget: fencingToken(4, 'demoteTarget'),
-};
+import { actionConfig, fakeTiming, INSTANCE_A, INSTANCE_B, meta, request, T } from './helpers.ts';
 
 const ssm = mockClient(SSMClient);
 

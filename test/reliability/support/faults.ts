@@ -15,8 +15,14 @@
  */
 import { TransientAwsError } from '../../../lambdas/domain/errors.ts';
 import type { TrafficChange, TrafficShiftResult } from '../../../lambdas/domain/types.ts';
-import { awsError, type CallInfo, type Fault } from '../../../lambdas/testing/instrument.ts';
-import type { MemoryTraffic } from '../../../lambdas/testing/memory.ts';
+import {
+  awsError,
+  type CallInfo,
+  CallLog,
+  type Fault,
+  instrument,
+} from '../../../lambdas/testing/instrument.ts';
+import type { MemoryEnvironment, MemoryTraffic } from '../../../lambdas/testing/memory.ts';
 
 /** Kinds for every call that surfaces errors as exceptions. */
 export const ERROR_KINDS = ['throttle', 'server-error', 'timeout'] as const;
@@ -263,3 +269,33 @@ export async function exploreFaults<R>(
 export function describePlans(plans: readonly FaultPlan[]): string {
   return plans.map((p) => `${p.persistence} ${p.kind} at ${p.target}`).join(' -> ');
 }
+
+/**
+ * The in-memory environment's ports with every call logged and open to the plans' faults (sites
+ * `alarms.getStates#1`, `traffic.shift#2`, ...): what every fault-matrix suite runs its Lambda on.
+ * `port` wraps any further port the same way (`methods`: only those are sites).
+ */
+export function faultyPorts(env: MemoryEnvironment, plans: readonly FaultPlan[]) {
+  const injector = new FaultInjector(plans, env.traffic);
+  const log = new CallLog(env.clock);
+  const port = <T extends object>(p: T, name: string, methods?: string[]): T =>
+    instrument(p, name, { log, fault: injector.hook(name), ...(methods ? { methods } : {}) });
+  return {
+    injector,
+    port,
+    ports: {
+      config: env.config,
+      alarms: port(env.alarms, 'alarms'),
+      lag: port(env.lag, 'lag'),
+      state: port(env.state, 'state'),
+      traffic: port(env.traffic, 'traffic'),
+      notifier: port(env.notifier, 'notifier'),
+      logger: env.logger,
+      metrics: env.metrics,
+      clock: env.clock,
+    },
+  };
+}
+
+/** The failover Lambda's first round of facts (one parallel read each): the first sites of its runs. */
+export const FAILOVER_FACT_SITES = ['alarms.getStates#1', 'lag.getLatest#1', 'state.get#1'] as const;
