@@ -30,6 +30,7 @@ import type { AlarmPort, LagPort, NotifierPort, StatePort, TrafficPort } from '.
 import type { ResourcePort, RoutingReadPort } from '../lambdas/domain/readiness.ts';
 import type { AlarmSettings, TargetGroupHealthCheck } from '../lambdas/domain/rto.ts';
 import type { GlobalOptions } from './args.ts';
+import { awsReadinessReaders } from './check.ts';
 
 export interface CliServices {
   readonly alarms: AlarmPort;
@@ -184,6 +185,7 @@ export function awsServices(
       }
       return settings;
     },
+    readiness: awsReadinessReaders(config, globals, clients.elbv2),
     targetGroupHealthChecks: async (arns) => {
       const checks = new Map<string, TargetGroupHealthCheck>();
       for (const chunk of chunks(arns, TARGET_GROUPS_PER_CALL)) {

@@ -57,6 +57,7 @@ import {
 import { addDeployLimitChecks } from './limits.ts';
 import { grantNodeActions, hasNodeActions } from './node-action-permissions.ts';
 import { NodeProbe } from './node-probe.ts';
+import { ReadinessCheck } from './readiness.ts';
 import { TrafficPermissions } from './traffic-permissions.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -178,6 +179,8 @@ export class FailoverAutomation extends Construct {
   readonly alarmRules: AlarmRules;
   /** The node probe, when any node has one (lib/node-probe.ts). */
   readonly nodeProbe?: NodeProbe;
+  /** The scheduled readiness check (lib/readiness.ts). */
+  readonly readiness: ReadinessCheck;
 
   private readonly configFile: string;
   private trafficPermissions?: TrafficPermissions;
@@ -334,6 +337,7 @@ export class FailoverAutomation extends Construct {
     if (this.config.services.some((s) => s.nodes.some((n) => n.probe))) {
       this.nodeProbe = new NodeProbe(this, 'NodeProbe', { automation: this });
     }
+    this.readiness = new ReadinessCheck(this, 'Readiness', { automation: this });
   }
 
   /**

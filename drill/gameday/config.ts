@@ -56,6 +56,9 @@ export function gameDayConfig(
   // Node probes complete the service's probe defaults when parsed (the input type cannot say so).
   const input = {
     stackName: 'FailoverGameDay',
+    // The game day runs every enabled schedule against moto; its scenarios count notifications, and
+    // the readiness check has its own moto suite (test/wire/readiness.test.ts).
+    readiness: { enabled: false },
     services: services.map((s) => ({
       id: s.serviceId,
       description: `game day: PostgreSQL primary and streaming replica on 127.0.0.1 (${s.nodes.map((n) => `${n.nodeId}:${n.port}`).join(', ')})`,

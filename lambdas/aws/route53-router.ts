@@ -327,6 +327,23 @@ export class Route53Router {
    * could not be read (throttled past the SDK's retries) is absent from the answer: unknown.
    */
   async currentAll(serviceIds: readonly string[]): Promise<ReadonlyMap<string, string | undefined>> {
+    const records = await this.liveRecords(serviceIds);
+    const out = new Map<string, string | undefined>();
+    for (const [id, record] of records) {
+      const s = this.services.get(id) as ServiceConfig & { router: Route53RouterConfig };
+      out.set(id, matchNode(s.router, s.nodes, record)?.id);
+    }
+    return out;
+  }
+
+  /**
+   * The live record set of each service (undefined: it does not exist), by the same zone walks as
+   * `currentAll`; a service whose zone could not be read is absent. The readiness check compares it
+   * with what the swap's DELETE names (value and TTL).
+   */
+  async liveRecords(
+    serviceIds: readonly string[],
+  ): Promise<ReadonlyMap<string, ResourceRecordSet | undefined>> {
     const byZone = new Map<string, (ServiceConfig & { router: Route53RouterConfig })[]>();
     for (const id of new Set(serviceIds)) {
       const service = this.services.get(id);
@@ -334,7 +351,7 @@ export class Route53Router {
       const zone = service.router.hostedZoneId;
       byZone.set(zone, [...(byZone.get(zone) ?? []), service]);
     }
-    const out = new Map<string, string | undefined>();
+    const out = new Map<string, ResourceRecordSet | undefined>();
     for (const [zone, services] of byZone) {
       let records: ReadonlyMap<string, ResourceRecordSet | undefined>;
       try {
@@ -347,7 +364,7 @@ export class Route53Router {
       }
       for (const s of services) {
         const k = recordKey(s.router.recordName, s.router.recordType);
-        if (records.has(k)) out.set(s.id, matchNode(s.router, s.nodes, records.get(k))?.id);
+        if (records.has(k)) out.set(s.id, records.get(k));
       }
     }
     return out;

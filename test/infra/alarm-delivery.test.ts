@@ -190,9 +190,10 @@ describe('every alarm action reaches its topic: topic policy and key policy let 
     const { problems, walked } = alarmDeliveryProblems(scopesOf(s));
     expect(problems).toEqual([]);
     // The automation's own (dead-letter, failover errors, failed executions, zone-shift errors and
-    // backlog) and two per service (no healthy replica, lag over budget), in nested stacks.
+    // backlog), the readiness check's (not ready with alarm and OK actions, errors, not running) and
+    // two per service (no healthy replica, lag over budget), in nested stacks.
     const services = s.stack.automation.config.services.length;
-    expect(walked.length).toBe(5 + 2 * services);
+    expect(walked.length).toBe(5 + 4 + 2 * services);
     expect(walked.some((w) => w.includes('/Monitoring/Alarms'))).toBe(true);
   });
 

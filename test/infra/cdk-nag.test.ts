@@ -153,7 +153,14 @@ describe('security of the synthesized stack', () => {
   });
 
   it('puts nothing secret in Lambda environment variables: names of resources only, no literal credentials', () => {
-    const ALLOWED = new Set(['TABLE_NAME', 'TOPIC_ARN', 'SHIFT_QUEUE_URL', 'NODE_OPTIONS', 'LOG_LEVEL']);
+    const ALLOWED = new Set([
+      'TABLE_NAME',
+      'TOPIC_ARN',
+      'SHIFT_QUEUE_URL',
+      'READINESS_TABLE',
+      'NODE_OPTIONS',
+      'LOG_LEVEL',
+    ]);
     for (const [id, fn] of ofType('AWS::Lambda::Function')) {
       const vars = (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
       for (const [name, value] of Object.entries(vars)) {

@@ -1,0 +1,58 @@
+/**
+ * The readiness check's last verdict per service, in a table of its own (pk `serviceId`): the
+ * readiness Lambda may write there and only read the state table, so no readiness bug can touch
+ * an epoch or a lease. One GetItem per service and pass; a PutItem only when the verdict changed.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { FailoverError } from '../domain/errors.ts';
+import type { ReadinessStorePort } from '../domain/readiness.ts';
+import { rethrowAws } from './errors.ts';
+
+export interface DynamoDbReadinessStoreProps {
+  readonly tableName: string;
+  /** @default - a new DynamoDBClient with the default providers */
+  readonly client?: DynamoDBDocumentClient | DynamoDBClient;
+}
+
+export class DynamoDbReadinessStore implements ReadinessStorePort {
+  private readonly tableName: string;
+  private readonly client: DynamoDBDocumentClient;
+
+  constructor(props: DynamoDbReadinessStoreProps) {
+    if (!props.tableName) throw new FailoverError('tableName must not be empty, got: ""');
+    this.tableName = props.tableName;
+    const client = props.client ?? new DynamoDBClient({});
+    this.client = client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client);
+  }
+
+  async previous(serviceId: string): Promise<'ready' | 'not-ready' | undefined> {
+    try {
+      const out = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { serviceId },
+          ProjectionExpression: '#s',
+          ExpressionAttributeNames: { '#s': 'status' },
+        }),
+      );
+      const status = out.Item?.status;
+      return status === 'ready' || status === 'not-ready' ? status : undefined;
+    } catch (err) {
+      rethrowAws('GetItem', err);
+    }
+  }
+
+  async record(serviceId: string, status: 'ready' | 'not-ready', at: number): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { serviceId, status, at },
+        }),
+      );
+    } catch (err) {
+      rethrowAws('PutItem', err);
+    }
+  }
+}
