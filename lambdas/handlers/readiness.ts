@@ -31,6 +31,7 @@ import { Pacer, paceClient } from '../aws/pacing.ts';
 import { AwsResources } from '../aws/readiness-resources.ts';
 import { AwsRoutingReader } from '../aws/readiness-routing.ts';
 import { SnsNotifier } from '../aws/sns-notifier.ts';
+import type { FailoverConfig } from '../domain/config.ts';
 import { READINESS_ROUTE53_REQUESTS_PER_SECOND } from '../domain/readiness-config.ts';
 import { loadRuntimeConfig, requireEnv } from '../runtime/config.ts';
 import { JsonLogger, parseLogLevel } from '../runtime/logger.ts';
@@ -54,8 +55,11 @@ export function makeReadinessHandler(deps: ScheduledReadinessDeps): ReadinessHan
 }
 
 /** Every port from the environment (TABLE_NAME, READINESS_TABLE, TOPIC_ARN, LOG_LEVEL) and the bundled configuration. */
-export function awsReadinessDeps(env: NodeJS.ProcessEnv = process.env): ScheduledReadinessDeps {
-  const config = loadRuntimeConfig(env);
+export function awsReadinessDeps(
+  env: NodeJS.ProcessEnv = process.env,
+  /** @default the bundled configuration (loadRuntimeConfig) */
+  config: FailoverConfig = loadRuntimeConfig(env),
+): ScheduledReadinessDeps {
   const tableName = requireEnv('TABLE_NAME', env);
   const logger = new JsonLogger({ service: 'readiness', level: parseLogLevel(env.LOG_LEVEL) });
   // Its own client, never the shared one: the pacing applies to the readiness reads only.
