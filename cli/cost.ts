@@ -279,6 +279,17 @@ export function stackResources(config: FailoverConfig): StackResources {
     probeMetrics.push('ProbeErrors');
   }
 
+  // lib/readiness.ts: not ready (one metric at the schedule's period), its errors, and (while the
+  // schedule is enabled) its invocations stopping.
+  const readinessPeriod = config.readiness.intervalMinutes * 60;
+  alarms.push(
+    { name: 'readiness: a service not ready', metrics: 1, periodSeconds: readinessPeriod },
+    { name: 'readiness check errors', metrics: 1, periodSeconds: readinessPeriod },
+    ...(config.readiness.enabled
+      ? [{ name: 'readiness check not running', metrics: 1, periodSeconds: readinessPeriod }]
+      : []),
+  );
+
   const dashboards = ['overview'];
   for (let i = 0; i < config.services.length; i += SERVICES_PER_DASHBOARD) {
     dashboards.push(`services-${i / SERVICES_PER_DASHBOARD + 1}`);
@@ -291,7 +302,7 @@ export function stackResources(config: FailoverConfig): StackResources {
     dashboards,
     logQueryWidgets: OVERVIEW_LOG_WIDGETS,
     kmsKeys: 1,
-    pitrTables: probing ? ['state', 'probe positions'] : ['state'],
+    pitrTables: [...(probing ? ['state', 'probe positions'] : ['state']), 'readiness verdicts'],
     probeFunctions: placements.size,
     probeSchedules,
     probeMetrics,
@@ -516,7 +527,7 @@ export function monthlyCost(config: FailoverConfig, options: CostOptions = {}): 
     assumptions: a,
     notCounted: [
       config.readiness.enabled
-        ? `the readiness check (every ${config.readiness.intervalMinutes} min, readiness.intervalMinutes): its Lambda is not part of this stack yet`
+        ? `the readiness check's usage (every ${config.readiness.intervalMinutes} min, readiness.intervalMinutes): its invocations, API reads and its Ready metrics (7 per service + 2) are priced in README 'Readiness', not here yet`
         : 'the readiness check: disabled (readiness.enabled false)',
       'incidents: a failover, a switchover or a CLI command costs cents (Lambda, Step Functions transitions, DynamoDB, SNS)',
       'alarms, records, target groups and secrets you already have; your hosted zone',

@@ -16,7 +16,6 @@ import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
@@ -26,6 +25,7 @@ import { ConfigValidationError } from '../lambdas/domain/errors.ts';
 import { readinessResourceRefs } from '../lambdas/domain/readiness.ts';
 import { readinessBudgetProblems } from '../lambdas/domain/readiness-config.ts';
 import type { FailoverAutomation } from './failover-automation.ts';
+import { ruleName, StackRuleTarget } from './rule-targets.ts';
 
 /** Lambda's maximum; a pass over a very large fleet is paced to fit well inside it (readinessBudgetProblems). */
 const MAX_TIMEOUT_SECONDS = 900;
@@ -82,11 +82,12 @@ export class ReadinessCheck extends Construct {
     this.grant();
 
     this.rule = new Rule(this, 'Schedule', {
+      ruleName: ruleName(this, 'readiness'),
       description: `Starts the readiness check every ${intervalMinutes} min`,
       schedule: Schedule.rate(Duration.minutes(intervalMinutes)),
       enabled: config.readiness.enabled,
       targets: [
-        new LambdaFunction(this.function, {
+        new StackRuleTarget(this.function, {
           event: RuleTargetInput.fromObject({ source: 'failover-readiness-schedule' }),
           retryAttempts: 0,
           maxEventAge: Duration.minutes(Math.max(1, Math.min(intervalMinutes, 1440))),

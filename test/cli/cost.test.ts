@@ -266,7 +266,7 @@ describe('failover cost: pricing', () => {
   it('prices the sample as docs/cost.md shows it', () => {
     const line = (prefix: string) => sample.lines.find((l) => l.item.startsWith(prefix));
     expect(line('standard-resolution alarms')).toMatchObject({
-      quantity: 15,
+      quantity: 18,
       unitPrice: PRICES.alarmMetricStandard,
     });
     expect(line('high-resolution alarms')).toMatchObject({
@@ -283,7 +283,7 @@ describe('failover cost: pricing', () => {
     expect(line('PutMetricData')?.quantity).toBeCloseTo((2 * 6 * 43_800) / 1000, 10);
     // db-a: Healthy, Writable; db-b: + lag seconds and bytes; git-1: Healthy, Writable; git-2: + lag seconds; ProbeErrors.
     expect(line('custom metrics')?.quantity).toBe(12);
-    expect(sample.monthlyTotal).toBeCloseTo(38.84, 2);
+    expect(sample.monthlyTotal).toBeCloseTo(39.14, 2);
   });
 
   it('health checks: the base price plus one feature each for HTTPS and the 10 s interval', () => {
@@ -329,7 +329,7 @@ describe('failover cost: the command', () => {
     const cli = cliHarness();
     const run = await cli.run('cost');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('total, the stack: $38.84 a month');
+    expect(run.stdout).toContain('total, the stack: $39.14 a month');
     expect(run.stdout).toMatch(/high-resolution alarms .* \$2\.40/);
     expect(cli.resolved).toEqual({ state: 0, notifier: 0, stateMachineArn: 0 });
   });
@@ -338,7 +338,7 @@ describe('failover cost: the command', () => {
     const run = await cliHarness().run('cost', '--json');
     expect(run.code).toBe(0);
     const doc = run.json();
-    expect(doc).toMatchObject({ region: 'us-east-1', currency: 'USD', monthlyTotal: 38.84 });
+    expect(doc).toMatchObject({ region: 'us-east-1', currency: 'USD', monthlyTotal: 39.14 });
     expect(doc.lines.length).toBe(sample().lines.length);
   });
 
