@@ -11,9 +11,10 @@
  * after the commit rolls back (a failed demote is recorded and announced). Patroni orders it the
  * same way: the new leader key is written before the old leader counts as demoted.
  *
- * Any failure after the lease goes to a rollback that undoes, in reverse, what may have happened
- * (traffic back, promoted target demoted back, old primary unfenced, lease released) and then
- * fails the execution with SwitchoverRolledBack / FailoverRolledBack; a failure during the
+ * Any failure after the lease and before the commit goes to a rollback that undoes, in reverse,
+ * what may have happened (traffic back, promoted target demoted back, old primary unfenced, lease
+ * released; a fence or promote that may still land is waited out first) and then fails the
+ * execution with SwitchoverRolledBack / FailoverRolledBack; a failure during the
  * rollback stops it and fails with RollbackFailedError, whose cause describes the service's state.
  *
  * Step logic runs in ONE Lambda (lambdas/handlers/workflow.ts), dispatched on `step`: fewer

@@ -10,9 +10,10 @@
  *   datapoint whose period started before the fence could hide writes accepted just before it.
  * - A failover waits (up to the catch-up timeout) for a fresh lag within the budget, exactly the
  *   automatic-failover standard; with `force` it proceeds at once on whatever is known.
- * - A demote failure AFTER the new primary is verified is recorded and announced, never rolled back,
- *   in both modes: the new primary already takes writes that a rollback would discard, and the old
- *   primary stays fenced, so there is still exactly one writer. A human re-attaches the old primary.
+ * - The commit is the point of no return and comes before the old primary's demote. A demote
+ *   failure after it is recorded and announced, never rolled back, in both modes: the new primary
+ *   already takes writes that a rollback would discard, and the old primary stays fenced, so there
+ *   is still exactly one writer. A human re-attaches the old primary.
  * - An unfence failure during rollback is tolerated only when the old primary was already unhealthy
  *   when the workflow started (failover of a dead primary): traffic is back where it was, on a node
  *   that could not take writes anyway. Otherwise it is a rollback failure.
