@@ -171,11 +171,7 @@ export class DynamoDbState implements StatePort {
           // even after its decision; an operator's own operation goes on.
           ConditionExpression: `#epoch = :expected AND #lease.#holder = :holder AND ${
             req.attempt === undefined ? 'attribute_not_exists(#lease.#attempt)' : '#lease.#attempt = :attempt'
-          }${
-            req.history.operation === 'auto-failover'
-              ? ' AND (attribute_not_exists(#paused) OR #paused = :false)'
-              : ''
-          }`,
+          }${refusedWhilePaused(req) ? ' AND (attribute_not_exists(#paused) OR #paused = :false)' : ''}`,
           ExpressionAttributeNames: {
             '#primary': 'primary',
             '#epoch': 'epoch',
@@ -185,7 +181,7 @@ export class DynamoDbState implements StatePort {
             '#leaseSequence': 'leaseSequence',
             '#holder': 'holder',
             '#attempt': 'attempt',
-            ...(req.history.operation === 'auto-failover' ? { '#paused': 'paused' } : {}),
+            ...(refusedWhilePaused(req) ? { '#paused': 'paused' } : {}),
             ...rejoin.names,
           },
           ExpressionAttributeValues: {
@@ -196,7 +192,7 @@ export class DynamoDbState implements StatePort {
             ':expected': req.expectedEpoch,
             ':holder': req.holder,
             ...(req.attempt !== undefined ? { ':attempt': req.attempt } : {}),
-            ...(req.history.operation === 'auto-failover' ? { ':false': false } : {}),
+            ...(refusedWhilePaused(req) ? { ':false': false } : {}),
             ...rejoin.values,
           },
         },
@@ -388,6 +384,11 @@ export const rejoinSortKey = (epoch: number, nodeId: string): string =>
   `${historySortKey(epoch)}#rejoin#${nodeId}`;
 
 /** The commit's part of the update for the needs-rejoin list: replaced, removed when empty, or kept. */
+/** An automatic failover stops at a pause, unless its traffic already moved (CommitRequest.alreadySent). */
+function refusedWhilePaused(req: CommitRequest): boolean {
+  return req.history.operation === 'auto-failover' && req.alreadySent !== true;
+}
+
 function rejoinUpdate(needsRejoin: readonly string[] | undefined): {
   set: string;
   remove: string;

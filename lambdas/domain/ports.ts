@@ -81,6 +81,12 @@ export interface CommitRequest {
    * the stored set is kept as it is.
    */
   readonly needsRejoin?: readonly string[];
+  /**
+   * The change's traffic already moved: a retry records a shift its dead attempt sent. A pause
+   * stops every automatic change not yet sent, not the record of one that was, so a pause written
+   * since does not refuse this commit. @default false
+   */
+  readonly alreadySent?: boolean;
 }
 
 export interface RejoinedRequest {

@@ -240,7 +240,7 @@ export class MemoryState implements StatePort {
       item.lease?.holder !== req.holder ||
       item.lease.attempt !== req.attempt ||
       // An automatic failover stops at a pause; an operator's own operation goes on.
-      (item.paused && req.history.operation === 'auto-failover')
+      (item.paused && req.history.operation === 'auto-failover' && req.alreadySent !== true)
     ) {
       this.stats.commitsRefused++;
       throw new LeaseLostError(req.serviceId, req.holder);

@@ -349,6 +349,17 @@ describe('DynamoDbState.commit', () => {
     expect(operator?.ExpressionAttributeNames).not.toHaveProperty('#paused');
   });
 
+  it('a pause does not refuse the record of an automatic failover whose traffic already moved (alreadySent)', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    await state().commit(commitReq({ alreadySent: true }));
+    const update = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Update;
+    expect(update?.ConditionExpression).toBe(
+      '#epoch = :expected AND #lease.#holder = :holder AND attribute_not_exists(#lease.#attempt)',
+    );
+    expect(update?.ExpressionAttributeNames).not.toHaveProperty('#paused');
+    expect(update?.ExpressionAttributeValues).not.toHaveProperty(':false');
+  });
+
   it('drops undefined optional history fields', async () => {
     ddb.on(TransactWriteCommand).resolves({});
     await state().commit(commitReq({ history: { ...entry, lagSeconds: undefined, forced: undefined } }));

@@ -20,6 +20,8 @@ export interface CommitOptions {
   readonly changeId?: string;
   /** Set for a service with node actions. */
   readonly fenced?: FencedVerdict;
+  /** The traffic moved in an earlier attempt (CommitRequest.alreadySent): a pause since does not refuse it. */
+  readonly alreadySent?: boolean;
 }
 
 /**
@@ -93,6 +95,7 @@ export async function commitChange(
       at,
       history,
       needsRejoin,
+      ...(options.alreadySent ? { alreadySent: true } : {}),
     });
   } catch (err) {
     if (err instanceof LeaseLostError) return leaseLost(ctx, decision, err);

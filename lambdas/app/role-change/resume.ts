@@ -31,8 +31,8 @@ type HoldDecision = Extract<Decision, { action: 'hold' }>;
  * recovered old primary included: recording the move that happened is not a failback, and the
  * promoted node has taken writes the old one never saw): the old primary is fenced again (under a
  * new lease, so this fence outranks everything the earlier attempt sent), then the change is
- * committed (the old primary marked needs-rejoin). A pause refuses the commit, which pages.
- * Undefined when there is no such leftover.
+ * committed (the old primary marked needs-rejoin), a pause written since notwithstanding: a pause
+ * stops changes not yet sent. Undefined when there is no such leftover.
  */
 export async function resumeShifted(
   ctx: ChangeContext,
@@ -59,9 +59,9 @@ export async function resumeShifted(
   };
   const renewed = await takeLease(ctx, finished);
   if (!renewed.acquired) return unrecordedShift(ctx, target, undefined);
-  if (!ctx.withActions) return commitChange(ctx, finished, {});
+  if (!ctx.withActions) return commitChange(ctx, finished, { alreadySent: true });
   const gate = await fenceOldPrimary(ctx, finished);
-  const outcome = await commitChange(ctx, finished, { fenced: gate.fenced });
+  const outcome = await commitChange(ctx, finished, { fenced: gate.fenced, alreadySent: true });
   if (!gate.promote) {
     // The change is done (traffic and the promoted node agree), but the old primary answered and
     // did not take its fence: it may still take writes from clients that bypass the router.

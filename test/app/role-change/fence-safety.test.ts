@@ -190,6 +190,23 @@ describe('a retry that finds its shift unrecorded (the invocation died after the
     expect(actions.writers('orders')).toEqual(['c']);
   });
 
+  it('a pause written after the shift does not leave the record on the old primary: the move was sent before it', async () => {
+    const { env, actions, deps } = setup();
+    actions.setUp('orders', 'a', false);
+    const transition = fire(env);
+    void runAutoFailover({ ...deps, traffic: dyingAfterShift(env.traffic) }, transition);
+    await settle();
+    await env.state.setPaused('orders', true, 'a');
+    env.clock.advance(60_000);
+    const out = await runAutoFailover(deps, transition);
+
+    expect(out).toMatchObject({ outcome: 'failed-over', to: 'c', epoch: 1 });
+    expect(env.state.snapshot('orders')).toMatchObject({ primary: 'c', paused: true, needsRejoin: ['a'] });
+    // a was down for both fences and comes back writable: out of traffic and of every role.
+    actions.setUp('orders', 'a', true);
+    expect(env.traffic.pointsAt('orders')).toBe('c');
+  });
+
   it('another event after the dead attempt lease expired finishes it too, instead of promoting a second node', async () => {
     const { env, actions, deps } = setup();
     actions.setUp('orders', 'a', false);

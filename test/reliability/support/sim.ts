@@ -86,8 +86,11 @@ export class Sim {
   private consistentAt = 0;
   private historySeen = 0;
   private readonly outstandingRetries = new Set<string>();
-  /** The old primary's alarm when traffic last moved `from->to` (invariant 5 judges the move). */
-  private readonly shiftFromAlarm = new Map<string, AlarmStateValue | undefined>();
+  /** The old primary's alarm, and the pause, when traffic last moved `from->to` (invariant 5 judges the move). */
+  private readonly shiftFromAlarm = new Map<
+    string,
+    { readonly alarm: AlarmStateValue | undefined; readonly paused: boolean }
+  >();
   /** The nodes' own model, when the service has node actions. */
   readonly actions?: MemoryNodeActions;
   /** Per node: the number of node-action calls when an operator workflow last moved traffic to it. */
@@ -169,7 +172,10 @@ export class Sim {
       shift: async (changes) => {
         const primary = this.state().primary;
         for (const c of changes) {
-          this.shiftFromAlarm.set(`${c.from}->${c.to}`, this.alarm(c.from));
+          this.shiftFromAlarm.set(`${c.from}->${c.to}`, {
+            alarm: this.alarm(c.from),
+            paused: this.state().paused,
+          });
           const restore = c.to === primary;
           if (!restore && this.alarm(c.to) !== 'OK') {
             this.violations.push(`inv1: traffic shifted to ${c.to} whose alarm is ${this.alarm(c.to)}`);
@@ -569,7 +575,12 @@ export class Sim {
         (h) => h.operation === 'auto-failover' && h.epoch > before.epoch,
       );
       for (const h of changes) {
-        if (before.paused) this.violations.push(`inv5: auto-failover ${h.epoch} while paused`);
+        // A pause stops changes not yet sent: a move made before it may be recorded after it.
+        const key = `${h.from}->${h.to}`;
+        const moved = this.shiftFromAlarm.get(key);
+        this.shiftFromAlarm.delete(key);
+        if (moved ? moved.paused : before.paused)
+          this.violations.push(`inv5: auto-failover ${h.epoch} while paused`);
         const lease = before.lease;
         if (lease && lease.expiresAt >= now && lease.holder !== h.actor) {
           this.violations.push(
@@ -579,9 +590,7 @@ export class Sim {
         // No automatic failback: automation moves only away from a primary whose alarm is ALARM,
         // when it moves the traffic. A retry that records a move an attempt made before it died
         // is judged by the alarm at that move.
-        const key = `${h.from}->${h.to}`;
-        const fromAlarm = this.shiftFromAlarm.get(key) ?? alarms.get(h.from);
-        this.shiftFromAlarm.delete(key);
+        const fromAlarm = moved ? moved.alarm : alarms.get(h.from);
         if (fromAlarm !== 'ALARM') {
           this.violations.push(
             `inv5: auto-failover ${h.epoch} away from ${h.from}, whose alarm was ${fromAlarm}`,
