@@ -143,8 +143,11 @@ function loadConfig(deps: CliDeps, file: string, command: string): FailoverConfi
     return (deps.readConfig ?? readConfigFile)(resolve(file));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    // Which file: the default one may not be the file the operator thinks they are using.
     throw new UsageError(
-      `${message}${err instanceof ConfigValidationError ? '' : ' (pass --config <file>)'}`,
+      err instanceof ConfigValidationError
+        ? `${resolve(file)}: ${message}`
+        : `${message} (pass --config <file>)`,
       command,
     );
   }

@@ -11,6 +11,7 @@ import { renderHtml } from './report/html.ts';
 import { toJson } from './report/json.ts';
 import type { Scenario } from './scenario.ts';
 import {
+  reportName,
   runScenarioMain,
   SCENARIO_CLI_OPTIONS,
   scenarioCliFront,
@@ -26,7 +27,8 @@ const USAGE = `usage: npm run drill -- [scenario...] [--list] [--out <dir>] [--e
 
   scenario          one or more of the names --list shows (default: all)
   --list            list the scenarios and exit
-  --out <dir>       where drill.json and drill.html go (default: reports/)
+  --out <dir>       where drill.json and drill.html go (default: reports/); a selection of
+                    scenarios writes drill-<name>[+<name>...].json/.html instead
   --endpoint-url    run against real AWS APIs at this endpoint (moto_server, LocalStack);
                     AWS_ENDPOINT_URL does the same
   --quiet           print only the summary of each scenario`;
@@ -56,7 +58,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const { runDrill } = await import('./run.ts');
   const report = await runDrill({ scenarios, ...(environment ? { environment } : {}), print, color });
 
-  const paths = writeReports(PROJECT_ROOT, values.out, 'drill', toJson(report), renderHtml(report));
+  const name = reportName('drill', positionals, SCENARIOS);
+  const paths = writeReports(PROJECT_ROOT, values.out, name, toJson(report), renderHtml(report));
 
   process.stdout.write('\n');
   for (const s of report.scenarios) {
@@ -67,7 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
       `${s.passed ? 'PASS' : 'FAIL'}  ${s.name.padEnd(28)} ${rto.padEnd(16)} ${rpo.padEnd(10)} ${s.checks.filter((c) => c.ok).length}/${s.checks.length} checks\n`,
     );
   }
-  return writeVerdict(report, paths);
+  return writeVerdict(report, paths, name === 'drill');
 }
 
 function parse(argv: readonly string[]) {

@@ -59,6 +59,17 @@ export interface ReportPaths {
   readonly htmlPath: string;
 }
 
+/**
+ * The reports' file name: `base` for a run of every scenario, `base-<name>[+<name>...]` for a
+ * selection, so a run of one scenario never overwrites the full run's report.
+ */
+export function reportName(base: string, selected: readonly string[], all: readonly Named[]): string {
+  const names = [...new Set(selected)];
+  if (names.length === 0 || all.every((s) => names.includes(s.name))) return base;
+  const joined = `${base}-${names.join('+')}`;
+  return joined.length <= 100 ? joined : `${base}-${names.length}-scenarios`;
+}
+
 /** Writes `<name>.json` and `<name>.html` into `out` (relative to `projectRoot`; default reports/). */
 export function writeReports(
   projectRoot: string,
@@ -84,15 +95,35 @@ export const SCENARIO_CLI_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** The closing lines of a run (the verdict, the wall time, where the reports are); returns the exit status. */
+/**
+ * The closing lines of a run (the verdict, the wall time, where the reports are); returns the exit
+ * status. The verdict counts what ran: "all" only when every scenario ran.
+ */
 export function writeVerdict(
-  report: { readonly passed: boolean; readonly wallMs: number },
+  report: {
+    readonly passed: boolean;
+    readonly wallMs: number;
+    readonly scenarios: readonly { readonly passed: boolean }[];
+  },
   paths: ReportPaths,
+  everyScenario: boolean,
 ): number {
   process.stdout.write(
-    `\n${report.passed ? 'all scenarios passed' : 'SOME SCENARIOS FAILED'} in ${(report.wallMs / 1000).toFixed(1)} s\nreports: ${paths.jsonPath}\n         ${paths.htmlPath}\n`,
+    `\n${verdictText(report.scenarios, everyScenario)} in ${(report.wallMs / 1000).toFixed(1)} s\nreports: ${paths.jsonPath}\n         ${paths.htmlPath}\n`,
   );
   return report.passed ? 0 : 1;
+}
+
+/** `all 9 scenarios passed`, `1 scenario passed`, `2 of 3 scenarios FAILED`. */
+export function verdictText(
+  scenarios: readonly { readonly passed: boolean }[],
+  everyScenario: boolean,
+): string {
+  const run = scenarios.length;
+  const failed = scenarios.filter((s) => !s.passed).length;
+  const noun = (n: number) => `scenario${n === 1 ? '' : 's'}`;
+  if (failed > 0) return `${failed} of ${run} ${noun(run)} FAILED`;
+  return `${everyScenario ? 'all ' : ''}${run} ${noun(run)} passed`;
 }
 
 /**

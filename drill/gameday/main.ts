@@ -9,6 +9,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  reportName,
   runScenarioMain,
   SCENARIO_CLI_OPTIONS,
   scenarioCliFront,
@@ -27,8 +28,8 @@ const USAGE = `usage: npm run gameday -- [scenario...] [--list] [--out <dir>] [-
 
   scenario      one or more of the names --list shows (default: all, in that order;
                 primary-returns continues from primary-crash when both run)
-  --list        list the scenarios and exit
-  --out <dir>   where gameday.json and gameday.html go (default: reports/)
+  --out <dir>   where gameday.json and gameday.html go (default: reports/); a selection of
+                scenarios writes gameday-<name>[+<name>...].json/.html instead
   --quiet       print only the setup and the summary of each scenario
 
 Needs PostgreSQL 15 (apt-get install -y postgresql) and moto_server (pip install "moto[server]").`;
@@ -67,7 +68,8 @@ async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
 
-  const paths = writeReports(PROJECT_ROOT, values.out, 'gameday', toJson(report), renderHtml(report));
+  const name = reportName('gameday', positionals, SCENARIOS);
+  const paths = writeReports(PROJECT_ROOT, values.out, name, toJson(report), renderHtml(report));
 
   process.stdout.write('\n');
   for (const s of report.scenarios) {
@@ -89,7 +91,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${parts.join('   ')}\n`);
     for (const c of s.checks.filter((x) => !x.ok)) process.stdout.write(`        ✘ ${c.name}: ${c.detail}\n`);
   }
-  return writeVerdict(report, paths);
+  return writeVerdict(report, paths, name === 'gameday');
 }
 
 function parse(argv: readonly string[]) {

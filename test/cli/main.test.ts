@@ -62,7 +62,7 @@ describe('runCli', () => {
         writeFileSync(join(dir, 'bad.json'), JSON.stringify({ services: [{ id: 'x', nodes: [] }] }));
         return join(dir, 'bad.json');
       },
-      /invalid failover configuration \(\d+ problems\):\n {2}- services\[0\]/,
+      /^error: \/.*\/bad\.json: invalid failover configuration \(\d+ problems\):\n {2}- services\[0\]/,
     ],
   ])('exits 2 on %s', async (_name, file, message) => {
     const dir = mkdtempSync(join(tmpdir(), 'failover-cli-'));

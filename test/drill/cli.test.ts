@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { reportName, verdictText } from '../../drill/scenario-cli.ts';
 import { SCENARIOS } from '../../drill/scenarios/index.ts';
 import { PROJECT_ROOT } from '../../drill/sim/stack.ts';
 
@@ -57,16 +58,53 @@ describe('npm run drill', () => {
     expect(run.stdout).toMatch(/t=\+91\.6s {2}decided {3}fail over git-1 -> git-3/);
     expect(run.stdout).toMatch(/PASS {2}several-replicas +RTO +28\.7 s +RPO 1\.5 s/);
     expect(run.stdout).toMatch(/PASS {2}replica-lagging +no role change/);
-    const json = JSON.parse(readFileSync(join(out, 'drill.json'), 'utf8'));
+    // A selection: its own report name (the full run's drill.json stays), and a verdict that counts.
+    expect(run.stdout).toMatch(/\n2 scenarios passed in /);
+    expect(run.stdout).not.toContain('all scenarios passed');
+    expect(existsSync(join(out, 'drill.json'))).toBe(false);
+    const base = join(out, 'drill-several-replicas+replica-lagging');
+    expect(run.stdout).toContain(`reports: ${base}.json`);
+    const json = JSON.parse(readFileSync(`${base}.json`, 'utf8'));
     expect(json.scenarios.map((s: { name: string }) => s.name)).toEqual([
       'several-replicas',
       'replica-lagging',
     ]);
-    const html = readFileSync(join(out, 'drill.html'), 'utf8');
+    const html = readFileSync(`${base}.html`, 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
     expect(html.match(/<svg class="timeline"/g)).toHaveLength(2);
     // Self-contained: no script, stylesheet or image is loaded from anywhere.
     expect(html).not.toMatch(/<script|<link|src=|@import|url\(http/);
-    expect(existsSync(join(out, 'drill.html'))).toBe(true);
+  });
+});
+
+describe('report names and the verdict', () => {
+  const ALL = [
+    { name: 'a', title: '' },
+    { name: 'b', title: '' },
+    { name: 'c', title: '' },
+  ];
+
+  it.each([
+    [[], 'drill'],
+    [['c', 'a', 'b'], 'drill'],
+    [['b'], 'drill-b'],
+    [['b', 'a'], 'drill-b+a'],
+  ])('%j -> %s', (selected, name) => {
+    expect(reportName('drill', selected, ALL)).toBe(name);
+  });
+
+  it.each([
+    [[true], false, '1 scenario passed'],
+    [[true, true], false, '2 scenarios passed'],
+    [[true, true, true], true, 'all 3 scenarios passed'],
+    [[true, false, false], true, '2 of 3 scenarios FAILED'],
+    [[false], false, '1 of 1 scenario FAILED'],
+  ])('%j (every scenario: %s) -> %s', (passed, every, text) => {
+    expect(
+      verdictText(
+        passed.map((p) => ({ passed: p })),
+        every,
+      ),
+    ).toBe(text);
   });
 });

@@ -181,8 +181,8 @@ describe('npm run drill with AWS_ENDPOINT_URL', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(`running against the AWS APIs at ${moto.current.endpoint}`);
     expect(run.stdout).toMatch(/PASS {2}primary-crash/);
-    expect(existsSync(join(out, 'drill.html'))).toBe(true);
-    const json = JSON.parse(readFileSync(join(out, 'drill.json'), 'utf8'));
+    expect(existsSync(join(out, 'drill-primary-crash.html'))).toBe(true);
+    const json = JSON.parse(readFileSync(join(out, 'drill-primary-crash.json'), 'utf8'));
     expect(json).toMatchObject({ mode: 'endpoint', endpoint: moto.current.endpoint, passed: true });
     expect(json.scenarios[0].outcome).toMatchObject({ primary: 'db-b', epoch: 1, traffic: 'db-b' });
   });
