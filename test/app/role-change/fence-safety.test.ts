@@ -196,7 +196,7 @@ describe('a retry that finds its shift unrecorded (the invocation died after the
     const transition = fire(env);
     void runAutoFailover({ ...deps, traffic: dyingAfterShift(env.traffic) }, transition);
     await settle();
-    await env.state.setPaused('orders', true, 'a');
+    await env.state.setPaused('orders', true, { by: 'ops@host', at: env.clock.now(), reason: 'maintenance' });
     env.clock.advance(60_000);
     const out = await runAutoFailover(deps, transition);
 
