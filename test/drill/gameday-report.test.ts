@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderHtml } from '../../drill/gameday/report.ts';
 import type { GameDayReport } from '../../drill/gameday/run.ts';
-import { type El, itIsSelfContained, useReportPage } from '../support/chromium-page.ts';
+import { type El, useReportPage } from '../support/chromium-page.ts';
 
 const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
 const REPORT_JSON = join(PROJECT_ROOT, 'reports', 'gameday.json');
@@ -28,7 +28,8 @@ const browser = useReportPage('gameday', () => {
 });
 
 describe('game day HTML report in Chromium', () => {
-  itIsSelfContained(browser);
+  it('is self-contained: the only request is the file itself, and nothing logs an error', () =>
+    browser.expectSelfContained());
 
   it('lists every scenario of the run in the overview with its verdict', async () => {
     const rows = await browser.tableRows('table.overview tbody tr');

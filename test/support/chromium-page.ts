@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -119,11 +119,4 @@ export function useReportPage(
       );
     },
   };
-}
-
-/** The test every report suite has: the page fetched nothing but its own file and logged no error. */
-export function itIsSelfContained(browser: ReportPage): void {
-  it('is self-contained: the only request is the file itself, and nothing logs an error', () => {
-    browser.expectSelfContained();
-  });
 }
