@@ -14,9 +14,13 @@
  * What runs only when something happens (a failover, a switchover, a CLI command) costs cents per
  * incident and is not in the monthly figure; the model says so in `notCounted`.
  */
+
+import { READINESS_METRICS } from '../lambdas/app/readiness.ts';
 import { PROBE_NAMESPACE } from '../lambdas/contract/metrics.ts';
 import type { FailoverConfig, NodeConfig, ServiceConfig } from '../lambdas/domain/config.ts';
 import { probeAlarmPeriodSeconds, probeMeasuresLag } from '../lambdas/domain/probe-config.ts';
+import { READINESS_CHECKS } from '../lambdas/domain/readiness.ts';
+import { readinessRoute53Requests } from '../lambdas/domain/readiness-config.ts';
 import type { Output } from './output.ts';
 
 /** USD, us-east-1, as published on the AWS pricing pages on `PRICES_AS_OF`. */
@@ -73,6 +77,8 @@ export interface CostAssumptions {
   readonly stateTableGb: number;
   /** The probe caches a secret this long per execution environment. */
   readonly secretCacheMinutes: number;
+  /** A readiness pass besides its paced Route 53 reads (1 s each): the other reads and writes, in s. */
+  readonly readinessBaseSecondsPerPass: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
@@ -83,6 +89,7 @@ export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   shiftQueuePollsPerMinute: 15,
   stateTableGb: 0.001,
   secretCacheMinutes: 5,
+  readinessBaseSecondsPerPass: 2,
 };
 
 /** Services one probe invocation samples (lib/node-probe.ts `servicesPerInvocation` default). */
@@ -137,6 +144,15 @@ export interface StackResources {
   readonly probeSchedules: readonly ProbeScheduleResource[];
   /** Custom metrics the probe publishes (per node and role) plus ProbeErrors. */
   readonly probeMetrics: readonly string[];
+  /** The scheduled readiness check (lib/readiness.ts): its function exists even when disabled. */
+  readonly readiness: {
+    readonly enabled: boolean;
+    readonly intervalMinutes: number;
+    /** Route 53 pages one pass reads, paced at 1 request/s (readiness-config.ts). */
+    readonly route53RequestsPerPass: number;
+    /** Custom metrics a pass publishes (EMF): Ready per service and check, per service, and the totals. */
+    readonly metrics: number;
+  };
   /** Lag metrics the configuration names but nothing in the stack publishes: yours. */
   readonly yourLagMetrics: readonly { readonly name: string; readonly putsPerMinute: number }[];
 }
@@ -306,11 +322,26 @@ export function stackResources(config: FailoverConfig): StackResources {
     probeFunctions: placements.size,
     probeSchedules,
     probeMetrics,
+    readiness: {
+      enabled: config.readiness.enabled,
+      intervalMinutes: config.readiness.intervalMinutes,
+      route53RequestsPerPass: readinessRoute53Requests(config),
+      metrics: config.readiness.enabled
+        ? config.services.length * (READINESS_CHECKS.length + 1) +
+          [READINESS_METRICS.notReadyServices, READINESS_METRICS.unknownServices].length
+        : 0,
+    },
     yourLagMetrics,
   };
 }
 
-export type CostGroup = 'Route 53' | 'CloudWatch alarms' | 'CloudWatch' | 'Node probe' | 'Storage and keys';
+export type CostGroup =
+  | 'Route 53'
+  | 'CloudWatch alarms'
+  | 'CloudWatch'
+  | 'Node probe'
+  | 'Readiness check'
+  | 'Storage and keys';
 
 export interface CostLine {
   readonly group: CostGroup;
@@ -469,6 +500,30 @@ export function monthlyCost(config: FailoverConfig, options: CostOptions = {}): 
     unitPrice: prices.logsIngestionPerGb,
   });
 
+  const passes = r.readiness.enabled ? minutes / r.readiness.intervalMinutes : 0;
+  const passSeconds = a.readinessBaseSecondsPerPass + r.readiness.route53RequestsPerPass;
+  add({
+    group: 'Readiness check',
+    item: `Lambda duration: a pass every ${r.readiness.intervalMinutes} min, ~${passSeconds} s at 256 MB, Arm`,
+    quantity: passes * passSeconds * 0.25,
+    unit: 'GB-second',
+    unitPrice: prices.lambdaArmGbSecond,
+  });
+  add({
+    group: 'Readiness check',
+    item: 'Lambda requests',
+    quantity: passes / 1e6,
+    unit: 'million requests',
+    unitPrice: prices.lambdaRequestsPerMillion,
+  });
+  add({
+    group: 'Readiness check',
+    item: 'custom metrics (Ready per service and check, NotReadyServices, UnknownServices)',
+    quantity: r.readiness.metrics,
+    unit: 'metric',
+    unitPrice: prices.customMetric,
+  });
+
   add({
     group: 'Storage and keys',
     item: 'KMS key of the notification topic',
@@ -526,9 +581,6 @@ export function monthlyCost(config: FailoverConfig, options: CostOptions = {}): 
     resources: r,
     assumptions: a,
     notCounted: [
-      config.readiness.enabled
-        ? `the readiness check's usage (every ${config.readiness.intervalMinutes} min, readiness.intervalMinutes): its invocations, API reads and its Ready metrics (7 per service + 2) are priced in README 'Readiness', not here yet`
-        : 'the readiness check: disabled (readiness.enabled false)',
       'incidents: a failover, a switchover or a CLI command costs cents (Lambda, Step Functions transitions, DynamoDB, SNS)',
       'alarms, records, target groups and secrets you already have; your hosted zone',
       "the probe's route to CloudWatch, Secrets Manager and DynamoDB (NAT gateway or VPC endpoints)",
