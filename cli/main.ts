@@ -10,7 +10,12 @@ import { resolve } from 'node:path';
 import { describeAwsError } from '../lambdas/aws/errors.ts';
 import { configHash } from '../lambdas/contract/config-hash.ts';
 import { type FailoverConfig, findService } from '../lambdas/domain/config.ts';
-import { ConfigValidationError, UnknownServiceError, UsageError } from '../lambdas/domain/errors.ts';
+import {
+  ConfigValidationError,
+  FailoverError,
+  UnknownServiceError,
+  UsageError,
+} from '../lambdas/domain/errors.ts';
 import type { Clock } from '../lambdas/domain/ports.ts';
 import { readConfigFile } from '../lambdas/runtime/config.ts';
 import { type GlobalOptions, HELP, parseCommandLine } from './args.ts';
@@ -172,12 +177,26 @@ function reportError(out: Output, io: CliIo, err: unknown, command: string | und
   } else {
     exitCode = EXIT_FAILED;
     ({ errorName: name, message } = describeAwsError(err));
+    hint = awsHint(name, message);
   }
   out.result({ error: name, message, ...(hint ? { hint } : {}), exitCode });
-  io.stderr(`error: ${message}\n`);
+  // An AWS error's code helps a search; our own errors' class names (FailoverError) say nothing more.
+  const code =
+    exitCode === EXIT_FAILED && name !== 'Error' && !(err instanceof FailoverError) ? ` (${name})` : '';
+  io.stderr(`error: ${message}${code}\n`);
   if (hint) io.stderr(`${hint}\n`);
-  if (exitCode === EXIT_FAILED && name !== 'Error') io.stderr(`(${name})\n`);
   return exitCode;
+}
+
+/** What to do about the AWS answers an operator meets first (no region, nothing deployed yet). */
+function awsHint(name: string, message: string): string | undefined {
+  if (/region is missing/i.test(message))
+    return 'no AWS region: set AWS_REGION (or a region in your AWS profile), or pass --region <region>';
+  if (name === 'StateMachineDoesNotExist')
+    return "the workflow's state machine (stack output StateMachineArn, or --state-machine-arn) does not exist in this account and region: deploy the stack, check --stack-name and --region; --dry-run also needs the deployed workflow";
+  if (name === 'ResourceNotFoundException' && /requested resource not found/i.test(message))
+    return 'the state table (stack output TableName, or --table-name) does not exist in this account and region: deploy the stack, check --stack-name and --region';
+  return undefined;
 }
 
 /** The real process: stdout/stderr, the wall clock, `user@host`. */

@@ -116,6 +116,12 @@ export function awsServices(
     if (flag !== undefined) return flag;
     const all = await outputs().catch((err: unknown) => {
       const { errorName, message } = describeAwsError(err);
+      // Deploying or naming the stack would not help: the SDK has no region to look in.
+      if (/region is missing/i.test(message))
+        throw new FailoverError(
+          `no AWS region to read stack ${stackName}'s outputs in: set AWS_REGION (or a region in your AWS profile), or pass --region <region>`,
+          { cause: err },
+        );
       throw new FailoverError(
         `cannot read the outputs of stack ${stackName} (${errorName}: ${message}); deploy it, pass --stack-name, or pass --${flagName}`,
         { cause: err },

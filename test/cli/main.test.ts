@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HELP } from '../../cli/args.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../cli/main.ts';
+import { FailoverError } from '../../lambdas/domain/errors.ts';
 import { cliHarness, PROJECT_ROOT } from './helpers.ts';
 
 describe('runCli', () => {
@@ -83,7 +84,37 @@ describe('runCli', () => {
     });
     const r = await h.run('pause', 'orders-db');
     expect(r.code).toBe(EXIT_FAILED);
-    expect(r.stderr).toBe('error: Rate exceeded\n(ThrottlingException)\n');
+    expect(r.stderr).toBe('error: Rate exceeded (ThrottlingException)\n');
+  });
+
+  it.each([
+    [
+      Object.assign(new Error('Region is missing'), { name: 'Error' }),
+      'error: Region is missing\nno AWS region: set AWS_REGION (or a region in your AWS profile), or pass --region <region>\n',
+    ],
+    [
+      Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' }),
+      'error: Requested resource not found (ResourceNotFoundException)\nthe state table (stack output TableName, or --table-name) does not exist in this account and region: deploy the stack, check --stack-name and --region\n',
+    ],
+    [
+      Object.assign(new Error('State Machine Does Not Exist'), { name: 'StateMachineDoesNotExist' }),
+      expect.stringContaining('--dry-run also needs the deployed workflow'),
+    ],
+    [new FailoverError('stack FailoverAutomation not found'), 'error: stack FailoverAutomation not found\n'],
+  ])('says what to do about %s, without our own error class names', async (error, stderr) => {
+    const h = cliHarness({
+      ports: (env) => ({
+        state: Object.assign(Object.create(env.state), {
+          setPaused: async () => {
+            throw error;
+          },
+        }),
+      }),
+    });
+    const r = await h.run('pause', 'orders-db');
+    expect(r.code).toBe(EXIT_FAILED);
+    expect(r.stderr).toEqual(stderr);
+    expect(r.stderr).not.toContain('(FailoverError)');
   });
 });
 

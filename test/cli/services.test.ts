@@ -132,6 +132,15 @@ describe('awsServices', () => {
       'stack FailoverAutomation has no output StateMachineArn; pass --state-machine-arn',
     );
   });
+
+  it('says to set a region, not to deploy, when the SDK has no region', async () => {
+    const c = clients();
+    c.cfn.on(DescribeStacksCommand).rejects(new Error('Region is missing'));
+    const s = awsServices(sampleConfig(), globals(), { clients: c.clients });
+    await expect(s.state()).rejects.toThrow(
+      "no AWS region to read stack FailoverAutomation's outputs in: set AWS_REGION (or a region in your AWS profile), or pass --region <region>",
+    );
+  });
 });
 
 describe('awsServices: what the RTO model reads', () => {
