@@ -24,6 +24,7 @@ import type {
 } from '../lambdas/domain/types.ts';
 import type { CommandContext } from './context.ts';
 import { durationText, secondsText, table, timeText } from './output.ts';
+import { readinessSectionLines, statusReadiness } from './readiness-section.ts';
 
 /** Lag datapoints older than this are not shown at all (the decision's own window is much shorter). */
 export const STATUS_LAG_LOOKBACK_SECONDS = 900;
@@ -99,16 +100,24 @@ export async function runStatus(ctx: CommandContext, serviceId: string | undefin
   const { config, out } = ctx;
   const services = serviceId === undefined ? config.services : [requireService(config, serviceId)];
   const statuses = await collectStatus(ctx, services, { readTraffic: serviceId !== undefined });
-  out.result({ services: statuses, at: timeText(ctx.clock.now()) });
+  // One service: its readiness too (cli/readiness-section.ts); all of them: `failover check`.
+  const readiness =
+    serviceId !== undefined ? await statusReadiness(ctx, services[0] as ServiceConfig) : undefined;
+  out.result({
+    services: readiness ? statuses.map((s) => ({ ...s, readiness })) : statuses,
+    at: timeText(ctx.clock.now()),
+  });
   statuses.forEach((s, i) => {
     if (i > 0) out.text();
     for (const line of statusLines(s, ctx.clock.now())) out.text(line);
   });
+  if (readiness) for (const line of readinessSectionLines(readiness)) out.text(line);
   if (serviceId === undefined) {
     out.text();
     out.text(
       'traffic: not read for all services (Route 53 allows 5 requests/s per account, shared with failovers); run status <service>',
     );
+    out.text('readiness: run failover check (every service) or status <service>');
   }
   return 0;
 }

@@ -204,8 +204,8 @@ function routingCheck(facts: ReadinessFacts): CheckResult {
   const state = stateOf(facts);
   const primary = service.nodes.find((n) => n.id === state?.primary);
   const deleteText = primary?.address
-    ? `a failover's DELETE of ${primary.address} with TTL ${r.ttlSeconds} s`
-    : `a failover's exact-value DELETE (TTL ${r.ttlSeconds} s)`;
+    ? `a failover's DELETE of ${primary.address} with TTL ${r.ttlSeconds}`
+    : `a failover's exact-value DELETE (TTL ${r.ttlSeconds})`;
   const rec = live.record;
   if (!rec) {
     return fail('routing', [
@@ -229,7 +229,7 @@ function routingCheck(facts: ReadinessFacts): CheckResult {
   }
   if (!rec.alias && rec.ttlSeconds !== r.ttlSeconds) {
     reasons.push(
-      `${name} has TTL ${rec.ttlSeconds ?? 'none'} s but router.ttlSeconds is ${r.ttlSeconds} s: ${deleteText} would not match, so a failover would end as a conflict; set the record's TTL to ${r.ttlSeconds} s (or router.ttlSeconds to ${rec.ttlSeconds})`,
+      `${name} has TTL ${rec.ttlSeconds ?? 'none'} but router.ttlSeconds is ${r.ttlSeconds}: ${deleteText} would not match, so a failover would end as a conflict; set the record's TTL to ${r.ttlSeconds} (or router.ttlSeconds to ${rec.ttlSeconds})`,
     );
   }
   const node = rec.values.length === 1 ? nodeForValue(service, rec.values[0] as string) : undefined;
@@ -241,7 +241,7 @@ function routingCheck(facts: ReadinessFacts): CheckResult {
     );
   }
   if (reasons.length > 0) return fail('routing', reasons);
-  return pass('routing', `${name} points at ${node?.id} (${rec.values[0]}), TTL ${rec.ttlSeconds} s`);
+  return pass('routing', `${name} points at ${node?.id} (${rec.values[0]}), TTL ${rec.ttlSeconds}`);
 }
 
 function stateCheck(facts: ReadinessFacts): CheckResult {
@@ -325,7 +325,7 @@ function lagCheck(facts: ReadinessFacts): CheckResult {
     } else {
       const age = Math.round((now - sample.timestamp) / 1000);
       if (age > maxAge)
-        problem = `newest datapoint of ${metric} is ${age} s old, over policy.maxLagAgeSeconds ${maxAge} s`;
+        problem = `newest datapoint of ${metric} is ${durationWords(age)} old, over the ${durationWords(maxAge)} of policy.maxLagAgeSeconds`;
     }
     if (!problem) continue;
     // The primary publishes no lag while it is primary on many engines: only its replicas must.
@@ -475,6 +475,16 @@ function nodeForValue(service: ServiceConfig, value: string): NodeConfig | undef
   const norm = (v: string) =>
     r.type === 'route53' && r.recordType === 'CNAME' ? v.toLowerCase().replace(/\.$/, '') : v.toLowerCase();
   return service.nodes.find((n) => n.address !== undefined && norm(n.address) === norm(value));
+}
+
+/** `12 s`, `4 min 10 s`, `2 h 5 min`: one format for every duration an operator reads. */
+export function durationWords(seconds: number): string {
+  const s = Math.round(Math.abs(seconds));
+  const sign = seconds < 0 ? '-' : '';
+  if (s < 60) return `${sign}${s} s`;
+  if (s < 3600) return `${sign}${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  const m = Math.floor((s % 3600) / 60);
+  return `${sign}${Math.floor(s / 3600)} h${m ? ` ${m} min` : ''}`;
 }
 
 function dimensionsText(dimensions: Readonly<Record<string, string>>): string {

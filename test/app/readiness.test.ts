@@ -59,7 +59,7 @@ describe('runScheduledReadiness', () => {
       expect.objectContaining({
         serviceId: 'pg',
         subject: expect.stringMatching(
-          /^NOT READY pg: a failover would not work \(routing\): record pg\.example\.com A .* TTL 60 s/,
+          /^NOT READY pg: a failover would not work \(routing\): record pg\.example\.com A .* TTL 60 but/,
         ),
       }),
     ]);

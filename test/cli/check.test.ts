@@ -34,7 +34,7 @@ describe('failover check', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^orders-db {2}READY$/m);
     expect(r.stdout).toMatch(
-      /routing\s+ok\s+record db\.example\.com A in Z0123456789EXAMPLE points at db-a \(10\.0\.1\.10\), TTL 10 s/,
+      /routing\s+ok\s+record db\.example\.com A in Z0123456789EXAMPLE points at db-a \(10\.0\.1\.10\), TTL 10$/m,
     );
     expect(r.stdout).toMatch(/decision\s+ok\s+if db-a failed now: failover to db-b/);
     expect(r.stdout).toContain('all 2 services ready');
@@ -46,7 +46,7 @@ describe('failover check', () => {
     const bad = await h.run('check', 'orders-db');
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/^orders-db {2}NOT READY \(routing\)$/m);
-    expect(bad.stdout).toContain('has TTL 300 s but router.ttlSeconds is 10 s');
+    expect(bad.stdout).toContain('has TTL 300 but router.ttlSeconds is 10');
     expect(bad.stdout).not.toContain('git-server');
     h.readiness.routing.resetRecord('orders-db');
     const fixed = await h.run('check', 'orders-db');
@@ -73,7 +73,7 @@ describe('failover check', () => {
     });
     expect(byId['git-server']?.checks.find((c) => c.check === 'lag')).toMatchObject({
       status: 'fail',
-      reasons: [expect.stringMatching(/git-2: newest datapoint .* is 600 s old/)],
+      reasons: [expect.stringMatching(/git-2: newest datapoint .* is 10 min old/)],
     });
   });
 
@@ -114,5 +114,22 @@ describe('failover check', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown service: "nope"');
     expect(h.readiness.routing.reads).toEqual([]);
+  });
+
+  it('status <service> shows the readiness section; status of every service points to check', async () => {
+    const h = readyHarness();
+    const ok = await h.run('status', 'orders-db');
+    expect(ok.stdout).toContain('  readiness    ready: every check passes');
+    h.readiness.routing.setRecord('orders-db', { values: ['10.0.1.10'], ttlSeconds: 300, alias: false });
+    const bad = await h.run('status', 'orders-db');
+    expect(bad.code).toBe(0);
+    expect(bad.stdout).toMatch(
+      /^ {2}readiness {4}NOT READY: routing: record db\.example\.com A .* has TTL 300 but router\.ttlSeconds is 10/m,
+    );
+    const json = (await h.run('status', 'orders-db', '--json')).json();
+    expect(json.services[0].readiness).toMatchObject({ status: 'not-ready' });
+    const all = await h.run('status');
+    expect(all.stdout).not.toContain('  readiness  ');
+    expect(all.stdout).toContain('readiness: run failover check (every service) or status <service>');
   });
 });

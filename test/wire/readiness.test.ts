@@ -197,7 +197,7 @@ describe('readiness on moto_server', () => {
     expect(out.ready).toBe(false);
     expect(out.services[0].checks.find((c: Json) => c.check === 'routing')).toMatchObject({
       status: 'fail',
-      reasons: [expect.stringMatching(/has TTL 300 s but router\.ttlSeconds is 15 s/)],
+      reasons: [expect.stringMatching(/has TTL 300 but router\.ttlSeconds is 15/)],
     });
 
     await suite.clients.route53.send(
@@ -278,7 +278,7 @@ describe('readiness on moto_server', () => {
     const [notice] = await w.s.inbox.drain();
     const checks = notice?.body.checks as Json[];
     expect(checks.find((c) => c.check === 'lag')?.reasons?.[0]).toMatch(
-      /^b: newest datapoint of Test\/Replication LagSeconds \(Service=pg, Node=b\) is 6\d\d s old, over policy\.maxLagAgeSeconds 120 s/,
+      /^b: newest datapoint of Test\/Replication LagSeconds \(Service=pg, Node=b\) is 10 min( \d+ s)? old, over the 2 min of policy\.maxLagAgeSeconds/,
     );
     expect(checks.find((c) => c.check === 'decision')?.reasons?.[0]).toMatch(/HOLD \(lag-stale\)/);
     await putLag(suite.clients, w.b.lag, 0, Date.now() - 2000);
