@@ -268,7 +268,12 @@ function stateCheck(facts: ReadinessFacts): CheckResult {
       `traffic is on ${trafficNode}, but ${whose}: a failover would swap from ${state.primary}'s routing and end as a conflict; repair the routing or the record before any operation`,
     ]);
   }
-  return pass('state', `traffic and ${whose} agree`);
+  return pass(
+    'state',
+    recorded
+      ? `traffic is on ${state.primary}, the recorded primary (epoch ${state.epoch})`
+      : `traffic is on ${state.primary}, the configured initialPrimary (nothing recorded yet)`,
+  );
 }
 
 function alarmsCheck(facts: ReadinessFacts): CheckResult {
