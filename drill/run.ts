@@ -249,3 +249,10 @@ export function summaryLines(o: ScenarioOutcome): string[] {
   );
   return lines;
 }
+
+/** The outcome of scenario `name` in `report`; throws when that scenario did not run. */
+export function outcomeOf(report: DrillReport, name: string): ScenarioOutcome {
+  const o = report.scenarios.find((s) => s.name === name);
+  if (!o) throw new Error(`scenario ${name} did not run`);
+  return o;
+}

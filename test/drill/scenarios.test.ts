@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml } from '../../drill/report/html.ts';
 import { toJson } from '../../drill/report/json.ts';
-import { type DrillReport, runDrill } from '../../drill/run.ts';
+import { type DrillReport, outcomeOf, runDrill } from '../../drill/run.ts';
 import type { ScenarioOutcome } from '../../drill/scenario.ts';
 import { findScenario, SCENARIOS } from '../../drill/scenarios/index.ts';
 import { parseAlarmEvent } from '../../lambdas/handlers/event.ts';
@@ -17,11 +17,7 @@ beforeAll(async () => {
   report = await runDrill({ scenarios: SCENARIOS });
 });
 
-function outcome(name: string): ScenarioOutcome {
-  const o = report.scenarios.find((s) => s.name === name);
-  if (!o) throw new Error(`scenario ${name} did not run`);
-  return o;
-}
+const outcome = (name: string) => outcomeOf(report, name);
 
 const holds = (o: ScenarioOutcome) =>
   o.invocations.filter((i) => i.result?.outcome === 'held').map((i) => i.result?.reason);

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type DrillReport, runDrill } from '../../drill/run.ts';
+import { type DrillReport, outcomeOf, runDrill } from '../../drill/run.ts';
 import type { ScenarioOutcome } from '../../drill/scenario.ts';
 import { SCENARIOS } from '../../drill/scenarios/index.ts';
 import { awsEnvironment } from '../../drill/sim/aws-backend.ts';
@@ -45,11 +45,7 @@ beforeAll(async () => {
   });
 }, 240_000);
 
-function outcome(name: string): ScenarioOutcome {
-  const o = report.scenarios.find((s) => s.name === name);
-  if (!o) throw new Error(`scenario ${name} did not run`);
-  return o;
-}
+const outcome = (name: string) => outcomeOf(report, name);
 
 const holds = (o: ScenarioOutcome) =>
   o.invocations.filter((i) => i.result?.outcome === 'held').map((i) => i.result?.reason);
