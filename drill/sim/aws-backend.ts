@@ -19,7 +19,7 @@ import {
   PutMetricDataCommand,
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
@@ -37,6 +37,7 @@ import { SnsNotifier } from '../../lambdas/aws/sns-notifier.ts';
 import { TrafficRouter } from '../../lambdas/aws/traffic-router.ts';
 import { type FailoverConfig, findService, healthAlarmName } from '../../lambdas/domain/config.ts';
 import { createRecord } from '../../test/support/route53-records.ts';
+import { createStateTable } from '../../test/support/state-table.ts';
 import type { Environment } from '../run.ts';
 import type { Scenario, ScenarioResources } from '../scenario.ts';
 import type { Backend } from './backend.ts';
@@ -154,20 +155,7 @@ export function awsEnvironment(options: AwsEnvironmentOptions): Environment {
 
     async resources(scenarios) {
       tableName = `${runId}-state`;
-      await dynamoDb.send(
-        new CreateTableCommand({
-          TableName: tableName,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-        }),
-      );
+      await createStateTable(dynamoDb, tableName);
       for (let i = 0; i < 60; i++) {
         const t = await dynamoDb.send(new DescribeTableCommand({ TableName: tableName }));
         if (t.Table?.TableStatus === 'ACTIVE') break;

@@ -2,12 +2,13 @@
  * DynamoDbState against moto_server: the condition and update expressions are parsed and
  * evaluated by a real DynamoDB emulation, not just compared as strings.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbState } from '../../lambdas/aws/dynamodb-state.ts';
 import { LeaseConflictError, LeaseLostError } from '../../lambdas/domain/errors.ts';
 import type { HistoryEntry, Lease } from '../../lambdas/domain/types.ts';
 import { dummyCredentials, type MotoServer, startMoto } from '../support/moto.ts';
+import { createStateTable } from '../support/state-table.ts';
 
 let moto: MotoServer;
 let client: DynamoDBClient;
@@ -28,20 +29,7 @@ afterAll(async () => {
 
 async function freshState(): Promise<DynamoDbState> {
   const tableName = `state-${++tableSeq}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createStateTable(client, tableName);
   return new DynamoDbState({ tableName, client });
 }
 

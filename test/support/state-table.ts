@@ -1,0 +1,22 @@
+/**
+ * Creates a state table with the stack's key schema (pk, sk; on-demand) over any DynamoDB endpoint:
+ * moto_server in the wire suites, the drill's AWS backend. Plain SDK: no vitest, so drill/ may use it.
+ */
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+export async function createStateTable(dynamoDb: DynamoDBClient, tableName: string): Promise<void> {
+  await dynamoDb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+}
