@@ -176,7 +176,7 @@ describe('switchover workflow over moto_server', () => {
 
     expect(out.error).toBe('SwitchoverRolledBack');
     expect(out.cause).toMatch(
-      /VerificationFailedError: not verified within \d+ s: b is not healthy \(alarm ALARM\)/,
+      /VerificationFailedError: not verified within \d+ (s|min( \d+ s)?): b is not healthy \(alarm ALARM\)/,
     );
     expect(s.hooks.trace).toEqual(['fence a', 'promote b', 'demote b', 'unfence a']);
     // Traffic went a -> b and came back b -> a, both through Route 53 change batches.
