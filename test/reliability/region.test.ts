@@ -35,7 +35,13 @@ describe('deployed in another region than the primary', () => {
     expect(json.match(/[:.]eu-west-1[:.]/g) ?? []).toEqual([]);
     // Route 53 is global: the record swap is granted by record name and type, whatever the region.
     expect(json).toContain('route53:ChangeResourceRecordSets');
-    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    // Two regional tables of its own (the state table and the readiness verdicts), no global table
+    // or replica reaching back into the primary's region.
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
+    const tables = Object.keys(template.findResources('AWS::DynamoDB::Table')).sort();
+    expect(tables).toHaveLength(2);
+    expect(tables.some((id) => id.includes('AutomationStateTable'))).toBe(true);
+    expect(tables.some((id) => /Readiness/.test(id))).toBe(true);
   });
 
   it('refuses at synth what would not work from its region: Route 53 health-check metrics (us-east-1 only)', () => {
