@@ -145,7 +145,9 @@ describe('node actions on moto_server', () => {
     const result = await p.run(request('promote', { epoch: 5, token: fencingToken(5, 'promote') }));
     expect(result).toMatchObject({ status: 'succeeded', ids: { instanceIds: instances[1] } });
     const listed = await ssm.send(new ListCommandsCommand({ CommandId: result.ids?.commandId }));
-    expect(listed.Commands?.[0]?.Parameters?.commands).toEqual(['promote --token 5002 --node b']);
+    expect(listed.Commands?.[0]?.Parameters?.commands).toEqual([
+      `promote --token ${fencingToken(5, 'promote')} --node b`,
+    ]);
     expect(listed.Commands?.[0]?.DocumentName).toBe('AWS-RunShellScript');
   });
 
