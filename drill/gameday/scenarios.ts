@@ -492,11 +492,12 @@ export const primaryFrozen: GameDayScenario = {
   name: 'primary-frozen',
   title: 'The primary hangs (SIGSTOP), then resumes (SIGCONT)',
   summary:
-    'A hung host, not a crash: the primary and all its processes are stopped with SIGSTOP. It still accepts TCP connections but never answers. The automation fails over; when the old primary is resumed with SIGCONT it must not accept a single write.',
+    'A hung host, not a crash: the primary and all its processes are stopped with SIGSTOP. It still accepts TCP connections but never answers, so its SQL fence cannot finish. The node may still be writable when it resumes, so the automation must not promote next to it: it holds (fence-hung), pages the on-call, and when the primary is resumed with SIGCONT exactly one node takes writes.',
   serviceId: 'frozen',
   async run(s) {
     await warmUp(s);
     const old = s.node('db-a');
+    const replica = s.node('db-b');
     old.freeze();
     const frozenAt = Date.now();
     s.mark(
@@ -506,38 +507,43 @@ export const primaryFrozen: GameDayScenario = {
       'world',
       'SIGSTOP db-a',
     );
-    const failoverAt = (await measureFailover(s, frozenAt, 'db-a', 'db-b')) ?? Date.now();
+    const outcome = await s.waitFor(() => s.outcomes().find((o) => o.outcome !== 'ignored'), 120_000);
+    await s.sleep(2_000);
+    await s.world.drainNotifications();
+    s.figures.decision = outcome ? `${outcome.outcome}${outcome.reason ? `: ${outcome.reason}` : ''}` : null;
+    s.figures.holdDetail = outcome?.detail ?? null;
+    s.check(
+      'no promotion next to a hung primary: the fence did not finish, the automation holds (fence-hung)',
+      outcome?.outcome === 'held' && outcome.reason === 'fence-hung',
+      outcome
+        ? `${outcome.outcome}: ${outcome.reason} (${outcome.detail ?? ''})`
+        : 'the failover Lambda was not invoked',
+    );
+    const notes = s.notifications();
+    s.figures.notifications = notes.length;
+    s.check(
+      'the on-call is paged: the primary could not be fenced',
+      notes.some((n) => n.kind === 'failover-failed'),
+      notes.length ? notes.map((n) => `${n.kind}: ${n.subject}`).join('; ') : 'no notification on the topic',
+    );
+    const recovery = await inRecovery(replica);
+    s.check('db-b was not promoted', recovery === true, `pg_is_in_recovery() = ${recovery}`);
     old.thaw();
     const thawAt = Date.now();
-    s.mark(
-      'fault',
-      'SIGCONT to db-a: it runs again, still believing it is the primary',
-      thawAt,
-      'world',
-      'SIGCONT db-a',
-    );
+    s.mark('fault', 'SIGCONT to db-a: it runs again', thawAt, 'world', 'SIGCONT db-a');
     await s.sleep(PROBE_INTERVAL_SECONDS * 3_000);
-    const acks = s.acksAfter('db-a', failoverAt).length;
-    s.figures.oldPrimaryAcksAfterFailover = acks;
+    const resumedAcks = s.acksAfter('db-a', thawAt).length;
+    s.figures.primaryAcksAfterResume = resumedAcks;
     s.check(
-      '0 writes acknowledged by the old primary after the failover',
-      acks === 0,
-      `${acks} rows acknowledged by db-a`,
+      'one writer after the resume: the client writes on db-a again',
+      resumedAcks > 0 && s.acksAfter('db-b', frozenAt).length === 0,
+      `${resumedAcks} rows acknowledged by db-a, ${s.acksAfter('db-b', frozenAt).length} by db-b`,
     );
-    const probeWrite = await directWrite(old, 2_000_000_000);
-    s.figures.oldPrimaryAcceptsDirectWrite = probeWrite.accepted;
-    s.check(
-      'the resumed old primary refuses writes (demoted or fenced)',
-      probeWrite.refused,
-      `${round((Date.now() - thawAt) / 1000)} s after SIGCONT a direct write: ${probeWrite.detail}`,
-    );
-    const diverged = await old
-      .sql<{ n: string }>(
-        'SELECT count(*)::text AS n FROM gameday_writes WHERE id > $1 AND id < 1000000000',
-        [s.figures.lastAckOnOldPrimaryId ?? 0],
-      )
-      .catch(() => null);
-    s.figures.unacknowledgedRowsCommittedOnOldPrimary = diverged?.[0] ? Number(diverged[0].n) : null;
+    const onReplica = await directWrite(replica, 2_000_000_000);
+    s.check('db-b still refuses writes', onReplica.refused, onReplica.detail);
+    const lost = await s.missingOn(old, s.client.acksBy('db-a')).catch(() => null);
+    s.figures.rpoRows = lost === null ? null : lost.length;
+    s.lostIds = lost ?? [];
   },
 };
 
