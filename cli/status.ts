@@ -7,6 +7,7 @@
 import { type FailoverConfig, healthAlarmName, type ServiceConfig } from '../lambdas/domain/config.ts';
 import { currentState, decideAutoFailover, lagQueries } from '../lambdas/domain/decide.ts';
 import { UnknownServiceError, UsageError } from '../lambdas/domain/errors.ts';
+import { mapLimit } from '../lambdas/domain/map-limit.ts';
 import {
   type AlarmSettings,
   estimateRto,
@@ -441,17 +442,4 @@ export function statusLines(s: ServiceStatus, now: number): string[] {
     );
   }
   return lines;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -11,6 +11,7 @@
  */
 import { healthAlarmName, type ServiceConfig } from '../domain/config.ts';
 import { lagQueries } from '../domain/decide.ts';
+import { mapLimit } from '../domain/map-limit.ts';
 import type {
   AlarmPort,
   Clock,
@@ -212,17 +213,4 @@ async function fact<T>(read: () => Promise<T>): Promise<Fact<T>> {
   } catch (err) {
     return { ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
   }
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -16,6 +16,7 @@ import { GetFunctionConfigurationCommand, type LambdaClient } from '@aws-sdk/cli
 import { DescribeDBInstancesCommand, type RDSClient } from '@aws-sdk/client-rds';
 import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeDocumentCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { mapLimit } from '../domain/map-limit.ts';
 import type { Logger } from '../domain/ports.ts';
 import {
   type ResourcePort,
@@ -170,16 +171,4 @@ export class AwsResources implements ResourcePort {
       }
     }
   }
-}
-
-async function mapLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
