@@ -22,8 +22,8 @@ import {
   sqlConnectionOf,
 } from './action-config.ts';
 import { healthAlarmName, type NodeConfig, type ServiceConfig } from './config.ts';
-import { decideAutoFailover, initialState, LAG_BYTES_KEY_SUFFIX, lagQueries } from './decide.ts';
-import type { AlarmStateValue, ClusterState, HoldReason, LagSample } from './types.ts';
+import { currentState, decideAutoFailover, LAG_BYTES_KEY_SUFFIX, lagQueries } from './decide.ts';
+import type { AlarmStateValue, ClusterState, HoldReason, LagSample, StoredClusterState } from './types.ts';
 
 export const READINESS_CHECKS = ['routing', 'state', 'alarms', 'lag', 'decision', 'actions'] as const;
 export type ReadinessCheckName = (typeof READINESS_CHECKS)[number];
@@ -86,8 +86,11 @@ export const resourceKey = (ref: ResourceRef): string => `${ref.kind}:${ref.id}`
 
 export interface ReadinessFacts {
   readonly service: ServiceConfig;
-  /** The stored state; undefined value: never written (the configured initial primary at epoch 0). */
-  readonly state: Fact<ClusterState | undefined>;
+  /**
+   * The stored state; undefined value: never written (the configured initial primary at epoch 0).
+   * An item only a pause wrote has no primary: the configured initial primary holds (currentState).
+   */
+  readonly state: Fact<StoredClusterState | undefined>;
   /** By alarm name; an absent alarm does not exist. */
   readonly alarms: Fact<ReadonlyMap<string, AlarmStateValue>>;
   /** By lagQueries key (node id, `<node>#bytes`); read with a lookback longer than the age limit. */
@@ -176,7 +179,7 @@ const unknown = (check: ReadinessCheckName, ...reasons: string[]): CheckResult =
 });
 
 function stateOf(facts: ReadinessFacts): ClusterState | undefined {
-  return facts.state.ok ? (facts.state.value ?? initialState(facts.service)) : undefined;
+  return facts.state.ok ? currentState(facts.state.value, facts.service) : undefined;
 }
 
 function routingCheck(facts: ReadinessFacts): CheckResult {
@@ -248,7 +251,8 @@ function stateCheck(facts: ReadinessFacts): CheckResult {
   const { service } = facts;
   if (!facts.state.ok) return unknown('state', `state table not read: ${facts.state.error}`);
   const state = stateOf(facts) as ClusterState;
-  const recorded = facts.state.value !== undefined;
+  // A pause alone records no primary: until the first role change the configured one holds.
+  const recorded = facts.state.value?.primary !== undefined;
   if (!service.nodes.some((n) => n.id === state.primary)) {
     return fail('state', [
       `the recorded primary ${state.primary} is not a node of ${service.id} in the configuration: automatic failover holds and the workflow refuses until the record or the configuration is fixed`,

@@ -9,7 +9,12 @@ import {
   resourceKey,
 } from '../../lambdas/domain/readiness.ts';
 import { readinessBudgetProblems, readinessRoute53Requests } from '../../lambdas/domain/readiness-config.ts';
-import type { AlarmStateValue, ClusterState, LagSample } from '../../lambdas/domain/types.ts';
+import type {
+  AlarmStateValue,
+  ClusterState,
+  LagSample,
+  StoredClusterState,
+} from '../../lambdas/domain/types.ts';
 import { route53Service } from '../../lambdas/testing/fixtures.ts';
 
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0);
@@ -231,6 +236,27 @@ describe('evaluateReadiness', () => {
       facts({ state: { ok: true, value: state }, lag: { ok: true, value: stale } }),
     );
     expect(reasons(check(bad, 'decision'))).toMatch(/otherwise it would also HOLD \(lag-stale\)/);
+  });
+
+  it('takes the configured initial primary when only a pause was recorded (no primary on the item)', () => {
+    // `failover pause` before any role change writes the flag and epoch 0, never a primary.
+    const pausedOnly: StoredClusterState = {
+      serviceId: 'pg',
+      epoch: 0,
+      paused: true,
+      pause: { by: 'alice@ops-laptop', at: NOW - 60_000, reason: 'db-b is being rebuilt' },
+    };
+    const r = evaluateReadiness(facts({ state: { ok: true, value: pausedOnly } }));
+    expect(r.status).toBe('ready');
+    const state = check(r, 'state');
+    expect(state.status === 'pass' && state.notes[0]).toBe(
+      'traffic is on a, the configured initialPrimary (nothing recorded yet)',
+    );
+    // a is the primary: its own missing lag is only a note, and b is the candidate.
+    const decision = check(r, 'decision');
+    expect(decision.status === 'pass' && decision.notes[0]).toMatch(
+      /hold \(paused\).*otherwise: failover to b/,
+    );
   });
 
   it('fails the decision for a former primary that still needs to rejoin', () => {
