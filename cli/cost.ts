@@ -18,8 +18,8 @@
 import { READINESS_METRICS } from '../lambdas/app/readiness.ts';
 import { PROBE_NAMESPACE } from '../lambdas/contract/metrics.ts';
 import type { FailoverConfig, NodeConfig, ServiceConfig } from '../lambdas/domain/config.ts';
+import { lagQueries } from '../lambdas/domain/decide.ts';
 import { probeAlarmPeriodSeconds, probeMeasuresLag } from '../lambdas/domain/probe-config.ts';
-import { READINESS_CHECKS } from '../lambdas/domain/readiness.ts';
 import { readinessRoute53Requests } from '../lambdas/domain/readiness-config.ts';
 import type { Output } from './output.ts';
 
@@ -40,6 +40,8 @@ export const PRICES = {
   customMetric: 0.3,
   /** PutMetricData, per 1,000 requests. */
   putMetricDataPer1000: 0.01,
+  /** GetMetricData, per 1,000 metrics requested. */
+  getMetricDataPer1000Metrics: 0.01,
   /** CloudWatch Logs: ingestion per GB, storage per GB-month, Logs Insights per GB scanned. */
   logsIngestionPerGb: 0.5,
   logsStoragePerGbMonth: 0.03,
@@ -150,8 +152,13 @@ export interface StackResources {
     readonly intervalMinutes: number;
     /** Route 53 pages one pass reads, paced at 1 request/s (readiness-config.ts). */
     readonly route53RequestsPerPass: number;
-    /** Custom metrics a pass publishes (EMF): Ready per service and check, per service, and the totals. */
+    /**
+     * Custom metrics a pass publishes (EMF) while every service is ready: Ready per service and the
+     * two totals. CheckFailing (per service and failing check) exists only while a check fails.
+     */
     readonly metrics: number;
+    /** Lag metrics one pass requests with GetMetricData (billed per metric requested). */
+    readonly lagMetricsPerPass: number;
   };
   /** Lag metrics the configuration names but nothing in the stack publishes: yours. */
   readonly yourLagMetrics: readonly { readonly name: string; readonly putsPerMinute: number }[];
@@ -327,9 +334,10 @@ export function stackResources(config: FailoverConfig): StackResources {
       intervalMinutes: config.readiness.intervalMinutes,
       route53RequestsPerPass: readinessRoute53Requests(config),
       metrics: config.readiness.enabled
-        ? config.services.length * (READINESS_CHECKS.length + 1) +
+        ? config.services.length +
           [READINESS_METRICS.notReadyServices, READINESS_METRICS.unknownServices].length
         : 0,
+      lagMetricsPerPass: config.services.reduce((n, s) => n + lagQueries(s).length, 0),
     },
     yourLagMetrics,
   };
@@ -518,7 +526,14 @@ export function monthlyCost(config: FailoverConfig, options: CostOptions = {}): 
   });
   add({
     group: 'Readiness check',
-    item: 'custom metrics (Ready per service and check, NotReadyServices, UnknownServices)',
+    item: 'GetMetricData (the lag of every node, each pass)',
+    quantity: (passes * r.readiness.lagMetricsPerPass) / 1000,
+    unit: '1,000 metrics',
+    unitPrice: prices.getMetricDataPer1000Metrics,
+  });
+  add({
+    group: 'Readiness check',
+    item: 'custom metrics (Ready per service, NotReadyServices, UnknownServices)',
     quantity: r.readiness.metrics,
     unit: 'metric',
     unitPrice: prices.customMetric,
@@ -584,6 +599,8 @@ export function monthlyCost(config: FailoverConfig, options: CostOptions = {}): 
       'incidents: a failover, a switchover or a CLI command costs cents (Lambda, Step Functions transitions, DynamoDB, SNS)',
       'alarms, records, target groups and secrets you already have; your hosted zone',
       "the probe's route to CloudWatch, Secrets Manager and DynamoDB (NAT gateway or VPC endpoints)",
+      "a not-ready service's CheckFailing metric per failing check: $0.30 a month prorated by the hours it fails (~$0.0004 an hour)",
+      "the readiness pass's DynamoDB reads (two GetItem per service; $0.125 per million) and its DescribeAlarms, Route 53 and ELB reads (not priced per call)",
       'free tiers (10 alarm metrics, 10 custom metrics, 3 dashboards, 50 health checks, 1M Lambda requests): an account usually uses them already',
     ],
   };

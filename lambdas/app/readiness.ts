@@ -2,8 +2,8 @@
  * The readiness use case: gather the facts every service's failover depends on, in as few reads
  * as the ports allow, and judge them (lambdas/domain/readiness.ts). `checkReadiness` is what
  * `failover check` runs; `runScheduledReadiness` is what the stack's scheduled Lambda runs: the
- * same judgement, plus a metric per service and check, and a notification when a service stops
- * being ready or becomes ready again.
+ * same judgement, plus a `Ready` metric per service (and a `CheckFailing` one per check only while
+ * it fails), and a notification when a service stops being ready or becomes ready again.
  *
  * Reads per pass: one DescribeAlarms per 100 alarms, one GetMetricData per 500 lag queries, one
  * GetItem per service, the routing (Route 53: one paced zone walk per hosted zone; ELB: one
@@ -31,7 +31,7 @@ import {
   readinessResourceRefs,
   type ServiceReadiness,
 } from '../domain/readiness.ts';
-import type { ClusterState } from '../domain/types.ts';
+import type { StoredClusterState } from '../domain/types.ts';
 
 export interface ReadinessDeps {
   readonly alarms: AlarmPort;
@@ -46,8 +46,15 @@ export interface ReadinessDeps {
 const STATE_READ_CONCURRENCY = 8;
 
 export const READINESS_METRICS = {
-  /** 1 ready, 0 not ready; dimensions ServiceId and Check, and ServiceId alone for the verdict. */
+  /** The verdict: 1 ready, 0 not ready; dimension ServiceId. Absent for a pass that could not tell. */
   ready: 'Ready',
+  /**
+   * 1 for each check that fails (dimensions ServiceId and Check), published only while it fails:
+   * CloudWatch bills a custom metric by the hours it receives data, so a fleet that is ready pays
+   * for one metric per service, not one per service and check. Which checks failed, with their
+   * reasons, is also in the not-ready notification and the pass's log line.
+   */
+  checkFailing: 'CheckFailing',
   /** Services not ready in this pass (no dimensions): the readiness alarm watches it. */
   notReadyServices: 'NotReadyServices',
   /** Services whose readiness could not be told in this pass (a read failed). */
@@ -82,7 +89,7 @@ export async function checkReadiness(
     const live = routing.ok ? routing.value.get(service.id) : undefined;
     return evaluateReadiness({
       service,
-      state: states[i] as Fact<ClusterState | undefined>,
+      state: states[i] as Fact<StoredClusterState | undefined>,
       alarms,
       lag: lagOf,
       routing: routing.ok
@@ -122,8 +129,8 @@ export async function runScheduledReadiness(deps: ScheduledReadinessDeps): Promi
   const announced: string[] = [];
   for (const r of results) {
     for (const c of r.checks) {
-      if (c.status === 'unknown') continue;
-      deps.metrics.add(READINESS_METRICS.ready, c.status === 'pass' ? 1 : 0, 'Count', {
+      if (c.status !== 'fail') continue;
+      deps.metrics.add(READINESS_METRICS.checkFailing, 1, 'Count', {
         ServiceId: r.serviceId,
         Check: c.check,
       });

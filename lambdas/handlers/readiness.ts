@@ -1,6 +1,6 @@
 /**
  * The scheduled readiness Lambda: an EventBridge rule starts it every `readiness.intervalMinutes`
- * (default 5); one pass checks every service (lambdas/app/readiness.ts), publishes the `Ready`
+ * (default 5); one pass checks every service (lambdas/app/readiness.ts), publishes the readiness
  * metrics (embedded metric format, no API call) and announces services that stopped being ready
  * or became ready again. Route 53 is read through a paced client (1 request/s, backing off on
  * throttling) so that a pass never takes the requests a failover needs.

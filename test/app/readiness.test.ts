@@ -32,13 +32,16 @@ function scene() {
 }
 
 describe('runScheduledReadiness', () => {
-  it('publishes a metric per service and check, and the count of services not ready', async () => {
+  it('publishes one Ready metric per service, no per-check metric while all pass, and the count not ready', async () => {
     const s = scene();
     const out = await s.run();
     expect(out).toEqual({ ready: 2, notReady: [], unknown: [], announced: [] });
-    const perCheck = s.env.metrics.named(READINESS_METRICS.ready).filter((d) => d.dimensions.Check);
-    expect(perCheck).toHaveLength(12);
-    expect(perCheck.every((d) => d.value === 1)).toBe(true);
+    expect(s.env.metrics.named(READINESS_METRICS.ready)).toEqual([
+      expect.objectContaining({ value: 1, dimensions: { ServiceId: 'pg' } }),
+      expect.objectContaining({ value: 1, dimensions: { ServiceId: 'web' } }),
+    ]);
+    // A custom metric is billed by the hours it receives data: nothing per check while all pass.
+    expect(s.env.metrics.named(READINESS_METRICS.checkFailing)).toEqual([]);
     expect(s.env.metrics.named(READINESS_METRICS.notReadyServices)).toEqual([
       expect.objectContaining({ value: 0, dimensions: {} }),
     ]);
@@ -63,10 +66,14 @@ describe('runScheduledReadiness', () => {
         ),
       }),
     ]);
-    const routingMetric = s.env.metrics
+    const pgVerdicts = s.env.metrics
       .named(READINESS_METRICS.ready)
-      .filter((d) => d.dimensions.ServiceId === 'pg' && d.dimensions.Check === 'routing');
-    expect(routingMetric.map((d) => d.value)).toEqual([1, 0]);
+      .filter((d) => d.dimensions.ServiceId === 'pg');
+    expect(pgVerdicts.map((d) => d.value)).toEqual([1, 0]);
+    // Only the failing check of the failing service has a per-check datapoint.
+    expect(s.env.metrics.named(READINESS_METRICS.checkFailing)).toEqual([
+      expect.objectContaining({ value: 1, dimensions: { ServiceId: 'pg', Check: 'routing' } }),
+    ]);
     expect(s.env.metrics.named(READINESS_METRICS.notReadyServices).map((d) => d.value)).toEqual([0, 1]);
 
     // Still broken: no second notice.

@@ -283,10 +283,16 @@ describe('failover cost: pricing', () => {
     expect(line('PutMetricData')?.quantity).toBeCloseTo((2 * 6 * 43_800) / 1000, 10);
     // db-a: Healthy, Writable; db-b: + lag seconds and bytes; git-1: Healthy, Writable; git-2: + lag seconds; ProbeErrors.
     expect(line('custom metrics')?.quantity).toBe(12);
-    // Readiness every 5 min: 8,760 passes of 2 s + 1 Route 53 page at 256 MB; 7 Ready metrics per service + 2.
+    // Readiness every 5 min: 8,760 passes of 2 s + 1 Route 53 page at 256 MB, each requesting the
+    // lag of the 4 nodes (GetMetricData bills per metric); one Ready metric per service + 2.
     const readiness = sample.lines.filter((l) => l.group === 'Readiness check');
-    expect(readiness.map((l) => l.quantity)).toEqual([(43_800 / 5) * 3 * 0.25, 43_800 / 5 / 1e6, 2 * 7 + 2]);
-    expect(sample.monthlyTotal).toBeCloseTo(44.03, 2);
+    expect(readiness.map((l) => l.quantity)).toEqual([
+      (43_800 / 5) * 3 * 0.25,
+      43_800 / 5 / 1e6,
+      ((43_800 / 5) * 4) / 1000,
+      2 + 2,
+    ]);
+    expect(sample.monthlyTotal).toBeCloseTo(40.78, 2);
   });
 
   it('a disabled readiness check costs its alarms, not its usage', () => {
@@ -339,7 +345,7 @@ describe('failover cost: the command', () => {
     const cli = cliHarness();
     const run = await cli.run('cost');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('total, the stack: $44.03 a month');
+    expect(run.stdout).toContain('total, the stack: $40.78 a month');
     expect(run.stdout).toMatch(/high-resolution alarms .* \$2\.40/);
     expect(cli.resolved).toEqual({ state: 0, notifier: 0, stateMachineArn: 0 });
   });
@@ -348,7 +354,7 @@ describe('failover cost: the command', () => {
     const run = await cliHarness().run('cost', '--json');
     expect(run.code).toBe(0);
     const doc = run.json();
-    expect(doc).toMatchObject({ region: 'us-east-1', currency: 'USD', monthlyTotal: 44.03 });
+    expect(doc).toMatchObject({ region: 'us-east-1', currency: 'USD', monthlyTotal: 40.78 });
     expect(doc.lines.length).toBe(sample().lines.length);
   });
 
