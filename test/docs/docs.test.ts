@@ -233,14 +233,21 @@ describe('documentation: links', () => {
 });
 
 describe('documentation: the README configuration example', () => {
-  it('is what the validator reports for those three mistakes', () => {
-    const readme = blocks('README.md').find((b) => b.body[0]?.startsWith('invalid failover configuration'));
+  it('is what the validator reports for those mistakes, after the file name cdk synth prints', () => {
+    const readme = blocks('README.md').find((b) =>
+      b.body.some((l) => /^\S+: invalid failover configuration/.test(l)),
+    );
     expect(readme).toBeDefined();
+    const shown = (readme?.body ?? [])
+      .filter((l) => !l.startsWith('$ '))
+      .map((l) => l.replace(/^\S+: (invalid failover configuration)/, '$1'));
     const sample = JSON.parse(readFileSync(join(ROOT, 'config', 'examples', 'aws-signals.json'), 'utf8'));
     const orders = sample.services[0];
+    orders.router.recordname = orders.router.recordName;
+    delete orders.router.recordName;
     orders.router.ttlSeconds = 1;
     orders.initialPrimary = 'db-c';
-    orders.router.recordName = 'db.other.com';
+    orders.nodes[1].health.host = '10.0.2.10';
     let message = '';
     try {
       parseConfig(sample);
@@ -249,6 +256,8 @@ describe('documentation: the README configuration example', () => {
       message = (err as Error).message;
     }
     const actual = message.split('\n');
-    expect(missingLines(readme?.body ?? [], actual), message).toEqual([]);
+    expect(missingLines(shown, actual), message).toEqual([]);
+    // Every problem the validator found is shown, not only some of them.
+    expect(shown.filter((l) => l.startsWith('  - '))).toHaveLength(actual.length - 1);
   });
 });
