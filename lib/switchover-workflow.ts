@@ -138,6 +138,9 @@ export class SwitchoverWorkflow extends Construct {
         // The action stops its own wait 2 s before the Task timeout; Lambda's own limit is 900 s.
         timeout: Duration.seconds(Math.min(MAX_ACTION_TIMEOUT_SECONDS, longest + 5)),
         grantTrafficControl: false,
+        // It runs one action and answers; the workflow records and announces. The role holding the
+        // database admin secrets and running SQL and SSM must not also write the primary, epoch or lease.
+        grantState: false,
       });
       grantNodeActions(this.nodeActionFunction, automation.config, this.nodeActionFunction.role);
     }

@@ -87,6 +87,15 @@ describe('node actions in the stack', () => {
     expect(g.get('ec2:CreateTags')).toHaveLength(4);
   });
 
+  it('case S1: the node-action function (database admin secrets, SQL, SSM) cannot write the state table or publish', () => {
+    // It runs one node action and answers; the workflow records and announces. A role that holds
+    // the admin secrets and runs SQL must not also be able to rewrite the primary, epoch or lease.
+    const g = grants('AutomationNodeActionFunction');
+    const held = [...g.keys()];
+    expect(held.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    expect(held.filter((a) => a.startsWith('sns:') || a.startsWith('kms:'))).toEqual([]);
+  });
+
   it('grants the failover function the same, for the automatic path', () => {
     const g = grants(FAILOVER_ROLE);
     expect(g.get('rds:PromoteReadReplica')).toHaveLength(2);

@@ -1,0 +1,121 @@
+/**
+ * Security classes of the synthesized stacks, checked on every example configuration (the AWS
+ * signals sample, the probed default, the node-action example): each class is a rule about the
+ * templates as CloudFormation would deploy them, so a new function, grant or state that breaks it
+ * fails here whatever the reason it was added.
+ *
+ * - State-table writers: only the three functions that take leases and commit (failover, zone
+ *   shift, workflow steps) may write the state table; the operator policy only the pause
+ *   attributes. A function that holds database admin secrets or runs scripts on nodes (the
+ *   node-action function) or that only reads (readiness, probes) cannot write the primary, the
+ *   epoch or the lease.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PAUSE_ATTRIBUTES } from '../../lambdas/contract/operator-access.ts';
+import { loadConfigFile } from '../../lib/config-loader.ts';
+import {
+  asArray,
+  type CfnResource,
+  type Json,
+  PROJECT_ROOT,
+  resourcesOf,
+  type Synthesized,
+  synth,
+} from '../infra/helpers.ts';
+import { recordFigures } from './support/results.ts';
+
+const CONFIG_FILES = ['examples/aws-signals.json', 'failover.json', 'examples/node-actions.json'];
+const stacks: [string, Synthesized][] = CONFIG_FILES.map((file) => [
+  file,
+  synth(loadConfigFile(join(PROJECT_ROOT, 'config', file))),
+]);
+
+/** The roles allowed to write the state table: the lease takers and committers. */
+const STATE_WRITER_ROLES = [
+  'AutomationFailoverFunctionServiceRole',
+  'AutomationZoneShiftFunctionServiceRole',
+  'AutomationWorkflowFunctionServiceRole',
+];
+
+const DYNAMODB_WRITE =
+  /^dynamodb:(\*|Put|Update|Delete|BatchWrite|TransactWrite|PartiQL(Insert|Update|Delete))/;
+
+/** Every Allow statement of every identity policy, with the roles it applies to. */
+function allowStatements(template: Json): { policy: string; roles: string[]; statement: Json }[] {
+  const out: { policy: string; roles: string[]; statement: Json }[] = [];
+  const resources = template.Resources as Record<string, CfnResource>;
+  for (const [id, r] of Object.entries(resources)) {
+    const docs: { roles: string[]; doc: Json }[] = [];
+    if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') {
+      const roles = asArray<Json>(r.Properties.Roles).map((x) => String(x?.Ref ?? JSON.stringify(x)));
+      docs.push({ roles, doc: r.Properties.PolicyDocument });
+    }
+    if (r.Type === 'AWS::IAM::Role') {
+      for (const p of r.Properties.Policies ?? []) docs.push({ roles: [id], doc: p.PolicyDocument });
+      for (const m of asArray<Json>(r.Properties.ManagedPolicyArns)) {
+        const ref = m?.Ref;
+        if (typeof ref === 'string')
+          docs.push({ roles: [id], doc: resources[ref]?.Properties.PolicyDocument });
+      }
+    }
+    for (const { roles, doc } of docs) {
+      for (const statement of asArray<Json>(doc?.Statement)) {
+        if (statement.Effect === 'Allow') out.push({ policy: id, roles, statement });
+      }
+    }
+  }
+  return out;
+}
+
+const refersTo = (resource: Json, logicalId: string) =>
+  resource === '*' || JSON.stringify(resource).includes(`"${logicalId}"`);
+
+describe('who can write the state table', () => {
+  const figures = { statements: 0, violations: [] as string[] };
+
+  it.each(stacks)('%s: only the lease takers, and operators only the pause attributes', (_file, s) => {
+    const template = s.template.toJSON();
+    const [table] = Object.keys(resourcesOf(s.template, 'AWS::DynamoDB::Table')).filter((id) =>
+      id.startsWith('AutomationStateTable'),
+    );
+    expect(table).toBeDefined();
+    const writes = allowStatements(template).filter(
+      ({ statement }) =>
+        asArray<string>(statement.Action).some((a) => DYNAMODB_WRITE.test(a)) &&
+        asArray<Json>(statement.Resource).some((res) => refersTo(res, table as string)),
+    );
+    expect(writes.length).toBeGreaterThan(0);
+    const violations: string[] = [];
+    for (const { policy, roles, statement } of writes) {
+      figures.statements++;
+      const resource = template.Resources[policy] as CfnResource;
+      if (resource.Type === 'AWS::IAM::ManagedPolicy' && roles.length === 0) {
+        // The operator policy: UpdateItem of the pause attributes only.
+        const attributes = statement.Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes'];
+        const onlyPause =
+          asArray<string>(statement.Action).every((a) => a === 'dynamodb:UpdateItem') &&
+          JSON.stringify([...asArray<string>(attributes)].sort()) ===
+            JSON.stringify([...PAUSE_ATTRIBUTES].sort()) &&
+          statement.Condition?.Null?.['dynamodb:Attributes'] === 'false';
+        if (!onlyPause) violations.push(`${policy}: ${JSON.stringify(statement)}`);
+        continue;
+      }
+      const outsiders = roles.filter((role) => !STATE_WRITER_ROLES.some((w) => role.startsWith(w)));
+      if (roles.length === 0 || outsiders.length > 0)
+        violations.push(`${policy} (roles ${roles.join(', ') || 'none'}): ${statement.Action}`);
+    }
+    figures.violations.push(...violations);
+    expect(violations).toEqual([]);
+  });
+
+  it('records the figures', () => {
+    recordFigures('stack-security-state-writers', {
+      label: 'security: state-table writers',
+      tried: figures.statements,
+      violations: figures.violations.length,
+      detail: `${figures.statements} write grants on the state table in ${stacks.length} example stacks; only the failover, zone-shift and workflow roles, and the operator policy's pause attributes`,
+      order: 88,
+    });
+  });
+});
