@@ -59,6 +59,7 @@ import {
   StateMachineType,
   Succeed,
   TaskInput,
+  Timeout,
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
@@ -94,6 +95,16 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException',
 ];
+
+/**
+ * Error names of a step invocation that ran out of time and has ended: the function's own timeout
+ * (`Sandbox.Timedout`; `Lambda.Unknown` on older runtimes) or the Task's (`States.Timeout`, set
+ * longer than the function's, so the invocation is over by then). Every step is safe to run again.
+ */
+export const LAMBDA_STEP_TIMEOUT_ERRORS = ['States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown'] as const;
+
+/** Seconds a step Task waits beyond its function's timeout (cold start, Lambda's own overhead). */
+const STEP_TASK_MARGIN_SECONDS = 30;
 
 export class SwitchoverWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -321,6 +332,7 @@ export class SwitchoverWorkflow extends Construct {
     const prepare = new LambdaInvoke(this, 'Prepare', {
       lambdaFunction: this.stepFunction,
       payloadResponseOnly: true,
+      taskTimeout: this.stepTaskTimeout(),
       payload: TaskInput.fromObject({
         step: 'prepare' satisfies StepName,
         input: JsonPath.entirePayload,
@@ -386,11 +398,22 @@ export class SwitchoverWorkflow extends Construct {
     const task = new LambdaInvoke(this, id, {
       lambdaFunction: this.stepFunction,
       payloadResponseOnly: true,
+      taskTimeout: this.stepTaskTimeout(),
       payload: TaskInput.fromObject({ step, state: JsonPath.entirePayload }),
       resultPath,
     });
     this.retryTransient(task);
     return task;
+  }
+
+  /**
+   * Step Functions has no default Task timeout: without one, an invocation that never answers
+   * leaves the execution stuck with the old primary fenced while its lease runs out. Longer than
+   * the function may run, so a Task that timed out means the invocation is over.
+   */
+  private stepTaskTimeout(): Timeout {
+    const seconds = (this.stepFunction.timeout ?? Duration.seconds(3)).toSeconds();
+    return Timeout.duration(Duration.seconds(seconds + STEP_TASK_MARGIN_SECONDS));
   }
 
   private retryTransient(task: LambdaInvoke): void {
@@ -402,6 +425,14 @@ export class SwitchoverWorkflow extends Construct {
       maxAttempts: 5,
       backoffRate: 2,
       maxDelay: Duration.seconds(20),
+    });
+    // A step that ran out of time has ended (LAMBDA_STEP_TIMEOUT_ERRORS): run it again rather than
+    // fail Prepare with the lease held, or roll back a Commit that landed.
+    task.addRetry({
+      errors: [...LAMBDA_STEP_TIMEOUT_ERRORS],
+      interval: Duration.seconds(2),
+      maxAttempts: 2,
+      backoffRate: 2,
     });
   }
 

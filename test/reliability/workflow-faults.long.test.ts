@@ -110,7 +110,11 @@ const HOOK_KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'timeout',
 const LATE_MS = 20;
 /** ...and how long the workflow's wait for abandoned calls lasts (real ms): longer, as settleSeconds is. */
 const SETTLE_WAIT_MS = 40;
-const STEP_KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'response-lost'];
+/**
+ * A step `timeout` ran to the end and then ran out of time before answering (`Sandbox.Timedout`,
+ * or the Task's own `States.Timeout`): Step Functions runs it again, or, as an outage, catches it.
+ */
+const STEP_KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'response-lost', 'timeout'];
 
 function siteKinds(site: string): readonly FaultKind[] {
   if (site.startsWith('hook.')) return HOOK_KINDS;
@@ -211,6 +215,10 @@ async function run(
           return Promise.reject(named('Lambda.TooManyRequestsException', 'Rate exceeded'));
         case 'server-error':
           return Promise.reject(named('Lambda.ServiceException', 'Lambda was unable to process the request'));
+        case 'timeout':
+          return real().then(() => {
+            throw named('Sandbox.Timedout', 'Task timed out after 60.00 seconds');
+          });
         default:
           // The step ran to the end; its answer was lost, so Step Functions runs it again.
           return real().then(() => {
