@@ -3,8 +3,9 @@
  *
  * RTO is split along the critical path, from the incident to the moment every client reaches the
  * new primary (worst case): for an automatic failover, the alarm's evaluation periods, event
- * delivery, the decision (one parallel read round), the lease, the traffic shift, then for DNS the
- * propagation to every Route 53 name server and the record TTL that clients may still cache. The
+ * delivery, the decision (one parallel read round), the lease, with node actions the fence and the
+ * promotion, the traffic shift, then for DNS the propagation to every Route 53 name server and the
+ * record TTL that clients may still cache. The
  * epoch commit and the announcement run after the shift, in parallel with DNS propagation, so they
  * are reported as a note, not a phase. For a planned switchover the clock starts at the fence
  * (writes stop); for an operator's failover it starts at the crash and includes the operator.
@@ -12,6 +13,8 @@
  * RPO is the promoted replica's replication lag when it was promoted: the most writes that can
  * have been lost (0 for a switchover, which waits for lag 0 after the fence).
  */
+import { serviceNodeActions } from '../lambdas/domain/action-config.ts';
+import { AUTO_FENCE_BOUND_SECONDS } from '../lambdas/domain/role-change-budget.ts';
 import type { ExecutionSummary, Phase, Recovery } from './scenario.ts';
 import type { InvocationRecord, World } from './sim/world.ts';
 
@@ -55,7 +58,21 @@ function autoRecovery(world: World, inv: InvocationRecord): Recovery {
   });
   const shiftStart = shiftCall?.start ?? decidedAt;
   const shiftEnd = shiftCall?.end ?? inv.end;
-  phases.push({ name: 'lease', ms: shiftStart - decidedAt, note: 'conditional write on the epoch' });
+  // With node actions the old primary is fenced and the target promoted between the lease and the
+  // shift: that is its own phase (up to the 15 s fence bound and a second candidate), not the lease.
+  const leaseCall = inv.calls.find(
+    (c) => c.port === 'state' && c.method === 'acquireLease' && c.start >= decidedAt && c.end <= shiftStart,
+  );
+  const actions = serviceNodeActions(world.service).length > 0;
+  const leaseEnd = actions && leaseCall ? leaseCall.end : shiftStart;
+  phases.push({ name: 'lease', ms: leaseEnd - decidedAt, note: 'conditional write on the epoch' });
+  if (actions) {
+    phases.push({
+      name: 'fence and promote',
+      ms: shiftStart - leaseEnd,
+      note: `node actions: fence the old primary (at most ${AUTO_FENCE_BOUND_SECONDS} s on the automatic path), then promote the target (the next candidate when a promote fails)`,
+    });
+  }
   phases.push({
     name: 'traffic shift',
     ms: shiftEnd - shiftStart,

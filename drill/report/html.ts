@@ -16,7 +16,7 @@ function phaseColor(name: string): string {
   if (name === 'operator decides') return '#ecc94b';
   if (name === 'decision') return '#d69e2e';
   if (name.includes('lease')) return '#dd6b20';
-  if (name === 'fence') return '#805ad5';
+  if (name === 'fence' || name === 'fence and promote') return '#805ad5';
   if (name === 'promote') return '#553c9a';
   if (name.includes('catch-up') || name.includes('lag check')) return '#b794f4';
   if (name === 'traffic shift') return '#38a169';

@@ -269,6 +269,20 @@ describe('drill scenarios', () => {
     });
     expect(o.nodeActions).toMatchObject({ maxWriters: 1, splitBrain: [], writersAtEnd: ['db-c'] });
     expect(o.recovery?.rpoSeconds).toBe(3);
+    // The RTO split names the time the fence and the two promotes took, not the lease (one write).
+    expect(o.recovery?.phases.map((p) => p.name)).toEqual([
+      'detection: alarm periods',
+      'detection: event delivery',
+      'decision',
+      'lease',
+      'fence and promote',
+      'traffic shift',
+      'DNS propagation',
+      'DNS TTL',
+    ]);
+    expect(phase(o, 'lease')).toBeLessThan(100);
+    // db-a's fence times out at the automatic path's 15 s bound before db-b's promote is tried.
+    expect(phase(o, 'fence and promote')).toBeGreaterThanOrEqual(15_000);
   });
 
   it("the report carries each scenario's node actions (JSON and HTML)", () => {
