@@ -179,9 +179,10 @@ Options:
   --to <node>             node to promote (default: the healthy replica with the least lag)
   --wait                  follow the execution until it ends, printing each step
   --wait-timeout <s>      stop following after this many seconds (default ${DEFAULT_WAIT_TIMEOUT_SECONDS})
-  --reason <text>         why (history, notifications, execution name)
+  --reason <text>         why (history, notifications; not part of the execution name)
                           (default: "switchover requested by <user> with the failover CLI")
-  --request-id <id>       idempotency key instead of reason + UTC day (letters, digits, - and _)
+  --request-id <id>       makes a new request of an otherwise identical one, e.g. to retry one
+                          that rolled back (letters, digits, - and _)
   --expected-epoch <n>    the epoch failover status showed: refused if the service changed since
                           (an automatic failover got there first)
   --dry-run               check the preconditions and report the plan; change nothing
@@ -200,7 +201,8 @@ Options:
   --wait                  follow the execution until it ends, printing each step
   --wait-timeout <s>      stop following after this many seconds (default ${DEFAULT_WAIT_TIMEOUT_SECONDS})
   --reason <text>         why (default: "failover requested by <user> with the failover CLI")
-  --request-id <id>       idempotency key instead of reason + UTC day
+  --request-id <id>       makes a new request of an otherwise identical one, e.g. to retry one
+                          that rolled back (letters, digits, - and _)
   --expected-epoch <n>    the epoch failover status showed: refused if the service changed since
   --dry-run               check the preconditions and report the plan; change nothing
 
@@ -243,9 +245,10 @@ ${GLOBAL_HELP}`,
 
 Prints what the stack deployed from the configuration costs a month without incidents: health
 checks, alarms (standard and high resolution, composite), dashboards and their Logs Insights
-widgets, the KMS key, DynamoDB point-in-time recovery, the probe's Lambda, metrics and API calls,
-at AWS's us-east-1 list prices (see docs/cost.md for the prices, their date and the assumptions).
-Reads only the configuration file: no AWS call, no credentials needed.
+widgets, the KMS key, DynamoDB point-in-time recovery, the probe's and the readiness check's
+Lambdas, metrics and API calls, at AWS's us-east-1 list prices (see docs/cost.md for the prices,
+their date and the assumptions). Reads only the configuration file: no AWS call, no credentials
+needed.
 
 ${GLOBAL_HELP}`,
 };
