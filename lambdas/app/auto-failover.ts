@@ -190,5 +190,9 @@ export async function runAutoFailover(
     return hold(ctx, decision.reason, decision.detail, decision);
   }
   if (service.policy.dryRun) return dryRun(ctx, decision);
-  return runRoleChange(ctx, planAutoFailover(decision, state, deps.holderId));
+  // A left-over lease of another invocation (its retries spent) may name a target it promoted.
+  return runRoleChange(
+    ctx,
+    planAutoFailover(decision, state, deps.holderId, leftOver ? { target: state.lease?.target } : undefined),
+  );
 }

@@ -76,10 +76,24 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       t: fc.constant('crash' as const),
-      at: fc.constantFrom('after-lease' as const, 'after-shift' as const),
+      at: fc.constantFrom('after-lease' as const, 'before-shift' as const, 'after-shift' as const),
+      // Sometimes Lambda's retries die too (before traffic moved): the event is dead-lettered,
+      // the lease left to expire, and a later event's invocation takes it over.
+      retriesSpent: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('pause-in-flight' as const),
+      at: fc.constantFrom('promote' as const, 'shift' as const),
     }),
   },
   // Node actions (no-ops for a run whose service has none): small weights keep the rest's coverage.
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('returns-in-flight' as const), deliverNow: fc.boolean() }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -120,6 +134,7 @@ describe('invariants 1-9 under random interleavings', () => {
       deliveries: 0,
       executions: 0,
       crashes: 0,
+      deadLettered: 0,
       roleChanges: 0,
     };
     const changes: Record<string, number> = {};
@@ -136,7 +151,14 @@ describe('invariants 1-9 under random interleavings', () => {
           }
           if (!sim.violations.length) await sim.drain();
           totals.runs++;
-          for (const k of ['actions', 'deliveries', 'executions', 'crashes', 'roleChanges'] as const)
+          for (const k of [
+            'actions',
+            'deliveries',
+            'executions',
+            'crashes',
+            'deadLettered',
+            'roleChanges',
+          ] as const)
             totals[k] += sim.counts[k];
           const ac = sim.actionCounts();
           totals.failedActions += ac.failedActions;
@@ -155,7 +177,7 @@ describe('invariants 1-9 under random interleavings', () => {
       label: 'property runs (invariants 1-9)',
       tried: totals.runs,
       violations: 0,
-      detail: `${fmt(totals.withActions)} with node actions (${fmt(totals.failedActions)} failed, timed-out or refused fence/promote calls, ${fmt(totals.lateLandings)} late landings), ${fmt(totals.actions)} actions, ${fmt(totals.deliveries)} event deliveries, ${fmt(totals.executions)} workflow executions, ${fmt(totals.crashes)} crashed invocations, ${fmt(Object.values(changes).reduce((a, b) => a + b, 0))} role changes (${Object.entries(
+      detail: `${fmt(totals.withActions)} with node actions (${fmt(totals.failedActions)} failed, timed-out or refused fence/promote calls, ${fmt(totals.lateLandings)} late landings), ${fmt(totals.actions)} actions, ${fmt(totals.deliveries)} event deliveries, ${fmt(totals.executions)} workflow executions, ${fmt(totals.crashes)} crashed invocations (${fmt(totals.deadLettered)} with every retry dead), ${fmt(Object.values(changes).reduce((a, b) => a + b, 0))} role changes (${Object.entries(
         changes,
       )
         .sort()

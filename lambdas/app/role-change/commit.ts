@@ -15,6 +15,7 @@ import type { ChangeContext } from './context.ts';
 import { describe } from './context.ts';
 import { FAILOVER_INVOCATION_ATTEMPTS, type FailoverOutcome } from './deps.ts';
 import type { FailoverDecision } from './plan.ts';
+import { rejoinIfBack } from './rejoin-after-commit.ts';
 
 export interface CommitOptions {
   readonly changeId?: string;
@@ -98,7 +99,20 @@ export async function commitChange(
       ...(options.alreadySent ? { alreadySent: true } : {}),
     });
   } catch (err) {
-    if (err instanceof LeaseLostError) return leaseLost(ctx, decision, err);
+    if (err instanceof LeaseLostError) {
+      // Refused by a pause written after the last check (pause-check.ts): the move went out
+      // before this attempt could see it. Recorded, like a retry's move sent before a pause,
+      // so the record names the node that takes writes and the old primary must rejoin.
+      if (!options.alreadySent && (await pausedUnderOurLease(ctx, decision))) {
+        deps.logger.warn('commit refused by a pause written after the shift went out: recording the move', {
+          serviceId: service.id,
+          to: decision.to,
+          epoch,
+        });
+        return commitChange(ctx, decision, { ...options, alreadySent: true });
+      }
+      return leaseLost(ctx, decision, err);
+    }
     if (await committedAnyway(ctx, decision)) {
       deps.logger.warn('commit answered with an error but is recorded', {
         serviceId: service.id,
@@ -155,7 +169,7 @@ export async function commitChange(
       },
     }),
   );
-  return {
+  const outcome: FailoverOutcome = {
     outcome: 'failed-over',
     serviceId: service.id,
     from: decision.from,
@@ -164,6 +178,16 @@ export async function commitChange(
     epoch,
     timings: ctx.timings(),
   };
+  // An OK event of the old primary that arrived before this commit marked it found nothing to do.
+  await rejoinIfBack(ctx, decision, {
+    ...ctx.state,
+    lease: undefined,
+    primary: decision.to,
+    epoch,
+    lastChangeAt: at,
+    needsRejoin,
+  });
+  return outcome;
 }
 
 /**
@@ -214,6 +238,21 @@ async function leaseLost(
     'lease-lost',
     `traffic points at ${decision.to} after this attempt's shift, but its lease was taken over before it could record epoch ${decision.expectedEpoch + 1} (${describe(err)}): ${record}`,
   );
+}
+
+/** The record still at the decision's epoch, paused, and the lease still this invocation's. */
+async function pausedUnderOurLease(ctx: ChangeContext, decision: FailoverDecision): Promise<boolean> {
+  try {
+    const now = await ctx.deps.state.get(ctx.service.id);
+    return (
+      now?.paused === true &&
+      now.epoch === decision.expectedEpoch &&
+      now.lease?.holder === ctx.deps.holderId &&
+      now.lease.attempt === undefined
+    );
+  } catch {
+    return false;
+  }
 }
 
 async function committedAnyway(ctx: ChangeContext, decision: FailoverDecision): Promise<boolean> {

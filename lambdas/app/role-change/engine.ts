@@ -5,6 +5,7 @@
  *        -> fence the old primary (best effort, short bound; fenced yes | no | unknown; a fence
  *           the live node refused, failed or hung on stops here: held, nothing promoted)
  *        -> promote the target (fencing token; must succeed before any traffic moves)
+ *        -> the state read again: paused meanwhile, the promotion is undone and nothing moves
  *        -> shift traffic (compare-and-swap) -> verify -> commit (epoch + 1, history, needs-rejoin)
  *        -> announce
  *
@@ -25,6 +26,7 @@ import type { ChangeContext } from './context.ts';
 import { FAILOVER_INVOCATION_ATTEMPTS, type FailoverOutcome } from './deps.ts';
 import { fenceOldPrimary } from './fence.ts';
 import { takeLease } from './lease.ts';
+import { stopIfPaused } from './pause-check.ts';
 import { decisionFor, type FailoverDecision, type RoleChangePlan } from './plan.ts';
 import { promoteTarget } from './promote.ts';
 import { demoteTarget, unfenceOldPrimary } from './rollback.ts';
@@ -35,9 +37,10 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
   if (!firstTarget) throw new Error('a role-change plan needs at least one target');
   const first = decisionFor(plan, firstTarget);
   if (plan.abandoned !== undefined && ctx.withActions) {
-    // An earlier attempt of this invocation leased (and may have promoted) a node that is no
-    // longer eligible: demote it first, under a lease written now that still names it (a crash
-    // here leaves the retry the same job), so the demote's token outranks that attempt's promote.
+    // An earlier attempt (of this invocation, or one whose expired lease this one took over)
+    // leased (and may have promoted) a node that is no longer eligible: demote it first, under a
+    // lease written now that still names it (a crash here leaves the retry the same job), so the
+    // demote's token outranks that attempt's promote.
     const abandoned = { ...first, to: plan.abandoned };
     const renewed = await takeLease(ctx, abandoned);
     if (!renewed.acquired) return leaseHeld(ctx, plan, first, renewed.message);
@@ -48,7 +51,7 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
         ctx,
         abandoned,
         'promote-not-undone',
-        `an earlier attempt of this invocation promoted (or tried to promote) ${plan.abandoned}, which is no longer eligible; undoing it failed: ${undone.join('; ')}`,
+        `an earlier attempt (${ctx.state.lease?.holder ?? 'unknown'}) promoted (or tried to promote) ${plan.abandoned}, which is no longer eligible; undoing it failed: ${undone.join('; ')}`,
         { paused },
       );
     }
@@ -69,7 +72,12 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
       if (!renewed.acquired) return leaseTakenDuringPromotion(ctx, decision, fenced, renewed.message);
     }
     const promoted = await promoteTarget(ctx, decision);
-    if (promoted.promoted) return shiftVerifyCommit(ctx, decision, { fenced });
+    if (promoted.promoted) {
+      // The promote may have run for a while: a pause written meanwhile stops the change here.
+      const stopped = await stopIfPaused(ctx, decision, { fenced });
+      if (stopped) return stopped;
+      return shiftVerifyCommit(ctx, decision, { fenced });
+    }
 
     failures.push(`${decision.to}: ${promoted.result.status} (${promoted.result.detail})`);
     if (promoted.result.status === 'timed-out') {

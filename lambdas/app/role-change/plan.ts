@@ -2,7 +2,8 @@
  * Plan: which node(s) to promote, in which order, from the decision. The decision picks the best
  * eligible replica; the plan adds the next ones, tried in turn when a promotion fails. A retry
  * under our own lease that had already chosen a target continues with that target only: another
- * choice could promote a second node.
+ * choice could promote a second node. So does an invocation that takes over another one's expired
+ * automatic-failover lease: that lease's target is continued, or demoted before another is tried.
  */
 import { rankEligible } from '../../domain/decide.ts';
 import { MAX_PROMOTION_ATTEMPTS } from '../../domain/role-change-budget.ts';
@@ -28,8 +29,14 @@ export function planAutoFailover(
   decision: FailoverDecision,
   state: ClusterState,
   holderId: string,
+  /**
+   * Another invocation's expired automatic-failover lease taken over by this one: its target may
+   * have been promoted by an attempt whose retries are spent. It counts as ours: continued when
+   * still eligible, demoted first otherwise (never left writable next to another promotion).
+   */
+  inherited?: { readonly target?: string },
 ): RoleChangePlan {
-  const leased = state.lease?.holder === holderId ? state.lease.target : undefined;
+  const leased = state.lease?.holder === holderId ? state.lease.target : inherited?.target;
   const ranked = rankEligible(decision.candidates).map((c) => ({
     nodeId: c.nodeId,
     lagSeconds: c.lagSeconds as number,

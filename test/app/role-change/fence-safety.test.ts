@@ -181,11 +181,17 @@ describe('a retry that finds its shift unrecorded (the invocation died after the
     const out = await runAutoFailover(deps, transition);
 
     expect(out).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'c', epoch: 1 });
-    expect(env.state.snapshot('orders')).toMatchObject({ primary: 'c', epoch: 1, needsRejoin: ['a'] });
+    expect(env.state.snapshot('orders')).toMatchObject({ primary: 'c', epoch: 1 });
+    const [rejoin, change] = await env.state.history('orders', 2);
+    expect(change).toMatchObject({ operation: 'auto-failover', epoch: 1, needsRejoin: ['a'] });
+    // a's alarm is OK already (its OK event came before the mark): it rejoins at once.
+    expect(rejoin).toMatchObject({ operation: 'rejoin', from: 'a', epoch: 1 });
+    expect(env.state.snapshot('orders')?.needsRejoin).toBeUndefined();
     expect(calls(actions)).toEqual([
       'fence a 1/1/1 succeeded',
       'promote c 1/1/2 succeeded',
       'fence a 1/2/1 succeeded',
+      'demote a 1/9999999/21 succeeded',
     ]);
     expect(actions.writers('orders')).toEqual(['c']);
   });

@@ -42,7 +42,17 @@ export type Action =
   | { readonly t: 'step'; readonly pick: number }
   | { readonly t: 'pause'; readonly paused: boolean }
   | { readonly t: 'clock'; readonly ms: number }
-  | { readonly t: 'crash'; readonly at: 'after-lease' | 'after-shift' }
+  /**
+   * The primary's alarm event delivered to an invocation that dies mid-flight (Lambda's timeout):
+   * right after its lease write, at its shift before traffic moved (after any fence and promote),
+   * or right after its shift. `retriesSpent`: Lambda's retries die too (the event is dead-lettered)
+   * and the lease is left to expire, for a later event's invocation to take over.
+   */
+  | {
+      readonly t: 'crash';
+      readonly at: 'after-lease' | 'before-shift' | 'after-shift';
+      readonly retriesSpent?: boolean;
+    }
   /** Node actions only: the next promote or fence of a node fails, times out, or lands late. */
   | {
       readonly t: 'script';
@@ -50,6 +60,18 @@ export type Action =
       readonly role: 'promote' | 'fence';
       readonly answer: 'failed' | 'timed-out' | 'lands-late';
     }
+  /**
+   * The primary's alarm event delivered to an invocation during which an operator pauses
+   * automatic failover: while the promote runs (node actions only), or right after the traffic
+   * shift answered.
+   */
+  | { readonly t: 'pause-in-flight'; readonly at: 'promote' | 'shift' }
+  /**
+   * Node actions only: the primary goes down and its alarm event is delivered to an invocation
+   * during whose promote the old primary comes back as it went down (writable, its alarm OK), its
+   * OK event delivered to another invocation at once, or later.
+   */
+  | { readonly t: 'returns-in-flight'; readonly deliverNow: boolean }
   /** Node actions only: actions that timed out but kept running land now (token-checked). */
   | { readonly t: 'late' }
   /** Node actions only: a node crashes (alarm ALARM) or comes back as it was (alarm OK). */
@@ -75,7 +97,15 @@ export class Sim {
   readonly service: ServiceConfig;
   readonly violations: string[] = [];
   /** Counts for the report. */
-  readonly counts = { actions: 0, deliveries: 0, executions: 0, crashes: 0, roleChanges: 0 };
+  readonly counts = {
+    actions: 0,
+    deliveries: 0,
+    executions: 0,
+    crashes: 0,
+    /** Crashed events whose retries died too (dead-lettered). */
+    deadLettered: 0,
+    roleChanges: 0,
+  };
   private readonly failover;
   private readonly step;
   private pending: Delivery[] = [];
@@ -95,6 +125,8 @@ export class Sim {
   readonly actions?: MemoryNodeActions;
   /** Per node: the number of node-action calls when an operator workflow last moved traffic to it. */
   private readonly operatorShiftAt = new Map<string, number>();
+  /** Old primaries that came back while their failover's promotions ran (returns-in-flight), this action. */
+  private readonly returnedDuringPromote = new Set<string>();
   /** needsRejoin as of the last check (invariant 9: who left it, and how). */
   private readonly rejoinSeen = new Map<string, { epoch: number; calls: number }>();
 
@@ -119,7 +151,7 @@ export class Sim {
     const traffic = this.watchedTraffic(this.env.traffic);
     this.failover = makeFailoverHandler({
       ...this.env,
-      traffic,
+      traffic: this.automaticTraffic(traffic),
       ...(this.actions ? { actions: this.actions } : {}),
     });
     this.step = makeWorkflowHandler({
@@ -164,6 +196,20 @@ export class Sim {
       .filter((c) => c.request.role === 'promote' && c.request.nodeId === node)
       .at(-1);
     return last && last.outcome !== 'succeeded' ? `${last.outcome} (token ${last.request.token})` : undefined;
+  }
+
+  /** Invariant 5 at the moment the automatic path moves traffic: never while paused. */
+  private automaticTraffic(inner: TrafficPort): TrafficPort {
+    return {
+      shift: async (changes) => {
+        if (this.state().paused)
+          this.violations.push(
+            `inv5: automatic failover moved traffic ${changes.map((c) => `${c.from}->${c.to}`).join(', ')} while paused`,
+          );
+        return inner.shift(changes);
+      },
+      current: (id) => inner.current(id),
+    };
   }
 
   /** Invariant 1 at the moment traffic moves: a node taking traffic as a promotion is healthy. */
@@ -277,7 +323,61 @@ export class Sim {
           now,
           `evt-${++this.seq}`,
         );
-        await this.crash({ event, requestId: `req-${this.seq}`, attempt: 1, notBefore: now }, action.at);
+        await this.crash(
+          { event, requestId: `req-${this.seq}`, attempt: 1, notBefore: now },
+          action.at,
+          action.retriesSpent === true,
+        );
+        return;
+      }
+      case 'pause-in-flight': {
+        // Without node actions the decision, the lease and the shift follow each other within
+        // milliseconds: only a pause after the shift is modelled there (recorded at the commit).
+        if (action.at === 'promote' && !this.actions) return;
+        const primary = this.state().primary;
+        const node = this.service.nodes.find((n) => n.id === primary);
+        if (!node || this.alarm(primary) !== 'ALARM') return;
+        const event = alarmEvent(
+          healthAlarmName(this.service, node),
+          'ALARM',
+          'OK',
+          now,
+          `evt-${++this.seq}`,
+        );
+        await this.deliver(
+          { event, requestId: `req-${this.seq}`, attempt: 1, notBefore: now },
+          this.midFlightHandler(action.at, () => this.env.state.setPaused(this.id, true)),
+        );
+        return;
+      }
+      case 'returns-in-flight': {
+        // The primary goes down (a blip: crash, partition) and its alarm's event is delivered.
+        const primary = this.state().primary;
+        const node = this.service.nodes.find((n) => n.id === primary);
+        if (!this.actions || !node) return;
+        this.actions.setUp(this.id, primary, false);
+        const previous = this.alarm(primary) ?? 'INSUFFICIENT_DATA';
+        const alarmName = this.env.alarms.setNode(this.id, primary, 'ALARM');
+        const event = alarmEvent(
+          alarmName,
+          'ALARM',
+          previous === 'ALARM' ? 'OK' : previous,
+          now,
+          `evt-${++this.seq}`,
+        );
+        const returns = async (promoting?: string) => {
+          if (this.alarm(primary) !== 'ALARM') return;
+          // The promotions are the failover: traffic follows them although the old primary is
+          // back (as the zone shifter sends a queued change whose target is promoted); the
+          // returned primary then rejoins. Invariant 5 judges this move at the first promote.
+          if (promoting !== undefined) this.returnedDuringPromote.add(primary);
+          await this.apply({ t: 'node', node: primary, up: true, deliverNow: action.deliverNow });
+          this.counts.actions--;
+        };
+        await this.deliver(
+          { event, requestId: `req-${this.seq}`, attempt: 1, notBefore: now },
+          this.midFlightHandler('promote', returns),
+        );
         return;
       }
       case 'script': {
@@ -316,6 +416,23 @@ export class Sim {
     if (this.state().epoch !== before) this.counts.roleChanges += this.state().epoch - before;
   }
 
+  /** Writable nodes whose last applied node action is an automatic failover's promote for `epoch`. */
+  private promotedFor(epoch: number): string[] {
+    const actions = this.actions;
+    if (!actions) return [];
+    return actions.writers(this.id).filter((n) => {
+      const last = actions
+        .callsFor(this.id)
+        .filter((c) => c.request.nodeId === n && c.applied)
+        .at(-1);
+      return (
+        last?.request.role === 'promote' &&
+        last.request.mode === 'auto-failover' &&
+        last.request.epoch === epoch
+      );
+    });
+  }
+
   /** What the node actions went through, for the report (zeros without actions). */
   actionCounts(): { failedActions: number; lateLandings: number } {
     const calls = this.actions?.calls ?? [];
@@ -333,7 +450,44 @@ export class Sim {
     return out;
   }
 
-  private async deliver(d: Delivery): Promise<void> {
+  /** The failover Lambda, with `happen` (a pause, a node's return) in the middle of its invocation. */
+  private midFlightHandler(
+    at: 'promote' | 'shift',
+    happen: (promoting?: string) => Promise<void>,
+  ): typeof this.failover {
+    let done = false;
+    const once = async (promoting?: string) => {
+      if (done) return;
+      done = true;
+      await happen(promoting);
+    };
+    const traffic = this.automaticTraffic(this.watchedTraffic(this.env.traffic));
+    const actions = this.actions;
+    return makeFailoverHandler({
+      ...this.env,
+      ...(actions
+        ? {
+            actions: {
+              has: (svc, n, role) => actions.has(svc, n, role),
+              run: async (req) => {
+                if (at === 'promote' && req.role === 'promote') await once(req.nodeId);
+                return actions.run(req);
+              },
+            },
+          }
+        : {}),
+      traffic: {
+        shift: async (changes) => {
+          const out = await traffic.shift(changes);
+          if (at === 'shift') await once();
+          return out;
+        },
+        current: (id) => traffic.current(id),
+      },
+    });
+  }
+
+  private async deliver(d: Delivery, handler = this.failover): Promise<void> {
     this.counts.deliveries++;
     const before = this.state();
     const live = this.env.traffic.pointsAt(this.id);
@@ -344,7 +498,7 @@ export class Sim {
     const actionable = t.state.value === 'ALARM' && node?.id === before.primary && cloudWatchNow === 'ALARM';
     let outcome: FailoverOutcome | undefined;
     try {
-      outcome = await this.failover(d.event, { awsRequestId: d.requestId });
+      outcome = await handler(d.event, { awsRequestId: d.requestId });
     } catch {
       this.retryLater(d, 60_000);
     }
@@ -384,8 +538,12 @@ export class Sim {
     this.pending.push({ ...d, attempt: d.attempt + 1, notBefore: this.env.clock.now() + afterMs });
   }
 
-  /** An invocation that dies (Lambda timeout) right after its lease write or its traffic shift. */
-  private async crash(d: Delivery, at: 'after-lease' | 'after-shift'): Promise<void> {
+  /** An invocation that dies (Lambda timeout) right after its lease write, at its traffic shift, or after it. */
+  private async crash(
+    d: Delivery,
+    at: 'after-lease' | 'before-shift' | 'after-shift',
+    retriesSpent: boolean,
+  ): Promise<void> {
     let died = false;
     const hang = <T>(): Promise<T> => {
       died = true;
@@ -405,13 +563,14 @@ export class Sim {
       markRejoined: (req) => this.env.state.markRejoined(req),
       noteOnce: (id, note, seed) => this.env.state.noteOnce(id, note, seed),
     };
-    const traffic = this.watchedTraffic(this.env.traffic);
+    const traffic = this.automaticTraffic(this.watchedTraffic(this.env.traffic));
     const dying = makeFailoverHandler({
       ...this.env,
       ...(this.actions ? { actions: this.actions } : {}),
       state,
       traffic: {
         shift: async (changes) => {
+          if (at === 'before-shift') return hang();
           const out = await traffic.shift(changes);
           if (at === 'after-shift') return hang();
           return out;
@@ -431,8 +590,25 @@ export class Sim {
     for (let i = 0; i < 50 && !died && !settled; i++) await new Promise((r) => setImmediate(r));
     if (!died) return;
     this.counts.crashes++;
-    // Lambda times the invocation out and retries it with the same request id.
-    this.retryLater(d, RETRY_AFTER_TIMEOUT_MS);
+    // Lambda times the invocation out and retries it with the same request id; or its retries
+    // died the same way and the event is parked in the dead-letter queue (which pages).
+    // (A dead-lettered attempt that had moved traffic leaves the record behind the router until a
+    // human acts: modelled only before traffic moved, where the automation must repair it itself.)
+    if (retriesSpent && at !== 'after-shift') {
+      this.counts.deadLettered++;
+      // A node it promoted is a primary now: its probe publishes no replica lag any more.
+      for (const n of this.promotedFor(this.state().epoch + 1)) this.env.lag.clear(this.id, n);
+    } else this.retryLater(d, RETRY_AFTER_TIMEOUT_MS);
+    // EventBridge may deliver the event again (at least once), as a new invocation: after the
+    // dead-lettered attempt's lease expired, it takes that lease over.
+    this.delivered.push(d.event);
+    if (retriesSpent && at !== 'after-shift')
+      this.pending.push({
+        event: d.event,
+        requestId: `dup-${++this.seq}`,
+        attempt: 1,
+        notBefore: this.env.clock.now() + RETRY_AFTER_TIMEOUT_MS + 60_000,
+      });
   }
 
   /** True when nothing is in flight: no running workflow, no live lease, no retry owed. */
@@ -510,6 +686,7 @@ export class Sim {
         .filter((n) => n === live || (n === state.primary && !inFlight));
       if (writers.length > 1)
         v.push(`split brain: writers ${writers.join(', ')} (traffic on ${live}, primary ${state.primary})`);
+      await this.checkRejoined(marked);
     }
 
     // Invariant 3: one role change per epoch, a chain of changes, the state at its head.
@@ -560,6 +737,33 @@ export class Sim {
   }
 
   /**
+   * Invariant 9, the rejoin itself: once nothing is in flight and no event about it is still to be
+   * delivered, a former primary an automatic failover marked needs-rejoin is not back up, healthy
+   * and writable without a rejoin, unless a human was told its rejoin failed. (Its OK event may have
+   * reached an invocation before the commit marked it: then nothing else would rejoin it.)
+   */
+  private async checkRejoined(marked: readonly string[]): Promise<void> {
+    const actions = this.actions;
+    if (!actions || !this.quiescent()) return;
+    const history = await this.env.state.history(this.id, 10_000);
+    for (const n of marked) {
+      if (!actions.writers(this.id).includes(n) || this.alarm(n) !== 'OK') continue;
+      const markedBy = history.find((h) => h.operation !== 'rejoin' && h.from === n);
+      if (markedBy?.operation !== 'auto-failover') continue;
+      const node = this.service.nodes.find((x) => x.id === n);
+      const alarmName = node ? healthAlarmName(this.service, node) : '';
+      if (this.pending.some((d) => d.event.detail.alarmName === alarmName)) continue;
+      const told = this.env.notifier.published.some(
+        (p) => p.kind === 'rejoin-failed' && p.detail.from === n && Number(p.detail.epoch) >= markedBy.epoch,
+      );
+      if (!told)
+        this.violations.push(
+          `inv9: ${n}, marked needs-rejoin by auto-failover ${markedBy.epoch}, is back, healthy and writable, and nothing rejoins it`,
+        );
+    }
+  }
+
+  /**
    * Applies an action and checks everything after it. Invariant 5 is judged against the world just
    * before the action: an automatic failover may commit only if nothing then forbade it.
    */
@@ -590,14 +794,22 @@ export class Sim {
         // No automatic failback: automation moves only away from a primary whose alarm is ALARM,
         // when it moves the traffic. A retry that records a move an attempt made before it died
         // is judged by the alarm at that move.
+        // One promotion per epoch: no other node an automatic attempt promoted for this epoch
+        // (one that died, its retries spent) is left writable next to the change's target.
+        for (const other of this.promotedFor(h.epoch).filter((n) => n !== h.to))
+          this.violations.push(
+            `split brain: auto-failover ${h.epoch} to ${h.to} left ${other}, promoted for epoch ${h.epoch} by another attempt, writable`,
+          );
         const fromAlarm = moved ? moved.alarm : alarms.get(h.from);
-        if (fromAlarm !== 'ALARM') {
+        const returned = this.returnedDuringPromote.has(h.from);
+        if (fromAlarm !== 'ALARM' && !returned) {
           this.violations.push(
             `inv5: auto-failover ${h.epoch} away from ${h.from}, whose alarm was ${fromAlarm}`,
           );
         }
       }
     }
+    this.returnedDuringPromote.clear();
     await this.check();
   }
 
