@@ -103,6 +103,9 @@ export const LAMBDA_SERVICE_ERRORS = [
  */
 export const LAMBDA_STEP_TIMEOUT_ERRORS = ['States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown'] as const;
 
+/** The step Lambda's refusal when the execution no longer holds its lease (step-guard.ts). */
+const LEASE_LOST_ERROR = 'LeaseLostError';
+
 /** Seconds a step Task waits beyond its function's timeout (cold start, Lambda's own overhead). */
 const STEP_TASK_MARGIN_SECONDS = 30;
 
@@ -306,6 +309,10 @@ export class SwitchoverWorkflow extends Construct {
       .otherwise(shift);
 
     const checkCatchUp = this.step('CheckCatchUp', 'checkCatchUp', '$.catchUp');
+    // The lease is gone (the execution outlived it: stopped and redriven, or delayed), and with it
+    // the right to touch the nodes: another operation may have fenced the old primary since, and
+    // the unfence would undo its fence (two writers on a node that ignores tokens). Stop and report.
+    checkCatchUp.addCatch(rollbackFailed, { errors: [LEASE_LOST_ERROR], resultPath: '$.error' });
     checkCatchUp.addCatch(rollbackUnfence, { errors: [Errors.ALL], resultPath: '$.error' });
     const waitCatchUp = new Wait(this, 'WaitForCatchUp', {
       time: WaitTime.secondsPath('$.plan.pollIntervalSeconds'),

@@ -161,10 +161,12 @@ describe('SwitchoverWorkflow template', () => {
           expect(task.Catch).toBeUndefined();
           continue;
         }
+        // A lost lease in the catch-up goes to the rollback's report without undoing anything
+        // (the next holder may have fenced the old primary since): test/workflow/lease-lost.test.ts.
         expect(
           (task.Catch as Json[]).map((c) => c.ErrorEquals),
           name,
-        ).toEqual([['States.ALL']]);
+        ).toEqual(name === 'CheckCatchUp' ? [['LeaseLostError'], ['States.ALL']] : [['States.ALL']]);
       }
     });
 

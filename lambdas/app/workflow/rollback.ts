@@ -108,16 +108,21 @@ export async function rollbackFinish(deps: WorkflowDeps, state: ExecutionState):
   return { error, message, done, needsHuman };
 }
 
-type Stage = 'traffic' | 'demote' | 'unfence' | 'finish';
+type Stage = 'lease' | 'traffic' | 'demote' | 'unfence' | 'finish';
 
 function failedStage(state: ExecutionState): { stage: Stage; error: CaughtError | undefined } {
   if (state.rollbackFinishError) return { stage: 'finish', error: state.rollbackFinishError };
   if (state.unfenceError) return { stage: 'unfence', error: state.unfenceError };
   if (state.rollbackDemoteError) return { stage: 'demote', error: state.rollbackDemoteError };
+  // The state machine sends a lost lease straight here: nothing was undone (lib/switchover-workflow.ts).
+  if (!state.rollbackTrafficError && state.error?.Error === 'LeaseLostError')
+    return { stage: 'lease', error: state.error };
   return { stage: 'traffic', error: state.rollbackTrafficError };
 }
 
 const STAGE_TEXT: Record<Stage, string> = {
+  lease:
+    'checking the lease: this execution no longer holds it, so it undid nothing (another operation may own the service now)',
   traffic: 'moving traffic back',
   demote: 'demoting the promoted target back',
   unfence: 'unfencing the old primary',

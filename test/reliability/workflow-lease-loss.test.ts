@@ -1,0 +1,190 @@
+/**
+ * The workflow's fault model, lease loss: the execution outlives its lease at any step (stopped
+ * with StopExecution and redriven later, which continues at the unfinished state with the old
+ * plan; or delayed past it), with and without an automatic failover taking the service over in
+ * the meantime (it fences the old primary with its own token, promotes c, moves traffic, commits).
+ *
+ * The hooks are invoked by Step Functions itself, so only the state machine's routing keeps an
+ * execution that lost its lease away from the nodes. Checked after every run, on nodes that
+ * ignore tokens (the worst case):
+ * - no hook is called after the lease was lost: whatever the execution had done stays for a human
+ *   (undoing it could undo the next holder's work: an unfence after its fence is a second writer);
+ * - after a takeover before the promote, exactly one writer, c, where traffic points;
+ * - the outcome is told: the execution succeeded (the loss came after its commit) or failed with
+ *   RollbackFailedError (the failed-executions alarm; with its lease merely expired it also pauses
+ *   automatic failover and publishes the rollback-failed notification).
+ *
+ * Sites are enumerated, not listed: every step invocation of a clean run, in both modes.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fencingToken } from '../../lambdas/domain/node-actions.ts';
+import type { WorkflowMode } from '../../lambdas/domain/workflow.ts';
+import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
+import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import {
+  type ExecutionOutcome,
+  memoryWorkflowDeps,
+  type SynthesizedWorkflow,
+  synthesizeWorkflow,
+  TestHooks,
+  WorkflowRunner,
+} from '../workflow/harness.ts';
+import { NodeRoles } from '../workflow/node-roles.ts';
+import { recordFigures } from './support/results.ts';
+
+const SVC = 'orders';
+const hookArn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
+const FENCE = hookArn('fence');
+const PROMOTE = hookArn('promote');
+const DEMOTE = hookArn('demote');
+
+const config = testConfig([
+  {
+    ...route53Service({
+      id: SVC,
+      nodes: ['a', 'b', 'c'],
+      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
+    }),
+    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 60 },
+    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60 },
+  },
+]);
+
+let synthesized: SynthesizedWorkflow;
+beforeAll(() => {
+  synthesized = synthesizeWorkflow(config);
+});
+
+interface LossRun {
+  readonly steps: string[];
+  readonly outcome: ExecutionOutcome;
+  readonly violations: string[];
+  readonly tookOver: boolean;
+}
+
+/** One execution; before the `at`-th step invocation (0-based) the lease is lost, taken over when `takeover`. */
+async function run(mode: WorkflowMode, at: number | undefined, takeover: boolean): Promise<LossRun> {
+  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  if (mode === 'failover') env.alarms.setNode(SVC, 'a', 'ALARM');
+  const nodes = new NodeRoles({ a: 'writer', b: 'replica', c: 'replica' }, { honoursTokens: false });
+  let lost = false;
+  let tookOver = false;
+  let promotedBeforeLoss = false;
+  const afterLoss: string[] = [];
+  const apply = (p: Parameters<NodeRoles['apply']>[0]) => {
+    if (lost) afterLoss.push(`${p.action} ${p.node}`);
+    if (p.action === 'promote' && !lost) promotedBeforeLoss = true;
+    nodes.apply(p);
+    return { ok: true };
+  };
+  const hooks = new TestHooks().register(FENCE, apply).register(PROMOTE, apply).register(DEMOTE, apply);
+  let invocation = 0;
+  const runner = new WorkflowRunner({
+    synthesized,
+    deps: memoryWorkflowDeps(env),
+    hooks,
+    clock: env.clock,
+    beforeStep: async (step) => {
+      if (step === 'prepare' || step === 'checkCatchUp')
+        env.lag.put(SVC, 'b', mode === 'switchover' ? 0 : 2, env.clock.now() - 1);
+      if (invocation++ !== at) return;
+      const stored = env.state.snapshot(SVC);
+      if (!stored?.lease) return; // nothing to lose: before Prepare's write, or after the commit released it
+      lost = true;
+      env.clock.set(stored.lease.expiresAt + 60_000);
+      const now = env.clock.now();
+      if (!takeover || stored.epoch !== 0 || env.traffic.pointsAt(SVC) !== 'a') return;
+      // The automatic failover: a (fenced by the workflow, its alarm ALARM) fails over to c.
+      const { sequence } = await env.state.acquireLease({
+        serviceId: SVC,
+        expectedEpoch: 0,
+        seedPrimary: 'a',
+        lease: { holder: 'auto', operation: 'auto-failover', acquiredAt: now, expiresAt: now + 120_000 },
+        now,
+      });
+      nodes.apply({ action: 'fence', node: 'a', token: fencingToken(1, 'fence', sequence) });
+      nodes.apply({ action: 'promote', node: 'c', token: fencingToken(1, 'promote', sequence) });
+      await env.traffic.shift([{ serviceId: SVC, from: 'a', to: 'c' }]);
+      await env.state.commit({
+        serviceId: SVC,
+        expectedEpoch: 0,
+        holder: 'auto',
+        newPrimary: 'c',
+        at: now,
+        history: {
+          serviceId: SVC,
+          epoch: 1,
+          at: now,
+          operation: 'auto-failover',
+          from: 'a',
+          to: 'c',
+          reason: 'alarm',
+          actor: 'auto',
+        },
+      });
+      tookOver = true;
+    },
+  });
+  const outcome = await runner.start({ serviceId: SVC, mode, to: 'b', reason: 'lease loss' });
+
+  const violations: string[] = [];
+  const where = `${mode}, lease lost before step ${at} (${runner.steps[at ?? -1] ?? 'none'})${tookOver ? ', taken over' : ''}`;
+  if (afterLoss.length > 0)
+    violations.push(`${where}: hooks called after the lease was lost: ${afterLoss.join(', ')}`);
+  if (tookOver && !promotedBeforeLoss) {
+    const writers = nodes.writers();
+    if (writers.join() !== 'c' || env.traffic.pointsAt(SVC) !== 'c')
+      violations.push(
+        `${where}: writers ${writers.join(',') || 'none'}, traffic on ${env.traffic.pointsAt(SVC)}`,
+      );
+  }
+  if (lost && outcome.status === 'FAILED' && outcome.error !== 'RollbackFailedError')
+    violations.push(`${where}: ended ${outcome.error}, not RollbackFailedError`);
+  if (lost && !tookOver && outcome.status === 'FAILED') {
+    const state = env.state.snapshot(SVC);
+    if (!state?.paused || !env.notifier.published.some((n) => n.kind === 'rollback-failed'))
+      violations.push(`${where}: failed without pausing automatic failover and paging`);
+  }
+  return { steps: runner.steps, outcome, violations, tookOver };
+}
+
+describe('workflow fault model: lease loss at every step', () => {
+  const figures = { runs: 0, takeovers: 0, violations: [] as string[], outcomes: new Map<string, number>() };
+
+  it.each<WorkflowMode>(['switchover', 'failover'])(
+    '%s: an execution that lost its lease calls no hook after it, and one that was taken over leaves c the one writer',
+    async (mode) => {
+      const clean = await run(mode, undefined, false);
+      expect(clean.outcome.status).toBe('SUCCEEDED');
+      expect(clean.steps.length).toBeGreaterThan(4);
+      const violations: string[] = [];
+      for (let at = 0; at < clean.steps.length; at++) {
+        for (const takeover of [false, true]) {
+          const r = await run(mode, at, takeover);
+          figures.runs++;
+          if (r.tookOver) figures.takeovers++;
+          const key = r.outcome.status === 'FAILED' ? `FAILED ${r.outcome.error}` : r.outcome.status;
+          figures.outcomes.set(key, (figures.outcomes.get(key) ?? 0) + 1);
+          violations.push(...r.violations);
+        }
+      }
+      figures.violations.push(...violations);
+      expect(violations).toEqual([]);
+    },
+  );
+
+  it('records the figures', () => {
+    recordFigures('workflow-lease-loss', {
+      label: 'workflow: lease lost at every step',
+      tried: figures.runs,
+      violations: figures.violations.length,
+      detail: `every step invocation of a clean switchover and failover, the lease expired there (${figures.takeovers} runs also taken over by an automatic failover to c); outcomes: ${[
+        ...figures.outcomes,
+      ]
+        .sort()
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
+      order: 27,
+    });
+  });
+});
