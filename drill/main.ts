@@ -11,6 +11,7 @@ import { renderHtml } from './report/html.ts';
 import { toJson } from './report/json.ts';
 import type { Scenario } from './scenario.ts';
 import {
+  endpointProblem,
   reportName,
   runScenarioMain,
   SCENARIO_CLI_OPTIONS,
@@ -50,13 +51,21 @@ async function main(argv: readonly string[]): Promise<number> {
   let environment: Awaited<ReturnType<typeof endpointEnvironment>> | undefined;
   if (endpointUrl) {
     process.stdout.write(`running against the AWS APIs at ${endpointUrl}\n`);
-    environment = await endpointEnvironment(endpointUrl);
   } else {
     process.stdout.write('running against the simulated environment (no AWS account needed)\n');
   }
   // Loaded only to run: --list, --help and usage errors answer without aws-cdk-lib and a synthesis.
   const { runDrill } = await import('./run.ts');
-  const report = await runDrill({ scenarios, ...(environment ? { environment } : {}), print, color });
+  let report: Awaited<ReturnType<typeof runDrill>>;
+  try {
+    if (endpointUrl) environment = await endpointEnvironment(endpointUrl);
+    report = await runDrill({ scenarios, ...(environment ? { environment } : {}), print, color });
+  } catch (err) {
+    const problem = endpointUrl ? endpointProblem(err, endpointUrl) : undefined;
+    if (problem === undefined) throw err;
+    process.stderr.write(`drill failed: ${problem}\n`);
+    return 1;
+  }
 
   const name = reportName('drill', positionals, SCENARIOS);
   const paths = writeReports(PROJECT_ROOT, values.out, name, toJson(report), renderHtml(report));

@@ -147,3 +147,20 @@ export function runScenarioMain(
     finish(1);
   });
 }
+
+/**
+ * What to do when the drill could not use the AWS endpoint it was pointed at, or undefined for any
+ * other error. The SDK's own messages ("Could not load credentials from any providers", "connect
+ * ECONNREFUSED") name the symptom, not the fix.
+ */
+export function endpointProblem(err: unknown, endpoint: string): string | undefined {
+  const e = err as { name?: unknown; code?: unknown; cause?: { code?: unknown } } | undefined;
+  if (e?.name === 'CredentialsProviderError') {
+    return `no AWS credentials to sign requests to ${endpoint}: moto_server accepts any, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing npm run drill -- --endpoint-url ${endpoint}`;
+  }
+  const code = e?.code ?? e?.cause?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return `nothing answers at ${endpoint} (${String(code)}): start moto_server first (pip install "moto[server]" && moto_server -p 5000 &), or run the drill without --endpoint-url (simulated AWS)`;
+  }
+  return undefined;
+}

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { reportName, verdictText } from '../../drill/scenario-cli.ts';
+import { endpointProblem, reportName, verdictText } from '../../drill/scenario-cli.ts';
 import { SCENARIOS } from '../../drill/scenarios/index.ts';
 import { PROJECT_ROOT } from '../../drill/sim/stack.ts';
 
@@ -74,6 +74,49 @@ describe('npm run drill', () => {
     expect(html.match(/<svg class="timeline"/g)).toHaveLength(2);
     // Self-contained: no script, stylesheet or image is loaded from anywhere.
     expect(html).not.toMatch(/<script|<link|src=|@import|url\(http/);
+  });
+
+  it('says what to do, not a stack trace, when the --endpoint-url cannot be used', () => {
+    // Port 1 on loopback: nothing listens, and the drill must say to start moto_server.
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    delete env.AWS_ENDPOINT_URL;
+    const run = spawnSync(
+      process.execPath,
+      [tsx, 'drill/main.ts', 'primary-crash', '--endpoint-url', 'http://127.0.0.1:1'],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(
+      /^drill failed: nothing answers at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\): start moto_server/,
+    );
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('endpointProblem', () => {
+  const endpoint = 'http://127.0.0.1:5000';
+  it('tells the user to give moto_server any credentials', () => {
+    const err = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+    expect(endpointProblem(err, endpoint)).toMatch(
+      /^no AWS credentials .* AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing npm run drill -- --endpoint-url http:\/\/127\.0\.0\.1:5000$/,
+    );
+  });
+
+  it('tells the user to start moto_server when nothing listens, also behind a wrapped cause', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(endpointProblem(refused, endpoint)).toMatch(/start moto_server first/);
+    expect(endpointProblem(new Error('fetch failed', { cause: refused }), endpoint)).toMatch(/ECONNREFUSED/);
+  });
+
+  it('leaves every other error alone', () => {
+    expect(endpointProblem(new Error('AccessDenied'), endpoint)).toBeUndefined();
   });
 });
 
