@@ -130,15 +130,18 @@ export class AutomationMonitoring extends Construct {
       const sm = workflow.stateMachine;
       this.failedExecutionsAlarm = new Alarm(this, 'FailedExecutionsAlarm', {
         alarmDescription:
-          'A switchover / operator failover execution failed or timed out (refused, rolled back, or a failed rollback): ' +
-          'read its error and cause (failover switchover ... --wait prints them; Step Functions console)',
+          'A switchover / operator failover execution failed, timed out or was stopped (refused, rolled back, a failed rollback, ' +
+          'or StopExecution, which runs no rollback: the old primary may be fenced and the lease held): ' +
+          'read its error and cause, or its last states (failover switchover ... --wait prints them; Step Functions console)',
         metric: new MathExpression({
-          expression: 'FILL(failed, 0) + FILL(timedOut, 0)',
+          expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
           usingMetrics: {
             failed: sm.metricFailed({ statistic: 'Sum' }),
             timedOut: sm.metricTimedOut({ statistic: 'Sum' }),
+            // A stopped execution ran no rollback: it may have left the old primary fenced.
+            aborted: sm.metricAborted({ statistic: 'Sum' }),
           },
-          label: 'failed or timed-out executions',
+          label: 'failed, timed-out or stopped executions',
           period: Duration.minutes(1),
         }),
         threshold: 1,

@@ -87,7 +87,18 @@ describe('AutomationMonitoring on the sample configuration', () => {
     expect(outputs[STACK_OUTPUTS.dashboardName].Value).toBe('Test-overview');
   });
 
-  it('alarms on failed and timed-out workflow executions, to the topic', () => {
+  it('case W3: an execution stopped by hand (StopExecution: ABORTED, no rollback ran, the old primary may be left fenced) pages like a failed one', () => {
+    const [, alarm] = Object.entries(resourcesOf(s.template, 'AWS::CloudWatch::Alarm')).find(([id]) =>
+      id.startsWith('MonitoringFailedExecutions'),
+    )!;
+    const names = (alarm.Properties.Metrics as Json[]).flatMap((m) =>
+      m.MetricStat ? [m.MetricStat.Metric.MetricName] : [],
+    );
+    expect(names).toContain('ExecutionsAborted');
+    expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('alarms on failed, timed-out and aborted workflow executions, to the topic', () => {
     const mine = Object.entries(resourcesOf(s.template, 'AWS::CloudWatch::Alarm')).filter(([id]) =>
       id.startsWith('MonitoringFailedExecutions'),
     );
@@ -101,9 +112,15 @@ describe('AutomationMonitoring on the sample configuration', () => {
       TreatMissingData: 'notBreaching',
     });
     const metrics = alarm.Properties.Metrics as Json[];
-    expect(metrics.find((m) => m.Expression)?.Expression).toBe('FILL(failed, 0) + FILL(timedOut, 0)');
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe(
+      'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+    );
     const stats = metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat);
-    expect(stats.map((m) => m.Metric.MetricName).sort()).toEqual(['ExecutionsFailed', 'ExecutionsTimedOut']);
+    expect(stats.map((m) => m.Metric.MetricName).sort()).toEqual([
+      'ExecutionsAborted',
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+    ]);
     for (const m of stats) {
       expect(m.Metric.Namespace).toBe('AWS/States');
       expect(m.Metric.Dimensions).toEqual([

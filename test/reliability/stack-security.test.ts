@@ -9,6 +9,9 @@
  *   attributes. A function that holds database admin secrets or runs scripts on nodes (the
  *   node-action function) or that only reads (readiness, probes) cannot write the primary, the
  *   epoch or the lease.
+ * - Workflow endings: every way a workflow execution can end other than success (FAILED,
+ *   TIMED_OUT, ABORTED; a stopped execution runs no rollback and may leave the old primary
+ *   fenced) is counted by an alarm that notifies the topic.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -116,6 +119,49 @@ describe('who can write the state table', () => {
       violations: figures.violations.length,
       detail: `${figures.statements} write grants on the state table in ${stacks.length} example stacks; only the failover, zone-shift and workflow roles, and the operator policy's pause attributes`,
       order: 88,
+    });
+  });
+});
+
+/** Step Functions' terminal statuses other than SUCCEEDED, by the AWS/States metric that counts them. */
+const UNSUCCESSFUL_ENDINGS = ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'];
+
+describe('every unsuccessful ending of a workflow execution pages someone', () => {
+  const figures = { endings: 0, violations: [] as string[] };
+
+  it.each(stacks)('%s: failed, timed-out and stopped executions are alarmed to the topic', (_file, s) => {
+    const template = s.template.toJSON();
+    const [machine] = Object.keys(resourcesOf(s.template, 'AWS::StepFunctions::StateMachine'));
+    expect(machine).toBeDefined();
+    const alarms = Object.values(resourcesOf(s.template, 'AWS::CloudWatch::Alarm')).filter(
+      (a) =>
+        JSON.stringify(a.Properties.AlarmActions ?? []).includes('AutomationTopic') &&
+        JSON.stringify(a.Properties).includes(`"${machine}"`),
+    );
+    const counted = new Set(
+      alarms.flatMap((a) => [
+        ...(a.Properties.MetricName ? [a.Properties.MetricName as string] : []),
+        ...asArray<Json>(a.Properties.Metrics).flatMap((m) =>
+          m.MetricStat && m.MetricStat.Metric.Namespace === 'AWS/States'
+            ? [m.MetricStat.Metric.MetricName]
+            : [],
+        ),
+      ]),
+    );
+    const missing = UNSUCCESSFUL_ENDINGS.filter((m) => !counted.has(m));
+    figures.endings += UNSUCCESSFUL_ENDINGS.length;
+    figures.violations.push(...missing.map((m) => `${_file}: ${m} not alarmed`));
+    expect(template.Resources[machine as string]).toBeDefined();
+    expect(missing).toEqual([]);
+  });
+
+  it('records the figures', () => {
+    recordFigures('stack-security-workflow-endings', {
+      label: 'security: workflow endings alarmed',
+      tried: figures.endings,
+      violations: figures.violations.length,
+      detail: `${UNSUCCESSFUL_ENDINGS.join(', ')} in ${stacks.length} example stacks, each counted by an alarm on the topic`,
+      order: 89,
     });
   });
 });
