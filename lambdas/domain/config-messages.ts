@@ -1,7 +1,7 @@
 /**
  * Words for zod's configuration issues that tell the operator what to do: a missing field is
- * "required", and an unknown key names the nearest key the schema knows at that place
- * (`recordname` -> `recordName`).
+ * "required", an unknown key names the nearest key the schema knows at that place
+ * (`recordname` -> `recordName`), and a number out of range says the bound (`must be at least 5`).
  *
  * Pure: zod only.
  */
@@ -128,7 +128,28 @@ export function describeConfigIssue(
   ) {
     return [{ path: issue.path, message: `required (${article(issue.expected)})` }];
   }
+  // zod's "Too small: expected number to be >=5" in the words the rest of the messages use.
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && /^Too (small|big):/.test(issue.message)) {
+    const bound = rangeText(issue);
+    if (bound) return [{ path: issue.path, message: bound }];
+  }
   return [{ path: issue.path, message: issue.message }];
+}
+
+function rangeText(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string | undefined {
+  const small = issue.code === 'too_small';
+  const limit = Number(small ? issue.minimum : issue.maximum);
+  const inclusive = issue.inclusive !== false;
+  if (issue.origin === 'number') {
+    return `must be ${small ? (inclusive ? 'at least' : 'more than') : inclusive ? 'at most' : 'less than'} ${limit}`;
+  }
+  if (issue.origin === 'array') {
+    return `must have ${small ? 'at least' : 'at most'} ${limit} item${limit === 1 ? '' : 's'}`;
+  }
+  if (issue.origin === 'string') {
+    return `must be ${small ? 'at least' : 'at most'} ${limit} character${limit === 1 ? '' : 's'} long`;
+  }
+  return undefined;
 }
 
 function article(expected: string): string {

@@ -118,6 +118,29 @@ describe('every problem at once, structural ones included', () => {
     );
   });
 
+  it('says the bound a number, a list or a text broke, in the words of the other messages', () => {
+    const config = sample();
+    config.services[0].router.ttlSeconds = 1;
+    config.services[0].policy.cooldownSeconds = 100_000;
+    config.services[0].description = 'x'.repeat(300);
+    config.healthStackShards = 0;
+    const messages = problemsOf(config).map((p) => `${p.path}: ${p.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'services[0].router.ttlSeconds: must be at least 5',
+        'services[0].policy.cooldownSeconds: must be at most 86400',
+        'services[0].description: must be at most 256 characters long',
+        'healthStackShards: must be at least 1',
+      ]),
+    );
+    expect(messages.join('\n')).not.toMatch(/Too (small|big)/);
+    // A schema's own wording stays: a service with one node is told why it needs two.
+    config.services[1].nodes = [config.services[1].nodes[0]];
+    expect(problemsOf(config).map((p) => `${p.path}: ${p.message}`)).toContain(
+      'services[1].nodes: a service needs at least two nodes',
+    );
+  });
+
   it('never fails with anything but the list of problems, whatever one field holds', () => {
     const paths: [string, (string | number)[]][] = [];
     const walk = (file: string, v: unknown, path: (string | number)[]) => {
