@@ -2,8 +2,8 @@
  * The switchover / operator-failover workflow: one Standard state machine for both modes.
  *
  *   Prepare (validate, preconditions, lease) -> [fence hook] -> catch-up loop (check, Choice, Wait)
- *   -> [promote hook] -> shift traffic -> verify loop -> commit -> [demote hook -> record demote]
- *   -> notify
+ *   -> [promote hook] -> shift traffic -> verify loop -> commit (failed: confirm it from the record)
+ *   -> [demote hook -> record demote] -> notify
  *
  * The commit is the point of no return: it comes before the old primary's demote. Until then the
  * old primary is only fenced, and an unfence makes it the writer again, so everything can roll
@@ -277,9 +277,14 @@ export class SwitchoverWorkflow extends Construct {
       .otherwise(notify);
 
     // The point of no return. Until the commit is durable the old primary is only fenced, and
-    // the rollback's unfence makes it the writer again; so a commit that fails rolls back.
+    // the rollback's unfence makes it the writer again; so a commit that did not land rolls back.
+    // Whether it landed is read from the record (ConfirmCommit), not inferred from the error: a
+    // write whose answers were all lost is a commit, and carries on to the demote.
+    const confirmCommit = this.step('ConfirmCommit', 'confirmCommit', '$.result');
+    confirmCommit.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.confirmCommitError' });
+    confirmCommit.next(hasDemote);
     const commit = this.step('Commit', 'commit', '$.result');
-    commit.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.error' });
+    commit.addCatch(confirmCommit, { errors: [Errors.ALL], resultPath: '$.error' });
     commit.next(hasDemote);
 
     const checkVerify = this.step('CheckVerify', 'checkVerify', '$.verify');

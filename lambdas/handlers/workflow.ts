@@ -6,7 +6,7 @@
  */
 import * as z from 'zod';
 import { checkCatchUp } from '../app/workflow/catch-up.ts';
-import { commit, notify } from '../app/workflow/commit.ts';
+import { commit, confirmCommit, notify } from '../app/workflow/commit.ts';
 import { recordDemote } from '../app/workflow/demote.ts';
 import type { WorkflowDeps } from '../app/workflow/deps.ts';
 import {
@@ -40,6 +40,7 @@ const STEP_FUNCTIONS: Record<Exclude<StepName, 'prepare'>, StepFn> = {
   shiftTraffic,
   checkVerify,
   commit,
+  confirmCommit,
   recordDemote,
   notify: async (deps, state) => {
     await notify(deps, state);

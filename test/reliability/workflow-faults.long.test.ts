@@ -97,6 +97,11 @@ const elbConfig = testConfig([
 interface Variant {
   readonly router: 'route53' | 'elb';
   readonly targetHealth?: (check: number) => string | undefined;
+  /**
+   * Lost answers of an applied commit: every Commit attempt runs to its end (the first one's
+   * write lands) and its answer is lost, until the Task's retries run out.
+   */
+  readonly commitAnswersLost?: boolean;
 }
 const ROUTE53: Variant = { router: 'route53' };
 
@@ -208,6 +213,11 @@ async function run(
     // The wait for abandoned hook calls lasts longer than a late answer takes to land.
     waitMs: (state) => (state.startsWith('WaitOutAbandoned') ? SETTLE_WAIT_MS : undefined),
     intercept: (step, _event, real) => {
+      if (variant.commitAnswersLost && step === 'commit') {
+        return real().then(() => {
+          throw named('TransientAwsError', 'DynamoDB TransactWriteItems: TimeoutError: Connection timed out');
+        });
+      }
       const kind = injector.visit(`lambda.${step}`);
       if (!kind) return undefined;
       switch (kind) {
@@ -312,6 +322,9 @@ const KNOWN_SITES: Record<WorkflowMode, readonly string[]> = {
     'hook.demote.from',
     'lambda.commit',
     'commit/state.commit#1',
+    // a Commit that failed: did its write land? (the record read by the step guard)
+    'lambda.confirmCommit',
+    'confirmCommit/state.get#1',
     // past the point of no return: the demote runs after the commit, and is recorded
     'lambda.recordDemote',
     'recordDemote/state.get#1',
@@ -457,6 +470,34 @@ describe('unhealthy new targets (ELB): verify waits for the load balancer, then 
         violations: violations.length,
         detail: `${sites.length} call sites; outcomes: ${outcomeCounts(runs)}`,
         order: 12.5,
+      });
+    },
+  );
+});
+
+describe('lost answers of an applied commit: the write landed, every answer of the Commit step was lost', () => {
+  it.each<WorkflowMode>(['switchover', 'failover'])(
+    '%s: confirmed from the record and carried forward; then every call site x every kind once, 0 violations',
+    async (mode) => {
+      const variant: Variant = { router: 'route53', commitAnswersLost: true };
+      const { sites, clean, runs } = await exploreFaults((plan) => run(mode, plan, variant), {
+        kindsFor: siteKinds,
+        maxDepth: 1,
+      });
+      expect(clean.outcome.status).toBe('SUCCEEDED');
+      expect(clean.outcome.states).toContain('ConfirmCommit');
+      expect(clean.violations).toEqual([]);
+      expect(sites).toContain('confirmCommit/state.get#1');
+      const violations = runs.flatMap((r) =>
+        r.result.violations.map((v) => `${describePlans(r.plans)}: ${v}`),
+      );
+      expect(violations).toEqual([]);
+      recordFigures(`faults-workflow-commit-answers-lost-${mode}`, {
+        label: `fault points x kinds: ${mode} whose applied commit lost every answer`,
+        tried: runs.length,
+        violations: violations.length,
+        detail: `${sites.length} call sites; outcomes: ${outcomeCounts(runs)}`,
+        order: mode === 'switchover' ? 12.3 : 12.4,
       });
     },
   );

@@ -6,16 +6,81 @@
  * writer again); once the old primary is demoted it replicates from the new one, and no rollback
  * can make it the writer again. A failed commit therefore rolls back with a writer to go back to,
  * and nothing after the commit (demote, recordDemote, notify) ever rolls back.
+ *
+ * "Failed" is decided by the record, not by the answer: a Commit step whose write landed but
+ * whose answers were all lost is confirmed from the state table (confirmCommit) and carries on as
+ * committed; only a record without the change rolls back.
  */
 import { LeaseLostError } from '../../domain/errors.ts';
 import type { HistoryEntry } from '../../domain/types.ts';
 import { dataLossBound } from '../../domain/workflow.ts';
 import type { WorkflowDeps } from './deps.ts';
-import type { ExecutionState, WorkflowResult } from './execution-state.ts';
+import { caught, type ExecutionState, type WorkflowResult } from './execution-state.ts';
 
 export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise<WorkflowResult> {
-  const { plan, catchUp } = state;
+  const { plan } = state;
   const now = deps.clock.now();
+  const change = committedChange(state, now);
+  // An operator failover may leave writes on the old primary that the new one never saw. It is
+  // marked needs-rejoin in this commit (invariant 9): never promoted or given traffic again until
+  // it is demoted (the demote after this commit clears the mark in recordDemote; the failover
+  // Lambda's rejoin, when it comes back healthy) or an operator made it a replica and ran
+  // `failover rejoin`. Marked before the demote, not after: if the demote or the step recording
+  // it fails, the durable state still says the old primary has not rejoined.
+  const needsRejoin = change.rejoinNeeded
+    ? await rejoinSetAfter(deps, plan.serviceId, plan.from, plan.to)
+    : undefined;
+  try {
+    await deps.state.commit({
+      serviceId: plan.serviceId,
+      expectedEpoch: plan.expectedEpoch,
+      holder: plan.holder,
+      newPrimary: plan.to,
+      at: now,
+      history: change.history,
+      ...(needsRejoin ? { needsRejoin } : {}),
+    });
+  } catch (err) {
+    // A retried commit whose first attempt applied finds its own change: done, not lost.
+    if (!(err instanceof LeaseLostError) || !(await committedByUs(deps, state))) throw err;
+    deps.logger.info('commit already applied', { serviceId: plan.serviceId, holder: plan.holder });
+  }
+  return committed(deps, state, change.result);
+}
+
+/**
+ * After the Commit step failed (its Catch): the step guard has read the record and found this
+ * execution's change there (primary = plan.to at plan.epoch, written by plan.holder), so the write
+ * landed and only its answers were lost (the DynamoDB response timed out on every retry, or the
+ * step Lambda's own answer never came back). The change is durable and traffic is on the new
+ * primary: the workflow carries on exactly as after a clean commit (demote, record, notify). A
+ * record without the change fails the guard (LeaseLostError) and the Catch rolls back.
+ */
+export async function confirmCommit(deps: WorkflowDeps, state: ExecutionState): Promise<WorkflowResult> {
+  const { plan } = state;
+  const change = committedChange(state, deps.clock.now());
+  const failure = caught(state.error);
+  deps.logger.warn('commit landed, its answer was lost', {
+    serviceId: plan.serviceId,
+    holder: plan.holder,
+    epoch: plan.epoch,
+    failure,
+  });
+  return committed(deps, state, {
+    ...change.result,
+    warnings: [
+      ...change.result.warnings,
+      `the commit's answer was lost (${failure}); the record shows the change at epoch ${plan.epoch}, so it was carried forward`,
+    ],
+  });
+}
+
+/** What a committed change records and returns, from the plan and what the execution measured. */
+function committedChange(
+  state: ExecutionState,
+  now: number,
+): { history: HistoryEntry; result: WorkflowResult; rejoinNeeded: boolean } {
+  const { plan, catchUp } = state;
   const forced = catchUp?.forced === true;
   const lagSeconds = catchUp?.lagSeconds;
   const bound =
@@ -23,16 +88,7 @@ export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise
       ? '0 s (caught up after the fence)'
       : dataLossBound(lagSeconds, catchUp?.lagAgeSeconds);
   const warnings = [...plan.warnings];
-  // An operator failover may leave writes on the old primary that the new one never saw. It is
-  // marked needs-rejoin in this commit (invariant 9): never promoted or given traffic again until
-  // it is demoted (the demote after this commit clears the mark in recordDemote; the failover
-  // Lambda's rejoin, when it comes back healthy) or an operator made it a replica and ran
-  // `failover rejoin`. Marked before the demote, not after: if the demote or the step recording
-  // it fails, the durable state still says the old primary has not rejoined.
   const rejoinNeeded = plan.mode === 'failover';
-  const needsRejoin = rejoinNeeded
-    ? await rejoinSetAfter(deps, plan.serviceId, plan.from, plan.to)
-    : undefined;
   if (rejoinNeeded) warnings.push(needsRejoinWarning(plan));
   const notes = [forced ? `forced: data-loss bound ${bound}` : undefined].filter((n) => n !== undefined);
   const timings: Record<string, number> = { totalMs: now - plan.startedAt };
@@ -53,21 +109,6 @@ export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise
     actor: plan.holder,
     ...(rejoinNeeded ? { needsRejoin: [plan.from] } : {}),
   };
-  try {
-    await deps.state.commit({
-      serviceId: plan.serviceId,
-      expectedEpoch: plan.expectedEpoch,
-      holder: plan.holder,
-      newPrimary: plan.to,
-      at: now,
-      history,
-      ...(needsRejoin ? { needsRejoin } : {}),
-    });
-  } catch (err) {
-    // A retried commit whose first attempt applied finds its own change: done, not lost.
-    if (!(err instanceof LeaseLostError) || !(await committedByUs(deps, state))) throw err;
-    deps.logger.info('commit already applied', { serviceId: plan.serviceId, holder: plan.holder });
-  }
   const result: WorkflowResult = {
     outcome: plan.mode === 'switchover' ? 'switched-over' : 'failed-over',
     serviceId: plan.serviceId,
@@ -81,11 +122,18 @@ export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise
     timings,
     ...(rejoinNeeded ? { needsRejoin: [plan.from] } : {}),
   };
+  return { history, result, rejoinNeeded };
+}
+
+function committed(deps: WorkflowDeps, state: ExecutionState, result: WorkflowResult): WorkflowResult {
+  const { plan } = state;
   deps.logger.info('role change committed', { ...result, holder: plan.holder, reason: plan.reason });
   deps.metrics.add(plan.mode === 'switchover' ? 'Switchover' : 'OperatorFailover', 1, 'Count', {
     serviceId: plan.serviceId,
   });
-  deps.metrics.add('WorkflowTotalMs', timings.totalMs ?? 0, 'Milliseconds', { serviceId: plan.serviceId });
+  deps.metrics.add('WorkflowTotalMs', result.timings.totalMs ?? 0, 'Milliseconds', {
+    serviceId: plan.serviceId,
+  });
   return result;
 }
 

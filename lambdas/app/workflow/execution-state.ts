@@ -91,8 +91,13 @@ export interface ExecutionState {
    * out, Lambda failed around it): the rollback waited `seconds` (its settle time) before undoing it.
    */
   readonly waitedOut?: WaitedOut;
-  /** The failure that started the rollback (any step after the fence). */
+  /** The failure that started the rollback (any step after the fence), or the Commit's failure. */
   readonly error?: CaughtError;
+  /**
+   * Set by the Catch on confirmCommit: after the Commit step failed, the record did not show its
+   * change (or could not be read), so the workflow rolls back.
+   */
+  readonly confirmCommitError?: CaughtError;
   /** The fence hook itself failed: the old primary may be partly fenced. */
   readonly fenceError?: CaughtError;
   readonly rollbackTraffic?: RollbackTrafficStep;
@@ -193,6 +198,7 @@ export const executionStateSchema = z.looseObject({
   demoteError: caughtError.optional(),
   recordDemoteError: caughtError.optional(),
   error: caughtError.optional(),
+  confirmCommitError: caughtError.optional(),
   fenceError: caughtError.optional(),
   waitedOut: z
     .object({
@@ -218,6 +224,7 @@ export const STEPS = [
   'shiftTraffic',
   'checkVerify',
   'commit',
+  'confirmCommit',
   'recordDemote',
   'notify',
   'rollbackTraffic',

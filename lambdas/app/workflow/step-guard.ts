@@ -8,6 +8,8 @@
  *   `plan.expectedEpoch` (the commit produces `plan.epoch`); a retried commit may find its own
  *   change already committed at `plan.epoch`, and rollbackTraffic runs (to refuse, moving
  *   nothing) once the epoch moved on;
+ * - confirmCommit (the Commit step failed): this plan's change is the latest in the record, so
+ *   the commit landed and only its answers were lost; otherwise it refuses and the Catch rolls back;
  * - recordDemote, notify (after the commit): the change at `plan.epoch` is in the record, made by
  *   `plan.holder`, to `plan.to`;
  * - rollbackFinish / rollbackFailed: the lease is still recorded for `plan.holder` at
@@ -29,7 +31,13 @@ import type { WorkflowPlan } from '../../domain/workflow.ts';
 import type { WorkflowDeps } from './deps.ts';
 import type { ExecutionState, StepName } from './execution-state.ts';
 
-type Requirement = 'live-lease' | 'live-or-committed' | 'live-unless-moved' | 'committed' | 'rollback';
+type Requirement =
+  | 'live-lease'
+  | 'live-or-committed'
+  | 'live-unless-moved'
+  | 'just-committed'
+  | 'committed'
+  | 'rollback';
 
 const REQUIREMENT: Record<Exclude<StepName, 'prepare'>, Requirement> = {
   checkCatchUp: 'live-lease',
@@ -37,6 +45,7 @@ const REQUIREMENT: Record<Exclude<StepName, 'prepare'>, Requirement> = {
   checkVerify: 'live-lease',
   rollbackTraffic: 'live-unless-moved',
   commit: 'live-or-committed',
+  confirmCommit: 'just-committed',
   recordDemote: 'committed',
   notify: 'committed',
   rollbackFinish: 'rollback',
@@ -148,6 +157,15 @@ export async function guardStep(
     case 'live-or-committed': {
       const problem = leaseProblem(state, plan, now, true);
       if (problem && !committedByPlan(state, plan)) refuse(problem);
+      return;
+    }
+    case 'just-committed': {
+      // Only this plan's change as the latest one: a change that followed it may have moved the
+      // roles again, and demoting our old primary then is not ours to do.
+      if (committedByPlan(state, plan)) return;
+      refuse(
+        `the commit did not land: the record shows primary ${state?.primary ?? 'none'} at epoch ${state?.epoch ?? 0}, not ${plan.to} at ${plan.epoch} by ${plan.holder}`,
+      );
       return;
     }
     case 'committed': {
