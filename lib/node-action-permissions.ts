@@ -132,11 +132,6 @@ export function hasNodeActions(config: FailoverConfig): boolean {
   return config.services.some((s) => serviceNodeActions(s).length > 0);
 }
 
-/** Whether it has an action of a built-in kind (anything but `lambda`): the node-action function runs those. */
-export function hasBuiltInNodeActions(config: FailoverConfig): boolean {
-  return config.services.some((s) => serviceNodeActions(s).some((a) => a.action.type !== 'lambda'));
-}
-
 /**
  * Grants `grantee` what running the configured actions needs, and acknowledges the cdk-nag
  * findings this deliberately raises on `scope` (the grantee's role), each with its reason.

@@ -18,14 +18,21 @@
  * rollback stops it and fails with RollbackFailedError, whose cause describes the service's state.
  *
  * Step logic runs in ONE Lambda (lambdas/handlers/workflow.ts), dispatched on `step`: fewer
- * resources, one warm container. The hooks are invoked by Step Functions itself (the
- * `lambda:invoke` integration, function ARN read from the plan), not from the step Lambda:
- * - the hook timeout (hooks.timeoutSeconds, per service) is a Task TimeoutSecondsPath that Step
- *   Functions enforces, so no Lambda sits billed and blocked waiting for a slow hook;
- * - every hook call, its input (with the epoch fencing token) and its answer are in the execution
- *   history, the 90-day audit trail;
- * - retries on Lambda service errors are declared per Task, and only the state machine role may
- *   invoke hooks, scoped to exactly the configured ARNs; the step Lambda cannot invoke any.
+ * resources, one warm container. The node actions (hooks) run in a second one, the node-action
+ * function (lambdas/handlers/node-action.ts), invoked by Step Functions itself (the
+ * `lambda:invoke` integration), not from the step Lambda:
+ * - the action timeout (hooks.timeoutSeconds, per service) is a Task TimeoutSecondsPath that Step
+ *   Functions enforces;
+ * - every call, its input (with the fencing token) and a bounded summary of its answer are in the
+ *   execution history, the 90-day audit trail;
+ * - a user's hook is a `lambda` action like any other: the node-action function invokes it and
+ *   answers a bounded summary (status, an excerpt, the answer's size). A user's function may
+ *   answer up to Lambda's 6 MB, and a Task result over Step Functions' 256 KiB payload quota
+ *   fails the execution with States.DataLimitExceeded, which no Catch catches (not even
+ *   States.ALL): invoked directly, one verbose hook would kill the execution mid-switchover, the
+ *   primary fenced and the lease held;
+ * - the state machine role may invoke only our two functions; the user's functions are invoked by
+ *   the node-action function's role, scoped to exactly the configured ARNs.
  *
  * Hook convention: one function per role; the payload's `action` says what to do. The fence hook
  * also undoes a fence (`action: 'unfence'`), and the demote hook also demotes a target that our
@@ -35,9 +42,8 @@
  * timed out cannot undo the rollback.
  *
  * Built-in node actions (ssm-command, ec2-stop, ec2-isolate, rds-promote-read-replica, postgres,
- * mysql) run in the node-action function (lambdas/handlers/node-action.ts), invoked by the same
- * hook states with the same payload: the plan names that function instead of a user's. Step
- * Functions enforces the same Task timeout on it, and the function stops its own wait just before.
+ * mysql) run in the same node-action function, with the same payload. Step Functions enforces the
+ * Task timeout on it, and the function stops its own wait just before.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -69,7 +75,7 @@ import type { StepName } from '../lambdas/app/workflow/execution-state.ts';
 import { MAX_ACTION_TIMEOUT_SECONDS, serviceNodeActions } from '../lambdas/domain/action-config.ts';
 import { ABANDONED_CALL_ERRORS, type HookCalls, ROLLBACK_FAILED_ERROR } from '../lambdas/domain/workflow.ts';
 import type { FailoverAutomation } from './failover-automation.ts';
-import { grantNodeActions, hasBuiltInNodeActions } from './node-action-permissions.ts';
+import { grantNodeActions, hasNodeActions } from './node-action-permissions.ts';
 
 export interface SwitchoverWorkflowProps {
   /** Supplies the configuration, and builds the step Lambda with the same bundling, config.json and grants. */
@@ -114,9 +120,9 @@ export class SwitchoverWorkflow extends Construct {
   /** The step Lambda: every step of the workflow except the hooks. */
   readonly stepFunction: NodejsFunction;
   readonly logGroup: LogGroup;
-  /** Every hook ARN in the configuration: the only functions the state machine may invoke besides its own. */
+  /** Every user function (hook) in the configuration: invoked by the node-action function only. */
   readonly hookArns: readonly string[];
-  /** Runs the built-in node actions; absent when the configuration has none. */
+  /** Runs every node action (built-in kinds and users' functions); absent when the configuration has none. */
   readonly nodeActionFunction?: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: SwitchoverWorkflowProps) {
@@ -140,7 +146,7 @@ export class SwitchoverWorkflow extends Construct {
       timeout: Duration.seconds(60),
     });
 
-    if (hasBuiltInNodeActions(automation.config)) {
+    if (hasNodeActions(automation.config)) {
       const longest = Math.max(
         ...automation.config.services.flatMap((s) =>
           serviceNodeActions(s).map((a) => a.action.timeoutSeconds),
@@ -148,7 +154,8 @@ export class SwitchoverWorkflow extends Construct {
       );
       this.nodeActionFunction = automation.createHandlerFunction('NodeActionFunction', {
         entry: 'lambdas/handlers/node-action.ts',
-        description: 'Runs the built-in node actions (SSM, EC2, RDS, SQL) of the switchover workflow',
+        description:
+          "Runs the switchover workflow's node actions: the built-in kinds (SSM, EC2, RDS, SQL) and users' hook functions, answering a bounded summary",
         // The action stops its own wait 2 s before the Task timeout; Lambda's own limit is 900 s.
         timeout: Duration.seconds(Math.min(MAX_ACTION_TIMEOUT_SECONDS, longest + 5)),
         grantTrafficControl: false,
@@ -172,13 +179,12 @@ export class SwitchoverWorkflow extends Construct {
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
     this.acknowledgeNagFindings();
-    const invokable = [
-      ...this.hookArns,
-      ...(this.nodeActionFunction ? [this.nodeActionFunction.functionArn] : []),
-    ];
-    if (invokable.length > 0) {
+    if (this.nodeActionFunction) {
       this.stateMachine.addToRolePolicy(
-        new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: invokable }),
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [this.nodeActionFunction.functionArn],
+        }),
       );
     }
   }
@@ -449,11 +455,11 @@ export class SwitchoverWorkflow extends Construct {
   }
 
   /**
-   * A hook: the call prepared in `$.plan.hookCalls.<call>` (FunctionName and Payload
-   * `{ serviceId, node, epoch, mode, action, execution, timeoutSeconds }`), invoked by Step
-   * Functions. `epoch` is the fencing token (the epoch this change will produce): a hook should
-   * refuse a command carrying a lower epoch than one it has obeyed, and must be idempotent for the
-   * same epoch, because Lambda service errors are retried.
+   * A node action: the call prepared in `$.plan.hookCalls.<call>` (FunctionName, always the
+   * node-action function, and Payload `{ serviceId, node, epoch, token, mode, action, execution,
+   * timeoutSeconds }`), invoked by Step Functions. A node refuses a token lower than one it has
+   * obeyed, and an action must be idempotent for the same token, because Lambda service errors
+   * are retried. The answer is the node-action function's bounded summary, never the user's.
    */
   private hook(id: string, call: keyof HookCalls, resultPath: string): CustomState {
     const state = new CustomState(this, id, {
@@ -470,7 +476,9 @@ export class SwitchoverWorkflow extends Construct {
       },
     });
     state.addRetry({
-      errors: LAMBDA_SERVICE_ERRORS,
+      // TransientAwsError: the node-action function's own call of a user's function was refused
+      // by Lambda (throttled, 5xx) past the SDK's retries; nothing ran, as with Lambda.* here.
+      errors: [...LAMBDA_SERVICE_ERRORS, 'TransientAwsError'],
       interval: Duration.seconds(2),
       maxAttempts: 4,
       backoffRate: 2,

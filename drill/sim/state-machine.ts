@@ -9,6 +9,8 @@
  * - `pollWaitMs` says how long the Wait before a repeated check lasted, for virtual clocks.
  */
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import { throughNodeActionFunction } from './node-action-function.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation and ASL JSON are walked structurally
 export type Json = any;
@@ -66,6 +68,13 @@ export function stateMachineOf(template: Json, stepLogicalId: string): LocalStat
   };
 }
 
+/** The node-action function's ARN, as Prepare hands it to the plan; undefined without node actions. */
+export function nodeActionFunctionOf(definition: Json): string | undefined {
+  // Prepare invokes the step Lambda directly (payloadResponseOnly): Parameters are its payload.
+  const arn = definition?.States?.Prepare?.Parameters?.actionFunctionArn;
+  return typeof arn === 'string' ? arn : undefined;
+}
+
 /** An error with a given name, as a hook, a Lambda or a test fault throws it. */
 export function named(name: string, message: string): Error {
   return Object.assign(new Error(message), { name });
@@ -91,6 +100,39 @@ export function causeMessage(cause: string): string {
     // Plain text: a Fail state's Cause or a Step Functions error.
   }
   return cause;
+}
+
+/**
+ * Step Functions' payload quota: a Task's result (a connector's output), a state's input after
+ * Parameters and a state's output are at most 256 KiB of UTF-8 JSON.
+ */
+export const PAYLOAD_QUOTA_BYTES = 256 * 1024;
+
+/** UTF-8 bytes of a JSON value, as the quota counts them. */
+export function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+}
+
+/**
+ * States.DataLimitExceeded as Step Functions raises it: terminal, neither retried nor caught (not
+ * by States.ALL, not by any Catch), so the execution fails wherever it is.
+ * aws-local-stepfunctions honours `isRetryable` / `isCatchable` on a thrown error.
+ */
+function dataLimitExceeded(what: string, bytes: number): Error {
+  return Object.assign(
+    named(
+      'States.DataLimitExceeded',
+      `${what} is ${bytes} bytes, over the payload quota of ${PAYLOAD_QUOTA_BYTES} bytes`,
+    ),
+    { isRetryable: false, isCatchable: false },
+  );
+}
+
+/** The value, or States.DataLimitExceeded when it is over the payload quota. */
+function withinQuota<T>(what: string, value: T): T {
+  const bytes = jsonBytes(value);
+  if (bytes > PAYLOAD_QUOTA_BYTES) throw dataLimitExceeded(what, bytes);
+  return value;
 }
 
 /** Lambda delivers JSON in and out: nothing else survives the trip. */
@@ -141,6 +183,14 @@ export interface LocalExecutionOptions {
    * which something else runs meanwhile (a hook answering late). @default 0 for every Wait
    */
   readonly waitMs?: (stateName: string) => number | undefined;
+  /**
+   * The configuration the node-action function is deployed with. With it, a call of that function
+   * for a user's function (a `lambda` action) runs its real handler, which calls the user's
+   * function through `invokeFunction` (node-action-function.ts); built-in kinds still go to
+   * `invokeFunction` under the node-action function's name.
+   * @default - every call goes to `invokeFunction` as it is
+   */
+  readonly config?: FailoverConfig;
   /** Refuse a Task bound to anything else (instead of leaving it to fail). @default false */
   readonly strict?: boolean;
   /** The execution's name and ARN (the `$$.Execution` context). */
@@ -171,7 +221,11 @@ export async function runLocalExecution(
   const waits: Record<string, number> = {};
   const retries: Record<string, number> = {};
   const virtual = options.waits !== 'real';
-  const invoke = options.invokeFunction;
+  const nodeActionFunction = nodeActionFunctionOf(options.workflow.definition);
+  const invoke =
+    options.invokeFunction && options.config && nodeActionFunction
+      ? throughNodeActionFunction(options.config, nodeActionFunction, options.invokeFunction)
+      : options.invokeFunction;
   for (const [stateName, state] of Object.entries(
     options.workflow.definition.States as Record<string, Json>,
   )) {
@@ -180,20 +234,26 @@ export async function runLocalExecution(
     if (state.Type !== 'Task') continue;
     if (state.Resource === options.workflow.stepFunctionArn) {
       taskHandlers[stateName] = async (event) => {
+        let answer: Json;
         try {
-          return jsonRoundTrip(await options.step(event));
+          answer = jsonRoundTrip(await options.step(event));
         } catch (err) {
           throw lambdaError(err);
         }
+        return withinQuota(`the result of ${stateName}`, answer);
       };
     } else if (state.Resource === 'arn:aws:states:::lambda:invoke' && invoke) {
       taskHandlers[stateName] = async (params) => {
+        let answer: Json;
         try {
           const payload = await invoke(params.FunctionName, params.Payload);
-          return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: jsonRoundTrip(payload) };
+          answer = { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: jsonRoundTrip(payload) };
         } catch (err) {
           throw lambdaError(err);
         }
+        // Checked on the integration's whole answer, before ResultSelector or ResultPath: a result
+        // the state then discards counts all the same.
+        return withinQuota(`the result of ${stateName}`, answer);
       };
     } else if (options.strict) {
       throw new Error(`Task ${stateName} invokes ${state.Resource}: no local binding for it`);
@@ -208,26 +268,35 @@ export async function runLocalExecution(
     context: { Execution: { Name: options.name, Id: options.executionArn } },
   });
   const states: string[] = [];
+  // A state whose output is over the quota: Step Functions fails the execution there (checked
+  // after the fact here, from the execution log, and reported as that failure).
+  let overQuota: Error | undefined;
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {
       if (event.type === 'StateEntered') states.push(event.state.name);
+      if (event.type === 'StateExited' && overQuota === undefined) {
+        const bytes = jsonBytes(event.state.output);
+        if (bytes > PAYLOAD_QUOTA_BYTES)
+          overQuota = dataLimitExceeded(`the output of ${event.state.name}`, bytes);
+      }
       options.onEvent?.(event);
     }
   })();
+  const failed = (cause: Error): LocalExecutionOutcome => ({
+    status: 'FAILED',
+    error: cause.name,
+    rawCause: cause.message,
+    cause: causeMessage(cause.message),
+    states,
+  });
   try {
     const output = await execution.result;
     await collecting;
+    if (overQuota) return failed(overQuota);
     return { status: 'SUCCEEDED', output, states };
   } catch (err) {
     await collecting;
     if (!(err instanceof ExecutionError)) throw err;
-    const cause = err.cause as Error;
-    return {
-      status: 'FAILED',
-      error: cause.name,
-      rawCause: cause.message,
-      cause: causeMessage(cause.message),
-      states,
-    };
+    return failed(overQuota ?? (err.cause as Error));
   }
 }

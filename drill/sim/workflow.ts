@@ -87,6 +87,7 @@ export class WorkflowExecutor {
       workflow: this.options.stack,
       step: (event) => this.step(event, steps),
       invokeFunction: (functionName, payload) => this.hook(functionName, payload, steps),
+      config: this.options.deps.config,
       strict: true,
       name,
       executionArn: `arn:aws:states:${DRILL_REGION}:${DRILL_ACCOUNT}:execution:Workflow:${name}`,

@@ -209,10 +209,17 @@ export interface HookCall {
 /**
  * Error names (Step Functions `Choice` patterns) after which a hook call's outcome is unknown and
  * it may still land: the Task timed out (States.Timeout), Lambda's service failed around it
- * (Lambda.*), or a built-in action gave up or failed while its command or statement may run on
- * (NodeActionFailedError). An error a user's hook threw itself means its invocation ended.
+ * (Lambda.*, or TransientAwsError: the node-action function's own call of a user's function was
+ * throttled or failed past its retries), or an action gave up or failed while its command,
+ * statement or function may run on (NodeActionFailedError). An error a user's function threw
+ * itself (HookFailedError) means its invocation ended.
  */
-export const ABANDONED_CALL_ERRORS = ['States.*', 'Lambda.*', 'NodeActionFailedError'] as const;
+export const ABANDONED_CALL_ERRORS = [
+  'States.*',
+  'Lambda.*',
+  'NodeActionFailedError',
+  'TransientAwsError',
+] as const;
 
 /** Whether a caught hook error may leave the call running (ABANDONED_CALL_ERRORS). */
 export function isAbandonedCall(errorName: string): boolean {
@@ -279,9 +286,10 @@ export interface PlanInput {
    */
   readonly live?: { readonly node: string | undefined };
   /**
-   * The stack's node-action function, which runs the built-in action kinds (everything but
-   * `lambda`). Required when the service has such an action.
-   * @default - none: a service with built-in actions is refused
+   * The stack's node-action function, through which every node action runs: the built-in kinds
+   * itself, a `lambda` action by invoking the user's function and answering a bounded summary.
+   * Required when the service has any action.
+   * @default - none: a service with node actions is refused
    */
   readonly actionFunctionArn?: string;
 }
@@ -405,7 +413,10 @@ export function planWorkflow(input: PlanInput): PlanDecision {
     const action = actionForRole(service, node, role);
     if (!action) return undefined;
     return {
-      FunctionName: action.type === 'lambda' ? action.functionArn : (actionFunctionArn ?? ''),
+      // Every call, a user's function included, goes through the node-action function: its answer
+      // is a bounded summary, where a user's function may answer up to Lambda's 6 MB and a Task
+      // result over Step Functions' 256 KiB quota fails the execution beyond any Catch.
+      FunctionName: actionFunctionArn ?? '',
       Payload: {
         serviceId: service.id,
         node,
@@ -432,13 +443,21 @@ export function planWorkflow(input: PlanInput): PlanDecision {
   if (Object.values(calls).some((c) => c?.FunctionName === '')) {
     return refuse(
       'PreconditionFailedError',
-      `${service.id} has built-in node actions but the workflow was started without the node-action function: redeploy the stack`,
+      `${service.id} has node actions but the workflow was started without the node-action function: redeploy the stack`,
     );
   }
+  // What acts on the node: the user's function for a `lambda` action, else the node-action function.
+  const actor = (node: string, role: NodeActionRole, call: HookCall | undefined) => {
+    const action = call ? actionForRole(service, node, role) : undefined;
+    return action?.type === 'lambda' ? action.functionArn : call?.FunctionName;
+  };
+  const fenceBy = actor(primary.id, 'fence', calls.fence);
+  const promoteBy = actor(target.id, 'promote', calls.promote);
+  const demoteBy = actor(primary.id, 'demote', calls.demote);
   const hooks: WorkflowHooks = {
-    ...(calls.fence ? { fence: calls.fence.FunctionName } : {}),
-    ...(calls.promote ? { promote: calls.promote.FunctionName } : {}),
-    ...(calls.demote ? { demote: calls.demote.FunctionName } : {}),
+    ...(fenceBy ? { fence: fenceBy } : {}),
+    ...(promoteBy ? { promote: promoteBy } : {}),
+    ...(demoteBy ? { demote: demoteBy } : {}),
   };
   const warnings: string[] = [];
   if (!hooks.fence && request.mode === 'switchover') {

@@ -1,20 +1,35 @@
 /**
- * The node-action function: runs one built-in node action (ssm-command, ec2-stop, ec2-isolate,
- * rds-promote-read-replica, postgres, mysql) for the switchover workflow. The state machine invokes
- * it exactly as it invokes a user's hook Lambda, with the same payload
- * `{ serviceId, node, epoch, token, mode, action, execution, timeoutSeconds }`, under the same Task
- * timeout; so the definition has one kind of action state, and the history shows every call with
- * its token.
+ * The node-action function: runs one node action for the switchover workflow, whatever its kind:
+ * a built-in one (ssm-command, ec2-stop, ec2-isolate, rds-promote-read-replica, postgres, mysql)
+ * or a user's function (`lambda`, the `hooks` shorthand), which it invokes with the same payload
+ * `{ serviceId, node, epoch, token, mode, action, execution, timeoutSeconds }`. The state machine
+ * invokes only this function for node actions, under the action's Task timeout, and the history
+ * shows every call with its token.
+ *
+ * Its answer is bounded (boundedResult, MAX_ANSWER_BYTES): status, kind, a one-line detail with
+ * the size of what the action answered, an excerpt of the output. A user's function may answer
+ * up to Lambda's 6 MB, and a Task result over Step Functions' 256 KiB payload quota fails the
+ * execution with States.DataLimitExceeded, which no Catch catches.
  *
  * The action is given slightly less time than the Task (RESULT_MARGIN_MS), so it normally stops
  * and answers `timed-out` itself instead of running on after Step Functions stopped waiting. A
- * result other than `succeeded` is thrown as NodeActionFailedError: the Task fails, the workflow
- * rolls back.
+ * result other than `succeeded` fails the Task, and the workflow rolls back, with an error name the
+ * state machine acts on:
+ * - HookFailedError: the user's function failed by its own hand; its invocation ended.
+ * - TransientAwsError: Lambda refused to run the user's function (throttled, 5xx) past the SDK's
+ *   retries; nothing ran, and the Task retries it as it retries Lambda's own errors.
+ * - NodeActionFailedError: anything else; the action may still be running (ABANDONED_CALL_ERRORS).
  */
 import * as z from 'zod';
+import { excerpt, tail } from '../aws/actions/common.ts';
 import { awsNodeActions } from '../aws/actions/index.ts';
 import { describeIssues } from '../domain/config.ts';
-import { InvalidInputError, NodeActionFailedError } from '../domain/errors.ts';
+import {
+  HookFailedError,
+  InvalidInputError,
+  NodeActionFailedError,
+  TransientAwsError,
+} from '../domain/errors.ts';
 import type { NodeActionPort, NodeActionResult } from '../domain/node-actions.ts';
 import type { Logger } from '../domain/ports.ts';
 import { loadRuntimeConfig } from '../runtime/config.ts';
@@ -22,6 +37,48 @@ import { JsonLogger, parseLogLevel } from '../runtime/logger.ts';
 
 /** Time kept back from the Task timeout to write the answer. */
 export const RESULT_MARGIN_MS = 2_000;
+
+/**
+ * The most an answer of this function weighs, as UTF-8 JSON, whatever the action printed: far
+ * under Step Functions' 256 KiB payload quota (every string below is cut to a fixed number of
+ * characters, and JSON writes one character in at most 6 bytes).
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+const DETAIL_CHARS = 1_000;
+const OUTPUT_CHARS = 2_000;
+const NAME_CHARS = 200;
+const MAX_IDS = 10;
+
+/** The result with every string cut to its bound: what the function answers and logs. */
+export function boundedResult(result: NodeActionResult): NodeActionResult {
+  const cut = (text: string) => excerpt(text, NAME_CHARS);
+  const outputTail = tail(result.outputTail, OUTPUT_CHARS);
+  return {
+    status: result.status,
+    kind: cut(result.kind),
+    detail: excerpt(result.detail, DETAIL_CHARS),
+    ...(outputTail !== undefined ? { outputTail } : {}),
+    ...(result.ids
+      ? {
+          ids: Object.fromEntries(
+            Object.entries(result.ids)
+              .slice(0, MAX_IDS)
+              .map(([k, v]) => [cut(k), cut(v)]),
+          ),
+        }
+      : {}),
+    durationMs: result.durationMs,
+    ...(result.error
+      ? {
+          error: {
+            ...result.error,
+            name: cut(result.error.name),
+            message: excerpt(result.error.message, DETAIL_CHARS),
+          },
+        }
+      : {}),
+  };
+}
 
 const payloadSchema = z.strictObject({
   serviceId: z.string().min(1),
@@ -62,16 +119,29 @@ export function makeHandler(deps: NodeActionHandlerDeps): NodeActionHandler {
       timeoutMs: Math.max(1_000, p.timeoutSeconds * 1000 - RESULT_MARGIN_MS),
       ...(p.execution ? { execution: p.execution } : {}),
     });
-    if (result.status !== 'succeeded') {
-      deps.logger.error('node action failed', { ...call, ...result });
-      throw new NodeActionFailedError(
-        result.kind,
-        result.status,
-        `${p.action} ${p.serviceId}/${p.node} (token ${p.token}): ${result.detail}`,
-      );
+    const answer = boundedResult(result);
+    if (answer.status === 'succeeded') {
+      deps.logger.info('node action succeeded', { ...call, ...answer });
+      return answer;
     }
-    deps.logger.info('node action succeeded', { ...call, ...result });
-    return result;
+    deps.logger.error('node action failed', { ...call, ...answer });
+    const where = `${p.action} ${p.serviceId}/${p.node} (token ${p.token})`;
+    if (answer.error?.name === 'HookFailedError') {
+      // The function's own failure, without the runner's "<role> hook failed: " opening.
+      const own = answer.error.message.replace(/^\w+ hook failed: /, '');
+      throw new HookFailedError(p.action, `${p.serviceId}/${p.node} (token ${p.token}): ${own}`);
+    }
+    if (
+      answer.kind === 'lambda' &&
+      answer.status === 'failed' &&
+      answer.error?.retryable &&
+      !answer.error.uncertain
+    ) {
+      throw new TransientAwsError(`invoking the function of ${where}`, {
+        cause: Object.assign(new Error(answer.error.message), { name: answer.error.name }),
+      });
+    }
+    throw new NodeActionFailedError(answer.kind, answer.status, `${where}: ${answer.detail}`);
   };
 }
 

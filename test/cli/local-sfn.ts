@@ -179,6 +179,7 @@ export class LocalStepFunctions {
       workflow: this.options.synthesized,
       step: (event) => this.invokeStep(event),
       ...(this.options.invokeFunction ? { invokeFunction: this.options.invokeFunction } : {}),
+      ...(this.options.deps ? { config: this.options.deps.config } : {}),
       waits: this.options.waits ?? 'virtual',
       name: execution.name,
       executionArn: execution.arn,

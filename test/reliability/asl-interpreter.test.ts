@@ -5,6 +5,8 @@
  * outcome, the error and cause, the output, and what the world looks like afterwards.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { throughNodeActionFunction } from '../../drill/sim/node-action-function.ts';
+import { nodeActionFunctionOf } from '../../drill/sim/state-machine.ts';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import { makeHandler } from '../../lambdas/handlers/workflow.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
@@ -157,7 +159,13 @@ async function play(engine: 'asl' | 'local', scenario: Scenario) {
           beforeStep(event.step);
           return handler(event);
         },
-        invoke: (fn, payload) => hooks.invoke(fn, payload),
+        // The node-action function, as the local runner binds it: a user's function runs through
+        // its real handler.
+        invoke: throughNodeActionFunction(
+          config,
+          nodeActionFunctionOf(synthesized.definition) ?? '',
+          (fn, payload) => hooks.invoke(fn, payload),
+        ),
         onWait: (seconds) => env.clock.advance(seconds * 1000),
       },
       scenario.input,

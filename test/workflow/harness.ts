@@ -3,8 +3,10 @@
  * aws-local-stepfunctions. Every Task is bound to what it invokes in AWS:
  * - the step Lambda's ARN -> the project's real handler (`makeHandler`) over in-memory ports,
  *   with Lambda's JSON serialization and error shape ({ errorType, errorMessage } as the Cause);
- * - `arn:aws:states:::lambda:invoke` (the hooks) -> test hook functions looked up by the
- *   FunctionName the definition resolved from the plan, answering like the Lambda integration.
+ * - `arn:aws:states:::lambda:invoke` (the node-action function) -> for a user's function, the
+ *   real node-action handler, which calls the test hook function registered under the user's ARN
+ *   (drill/sim/node-action-function.ts); for a built-in kind, the function registered under the
+ *   node-action function's ARN; answering like the Lambda integration.
  * Waits take 0 ms of real time (unless `waitMs` says otherwise); the virtual clock advances by the
  * poll interval instead, before each check that follows a Wait. Retry pauses are 0 ms.
  */
@@ -160,6 +162,7 @@ export class WorkflowRunner {
       workflow: this.options.synthesized,
       step: (event) => this.invokeStep(event),
       invokeFunction: (functionName, payload) => this.options.hooks.invoke(functionName, payload),
+      config: this.options.deps.config,
       strict: true,
       ...(this.options.waitMs ? { waitMs: this.options.waitMs } : {}),
       name,

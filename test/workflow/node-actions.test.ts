@@ -13,6 +13,7 @@ import {
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { nodeActionFunctionOf } from '../../drill/sim/state-machine.ts';
 import { AwsNodeActions } from '../../lambdas/aws/actions/index.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { fencingToken } from '../../lambdas/domain/node-actions.ts';
@@ -46,11 +47,7 @@ let synthesized: SynthesizedWorkflow;
 let actionFunctionArn: string;
 beforeAll(() => {
   synthesized = synthesizeWorkflow(config);
-  const functions = synthesized.template.findResources('AWS::Lambda::Function');
-  const [id] = Object.entries(functions).find(([, r]) =>
-    /built-in node actions/.test((r as { Properties: { Description: string } }).Properties.Description),
-  ) ?? [''];
-  actionFunctionArn = `arn:aws:lambda:us-east-1:123456789012:function:${id}`;
+  actionFunctionArn = nodeActionFunctionOf(synthesized.definition) ?? '';
 });
 
 function world() {

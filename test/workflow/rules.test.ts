@@ -30,6 +30,8 @@ const NOW = Date.UTC(2025, 5, 1, 12);
 const FENCE = 'arn:aws:lambda:us-east-1:111122223333:function:fence';
 const PROMOTE = 'arn:aws:lambda:us-east-1:111122223333:function:promote';
 const DEMOTE = 'arn:aws:lambda:us-east-1:111122223333:function:demote';
+/** The stack's node-action function: every call goes through it, a user's function included. */
+const NODE_ACTIONS = 'arn:aws:lambda:us-east-1:111122223333:function:node-action';
 
 const config = testConfig([
   {
@@ -86,6 +88,7 @@ function plan(over: Partial<Parameters<typeof planWorkflow>[0]> = {}) {
     ]),
     holder: 'exec-1',
     now: NOW,
+    actionFunctionArn: NODE_ACTIONS,
     ...over,
   });
 }
@@ -298,6 +301,8 @@ describe('planWorkflow', () => {
       catchUpTimeoutSeconds: 120,
       verifyTimeoutSeconds: VERIFY_TIMEOUT_SECONDS,
       hookTimeoutSeconds: 45,
+      // What acts on each node: the user's functions.
+      hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE },
       warnings: [],
     });
     expect(p.leaseExpiresAt).toBe(NOW + leaseSeconds(service) * 1000);
@@ -310,27 +315,27 @@ describe('planWorkflow', () => {
     };
     expect(p.hookCalls).toEqual({
       fence: {
-        FunctionName: FENCE,
+        FunctionName: NODE_ACTIONS,
         Payload: { ...payload, node: 'a', action: 'fence', token: fencingToken(8, 'fence') },
         settleSeconds: 45,
       },
       unfence: {
-        FunctionName: FENCE,
+        FunctionName: NODE_ACTIONS,
         Payload: { ...payload, node: 'a', action: 'unfence', token: fencingToken(8, 'unfence') },
         settleSeconds: 45,
       },
       promote: {
-        FunctionName: PROMOTE,
+        FunctionName: NODE_ACTIONS,
         Payload: { ...payload, node: 'b', action: 'promote', token: fencingToken(8, 'promote') },
         settleSeconds: 45,
       },
       demote: {
-        FunctionName: DEMOTE,
+        FunctionName: NODE_ACTIONS,
         Payload: { ...payload, node: 'a', action: 'demote', token: fencingToken(8, 'demote') },
         settleSeconds: 45,
       },
       demoteTarget: {
-        FunctionName: DEMOTE,
+        FunctionName: NODE_ACTIONS,
         Payload: { ...payload, node: 'b', action: 'demote', token: fencingToken(8, 'demoteTarget') },
         settleSeconds: 45,
       },
@@ -338,6 +343,24 @@ describe('planWorkflow', () => {
     // The rollback's calls outrank the forward calls they undo.
     expect(fencingToken(8, 'demoteTarget')).toBeGreaterThan(fencingToken(8, 'promote'));
     expect(fencingToken(8, 'unfence')).toBeGreaterThan(fencingToken(8, 'fence'));
+  });
+
+  it('refuses a service with hooks when started without the node-action function (a stack from before it ran them)', () => {
+    const { actionFunctionArn: _, ...input } = {
+      service,
+      request: req(),
+      state: state(),
+      alarms: allOk,
+      lag: new Map([['b', fresh(1)]]),
+      holder: 'exec-1',
+      now: NOW,
+      actionFunctionArn: NODE_ACTIONS,
+    };
+    expect(planWorkflow(input)).toMatchObject({
+      outcome: 'refused',
+      error: 'PreconditionFailedError',
+      detail: expect.stringMatching(/without the node-action function: redeploy/),
+    });
   });
 
   it('prepares no hook call and warns for a service without hooks', () => {

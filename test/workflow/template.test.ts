@@ -78,24 +78,37 @@ describe('SwitchoverWorkflow template', () => {
     expect(group.DeletionPolicy).toBe('Retain');
   });
 
-  it('lets the state machine invoke the step Lambda and exactly the configured hook ARNs', () => {
+  it('lets the state machine invoke the step Lambda and the node-action function, no user function', () => {
     const roleId = machine.Properties.RoleArn['Fn::GetAtt'][0];
     const invoke = statementsOfRole(s, roleId).filter((st) =>
       asArray(st.Action).includes('lambda:InvokeFunction'),
     );
     const resources = invoke.flatMap((st) => asArray(st.Resource));
-    const literal = resources.filter((r) => typeof r === 'string').sort();
-    expect(literal).toEqual([
+    // A user's hook answers through the node-action function (bounded), never to Step Functions.
+    expect(resources.filter((r) => typeof r === 'string')).toEqual([]);
+    const stepFn = logicalIdOf(s, 'AWS::Lambda::Function', /WorkflowFunction/);
+    const actionFn = logicalIdOf(s, 'AWS::Lambda::Function', /NodeActionFunction/);
+    // The step Lambda (and its versions): CDK's grant for the LambdaInvoke tasks.
+    expect(resources).toEqual([
+      { 'Fn::GetAtt': [stepFn, 'Arn'] },
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [stepFn, 'Arn'] }, ':*']] },
+      { 'Fn::GetAtt': [actionFn, 'Arn'] },
+    ]);
+    for (const st of invoke) expect(asArray(st.Action)).toEqual(['lambda:InvokeFunction']);
+  });
+
+  it('lets the node-action function invoke exactly the configured hook ARNs', () => {
+    const fns = s.template.findResources('AWS::Lambda::Function') as Record<string, Json>;
+    const id = logicalIdOf(s, 'AWS::Lambda::Function', /NodeActionFunction/);
+    const roleId = fns[id].Properties.Role['Fn::GetAtt'][0];
+    const invoke = statementsOfRole(s, roleId).filter((st) =>
+      asArray(st.Action).includes('lambda:InvokeFunction'),
+    );
+    expect(invoke.flatMap((st) => asArray(st.Resource)).sort()).toEqual([
       arn('billing-promote:live'),
       arn('pg-demote'),
       arn('pg-fence'),
       arn('pg-promote'),
-    ]);
-    const stepFn = logicalIdOf(s, 'AWS::Lambda::Function', /WorkflowFunction/);
-    // The step Lambda (and its versions): CDK's grant for the LambdaInvoke tasks.
-    expect(resources.filter((r) => typeof r !== 'string')).toEqual([
-      { 'Fn::GetAtt': [stepFn, 'Arn'] },
-      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [stepFn, 'Arn'] }, ':*']] },
     ]);
     for (const st of invoke) expect(asArray(st.Action)).toEqual(['lambda:InvokeFunction']);
   });

@@ -36,6 +36,7 @@ function plan(epoch: number): WorkflowPlan {
     holder: 'exec-1',
     now: 0,
     live: { node: 'a' },
+    actionFunctionArn: arn('node-action'),
   });
   if (decision.outcome !== 'proceed') throw new Error(`expected a plan, got ${JSON.stringify(decision)}`);
   return decision.plan;
@@ -96,7 +97,10 @@ describe('isAbandonedCall', () => {
     ['Lambda.ServiceException', true],
     ['Lambda.ClientExecutionTimeoutException', true],
     ['NodeActionFailedError', true],
+    // The node-action function's call of a user's function refused by Lambda past its retries.
+    ['TransientAwsError', true],
     // A user's hook that threw by its own hand has ended.
+    ['HookFailedError', false],
     ['PromoteFailed', false],
     ['StaleTokenError', false],
     ['Error', false],
@@ -105,6 +109,11 @@ describe('isAbandonedCall', () => {
   });
 
   it('the patterns are the ones the state machine matches (Step Functions wildcards only at the end)', () => {
-    expect(ABANDONED_CALL_ERRORS).toEqual(['States.*', 'Lambda.*', 'NodeActionFailedError']);
+    expect(ABANDONED_CALL_ERRORS).toEqual([
+      'States.*',
+      'Lambda.*',
+      'NodeActionFailedError',
+      'TransientAwsError',
+    ]);
   });
 });

@@ -85,6 +85,16 @@ export function tail(text: string | undefined, max: number): string | undefined 
   return text.length <= max ? text : `...${text.slice(text.length - max + 3)}`;
 }
 
+/**
+ * The first and the last `max / 2` characters, the cut marked: what an error message says first
+ * (its type, the failing call) and how it ended both survive.
+ */
+export function excerpt(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const half = Math.floor((max - 5) / 2);
+  return `${text.slice(0, half)} ... ${text.slice(text.length - half)}`;
+}
+
 /** Real timers: sleeps end early when the run is aborted. */
 export const REAL_TIMING: ActionTiming = {
   now: () => Date.now(),

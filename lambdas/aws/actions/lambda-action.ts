@@ -2,12 +2,14 @@
  * `lambda`: the user's own function (the `hooks` block is its shorthand), invoked synchronously
  * with the hook payload the workflow has always sent, plus `token`:
  * `{ serviceId, node, epoch, token, mode, action, execution?, timeoutSeconds }`.
- * A function error (`FunctionError` set) fails the action with the function's own message.
+ * A function error (`FunctionError` set) fails the action with HookFailedError and an excerpt of
+ * the function's own message: the function ended by its own hand. The answer is never passed on
+ * whole (a function may answer up to Lambda's 6 MB): the result keeps its size and its tail.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { ActionOf } from '../../domain/action-config.ts';
-import { NodeActionFailedError } from '../../domain/errors.ts';
-import { type ActionContext, type KindOutcome, tail } from './common.ts';
+import { HookFailedError } from '../../domain/errors.ts';
+import { type ActionContext, excerpt, type KindOutcome, tail } from './common.ts';
 
 type LambdaAction = ActionOf<'lambda'>;
 
@@ -38,6 +40,7 @@ export function lambdaRunner(deps: LambdaActionDeps) {
       }),
       { abortSignal: ctx.signal },
     );
+    const bytes = out.Payload?.byteLength ?? 0;
     const body = out.Payload ? new TextDecoder().decode(out.Payload) : '';
     if (out.FunctionError) {
       let message = body;
@@ -47,15 +50,14 @@ export function lambdaRunner(deps: LambdaActionDeps) {
       } catch {
         // Not JSON: keep the raw body.
       }
-      throw new NodeActionFailedError(
-        ctx.action.type,
-        'failed',
-        `${ctx.action.functionArn} ${tail(message, RESULT_TAIL_CHARS)}`,
+      throw new HookFailedError(
+        request.role,
+        `${ctx.action.functionArn} answered ${excerpt(message, RESULT_TAIL_CHARS)} (${bytes} bytes)`,
       );
     }
     const outputTail = tail(body, RESULT_TAIL_CHARS);
     return {
-      detail: `${ctx.action.functionArn} answered (status ${out.StatusCode ?? '?'})`,
+      detail: `${ctx.action.functionArn} answered (status ${out.StatusCode ?? '?'}, ${bytes} bytes)`,
       ...(outputTail ? { outputTail } : {}),
       ...(out.ExecutedVersion ? { ids: { executedVersion: out.ExecutedVersion } } : {}),
     };
