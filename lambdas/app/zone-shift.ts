@@ -665,7 +665,10 @@ class ZoneShift {
           state.epoch === plan.decision.expectedEpoch &&
           lease?.holder === plan.item.shift.holder &&
           lease.attempt === this.attemptOf(plan.item);
-        if (state?.paused && ours) {
+        // A promoted change is past its point of no return: the shifter cannot undo the
+        // promotion, and holding would leave traffic on the fenced old primary next to a writer.
+        // It is sent and recorded (the commit's alreadySent) whatever the pause says.
+        if (state?.paused && ours && !plan.item.shift.promoted) {
           await this.releaseQuietly(plan.service.id, plan.item.shift.holder, this.attemptOf(plan.item));
           deps.logger.info('zone shift stopped: the service was paused after the decision', {
             serviceId: plan.service.id,
@@ -849,6 +852,8 @@ class ZoneShift {
         history,
         // Invariant 9 holds on the batched path too: the old primary is no candidate until it rejoins.
         needsRejoin: rejoinSetAfter(plan.state, decision),
+        // A promoted change is recorded even when paused since (see stillOurs).
+        ...(shift.promoted ? { alreadySent: true } : {}),
       });
     } catch (err) {
       const now = await this.readStateQuietly(service.id);

@@ -29,8 +29,37 @@ function buildSchema() {
     queuedAt: z.number().finite(),
     reason: z.string().max(256),
     token: id.optional(),
+    // The target was promoted before the shift was throttled: the shifter must send the change as
+    // queued (never re-decide onto a node nobody promoted) and keep the actions in the history.
+    promoted: z
+      .strictObject({
+        fenced: z.enum(['yes', 'no', 'unknown']),
+        actions: z
+          .array(
+            z.strictObject({
+              role: z.enum(['fence', 'unfence', 'promote', 'demote']),
+              nodeId: id,
+              token: z.number().int().min(0),
+              status: z.enum(['succeeded', 'failed', 'timed-out']),
+              kind: z.string().max(MAX_ACTION_TEXT),
+              detail: z.string().max(MAX_ACTION_TEXT),
+              outputTail: z.string().max(MAX_ACTION_TEXT).optional(),
+              durationMs: z.number().finite().min(0),
+            }),
+          )
+          .max(MAX_QUEUED_ACTIONS),
+      })
+      .optional(),
   });
 }
+
+/**
+ * A queued change's recorded actions are few (a fence, at most two promotes and their undoing), the
+ * latest ones kept, and their text is cut to this length: even escaped character by character, a
+ * message stays below SQS's 256 KB (test/domain/queued-shift.test.ts).
+ */
+export const MAX_QUEUED_ACTIONS = 12;
+export const MAX_ACTION_TEXT = 500;
 
 let schema: ReturnType<typeof buildSchema> | undefined;
 
@@ -44,8 +73,19 @@ export function queuedShiftSchema(): ReturnType<typeof buildSchema> {
 }
 
 export function encodeQueuedShift(shift: QueuedShift): string {
-  const { serviceId, from, to, expectedEpoch, holder, transition, lagSeconds, queuedAt, reason, token } =
-    shift;
+  const {
+    serviceId,
+    from,
+    to,
+    expectedEpoch,
+    holder,
+    transition,
+    lagSeconds,
+    queuedAt,
+    reason,
+    token,
+    promoted,
+  } = shift;
   return JSON.stringify({
     v: QUEUED_SHIFT_VERSION,
     serviceId,
@@ -64,6 +104,23 @@ export function encodeQueuedShift(shift: QueuedShift): string {
     queuedAt,
     reason: reason.slice(0, 256),
     ...(token !== undefined ? { token } : {}),
+    ...(promoted !== undefined
+      ? {
+          promoted: {
+            fenced: promoted.fenced,
+            actions: promoted.actions.slice(-MAX_QUEUED_ACTIONS).map((a) => ({
+              role: a.role,
+              nodeId: a.nodeId,
+              token: a.token,
+              status: a.status,
+              kind: a.kind.slice(0, MAX_ACTION_TEXT),
+              detail: a.detail.slice(0, MAX_ACTION_TEXT),
+              ...(a.outputTail !== undefined ? { outputTail: a.outputTail.slice(-MAX_ACTION_TEXT) } : {}),
+              durationMs: a.durationMs,
+            })),
+          },
+        }
+      : {}),
   });
 }
 

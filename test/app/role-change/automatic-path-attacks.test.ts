@@ -9,9 +9,11 @@ import { type AutoFailoverDeps, runAutoFailover } from '../../../lambdas/app/aut
 import { tokenParts } from '../../../lambdas/domain/node-actions.ts';
 import type { TrafficPort } from '../../../lambdas/domain/ports.ts';
 import type { AlarmTransition } from '../../../lambdas/domain/types.ts';
+import { makeZoneShiftHandler } from '../../../lambdas/handlers/zone-shift.ts';
 import { route53Service, testConfig } from '../../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
 import { MemoryNodeActions } from '../../../lambdas/testing/node-actions.ts';
+import { MemoryShiftQueue } from '../../../lambdas/testing/shift-queue.ts';
 
 function setup() {
   const config = testConfig([
@@ -184,6 +186,58 @@ describe('automatic failover: attacks on the in-flight window', () => {
     });
     expect(env.notifier.ofKind('rejoin').map((n) => n.subject)).toEqual([
       'orders: former primary a rejoined (demoted with epoch 1)',
+    ]);
+  });
+
+  it('a pause written while a promoted change waits in the zone-shift queue: the shifter still sends and records it (it cannot undo the promotion, and holding would leave traffic on the fenced old primary next to a writer)', async () => {
+    const { env, actions, deps } = setup();
+    const queue = new MemoryShiftQueue();
+    // Route 53 throttles the shift after the promote of c: the change is queued, still leased.
+    env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
+    const out = await runAutoFailover(deps('req-1', { shiftQueue: queue }), alarm(env, 'evt-1'));
+    expect(out).toMatchObject({ outcome: 'queued', to: 'c' });
+    expect(actions.writers('orders')).toEqual(['c']);
+
+    await env.state.setPaused('orders', true, { by: 'alice', at: env.clock.now(), reason: 'db work' });
+    env.clock.advance(1_500);
+    const shifter = makeZoneShiftHandler({ ...env, sleep: env.clock.sleep, retry: { budgetMs: 2_000 } });
+    const answer = await shifter(MemoryShiftQueue.event(queue.take()), { awsRequestId: 'shifter-1' });
+
+    expect(answer).toEqual({ batchItemFailures: [] });
+    expect(env.traffic.pointsAt('orders')).toBe('c');
+    expect(env.state.snapshot('orders')).toMatchObject({
+      primary: 'c',
+      epoch: 1,
+      paused: true,
+      needsRejoin: ['a'],
+    });
+    expect(actions.writers('orders')).toEqual(['c']);
+  });
+
+  it('a promoted change crosses the zone-shift queue (SQS wire format) still marked promoted: the shifter sends traffic to the promoted node, never to a re-decided one', async () => {
+    const { env, actions, deps } = setup();
+    actions.setUp('orders', 'a', false);
+    const queue = new MemoryShiftQueue();
+    env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
+    const out = await runAutoFailover(deps('req-1', { shiftQueue: queue }), alarm(env, 'evt-1'));
+    expect(out).toMatchObject({ outcome: 'queued', to: 'c' });
+
+    // c is a primary now and publishes no replica lag; b is fresh: a re-decision would pick b,
+    // a replica nobody promoted, and leave c writable without traffic.
+    env.lag.clear('orders', 'c');
+    env.lag.put('orders', 'b', 3, env.clock.now() - 5_000);
+    env.clock.advance(1_500);
+    const shifter = makeZoneShiftHandler({ ...env, sleep: env.clock.sleep, retry: { budgetMs: 2_000 } });
+    await shifter(MemoryShiftQueue.event(queue.take()), { awsRequestId: 'shifter-1' });
+
+    expect(env.traffic.pointsAt('orders')).toBe('c');
+    expect(env.state.snapshot('orders')).toMatchObject({ primary: 'c', epoch: 1, needsRejoin: ['a'] });
+    expect(actions.writers('orders')).toEqual(['c']);
+    const [entry] = await env.state.history('orders', 1);
+    expect(entry).toMatchObject({ to: 'c', fenced: 'unknown' });
+    expect(entry?.actions?.map((a) => `${a.role} ${a.nodeId} ${a.status}`)).toEqual([
+      'fence a timed-out',
+      'promote c succeeded',
     ]);
   });
 });
