@@ -6,31 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { type AutoFailoverDeps, runAutoFailover } from '../../lambdas/app/auto-failover.ts';
 import { TransientAwsError } from '../../lambdas/domain/errors.ts';
-import type { AlarmTransition } from '../../lambdas/domain/types.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { faultTimes, instrument } from '../../lambdas/testing/instrument.ts';
-import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { alarmFires, ordersWorld } from '../support/orders-world.ts';
 
 function setup() {
-  const cfg = testConfig([
-    route53Service({
-      id: 'orders',
-      nodes: ['a', 'b', 'c'],
-      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
-    }),
-  ]);
-  const env = createMemoryEnvironment(cfg);
-  env.lag.put('orders', 'b', 2, env.clock.now() - 5_000);
-  env.lag.put('orders', 'c', 4, env.clock.now() - 5_000);
-  const alarmName = env.alarms.setNode('orders', 'a', 'ALARM');
-  const transition: AlarmTransition = {
-    alarmName,
-    state: 'ALARM',
-    previousState: 'OK',
-    timestamp: env.clock.now(),
-    eventId: 'evt-1',
-  };
-  env.clock.advance(2_000);
+  const env = ordersWorld();
+  const transition = alarmFires(env);
   const deps: AutoFailoverDeps = { ...env, holderId: 'req-1' };
   return { env, deps, transition };
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type AutoFailoverDeps, runAutoFailover } from '../../lambdas/app/auto-failover.ts';
 import { TransientAwsError } from '../../lambdas/domain/errors.ts';
-import type { AlarmTransition } from '../../lambdas/domain/types.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { awsError } from '../../lambdas/testing/instrument.ts';
-import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { MemoryShiftQueue } from '../../lambdas/testing/shift-queue.ts';
+import { alarmFires } from '../support/orders-world.ts';
 
 function setup() {
   const config = testConfig([
@@ -18,30 +18,17 @@ function setup() {
   return { env, deps, queue };
 }
 
-function fire(env: MemoryEnvironment): AlarmTransition {
-  const alarmName = env.alarms.setNode('orders', 'a', 'ALARM');
-  const timestamp = env.clock.now();
-  env.clock.advance(2_000);
-  return { alarmName, state: 'ALARM', previousState: 'OK', timestamp, eventId: 'evt-1' };
-}
-
 describe('runAutoFailover with a shift queue', () => {
   it.each(['Throttling', 'PriorRequestNotComplete'])(
     'hands a change refused with %s to the zone shifter and keeps the lease for it',
     async (errorName) => {
       const { env, deps, queue } = setup();
       env.traffic.failNext('orders', { errorName, apply: false });
-      const event = fire(env);
+      const event = alarmFires(env);
       const out = await runAutoFailover(deps, event);
 
-      expect(out).toMatchObject({
-        outcome: 'queued',
-        serviceId: 'orders',
-        from: 'a',
-        to: 'b',
-        reason: 'shift-queued',
-        epoch: 0,
-      });
+      expect(out).toMatchObject({ outcome: 'queued', reason: 'shift-queued', epoch: 0 });
+      expect(out).toMatchObject({ serviceId: 'orders', from: 'a', to: 'b' });
       expect(queue.enqueued).toEqual([
         {
           serviceId: 'orders',
@@ -75,7 +62,7 @@ describe('runAutoFailover with a shift queue', () => {
     const { env, deps, queue } = setup();
     env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
     queue.failNext(awsError('AWS.SimpleQueueService.NonExistentQueue', 'no queue'));
-    await expect(runAutoFailover(deps, fire(env))).rejects.toBeInstanceOf(TransientAwsError);
+    await expect(runAutoFailover(deps, alarmFires(env))).rejects.toBeInstanceOf(TransientAwsError);
     expect(queue.enqueued).toEqual([]);
     expect(env.state.snapshot('orders')?.lease).toMatchObject({ holder: 'req-1', invocation: 1 });
     expect(env.logger.find('traffic shift could not be queued either')).toHaveLength(1);
@@ -84,7 +71,7 @@ describe('runAutoFailover with a shift queue', () => {
   it('does not queue a failure that retrying cannot fix', async () => {
     const { env, deps, queue } = setup();
     env.traffic.failNext('orders', { errorName: 'AccessDenied', apply: false });
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'needs-attention', reason: 'shift-failed' });
     expect(queue.enqueued).toEqual([]);
   });
@@ -92,7 +79,7 @@ describe('runAutoFailover with a shift queue', () => {
   it('does not queue an uncertain shift that read back on the new primary: it commits', async () => {
     const { env, deps, queue } = setup();
     env.traffic.failNext('orders', { errorName: 'TimeoutError', apply: true });
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'failed-over', epoch: 1 });
     expect(queue.enqueued).toEqual([]);
   });
@@ -100,14 +87,14 @@ describe('runAutoFailover with a shift queue', () => {
   it('queues an uncertain, retryable shift that read back still on the old primary', async () => {
     const { env, deps, queue } = setup();
     env.traffic.failNext('orders', { errorName: 'TimeoutError', apply: false, uncertain: true });
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'queued' });
     expect(queue.enqueued).toHaveLength(1);
   });
 
   it('changes nothing on the single-service path when Route 53 answers', async () => {
     const { env, deps, queue } = setup();
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'failed-over', epoch: 1 });
     expect(queue.enqueued).toEqual([]);
   });

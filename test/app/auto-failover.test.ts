@@ -6,45 +6,43 @@ import {
   lagLookbackSeconds,
   runAutoFailover,
 } from '../../lambdas/app/auto-failover.ts';
-import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { LeaseLostError, TransientAwsError } from '../../lambdas/domain/errors.ts';
 import type { TrafficPort } from '../../lambdas/domain/ports.ts';
-import type { AlarmStateValue, AlarmTransition } from '../../lambdas/domain/types.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
+import type { AlarmTransition } from '../../lambdas/domain/types.ts';
+import { testConfig } from '../../lambdas/testing/fixtures.ts';
 import { awsError, CallLog, faultOnce, instrument } from '../../lambdas/testing/instrument.ts';
-import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import type { MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import {
+  alarmFires,
+  instrumentedFailoverPorts,
+  type OrdersWorldOptions,
+  ordersWorld,
+  seedLeased,
+  throttledFirstAttempt,
+} from '../support/orders-world.ts';
 
-type Policy = NonNullable<Parameters<typeof route53Service>[0]>['policy'];
+type Policy = OrdersWorldOptions['policy'];
 
-function setup(policy: Policy = {}, config?: FailoverConfig) {
-  const cfg =
-    config ??
-    testConfig([
-      route53Service({
-        id: 'orders',
-        nodes: ['a', 'b', 'c'],
-        policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600, ...policy },
-      }),
-    ]);
-  const env = createMemoryEnvironment(cfg);
-  env.lag.put('orders', 'b', 2, env.clock.now() - 5_000);
-  env.lag.put('orders', 'c', 4, env.clock.now() - 5_000);
+function setup(policy: Policy = {}) {
+  const env = ordersWorld({ policy });
   const deps: AutoFailoverDeps = { ...env, holderId: 'req-1' };
   return { env, deps };
 }
 
-/** The alarm of `node` goes into `state` (in CloudWatch too) and the event for it arrives 2 s later. */
-function fire(
-  env: MemoryEnvironment,
-  node = 'a',
-  state: AlarmStateValue = 'ALARM',
-  eventId = 'evt-1',
-): AlarmTransition {
-  const alarmName = env.alarms.setNode('orders', node, state);
-  const timestamp = env.clock.now();
-  env.clock.advance(2_000);
-  return { alarmName, state, previousState: state === 'ALARM' ? 'OK' : 'ALARM', timestamp, eventId };
+/** `port`, whose first `method` call lands and then throws `error` (a timeout after the write). */
+function landsThenThrows<T extends object>(port: T, name: string, method: string, error: Error): T {
+  return instrument(port, name, {
+    fault: faultOnce((c) => c.method === method, { mode: 'apply-then-throw', error }),
+  });
 }
+
+/** The primary's alarm fires while the record, at epoch 3, carries `lease`. */
+const firesUnderLease =
+  (lease: Parameters<typeof seedLeased>[1]) =>
+  (env: MemoryEnvironment): AlarmTransition => {
+    seedLeased(env, lease, { epoch: 3 });
+    return alarmFires(env);
+  };
 
 function expectNothingChanged(env: MemoryEnvironment, primary = 'a') {
   expect(env.traffic.pointsAt('orders')).toBe(primary);
@@ -56,7 +54,7 @@ function expectNothingChanged(env: MemoryEnvironment, primary = 'a') {
 describe('runAutoFailover', () => {
   it('fails over to the freshest healthy replica: traffic moved, epoch + 1, history, announcement, one change', async () => {
     const { env, deps } = setup();
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
 
     expect(out).toMatchObject({ outcome: 'failed-over', serviceId: 'orders', from: 'a', to: 'b', epoch: 1 });
     expect(out.timings).toMatchObject({ detectionMs: 2_000, decisionMs: 0, shiftMs: 0, totalMs: 2_000 });
@@ -99,16 +97,8 @@ describe('runAutoFailover', () => {
     const { env } = setup();
     const log = new CallLog(env.clock);
     const hooks = { log, sleep: env.clock.sleep, latencyMs: 40 };
-    const deps: AutoFailoverDeps = {
-      ...env,
-      holderId: 'req-1',
-      alarms: instrument(env.alarms, 'alarms', hooks),
-      lag: instrument(env.lag, 'lag', hooks),
-      state: instrument(env.state, 'state', hooks),
-      traffic: instrument(env.traffic, 'traffic', hooks),
-      notifier: instrument(env.notifier, 'notifier', hooks),
-    };
-    const out = await runAutoFailover(deps, fire(env));
+    const deps: AutoFailoverDeps = { ...env, ...instrumentedFailoverPorts(env, hooks), holderId: 'req-1' };
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out.outcome).toBe('failed-over');
 
     const shift = log.find({ port: 'traffic', method: 'shift' });
@@ -139,20 +129,20 @@ describe('runAutoFailover', () => {
     }[] = [
       {
         name: 'an OK transition',
-        arrange: (env) => fire(env, 'a', 'OK'),
+        arrange: (env) => alarmFires(env, 'a', 'OK'),
         reason: 'not-an-alarm-transition',
         notified: false,
       },
       {
         name: "a replica's alarm",
-        arrange: (env) => fire(env, 'b', 'ALARM'),
+        arrange: (env) => alarmFires(env, 'b', 'ALARM'),
         reason: 'not-primary-alarm',
         notified: false,
       },
       {
         name: 'a stale event (the primary is OK again)',
         arrange: (env) => {
-          const t = fire(env);
+          const t = alarmFires(env);
           env.alarms.setNode('orders', 'a', 'OK');
           return t;
         },
@@ -163,7 +153,7 @@ describe('runAutoFailover', () => {
         name: 'a paused service',
         arrange: (env) => {
           env.state.seed({ serviceId: 'orders', primary: 'a', epoch: 3, paused: true });
-          return fire(env);
+          return alarmFires(env);
         },
         reason: 'paused',
         notified: true,
@@ -171,65 +161,35 @@ describe('runAutoFailover', () => {
       {
         name: 'autoFailover off',
         policy: { autoFailover: false },
-        arrange: (env) => fire(env),
+        arrange: (env) => alarmFires(env),
         reason: 'auto-failover-disabled',
         notified: true,
       },
       {
         name: 'a switchover holding the lease',
-        arrange: (env) => {
-          const now = env.clock.now();
-          env.state.seed({
-            serviceId: 'orders',
-            primary: 'a',
-            epoch: 3,
-            paused: false,
-            lease: { holder: 'exec-7', operation: 'switchover', acquiredAt: now, expiresAt: now + 60_000 },
-          });
-          return fire(env);
-        },
+        arrange: firesUnderLease({ holder: 'exec-7', operation: 'switchover', leaseMs: 60_000 }),
         reason: 'operation-in-progress',
         notified: true,
       },
       {
         name: 'a duplicate whose attempt is in flight (young auto-failover lease)',
-        arrange: (env) => {
-          const now = env.clock.now();
-          env.state.seed({
-            serviceId: 'orders',
-            primary: 'a',
-            epoch: 3,
-            paused: false,
-            lease: {
-              holder: 'req-0',
-              operation: 'auto-failover',
-              acquiredAt: now - 5_000,
-              expiresAt: now + 115_000,
-            },
-          });
-          return fire(env);
-        },
+        arrange: firesUnderLease({
+          holder: 'req-0',
+          operation: 'auto-failover',
+          heldForMs: 5_000,
+          leaseMs: 120_000,
+        }),
         reason: 'operation-in-progress',
         notified: false,
       },
       {
         name: 'an auto-failover lease held for 90 s (stuck or crashed: a human should know)',
-        arrange: (env) => {
-          const now = env.clock.now();
-          env.state.seed({
-            serviceId: 'orders',
-            primary: 'a',
-            epoch: 3,
-            paused: false,
-            lease: {
-              holder: 'req-0',
-              operation: 'auto-failover',
-              acquiredAt: now - 90_000,
-              expiresAt: now + 30_000,
-            },
-          });
-          return fire(env);
-        },
+        arrange: firesUnderLease({
+          holder: 'req-0',
+          operation: 'auto-failover',
+          heldForMs: 90_000,
+          leaseMs: 120_000,
+        }),
         reason: 'operation-in-progress',
         notified: true,
       },
@@ -243,7 +203,7 @@ describe('runAutoFailover', () => {
             paused: false,
             lastChangeAt: env.clock.now() - 60_000,
           });
-          return fire(env);
+          return alarmFires(env);
         },
         reason: 'cooldown',
         notified: true,
@@ -253,7 +213,7 @@ describe('runAutoFailover', () => {
         arrange: (env) => {
           env.alarms.setNode('orders', 'b', 'ALARM');
           env.alarms.set(env.alarms.alarmName('orders', 'c'), undefined);
-          return fire(env);
+          return alarmFires(env);
         },
         reason: 'no-healthy-candidate',
         notified: true,
@@ -263,7 +223,7 @@ describe('runAutoFailover', () => {
         arrange: (env) => {
           env.lag.clear('orders', 'b');
           env.lag.clear('orders', 'c');
-          return fire(env);
+          return alarmFires(env);
         },
         reason: 'lag-unknown',
         notified: true,
@@ -272,7 +232,7 @@ describe('runAutoFailover', () => {
         name: 'stale lag datapoints',
         arrange: (env) => {
           env.clock.advance(70_000);
-          return fire(env);
+          return alarmFires(env);
         },
         reason: 'lag-stale',
         notified: true,
@@ -282,7 +242,7 @@ describe('runAutoFailover', () => {
         arrange: (env) => {
           env.lag.put('orders', 'b', 11);
           env.lag.put('orders', 'c', 30);
-          return fire(env);
+          return alarmFires(env);
         },
         reason: 'lag-over-budget',
         notified: true,
@@ -314,7 +274,7 @@ describe('runAutoFailover', () => {
 
   it('dry run: reports what it would do and changes nothing', async () => {
     const { env, deps } = setup({ dryRun: true });
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'dry-run', from: 'a', to: 'b', epoch: 0 });
     expectNothingChanged(env);
     expect(env.traffic.calls).toEqual([]);
@@ -330,14 +290,7 @@ describe('runAutoFailover', () => {
   it('ignores an alarm that watches no configured node, without touching any port', async () => {
     const { env } = setup();
     const log = new CallLog(env.clock);
-    const deps: AutoFailoverDeps = {
-      ...env,
-      holderId: 'req-1',
-      alarms: instrument(env.alarms, 'alarms', { log }),
-      lag: instrument(env.lag, 'lag', { log }),
-      state: instrument(env.state, 'state', { log }),
-      traffic: instrument(env.traffic, 'traffic', { log }),
-    };
+    const deps: AutoFailoverDeps = { ...env, ...instrumentedFailoverPorts(env, { log }), holderId: 'req-1' };
     const out = await runAutoFailover(deps, {
       alarmName: 'someone-elses-alarm',
       state: 'ALARM',
@@ -355,14 +308,9 @@ describe('runAutoFailover', () => {
   it('traffic conflict: never overwrites, releases the lease, tells a human what is live', async () => {
     const { env, deps } = setup();
     env.traffic.set('orders', 'c'); // an operator moved it by hand; the state still says a
-    const out = await runAutoFailover(deps, fire(env));
-    expect(out).toMatchObject({
-      outcome: 'conflict',
-      from: 'a',
-      to: 'b',
-      reason: 'traffic-conflict',
-      epoch: 0,
-    });
+    const out = await runAutoFailover(deps, alarmFires(env));
+    expect(out).toMatchObject({ outcome: 'conflict', reason: 'traffic-conflict', epoch: 0 });
+    expect(out).toMatchObject({ from: 'a', to: 'b' });
     expect(env.traffic.pointsAt('orders')).toBe('c');
     expect(env.state.snapshot('orders')).toMatchObject({ primary: 'a', epoch: 0 });
     expect(env.state.snapshot('orders')!.lease).toBeUndefined();
@@ -373,9 +321,7 @@ describe('runAutoFailover', () => {
 
   it('retryable shift failure: keeps its lease and throws TransientAwsError; the retry (same request id) resumes under it and fails over', async () => {
     const { env, deps } = setup();
-    env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
-    const event = fire(env);
-    await expect(runAutoFailover(deps, event)).rejects.toBeInstanceOf(TransientAwsError);
+    const event = await throttledFirstAttempt(env, deps);
     expect(env.traffic.appliedChanges).toEqual([]);
     expect(env.state.stats.commits).toBe(0);
     // Kept, counting the invocation: Lambda's retry resumes under it and the last one knows it is last.
@@ -396,7 +342,7 @@ describe('runAutoFailover', () => {
   it('non-retryable shift failure: releases the lease, stays on the old primary and says so', async () => {
     const { env, deps } = setup();
     env.traffic.failNext('orders', { errorName: 'AccessDenied', apply: false });
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'needs-attention', reason: 'shift-failed' });
     expectNothingChanged(env);
     expect(env.notifier.published[0]).toMatchObject({
@@ -409,7 +355,7 @@ describe('runAutoFailover', () => {
     it('on the new primary: commits', async () => {
       const { env, deps } = setup();
       env.traffic.failNext('orders', { errorName: 'TimeoutError', apply: true });
-      const out = await runAutoFailover(deps, fire(env));
+      const out = await runAutoFailover(deps, alarmFires(env));
       expect(out).toMatchObject({ outcome: 'failed-over', to: 'b', epoch: 1 });
       expect(env.state.snapshot('orders')).toMatchObject({ primary: 'b', epoch: 1 });
       expect(env.notifier.ofKind('failover')).toHaveLength(1);
@@ -418,7 +364,7 @@ describe('runAutoFailover', () => {
     it('still on the old primary: keeps the lease and throws so the invocation is retried', async () => {
       const { env, deps } = setup();
       env.traffic.failNext('orders', { errorName: 'TimeoutError', apply: false, uncertain: true });
-      await expect(runAutoFailover(deps, fire(env))).rejects.toBeInstanceOf(TransientAwsError);
+      await expect(runAutoFailover(deps, alarmFires(env))).rejects.toBeInstanceOf(TransientAwsError);
       expect(env.traffic.appliedChanges).toEqual([]);
       expect(env.state.snapshot('orders')).toMatchObject({
         primary: 'a',
@@ -442,7 +388,7 @@ describe('runAutoFailover', () => {
         },
         current: (id) => env.traffic.current(id),
       };
-      const out = await runAutoFailover({ ...deps, traffic }, fire(env));
+      const out = await runAutoFailover({ ...deps, traffic }, alarmFires(env));
       expect(out).toMatchObject({ outcome: 'needs-attention', reason: 'shift-uncertain' });
       expect(out.detail).toMatch(/points at no single node/);
       expect(env.state.snapshot('orders')!.lease).toMatchObject({
@@ -455,13 +401,8 @@ describe('runAutoFailover', () => {
 
     it('a shift that throws is treated as uncertain, not as nothing-happened', async () => {
       const { env, deps } = setup();
-      const traffic = instrument(env.traffic, 'traffic', {
-        fault: faultOnce((c) => c.method === 'shift', {
-          mode: 'apply-then-throw',
-          error: new Error('socket hang up'),
-        }),
-      });
-      const out = await runAutoFailover({ ...deps, traffic }, fire(env));
+      const traffic = landsThenThrows(env.traffic, 'traffic', 'shift', new Error('socket hang up'));
+      const out = await runAutoFailover({ ...deps, traffic }, alarmFires(env));
       expect(out).toMatchObject({ outcome: 'failed-over', to: 'b' });
     });
   });
@@ -488,7 +429,7 @@ describe('runAutoFailover', () => {
       },
       current: (id) => env.traffic.current(id),
     };
-    const out = await runAutoFailover({ ...deps, traffic }, fire(env));
+    const out = await runAutoFailover({ ...deps, traffic }, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'needs-attention', reason: 'lease-lost' });
     expect(env.state.snapshot('orders')).toMatchObject({
       primary: 'a',
@@ -512,12 +453,12 @@ describe('runAutoFailover', () => {
         // Stalled past the lease; a duplicate event's invocation takes over and fails over.
         env.clock.advance(121_000);
         env.lag.put('orders', 'b', 2, env.clock.now() - 5_000);
-        other = await runAutoFailover({ ...deps, holderId: 'req-2' }, fire(env, 'a', 'ALARM', 'evt-2'));
+        other = await runAutoFailover({ ...deps, holderId: 'req-2' }, alarmFires(env, 'a', 'ALARM', 'evt-2'));
         return env.traffic.shift(changes);
       },
       current: (id) => env.traffic.current(id),
     };
-    const out = await runAutoFailover({ ...deps, traffic }, fire(env));
+    const out = await runAutoFailover({ ...deps, traffic }, alarmFires(env));
     expect(other).toMatchObject({ outcome: 'failed-over', to: 'b', epoch: 1 });
     expect(out).toMatchObject({ outcome: 'conflict', reason: 'superseded', to: 'b', epoch: 1 });
     expect(out.detail).toMatch(/req-2 completed the failover to b meanwhile \(epoch 1\)/);
@@ -527,26 +468,18 @@ describe('runAutoFailover', () => {
 
   it('a commit that errors but landed (timeout after write) is read back and counts as done', async () => {
     const { env, deps } = setup();
-    const state = instrument(env.state, 'state', {
-      fault: faultOnce((c) => c.method === 'commit', {
-        mode: 'apply-then-throw',
-        error: awsError('TimeoutError'),
-      }),
-    });
-    const out = await runAutoFailover({ ...deps, state }, fire(env));
+    const state = landsThenThrows(env.state, 'state', 'commit', awsError('TimeoutError'));
+    const out = await runAutoFailover({ ...deps, state }, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'failed-over', epoch: 1 });
     expect(env.notifier.ofKind('failover')).toHaveLength(1);
   });
 
   it('a lease write that may have landed is given back before the error propagates', async () => {
     const { env, deps } = setup();
-    const state = instrument(env.state, 'state', {
-      fault: faultOnce((c) => c.method === 'acquireLease', {
-        mode: 'apply-then-throw',
-        error: new TransientAwsError('acquireLease'),
-      }),
-    });
-    await expect(runAutoFailover({ ...deps, state }, fire(env))).rejects.toBeInstanceOf(TransientAwsError);
+    const state = landsThenThrows(env.state, 'state', 'acquireLease', new TransientAwsError('acquireLease'));
+    await expect(runAutoFailover({ ...deps, state }, alarmFires(env))).rejects.toBeInstanceOf(
+      TransientAwsError,
+    );
     expect(env.state.snapshot('orders')!.lease).toBeUndefined();
     expect(env.traffic.calls).toEqual([]);
   });
@@ -556,7 +489,9 @@ describe('runAutoFailover', () => {
     const lag = instrument(env.lag, 'lag', {
       fault: faultOnce(() => true, { mode: 'throw', error: new TransientAwsError('GetMetricData') }),
     });
-    await expect(runAutoFailover({ ...deps, lag }, fire(env))).rejects.toBeInstanceOf(TransientAwsError);
+    await expect(runAutoFailover({ ...deps, lag }, alarmFires(env))).rejects.toBeInstanceOf(
+      TransientAwsError,
+    );
     expectNothingChanged(env);
     expect(env.notifier.published).toEqual([]);
   });
@@ -569,7 +504,7 @@ describe('runAutoFailover', () => {
         error: awsError('InternalError', 'SNS down', { status: 500 }),
       }),
     });
-    const out = await runAutoFailover({ ...deps, notifier }, fire(env));
+    const out = await runAutoFailover({ ...deps, notifier }, alarmFires(env));
     expect(out.outcome).toBe('failed-over');
     expect(env.logger.find('role change committed but the announcement failed')).toHaveLength(1);
     expect(env.metrics.named('NotificationFailed')).toHaveLength(1);
@@ -581,14 +516,8 @@ describe('runAutoFailover', () => {
     // Jittered latency so the duplicates interleave at every step.
     const latencyMs = (c: { nth: number }) => 5 + ((c.nth * 37) % 23);
     const hooks = { log, sleep: env.clock.sleep, latencyMs };
-    const ports = {
-      alarms: instrument(env.alarms, 'alarms', hooks),
-      lag: instrument(env.lag, 'lag', hooks),
-      state: instrument(env.state, 'state', hooks),
-      traffic: instrument(env.traffic, 'traffic', hooks),
-      notifier: instrument(env.notifier, 'notifier', hooks),
-    };
-    const event = fire(env);
+    const ports = instrumentedFailoverPorts(env, hooks);
+    const event = alarmFires(env);
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         runAutoFailover({ ...env, ...ports, holderId: `req-${i}` }, event),
@@ -617,15 +546,8 @@ describe('runAutoFailover', () => {
 
   it('a retried invocation (same request id) resumes under its own live lease', async () => {
     const { env, deps } = setup();
-    const now = env.clock.now();
-    env.state.seed({
-      serviceId: 'orders',
-      primary: 'a',
-      epoch: 0,
-      paused: false,
-      lease: { holder: 'req-1', operation: 'auto-failover', acquiredAt: now, expiresAt: now + 100_000 },
-    });
-    const out = await runAutoFailover(deps, fire(env));
+    seedLeased(env, { holder: 'req-1', operation: 'auto-failover', leaseMs: 100_000 });
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'failed-over', to: 'b', epoch: 1 });
     expect(env.logger.find('resuming under our own lease')).toHaveLength(1);
   });
@@ -634,19 +556,7 @@ describe('runAutoFailover', () => {
     // Regression (reliability property run): the retry decided to hold on new facts and left the
     // traffic on c with the record naming a, quietly.
     function crashedAttempt(env: MemoryEnvironment) {
-      const now = env.clock.now();
-      env.state.seed({
-        serviceId: 'orders',
-        primary: 'a',
-        epoch: 0,
-        paused: false,
-        lease: {
-          holder: 'req-1',
-          operation: 'auto-failover',
-          acquiredAt: now - 70_000,
-          expiresAt: now + 50_000,
-        },
-      });
+      seedLeased(env, { holder: 'req-1', operation: 'auto-failover', heldForMs: 70_000, leaseMs: 120_000 });
       env.traffic.set('orders', 'c');
       env.alarms.setNode('orders', 'b', 'INSUFFICIENT_DATA');
     }
@@ -655,13 +565,9 @@ describe('runAutoFailover', () => {
       const { env, deps } = setup();
       crashedAttempt(env);
       env.alarms.setNode('orders', 'c', 'ALARM');
-      const out = await runAutoFailover(deps, fire(env));
-      expect(out).toMatchObject({
-        outcome: 'needs-attention',
-        reason: 'unrecorded-shift',
-        from: 'a',
-        to: 'c',
-      });
+      const out = await runAutoFailover(deps, alarmFires(env));
+      expect(out).toMatchObject({ outcome: 'needs-attention', reason: 'unrecorded-shift' });
+      expect(out).toMatchObject({ from: 'a', to: 'c' });
       expect(out.detail).toMatch(/traffic points at c but the record names a .*hold \(no-healthy-candidate/);
       expect(env.notifier.published.map((n) => n.kind)).toEqual(['failover-failed']);
       expect(env.state.snapshot('orders')?.lease?.holder).toBe('req-1');
@@ -671,7 +577,7 @@ describe('runAutoFailover', () => {
     it('the same failover decided again completes what the first attempt started', async () => {
       const { env, deps } = setup();
       crashedAttempt(env);
-      const out = await runAutoFailover(deps, fire(env));
+      const out = await runAutoFailover(deps, alarmFires(env));
       expect(out).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'c', epoch: 1 });
       expect(env.traffic.pointsAt('orders')).toBe('c');
       expect(env.notifier.published.map((n) => n.kind)).toEqual(['failover']);
@@ -680,11 +586,11 @@ describe('runAutoFailover', () => {
 
   it('no automatic failback: the new primary failing inside the cooldown holds and notifies', async () => {
     const { env, deps } = setup();
-    await runAutoFailover(deps, fire(env));
+    await runAutoFailover(deps, alarmFires(env));
     env.alarms.setNode('orders', 'a', 'OK');
     env.lag.put('orders', 'a', 0);
     env.lag.put('orders', 'c', 0);
-    const out = await runAutoFailover({ ...deps, holderId: 'req-2' }, fire(env, 'b', 'ALARM', 'evt-2'));
+    const out = await runAutoFailover({ ...deps, holderId: 'req-2' }, alarmFires(env, 'b', 'ALARM', 'evt-2'));
     expect(out).toMatchObject({ outcome: 'held', reason: 'cooldown', from: 'b', epoch: 1 });
     expect(env.traffic.pointsAt('orders')).toBe('b');
     expect(env.notifier.published.map((n) => n.kind)).toEqual(['failover', 'failover-held']);
@@ -693,7 +599,10 @@ describe('runAutoFailover', () => {
     env.clock.advance(600_000);
     env.lag.put('orders', 'a', 3);
     env.lag.put('orders', 'c', 1);
-    const later = await runAutoFailover({ ...deps, holderId: 'req-3' }, fire(env, 'b', 'ALARM', 'evt-3'));
+    const later = await runAutoFailover(
+      { ...deps, holderId: 'req-3' },
+      alarmFires(env, 'b', 'ALARM', 'evt-3'),
+    );
     expect(later).toMatchObject({ outcome: 'failed-over', from: 'b', to: 'c', epoch: 2 });
     expect((await env.state.history('orders', 10)).map((h) => h.epoch)).toEqual([2, 1]);
   });
@@ -712,19 +621,22 @@ describe('runAutoFailover', () => {
   });
 
   it.each([
-    ['Throttling', true],
-    ['ThrottlingException', true],
-    ['PriorRequestNotComplete', true],
-    ['TimeoutError', true],
-    ['ServiceUnavailable', true],
-    ['TransientAwsError', true],
-    ['AccessDenied', false],
-    ['InvalidChangeBatch', false],
-    ['InvalidInput', false],
-    ['ValidationError', false],
-  ])('classifies %s as retryable: %s', (name, retryable) => {
-    expect(isRetryableShiftError(name)).toBe(retryable);
+    'Throttling',
+    'ThrottlingException',
+    'PriorRequestNotComplete',
+    'TimeoutError',
+    'ServiceUnavailable',
+    'TransientAwsError',
+  ])('classifies %s as retryable', (name) => {
+    expect(isRetryableShiftError(name)).toBe(true);
   });
+
+  it.each(['AccessDenied', 'InvalidChangeBatch', 'InvalidInput', 'ValidationError'])(
+    'classifies %s as not retryable',
+    (name) => {
+      expect(isRetryableShiftError(name)).toBe(false);
+    },
+  );
 
   it('refuses a commit by a holder that never took the lease (memory state fencing)', async () => {
     const { env } = setup();

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { runZoneShift, type ZoneShiftDeps, type ZoneShiftItem } from '../../lambdas/app/zone-shift.ts';
+import { runZoneShift, type ZoneShiftItem } from '../../lambdas/app/zone-shift.ts';
 import { healthAlarmName } from '../../lambdas/domain/config.ts';
 import { LeaseLostError, TransientAwsError } from '../../lambdas/domain/errors.ts';
-import type { QueuedShift } from '../../lambdas/domain/types.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { faultOnce, faultTimes, instrument } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
-
-const LEASE_MS = 120_000;
+import { FAILOVER_LEASE_MS, leaseAndQueue, zoneShifterDeps } from '../support/queued-shifts.ts';
 
 /** `count` services in one hosted zone whose primary `a` is down, each leased by its failover invocation. */
 function setup(count = 3) {
@@ -23,43 +21,17 @@ function setup(count = 3) {
     items.push({ id: `m-${service.id}`, shift: leaseAndQueue(env, service.id) });
   }
   env.clock.advance(1_500);
-  const deps: ZoneShiftDeps = {
-    ...env,
-    invocationId: 'shifter-1',
-    sleep: env.clock.sleep,
-    random: () => 0.5,
-  };
+  const deps = zoneShifterDeps(env);
   return { env, deps, items };
 }
 
-/** What the failover Lambda did before queueing: alarm, lease under its request id, throttled shift. */
-function leaseAndQueue(env: MemoryEnvironment, serviceId: string, holder = `req-${serviceId}`): QueuedShift {
-  const alarmName = env.alarms.setNode(serviceId, 'a', 'ALARM');
-  const now = env.clock.now();
-  void env.state.acquireLease({
-    serviceId,
-    expectedEpoch: 0,
-    seedPrimary: 'a',
-    lease: { holder, operation: 'auto-failover', acquiredAt: now, expiresAt: now + LEASE_MS },
-    now,
+/** s0's next shift lands but times out, and no zone read-back answers: the outcome is unknown. */
+function landedButUnreadable(env: MemoryEnvironment) {
+  env.traffic.failNext('s0', { errorName: 'TimeoutError', apply: true });
+  return instrument(env.traffic, 'traffic', {
+    methods: ['currentAll'],
+    fault: () => ({ mode: 'throw', error: new TransientAwsError('ListResourceRecordSets') }),
   });
-  return {
-    serviceId,
-    from: 'a',
-    to: 'b',
-    expectedEpoch: 0,
-    holder,
-    transition: {
-      alarmName,
-      state: 'ALARM',
-      previousState: 'OK',
-      timestamp: now - 2_000,
-      eventId: `evt-${serviceId}`,
-    },
-    lagSeconds: 1,
-    queuedAt: now,
-    reason: 'PriorRequestNotComplete',
-  };
 }
 
 function expectUnchanged(env: MemoryEnvironment, serviceId: string) {
@@ -155,7 +127,7 @@ describe('runZoneShift', () => {
 
   it('takes its own expired lease back when nobody else took it, and commits under the same holder', async () => {
     const { env, deps, items } = setup(1);
-    env.clock.advance(LEASE_MS + 1_000);
+    env.clock.advance(FAILOVER_LEASE_MS + 1_000);
     env.lag.put('s0', 'b', 1); // fresh datapoint: the old one is now stale
     const out = await runZoneShift(deps, items);
     expect(out[0]).toMatchObject({ outcome: 'failed-over', epoch: 1 });
@@ -335,11 +307,7 @@ describe('runZoneShift under unknown outcomes, time limits, pauses and duplicate
 
   it('gives a batch whose outcome cannot be read back to the queue with its lease, and the redelivery records the traffic that moved', async () => {
     const { env, deps, items } = setup(3);
-    env.traffic.failNext('s0', { errorName: 'TimeoutError', apply: true });
-    const blind = instrument(env.traffic, 'traffic', {
-      methods: ['currentAll'],
-      fault: () => ({ mode: 'throw', error: new TransientAwsError('ListResourceRecordSets') }),
-    });
+    const blind = landedButUnreadable(env);
     const first = await runZoneShift({ ...deps, traffic: blind }, items);
     expect(first.map((o) => [o.outcome, o.reason])).toEqual(items.map(() => ['deferred', 'outcome-unknown']));
     expect(env.notifier.published).toEqual([]);
@@ -357,11 +325,7 @@ describe('runZoneShift under unknown outcomes, time limits, pauses and duplicate
 
   it('records a move an earlier attempt made even when the redelivery would now hold (the primary recovered)', async () => {
     const { env, deps, items } = setup(1);
-    env.traffic.failNext('s0', { errorName: 'TimeoutError', apply: true });
-    const blind = instrument(env.traffic, 'traffic', {
-      methods: ['currentAll'],
-      fault: () => ({ mode: 'throw', error: new TransientAwsError('ListResourceRecordSets') }),
-    });
+    const blind = landedButUnreadable(env);
     expect((await runZoneShift({ ...deps, traffic: blind }, items))[0]).toMatchObject({
       outcome: 'deferred',
     });
@@ -414,17 +378,7 @@ describe('runZoneShift under unknown outcomes, time limits, pauses and duplicate
     for (let i = 0; i < 200; i++) env.traffic.failNext('s0', { errorName: 'Throttling', apply: false });
     const state = instrument(env.state, 'state', { methods: ['commit'] });
     const t0 = env.clock.now();
-    const out = await runZoneShift(
-      {
-        ...env,
-        state,
-        invocationId: 'shifter-1',
-        sleep: env.clock.sleep,
-        random: () => 0.5,
-        retry: { budgetMs: 20_000 },
-      },
-      items,
-    );
+    const out = await runZoneShift({ ...zoneShifterDeps(env), state, retry: { budgetMs: 20_000 } }, items);
     expect(out.map((o) => [o.serviceId, o.outcome])).toEqual([
       ['s0', 'deferred'],
       ['s1', 'failed-over'],
@@ -585,12 +539,7 @@ describe('runZoneShift with a change whose target was already promoted', () => {
     env.lag.put('s0', 'b', 40, env.clock.now());
     env.lag.put('s0', 'c', 0, env.clock.now());
     env.clock.advance(1_500);
-    const deps: ZoneShiftDeps = {
-      ...env,
-      invocationId: 'shifter-1',
-      sleep: env.clock.sleep,
-      random: () => 0.5,
-    };
+    const deps = zoneShifterDeps(env);
     const [out] = await runZoneShift(deps, [{ id: 'm-s0', shift }]);
 
     expect(out).toMatchObject({ outcome: 'failed-over', to: 'b' });

@@ -4,6 +4,7 @@ import { makeZoneShiftHandler } from '../../lambdas/handlers/zone-shift.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { MemoryShiftQueue } from '../../lambdas/testing/shift-queue.ts';
+import { leaseAndQueue } from '../support/queued-shifts.ts';
 
 function setup() {
   const config = testConfig([route53Service({ id: 's0', index: 0 }), route53Service({ id: 's1', index: 1 })]);
@@ -11,33 +12,9 @@ function setup() {
   const queue = new MemoryShiftQueue();
   for (const service of config.services) {
     env.lag.put(service.id, 'b', 1, env.clock.now() - 2_000);
-    const alarmName = env.alarms.setNode(service.id, 'a', 'ALARM');
-    const now = env.clock.now();
-    const holder = `req-${service.id}`;
-    void env.state.acquireLease({
-      serviceId: service.id,
-      expectedEpoch: 0,
-      seedPrimary: 'a',
-      lease: { holder, operation: 'auto-failover', acquiredAt: now, expiresAt: now + 120_000 },
-      now,
-    });
-    void queue.enqueue({
-      serviceId: service.id,
-      from: 'a',
-      to: 'b',
-      expectedEpoch: 0,
-      holder,
-      transition: {
-        alarmName,
-        state: 'ALARM',
-        previousState: 'OK',
-        timestamp: now,
-        eventId: `e-${service.id}`,
-      },
-      lagSeconds: 1,
-      queuedAt: now,
-      reason: 'Throttling',
-    });
+    void queue.enqueue(
+      leaseAndQueue(env, service.id, { reason: 'Throttling', eventId: `e-${service.id}`, alarmAgeMs: 0 }),
+    );
   }
   const handler = makeZoneShiftHandler({ ...env, sleep: env.clock.sleep, retry: { budgetMs: 2_000 } });
   return { env, queue, handler };

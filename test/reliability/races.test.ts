@@ -15,10 +15,10 @@ import type { FailoverOutcome } from '../../lambdas/app/auto-failover.ts';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { makeHandler } from '../../lambdas/handlers/failover.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
+import { CallLog } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { alarmEvent } from '../support/alarm-events.ts';
+import { instrumentedFailoverPorts, ordersConfig } from '../support/orders-world.ts';
 import {
   type SynthesizedWorkflow,
   synthesizeWorkflow,
@@ -30,13 +30,7 @@ import { jitter } from './support/random.ts';
 import { recordFigures } from './support/results.ts';
 
 const SVC = 'orders';
-const config: FailoverConfig = testConfig([
-  route53Service({
-    id: SVC,
-    nodes: ['a', 'b', 'c'],
-    policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
-  }),
-]);
+const config: FailoverConfig = ordersConfig();
 
 const SEEDS = Array.from({ length: 20 }, (_, i) => 1_000 + i);
 const figures = { duplicates: 0, raceRuns: 0, autoWon: 0, operatorWon: 0, staleHolder: 0, violations: 0 };
@@ -47,13 +41,7 @@ function world(seed: number) {
   env.lag.put(SVC, 'c', 4, env.clock.now() - 1_000);
   const log = new CallLog(env.clock);
   const hooks = { log, sleep: env.clock.sleep, latencyMs: jitter(seed) };
-  const ports = {
-    alarms: instrument(env.alarms, 'alarms', hooks),
-    lag: instrument(env.lag, 'lag', hooks),
-    state: instrument(env.state, 'state', hooks),
-    traffic: instrument(env.traffic, 'traffic', hooks),
-    notifier: instrument(env.notifier, 'notifier', hooks),
-  };
+  const ports = instrumentedFailoverPorts(env, hooks);
   return { env, log, ports, handler: makeHandler({ ...env, ...ports }) };
 }
 

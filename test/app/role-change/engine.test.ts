@@ -4,57 +4,26 @@
  * needs-rejoin (invariant 9).
  */
 import { describe, expect, it } from 'vitest';
-import { type AutoFailoverDeps, runAutoFailover } from '../../../lambdas/app/auto-failover.ts';
-import { TransientAwsError } from '../../../lambdas/domain/errors.ts';
-import { tokenParts } from '../../../lambdas/domain/node-actions.ts';
-import type { AlarmTransition } from '../../../lambdas/domain/types.ts';
-import { route53Service, testConfig } from '../../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment, type MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
-import { MemoryNodeActions } from '../../../lambdas/testing/node-actions.ts';
+import { runAutoFailover } from '../../../lambdas/app/auto-failover.ts';
 import { MemoryShiftQueue } from '../../../lambdas/testing/shift-queue.ts';
+import {
+  actionCalls,
+  alarmFires,
+  ordersWithNodeActions,
+  throttledFirstAttempt,
+} from '../../support/orders-world.ts';
 
 function setup(options: { roles?: ('fence' | 'unfence' | 'promote' | 'demote')[] } = {}) {
-  const config = testConfig([
-    route53Service({
-      id: 'orders',
-      nodes: ['a', 'b', 'c'],
-      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
-    }),
-  ]);
-  const env = createMemoryEnvironment(config);
-  env.lag.put('orders', 'b', 2, env.clock.now() - 5_000);
-  env.lag.put('orders', 'c', 4, env.clock.now() - 5_000);
-  const actions = new MemoryNodeActions(config, {
-    clock: env.clock,
-    sleep: env.clock.sleep,
-    durationMs: 3_000,
-    ...(options.roles ? { roles: { orders: options.roles } } : {}),
-  });
-  const deps: AutoFailoverDeps = { ...env, actions, holderId: 'req-1' };
-  return { env, actions, deps };
+  return ordersWithNodeActions({ durationMs: 3_000, ...options });
 }
-
-function fire(env: MemoryEnvironment, node = 'a'): AlarmTransition {
-  const alarmName = env.alarms.setNode('orders', node, 'ALARM');
-  const timestamp = env.clock.now();
-  env.clock.advance(2_000);
-  return { alarmName, state: 'ALARM', previousState: 'OK', timestamp, eventId: 'evt-1' };
-}
-
-/** Each call as `role node epoch/attempt/sequence outcome` (the token taken apart). */
-const calls = (actions: MemoryNodeActions) =>
-  actions.calls.map((c) => {
-    const t = tokenParts(c.request.token);
-    return `${c.request.role} ${c.request.nodeId} ${t.epoch}/${t.attempt}/${t.sequence} ${c.outcome}`;
-  });
 
 describe('role-change engine with node actions', () => {
   it('fences, promotes, then shifts and commits: tokens of epoch 1, history with the actions, old primary needs-rejoin', async () => {
     const { env, actions, deps } = setup();
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
 
     expect(out).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'b', epoch: 1 });
-    expect(calls(actions)).toEqual(['fence a 1/1/1 succeeded', 'promote b 1/1/2 succeeded']);
+    expect(actionCalls(actions)).toEqual(['fence a 1/1/1 succeeded', 'promote b 1/1/2 succeeded']);
     expect(actions.writers('orders')).toEqual(['b']);
     expect(env.traffic.pointsAt('orders')).toBe('b');
     expect(env.state.snapshot('orders')).toMatchObject({ primary: 'b', epoch: 1, needsRejoin: ['a'] });
@@ -72,7 +41,7 @@ describe('role-change engine with node actions', () => {
   it('invariant 8: a failed promotion moves nothing; the next candidate is promoted and gets the traffic', async () => {
     const { env, actions, deps } = setup();
     actions.script('orders', 'b', 'promote', { status: 'failed', detail: 'pg_promote() returned false' });
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
 
     expect(out).toMatchObject({ outcome: 'failed-over', to: 'c', epoch: 1 });
     expect(env.traffic.appliedChanges).toEqual([{ serviceId: 'orders', from: 'a', to: 'c' }]);
@@ -88,13 +57,13 @@ describe('role-change engine with node actions', () => {
     const { env, actions, deps } = setup();
     actions.script('orders', 'b', 'promote', { status: 'failed' });
     actions.script('orders', 'c', 'promote', { status: 'failed' });
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
 
     expect(out).toMatchObject({ outcome: 'promote-failed', from: 'a', epoch: 0 });
     expect(env.traffic.appliedChanges).toEqual([]);
     expect(env.state.snapshot('orders')).toMatchObject({ primary: 'a', epoch: 0 });
     expect(env.state.snapshot('orders')?.lease).toBeUndefined();
-    expect(calls(actions)).toEqual([
+    expect(actionCalls(actions)).toEqual([
       'fence a 1/1/1 succeeded',
       'promote b 1/1/2 failed',
       // The second target is promoted under a renewed lease: the next attempt's tokens.
@@ -111,14 +80,14 @@ describe('role-change engine with node actions', () => {
   it('a promotion that times out is demoted with a higher token, so its late answer is refused', async () => {
     const { env, actions, deps } = setup();
     actions.script('orders', 'b', 'promote', { status: 'timed-out', landsLater: true });
-    const out = await runAutoFailover(deps, fire(env));
-    expect(out).toMatchObject({ outcome: 'failed-over', to: 'c' });
-    expect(calls(actions)).toEqual([
+    const out = await runAutoFailover(deps, alarmFires(env));
+    expect(actionCalls(actions)).toEqual([
       'fence a 1/1/1 succeeded',
       'promote b 1/1/2 timed-out',
       'demote b 1/1/12 succeeded',
       'promote c 1/2/2 succeeded',
     ]);
+    expect(out).toMatchObject({ outcome: 'failed-over', to: 'c' });
     const late = actions.deliverLate();
     expect(late.map((c) => c.outcome)).toEqual(['refused-token']);
     expect(actions.writers('orders')).toEqual(['c']);
@@ -128,7 +97,7 @@ describe('role-change engine with node actions', () => {
     const { env, actions, deps } = setup();
     actions.script('orders', 'b', 'promote', { status: 'timed-out' });
     actions.script('orders', 'b', 'demote', { status: 'failed' });
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'needs-attention', reason: 'promote-not-undone', to: 'b' });
     expect(env.traffic.appliedChanges).toEqual([]);
     expect(env.state.snapshot('orders')).toMatchObject({ paused: true, epoch: 0 });
@@ -139,7 +108,7 @@ describe('role-change engine with node actions', () => {
     const { env, actions, deps } = setup();
     actions.setUp('orders', 'a', false);
     const started = env.clock.now();
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'failed-over', to: 'b' });
     expect(env.clock.now() - started).toBeLessThanOrEqual(2_000 + 15_000 + 3_000);
     const [entry] = await env.state.history('orders', 1);
@@ -150,9 +119,9 @@ describe('role-change engine with node actions', () => {
   it('a shift conflict after the promotion demotes the target and unfences the old primary', async () => {
     const { env, actions, deps } = setup();
     env.traffic.set('orders', 'c');
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'conflict', reason: 'traffic-conflict' });
-    expect(calls(actions)).toEqual([
+    expect(actionCalls(actions)).toEqual([
       'fence a 1/1/1 succeeded',
       'promote b 1/1/2 succeeded',
       'demote b 1/1/12 succeeded',
@@ -165,7 +134,7 @@ describe('role-change engine with node actions', () => {
     const { env, actions, deps } = setup();
     const shiftQueue = new MemoryShiftQueue();
     env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
-    const out = await runAutoFailover({ ...deps, shiftQueue }, fire(env));
+    const out = await runAutoFailover({ ...deps, shiftQueue }, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'queued', to: 'b' });
     expect(out.detail).toMatch(/b already promoted/);
     expect(shiftQueue.enqueued[0]).toMatchObject({ to: 'b', promoted: { fenced: 'yes' } });
@@ -175,9 +144,7 @@ describe('role-change engine with node actions', () => {
 
   it('a retry after a failed shift continues with the leased target, even when another replica now looks better', async () => {
     const { env, actions, deps } = setup();
-    env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
-    const transition = fire(env);
-    await expect(runAutoFailover(deps, transition)).rejects.toBeInstanceOf(TransientAwsError);
+    const transition = await throttledFirstAttempt(env, deps);
     expect(env.state.snapshot('orders')?.lease).toMatchObject({ holder: 'req-1', target: 'b' });
 
     env.clock.advance(60_000);
@@ -191,30 +158,31 @@ describe('role-change engine with node actions', () => {
 
   it('a retry that now holds undoes the promotion its earlier attempt made without moving traffic', async () => {
     const { env, actions, deps } = setup();
-    env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
-    const transition = fire(env);
-    await expect(runAutoFailover(deps, transition)).rejects.toBeInstanceOf(TransientAwsError);
+    const transition = await throttledFirstAttempt(env, deps);
     env.clock.advance(60_000);
     env.alarms.setNode('orders', 'b', 'ALARM');
     env.alarms.setNode('orders', 'c', 'ALARM');
     const out = await runAutoFailover(deps, transition);
     expect(out).toMatchObject({ outcome: 'held', reason: 'no-healthy-candidate' });
-    expect(calls(actions).slice(-2)).toEqual(['demote b 1/2/12 succeeded', 'unfence a 1/2/11 succeeded']);
+    expect(actionCalls(actions).slice(-2)).toEqual([
+      'demote b 1/2/12 succeeded',
+      'unfence a 1/2/11 succeeded',
+    ]);
     expect(actions.writers('orders')).toEqual(['a']);
     expect(env.state.snapshot('orders')?.lease).toBeUndefined();
   });
 
   it('a service with a promote action only: no fence, fenced no, promote before the shift', async () => {
     const { env, actions, deps } = setup({ roles: ['promote'] });
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'failed-over', to: 'b' });
-    expect(calls(actions)).toEqual(['promote b 1/1/2 succeeded']);
+    expect(actionCalls(actions)).toEqual(['promote b 1/1/2 succeeded']);
     expect((await env.state.history('orders', 1))[0]?.fenced).toBe('no');
   });
 
   it('a service without actions keeps the traffic-only path and still marks the old primary needs-rejoin', async () => {
     const { env, actions, deps } = setup({ roles: [] });
-    const out = await runAutoFailover(deps, fire(env));
+    const out = await runAutoFailover(deps, alarmFires(env));
     expect(out).toMatchObject({ outcome: 'failed-over', to: 'b' });
     expect(actions.calls).toEqual([]);
     expect(env.state.snapshot('orders')?.needsRejoin).toEqual(['a']);

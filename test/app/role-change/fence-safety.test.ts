@@ -4,47 +4,23 @@
  * fence gate, the attempt-aware tokens and the finishing retry), and the rules around them.
  */
 import { describe, expect, it } from 'vitest';
-import { type AutoFailoverDeps, runAutoFailover } from '../../../lambdas/app/auto-failover.ts';
+import { runAutoFailover } from '../../../lambdas/app/auto-failover.ts';
 import { TransientAwsError } from '../../../lambdas/domain/errors.ts';
-import { tokenParts } from '../../../lambdas/domain/node-actions.ts';
 import type { TrafficPort } from '../../../lambdas/domain/ports.ts';
-import type { AlarmTransition } from '../../../lambdas/domain/types.ts';
-import { route53Service, testConfig } from '../../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment, type MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
-import { MemoryNodeActions } from '../../../lambdas/testing/node-actions.ts';
+import type { MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
+import type { MemoryNodeActions } from '../../../lambdas/testing/node-actions.ts';
+import {
+  actionCalls,
+  alarmFires,
+  ordersWithNodeActions,
+  publishReplicaLag,
+} from '../../support/orders-world.ts';
 
 function setup() {
-  const config = testConfig([
-    route53Service({
-      id: 'orders',
-      nodes: ['a', 'b', 'c'],
-      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
-    }),
-  ]);
-  const env = createMemoryEnvironment(config);
-  env.lag.put('orders', 'b', 4, env.clock.now() - 5_000);
-  env.lag.put('orders', 'c', 2, env.clock.now() - 5_000);
-  const actions = new MemoryNodeActions(config, {
-    clock: env.clock,
-    sleep: env.clock.sleep,
-    durationMs: 1_000,
-  });
-  const deps: AutoFailoverDeps = { ...env, actions, holderId: 'req-1' };
-  return { env, actions, deps };
+  return ordersWithNodeActions({ durationMs: 1_000, lag: { b: 4, c: 2 } });
 }
 
-function fire(env: MemoryEnvironment, eventId = 'evt-1'): AlarmTransition {
-  const alarmName = env.alarms.setNode('orders', 'a', 'ALARM');
-  const timestamp = env.clock.now();
-  env.clock.advance(2_000);
-  return { alarmName, state: 'ALARM', previousState: 'OK', timestamp, eventId };
-}
-
-const calls = (actions: MemoryNodeActions) =>
-  actions.calls.map((c) => {
-    const t = tokenParts(c.request.token);
-    return `${c.request.role} ${c.request.nodeId} ${t.epoch}/${t.attempt}/${t.sequence} ${c.outcome}`;
-  });
+const fire = (env: MemoryEnvironment, eventId = 'evt-1') => alarmFires(env, 'a', 'ALARM', eventId);
 
 /** A router whose shift applies and then never answers: the invocation dies after the shift. */
 function dyingAfterShift(traffic: TrafficPort): TrafficPort {
@@ -71,7 +47,7 @@ describe('fence gate (automatic failover)', () => {
     const out = await runAutoFailover(deps, fire(env));
 
     expect(out).toMatchObject({ outcome: 'held', reason: 'fence-failed', from: 'a', epoch: 0 });
-    expect(calls(actions)).toEqual(['fence a 1/1/1 failed']);
+    expect(actionCalls(actions)).toEqual(['fence a 1/1/1 failed']);
     expect(actions.writers('orders')).toEqual(['a']);
     expect(env.traffic.appliedChanges).toEqual([]);
     expect(env.state.snapshot('orders')).toMatchObject({ primary: 'a', epoch: 0 });
@@ -89,7 +65,7 @@ describe('fence gate (automatic failover)', () => {
     const out = await runAutoFailover(deps, fire(env));
 
     expect(out).toMatchObject({ outcome: 'held', reason: 'fence-hung' });
-    expect(calls(actions)).toEqual(['fence a 1/1/1 timed-out', 'unfence a 1/1/11 succeeded']);
+    expect(actionCalls(actions)).toEqual(['fence a 1/1/1 timed-out', 'unfence a 1/1/11 succeeded']);
     expect(actions.deliverLate().map((c) => c.outcome)).toEqual(['refused-token']);
     expect(actions.writers('orders')).toEqual(['a']);
     expect(env.notifier.ofKind('failover-failed')[0]?.detail).toMatchObject({ fenced: 'unknown' });
@@ -135,7 +111,7 @@ describe('fence gate (automatic failover)', () => {
     expect(env.state.snapshot('orders')?.lease).toMatchObject({ holder: 'req-1', target: 'c' });
     const out = await runAutoFailover({ ...deps, actions: throttled }, transition);
     expect(out).toMatchObject({ outcome: 'failed-over', to: 'c', epoch: 1 });
-    expect(calls(actions)).toEqual(['fence a 1/2/1 succeeded', 'promote c 1/2/2 succeeded']);
+    expect(actionCalls(actions)).toEqual(['fence a 1/2/1 succeeded', 'promote c 1/2/2 succeeded']);
   });
 });
 
@@ -149,11 +125,10 @@ describe('attempts of one epoch (attempt-aware tokens)', () => {
 
     // The next event of the same epoch (another invocation, another holder).
     env.clock.advance(60_000);
-    env.lag.put('orders', 'b', 4, env.clock.now() - 5_000);
-    env.lag.put('orders', 'c', 2, env.clock.now() - 5_000);
+    publishReplicaLag(env, { b: 4, c: 2 });
     const out = await runAutoFailover({ ...deps, holderId: 'req-2' }, fire(env, 'evt-2'));
     expect(out).toMatchObject({ outcome: 'failed-over', to: 'c', epoch: 1 });
-    expect(calls(actions)).toEqual([
+    expect(actionCalls(actions)).toEqual([
       'fence a 1/1/1 succeeded',
       'promote c 1/1/2 failed',
       'promote b 1/2/2 failed',
@@ -187,7 +162,7 @@ describe('a retry that finds its shift unrecorded (the invocation died after the
     // a's alarm is OK already (its OK event came before the mark): it rejoins at once.
     expect(rejoin).toMatchObject({ operation: 'rejoin', from: 'a', epoch: 1 });
     expect(env.state.snapshot('orders')?.needsRejoin).toBeUndefined();
-    expect(calls(actions)).toEqual([
+    expect(actionCalls(actions)).toEqual([
       'fence a 1/1/1 succeeded',
       'promote c 1/1/2 succeeded',
       'fence a 1/2/1 succeeded',
