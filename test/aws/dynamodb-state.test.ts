@@ -83,24 +83,33 @@ const cancelled = (...codes: string[]) =>
     ),
   });
 
+/** ExpressionAttributeNames naming each attribute `#<attribute>`. */
+const names = (...attributes: string[]) => Object.fromEntries(attributes.map((a) => [`#${a}`, a]));
+const LEASE_NAMES = names('lease', 'leaseSequence', 'expiresAt', 'holder', 'attempt');
+
+/** A GetItem answer holding the state item of orders-db. */
+const stateItem = (fields: Record<string, unknown>) => ({
+  Item: { pk: 'service#orders-db', sk: 'state', ...fields },
+});
+
+/** `call` turns each of `kinds`, thrown by the command `rejectWith` stubs, into TransientAwsError. */
+function mapsToTransient(
+  rejectWith: (error: Error) => unknown,
+  kinds: AwsErrorKind[],
+  call: () => Promise<unknown>,
+) {
+  it.each(kinds)('maps %s to TransientAwsError', async (kind) => {
+    rejectWith(awsErrors[kind]());
+    await expect(call()).rejects.toBeInstanceOf(TransientAwsError);
+  });
+}
+
 beforeEach(() => ddb.reset());
 
 describe('DynamoDbState.get', () => {
   it('reads the state item strongly consistently and maps it', async () => {
-    ddb.on(GetCommand).resolves({
-      Item: {
-        pk: 'service#orders-db',
-        sk: 'state',
-        serviceId: 'orders-db',
-        primary: 'db-b',
-        epoch: 4,
-        paused: false,
-        lease,
-        lastChangeAt: T0 + 5_000,
-        lastChange: entry,
-      },
-    });
-    expect(await state().get('orders-db')).toEqual({
+    // The item holds the record's fields next to its keys; get answers the record alone.
+    const stored = {
       serviceId: 'orders-db',
       primary: 'db-b',
       epoch: 4,
@@ -108,7 +117,9 @@ describe('DynamoDbState.get', () => {
       lease,
       lastChangeAt: T0 + 5_000,
       lastChange: entry,
-    });
+    };
+    ddb.on(GetCommand).resolves(stateItem(stored));
+    expect(await state().get('orders-db')).toEqual(stored);
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
       Key: { pk: 'service#orders-db', sk: 'state' },
@@ -128,12 +139,7 @@ describe('DynamoDbState.get', () => {
 });
 
 describe('DynamoDbState.acquireLease', () => {
-  const seedNames = {
-    '#serviceId': 'serviceId',
-    '#primary': 'primary',
-    '#epoch': 'epoch',
-    '#paused': 'paused',
-  };
+  const seedNames = names('serviceId', 'primary', 'epoch', 'paused');
   const values = (expected: number) => ({
     ':serviceId': 'orders-db',
     ':seedPrimary': 'db-a',
@@ -161,14 +167,7 @@ describe('DynamoDbState.acquireLease', () => {
       Key: { pk: 'service#orders-db', sk: 'state' },
       UpdateExpression: update,
       ConditionExpression: live,
-      ExpressionAttributeNames: {
-        ...seedNames,
-        '#lease': 'lease',
-        '#leaseSequence': 'leaseSequence',
-        '#expiresAt': 'expiresAt',
-        '#holder': 'holder',
-        '#attempt': 'attempt',
-      },
+      ExpressionAttributeNames: { ...seedNames, ...LEASE_NAMES },
       ExpressionAttributeValues: values(3),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       ReturnValues: 'UPDATED_NEW',
@@ -190,15 +189,7 @@ describe('DynamoDbState.acquireLease', () => {
     expect(input?.ConditionExpression).toBe(
       `attribute_not_exists(#pk) OR (attribute_not_exists(#epoch) AND ${free}) OR ${live}`,
     );
-    expect(input?.ExpressionAttributeNames).toEqual({
-      '#pk': 'pk',
-      ...seedNames,
-      '#lease': 'lease',
-      '#leaseSequence': 'leaseSequence',
-      '#expiresAt': 'expiresAt',
-      '#holder': 'holder',
-      '#attempt': 'attempt',
-    });
+    expect(input?.ExpressionAttributeNames).toEqual({ '#pk': 'pk', ...seedNames, ...LEASE_NAMES });
     expect(input?.ExpressionAttributeValues).toEqual(values(0));
   });
 
@@ -254,12 +245,10 @@ describe('DynamoDbState.acquireLease', () => {
     );
   });
 
-  it.each<AwsErrorKind>(['throttling', 'internalFailure500', 'requestTimeout'])(
-    'maps %s to TransientAwsError',
-    async (kind) => {
-      ddb.on(UpdateCommand).rejects(awsErrors[kind]());
-      await expect(state().acquireLease(acquire())).rejects.toBeInstanceOf(TransientAwsError);
-    },
+  mapsToTransient(
+    (e) => ddb.on(UpdateCommand).rejects(e),
+    ['throttling', 'internalFailure500', 'requestTimeout'],
+    () => state().acquireLease(acquire()),
   );
 
   it('maps DynamoDB throughput exceptions to TransientAwsError', async () => {
@@ -288,17 +277,17 @@ describe('DynamoDbState.commit', () => {
             'SET #primary = :primary, #epoch = :next, #lastChangeAt = :at, #lastChange = :history REMOVE #lease, #leaseSequence',
           ConditionExpression:
             '#epoch = :expected AND #lease.#holder = :holder AND attribute_not_exists(#lease.#attempt) AND (attribute_not_exists(#paused) OR #paused = :false)',
-          ExpressionAttributeNames: {
-            '#primary': 'primary',
-            '#epoch': 'epoch',
-            '#lastChangeAt': 'lastChangeAt',
-            '#lastChange': 'lastChange',
-            '#lease': 'lease',
-            '#leaseSequence': 'leaseSequence',
-            '#holder': 'holder',
-            '#attempt': 'attempt',
-            '#paused': 'paused',
-          },
+          ExpressionAttributeNames: names(
+            'primary',
+            'epoch',
+            'lastChangeAt',
+            'lastChange',
+            'lease',
+            'leaseSequence',
+            'holder',
+            'attempt',
+            'paused',
+          ),
           ExpressionAttributeValues: {
             ':primary': 'db-b',
             ':next': 4,
@@ -394,12 +383,10 @@ describe('DynamoDbState.commit', () => {
     await expect(state().commit(commitReq())).rejects.toBe(err);
   });
 
-  it.each<AwsErrorKind>(['throttling', 'serviceUnavailable503', 'econnreset'])(
-    'maps %s to TransientAwsError',
-    async (kind) => {
-      ddb.on(TransactWriteCommand).rejects(awsErrors[kind]());
-      await expect(state().commit(commitReq())).rejects.toBeInstanceOf(TransientAwsError);
-    },
+  mapsToTransient(
+    (e) => ddb.on(TransactWriteCommand).rejects(e),
+    ['throttling', 'serviceUnavailable503', 'econnreset'],
+    () => state().commit(commitReq()),
   );
 
   it('refuses a history entry for another epoch without writing', async () => {
@@ -483,14 +470,9 @@ describe('DynamoDbState.setPaused', () => {
   });
 
   it('reads an item only a pause wrote as paused with its record and no primary', async () => {
-    ddb.on(GetCommand).resolves({
-      Item: {
-        pk: 'service#orders-db',
-        sk: 'state',
-        paused: true,
-        pause: { by: 'alice@laptop', at: 1_000, reason: 'patching' },
-      },
-    });
+    ddb
+      .on(GetCommand)
+      .resolves(stateItem({ paused: true, pause: { by: 'alice@laptop', at: 1_000, reason: 'patching' } }));
     expect(await state().get('orders-db')).toEqual({
       serviceId: 'orders-db',
       epoch: 0,
@@ -548,16 +530,9 @@ describe('DynamoDbState needs-rejoin', () => {
   });
 
   it('reads the list back with the state', async () => {
-    ddb.on(GetCommand).resolves({
-      Item: {
-        pk: 'service#orders-db',
-        sk: 'state',
-        primary: 'db-b',
-        epoch: 4,
-        paused: false,
-        needsRejoin: ['db-a'],
-      },
-    });
+    ddb
+      .on(GetCommand)
+      .resolves(stateItem({ primary: 'db-b', epoch: 4, paused: false, needsRejoin: ['db-a'] }));
     expect(await state().get('orders-db')).toMatchObject({ needsRejoin: ['db-a'] });
   });
 
@@ -568,18 +543,15 @@ describe('DynamoDbState needs-rejoin', () => {
     to: 'db-a',
     reason: 'demoted',
   };
+  const rejoinDbA = () =>
+    state().markRejoined({ serviceId: 'orders-db', nodeId: 'db-a', expectedEpoch: 4, history: rejoinEntry });
 
   it('markRejoined removes the node by index, guarded by epoch and value, and writes a history item', async () => {
     ddb.on(GetCommand).resolves({
       Item: { primary: 'db-b', epoch: 4, paused: false, needsRejoin: ['db-c', 'db-a'] },
     });
     ddb.on(TransactWriteCommand).resolves({});
-    await state().markRejoined({
-      serviceId: 'orders-db',
-      nodeId: 'db-a',
-      expectedEpoch: 4,
-      history: rejoinEntry,
-    });
+    await rejoinDbA();
     const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
     expect(items[0]!.Update).toMatchObject({
       UpdateExpression: 'REMOVE #needsRejoin[1]',
@@ -593,14 +565,7 @@ describe('DynamoDbState needs-rejoin', () => {
     ddb
       .on(GetCommand)
       .resolves({ Item: { primary: 'db-b', epoch: 5, paused: false, needsRejoin: ['db-a'] } });
-    await expect(
-      state().markRejoined({
-        serviceId: 'orders-db',
-        nodeId: 'db-a',
-        expectedEpoch: 4,
-        history: rejoinEntry,
-      }),
-    ).rejects.toBeInstanceOf(RejoinConflictError);
+    await expect(rejoinDbA()).rejects.toBeInstanceOf(RejoinConflictError);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
@@ -609,14 +574,7 @@ describe('DynamoDbState needs-rejoin', () => {
       .on(GetCommand)
       .resolves({ Item: { primary: 'db-b', epoch: 4, paused: false, needsRejoin: ['db-a'] } });
     ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
-    await expect(
-      state().markRejoined({
-        serviceId: 'orders-db',
-        nodeId: 'db-a',
-        expectedEpoch: 4,
-        history: rejoinEntry,
-      }),
-    ).rejects.toBeInstanceOf(RejoinConflictError);
+    await expect(rejoinDbA()).rejects.toBeInstanceOf(RejoinConflictError);
   });
 
   it('noteOnce appends a note unless present: true the first time, false after', async () => {

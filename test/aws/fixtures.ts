@@ -8,20 +8,18 @@ import { type FailoverConfig, parseConfig, type ServiceConfig } from '../../lamb
 
 const meta = (httpStatusCode: number) => ({ httpStatusCode, requestId: 'req-1', attempts: 3 });
 
+/** An error the query/JSON protocol deserializer builds for a code with no modelled class. */
+const serviceError = (name: string, message: string, fault: 'client' | 'server', status: number) =>
+  Object.assign(new Error(message), { name, $fault: fault, $metadata: meta(status) });
+
+/** A failure of @smithy/node-http-handler, with the fields it sets. */
+const httpHandlerError = (message: string, fields: Record<string, unknown>) =>
+  Object.assign(new Error(`@smithy/node-http-handler - ${message}`), fields);
+
 export const awsErrors = {
   /** Query-protocol throttling (CloudWatch, SNS, ELBv2): no modelled class. */
-  throttling: () =>
-    Object.assign(new Error('Rate exceeded'), {
-      name: 'Throttling',
-      $fault: 'client',
-      $metadata: meta(400),
-    }),
-  throttlingException: () =>
-    Object.assign(new Error('Rate exceeded'), {
-      name: 'ThrottlingException',
-      $fault: 'client',
-      $metadata: meta(400),
-    }),
+  throttling: () => serviceError('Throttling', 'Rate exceeded', 'client', 400),
+  throttlingException: () => serviceError('ThrottlingException', 'Rate exceeded', 'client', 400),
   tooManyRequests429: () =>
     Object.assign(new Error('Too Many Requests'), { name: 'TooManyRequests', $metadata: meta(429) }),
   priorRequestNotComplete: () =>
@@ -30,38 +28,24 @@ export const awsErrors = {
       $metadata: meta(400),
     }),
   internalFailure500: () =>
-    Object.assign(new Error('We encountered an internal error. Please try again.'), {
-      name: 'InternalFailure',
-      $fault: 'server',
-      $metadata: meta(500),
-    }),
-  serviceUnavailable503: () =>
-    Object.assign(new Error('Service Unavailable'), {
-      name: 'ServiceUnavailable',
-      $fault: 'server',
-      $metadata: meta(503),
-    }),
+    serviceError('InternalFailure', 'We encountered an internal error. Please try again.', 'server', 500),
+  serviceUnavailable503: () => serviceError('ServiceUnavailable', 'Service Unavailable', 'server', 503),
   /** @smithy/node-http-handler, requestTimeout with throwOnRequestTimeout: the request was sent. */
   requestTimeout: () =>
-    Object.assign(
-      new Error(
-        '@smithy/node-http-handler - [ERROR] a request has exceeded the configured 10000 ms requestTimeout.',
-      ),
-      { name: 'TimeoutError', code: 'ETIMEDOUT', $metadata: { attempts: 3 } },
-    ),
+    httpHandlerError('[ERROR] a request has exceeded the configured 10000 ms requestTimeout.', {
+      name: 'TimeoutError',
+      code: 'ETIMEDOUT',
+      $metadata: { attempts: 3 },
+    }),
   socketTimeout: () =>
-    Object.assign(
-      new Error(
-        '@smithy/node-http-handler - the request socket timed out after 300000 ms of inactivity (service default socket timeout).',
-      ),
+    httpHandlerError(
+      'the request socket timed out after 300000 ms of inactivity (service default socket timeout).',
       { name: 'TimeoutError' },
     ),
   /** Connection timeout: no socket, nothing was sent. */
   connectTimeout: () =>
-    Object.assign(
-      new Error(
-        '@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 3000 ms.',
-      ),
+    httpHandlerError(
+      'the request socket did not establish a connection with the server within the configured timeout of 3000 ms.',
       { name: 'TimeoutError' },
     ),
   econnreset: () =>
@@ -73,11 +57,7 @@ export const awsErrors = {
       syscall: 'connect',
     }),
   accessDenied: () =>
-    Object.assign(new Error('User is not authorized to perform this action'), {
-      name: 'AccessDenied',
-      $fault: 'client',
-      $metadata: meta(403),
-    }),
+    serviceError('AccessDenied', 'User is not authorized to perform this action', 'client', 403),
 } as const;
 
 export type AwsErrorKind = keyof typeof awsErrors;
@@ -98,6 +78,21 @@ export const tgArn = (name: string) =>
 export const listenerArn = (lb: string) =>
   `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:listener/app/${lb}/0123456789abcdef/fedcba9876543210`;
 
+/** A service on `router` whose nodes carry `fields`, alarm health `<service>-<node>-health` and a lag metric. */
+function serviceOn(
+  id: string,
+  router: Record<string, unknown>,
+  fields: [node: string, fields: Record<string, unknown>][],
+): Record<string, unknown> {
+  const nodes = fields.map(([node, extra]) => ({
+    id: node,
+    ...extra,
+    health: alarm(id, node),
+    lag: lag(node),
+  }));
+  return { id, initialPrimary: nodes[0]?.id, router, nodes };
+}
+
 export function route53Service(
   id: string,
   opts: {
@@ -109,58 +104,40 @@ export function route53Service(
     addresses: Record<string, string>;
   },
 ): Record<string, unknown> {
-  const nodes = Object.entries(opts.addresses).map(([node, address]) => ({
-    id: node,
-    address,
-    health: alarm(id, node),
-    lag: lag(node),
-  }));
-  return {
-    id,
-    initialPrimary: nodes[0]?.id,
-    router: {
-      type: 'route53',
-      hostedZoneId: opts.zone ?? 'Z0123456789EXAMPLE',
-      zoneName: opts.zoneName ?? 'example.com',
-      recordName: opts.record ?? `${id}.example.com`,
-      recordType: opts.type ?? 'A',
-      ...(opts.ttl !== undefined ? { ttlSeconds: opts.ttl } : {}),
-    },
-    nodes,
+  const router = {
+    type: 'route53',
+    hostedZoneId: opts.zone ?? 'Z0123456789EXAMPLE',
+    zoneName: opts.zoneName ?? 'example.com',
+    recordName: opts.record ?? `${id}.example.com`,
+    recordType: opts.type ?? 'A',
+    ...(opts.ttl !== undefined ? { ttlSeconds: opts.ttl } : {}),
   };
+  return serviceOn(
+    id,
+    router,
+    Object.entries(opts.addresses).map(([node, address]) => [node, { address }]),
+  );
 }
 
 export function elbTargetService(
   id: string,
   targets: Record<string, { id: string; port?: number }>,
 ): Record<string, unknown> {
-  const nodes = Object.entries(targets).map(([node, target]) => ({
-    id: node,
-    target,
-    health: alarm(id, node),
-    lag: lag(node),
-  }));
-  return {
+  const router = { type: 'elbv2-target', targetGroupArn: tgArn(id) };
+  return serviceOn(
     id,
-    initialPrimary: nodes[0]?.id,
-    router: { type: 'elbv2-target', targetGroupArn: tgArn(id) },
-    nodes,
-  };
+    router,
+    Object.entries(targets).map(([node, target]) => [node, { target }]),
+  );
 }
 
 export function elbWeightedService(id: string, nodeIds: string[]): Record<string, unknown> {
-  const nodes = nodeIds.map((node) => ({
-    id: node,
-    targetGroupArn: tgArn(`${id}-${node}`),
-    health: alarm(id, node),
-    lag: lag(node),
-  }));
-  return {
+  const router = { type: 'elbv2-weighted', listenerArn: listenerArn(id) };
+  return serviceOn(
     id,
-    initialPrimary: nodeIds[0],
-    router: { type: 'elbv2-weighted', listenerArn: listenerArn(id) },
-    nodes,
-  };
+    router,
+    nodeIds.map((node) => [node, { targetGroupArn: tgArn(`${id}-${node}`) }]),
+  );
 }
 
 export function configOf(...services: Record<string, unknown>[]): FailoverConfig {

@@ -12,6 +12,7 @@ import { correlatedConfig } from '../../bench/correlated.ts';
 import { Route53Router } from '../../lambdas/aws/route53-router.ts';
 import { recordGroupKeys } from '../../lambdas/contract/route53-permissions.ts';
 import { TransientAwsError, UnknownServiceError } from '../../lambdas/domain/errors.ts';
+import type { TrafficChange } from '../../lambdas/domain/types.ts';
 import { ManualClock } from '../../lambdas/testing/clock.ts';
 import { SimulatedRoute53, seededRandom, withSdkRetries } from '../../lambdas/testing/route53-sim.ts';
 import { type AwsErrorKind, awsErrors, elbWeightedService, route53Service, servicesOf } from './fixtures.ts';
@@ -77,6 +78,9 @@ const page = (...sets: ReturnType<typeof rrs>[]) => ({
   IsTruncated: false,
   MaxItems: 300,
 });
+/** Every zone listing answers one page holding `sets`. */
+const zoneHolds = (...sets: ReturnType<typeof rrs>[]) =>
+  r53.on(ListResourceRecordSetsCommand).resolves(page(...sets));
 
 beforeEach(() => r53.reset());
 
@@ -201,15 +205,11 @@ describe('Route53Router.shift', () => {
       .rejectsOnce(mismatch('users-db.example.com.'))
       .resolvesOnce(changeInfo('C-orders'));
     // One page holds both records: users-db was moved by someone else, orders-db is still on db-a.
-    r53
-      .on(ListResourceRecordSetsCommand)
-      .resolves(
-        page(
-          rrs('orders-db.example.com.', 'A', 15, '10.0.1.10'),
-          rrs('other.example.com.', 'A', 30, '10.9.9.9'),
-          rrs('users-db.example.com.', 'A', 30, '10.1.9.9'),
-        ),
-      );
+    zoneHolds(
+      rrs('orders-db.example.com.', 'A', 15, '10.0.1.10'),
+      rrs('other.example.com.', 'A', 30, '10.9.9.9'),
+      rrs('users-db.example.com.', 'A', 30, '10.1.9.9'),
+    );
     const results = await router().shift([
       { serviceId: 'orders-db', from: 'db-a', to: 'db-b' },
       { serviceId: 'users-db', from: 'u-1', to: 'u-2' },
@@ -316,14 +316,10 @@ describe('Route53Router.shift', () => {
     [
       'every record still holds its old value (something else refused the batch)',
       () =>
-        r53
-          .on(ListResourceRecordSetsCommand)
-          .resolves(
-            page(
-              rrs('orders-db.example.com.', 'A', 15, '10.0.1.10'),
-              rrs('users-db.example.com.', 'A', 30, '10.1.1.10'),
-            ),
-          ),
+        zoneHolds(
+          rrs('orders-db.example.com.', 'A', 15, '10.0.1.10'),
+          rrs('users-db.example.com.', 'A', 30, '10.1.1.10'),
+        ),
       (results: readonly { status: string }[]) =>
         expect(results.map((r) => r.status)).toEqual(['shifted', 'conflict']),
     ],
@@ -469,22 +465,18 @@ describe('Route53Router.shift', () => {
 
   it('fails bad changes without calling Route 53 and without blocking the good ones', async () => {
     r53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('C2'));
-    const results = await router().shift([
-      { serviceId: 'nope', from: 'a', to: 'b' },
-      { serviceId: 'git', from: 'git-1', to: 'git-2' },
-      { serviceId: 'orders-db', from: 'db-a', to: 'db-x' },
-      { serviceId: 'users-db', from: 'u-1', to: 'u-1' },
-      { serviceId: 'search', from: 'green', to: 'blue' },
-      { serviceId: 'search', from: 'blue', to: 'green' },
-    ]);
-    expect(results.map((r) => [r.status, r.status === 'failed' ? r.errorName : undefined])).toEqual([
-      ['failed', 'UnknownServiceError'],
-      ['failed', 'UnknownServiceError'],
-      ['failed', 'InvalidInputError'],
-      ['failed', 'InvalidInputError'],
-      ['shifted', undefined],
-      ['failed', 'InvalidInputError'],
-    ]);
+    const cases: [TrafficChange, string, string | undefined][] = [
+      [{ serviceId: 'nope', from: 'a', to: 'b' }, 'failed', 'UnknownServiceError'],
+      [{ serviceId: 'git', from: 'git-1', to: 'git-2' }, 'failed', 'UnknownServiceError'],
+      [{ serviceId: 'orders-db', from: 'db-a', to: 'db-x' }, 'failed', 'InvalidInputError'],
+      [{ serviceId: 'users-db', from: 'u-1', to: 'u-1' }, 'failed', 'InvalidInputError'],
+      [{ serviceId: 'search', from: 'green', to: 'blue' }, 'shifted', undefined],
+      [{ serviceId: 'search', from: 'blue', to: 'green' }, 'failed', 'InvalidInputError'],
+    ];
+    const results = await router().shift(cases.map(([change]) => change));
+    expect(results.map((r) => [r.status, r.status === 'failed' ? r.errorName : undefined])).toEqual(
+      cases.map(([, status, errorName]) => [status, errorName]),
+    );
     expect(results.every((r) => r.status !== 'failed' || r.uncertain === false)).toBe(true);
     expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
   });

@@ -1,11 +1,4 @@
-import {
-  DeregisterTargetsCommand,
-  DescribeListenersCommand,
-  DescribeTargetHealthCommand,
-  ElasticLoadBalancingV2Client,
-  ModifyListenerCommand,
-  RegisterTargetsCommand,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import * as elbv2 from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
@@ -26,7 +19,7 @@ import {
 } from './fixtures.ts';
 
 const r53 = mockClient(Route53Client);
-const elb = mockClient(ElasticLoadBalancingV2Client);
+const elb = mockClient(elbv2.ElasticLoadBalancingV2Client);
 
 const config = configOf(
   route53Service('orders-db', { addresses: { 'db-a': '10.0.1.10', 'db-b': '10.0.2.10' } }),
@@ -38,7 +31,7 @@ const router = () =>
   new TrafficRouter({
     config,
     route53: new Route53Client({ region: 'us-east-1' }),
-    elb: new ElasticLoadBalancingV2Client({ region: 'us-east-1' }),
+    elb: new elbv2.ElasticLoadBalancingV2Client({ region: 'us-east-1' }),
   });
 
 beforeEach(() => {
@@ -51,7 +44,7 @@ describe('TrafficRouter', () => {
     r53.on(ChangeResourceRecordSetsCommand).resolves({
       ChangeInfo: { Id: '/change/C9', Status: 'PENDING', SubmittedAt: new Date(0) },
     });
-    elb.on(DescribeListenersCommand).resolves({
+    elb.on(elbv2.DescribeListenersCommand).resolves({
       Listeners: [
         {
           ListenerArn: listenerArn('git'),
@@ -69,13 +62,13 @@ describe('TrafficRouter', () => {
         },
       ],
     });
-    elb.on(ModifyListenerCommand).resolves({});
+    elb.on(elbv2.ModifyListenerCommand).resolves({});
     // The target move's compare read: exactly bk-1 registered.
-    elb.on(DescribeTargetHealthCommand).resolves({
+    elb.on(elbv2.DescribeTargetHealthCommand).resolves({
       TargetHealthDescriptions: [{ Target: { Id: 'i-0aaa' }, TargetHealth: { State: 'healthy' } }],
     });
-    elb.on(RegisterTargetsCommand).resolves({});
-    elb.on(DeregisterTargetsCommand).resolves({});
+    elb.on(elbv2.RegisterTargetsCommand).resolves({});
+    elb.on(elbv2.DeregisterTargetsCommand).resolves({});
 
     const results = await router().shift([
       { serviceId: 'git', from: 'git-1', to: 'git-2' },
@@ -98,7 +91,7 @@ describe('TrafficRouter', () => {
       { serviceId: 'users-db', status: 'shifted', changeId: '/change/C9' },
     ]);
     expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
-    expect(elb.commandCalls(ModifyListenerCommand)).toHaveLength(1);
+    expect(elb.commandCalls(elbv2.ModifyListenerCommand)).toHaveLength(1);
   });
 
   it('makes no call when there is nothing to shift', async () => {
@@ -114,7 +107,7 @@ describe('TrafficRouter', () => {
       IsTruncated: false,
       MaxItems: 1,
     });
-    elb.on(DescribeTargetHealthCommand).resolves({
+    elb.on(elbv2.DescribeTargetHealthCommand).resolves({
       TargetHealthDescriptions: [{ Target: { Id: 'i-0aaa' }, TargetHealth: { State: 'healthy' } }],
     });
     expect(await router().current('orders-db')).toBe('db-b');
@@ -126,7 +119,7 @@ describe('TrafficRouter', () => {
     r53
       .on(GetChangeCommand)
       .resolves({ ChangeInfo: { Id: '/change/C9', Status: 'INSYNC', SubmittedAt: new Date(0) } });
-    elb.on(DescribeTargetHealthCommand).resolves({
+    elb.on(elbv2.DescribeTargetHealthCommand).resolves({
       TargetHealthDescriptions: [{ Target: { Id: 'i-0bbb' }, TargetHealth: { State: 'healthy' } }],
     });
     expect(await router().changeStatus('/change/C9')).toBe('INSYNC');

@@ -13,42 +13,28 @@ import { makeHandler } from '../../lambdas/handlers/failover.ts';
 import { ManualClock } from '../../lambdas/testing/clock.ts';
 import { alarmEvent } from '../support/alarm-events.ts';
 import { type MotoScene, useMotoScene } from '../support/moto-scene.ts';
+import { motoAlarmName, motoDbService, motoLagMetric } from '../support/moto-services.ts';
+import { stalledTraffic } from '../support/stalled-traffic.ts';
 import { TestHooks, WorkflowRunner } from '../workflow/harness.ts';
 import { recordFigures } from './support/results.ts';
 
 const SVC = 'orders-db';
 const RECORD = 'db.race.example.com';
 const ADDRESS: Record<string, string> = { a: '10.0.1.10', b: '10.0.2.10', c: '10.0.3.10' };
-const alarmName = (node: string) => `race-${SVC}-${node}-health`;
-const lagMetric = (node: string) => ({
-  namespace: 'Race/Replication',
-  metricName: 'ReplicationLagSeconds',
-  dimensions: { Service: SVC, Node: node },
-  statistic: 'Maximum' as const,
-  periodSeconds: 1,
-});
+const LAG = { periodSeconds: 1, statistic: 'Maximum' } as const;
+const alarmName = (node: string) => motoAlarmName('race', SVC, node);
+const lagMetric = (node: string) => motoLagMetric('race', SVC, node, LAG);
 
 const config: FailoverConfigInput = {
   services: [
-    {
+    motoDbService({
+      label: 'race',
       id: SVC,
-      initialPrimary: 'a',
-      router: {
-        type: 'route53',
-        hostedZoneId: 'Z0000RACEPLACEHOLDER',
-        zoneName: 'race.example.com',
-        recordName: RECORD,
-        recordType: 'A',
-        ttlSeconds: 15,
-      },
-      nodes: ['a', 'b', 'c'].map((id) => ({
-        id,
-        address: ADDRESS[id],
-        health: { type: 'alarm' as const, alarmName: alarmName(id) },
-        lag: lagMetric(id),
-      })),
-      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
-    },
+      record: RECORD,
+      addresses: ADDRESS,
+      lag: LAG,
+      rest: { policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 } },
+    }),
   ],
 };
 
@@ -158,28 +144,13 @@ describe('races over moto_server', () => {
   it('an invocation that stalls holding the lease: the lease expires, the next event fails over, the stale holder is fenced by DynamoDB', async () => {
     const s = await scene();
     const ports = s.ports();
-    let thaw: () => void = () => {};
-    const frozen = new Promise<void>((r) => {
-      thaw = r;
-    });
-    let froze = false;
+    const stall = stalledTraffic(ports.traffic);
     // A short lease so the test waits seconds, not minutes.
     const leaseSeconds = 2;
-    const stalled = makeHandler({
-      ...ports,
-      leaseSeconds,
-      traffic: {
-        shift: async (changes) => {
-          froze = true;
-          await frozen;
-          return ports.traffic.shift(changes);
-        },
-        current: (id) => ports.traffic.current(id),
-      },
-    });
+    const stalled = makeHandler({ ...ports, leaseSeconds, traffic: stall.traffic });
     const healthy = makeHandler({ ...s.ports(), leaseSeconds });
     const a = stalled(event(), { awsRequestId: 'req-stalled' });
-    while (!froze) await new Promise((r) => setTimeout(r, 10));
+    while (!stall.frozen()) await new Promise((r) => setTimeout(r, 10));
 
     const during = await healthy(event(), { awsRequestId: 'req-during' });
     expect(during).toMatchObject({ outcome: 'held', reason: 'operation-in-progress' });
@@ -188,7 +159,7 @@ describe('races over moto_server', () => {
     const next = await healthy(event(), { awsRequestId: 'req-next' });
     expect(next).toMatchObject({ outcome: 'failed-over', to: 'b', epoch: 1 });
 
-    thaw();
+    stall.thaw();
     const late = await a;
     figures.stale++;
     expect(late).toMatchObject({ outcome: 'conflict', reason: 'superseded' });

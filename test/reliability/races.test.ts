@@ -19,6 +19,7 @@ import { CallLog } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { alarmEvent } from '../support/alarm-events.ts';
 import { instrumentedFailoverPorts, ordersConfig } from '../support/orders-world.ts';
+import { stalledTraffic } from '../support/stalled-traffic.ts';
 import {
   type SynthesizedWorkflow,
   synthesizeWorkflow,
@@ -171,27 +172,12 @@ describe('races (in memory, seeded interleavings)', () => {
       const { env, ports } = world(seed);
       const before = await baseline(env, SVC);
       // Invocation A freezes inside its traffic shift (a Lambda that died or hung mid-call).
-      let thaw: () => void = () => {};
-      const frozen = new Promise<void>((resolve) => {
-        thaw = resolve;
-      });
-      let froze = false;
-      const stalled = makeHandler({
-        ...env,
-        ...ports,
-        traffic: {
-          shift: async (changes) => {
-            froze = true;
-            await frozen;
-            return ports.traffic.shift(changes);
-          },
-          current: (id) => ports.traffic.current(id),
-        },
-      });
+      const stall = stalledTraffic(ports.traffic);
+      const stalled = makeHandler({ ...env, ...ports, traffic: stall.traffic });
       const healthy = makeHandler({ ...env, ...ports });
       const event = primaryDown(env);
       const a = stalled(event, { awsRequestId: 'req-a' });
-      while (!froze) await env.clock.sleep(1);
+      while (!stall.frozen()) await env.clock.sleep(1);
       expect(env.state.snapshot(SVC)?.lease?.holder).toBe('req-a');
 
       // A duplicate 40 s later finds the lease live: it holds (and, the lease being old enough to
@@ -207,7 +193,7 @@ describe('races (in memory, seeded interleavings)', () => {
       expect(next).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'b', epoch: 1 });
 
       // A wakes up: its compare-and-swap finds traffic already on b, its commit is fenced out.
-      thaw();
+      stall.thaw();
       const late: FailoverOutcome = await a;
       figures.staleHolder++;
       expect(late).toMatchObject({ outcome: 'conflict', reason: 'superseded' });

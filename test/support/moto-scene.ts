@@ -262,7 +262,7 @@ export async function setAlarm(
 
 export async function putLag(
   clients: SceneClients,
-  metric: LagMetric,
+  metric: Pick<LagMetric, 'namespace' | 'metricName' | 'dimensions'>,
   lagSeconds: number,
   at: number,
 ): Promise<void> {
@@ -477,7 +477,11 @@ export interface SceneSpec {
   /** Health alarms by name, created in this state. */
   readonly alarms?: Readonly<Record<string, AlarmState>>;
   /** Lag datapoints, published before the scene is returned. */
-  readonly lag?: readonly { readonly metric: LagMetric; readonly seconds: number; readonly at: number }[];
+  readonly lag?: readonly {
+    readonly metric: Parameters<typeof putLag>[1];
+    readonly seconds: number;
+    readonly at: number;
+  }[];
 }
 
 export interface ScenePortsOptions {

@@ -25,7 +25,7 @@ import {
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
-import type { FailoverConfigInput, LagMetric } from '../../lambdas/domain/config.ts';
+import type { FailoverConfigInput } from '../../lambdas/domain/config.ts';
 import { type FailoverHandler, makeHandler } from '../../lambdas/handlers/failover.ts';
 import { alarmEvent } from '../support/alarm-events.ts';
 import {
@@ -35,6 +35,7 @@ import {
   type ProductionPorts,
   useMotoScene,
 } from '../support/moto-scene.ts';
+import { motoAlarmName, motoDbService, motoLagMetric } from '../support/moto-services.ts';
 
 const TOPIC = 'failover-events';
 
@@ -42,13 +43,8 @@ const TOPIC = 'failover-events';
 // Configurations, as an operator writes them
 // ---------------------------------------------------------------------------------------------
 
-const lagOf = (service: string, node: string) => ({
-  namespace: 'Wire/Replication',
-  metricName: 'ReplicationLagSeconds',
-  dimensions: { Service: service, Node: node },
-  periodSeconds: 10,
-});
-const alarmOf = (service: string, node: string) => `wire-${service}-${node}-health`;
+const lagOf = (service: string, node: string) => motoLagMetric('wire', service, node, { periodSeconds: 10 });
+const alarmOf = (service: string, node: string) => motoAlarmName('wire', service, node);
 const POLICY = { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 };
 
 const DB = 'orders-db';
@@ -58,25 +54,14 @@ const ADDRESS = { 'db-a': '10.0.1.10', 'db-b': '10.0.2.10' } as const;
 /** A Route 53-routed database pair. The zone id is a placeholder until moto's zone exists. */
 const route53Config: FailoverConfigInput = {
   services: [
-    {
+    motoDbService({
+      label: 'wire',
       id: DB,
-      initialPrimary: 'db-a',
-      router: {
-        type: 'route53',
-        hostedZoneId: 'Z0000WIREPLACEHOLDER',
-        zoneName: 'wire.example.com',
-        recordName: RECORD,
-        recordType: 'A',
-        ttlSeconds: 15,
-      },
-      nodes: (['db-a', 'db-b'] as const).map((id) => ({
-        id,
-        address: ADDRESS[id],
-        health: { type: 'alarm' as const, alarmName: alarmOf(DB, id) },
-        lag: lagOf(DB, id),
-      })),
-      policy: POLICY,
-    },
+      record: RECORD,
+      addresses: ADDRESS,
+      lag: { periodSeconds: 10 },
+      rest: { policy: POLICY },
+    }),
   ],
 };
 
@@ -104,10 +89,8 @@ interface SceneOptions {
   readonly record?: string;
 }
 
-const metric = (serviceId: string, node: string): LagMetric => ({
-  ...lagOf(serviceId, node),
-  statistic: 'Maximum',
-});
+const metric = (serviceId: string, node: string) =>
+  motoLagMetric('wire', serviceId, node, { periodSeconds: 10, statistic: 'Maximum' });
 
 async function scene(options: SceneOptions): Promise<Scene> {
   const service = options.config.services[0];
