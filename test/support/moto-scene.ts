@@ -231,7 +231,7 @@ function scopedAuthorization(service: string): string {
 export async function createAlarm(
   clients: SceneClients,
   alarmName: string,
-  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA',
+  state: AlarmState,
 ): Promise<void> {
   await clients.cloudWatch.send(
     new PutMetricAlarmCommand({
@@ -250,11 +250,7 @@ export async function createAlarm(
   if (state !== 'INSUFFICIENT_DATA') await setAlarm(clients, alarmName, state);
 }
 
-export async function setAlarm(
-  clients: SceneClients,
-  alarmName: string,
-  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA',
-): Promise<void> {
+export async function setAlarm(clients: SceneClients, alarmName: string, state: AlarmState): Promise<void> {
   await clients.cloudWatch.send(
     new SetAlarmStateCommand({ AlarmName: alarmName, StateValue: state, StateReason: 'wire test' }),
   );

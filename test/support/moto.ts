@@ -20,14 +20,14 @@ export const MOTO_REGION = 'us-east-1';
 /** moto's default account: ARNs it generates carry it. */
 export const MOTO_ACCOUNT = '123456789012';
 
+export const INSTALL_HINT =
+  'moto_server is required by this suite: install it with `pip install "moto[server]"` (Python 3.9+), make sure `moto_server` is on the PATH, or set MOTO_SERVER to its path';
+
 export const dummyCredentials = {
   accessKeyId: 'testing',
   secretAccessKey: 'testing',
   sessionToken: 'testing',
 } as const;
-
-export const INSTALL_HINT =
-  'moto_server is required by this suite: install it with `pip install "moto[server]"` (Python 3.9+), make sure `moto_server` is on the PATH, or set MOTO_SERVER to its path';
 
 /** What moto's `/moto-api/config` accepts; only the parts the suites use. */
 export interface MotoConfig {
@@ -263,5 +263,30 @@ function installExitHook(): void {
     for (const child of running) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
+  });
+}
+
+export interface MotoWithClient<C> {
+  readonly moto: MotoServer;
+  /** Built from `moto.clientConfig`; destroyed before the server stops. */
+  readonly client: C;
+  stop(): Promise<void>;
+}
+
+/** One moto_server and one SDK client on it for the enclosing suite (see useSuiteFixture). */
+export function useMotoWithClient<C extends { destroy(): void }>(
+  makeClient: (config: MotoServer['clientConfig']) => C,
+): SuiteFixture<MotoWithClient<C>> {
+  return useSuiteFixture('moto_server', async () => {
+    const moto = await startMoto();
+    const client = makeClient(moto.clientConfig);
+    return {
+      moto,
+      client,
+      stop: async () => {
+        client.destroy();
+        await moto.stop();
+      },
+    };
   });
 }

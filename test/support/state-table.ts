@@ -4,19 +4,19 @@
  */
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
+/** The stack's keys: partition key `pk`, sort key `sk`, both strings. */
+const KEYS = [
+  ['pk', 'HASH'],
+  ['sk', 'RANGE'],
+] as const;
+
 export async function createStateTable(dynamoDb: DynamoDBClient, tableName: string): Promise<void> {
   await dynamoDb.send(
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
+      AttributeDefinitions: KEYS.map(([AttributeName]) => ({ AttributeName, AttributeType: 'S' })),
+      KeySchema: KEYS.map(([AttributeName, KeyType]) => ({ AttributeName, KeyType })),
     }),
   );
 }

@@ -111,6 +111,10 @@ async function scene(options: SceneOptions): Promise<Scene> {
   return { ports, handler: makeHandler(ports), inbox: world.inbox, world };
 }
 
+/** The Route 53 pair with db-a's alarm in ALARM, db-b OK and `lagB` s behind, the record on `record`. */
+const dbAIsDown = (lagB: number, record: string = ADDRESS['db-a']) =>
+  scene({ config: route53Config, alarms: { 'db-a': 'ALARM', 'db-b': 'OK' }, lag: { 'db-b': lagB }, record });
+
 function decisionLogs(ports: ProductionPorts) {
   return ports.logs.filter((l) => l.message === 'failover decision');
 }
@@ -125,12 +129,7 @@ const primaryDown = (service: string, node: string) =>
 
 describe('automatic failover over Route 53 (moto_server)', () => {
   it('moves the record to the healthy replica, records epoch 1 and history, announces it; a replay changes nothing', async () => {
-    const s = await scene({
-      config: route53Config,
-      alarms: { 'db-a': 'ALARM', 'db-b': 'OK' },
-      lag: { 'db-b': 2 },
-      record: ADDRESS['db-a'],
-    });
+    const s = await dbAIsDown(2);
     const event = primaryDown(DB, 'db-a');
 
     const out = await s.handler(event, { awsRequestId: 'req-1' });
@@ -192,12 +191,7 @@ describe('automatic failover over Route 53 (moto_server)', () => {
   });
 
   it('holds when the replica lags beyond the budget: record, state and history untouched, on-call told why', async () => {
-    const s = await scene({
-      config: route53Config,
-      alarms: { 'db-a': 'ALARM', 'db-b': 'OK' },
-      lag: { 'db-b': 45 },
-      record: ADDRESS['db-a'],
-    });
+    const s = await dbAIsDown(45);
 
     const out = await s.handler(primaryDown(DB, 'db-a'), { awsRequestId: 'req-lag' });
 
@@ -219,12 +213,7 @@ describe('automatic failover over Route 53 (moto_server)', () => {
   it('refuses to overwrite a record someone else pointed elsewhere: conflict, nothing changed, lease released', async () => {
     // The record points at an address that is no node's, and that moto has never seen under this
     // name for db-a: the swap's DELETE of db-a's address is refused, as Route 53 would.
-    const s = await scene({
-      config: route53Config,
-      alarms: { 'db-a': 'ALARM', 'db-b': 'OK' },
-      lag: { 'db-b': 1 },
-      record: '10.9.9.9',
-    });
+    const s = await dbAIsDown(1, '10.9.9.9');
 
     const out = await s.handler(primaryDown(DB, 'db-a'), { awsRequestId: 'req-conflict' });
 
@@ -393,12 +382,7 @@ describe('automatic failover over ELBv2 (moto_server)', () => {
 
 describe('duplicate events against DynamoDB conditional writes (moto_server)', () => {
   it('20 concurrent deliveries of one alarm event make exactly one role change', async () => {
-    const s = await scene({
-      config: route53Config,
-      alarms: { 'db-a': 'ALARM', 'db-b': 'OK' },
-      lag: { 'db-b': 1 },
-      record: ADDRESS['db-a'],
-    });
+    const s = await dbAIsDown(1);
     const event = primaryDown(DB, 'db-a');
 
     // Each delivery is its own invocation (own request id, so its own lease holder).

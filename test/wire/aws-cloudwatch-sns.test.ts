@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchAlarms } from '../../lambdas/aws/cloudwatch-alarms.ts';
 import { CloudWatchLag } from '../../lambdas/aws/cloudwatch-lag.ts';
 import { SnsNotifier } from '../../lambdas/aws/sns-notifier.ts';
-import { dummyCredentials, type MotoServer, startMoto } from '../support/moto.ts';
+import { type MotoServer, startMoto } from '../support/moto.ts';
 
 let moto: MotoServer;
 let cw: CloudWatchClient;
@@ -23,9 +23,8 @@ let sns: SNSClient;
 
 beforeAll(async () => {
   moto = await startMoto();
-  const common = { region: 'us-east-1', endpoint: moto.endpoint, credentials: dummyCredentials };
-  cw = new CloudWatchClient(common);
-  sns = new SNSClient(common);
+  cw = new CloudWatchClient(moto.clientConfig);
+  sns = new SNSClient(moto.clientConfig);
 });
 afterAll(async () => {
   cw?.destroy();

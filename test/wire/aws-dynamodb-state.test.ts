@@ -3,32 +3,19 @@
  * evaluated by a real DynamoDB emulation, not just compared as strings.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbState } from '../../lambdas/aws/dynamodb-state.ts';
 import { LeaseConflictError, LeaseLostError } from '../../lambdas/domain/errors.ts';
 import type { HistoryEntry, Lease } from '../../lambdas/domain/types.ts';
-import { dummyCredentials, type MotoServer, startMoto } from '../support/moto.ts';
+import { useMotoWithClient } from '../support/moto.ts';
 import { createStateTable } from '../support/state-table.ts';
 
-let moto: MotoServer;
-let client: DynamoDBClient;
+const wire = useMotoWithClient((config) => new DynamoDBClient(config));
 let tableSeq = 0;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: dummyCredentials,
-  });
-});
-afterAll(async () => {
-  client?.destroy();
-  await moto?.stop();
-});
 
 async function freshState(): Promise<DynamoDbState> {
   const tableName = `state-${++tableSeq}`;
+  const { client } = wire.current;
   await createStateTable(client, tableName);
   return new DynamoDbState({ tableName, client });
 }
@@ -51,23 +38,48 @@ const entry = (epoch: number, from: string, to: string): HistoryEntry => ({
   actor: 'wire-test',
 });
 
+interface TakeOptions {
+  /** The epoch the lease expects. @default 0 */
+  readonly epoch?: number;
+  /** @default T0 */
+  readonly now?: number;
+  /** When the lease says it was taken. @default T0 */
+  readonly acquiredAt?: number;
+  /** @default 'a' */
+  readonly seedPrimary?: string;
+}
+
+/** `holder` takes the lease on svc. */
+const takeLease = (s: DynamoDbState, holder: string, options: TakeOptions = {}) =>
+  s.acquireLease({
+    serviceId: 'svc',
+    expectedEpoch: options.epoch ?? 0,
+    seedPrimary: options.seedPrimary ?? 'a',
+    lease: lease(holder, options.acquiredAt ?? T0),
+    now: options.now ?? T0,
+  });
+
+/** `holder` commits `history` (its `to` the new primary) at epoch `history.epoch - 1`. */
+const commitAs = (s: DynamoDbState, holder: string, at: number, history: HistoryEntry) =>
+  s.commit({
+    serviceId: 'svc',
+    expectedEpoch: history.epoch - 1,
+    holder,
+    newPrimary: history.to,
+    at,
+    history,
+  });
+
 describe('DynamoDbState on moto_server', () => {
   it('counts every lease written at an epoch (renewals and takeovers too), across releases; the commit resets the count', async () => {
     const s = await freshState();
     const take = (holder: string, expectedEpoch: number, now: number) =>
-      s.acquireLease({ serviceId: 'svc', expectedEpoch, seedPrimary: 'a', lease: lease(holder, now), now });
+      takeLease(s, holder, { epoch: expectedEpoch, now, acquiredAt: now });
     expect(await take('h1', 0, T0)).toEqual({ sequence: 1 });
     expect(await take('h1', 0, T0 + 1)).toEqual({ sequence: 2 });
     await s.releaseLease('svc', 'h1');
     expect(await take('h2', 0, T0 + 2)).toEqual({ sequence: 3 });
-    await s.commit({
-      serviceId: 'svc',
-      expectedEpoch: 0,
-      holder: 'h2',
-      newPrimary: 'b',
-      at: T0 + 3,
-      history: entry(1, 'a', 'b'),
-    });
+    await commitAs(s, 'h2', T0 + 3, entry(1, 'a', 'b'));
     // Not part of the state the decision reads.
     expect(await s.get('svc')).not.toHaveProperty('leaseSequence');
     expect(await take('h3', 1, T0 + 4)).toEqual({ sequence: 1 });
@@ -77,13 +89,7 @@ describe('DynamoDbState on moto_server', () => {
     const s = await freshState();
     expect(await s.get('svc')).toBeUndefined();
 
-    await s.acquireLease({
-      serviceId: 'svc',
-      expectedEpoch: 0,
-      seedPrimary: 'a',
-      lease: lease('h1'),
-      now: T0,
-    });
+    await takeLease(s, 'h1');
     expect(await s.get('svc')).toEqual({
       serviceId: 'svc',
       primary: 'a',
@@ -93,42 +99,12 @@ describe('DynamoDbState on moto_server', () => {
     });
 
     // A live lease held by someone else refuses; the same holder may take it again.
-    await expect(
-      s.acquireLease({
-        serviceId: 'svc',
-        expectedEpoch: 0,
-        seedPrimary: 'a',
-        lease: lease('h2'),
-        now: T0 + 1,
-      }),
-    ).rejects.toBeInstanceOf(LeaseConflictError);
-    await s.acquireLease({
-      serviceId: 'svc',
-      expectedEpoch: 0,
-      seedPrimary: 'a',
-      lease: lease('h1'),
-      now: T0 + 1,
-    });
+    await expect(takeLease(s, 'h2', { now: T0 + 1 })).rejects.toBeInstanceOf(LeaseConflictError);
+    await takeLease(s, 'h1', { now: T0 + 1 });
 
     // A stale holder cannot commit.
-    await expect(
-      s.commit({
-        serviceId: 'svc',
-        expectedEpoch: 0,
-        holder: 'h2',
-        newPrimary: 'b',
-        at: T0 + 2,
-        history: entry(1, 'a', 'b'),
-      }),
-    ).rejects.toBeInstanceOf(LeaseLostError);
-    await s.commit({
-      serviceId: 'svc',
-      expectedEpoch: 0,
-      holder: 'h1',
-      newPrimary: 'b',
-      at: T0 + 2,
-      history: entry(1, 'a', 'b'),
-    });
+    await expect(commitAs(s, 'h2', T0 + 2, entry(1, 'a', 'b'))).rejects.toBeInstanceOf(LeaseLostError);
+    await commitAs(s, 'h1', T0 + 2, entry(1, 'a', 'b'));
     expect(await s.get('svc')).toEqual({
       serviceId: 'svc',
       primary: 'b',
@@ -139,37 +115,10 @@ describe('DynamoDbState on moto_server', () => {
     });
 
     // The old epoch is gone for everyone; an expired lease can be taken over at the new epoch.
-    await expect(
-      s.acquireLease({
-        serviceId: 'svc',
-        expectedEpoch: 0,
-        seedPrimary: 'a',
-        lease: lease('h3'),
-        now: T0 + 3,
-      }),
-    ).rejects.toThrow('epoch is 1, expected 0');
-    await s.acquireLease({
-      serviceId: 'svc',
-      expectedEpoch: 1,
-      seedPrimary: 'a',
-      lease: lease('h3', T0),
-      now: T0 + 3,
-    });
-    await s.acquireLease({
-      serviceId: 'svc',
-      expectedEpoch: 1,
-      seedPrimary: 'a',
-      lease: lease('h4', T0 + 70_000),
-      now: T0 + 70_000,
-    });
-    await s.commit({
-      serviceId: 'svc',
-      expectedEpoch: 1,
-      holder: 'h4',
-      newPrimary: 'a',
-      at: T0 + 70_001,
-      history: entry(2, 'b', 'a'),
-    });
+    await expect(takeLease(s, 'h3', { now: T0 + 3 })).rejects.toThrow('epoch is 1, expected 0');
+    await takeLease(s, 'h3', { epoch: 1, now: T0 + 3 });
+    await takeLease(s, 'h4', { epoch: 1, now: T0 + 70_000, acquiredAt: T0 + 70_000 });
+    await commitAs(s, 'h4', T0 + 70_001, entry(2, 'b', 'a'));
 
     expect(await s.history('svc', 10)).toEqual([entry(2, 'b', 'a'), entry(1, 'a', 'b')]);
     expect(await s.history('svc', 1)).toEqual([entry(2, 'b', 'a')]);
@@ -177,9 +126,7 @@ describe('DynamoDbState on moto_server', () => {
 
   it('refuses a first lease at a non-zero epoch on a missing item', async () => {
     const s = await freshState();
-    await expect(
-      s.acquireLease({ serviceId: 'svc', expectedEpoch: 2, seedPrimary: 'a', lease: lease('h1'), now: T0 }),
-    ).rejects.toBeInstanceOf(LeaseConflictError);
+    await expect(takeLease(s, 'h1', { epoch: 2 })).rejects.toBeInstanceOf(LeaseConflictError);
     expect(await s.get('svc')).toBeUndefined();
   });
 
@@ -196,13 +143,7 @@ describe('DynamoDbState on moto_server', () => {
       paused: true,
       pause: { by: 'arn:aws:iam::111122223333:user/alice', at: T0, reason: 'patching' },
     });
-    await s.acquireLease({
-      serviceId: 'svc',
-      expectedEpoch: 0,
-      seedPrimary: 'z',
-      lease: lease('h1'),
-      now: T0,
-    });
+    await takeLease(s, 'h1', { seedPrimary: 'z' });
     await s.releaseLease('svc', 'other');
     expect((await s.get('svc'))?.lease).toEqual(lease('h1'));
     await s.releaseLease('svc', 'h1');
@@ -247,32 +188,10 @@ describe('DynamoDbState on moto_server', () => {
 
   it('refuses to commit an automatic failover while paused, and commits an operator switchover', async () => {
     const s = await freshState();
-    await s.acquireLease({
-      serviceId: 'svc',
-      expectedEpoch: 0,
-      seedPrimary: 'a',
-      lease: lease('h1'),
-      now: T0,
-    });
+    await takeLease(s, 'h1');
     await s.setPaused('svc', true);
-    await expect(
-      s.commit({
-        serviceId: 'svc',
-        expectedEpoch: 0,
-        holder: 'h1',
-        newPrimary: 'b',
-        at: T0 + 1,
-        history: entry(1, 'a', 'b'),
-      }),
-    ).rejects.toBeInstanceOf(LeaseLostError);
-    await s.commit({
-      serviceId: 'svc',
-      expectedEpoch: 0,
-      holder: 'h1',
-      newPrimary: 'b',
-      at: T0 + 1,
-      history: { ...entry(1, 'a', 'b'), operation: 'switchover' },
-    });
+    await expect(commitAs(s, 'h1', T0 + 1, entry(1, 'a', 'b'))).rejects.toBeInstanceOf(LeaseLostError);
+    await commitAs(s, 'h1', T0 + 1, { ...entry(1, 'a', 'b'), operation: 'switchover' });
     expect(await s.get('svc')).toMatchObject({ primary: 'b', epoch: 1, paused: true });
   });
 });

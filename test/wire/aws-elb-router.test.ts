@@ -16,7 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElbRouter } from '../../lambdas/aws/elb-router.ts';
 import { parseConfig } from '../../lambdas/domain/config.ts';
-import { dummyCredentials, type MotoServer, startMoto } from '../support/moto.ts';
+import { type MotoServer, startMoto } from '../support/moto.ts';
 
 let moto: MotoServer;
 let client: ElasticLoadBalancingV2Client;
@@ -41,11 +41,7 @@ async function ec2(params: Record<string, string>, field: string): Promise<strin
 
 beforeAll(async () => {
   moto = await startMoto();
-  client = new ElasticLoadBalancingV2Client({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: dummyCredentials,
-  });
+  client = new ElasticLoadBalancingV2Client(moto.clientConfig);
   vpcId = await ec2({ Action: 'CreateVpc', CidrBlock: '10.0.0.0/16' }, 'vpcId');
   subnets = [
     await ec2(

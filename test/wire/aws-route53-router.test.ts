@@ -17,14 +17,14 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Route53Router } from '../../lambdas/aws/route53-router.ts';
 import { route53Service, servicesOf } from '../aws/fixtures.ts';
-import { dummyCredentials, type MotoServer, startMoto } from '../support/moto.ts';
+import { type MotoServer, startMoto } from '../support/moto.ts';
 
 let moto: MotoServer;
 let client: Route53Client;
 
 beforeAll(async () => {
   moto = await startMoto();
-  client = new Route53Client({ region: 'us-east-1', endpoint: moto.endpoint, credentials: dummyCredentials });
+  client = new Route53Client(moto.clientConfig);
 });
 afterAll(async () => {
   client?.destroy();

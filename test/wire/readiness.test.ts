@@ -14,7 +14,6 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.ts';
 import { evaluate } from '../../drill/gameday/alarms.ts';
@@ -26,6 +25,7 @@ import { JsonLogger } from '../../lambdas/runtime/logger.ts';
 import { EmfMetrics } from '../../lambdas/runtime/metrics.ts';
 import { route53Service } from '../../lambdas/testing/fixtures.ts';
 import { createAlarm, putLag, useMotoScene, withZoneId } from '../support/moto-scene.ts';
+import { createRecord } from '../support/route53-records.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: template and EMF JSON are walked structurally
 type Json = any;
@@ -165,6 +165,16 @@ function readinessAlarmState(emf: readonly Json[]): 'OK' | 'ALARM' | 'INSUFFICIE
   );
 }
 
+/** The operator rewrites pg's record (on a, as it was) with `ttlSeconds`. */
+const recordTtl = (w: Awaited<ReturnType<typeof world>>, ttlSeconds: number) =>
+  createRecord(suite.clients.route53, w.s.zoneId, {
+    name: 'pg.example.com.',
+    type: 'A',
+    ttl: ttlSeconds,
+    value: w.a.address!,
+    action: 'UPSERT',
+  });
+
 describe('readiness on moto_server', () => {
   it('failover check: ready; a record TTL other than the configured one is not ready; fixed, ready again', async () => {
     const w = await world();
@@ -173,24 +183,7 @@ describe('readiness on moto_server', () => {
     expect(ok.stdout).toMatch(/^pg {2}READY$/m);
     expect(ok.code).toBe(0);
 
-    await suite.clients.route53.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: w.s.zoneId,
-        ChangeBatch: {
-          Changes: [
-            {
-              Action: 'UPSERT',
-              ResourceRecordSet: {
-                Name: 'pg.example.com.',
-                Type: 'A',
-                TTL: 300,
-                ResourceRecords: [{ Value: w.a.address! }],
-              },
-            },
-          ],
-        },
-      }),
-    );
+    await recordTtl(w, 300);
     const bad = await w.cli('--json');
     expect(bad.code).toBe(1);
     const out = JSON.parse(bad.stdout);
@@ -200,24 +193,7 @@ describe('readiness on moto_server', () => {
       reasons: [expect.stringMatching(/has TTL 300 but router\.ttlSeconds is 15/)],
     });
 
-    await suite.clients.route53.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: w.s.zoneId,
-        ChangeBatch: {
-          Changes: [
-            {
-              Action: 'UPSERT',
-              ResourceRecordSet: {
-                Name: 'pg.example.com.',
-                Type: 'A',
-                TTL: 15,
-                ResourceRecords: [{ Value: w.a.address! }],
-              },
-            },
-          ],
-        },
-      }),
-    );
+    await recordTtl(w, 15);
     expect((await w.cli()).code).toBe(0);
   });
 
