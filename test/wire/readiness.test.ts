@@ -167,7 +167,7 @@ function readinessAlarmState(emf: readonly Json[]): 'OK' | 'ALARM' | 'INSUFFICIE
 
 /** The operator rewrites pg's record (on a, as it was) with `ttlSeconds`. */
 const recordTtl = (w: Awaited<ReturnType<typeof world>>, ttlSeconds: number) =>
-  createRecord(suite.clients.route53, w.s.zoneId, {
+  createRecord(suite.clients.route53, w.s.zoneId!, {
     name: 'pg.example.com.',
     type: 'A',
     ttl: ttlSeconds,
