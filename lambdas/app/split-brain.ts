@@ -5,16 +5,23 @@
  * way. A service without a fence action gets the announcement only.
  *
  * Idempotent: fencing a fenced node again is harmless, and the token is the same on a retry.
+ *
+ * The event is not trusted: the detector's state is read again first, and nobody is fenced unless
+ * it is in ALARM now (invariant 6). EventBridge retries a delivery, and Lambda an invocation, for
+ * up to an hour, long after the writers were sorted out; and an event can be forged by any rule
+ * whose name falls under the stack's rule prefix (the invoke permission's source ARN).
  */
 import type { FailoverConfig } from '../domain/config.ts';
 import { currentState } from '../domain/decide.ts';
 import { fencingToken, type NodeActionPort, type NodeActionResult } from '../domain/node-actions.ts';
-import type { Clock, Logger, NotifierPort, StatePort } from '../domain/ports.ts';
+import type { AlarmPort, Clock, Logger, NotifierPort, StatePort } from '../domain/ports.ts';
 import { planSplitBrainFence, serviceOfSplitBrainAlarm } from '../domain/split-brain.ts';
 import type { AlarmTransition } from '../domain/types.ts';
 
 export interface SplitBrainDeps {
   readonly config: FailoverConfig;
+  /** The detector's state now: a stale or forged event fences nobody. */
+  readonly alarms: AlarmPort;
   readonly state: StatePort;
   readonly notifier: NotifierPort;
   readonly logger: Logger;
@@ -54,7 +61,21 @@ export async function runSplitBrain(
     deps.logger.info('split-brain alarm left ALARM: nothing to do', { serviceId, state: transition.state });
     return { outcome: 'ignored', serviceId, reason: 'not-an-alarm-transition' };
   }
-  const state = currentState(await deps.state.get(serviceId), service);
+  const [alarms, stored] = await Promise.all([
+    deps.alarms.getStates([transition.alarmName]),
+    deps.state.get(serviceId),
+  ]);
+  const detector = alarms.get(transition.alarmName) ?? 'UNKNOWN';
+  if (detector !== 'ALARM') {
+    deps.logger.warn('split-brain event is stale: the detector is not in ALARM now', {
+      serviceId,
+      alarmName: transition.alarmName,
+      detector,
+      eventId: transition.eventId,
+    });
+    return { outcome: 'ignored', serviceId, reason: 'stale-event' };
+  }
+  const state = currentState(stored, service);
   const nodeIds = service.nodes.map((n) => n.id);
   const others = nodeIds.filter((n) => n !== state.primary);
   const canFence =

@@ -8,6 +8,7 @@ import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { type FailoverConfigInput, parseConfig } from '../../lambdas/domain/config.ts';
 import { ConfigValidationError, formatValue } from '../../lambdas/domain/errors.ts';
+import { splitBrainAlarmName } from '../../lambdas/domain/split-brain.ts';
 import { makeHandler as makeFailoverHandler } from '../../lambdas/handlers/failover.ts';
 import { makeHandler as makeWorkflowHandler } from '../../lambdas/handlers/workflow.ts';
 import { readConfigFile } from '../../lambdas/runtime/config.ts';
@@ -213,6 +214,17 @@ const NOTHING_TO_DO: [string, (env: MemoryEnvironment) => Json, string, string, 
     'held',
     'not-primary-alarm',
     ['orders-a-health', 'current primary b'],
+  ],
+  [
+    // EventBridge and Lambda retry a delivery for up to an hour; a rule under the stack's prefix can forge one.
+    'a split-brain ALARM after the detector went back to OK (a late retry, or forged)',
+    (env) => {
+      env.alarms.set(splitBrainAlarmName(SVC), 'OK');
+      return alarmEvent(splitBrainAlarmName(SVC), 'ALARM', 'OK', AT, 'e');
+    },
+    'ignored',
+    'stale-event',
+    [],
   ],
 ];
 
