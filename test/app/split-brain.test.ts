@@ -54,7 +54,7 @@ describe('runSplitBrain', () => {
     [undefined, 'no such alarm: an event forged by a rule under the stack prefix, or a deleted detector'],
   ] as const)(
     'case S2: an ALARM event while the detector is %s (%s) fences nobody and says why',
-    async (now) => {
+    async (now, _why) => {
       const env = createMemoryEnvironment(config);
       env.state.seed({ serviceId: 'db', primary: 'b', epoch: 4, paused: false });
       env.alarms.set(splitBrainAlarmName('db'), now);
