@@ -96,6 +96,43 @@ describe('a forged plan with no operation running', () => {
     });
     expect(w.env.notifier.published).toEqual([]);
   });
+
+  it('confirmCommit confirms only its own change as the latest one: not without a commit, not after a later change', async () => {
+    const w = world();
+    const plan = await w.prepare();
+    // Nothing committed: the commit did not land, and the Catch rolls back.
+    await expect(
+      w.step('confirmCommit', plan, { error: { Error: 'TransientAwsError' } }),
+    ).rejects.toMatchObject({
+      name: 'LeaseLostError',
+      message: expect.stringMatching(
+        /confirmCommit \(the commit did not land: the record shows primary a at epoch 0/,
+      ),
+    });
+    // Committed by this plan: confirmed, with the lost answer in the result.
+    await w.step('commit', plan);
+    await expect(
+      w.step('confirmCommit', plan, { error: { Error: 'TransientAwsError' } }),
+    ).resolves.toMatchObject({
+      outcome: 'switched-over',
+      epoch: 1,
+      warnings: expect.arrayContaining([
+        expect.stringMatching(/commit's answer was lost \(TransientAwsError\)/),
+      ]),
+    });
+    // Another change after ours: demoting our old primary is no longer ours to do.
+    const next = (await w.handler({
+      step: 'prepare',
+      input: { serviceId: SVC, mode: 'switchover', to: 'a', reason: 'back' },
+      executionName: 'switchover-orders-a-2',
+    })) as { plan: WorkflowPlan };
+    await w.step('commit', next.plan);
+    await expect(
+      w.step('confirmCommit', plan, { error: { Error: 'TransientAwsError' } }),
+    ).rejects.toMatchObject({
+      name: 'LeaseLostError',
+    });
+  });
 });
 
 describe('the plan is checked against the bundled configuration', () => {
