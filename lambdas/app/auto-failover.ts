@@ -116,21 +116,9 @@ export async function runAutoFailover(
     alarms.get(transition.alarmName) === 'OK'
   ) {
     // A former primary came back: demote it with the current epoch before anything else.
-    logger.info('failover decision', {
-      serviceId: service.id,
-      eventId: transition.eventId,
-      alarmName: transition.alarmName,
-      transition: `${transition.previousState}->${transition.state}`,
-      primary: state.primary,
-      epoch: state.epoch,
-      action: 'rejoin',
+    reportDecision(deps, transition, state, service, 'rejoin', 'former-primary-ok', {
       node,
       needsRejoin: state.needsRejoin,
-    });
-    metrics.add('FailoverDecision', 1, 'Count', {
-      serviceId: service.id,
-      action: 'rejoin',
-      reason: 'former-primary-ok',
     });
     return runRejoin(
       new ChangeContext(deps, service, transition, state, startedAt, clock.now(), attempt),
@@ -140,26 +128,22 @@ export async function runAutoFailover(
   const decision = decideAutoFailover({ service, transition, alarms, lag, state: view, now });
   const ctx = new ChangeContext(deps, service, transition, state, startedAt, clock.now(), attempt);
 
-  logger.info('failover decision', {
-    serviceId: service.id,
-    eventId: transition.eventId,
-    alarmName: transition.alarmName,
-    transition: `${transition.previousState}->${transition.state}`,
-    primary: state.primary,
-    epoch: state.epoch,
-    action: decision.action,
-    ...(decision.action === 'hold'
-      ? { reason: decision.reason, detail: decision.detail }
-      : { to: decision.to, lagSeconds: decision.lagSeconds }),
-    candidates: decision.candidates,
-    ...(state.needsRejoin?.length ? { needsRejoin: state.needsRejoin } : {}),
-    dryRun: service.policy.dryRun,
-  });
-  metrics.add('FailoverDecision', 1, 'Count', {
-    serviceId: service.id,
-    action: decision.action,
-    reason: decision.action === 'hold' ? decision.reason : 'eligible-replica',
-  });
+  reportDecision(
+    deps,
+    transition,
+    state,
+    service,
+    decision.action,
+    decision.action === 'hold' ? decision.reason : 'eligible-replica',
+    {
+      ...(decision.action === 'hold'
+        ? { reason: decision.reason, detail: decision.detail }
+        : { to: decision.to, lagSeconds: decision.lagSeconds }),
+      candidates: decision.candidates,
+      ...(state.needsRejoin?.length ? { needsRejoin: state.needsRejoin } : {}),
+      dryRun: service.policy.dryRun,
+    },
+  );
 
   // An automatic failover's lease left by an attempt that died: ours (Lambda's retry keeps the
   // request id: the same event, decided when it was fresh), or another invocation's that expired
@@ -195,4 +179,27 @@ export async function runAutoFailover(
     ctx,
     planAutoFailover(decision, state, deps.holderId, leftOver ? { target: state.lease?.target } : undefined),
   );
+}
+
+/** Every decision, a rejoin and a hold included, is logged with the facts it stood on and counted. */
+function reportDecision(
+  deps: AutoFailoverDeps,
+  transition: AlarmTransition,
+  state: ClusterState,
+  service: ServiceConfig,
+  action: string,
+  reason: string,
+  logged: Readonly<Record<string, unknown>>,
+): void {
+  deps.logger.info('failover decision', {
+    serviceId: service.id,
+    eventId: transition.eventId,
+    alarmName: transition.alarmName,
+    transition: `${transition.previousState}->${transition.state}`,
+    primary: state.primary,
+    epoch: state.epoch,
+    action,
+    ...logged,
+  });
+  deps.metrics.add('FailoverDecision', 1, 'Count', { serviceId: service.id, action, reason });
 }

@@ -28,16 +28,20 @@ import type {
   StoredClusterState,
   TrafficShiftResult,
 } from '../domain/types.ts';
+import { DEFAULT_LEASE_SECONDS, isRetryableShiftError, lagLookbackSeconds } from './auto-failover.ts';
 import {
-  addFailoverMetrics,
-  DEFAULT_LEASE_SECONDS,
   failedOverNotification,
-  isRetryableShiftError,
-  lagLookbackSeconds,
+  failoverHeldNotification,
   NOTIFIED_HOLDS,
-} from './auto-failover.ts';
-import { needsAttentionNotification, trafficConflictNotification } from './role-change/announce.ts';
+  needsAttentionNotification,
+  publishQuietly,
+  reportFailedOver,
+  reportNeedsAttention,
+  reportTrafficConflict,
+  trafficConflictNotification,
+} from './role-change/announce.ts';
 import { autoFailoverHistory, rejoinSetAfter } from './role-change/commit.ts';
+import { describe } from './role-change/context.ts';
 import type { FailoverPorts } from './role-change/deps.ts';
 
 export interface ZoneShiftRetry {
@@ -432,11 +436,9 @@ class ZoneShift {
     if (decision.action === 'hold') {
       await this.releaseQuietly(service.id, shift.holder, this.attemptOf(item));
       if (NOTIFIED_HOLDS.has(decision.reason)) {
-        await this.publishQuietly({
-          kind: 'failover-held',
-          serviceId: service.id,
-          subject: `${service.id}: primary ${state.primary} is down, queued failover held (${decision.reason})`,
-          detail: {
+        await this.publishQuietly(
+          failoverHeldNotification({
+            failover: 'queued',
             serviceId: service.id,
             primary: state.primary,
             epoch: state.epoch,
@@ -445,8 +447,8 @@ class ZoneShift {
             alarmName: shift.transition.alarmName,
             eventId: shift.transition.eventId,
             candidates: decision.candidates,
-          },
-        });
+          }),
+        );
       }
       this.set(item, {
         outcome: 'held',
@@ -675,19 +677,17 @@ class ZoneShift {
             from: plan.decision.from,
             to: plan.decision.to,
           });
-          await this.publishQuietly({
-            kind: 'failover-held',
-            serviceId: plan.service.id,
-            subject: `${plan.service.id}: primary ${plan.decision.from} is down, queued failover held (paused)`,
-            detail: {
+          await this.publishQuietly(
+            failoverHeldNotification({
+              failover: 'queued',
               serviceId: plan.service.id,
               primary: plan.decision.from,
               epoch: plan.decision.expectedEpoch,
               reason: 'paused',
               detail: 'paused after the decision, before the change was sent',
               eventId: plan.item.shift.transition.eventId,
-            },
-          });
+            }),
+          );
           this.set(plan.item, {
             outcome: 'held',
             from: plan.decision.from,
@@ -887,17 +887,7 @@ class ZoneShift {
         );
       }
     }
-    deps.logger.info('failed over', {
-      serviceId: service.id,
-      from: decision.from,
-      to: decision.to,
-      epoch,
-      lagSeconds: decision.lagSeconds,
-      via: 'zone-shift',
-      batchSize: this.batchSize,
-      timings,
-    });
-    addFailoverMetrics(deps.metrics, decision, timings);
+    reportFailedOver(deps, decision, epoch, timings, { via: 'zone-shift', batchSize: this.batchSize });
     await this.publishQuietly(
       failedOverNotification({
         decision,
@@ -920,13 +910,7 @@ class ZoneShift {
     const { service, decision, item } = plan;
     // Someone moved traffic outside the lease. Never overwrite it: tell a human what is live now.
     await this.releaseQuietly(service.id, item.shift.holder, this.attemptOf(item));
-    deps.metrics.add('FailoverConflict', 1, 'Count', { serviceId: service.id });
-    deps.logger.warn('traffic was not where the state says: not moving it', {
-      serviceId: service.id,
-      expected: decision.from,
-      observed: result.observed,
-      message: result.message,
-    });
+    reportTrafficConflict(deps, decision, result);
     await this.publishQuietly(
       trafficConflictNotification({
         decision,
@@ -947,15 +931,8 @@ class ZoneShift {
 
   private async needsAttention(plan: Plan, reason: string, detail: string): Promise<void> {
     const { deps } = this;
-    const { service, decision, item } = plan;
-    deps.logger.error('failover needs a human', {
-      serviceId: service.id,
-      reason,
-      detail,
-      from: decision.from,
-      to: decision.to,
-    });
-    deps.metrics.add('FailoverNeedsAttention', 1, 'Count', { serviceId: service.id });
+    const { decision, item } = plan;
+    reportNeedsAttention(deps, decision, reason, detail);
     await this.publishQuietly(
       needsAttentionNotification({
         decision,
@@ -1026,19 +1003,8 @@ class ZoneShift {
     }
   }
 
-  /** An announcement that fails must not undo or hide what was done: it is logged and counted. */
-  private async publishQuietly(notification: Notification): Promise<void> {
-    try {
-      await this.deps.notifier.publish(notification);
-    } catch (err) {
-      this.deps.logger.error('announcement failed', {
-        serviceId: notification.serviceId,
-        kind: notification.kind,
-        error: describe(err),
-        notification,
-      });
-      this.deps.metrics.add('NotificationFailed', 1, 'Count', { serviceId: notification.serviceId });
-    }
+  private publishQuietly(notification: Notification): Promise<void> {
+    return publishQuietly(this.deps, notification);
   }
 
   private summarize(outcomes: readonly ZoneShiftOutcome[]): void {
@@ -1054,8 +1020,4 @@ class ZoneShift {
       elapsedMs: this.deps.clock.now() - this.startedAt,
     });
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -3,10 +3,16 @@
  * the automatic path, the zone shifter and the rejoin say the same things the same way.
  */
 import type { MetricsPort, Notification } from '../../domain/ports.ts';
-import type { AlarmTransition, Decision, FencedVerdict, HoldReason } from '../../domain/types.ts';
+import type {
+  AlarmTransition,
+  Decision,
+  FencedVerdict,
+  HoldReason,
+  TrafficShiftResult,
+} from '../../domain/types.ts';
 import type { ChangeContext } from './context.ts';
 import { describe } from './context.ts';
-import type { FailoverOutcome } from './deps.ts';
+import type { FailoverOutcome, FailoverPorts } from './deps.ts';
 import type { FailoverDecision } from './plan.ts';
 
 /**
@@ -45,11 +51,9 @@ export async function hold(
     lease?.operation === 'auto-failover' &&
     ctx.decidedAt - lease.acquiredAt < IN_FLIGHT_QUIET_MS;
   if (NOTIFIED_HOLDS.has(reason) && !quiet && !inFlightDuplicate) {
-    await deps.notifier.publish({
-      kind: 'failover-held',
-      serviceId: service.id,
-      subject: `${service.id}: primary ${state.primary} is down, automatic failover held (${reason})`,
-      detail: {
+    await deps.notifier.publish(
+      failoverHeldNotification({
+        failover: 'automatic',
         serviceId: service.id,
         primary: state.primary,
         epoch: state.epoch,
@@ -59,8 +63,8 @@ export async function hold(
         eventId: ctx.transition.eventId,
         candidates: decision?.candidates ?? [],
         ...(state.needsRejoin?.length ? { needsRejoin: state.needsRejoin } : {}),
-      },
-    });
+      }),
+    );
   }
   return {
     outcome: 'held',
@@ -70,6 +74,31 @@ export async function hold(
     detail,
     epoch: state.epoch,
     timings: ctx.timings(),
+  };
+}
+
+/**
+ * The notice that a failover of a down primary was held: the failover Lambda's own ('automatic')
+ * or one the zone shifter decided again ('queued'). Fields given are kept in the detail as given.
+ */
+export function failoverHeldNotification(input: {
+  readonly failover: 'automatic' | 'queued';
+  readonly serviceId: string;
+  readonly primary: string;
+  readonly epoch: number;
+  readonly reason: string;
+  readonly detail: string;
+  readonly alarmName?: string;
+  readonly eventId: string;
+  readonly candidates?: Decision['candidates'];
+  readonly needsRejoin?: readonly string[];
+}): Notification {
+  const { failover, ...detail } = input;
+  return {
+    kind: 'failover-held',
+    serviceId: input.serviceId,
+    subject: `${input.serviceId}: primary ${input.primary} is down, ${failover} failover held (${input.reason})`,
+    detail,
   };
 }
 
@@ -152,16 +181,10 @@ export async function needsAttention(
   options: { readonly paused?: boolean; readonly fenced?: FencedVerdict } = {},
 ): Promise<FailoverOutcome> {
   const { deps, service } = ctx;
-  deps.logger.error('failover needs a human', {
-    serviceId: service.id,
-    reason,
-    detail,
-    from: decision.from,
-    to: decision.to,
+  reportNeedsAttention(deps, decision, reason, detail, {
     paused: options.paused ?? false,
     actions: ctx.recorded,
   });
-  deps.metrics.add('FailoverNeedsAttention', 1, 'Count', { serviceId: service.id });
   await deps.notifier.publish(
     needsAttentionNotification({
       decision,
@@ -188,16 +211,87 @@ export async function needsAttention(
 
 /** After a committed change the record is durable; a lost announcement must not undo or hide it. */
 export async function announceCommitted(ctx: ChangeContext, notification: Notification): Promise<void> {
+  await publishQuietly(ctx.deps, notification, 'role change committed but the announcement failed');
+}
+
+/**
+ * An announcement of something already done (or given up): one that fails must not undo or hide
+ * it, so the failure is logged with the whole notification and counted, never thrown.
+ */
+export async function publishQuietly(
+  ports: Pick<FailoverPorts, 'notifier' | 'logger' | 'metrics'>,
+  notification: Notification,
+  failureMessage = 'announcement failed',
+): Promise<void> {
   try {
-    await ctx.deps.notifier.publish(notification);
+    await ports.notifier.publish(notification);
   } catch (err) {
-    ctx.deps.logger.error('role change committed but the announcement failed', {
+    ports.logger.error(failureMessage, {
       serviceId: notification.serviceId,
+      kind: notification.kind,
       error: describe(err),
       notification,
     });
-    ctx.deps.metrics.add('NotificationFailed', 1, 'Count', { serviceId: notification.serviceId });
+    ports.metrics.add('NotificationFailed', 1, 'Count', { serviceId: notification.serviceId });
   }
+}
+
+type ReportPorts = Pick<FailoverPorts, 'logger' | 'metrics'>;
+
+/** The log line and count of a change a human must look at (its page: needsAttentionNotification). */
+export function reportNeedsAttention(
+  ports: ReportPorts,
+  decision: FailoverDecision,
+  reason: string,
+  detail: string,
+  logged: Readonly<Record<string, unknown>> = {},
+): void {
+  ports.logger.error('failover needs a human', {
+    serviceId: decision.serviceId,
+    reason,
+    detail,
+    from: decision.from,
+    to: decision.to,
+    ...logged,
+  });
+  ports.metrics.add('FailoverNeedsAttention', 1, 'Count', { serviceId: decision.serviceId });
+}
+
+/** The log line and count of a traffic swap that found traffic elsewhere (its page: trafficConflictNotification). */
+export function reportTrafficConflict(
+  ports: ReportPorts,
+  decision: FailoverDecision,
+  result: Extract<TrafficShiftResult, { status: 'conflict' }>,
+  logged: Readonly<Record<string, unknown>> = {},
+): void {
+  ports.metrics.add('FailoverConflict', 1, 'Count', { serviceId: decision.serviceId });
+  ports.logger.warn('traffic was not where the state says: not moving it', {
+    serviceId: decision.serviceId,
+    expected: decision.from,
+    observed: result.observed,
+    message: result.message,
+    ...logged,
+  });
+}
+
+/** The log line and metrics of a committed automatic failover (its announcement: failedOverNotification). */
+export function reportFailedOver(
+  ports: ReportPorts,
+  decision: FailoverDecision,
+  epoch: number,
+  timings: Parameters<typeof addFailoverMetrics>[2],
+  logged: Readonly<Record<string, unknown>> = {},
+): void {
+  ports.logger.info('failed over', {
+    serviceId: decision.serviceId,
+    from: decision.from,
+    to: decision.to,
+    epoch,
+    lagSeconds: decision.lagSeconds,
+    ...logged,
+    timings,
+  });
+  addFailoverMetrics(ports.metrics, decision, timings);
 }
 
 /** The metrics of a committed automatic failover, direct or through the zone shifter. */

@@ -10,7 +10,7 @@
 import { currentState } from '../../domain/decide.ts';
 import { LeaseLostError, TransientAwsError } from '../../domain/errors.ts';
 import type { ClusterState, FencedVerdict, HistoryEntry, RecordedAction } from '../../domain/types.ts';
-import { addFailoverMetrics, announceCommitted, failedOverNotification, needsAttention } from './announce.ts';
+import { announceCommitted, failedOverNotification, needsAttention, reportFailedOver } from './announce.ts';
 import type { ChangeContext } from './context.ts';
 import { describe } from './context.ts';
 import { FAILOVER_INVOCATION_ATTEMPTS, type FailoverOutcome } from './deps.ts';
@@ -142,17 +142,7 @@ export async function commitChange(
   }
 
   const final = ctx.timings();
-  deps.logger.info('failed over', {
-    serviceId: service.id,
-    from: decision.from,
-    to: decision.to,
-    epoch,
-    lagSeconds: decision.lagSeconds,
-    changeId: options.changeId,
-    fenced: options.fenced,
-    timings: final,
-  });
-  addFailoverMetrics(deps.metrics, decision, final);
+  reportFailedOver(deps, decision, epoch, final, { changeId: options.changeId, fenced: options.fenced });
   await announceCommitted(
     ctx,
     failedOverNotification({

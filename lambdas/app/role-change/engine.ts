@@ -29,7 +29,7 @@ import { takeLease } from './lease.ts';
 import { stopIfPaused } from './pause-check.ts';
 import { decisionFor, type FailoverDecision, type RoleChangePlan } from './plan.ts';
 import { promoteTarget } from './promote.ts';
-import { demoteTarget, unfenceOldPrimary } from './rollback.ts';
+import { demoteTarget, promotionNotUndone, unfenceOldPrimary } from './rollback.ts';
 import { shiftVerifyCommit } from './shift-outcome.ts';
 
 export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): Promise<FailoverOutcome> {
@@ -46,13 +46,11 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
     if (!renewed.acquired) return leaseHeld(ctx, plan, first, renewed.message);
     const undone = await demoteTarget(ctx, abandoned);
     if (undone.length > 0) {
-      const paused = await ctx.pauseQuietly('abandoned promotion not undone');
-      return needsAttention(
+      return promotionNotUndone(
         ctx,
         abandoned,
-        'promote-not-undone',
+        'abandoned promotion not undone',
         `an earlier attempt (${ctx.state.lease?.holder ?? 'unknown'}) promoted (or tried to promote) ${plan.abandoned}, which is no longer eligible; undoing it failed: ${undone.join('; ')}`,
-        { paused },
       );
     }
   }
@@ -85,13 +83,12 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
       // promote is refused. If that fails too, two writers are possible: stop and page.
       const undone = await demoteTarget(ctx, decision);
       if (undone.length > 0) {
-        const paused = await ctx.pauseQuietly('promotion not undone');
-        return needsAttention(
+        return promotionNotUndone(
           ctx,
           decision,
-          'promote-not-undone',
+          'promotion not undone',
           `promote of ${decision.to} timed out and could not be undone (${undone.join('; ')}); traffic stays on ${decision.from}`,
-          { paused, fenced },
+          fenced,
         );
       }
     }

@@ -12,13 +12,13 @@
  */
 
 import type { Decision, FencedVerdict } from '../../domain/types.ts';
-import { needsAttention } from './announce.ts';
 import { commitChange } from './commit.ts';
 import type { ChangeContext } from './context.ts';
 import type { FailoverOutcome } from './deps.ts';
 import { fenceOldPrimary } from './fence.ts';
 import { takeLease } from './lease.ts';
 import type { FailoverDecision } from './plan.ts';
+import { promotionNotUndone } from './rollback.ts';
 import { rollBackActions } from './shift-outcome.ts';
 
 type HoldDecision = Extract<Decision, { action: 'hold' }>;
@@ -123,13 +123,11 @@ export async function resumeIntoHold(
   if (!renewed.acquired) return undefined;
   const undone = await rollBackActions(ctx, abandoned, { fenced: 'unknown' });
   if (undone.length > 0) {
-    const paused = await ctx.pauseQuietly('abandoned promotion not undone');
-    return needsAttention(
+    return promotionNotUndone(
       ctx,
       abandoned,
-      'promote-not-undone',
+      'abandoned promotion not undone',
       `an earlier attempt of this invocation promoted (or tried to promote) ${target} and the decision is now to hold (${decision.reason}); undoing it failed: ${undone.join('; ')}`,
-      { paused },
     );
   }
   await ctx.releaseQuietly('abandoned promotion undone');

@@ -10,7 +10,9 @@
  * Returns what could not be undone; empty when the rollback is complete.
  */
 import type { FencedVerdict } from '../../domain/types.ts';
+import { needsAttention } from './announce.ts';
 import type { ChangeContext } from './context.ts';
+import type { FailoverOutcome } from './deps.ts';
 import type { FailoverDecision } from './plan.ts';
 
 export async function demoteTarget(ctx: ChangeContext, decision: FailoverDecision): Promise<string[]> {
@@ -47,4 +49,22 @@ export async function unfenceOldPrimary(
   return result.status === 'succeeded'
     ? []
     : [`unfence of ${decision.from} ${result.status}: ${result.detail}`];
+}
+
+/**
+ * A promotion (or an attempt at one) that could not be undone: two writers are possible, so
+ * automatic changes of the service stop and a human is paged with `detail`.
+ */
+export async function promotionNotUndone(
+  ctx: ChangeContext,
+  decision: FailoverDecision,
+  pauseReason: string,
+  detail: string,
+  fenced?: FencedVerdict,
+): Promise<FailoverOutcome> {
+  const paused = await ctx.pauseQuietly(pauseReason);
+  return needsAttention(ctx, decision, 'promote-not-undone', detail, {
+    paused,
+    ...(fenced !== undefined ? { fenced } : {}),
+  });
 }

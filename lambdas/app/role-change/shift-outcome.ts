@@ -5,7 +5,7 @@
  */
 import { TrafficShiftError, TransientAwsError } from '../../domain/errors.ts';
 import type { FencedVerdict, TrafficShiftResult } from '../../domain/types.ts';
-import { needsAttention, trafficConflictNotification } from './announce.ts';
+import { needsAttention, reportTrafficConflict, trafficConflictNotification } from './announce.ts';
 import { commitChange } from './commit.ts';
 import type { ChangeContext } from './context.ts';
 import { describe } from './context.ts';
@@ -86,14 +86,7 @@ async function conflict(
   const undone = promoted ? await rollBackActions(ctx, decision, promoted) : [];
   const paused = undone.length > 0 ? await ctx.pauseQuietly('rollback incomplete') : false;
   await ctx.releaseQuietly('traffic conflict');
-  deps.metrics.add('FailoverConflict', 1, 'Count', { serviceId: service.id });
-  deps.logger.warn('traffic was not where the state says: not moving it', {
-    serviceId: service.id,
-    expected: decision.from,
-    observed: result.observed,
-    message: result.message,
-    rollbackProblems: undone,
-  });
+  reportTrafficConflict(deps, decision, result, { rollbackProblems: undone });
   await deps.notifier.publish(
     trafficConflictNotification({
       decision,
