@@ -4,21 +4,15 @@
  * (aws-backend.ts) uses the project's real AWS adapters against an endpoint such as moto_server.
  * The scenario driver, the handlers and the state machine are the same for both.
  */
-import type { ChangeStatusPort } from '../../lambdas/app/workflow/deps.ts';
+import type { ChangeStatusPort, WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import { type FailoverConfig, findService, type LagMetric } from '../../lambdas/domain/config.ts';
-import type { AlarmPort, LagPort, NotifierPort, StatePort, TrafficPort } from '../../lambdas/domain/ports.ts';
+import type { TrafficPort } from '../../lambdas/domain/ports.ts';
 import type { AlarmStateValue, TrafficChange, TrafficShiftResult } from '../../lambdas/domain/types.ts';
 import { createMemoryEnvironment, type MemoryTraffic } from '../../lambdas/testing/memory.ts';
 import type { DrillClock, VirtualClock } from './clock.ts';
 
-export interface DrillPorts {
-  readonly alarms: AlarmPort;
-  readonly lag: LagPort;
-  readonly state: StatePort;
-  readonly traffic: TrafficPort;
-  readonly notifier: NotifierPort;
-  readonly changes: ChangeStatusPort;
-}
+/** The ports the drill's scenarios drive, as the workflow's steps read them. */
+export type DrillPorts = Pick<WorkflowDeps, 'alarms' | 'lag' | 'state' | 'traffic' | 'notifier' | 'changes'>;
 
 export interface Backend {
   readonly kind: 'simulated' | 'endpoint';

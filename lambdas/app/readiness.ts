@@ -12,15 +12,7 @@
 import { healthAlarmName, type ServiceConfig } from '../domain/config.ts';
 import { lagQueries } from '../domain/decide.ts';
 import { mapLimit } from '../domain/map-limit.ts';
-import type {
-  AlarmPort,
-  Clock,
-  LagPort,
-  Logger,
-  MetricsPort,
-  NotifierPort,
-  StatePort,
-} from '../domain/ports.ts';
+import type { Notification } from '../domain/ports.ts';
 import {
   evaluateReadiness,
   type Fact,
@@ -32,14 +24,11 @@ import {
   type ServiceReadiness,
 } from '../domain/readiness.ts';
 import type { StoredClusterState } from '../domain/types.ts';
+import type { AutomationPorts } from './ports.ts';
 
-export interface ReadinessDeps {
-  readonly alarms: AlarmPort;
-  readonly lag: LagPort;
-  readonly state: StatePort;
+export interface ReadinessDeps extends Pick<AutomationPorts, 'alarms' | 'lag' | 'state' | 'clock'> {
   readonly routing: RoutingReadPort;
   readonly resources: ResourcePort;
-  readonly clock: Clock;
 }
 
 /** GetItem calls in flight at once. */
@@ -103,12 +92,11 @@ export async function checkReadiness(
   });
 }
 
-export interface ScheduledReadinessDeps extends ReadinessDeps {
+export interface ScheduledReadinessDeps
+  extends ReadinessDeps,
+    Pick<AutomationPorts, 'notifier' | 'metrics' | 'logger'> {
   readonly services: readonly ServiceConfig[];
   readonly store: ReadinessStorePort;
-  readonly notifier: NotifierPort;
-  readonly metrics: MetricsPort;
-  readonly logger: Logger;
 }
 
 export interface ScheduledReadinessResult {
@@ -190,10 +178,7 @@ export async function runScheduledReadiness(deps: ScheduledReadinessDeps): Promi
   };
 }
 
-function readinessNotification(
-  r: ServiceReadiness,
-  before: 'ready' | 'not-ready' | undefined,
-): Parameters<NotifierPort['publish']>[0] {
+function readinessNotification(r: ServiceReadiness, before: 'ready' | 'not-ready' | undefined): Notification {
   const failed = r.checks.filter((c) => c.status === 'fail');
   if (r.status === 'not-ready') {
     const first = failed[0];

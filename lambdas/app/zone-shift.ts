@@ -29,6 +29,7 @@ import type {
   TrafficShiftResult,
 } from '../domain/types.ts';
 import { DEFAULT_LEASE_SECONDS, isRetryableShiftError, lagLookbackSeconds } from './auto-failover.ts';
+import type { AutomationPorts } from './ports.ts';
 import {
   failedOverNotification,
   failoverHeldNotification,
@@ -42,7 +43,6 @@ import {
 } from './role-change/announce.ts';
 import { autoFailoverHistory, rejoinSetAfter } from './role-change/commit.ts';
 import { describe } from './role-change/context.ts';
-import type { FailoverPorts } from './role-change/deps.ts';
 
 export interface ZoneShiftRetry {
   /**
@@ -64,7 +64,7 @@ export interface ZoneShiftRetry {
   readonly reserveMs?: number;
 }
 
-export interface ZoneShiftDeps extends FailoverPorts {
+export interface ZoneShiftDeps extends AutomationPorts {
   /** This shifter invocation (its request id), for logs and announcements. @default 'zone-shifter' */
   readonly invocationId?: string;
   /** The renewed lease's length, as the failover Lambda's. @default 120 */

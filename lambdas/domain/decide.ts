@@ -26,13 +26,17 @@ import type {
   StoredClusterState,
 } from './types.ts';
 
-export interface DecisionInput {
-  readonly service: ServiceConfig;
-  readonly transition: AlarmTransition;
+/** The health facts a role-change decision reads, as the adapters return them. */
+export interface HealthFacts {
   /** By alarm name, as DescribeAlarms returned them; an absent alarm is unknown, never healthy. */
   readonly alarms: ReadonlyMap<string, AlarmStateValue>;
   /** Newest lag datapoint by node id; undefined or absent when CloudWatch had none. */
   readonly lag: ReadonlyMap<string, LagSample | undefined>;
+}
+
+export interface DecisionInput extends HealthFacts {
+  readonly service: ServiceConfig;
+  readonly transition: AlarmTransition;
   readonly state: ClusterState;
   /** Epoch milliseconds. */
   readonly now: number;
@@ -191,19 +195,41 @@ export function assessCandidates(input: Omit<DecisionInput, 'transition'>): Cand
   return input.service.nodes.filter((n) => n.id !== input.state.primary).map((n) => assessNode(input, n));
 }
 
+/** A lag datapoint the rules can judge, with its age. */
+export interface LagReading {
+  readonly lagSeconds: number;
+  readonly lagAgeSeconds: number;
+  /** When it was measured (epoch ms). */
+  readonly timestamp: number;
+}
+
+/**
+ * The datapoint read as the rules judge it: only a finite, non-negative value with a finite
+ * timestamp counts. Anything else is no datapoint: lag unknown, never zero.
+ */
+export function lagReading(sample: LagSample | undefined, now: number): LagReading | undefined {
+  if (
+    sample === undefined ||
+    !Number.isFinite(sample.lagSeconds) ||
+    sample.lagSeconds < 0 ||
+    !Number.isFinite(sample.timestamp)
+  )
+    return undefined;
+  return {
+    lagSeconds: sample.lagSeconds,
+    lagAgeSeconds: (now - sample.timestamp) / 1000,
+    timestamp: sample.timestamp,
+  };
+}
+
 function assessNode(input: Omit<DecisionInput, 'transition'>, node: NodeConfig): CandidateAssessment {
   const { service, alarms, lag, now } = input;
   const policy = service.policy;
   const alarmState = alarms.get(healthAlarmName(service, node)) ?? 'UNKNOWN';
   const priority = nodePriority(service, node.id);
-  const sample = lag.get(node.id);
-  const usable =
-    sample !== undefined &&
-    Number.isFinite(sample.lagSeconds) &&
-    sample.lagSeconds >= 0 &&
-    Number.isFinite(sample.timestamp);
-  const lagSeconds = usable ? sample.lagSeconds : undefined;
-  const lagAgeSeconds = usable ? (now - sample.timestamp) / 1000 : undefined;
+  const reading = lagReading(lag.get(node.id), now);
+  const lagSeconds = reading?.lagSeconds;
+  const lagAgeSeconds = reading?.lagAgeSeconds;
 
   let verdict: CandidateVerdict;
   // Invariant 9: a former primary is no candidate until it rejoined (demoted or fenced with the

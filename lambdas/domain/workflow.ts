@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { actionForRole, serviceNodeActions } from './action-config.ts';
 import { describeIssues, healthAlarmName, type NodeConfig, type ServiceConfig } from './config.ts';
-import { assessCandidates, MAX_LAG_FUTURE_SKEW_SECONDS } from './decide.ts';
+import { assessCandidates, type HealthFacts, lagReading, MAX_LAG_FUTURE_SKEW_SECONDS } from './decide.ts';
 import { InvalidInputError } from './errors.ts';
 import { fencingToken, type NodeActionRole, type TokenStep } from './node-actions.ts';
 import { durationText, secondsText } from './text.ts';
@@ -269,14 +269,10 @@ export interface WorkflowPlan {
   readonly warnings: readonly string[];
 }
 
-export interface PlanInput {
+export interface PlanInput extends HealthFacts {
   readonly service: ServiceConfig;
   readonly request: WorkflowRequest;
   readonly state: ClusterState;
-  /** By alarm name, as DescribeAlarms returned them; an absent alarm is unknown, never healthy. */
-  readonly alarms: ReadonlyMap<string, AlarmStateValue>;
-  /** Newest lag datapoint by node id. */
-  readonly lag: ReadonlyMap<string, LagSample | undefined>;
   readonly holder: string;
   readonly now: number;
   /**
@@ -608,13 +604,9 @@ export type CatchUpAssessment =
 export function assessCatchUp(input: CatchUpInput): CatchUpAssessment {
   const { plan, service, targetAlarm, sample, progress, now } = input;
   const policy = service.policy;
-  const usable =
-    sample !== undefined &&
-    Number.isFinite(sample.lagSeconds) &&
-    sample.lagSeconds >= 0 &&
-    Number.isFinite(sample.timestamp);
-  const lagSeconds = usable ? sample.lagSeconds : undefined;
-  const lagAgeSeconds = usable ? (now - sample.timestamp) / 1000 : undefined;
+  const reading = lagReading(sample, now);
+  const lagSeconds = reading?.lagSeconds;
+  const lagAgeSeconds = reading?.lagAgeSeconds;
   const lagText =
     lagSeconds === undefined
       ? 'no lag datapoint'
@@ -624,8 +616,9 @@ export function assessCatchUp(input: CatchUpInput): CatchUpAssessment {
   if (targetAlarm !== 'OK') {
     waiting = `${plan.to} is not known to be healthy (alarm ${targetAlarm})`;
   } else if (plan.mode === 'switchover') {
-    const afterFence = usable && sample.timestamp >= progress.startedAt + FENCE_SKEW_MARGIN_SECONDS * 1000;
-    if (afterFence && sample.lagSeconds === 0) {
+    const afterFence =
+      reading !== undefined && reading.timestamp >= progress.startedAt + FENCE_SKEW_MARGIN_SECONDS * 1000;
+    if (afterFence && reading.lagSeconds === 0) {
       return {
         status: 'ready',
         lagSeconds: 0,
@@ -635,9 +628,9 @@ export function assessCatchUp(input: CatchUpInput): CatchUpAssessment {
       };
     }
     waiting =
-      usable && !afterFence
+      reading !== undefined && !afterFence
         ? `no lag datapoint measured after the fence yet (newest: ${lagText}${
-            sample.timestamp >= progress.startedAt
+            reading.timestamp >= progress.startedAt
               ? `, within the ${FENCE_SKEW_MARGIN_SECONDS} s clock-skew margin after the fence`
               : ''
           })`

@@ -10,9 +10,10 @@ import type {
   HoldReason,
   TrafficShiftResult,
 } from '../../domain/types.ts';
+import type { AutomationPorts } from '../ports.ts';
 import type { ChangeContext } from './context.ts';
 import { describe } from './context.ts';
-import type { FailoverOutcome, FailoverPorts } from './deps.ts';
+import type { FailoverOutcome } from './deps.ts';
 import type { FailoverDecision } from './plan.ts';
 
 /**
@@ -219,7 +220,7 @@ export async function announceCommitted(ctx: ChangeContext, notification: Notifi
  * it, so the failure is logged with the whole notification and counted, never thrown.
  */
 export async function publishQuietly(
-  ports: Pick<FailoverPorts, 'notifier' | 'logger' | 'metrics'>,
+  ports: Pick<AutomationPorts, 'notifier' | 'logger' | 'metrics'>,
   notification: Notification,
   failureMessage = 'announcement failed',
 ): Promise<void> {
@@ -236,7 +237,7 @@ export async function publishQuietly(
   }
 }
 
-type ReportPorts = Pick<FailoverPorts, 'logger' | 'metrics'>;
+type ReportPorts = Pick<AutomationPorts, 'logger' | 'metrics'>;
 
 /** The log line and count of a change a human must look at (its page: needsAttentionNotification). */
 export function reportNeedsAttention(

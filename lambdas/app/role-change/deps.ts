@@ -3,35 +3,13 @@
  * the AWS adapters (lambdas/runtime/aws-ports.ts); tests, the drill and the benchmark wire the
  * in-memory environment (lambdas/testing/).
  */
-import type { FailoverConfig, ServiceConfig } from '../../domain/config.ts';
+import type { ServiceConfig } from '../../domain/config.ts';
 import type { NodeActionPort, NodeActionRole } from '../../domain/node-actions.ts';
-import type {
-  AlarmPort,
-  Clock,
-  LagPort,
-  Logger,
-  MetricsPort,
-  NotifierPort,
-  ShiftQueuePort,
-  StatePort,
-  TrafficPort,
-} from '../../domain/ports.ts';
+import type { ShiftQueuePort } from '../../domain/ports.ts';
 import { AUTO_FENCE_BOUND_SECONDS, configuredTimeouts } from '../../domain/role-change-budget.ts';
+import type { AutomationPorts } from '../ports.ts';
 
-/** The ports every automatic role change reads and writes through: the failover Lambda's and the zone shifter's. */
-export interface FailoverPorts {
-  readonly config: FailoverConfig;
-  readonly alarms: AlarmPort;
-  readonly lag: LagPort;
-  readonly state: StatePort;
-  readonly traffic: TrafficPort;
-  readonly notifier: NotifierPort;
-  readonly logger: Logger;
-  readonly metrics: MetricsPort;
-  readonly clock: Clock;
-}
-
-export interface RoleChangeDeps extends FailoverPorts {
+export interface RoleChangeDeps extends AutomationPorts {
   /** Unique per attempt (the Lambda request id): the lease holder and the history's actor. */
   readonly holderId: string;
   /**

@@ -29,7 +29,7 @@ import { takeLease } from './lease.ts';
 import { stopIfPaused } from './pause-check.ts';
 import { decisionFor, type FailoverDecision, type RoleChangePlan } from './plan.ts';
 import { promoteTarget } from './promote.ts';
-import { demoteTarget, promotionNotUndone, unfenceOldPrimary } from './rollback.ts';
+import { demoteOrPage, unfenceOldPrimary } from './rollback.ts';
 import { shiftVerifyCommit } from './shift-outcome.ts';
 
 export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): Promise<FailoverOutcome> {
@@ -44,15 +44,14 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
     const abandoned = { ...first, to: plan.abandoned };
     const renewed = await takeLease(ctx, abandoned);
     if (!renewed.acquired) return leaseHeld(ctx, plan, first, renewed.message);
-    const undone = await demoteTarget(ctx, abandoned);
-    if (undone.length > 0) {
-      return promotionNotUndone(
-        ctx,
-        abandoned,
-        'abandoned promotion not undone',
+    const stuck = await demoteOrPage(
+      ctx,
+      abandoned,
+      'abandoned promotion not undone',
+      (undone) =>
         `an earlier attempt (${ctx.state.lease?.holder ?? 'unknown'}) promoted (or tried to promote) ${plan.abandoned}, which is no longer eligible; undoing it failed: ${undone.join('; ')}`,
-      );
-    }
+    );
+    if (stuck) return stuck;
   }
   const lease = await takeLease(ctx, first);
   if (!lease.acquired) return leaseHeld(ctx, plan, first, lease.message);
@@ -81,16 +80,15 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
     if (promoted.result.status === 'timed-out') {
       // It may still be promoting: demote it with a token that outranks the promote, so a late
       // promote is refused. If that fails too, two writers are possible: stop and page.
-      const undone = await demoteTarget(ctx, decision);
-      if (undone.length > 0) {
-        return promotionNotUndone(
-          ctx,
-          decision,
-          'promotion not undone',
+      const stuck = await demoteOrPage(
+        ctx,
+        decision,
+        'promotion not undone',
+        (undone) =>
           `promote of ${decision.to} timed out and could not be undone (${undone.join('; ')}); traffic stays on ${decision.from}`,
-          fenced,
-        );
-      }
+        fenced,
+      );
+      if (stuck) return stuck;
     }
     const next = plan.targets[i + 1]?.nodeId;
     await announcePromoteFailed(ctx, decision, promoted.result, fenced, next);

@@ -52,6 +52,22 @@ export async function unfenceOldPrimary(
 }
 
 /**
+ * Demotes a target whose promotion may stand. Undefined when that worked; when it did not, the
+ * service is paused and a human paged (promotionNotUndone) with `detail` of what failed.
+ */
+export async function demoteOrPage(
+  ctx: ChangeContext,
+  decision: FailoverDecision,
+  pauseReason: string,
+  detail: (undone: readonly string[]) => string,
+  fenced?: FencedVerdict,
+): Promise<FailoverOutcome | undefined> {
+  const undone = await demoteTarget(ctx, decision);
+  if (undone.length === 0) return undefined;
+  return promotionNotUndone(ctx, decision, pauseReason, detail(undone), fenced);
+}
+
+/**
  * A promotion (or an attempt at one) that could not be undone: two writers are possible, so
  * automatic changes of the service stop and a human is paged with `detail`.
  */

@@ -5,7 +5,7 @@
 import { CatchUpTimeoutError } from '../../domain/errors.ts';
 import { assessCatchUp } from '../../domain/workflow.ts';
 import { nodeAlarms, nodeLag, serviceOf, type WorkflowDeps } from './deps.ts';
-import type { CatchUpStep, ExecutionState } from './execution-state.ts';
+import { afterCheck, type CatchUpStep, type ExecutionState, loopProgress } from './execution-state.ts';
 
 export async function checkCatchUp(deps: WorkflowDeps, state: ExecutionState): Promise<CatchUpStep> {
   const { plan } = state;
@@ -13,11 +13,7 @@ export async function checkCatchUp(deps: WorkflowDeps, state: ExecutionState): P
   const now = deps.clock.now();
   // The first check runs right after the fence: it starts the clock and the "measured after the
   // fence" window, so the timeout covers catching up, not the fence hook.
-  const progress = state.catchUp ?? {
-    startedAt: now,
-    deadline: now + plan.catchUpTimeoutSeconds * 1000,
-    checks: 0,
-  };
+  const progress = loopProgress(state.catchUp, now, plan.catchUpTimeoutSeconds);
   const [alarms, lag] = await Promise.all([
     nodeAlarms(deps, service, [plan.to]),
     nodeLag(deps, service, [plan.to], now),
@@ -36,12 +32,7 @@ export async function checkCatchUp(deps: WorkflowDeps, state: ExecutionState): P
     throw new CatchUpTimeoutError(assessment.detail);
   }
   deps.logger.info('catch-up checked', { ...log, status: assessment.status, detail: assessment.detail });
-  const base = {
-    startedAt: progress.startedAt,
-    deadline: progress.deadline,
-    checks: progress.checks + 1,
-    detail: assessment.detail,
-  };
+  const base = { ...afterCheck(progress), detail: assessment.detail };
   if (assessment.status === 'waiting') return { status: 'waiting', ...base };
   return {
     status: 'ready',

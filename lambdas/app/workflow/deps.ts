@@ -9,17 +9,8 @@ import {
   type ServiceConfig,
 } from '../../domain/config.ts';
 import { UnknownServiceError } from '../../domain/errors.ts';
-import type {
-  AlarmPort,
-  Clock,
-  LagPort,
-  Logger,
-  MetricsPort,
-  NotifierPort,
-  StatePort,
-  TrafficPort,
-} from '../../domain/ports.ts';
 import type { AlarmStateValue, LagSample } from '../../domain/types.ts';
+import type { AutomationPorts } from '../ports.ts';
 
 /**
  * What the verify step asks the router beyond where traffic points. TrafficRouter implements it.
@@ -42,18 +33,9 @@ export interface ChangeStatusPort {
   targetHealth(serviceId: string, nodeId: string): Promise<string | undefined>;
 }
 
-export interface WorkflowDeps {
-  readonly config: FailoverConfig;
-  readonly alarms: AlarmPort;
-  readonly lag: LagPort;
-  readonly state: StatePort;
-  readonly traffic: TrafficPort;
-  readonly notifier: NotifierPort;
+export interface WorkflowDeps extends AutomationPorts {
   /** Route 53 change status and ELB target health for the verify step (TrafficRouter in AWS). */
   readonly changes: ChangeStatusPort;
-  readonly logger: Logger;
-  readonly metrics: MetricsPort;
-  readonly clock: Clock;
 }
 
 /**

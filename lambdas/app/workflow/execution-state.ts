@@ -12,11 +12,32 @@ export interface CaughtError {
   readonly Cause?: string;
 }
 
-export interface CatchUpStep {
-  readonly status: 'ready' | 'waiting';
+/** A check the state machine runs in a loop (check, Choice, Wait, check again) until a deadline. */
+export interface LoopProgress {
+  /** The first check (epoch ms). */
   readonly startedAt: number;
+  /** The loop fails once this passes (epoch ms). */
   readonly deadline: number;
+  /** Checks run so far. */
   readonly checks: number;
+}
+
+/** The progress so far; at the first check, a new one whose deadline counts from `now`. */
+export function loopProgress(
+  previous: LoopProgress | undefined,
+  now: number,
+  timeoutSeconds: number,
+): LoopProgress {
+  return previous ?? { startedAt: now, deadline: now + timeoutSeconds * 1000, checks: 0 };
+}
+
+/** The progress after one more check (only its three fields: the step's own result is added by the step). */
+export function afterCheck(progress: LoopProgress): LoopProgress {
+  return { startedAt: progress.startedAt, deadline: progress.deadline, checks: progress.checks + 1 };
+}
+
+export interface CatchUpStep extends LoopProgress {
+  readonly status: 'ready' | 'waiting';
   readonly lagSeconds?: number;
   readonly lagAgeSeconds?: number;
   readonly forced?: boolean;
@@ -31,11 +52,8 @@ export interface ShiftStep {
   readonly detail: string;
 }
 
-export interface VerifyStep {
+export interface VerifyStep extends LoopProgress {
   readonly status: 'verified' | 'pending';
-  readonly startedAt: number;
-  readonly deadline: number;
-  readonly checks: number;
   /** Route 53: the change being waited for (the shift's, or the confirmation of the record's value). */
   readonly changeId?: string;
   readonly detail: string;
@@ -134,6 +152,7 @@ export function caught(e: CaughtError | undefined): string {
 // Step payloads are produced by our own state machine; validating them anyway turns a definition
 // bug into a clear InvalidInputError instead of an undefined deep inside a step.
 const caughtError = z.object({ Error: z.string(), Cause: z.string().optional() });
+const loopProgressFields = { startedAt: z.number(), deadline: z.number(), checks: z.number().int() };
 
 const planSchema = z.object({
   serviceId: z.string(),
@@ -168,9 +187,7 @@ export const executionStateSchema = z.looseObject({
   catchUp: z
     .object({
       status: z.enum(['ready', 'waiting']),
-      startedAt: z.number(),
-      deadline: z.number(),
-      checks: z.number().int(),
+      ...loopProgressFields,
       lagSeconds: z.number().optional(),
       lagAgeSeconds: z.number().optional(),
       forced: z.boolean().optional(),
@@ -188,9 +205,7 @@ export const executionStateSchema = z.looseObject({
   verify: z
     .object({
       status: z.enum(['verified', 'pending']),
-      startedAt: z.number(),
-      deadline: z.number(),
-      checks: z.number().int(),
+      ...loopProgressFields,
       changeId: z.string().optional(),
       detail: z.string(),
     })

@@ -11,17 +11,13 @@
 import { VerificationFailedError } from '../../domain/errors.ts';
 import { assessVerification, type VerifyInput } from '../../domain/workflow.ts';
 import { nodeAlarms, serviceOf, type WorkflowDeps } from './deps.ts';
-import type { ExecutionState, VerifyStep } from './execution-state.ts';
+import { afterCheck, type ExecutionState, loopProgress, type VerifyStep } from './execution-state.ts';
 
 export async function checkVerify(deps: WorkflowDeps, state: ExecutionState): Promise<VerifyStep> {
   const { plan } = state;
   const service = serviceOf(deps.config, plan.serviceId);
   const now = deps.clock.now();
-  const progress = state.verify ?? {
-    startedAt: now,
-    deadline: now + plan.verifyTimeoutSeconds * 1000,
-    checks: 0,
-  };
+  const progress = loopProgress(state.verify, now, plan.verifyTimeoutSeconds);
   let changeId = state.verify?.changeId ?? state.shift?.changeId;
   const route53 = service.router.type === 'route53';
   const [alarms, current, delivery] = await Promise.all([
@@ -62,9 +58,7 @@ export async function checkVerify(deps: WorkflowDeps, state: ExecutionState): Pr
   deps.logger.info('verification checked', { ...log, status: assessment.status, detail: assessment.detail });
   return {
     status: assessment.status,
-    startedAt: progress.startedAt,
-    deadline: progress.deadline,
-    checks: progress.checks + 1,
+    ...afterCheck(progress),
     ...(changeId !== undefined ? { changeId } : {}),
     detail: assessment.detail,
   };
