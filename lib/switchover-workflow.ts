@@ -120,24 +120,12 @@ export class SwitchoverWorkflow extends Construct {
   /** The step Lambda: every step of the workflow except the hooks. */
   readonly stepFunction: NodejsFunction;
   readonly logGroup: LogGroup;
-  /** Every user function (hook) in the configuration: invoked by the node-action function only. */
-  readonly hookArns: readonly string[];
   /** Runs every node action (built-in kinds and users' functions); absent when the configuration has none. */
   readonly nodeActionFunction?: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: SwitchoverWorkflowProps) {
     super(scope, id);
     const { automation } = props;
-    this.hookArns = [
-      ...new Set(
-        automation.config.services.flatMap((s) =>
-          serviceNodeActions(s).flatMap(({ action }) =>
-            action.type === 'lambda' ? [action.functionArn] : [],
-          ),
-        ),
-      ),
-    ].sort();
-
     this.stepFunction = automation.createHandlerFunction('WorkflowFunction', {
       entry: props.entry ?? 'lambdas/handlers/workflow.ts',
       description:
