@@ -3,36 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/domain/config.ts';
 import { decideAutoFailover, LAG_BYTES_KEY_SUFFIX, lagQueries } from '../../lambdas/domain/decide.ts';
 import type { LagSample } from '../../lambdas/domain/types.ts';
+import { POSTGRES_PROBE, probedServiceInput } from '../support/probed-service.ts';
 
 const NOW = 1_700_000_000_000;
 const service = (maxLagBytes?: number) =>
-  parseConfig({
-    services: [
+  parseConfig(
+    probedServiceInput(
       {
-        id: 'db',
-        initialPrimary: 'a',
-        router: {
-          type: 'route53',
-          hostedZoneId: 'Z123',
-          zoneName: 'example.com',
-          recordName: 'db.example.com',
-          recordType: 'A',
-        },
-        probe: {
-          kind: 'postgres',
-          port: 5432,
-          secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf',
-          subnets: ['subnet-0123456789abcdef0'],
-          securityGroups: ['sg-0123456789abcdef0'],
-        },
-        nodes: [
-          { id: 'a', address: '10.0.0.1', probe: { host: '10.0.0.1' } },
-          { id: 'b', address: '10.0.0.2', probe: { host: '10.0.0.2' } },
-        ],
+        probe: POSTGRES_PROBE,
         policy: { maxLagSeconds: 30, ...(maxLagBytes === undefined ? {} : { maxLagBytes }) },
       },
-    ],
-  }).services[0]!;
+      'db',
+    ),
+  ).services[0]!;
 
 function decide(maxLagBytes: number | undefined, bytes: LagSample | undefined) {
   const svc = service(maxLagBytes);

@@ -1,35 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/domain/config.ts';
 import { ConfigValidationError } from '../../lambdas/domain/errors.ts';
+import { POSTGRES_PROBE, probedServiceInput } from '../support/probed-service.ts';
 
-const base = (service: Record<string, unknown>) => ({
-  services: [
-    {
-      id: 'orders-db',
-      initialPrimary: 'a',
-      router: {
-        type: 'route53',
-        hostedZoneId: 'Z123',
-        zoneName: 'example.com',
-        recordName: 'db.example.com',
-        recordType: 'A',
-      },
-      nodes: [
-        { id: 'a', address: '10.0.0.1', probe: { host: '10.0.0.1' } },
-        { id: 'b', address: '10.0.0.2', probe: { host: '10.0.0.2' } },
-      ],
-      ...service,
-    },
-  ],
-});
-
-const probe = {
-  kind: 'postgres',
-  port: 5432,
-  secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf',
-  subnets: ['subnet-0123456789abcdef0'],
-  securityGroups: ['sg-0123456789abcdef0'],
-};
+const base = (service: Record<string, unknown>) => probedServiceInput(service);
+const probe = POSTGRES_PROBE;
 
 function problems(input: unknown): string[] {
   try {

@@ -9,14 +9,16 @@ import { describe, expect, it } from 'vitest';
 import { type FailoverConfigInput, parseConfig } from '../../lambdas/domain/config.ts';
 import { ConfigValidationError, formatValue } from '../../lambdas/domain/errors.ts';
 import { splitBrainAlarmName } from '../../lambdas/domain/split-brain.ts';
+import type { AlarmStateValue } from '../../lambdas/domain/types.ts';
 import { makeHandler as makeFailoverHandler } from '../../lambdas/handlers/failover.ts';
 import { makeHandler as makeWorkflowHandler } from '../../lambdas/handlers/workflow.ts';
 import { readConfigFile } from '../../lambdas/runtime/config.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { CallLog, instrument } from '../../lambdas/testing/instrument.ts';
+import { CallLog } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { FailoverStack } from '../../lib/failover-stack.ts';
 import { alarmEvent, type AlarmEventJson as Json } from '../support/alarm-events.ts';
+import { instrumentedFailoverPorts } from '../support/orders-world.ts';
 import { recordFigures } from './support/results.ts';
 
 const SVC = 'orders';
@@ -30,13 +32,7 @@ function world() {
   env.lag.put(SVC, 'b', 1, env.clock.now() - 5_000);
   env.lag.put(SVC, 'c', 1, env.clock.now() - 5_000);
   const log = new CallLog(env.clock);
-  const ports = {
-    alarms: instrument(env.alarms, 'alarms', { log }),
-    lag: instrument(env.lag, 'lag', { log }),
-    state: instrument(env.state, 'state', { log }),
-    traffic: instrument(env.traffic, 'traffic', { log }),
-    notifier: instrument(env.notifier, 'notifier', { log }),
-  };
+  const ports = instrumentedFailoverPorts(env, { log });
   return { env, log, ports };
 }
 
@@ -56,6 +52,23 @@ const edit = (f: (e: Json) => void) => () => {
   return e;
 };
 const got = (v: unknown) => `got: ${formatValue(v)}`;
+
+/** `node`'s alarm is `state` in CloudWatch, and the event says it went there from `previous`. */
+const alarmNow =
+  (node: string, state: AlarmStateValue, previous: AlarmStateValue) => (env: MemoryEnvironment) => {
+    env.alarms.setNode(SVC, node, state);
+    return alarmEvent(`orders-${node}-health`, state, previous, AT, 'e');
+  };
+
+/** What `f` threw, or undefined. */
+function thrownBy(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
 
 /** [name, event, the field, what the problem must say about the value] */
 const MALFORMED: [string, () => Json, string, string][] = [
@@ -161,10 +174,7 @@ const NOTHING_TO_DO: [string, (env: MemoryEnvironment) => Json, string, string, 
   ],
   [
     'INSUFFICIENT_DATA on the primary',
-    (env) => {
-      env.alarms.setNode(SVC, 'a', 'INSUFFICIENT_DATA');
-      return alarmEvent('orders-a-health', 'INSUFFICIENT_DATA', 'OK', AT, 'e');
-    },
+    alarmNow('a', 'INSUFFICIENT_DATA', 'OK'),
     'held',
     'not-an-alarm-transition',
     ['orders-a-health', 'INSUFFICIENT_DATA'],
@@ -178,10 +188,7 @@ const NOTHING_TO_DO: [string, (env: MemoryEnvironment) => Json, string, string, 
   ],
   [
     'OK -> ALARM for a replica',
-    (env) => {
-      env.alarms.setNode(SVC, 'b', 'ALARM');
-      return alarmEvent('orders-b-health', 'ALARM', 'OK', AT, 'e');
-    },
+    alarmNow('b', 'ALARM', 'OK'),
     'held',
     'not-primary-alarm',
     ['orders-b-health', 'current primary a'],
@@ -270,6 +277,12 @@ describe('bad input', () => {
   describe('wrong workflow inputs and step events', () => {
     const valid = { serviceId: SVC, mode: 'switchover', to: 'b', reason: 'patching' };
     const prepare = (input: unknown) => ({ step: 'prepare', input, executionName: 'exec-1' });
+    /** A Prepare step whose request is `valid` changed by `changes`, refused as InvalidInputError saying `text`. */
+    const invalidRequest = (changes: Record<string, unknown>, text: string): [unknown, string, string] => [
+      prepare({ ...valid, ...changes }),
+      'InvalidInputError',
+      text,
+    ];
     /** [name, step event, error name, text the message must contain] */
     const WRONG: [string, unknown, string, string][] = [
       [
@@ -286,28 +299,14 @@ describe('bad input', () => {
       ],
       [
         'no reason',
-        prepare({ ...valid, reason: undefined }),
-        'InvalidInputError',
-        `reason: Invalid input: expected string, received undefined, ${got(undefined)}`,
+        ...invalidRequest(
+          { reason: undefined },
+          `reason: Invalid input: expected string, received undefined, ${got(undefined)}`,
+        ),
       ],
-      [
-        'a blank reason',
-        prepare({ ...valid, reason: '   ' }),
-        'InvalidInputError',
-        `reason: must say why, ${got('   ')}`,
-      ],
-      [
-        'a reason of 600 characters',
-        prepare({ ...valid, reason: 'r'.repeat(600) }),
-        'InvalidInputError',
-        'reason: Too big',
-      ],
-      [
-        'an unknown mode',
-        prepare({ ...valid, mode: 'sideways' }),
-        'InvalidInputError',
-        `mode: Invalid option`,
-      ],
+      ['a blank reason', ...invalidRequest({ reason: '   ' }, `reason: must say why, ${got('   ')}`)],
+      ['a reason of 600 characters', ...invalidRequest({ reason: 'r'.repeat(600) }, 'reason: Too big')],
+      ['an unknown mode', ...invalidRequest({ mode: 'sideways' }, `mode: Invalid option`)],
       [
         'an unknown service',
         prepare({ ...valid, serviceId: 'nope' }),
@@ -316,15 +315,11 @@ describe('bad input', () => {
       ],
       [
         'a service id of 60 characters',
-        prepare({ ...valid, serviceId: 's'.repeat(60) }),
-        'InvalidInputError',
-        'serviceId: Too big',
+        ...invalidRequest({ serviceId: 's'.repeat(60) }, 'serviceId: Too big'),
       ],
       [
         'a target that is not a node id',
-        prepare({ ...valid, to: 'A B' }),
-        'InvalidInputError',
-        `to: must be a node id, ${got('A B')}`,
+        ...invalidRequest({ to: 'A B' }, `to: must be a node id, ${got('A B')}`),
       ],
       [
         'a target that is not a node',
@@ -334,45 +329,37 @@ describe('bad input', () => {
       ],
       [
         'force on a switchover',
-        prepare({ ...valid, force: true }),
-        'InvalidInputError',
-        'force: only a failover may accept data loss',
+        ...invalidRequest({ force: true }, 'force: only a failover may accept data loss'),
       ],
       [
         'force as a string',
-        prepare({ ...valid, mode: 'failover', force: 'yes' }),
-        'InvalidInputError',
-        `force: Invalid input: expected boolean, received string, ${got('yes')}`,
+        ...invalidRequest(
+          { mode: 'failover', force: 'yes' },
+          `force: Invalid input: expected boolean, received string, ${got('yes')}`,
+        ),
       ],
       [
         'dryRun as a number',
-        prepare({ ...valid, dryRun: 1 }),
-        'InvalidInputError',
-        `dryRun: Invalid input: expected boolean, received number, ${got(1)}`,
+        ...invalidRequest(
+          { dryRun: 1 },
+          `dryRun: Invalid input: expected boolean, received number, ${got(1)}`,
+        ),
       ],
-      [
-        'an unknown key',
-        prepare({ ...valid, priority: 'high' }),
-        'InvalidInputError',
-        'Unrecognized key: "priority"',
-      ],
+      ['an unknown key', ...invalidRequest({ priority: 'high' }, 'Unrecognized key: "priority"')],
       [
         'a request id with spaces',
-        prepare({ ...valid, requestId: 'a b' }),
-        'InvalidInputError',
-        `requestId: must be 1-64 letters, digits, dashes or underscores, ${got('a b')}`,
+        ...invalidRequest(
+          { requestId: 'a b' },
+          `requestId: must be 1-64 letters, digits, dashes or underscores, ${got('a b')}`,
+        ),
       ],
-      [
-        'a negative expected epoch',
-        prepare({ ...valid, expectedEpoch: -1 }),
-        'InvalidInputError',
-        `expectedEpoch: Too small`,
-      ],
+      ['a negative expected epoch', ...invalidRequest({ expectedEpoch: -1 }, `expectedEpoch: Too small`)],
       [
         'a fractional expected epoch',
-        prepare({ ...valid, expectedEpoch: 1.5 }),
-        'InvalidInputError',
-        `expectedEpoch: Invalid input: expected int, received number, ${got(1.5)}`,
+        ...invalidRequest(
+          { expectedEpoch: 1.5 },
+          `expectedEpoch: Invalid input: expected int, received number, ${got(1.5)}`,
+        ),
       ],
       ['a step event without a step', {}, 'InvalidInputError', `step: Invalid option`],
       ['an unknown step', { step: 'explode' }, 'InvalidInputError', `step: Invalid option: expected one of`],
@@ -479,6 +466,16 @@ describe('bad input', () => {
     const s1 = inService(1);
     const s2 = inService(2);
 
+    /** A valid configuration whose service `i` has `value` at `path`: the problem names both. */
+    const badField = (i: number, path: string, value: unknown): [() => Json, string, string] => {
+      const keys = path.split(/[.[\]]+/).filter(Boolean);
+      const last = keys.pop() as string;
+      const set = inService(i)((s) => {
+        keys.reduce((o, k) => o[k], s)[last] = value;
+      });
+      return [set, `services[${i}].${path}`, got(value)];
+    };
+
     /** [name, configuration, the problem's path, text about the value] */
     const INVALID: [string, () => Json, string, string][] = [
       ['no services key', cfg((c) => delete c.services), 'services', got(undefined)],
@@ -491,84 +488,29 @@ describe('bad input', () => {
       ],
       ['a stack name starting with a digit', cfg((c) => (c.stackName = '1abc')), 'stackName', got('1abc')],
       ['a service without a router', s0((s) => delete s.router), 'services[0].router', got(undefined)],
-      ['an unknown router type', s0((s) => (s.router.type = 'dns')), 'services[0].router.type', got('dns')],
+      ['an unknown router type', ...badField(0, 'router.type', 'dns')],
       [
         'a service with one node',
         s0((s) => s.nodes.pop()),
         'services[0].nodes',
         'a service needs at least two nodes',
       ],
-      [
-        'an unknown initial primary',
-        s0((s) => (s.initialPrimary = 'zz')),
-        'services[0].initialPrimary',
-        got('zz'),
-      ],
-      ['duplicate node ids', s0((s) => (s.nodes[1].id = 'a')), 'services[0].nodes[1].id', got('a')],
-      ['duplicate service ids', s1((s) => (s.id = 'orders')), 'services[1].id', got('orders')],
-      ['an upper-case service id', s0((s) => (s.id = 'Orders')), 'services[0].id', got('Orders')],
-      [
-        'a node id with a space',
-        s0((s) => (s.nodes[0].id = 'node a')),
-        'services[0].nodes[0].id',
-        got('node a'),
-      ],
-      ['a TTL of 1 s', s0((s) => (s.router.ttlSeconds = 1)), 'services[0].router.ttlSeconds', got(1)],
-      [
-        'a TTL of a day',
-        s0((s) => (s.router.ttlSeconds = 86_400)),
-        'services[0].router.ttlSeconds',
-        got(86_400),
-      ],
-      [
-        'a negative lag budget',
-        s0((s) => (s.policy.maxLagSeconds = -5)),
-        'services[0].policy.maxLagSeconds',
-        got(-5),
-      ],
-      [
-        'a lag budget over a day',
-        s0((s) => (s.policy.maxLagSeconds = 100_000)),
-        'services[0].policy.maxLagSeconds',
-        got(100_000),
-      ],
-      [
-        'a lag age window of 5 s',
-        s0((s) => (s.policy.maxLagAgeSeconds = 5)),
-        'services[0].policy.maxLagAgeSeconds',
-        got(5),
-      ],
-      [
-        'a negative cooldown',
-        s0((s) => (s.policy.cooldownSeconds = -1)),
-        'services[0].policy.cooldownSeconds',
-        got(-1),
-      ],
-      [
-        'a cooldown of ten days',
-        s0((s) => (s.policy.cooldownSeconds = 864_000)),
-        'services[0].policy.cooldownSeconds',
-        got(864_000),
-      ],
-      [
-        'autoFailover as a string',
-        s0((s) => (s.policy.autoFailover = 'yes')),
-        'services[0].policy.autoFailover',
-        got('yes'),
-      ],
-      [
-        'a record outside its zone',
-        s0((s) => (s.router.recordName = 'db.other.org')),
-        'services[0].router.recordName',
-        got('db.other.org'),
-      ],
-      [
-        'a malformed hosted zone id',
-        s0((s) => (s.router.hostedZoneId = 'abc')),
-        'services[0].router.hostedZoneId',
-        got('abc'),
-      ],
-      ['an MX record', s0((s) => (s.router.recordType = 'MX')), 'services[0].router.recordType', got('MX')],
+      ['an unknown initial primary', ...badField(0, 'initialPrimary', 'zz')],
+      ['duplicate node ids', ...badField(0, 'nodes[1].id', 'a')],
+      ['duplicate service ids', ...badField(1, 'id', 'orders')],
+      ['an upper-case service id', ...badField(0, 'id', 'Orders')],
+      ['a node id with a space', ...badField(0, 'nodes[0].id', 'node a')],
+      ['a TTL of 1 s', ...badField(0, 'router.ttlSeconds', 1)],
+      ['a TTL of a day', ...badField(0, 'router.ttlSeconds', 86_400)],
+      ['a negative lag budget', ...badField(0, 'policy.maxLagSeconds', -5)],
+      ['a lag budget over a day', ...badField(0, 'policy.maxLagSeconds', 100_000)],
+      ['a lag age window of 5 s', ...badField(0, 'policy.maxLagAgeSeconds', 5)],
+      ['a negative cooldown', ...badField(0, 'policy.cooldownSeconds', -1)],
+      ['a cooldown of ten days', ...badField(0, 'policy.cooldownSeconds', 864_000)],
+      ['autoFailover as a string', ...badField(0, 'policy.autoFailover', 'yes')],
+      ['a record outside its zone', ...badField(0, 'router.recordName', 'db.other.org')],
+      ['a malformed hosted zone id', ...badField(0, 'router.hostedZoneId', 'abc')],
+      ['an MX record', ...badField(0, 'router.recordType', 'MX')],
       [
         'a CNAME at the zone apex',
         s0((s) => {
@@ -586,12 +528,7 @@ describe('bad input', () => {
         'services[0].nodes[0].address',
         got(undefined),
       ],
-      [
-        'an address that is not IPv4 on an A record',
-        s0((s) => (s.nodes[1].address = '10.0.0.999')),
-        'services[0].nodes[1].address',
-        got('10.0.0.999'),
-      ],
+      ['an address that is not IPv4 on an A record', ...badField(0, 'nodes[1].address', '10.0.0.999')],
       [
         'two nodes with one address',
         s0((s) => (s.nodes[1].address = s.nodes[0].address)),
@@ -615,9 +552,7 @@ describe('bad input', () => {
       ],
       [
         'a malformed target group ARN',
-        s1((s) => (s.router.targetGroupArn = 'arn:aws:elasticloadbalancing:tg')),
-        'services[1].router.targetGroupArn',
-        got('arn:aws:elasticloadbalancing:tg'),
+        ...badField(1, 'router.targetGroupArn', 'arn:aws:elasticloadbalancing:tg'),
       ],
       [
         'an elbv2-weighted node without a target group',
@@ -625,12 +560,7 @@ describe('bad input', () => {
         'services[2].nodes[1].targetGroupArn',
         got(undefined),
       ],
-      [
-        'a malformed listener ARN',
-        s2((s) => (s.router.listenerArn = 'listener/app/git')),
-        'services[2].router.listenerArn',
-        got('listener/app/git'),
-      ],
+      ['a malformed listener ARN', ...badField(2, 'router.listenerArn', 'listener/app/git')],
       [
         'one alarm watching two nodes',
         s1((s) => (s.nodes[1].health.alarmName = 'backup-b1-health')),
@@ -643,18 +573,8 @@ describe('bad input', () => {
         'services[1].nodes[0].health.type',
         got('ping'),
       ],
-      [
-        'a health check on port 70000',
-        s2((s) => (s.nodes[0].health.port = 70_000)),
-        'services[2].nodes[0].health.port',
-        got(70_000),
-      ],
-      [
-        'a lag period of 7 s',
-        s1((s) => (s.nodes[0].lag.periodSeconds = 7)),
-        'services[1].nodes[0].lag.periodSeconds',
-        got(7),
-      ],
+      ['a health check on port 70000', ...badField(2, 'nodes[0].health.port', 70_000)],
+      ['a lag period of 7 s', ...badField(1, 'nodes[0].lag.periodSeconds', 7)],
       [
         'a fence hook that is not a Lambda ARN',
         s0((s) => (s.hooks = { fence: 'arn:aws:sns:us-east-1:111122223333:t' })),
@@ -686,12 +606,7 @@ describe('bad input', () => {
       (_name, make, path, text) => {
         const input = make();
         figures.configs++;
-        let error: unknown;
-        try {
-          parseConfig(input);
-        } catch (e) {
-          error = e;
-        }
+        const error = thrownBy(() => parseConfig(input));
         expect(error).toBeInstanceOf(ConfigValidationError);
         const problems = (error as ConfigValidationError).problems;
         const problem = problems.find((p) => p.path === path);

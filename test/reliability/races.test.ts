@@ -18,7 +18,7 @@ import { makeHandler } from '../../lambdas/handlers/failover.ts';
 import { CallLog } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { alarmEvent } from '../support/alarm-events.ts';
-import { instrumentedFailoverPorts, ordersConfig } from '../support/orders-world.ts';
+import { instrumentedFailoverPorts, ordersConfig, ORDERS as SVC } from '../support/orders-world.ts';
 import { stalledTraffic } from '../support/stalled-traffic.ts';
 import {
   type SynthesizedWorkflow,
@@ -30,7 +30,6 @@ import { autoFailoverViolations, baseline, settledViolations } from './support/i
 import { jitter } from './support/random.ts';
 import { recordFigures } from './support/results.ts';
 
-const SVC = 'orders';
 const config: FailoverConfig = ordersConfig();
 
 const SEEDS = Array.from({ length: 20 }, (_, i) => 1_000 + i);

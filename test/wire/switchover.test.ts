@@ -17,14 +17,7 @@ import type { TrafficRouter } from '../../lambdas/aws/traffic-router.ts';
 import type { FailoverConfigInput } from '../../lambdas/domain/config.ts';
 import type { WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
 import { ManualClock } from '../../lambdas/testing/clock.ts';
-import {
-  type MotoScene,
-  type NotificationInbox,
-  type ProductionPorts,
-  putLag,
-  setAlarm,
-  useMotoScene,
-} from '../support/moto-scene.ts';
+import { putLag, setAlarm, useMotoScene } from '../support/moto-scene.ts';
 import { motoAlarmName, motoDbService, motoLagMetric } from '../support/moto-services.ts';
 import { type ExecutionOutcome, TestHooks, WorkflowRunner } from '../workflow/harness.ts';
 
@@ -60,16 +53,7 @@ const config: FailoverConfigInput = {
 
 const suite = useMotoScene({ config });
 
-interface Scene {
-  readonly ports: ProductionPorts;
-  readonly hooks: TestHooks;
-  readonly runner: WorkflowRunner;
-  readonly inbox: NotificationInbox;
-  readonly clock: ManualClock;
-  readonly scene: MotoScene;
-}
-
-async function scene(beforeStep?: (step: string, clock: ManualClock) => Promise<void>): Promise<Scene> {
+async function scene(beforeStep?: (step: string, clock: ManualClock) => Promise<void>) {
   const built = await suite.scene({
     // UPSERT: the rollback swaps back to a's address (see createARecord for moto's journal check).
     zone: { name: 'wire.example.com', record: RECORD, value: ADDRESS.a, action: 'UPSERT' },

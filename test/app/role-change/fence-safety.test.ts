@@ -162,13 +162,13 @@ describe('a retry that finds its shift unrecorded (the invocation died after the
     // a's alarm is OK already (its OK event came before the mark): it rejoins at once.
     expect(rejoin).toMatchObject({ operation: 'rejoin', from: 'a', epoch: 1 });
     expect(env.state.snapshot('orders')?.needsRejoin).toBeUndefined();
+    expect(actions.writers('orders')).toEqual(['c']);
     expect(actionCalls(actions)).toEqual([
       'fence a 1/1/1 succeeded',
       'promote c 1/1/2 succeeded',
       'fence a 1/2/1 succeeded',
       'demote a 1/9999999/21 succeeded',
     ]);
-    expect(actions.writers('orders')).toEqual(['c']);
   });
 
   it('a pause written after the shift does not leave the record on the old primary: the move was sent before it', async () => {
