@@ -22,6 +22,7 @@ import { dryRun, hold, primaryNotConfigured } from './role-change/announce.ts';
 import { ChangeContext } from './role-change/context.ts';
 import type { FailoverOutcome, RoleChangeDeps } from './role-change/deps.ts';
 import { runRoleChange } from './role-change/engine.ts';
+import { announceOwnCommit } from './role-change/own-commit.ts';
 import { planAutoFailover } from './role-change/plan.ts';
 import { runRejoin } from './role-change/rejoin.ts';
 import { resumeIntoHold, resumeShifted } from './role-change/resume.ts';
@@ -109,6 +110,14 @@ export async function runAutoFailover(
   if (ownLease) logger.info('resuming under our own lease', { serviceId: service.id, lease: state.lease });
   const attempt = ownLease ? (state.lease?.invocation ?? 1) + 1 : 1;
   const node = target.node.id;
+  if (!ownLease) {
+    // Our earlier attempt may have committed (answer and read-back lost) and thrown unannounced.
+    const own = await announceOwnCommit(
+      new ChangeContext(deps, service, transition, state, startedAt, clock.now(), attempt),
+      state,
+    );
+    if (own) return own;
+  }
   if (
     transition.state === 'OK' &&
     state.needsRejoin?.includes(node) &&

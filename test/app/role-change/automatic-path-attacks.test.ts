@@ -9,11 +9,19 @@ import { type AutoFailoverDeps, runAutoFailover } from '../../../lambdas/app/aut
 import { tokenParts } from '../../../lambdas/domain/node-actions.ts';
 import type { TrafficPort } from '../../../lambdas/domain/ports.ts';
 import type { AlarmTransition } from '../../../lambdas/domain/types.ts';
+import { makeHandler } from '../../../lambdas/handlers/failover.ts';
 import { makeZoneShiftHandler } from '../../../lambdas/handlers/zone-shift.ts';
 import { route53Service, testConfig } from '../../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../../lambdas/testing/memory.ts';
 import { MemoryNodeActions } from '../../../lambdas/testing/node-actions.ts';
 import { MemoryShiftQueue } from '../../../lambdas/testing/shift-queue.ts';
+import { faultyPorts } from '../../reliability/support/faults.ts';
+import {
+  deliverPrimaryAlarm,
+  MATRIX_CONFIG,
+  MATRIX_SERVICE,
+  publishMatrixLag,
+} from '../../reliability/support/lambda.ts';
 
 function setup() {
   const config = testConfig([
@@ -239,5 +247,22 @@ describe('automatic failover: attacks on the in-flight window', () => {
       'fence a timed-out',
       'promote c succeeded',
     ]);
+  });
+
+  it('a commit that landed but whose answer timed out, and whose read-back failed too: the retry (same request id) announces the change its earlier attempt recorded, instead of holding quietly', async () => {
+    const env = createMemoryEnvironment(MATRIX_CONFIG, { clock: { autoAdvance: false } });
+    const { injector, ports } = faultyPorts(env, [
+      { target: 'state.commit#1', kind: 'timeout', persistence: 'once' },
+      { target: 'state.get#2', kind: 'timeout', persistence: 'once' },
+    ]);
+    const delivery = await deliverPrimaryAlarm(env, MATRIX_SERVICE, makeHandler(ports), () => {
+      publishMatrixLag(env);
+      injector.scope('');
+    });
+
+    expect(delivery).toMatchObject({ attempts: 2, thrown: ['TransientAwsError'] });
+    expect(delivery.outcome).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'b', epoch: 1 });
+    expect(env.state.snapshot(MATRIX_SERVICE)).toMatchObject({ primary: 'b', epoch: 1 });
+    expect(env.notifier.ofKind('failover').map((n) => n.detail.epoch)).toEqual([1]);
   });
 });

@@ -223,6 +223,12 @@ export async function exploreFaults<R>(
     readonly maxRuns?: number;
     /** Longest chain of faults in one run. @default 3 */
     readonly maxDepth?: number;
+    /**
+     * Also explore a site under every distinct sequence of fault kinds that leads to it, not only
+     * the first: a read-back reached after a write that was refused (nothing applied) is another
+     * case than the same read-back after a write that applied and lost its answer. @default false
+     */
+    readonly everyPath?: boolean;
   } = {},
 ): Promise<{ sites: string[]; clean: R; runs: ExploredRun<R>[] }> {
   const kinds = options.kindsFor ?? ((site: string) => kindsFor(apiOf(site)));
@@ -230,23 +236,33 @@ export async function exploreFaults<R>(
   const maxDepth = options.maxDepth ?? 3;
   const clean = await run([]);
   const sites: string[] = [];
-  /** The faults that first led to each site ([] for the clean run's sites). */
-  const context = new Map<string, readonly FaultPlan[]>();
+  /** The faults that first led to each site, or each site and path ([] for the clean run's sites). */
+  const context = new Map<string, { readonly site: string; readonly via: readonly FaultPlan[] }>();
   const queue: string[] = [];
+  const keyOf = (site: string, via: readonly FaultPlan[]) =>
+    options.everyPath ? `${site} <- ${via.map((p) => `${p.kind}@${p.target}`).join(' ')}` : site;
+  /** The sites each explored chain's run reached (by keyOf ''), for everyPath. */
+  const reached = new Map<string, ReadonlySet<string>>([[keyOf('', []), new Set(clean.sites)]]);
   const add = (list: readonly string[], via: readonly FaultPlan[]) => {
+    // everyPath: the sites this chain's last fault opened (not reached by the chain without it).
+    const before = reached.get(keyOf('', via.slice(0, -1)));
+    if (options.everyPath) reached.set(keyOf('', via), new Set(list));
     for (const s of list) {
-      if (context.has(s)) continue;
-      context.set(s, via);
-      sites.push(s);
-      queue.push(s);
+      if (options.everyPath && via.length > 0 && before?.has(s)) continue;
+      const key = keyOf(s, via);
+      if (context.has(key)) continue;
+      context.set(key, { site: s, via });
+      if (!sites.includes(s)) sites.push(s);
+      queue.push(key);
     }
   };
   add(clean.sites, []);
   const runs: ExploredRun<R>[] = [];
   const apisDone = new Set<string>();
   while (queue.length > 0) {
-    const site = queue.shift() as string;
-    const via = context.get(site) ?? [];
+    const entry = context.get(queue.shift() as string);
+    if (!entry) continue;
+    const { site, via } = entry;
     const plans: FaultPlan[] = kinds(site).map((kind) => ({ target: site, kind, persistence: 'once' }));
     const api = apiOf(site);
     if (!apisDone.has(api)) {
