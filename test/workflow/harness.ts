@@ -63,6 +63,13 @@ export interface HookCall {
 
 export type HookBehaviour = (payload: HookPayload) => unknown | Promise<unknown>;
 
+/** A hook function that fails by its own hand with error `errorName` (Lambda's errorType). */
+export function hookThrowing(errorName: string, message: string): HookBehaviour {
+  return () => {
+    throw named(errorName, message);
+  };
+}
+
 /** Test hook Lambdas by ARN. Unregistered ARNs answer ResourceNotFoundException, like Lambda. */
 export class TestHooks {
   readonly calls: HookCall[] = [];
@@ -183,6 +190,29 @@ export class WorkflowRunner {
 
 const settled = new WeakSet<Promise<ExecutionOutcome>>();
 
+export interface AnswerLostOptions {
+  /** How many invocations lose their answer. @default 1 (Infinity: every one) */
+  readonly times?: number;
+  /** @default Lambda.ServiceException 'the response was lost' */
+  readonly error?: () => Error;
+}
+
+/** An `intercept` under which `step` runs to its end and then its answer is lost, so Step Functions retries or catches. */
+export function answerLost(
+  step: string,
+  options: AnswerLostOptions = {},
+): NonNullable<RunnerOptions['intercept']> {
+  let left = options.times ?? 1;
+  const error = options.error ?? (() => named('Lambda.ServiceException', 'the response was lost'));
+  return (invoked, _event, real) => {
+    if (invoked !== step || left <= 0) return undefined;
+    left -= 1;
+    return real().then(() => {
+      throw error();
+    });
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // In-memory worlds
 // ---------------------------------------------------------------------------------------------
@@ -199,9 +229,32 @@ export function memoryWorkflowDeps(
   return { config, alarms, lag, state, traffic, notifier, changes, logger, metrics, clock };
 }
 
+export interface MemoryRunnerOptions extends Pick<RunnerOptions, 'beforeStep' | 'intercept' | 'waitMs'> {
+  /** @default no hook function registered */
+  readonly hooks?: TestHooks;
+  /** Ports that stand in for the environment's (fault injection, another verify signal). */
+  readonly ports?: Partial<WorkflowDeps>;
+}
+
+/** The real state machine over the in-memory environment's ports and clock (Route 53 INSYNC at once unless `ports.changes` says otherwise). */
+export function memoryRunner(
+  synthesized: SynthesizedWorkflow,
+  env: MemoryEnvironment,
+  options: MemoryRunnerOptions = {},
+): WorkflowRunner {
+  const { hooks = new TestHooks(), ports, ...runner } = options;
+  return new WorkflowRunner({
+    synthesized,
+    deps: { ...memoryWorkflowDeps(env), ...ports },
+    hooks,
+    clock: env.clock,
+    ...runner,
+  });
+}
+
 /**
- * The real state machine over the in-memory environment, Route 53 INSYNC at once, and `target` of
- * `serviceId` a caught-up replica: it publishes lag 0 before Prepare and before every catch-up check.
+ * `memoryRunner` with `target` of `serviceId` a caught-up replica: it publishes lag 0 before
+ * Prepare and before every catch-up check (then `options.beforeStep` runs).
  */
 export function caughtUpRunner(
   synthesized: SynthesizedWorkflow,
@@ -209,15 +262,16 @@ export function caughtUpRunner(
   hooks: TestHooks,
   serviceId: string,
   target: string,
+  options: Omit<MemoryRunnerOptions, 'hooks'> = {},
 ): WorkflowRunner {
-  return new WorkflowRunner({
-    synthesized,
-    deps: memoryWorkflowDeps(env),
+  const { beforeStep, ...runner } = options;
+  return memoryRunner(synthesized, env, {
+    ...runner,
     hooks,
-    clock: env.clock,
-    beforeStep: (step) => {
+    beforeStep: async (step, event) => {
       if (step === 'prepare' || step === 'checkCatchUp')
         env.lag.put(serviceId, target, 0, env.clock.now() - 1);
+      await beforeStep?.(step, event);
     },
   });
 }

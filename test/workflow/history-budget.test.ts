@@ -4,9 +4,7 @@
  * a fixed number of events per poll, so a configuration that could pass the budget is refused at
  * synth, and the per-poll figure the check uses is measured here from the real definition.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { FailoverConfig } from '../../lambdas/domain/config.ts';
-import { ConfigValidationError } from '../../lambdas/domain/errors.ts';
+import { describe, expect, it } from 'vitest';
 import {
   EVENTS_OUTSIDE_LOOPS,
   EVENTS_PER_POLL,
@@ -15,19 +13,14 @@ import {
   workflowHistoryEvents,
 } from '../../lambdas/domain/workflow-history.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { MemoryChanges } from '../../lambdas/testing/verify-signals.ts';
-import {
-  memoryWorkflowDeps,
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
-} from './harness.ts';
+import { configValidationError } from '../support/config-errors.ts';
+import { synthesizeWorkflow } from './harness.ts';
+import { workflowUnderTest } from './world.ts';
 
 const SVC = 'orders';
 const POLL = 5;
-const config: FailoverConfig = testConfig([
+const config = testConfig([
   {
     ...route53Service({ id: SVC, nodes: ['a', 'b'] }),
     switchover: { pollIntervalSeconds: POLL, catchUpTimeoutSeconds: 600, verifyTimeoutSeconds: 60 },
@@ -44,18 +37,18 @@ function eventsOfVisit(state: any): number {
   return state.Type === 'Task' ? 5 : 2;
 }
 
-let synthesized: SynthesizedWorkflow;
+const workflow = workflowUnderTest(config);
 // biome-ignore lint/suspicious/noExplicitAny: ASL is walked structurally
-let states: Record<string, any>;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-  states = synthesized.definition.States;
-});
+const stateNamed = (name: string): any => workflow.synthesized().definition.States[name];
+
+/** The states one poll of the catch-up loop and of the verify loop enter. */
+const CATCH_UP_LOOP = ['CheckCatchUp', 'CaughtUp', 'WaitForCatchUp'];
+const VERIFY_LOOP = ['CheckVerify', 'Verified', 'WaitForVerify'];
 
 /** The history events of one execution, from the states it entered (no retries happen here). */
 function eventsOf(entered: readonly string[]): number {
   // ExecutionStarted + ExecutionSucceeded/Failed.
-  return 2 + entered.reduce((sum, name) => sum + eventsOfVisit(states[name]), 0);
+  return 2 + entered.reduce((sum, name) => sum + eventsOfVisit(stateNamed(name)), 0);
 }
 
 /** One poll of a loop: the states entered from one check to the next. */
@@ -78,14 +71,8 @@ describe('switchover history budget', () => {
       },
       route53Service({ id: 'fine', nodes: ['a', 'b'], index: 2 }),
     ]);
-    let error: unknown;
-    try {
-      synthesizeWorkflow(bad);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigValidationError);
-    const problems = (error as ConfigValidationError).problems;
+    const error = configValidationError(() => synthesizeWorkflow(bad));
+    const problems = error.problems;
     expect(problems.map((p) => [p.path, p.value])).toEqual([
       ['services[0].switchover.pollIntervalSeconds', 1],
       ['services[1].switchover.pollIntervalSeconds', 2],
@@ -97,7 +84,7 @@ describe('switchover history budget', () => {
     );
     expect(problems[0]!.message).toContain('over the budget of 10,000');
     expect(problems[0]!.message).toContain('poll every 4 s or more');
-    expect((error as Error).message).toContain('services[0].switchover.pollIntervalSeconds:');
+    expect(error.message).toContain('services[0].switchover.pollIntervalSeconds:');
   });
 
   it('accepts the same timeouts with a poll interval inside the budget', () => {
@@ -112,15 +99,12 @@ describe('switchover history budget', () => {
   });
 
   it('events per poll, measured from the synthesized definition, are what the synth check assumes', async () => {
-    const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+    const env = workflow.environment();
     // Name servers sync after three GetChange polls; the replica catches up at the fourth check.
     const changes = new MemoryChanges(env.traffic, { pendingPolls: 3 });
     let checks = 0;
-    const runner = new WorkflowRunner({
-      synthesized,
-      deps: memoryWorkflowDeps(env, changes),
-      hooks: new TestHooks(),
-      clock: env.clock,
+    const runner = workflow.runner(env, {
+      ports: { changes },
       beforeStep: (step) => {
         if (step === 'checkCatchUp') env.lag.put(SVC, 'b', ++checks >= 4 ? 0 : 3, env.clock.now() - 1);
       },
@@ -132,17 +116,11 @@ describe('switchover history budget', () => {
   });
 
   it('the events outside the loops, every Retry exhausted, stay within the bound the synth check assumes', () => {
-    const loop = new Set([
-      'CheckCatchUp',
-      'CaughtUp',
-      'WaitForCatchUp',
-      'CheckVerify',
-      'Verified',
-      'WaitForVerify',
-    ]);
-    for (const name of loop) expect(states[name], name).toBeDefined();
+    const loop = new Set([...CATCH_UP_LOOP, ...VERIFY_LOOP]);
+    for (const name of loop) expect(stateNamed(name), name).toBeDefined();
     let events = 2;
-    for (const [name, state] of Object.entries(states)) {
+    // biome-ignore lint/suspicious/noExplicitAny: ASL is walked structurally
+    for (const [name, state] of Object.entries<any>(workflow.synthesized().definition.States)) {
       if (loop.has(name)) continue;
       events += eventsOfVisit(state);
       // Each retry: the failure, then scheduled and started again.
@@ -153,12 +131,8 @@ describe('switchover history budget', () => {
   });
 
   it('a catch-up that times out after the longest wait stays within the estimate', async () => {
-    const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
-    const runner = new WorkflowRunner({
-      synthesized,
-      deps: memoryWorkflowDeps(env),
-      hooks: new TestHooks(),
-      clock: env.clock,
+    const env = workflow.environment();
+    const runner = workflow.runner(env, {
       // The replica never catches up: every poll of the catch-up window, then the rollback.
       beforeStep: () => env.lag.put(SVC, 'b', 3, env.clock.now() - 1),
     });

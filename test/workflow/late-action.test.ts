@@ -5,33 +5,19 @@
  * node that keeps the contract ("refuse a token lower than the highest you have seen") refuses
  * the late promote; the rollback's calls outrank the forward calls they undo.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import { describe, expect, it } from 'vitest';
 import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import type { HookPayload } from '../../lambdas/domain/workflow.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import { caughtUpRunner, type SynthesizedWorkflow, synthesizeWorkflow, TestHooks } from './harness.ts';
+import { testConfig } from '../../lambdas/testing/fixtures.ts';
+import { TestHooks } from './harness.ts';
+import { hookArns, hookedService, moveRequest, workflowUnderTest } from './world.ts';
 
 const SVC = 'orders';
-const arn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
-const FENCE = arn('fence');
-const PROMOTE = arn('promote');
-const DEMOTE = arn('demote');
+const { fence: FENCE, promote: PROMOTE, demote: DEMOTE } = hookArns(SVC);
 
-const config: FailoverConfig = testConfig([
-  {
-    ...route53Service({ id: SVC, nodes: ['a', 'b'] }),
-    // 1 s of real time: the promote below answers only after its Task has timed out.
-    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 1 },
-    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60 },
-  },
-]);
-
-let synthesized: SynthesizedWorkflow;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-});
+// 1 s of real time: the promote below answers only after its Task has timed out.
+const config = testConfig([hookedService({ id: SVC, hookTimeoutSeconds: 1 })]);
+const workflow = workflowUnderTest(config);
 
 /** A database node that keeps the token contract. */
 class TokenNode {
@@ -59,7 +45,7 @@ class TokenNode {
 
 describe('hook calls cannot fence a late hook', () => {
   it('a promote that lands after its rollback demoted the target is refused by its token', async () => {
-    const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+    const env = workflow.environment();
     const nodes = { a: new TokenNode('primary'), b: new TokenNode('replica') };
     let demotedBack!: () => void;
     const rollbackDemoted = new Promise<void>((resolve) => {
@@ -84,9 +70,9 @@ describe('hook calls cannot fence a late hook', () => {
         });
         return latePromote;
       });
-    const runner = caughtUpRunner(synthesized, env, hooks, SVC, 'b');
+    const runner = workflow.caughtUpRunner(env, hooks, SVC, 'b');
 
-    const out = await runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'late promote' });
+    const out = await runner.start(moveRequest(SVC, 'switchover', 'b', 'late promote'));
     await latePromote;
 
     expect(out.status).toBe('FAILED');

@@ -12,37 +12,20 @@
  * Run on the real state machine from the synthesized template, with real time for the hook
  * timeout (1 s), the late answers (1.5 s) and the wait for abandoned calls.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
-import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import { describe, expect, it } from 'vitest';
 import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import type { HookPayload } from '../../lambdas/domain/workflow.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import { type SynthesizedWorkflow, synthesizeWorkflow, TestHooks, WorkflowRunner } from './harness.ts';
+import { testConfig } from '../../lambdas/testing/fixtures.ts';
 import { NodeRoles } from './node-roles.ts';
+import { hookedService, hooksFor, moveRequest, workflowUnderTest } from './world.ts';
 
 const SVC = 'orders';
-const arn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
-const FENCE = arn('fence');
-const PROMOTE = arn('promote');
-const DEMOTE = arn('demote');
 const TIMEOUT_SECONDS = 1;
 /** The late call lands this long after it was made: after its Task timed out, before the settle wait ends. */
 const LATE_MS = 1_500;
 
-const config: FailoverConfig = testConfig([
-  {
-    ...route53Service({ id: SVC, nodes: ['a', 'b'] }),
-    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: TIMEOUT_SECONDS },
-    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60 },
-  },
-]);
-
-let synthesized: SynthesizedWorkflow;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-});
+const config = testConfig([hookedService({ id: SVC, hookTimeoutSeconds: TIMEOUT_SECONDS })]);
+const workflow = workflowUnderTest(config);
 
 function world(options: {
   honoursTokens: boolean;
@@ -50,7 +33,7 @@ function world(options: {
   /** The first call of this action fails by the hook's own hand (it ended). */
   failsOnce?: 'promote';
 }) {
-  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  const env = workflow.environment();
   const nodes = new NodeRoles({ a: 'writer', b: 'replica' }, { honoursTokens: options.honoursTokens });
   const late: Promise<unknown>[] = [];
   let failures = options.failsOnce ? 1 : 0;
@@ -74,27 +57,8 @@ function world(options: {
     late.push(landing);
     return landing;
   };
-  const hooks = new TestHooks().register(FENCE, hook).register(PROMOTE, hook).register(DEMOTE, hook);
-  const deps: WorkflowDeps = {
-    config,
-    alarms: env.alarms,
-    lag: env.lag,
-    state: env.state,
-    traffic: env.traffic,
-    notifier: env.notifier,
-    changes: env.changes,
-    logger: env.logger,
-    metrics: env.metrics,
-    clock: env.clock,
-  };
-  const runner = new WorkflowRunner({
-    synthesized,
-    deps,
-    hooks,
-    clock: env.clock,
-    beforeStep: (step) => {
-      if (step === 'prepare' || step === 'checkCatchUp') env.lag.put(SVC, 'b', 0, env.clock.now() - 1);
-    },
+  const hooks = hooksFor(SVC, hook);
+  const runner = workflow.caughtUpRunner(env, hooks, SVC, 'b', {
     // The wait for an abandoned call lasts its settle time, in real time here.
     waitMs: (state) => (state.startsWith('WaitOutAbandoned') ? TIMEOUT_SECONDS * 1000 : undefined),
   });
@@ -106,12 +70,7 @@ describe('late hook answers: compensation waits out an abandoned call before it 
     'case 2: a promote that answers after its timeout never leaves two writers (node honours tokens: %s)',
     async (honoursTokens) => {
       const w = world({ honoursTokens, late: 'promote' });
-      const out = await w.runner.start({
-        serviceId: SVC,
-        mode: 'switchover',
-        to: 'b',
-        reason: 'late promote',
-      });
+      const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'late promote'));
       await Promise.all(w.late);
 
       expect(out.status).toBe('FAILED');
@@ -132,7 +91,7 @@ describe('late hook answers: compensation waits out an abandoned call before it 
     'case 2: a fence that answers after its timeout never leaves the old primary fenced while reported unfenced (node honours tokens: %s)',
     async (honoursTokens) => {
       const w = world({ honoursTokens, late: 'fence' });
-      const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'late fence' });
+      const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'late fence'));
       await Promise.all(w.late);
 
       expect(out.status).toBe('FAILED');
@@ -148,17 +107,12 @@ describe('late hook answers: compensation waits out an abandoned call before it 
 
   it("tokens order attempts: a switchover after a rolled-back one is obeyed by a node that saw the first one's unfence", async () => {
     const w = world({ honoursTokens: true, failsOnce: 'promote' });
-    const first = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'first try' });
+    const first = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'first try'));
     expect(first.status === 'FAILED' && first.error).toBe('SwitchoverRolledBack');
     // The promote failed by its own hand (its invocation ended): nothing to wait out.
     expect(first.states).not.toContain('WaitOutAbandonedPromote');
 
-    const second = await w.runner.start({
-      serviceId: SVC,
-      mode: 'switchover',
-      to: 'b',
-      reason: 'second try',
-    });
+    const second = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'second try'));
     expect(second.status).toBe('SUCCEEDED');
     // Same epoch, a later lease: every call of the second attempt outranks the first's unfence.
     const tokens = w.hooks.calls.map((c) => `${c.payload.action} ${c.payload.node} ${c.payload.token}`);

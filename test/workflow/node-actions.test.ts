@@ -12,23 +12,22 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { nodeActionFunctionOf } from '../../drill/sim/state-machine.ts';
 import { AwsNodeActions } from '../../lambdas/aws/actions/index.ts';
-import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import { makeHandler } from '../../lambdas/handlers/node-action.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { fakeTiming } from '../aws/actions/helpers.ts';
-import { caughtUpRunner, type SynthesizedWorkflow, synthesizeWorkflow, TestHooks } from './harness.ts';
+import { TestHooks } from './harness.ts';
+import { moveRequest, workflowUnderTest } from './world.ts';
 
 const SVC = 'orders';
 const ISOLATION = 'sg-0ffffffffffffffff';
 const INSTANCES = { a: 'i-0aaaaaaaaaaaaaaa1', b: 'i-0bbbbbbbbbbbbbbb1' } as const;
 
 const base = route53Service({ id: SVC, nodes: ['a', 'b'] });
-const config: FailoverConfig = testConfig([
+const config = testConfig([
   {
     ...base,
     nodes: base.nodes.map((n) => ({ ...n, instanceId: INSTANCES[n.id as 'a' | 'b'] })),
@@ -43,23 +42,23 @@ const config: FailoverConfig = testConfig([
 const ssm = mockClient(SSMClient);
 const ec2 = mockClient(EC2Client);
 
-let synthesized: SynthesizedWorkflow;
-let actionFunctionArn: string;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-  actionFunctionArn = nodeActionFunctionOf(synthesized.definition) ?? '';
-});
+const workflow = workflowUnderTest(config);
+
+/** The built-in node-action function the synthesized workflow invokes. */
+function actionFunctionArn(): string {
+  return nodeActionFunctionOf(workflow.synthesized().definition) ?? '';
+}
 
 function world() {
-  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  const env = workflow.environment();
   const actions = new AwsNodeActions({
     config,
     clients: { ssm: () => new SSMClient({}), ec2: () => new EC2Client({}) },
     timing: fakeTiming(),
   });
   const handler = makeHandler({ actions, logger: env.logger });
-  const hooks = new TestHooks().register(actionFunctionArn, (payload) => handler(payload));
-  const runner = caughtUpRunner(synthesized, env, hooks, SVC, 'b');
+  const hooks = new TestHooks().register(actionFunctionArn(), (payload) => handler(payload));
+  const runner = workflow.caughtUpRunner(env, hooks, SVC, 'b');
   return { env, hooks, runner };
 }
 
@@ -99,14 +98,14 @@ describe('built-in node actions in the workflow', () => {
     ssm.on(GetCommandInvocationCommand).resolves({ InstanceId: INSTANCES.b, Status: 'Success' });
     const w = world();
 
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'patching' });
+    const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'patching'));
 
     expect(out.status).toBe('SUCCEEDED');
     expect(
       w.hooks.calls.map((c) => [c.functionName, c.payload.action, c.payload.node, c.payload.token]),
     ).toEqual([
-      [actionFunctionArn, 'fence', 'a', fencingToken(1, 'fence', 1)],
-      [actionFunctionArn, 'promote', 'b', fencingToken(1, 'promote', 1)],
+      [actionFunctionArn(), 'fence', 'a', fencingToken(1, 'fence', 1)],
+      [actionFunctionArn(), 'promote', 'b', fencingToken(1, 'promote', 1)],
     ]);
     expect(e.groups()).toEqual([ISOLATION]);
     expect(ssm.commandCalls(SendCommandCommand)[0]!.args[0].input.Parameters?.commands).toEqual([
@@ -126,7 +125,7 @@ describe('built-in node actions in the workflow', () => {
     });
     const w = world();
 
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'patching' });
+    const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'patching'));
 
     expect(out.status).toBe('FAILED');
     if (out.status === 'FAILED') {

@@ -6,75 +6,28 @@
  * Run on the real state machine from the synthesized template, with hooks that change a per-node
  * role model (node-roles.ts) exactly as fence, unfence, promote and demote change a database.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
-import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import { describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../../lambdas/domain/errors.ts';
 import type { WorkflowMode } from '../../lambdas/domain/workflow.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import {
-  type ExecutionOutcome,
-  named,
-  type RunnerOptions,
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
-} from './harness.ts';
+import { testConfig } from '../../lambdas/testing/fixtures.ts';
+import { type ExecutionOutcome, named, type RunnerOptions } from './harness.ts';
 import { NodeRoles } from './node-roles.ts';
+import { hookedService, hooksFor, moveRequest, workflowUnderTest } from './world.ts';
 
 const SVC = 'orders';
-const arn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
-const FENCE = arn('fence');
-const PROMOTE = arn('promote');
-const DEMOTE = arn('demote');
-
-const config: FailoverConfig = testConfig([
-  {
-    ...route53Service({ id: SVC, nodes: ['a', 'b'] }),
-    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 30 },
-    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60 },
-  },
-]);
-
-let synthesized: SynthesizedWorkflow;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-});
+const config = testConfig([hookedService({ id: SVC, hookTimeoutSeconds: 30 })]);
+const workflow = workflowUnderTest(config);
 
 function world(mode: WorkflowMode, intercept: RunnerOptions['intercept'], hook?: (p: string) => void) {
-  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  const env = workflow.environment();
   if (mode === 'failover') env.alarms.setNode(SVC, 'a', 'ALARM');
   const nodes = new NodeRoles({ a: 'writer', b: 'replica' });
-  const apply = (p: Parameters<NodeRoles['apply']>[0]) => {
+  const hooks = hooksFor(SVC, (p) => {
     hook?.(`${p.action} ${p.node}`);
     nodes.apply(p);
     return { ok: true };
-  };
-  const hooks = new TestHooks().register(FENCE, apply).register(PROMOTE, apply).register(DEMOTE, apply);
-  const deps: WorkflowDeps = {
-    config,
-    alarms: env.alarms,
-    lag: env.lag,
-    state: env.state,
-    traffic: env.traffic,
-    notifier: env.notifier,
-    changes: env.changes,
-    logger: env.logger,
-    metrics: env.metrics,
-    clock: env.clock,
-  };
-  const runner = new WorkflowRunner({
-    synthesized,
-    deps,
-    hooks,
-    clock: env.clock,
-    beforeStep: (step) => {
-      if (step === 'prepare' || step === 'checkCatchUp') env.lag.put(SVC, 'b', 0, env.clock.now() - 1);
-    },
-    intercept,
   });
+  const runner = workflow.caughtUpRunner(env, hooks, SVC, 'b', { intercept });
   return { env, nodes, hooks, runner };
 }
 
@@ -118,7 +71,7 @@ describe('point of no return: a failure after the demote never rolls back into n
         ? Promise.reject(new LeaseLostError(SVC, 'someone', { refusing: 'commit' }))
         : undefined,
     );
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'lease lost' });
+    const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'lease lost'));
 
     expect(out.status).toBe('FAILED');
     expectOneWriterWhereTrafficIs(w, out);
@@ -131,7 +84,7 @@ describe('point of no return: a failure after the demote never rolls back into n
       if (call === 'demote a') epochAtDemote = env.current?.env.state.snapshot(SVC)?.epoch;
     });
     env.current = w;
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'order' });
+    const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'order'));
 
     expect(out.status).toBe('SUCCEEDED');
     expect(epochAtDemote).toBe(1);
@@ -145,12 +98,7 @@ describe('point of no return: a failure after the demote never rolls back into n
       const w = world('failover', (step) =>
         step === failing ? Promise.reject(named('TransientAwsError', `${failing}: throttled`)) : undefined,
       );
-      const out = await w.runner.start({
-        serviceId: SVC,
-        mode: 'failover',
-        to: 'b',
-        reason: 'after the demote',
-      });
+      const out = await w.runner.start(moveRequest(SVC, 'failover', 'b', 'after the demote'));
 
       expect(out.status).toBe('SUCCEEDED');
       expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote a']);

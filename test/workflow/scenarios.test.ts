@@ -4,57 +4,47 @@
  * in-memory ports, hooks bound to test functions. After every scenario: traffic on exactly one
  * node, the epoch, the history, the lease, the notifications.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type FailoverOutcome, runAutoFailover } from '../../lambdas/app/auto-failover.ts';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
-import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import { executionName, type HookPayload, type WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import type { MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { MemoryChanges } from '../../lambdas/testing/verify-signals.ts';
 import {
+  answerLost,
   type ExecutionOutcome,
-  memoryWorkflowDeps,
+  hookThrowing,
   named,
   type RunnerOptions,
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
+  type TestHooks,
 } from './harness.ts';
+import { hookArns, hookedService, hooksFor, type WorkflowWorld, workflowUnderTest } from './world.ts';
 
 const SVC = 'orders';
 const PLAIN = 'plain';
-const hookArn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
-const FENCE = hookArn('fence');
-const PROMOTE = hookArn('promote');
-const DEMOTE = hookArn('demote');
+const { fence: FENCE, promote: PROMOTE, demote: DEMOTE } = hookArns(SVC);
 const POLL_SECONDS = 5;
 const CATCH_UP_SECONDS = 60;
 
-const config: FailoverConfig = testConfig([
-  {
-    ...route53Service({ id: SVC, nodes: ['a', 'b', 'c'], priorities: [0, 1, 2] }),
+const config = testConfig([
+  hookedService({
+    id: SVC,
+    nodes: ['a', 'b', 'c'],
+    priorities: [0, 1, 2],
     // Hooks time out after 1 s of real time: the hook-timeout scenario waits for it.
-    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 1 },
+    hookTimeoutSeconds: 1,
     switchover: { pollIntervalSeconds: POLL_SECONDS, catchUpTimeoutSeconds: CATCH_UP_SECONDS },
-  },
+  }),
   route53Service({ id: PLAIN, index: 1 }),
 ]);
-
-let synthesized: SynthesizedWorkflow;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-});
+const workflow = workflowUnderTest(config);
 
 /** Replica lag as the target publishes it: one datapoint per catch-up check, stamped just before it. */
 type LagScript = (check: number) => number | undefined;
 
-interface World {
-  readonly env: MemoryEnvironment;
-  readonly hooks: TestHooks;
-  readonly runner: WorkflowRunner;
+interface World extends WorkflowWorld {
   /** GetChange answers: PENDING for the first `pendingPolls` polls, then INSYNC. */
   readonly changeStatusCalls: string[];
 }
@@ -70,26 +60,20 @@ interface WorldOptions {
 }
 
 function world(options: WorldOptions = {}): World {
-  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
-  const hooks = new TestHooks().register(FENCE).register(PROMOTE).register(DEMOTE);
+  const env = workflow.environment();
+  const hooks = hooksFor(SVC);
   options.hooks?.(hooks);
   const changes = new MemoryChanges(env.traffic, { pendingPolls: options.pendingPolls ?? 1 });
   const changeStatusCalls = changes.polls;
-  const deps: WorkflowDeps = {
-    ...memoryWorkflowDeps(env, changes),
-    ...options.ports?.(env),
-  };
   const checks = new Map<string, number>();
   // Healthy replicas that are caught up unless a scenario scripts otherwise.
   const lag: Record<string, LagScript> = { b: () => 0, c: () => 0, ...options.lag } as Record<
     string,
     LagScript
   >;
-  const runner = new WorkflowRunner({
-    synthesized,
-    deps,
+  const runner = workflow.runner(env, {
     hooks,
-    clock: env.clock,
+    ports: { changes, ...options.ports?.(env) },
     beforeStep: async (step) => {
       if (step === 'prepare' || step === 'checkCatchUp') {
         for (const [node, script] of Object.entries(lag)) {
@@ -101,7 +85,7 @@ function world(options: WorldOptions = {}): World {
       }
       await options.beforeStep?.(step, env);
     },
-    ...(options.intercept ? { intercept: options.intercept } : {}),
+    intercept: options.intercept,
   });
   return { env, hooks, runner, changeStatusCalls };
 }
@@ -232,10 +216,7 @@ describe('switchover workflow (state machine from the synthesized template)', ()
 
   it('promote hook fails: the target is demoted back, the primary unfenced, traffic never moved', async () => {
     const w = world({
-      hooks: (h) =>
-        h.register(PROMOTE, () => {
-          throw named('PromoteRefused', 'pg_ctl promote exited 1');
-        }),
+      hooks: (h) => h.register(PROMOTE, hookThrowing('PromoteRefused', 'pg_ctl promote exited 1')),
     });
     const out = failed(await w.runner.start(request()));
 
@@ -347,10 +328,7 @@ describe('switchover workflow (state machine from the synthesized template)', ()
   it('failover with a dead primary: promotes the best healthy replica; the failed demote is recorded, not rolled back', async () => {
     const w = world({
       lag: { b: () => 2, c: () => 9 },
-      hooks: (h) =>
-        h.register(DEMOTE, () => {
-          throw named('HostUnreachable', 'a does not answer');
-        }),
+      hooks: (h) => h.register(DEMOTE, hookThrowing('HostUnreachable', 'a does not answer')),
     });
     w.env.alarms.setNode(SVC, 'a', 'ALARM');
     const out = succeeded(
@@ -426,10 +404,7 @@ describe('switchover workflow (state machine from the synthesized template)', ()
 
   it('failover of a dead primary whose fence hook fails: rolled back, the unfence failure tolerated', async () => {
     const w = world({
-      hooks: (h) =>
-        h.register(FENCE, () => {
-          throw named('HostUnreachable', 'a does not answer');
-        }),
+      hooks: (h) => h.register(FENCE, hookThrowing('HostUnreachable', 'a does not answer')),
     });
     w.env.alarms.setNode(SVC, 'a', 'ALARM');
     const out = failed(await w.runner.start(request({ mode: 'failover' })));
@@ -635,12 +610,8 @@ describe('switchover workflow (state machine from the synthesized template)', ()
     const w = world({
       hooks: (h) =>
         h
-          .register(PROMOTE, () => {
-            throw named('PromoteRefused', 'timeline mismatch');
-          })
-          .register(DEMOTE, () => {
-            throw named('DemoteRefused', 'b would not step down');
-          }),
+          .register(PROMOTE, hookThrowing('PromoteRefused', 'timeline mismatch'))
+          .register(DEMOTE, hookThrowing('DemoteRefused', 'b would not step down')),
     });
     const out = failed(await w.runner.start(request()));
 
@@ -686,16 +657,7 @@ describe('switchover workflow (state machine from the synthesized template)', ()
   });
 
   it('a Prepare retried after its lease write (Lambda timeout) recognises its own lease and proceeds', async () => {
-    let first = true;
-    const w = world({
-      intercept: (step, _event, real) => {
-        if (step !== 'prepare' || !first) return undefined;
-        first = false;
-        return real().then(() => {
-          throw named('Lambda.ServiceException', 'the response was lost');
-        });
-      },
-    });
+    const w = world({ intercept: answerLost('prepare') });
     const out = succeeded(await w.runner.start(request()));
     expect(out.output).toMatchObject({ outcome: 'switched-over', epoch: 1 });
     expect(w.runner.steps.filter((s) => s === 'prepare')).toHaveLength(2);
@@ -703,16 +665,7 @@ describe('switchover workflow (state machine from the synthesized template)', ()
   });
 
   it('a Commit retried after it applied recognises its own commit instead of rolling back', async () => {
-    let first = true;
-    const w = world({
-      intercept: (step, _event, real) => {
-        if (step !== 'commit' || !first) return undefined;
-        first = false;
-        return real().then(() => {
-          throw named('Lambda.ServiceException', 'the response was lost');
-        });
-      },
-    });
+    const w = world({ intercept: answerLost('commit') });
     const out = succeeded(await w.runner.start(request()));
     expect(out.output).toMatchObject({ outcome: 'switched-over', epoch: 1 });
     expect(w.env.state.stats.commits).toBe(1);
@@ -725,12 +678,7 @@ describe('switchover workflow (state machine from the synthesized template)', ()
     // until the retries ran out; the Catch used to move traffic back to a, demote b and unfence a
     // while the record named b at epoch 1 (later: refused, RollbackFailedError and a page).
     const w = world({
-      intercept: (step, _event, real) =>
-        step === 'commit'
-          ? real().then(() => {
-              throw named('Lambda.ServiceException', 'the response was lost');
-            })
-          : undefined,
+      intercept: answerLost('commit', { times: Number.POSITIVE_INFINITY }),
     });
     const out = succeeded(await w.runner.start(request()));
 
@@ -798,10 +746,7 @@ describe('switchover workflow (state machine from the synthesized template)', ()
 
   it('the state table unavailable during the rollback: RollbackFailedError says the lease is still held', async () => {
     const w = world({
-      hooks: (h) =>
-        h.register(PROMOTE, () => {
-          throw named('PromoteRefused', 'no');
-        }),
+      hooks: (h) => h.register(PROMOTE, hookThrowing('PromoteRefused', 'no')),
       ports: (env) => ({
         state: Object.assign(Object.create(env.state) as typeof env.state, {
           releaseLease: async () => {
@@ -828,12 +773,8 @@ describe('switchover workflow (state machine from the synthesized template)', ()
     const w = world({
       hooks: (h) =>
         h
-          .register(PROMOTE, () => {
-            throw named('PromoteRefused', 'no');
-          })
-          .register(DEMOTE, () => {
-            throw named('DemoteRefused', 'no');
-          }),
+          .register(PROMOTE, hookThrowing('PromoteRefused', 'no'))
+          .register(DEMOTE, hookThrowing('DemoteRefused', 'no')),
       intercept: (step) =>
         step === 'rollbackFailed' ? Promise.reject(named('Error', 'out of memory')) : undefined,
     });

@@ -7,66 +7,28 @@
  * - ELB: the load balancer reports the new target `healthy`, not merely registered, within the
  *   configured bound; otherwise the change is rolled back.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
-import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import { describe, expect, it } from 'vitest';
 import type { TrafficPort } from '../../lambdas/domain/ports.ts';
 import type { WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { testConfig } from '../../lambdas/testing/fixtures.ts';
+import type { MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { MemoryChanges, type MemoryChangesOptions } from '../../lambdas/testing/verify-signals.ts';
-import {
-  type ExecutionOutcome,
-  named,
-  type RunnerOptions,
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
-} from './harness.ts';
+import { answerLost, type ExecutionOutcome, named, type RunnerOptions } from './harness.ts';
+import { hookedService, hooksFor, viaTargetGroup, type WorkflowWorld, workflowUnderTest } from './world.ts';
 
 const DNS = 'orders';
 const LB = 'shop';
-const hookArn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${name}`;
-const FENCE = hookArn('fence');
-const PROMOTE = hookArn('promote');
-const DEMOTE = hookArn('demote');
-const HOOKS = { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 5 };
-const POLL_SECONDS = 5;
+/** Both services call the same hook functions. */
+const HOOK_PREFIX = 'shared';
 
-const config: FailoverConfig = testConfig([
-  {
-    ...route53Service({ id: DNS, nodes: ['a', 'b'] }),
-    hooks: HOOKS,
-    switchover: { pollIntervalSeconds: POLL_SECONDS, catchUpTimeoutSeconds: 60 },
-  },
-  {
-    ...route53Service({ id: LB, nodes: ['a', 'b'], index: 1 }),
-    router: {
-      type: 'elbv2-target',
-      targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/shop/0123456789abcdef',
-    },
-    nodes: ['a', 'b'].map((id) => ({
-      id,
-      target: { id: `i-0${id}${id}${id}0000000000000`, port: 5432 },
-      health: { type: 'alarm' as const, alarmName: `${LB}-${id}-health` },
-      lag: { namespace: 'Test/Replication', metricName: 'LagSeconds', dimensions: { Service: LB, Node: id } },
-    })),
-    hooks: HOOKS,
-    switchover: { pollIntervalSeconds: POLL_SECONDS, catchUpTimeoutSeconds: 60 },
-  },
+const config = testConfig([
+  hookedService({ id: DNS, hookTimeoutSeconds: 5, hookPrefix: HOOK_PREFIX }),
+  viaTargetGroup(hookedService({ id: LB, index: 1, hookTimeoutSeconds: 5, hookPrefix: HOOK_PREFIX })),
 ]);
+const workflow = workflowUnderTest(config);
 
-let synthesized: SynthesizedWorkflow;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-});
-
-interface World {
-  readonly env: MemoryEnvironment;
+interface World extends WorkflowWorld {
   readonly changes: MemoryChanges;
-  readonly hooks: TestHooks;
-  readonly runner: WorkflowRunner;
   /** What the name servers answered for the DNS service when Commit ran (undefined: never ran). */
   readonly atCommit: { nameServers?: string; targetHealth?: string };
 }
@@ -80,28 +42,14 @@ interface WorldOptions extends MemoryChangesOptions {
 }
 
 function world(options: WorldOptions = {}): World {
-  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  const env = workflow.environment();
   const changes = new MemoryChanges(env.traffic, options);
   options.setUp?.(env, changes);
-  const hooks = new TestHooks().register(FENCE).register(PROMOTE).register(DEMOTE);
-  const deps: WorkflowDeps = {
-    config,
-    alarms: env.alarms,
-    lag: env.lag,
-    state: env.state,
-    traffic: options.traffic?.(env) ?? env.traffic,
-    notifier: env.notifier,
-    changes,
-    logger: env.logger,
-    metrics: env.metrics,
-    clock: env.clock,
-  };
+  const hooks = hooksFor(HOOK_PREFIX);
   const atCommit: World['atCommit'] = {};
-  const runner = new WorkflowRunner({
-    synthesized,
-    deps,
+  const runner = workflow.runner(env, {
     hooks,
-    clock: env.clock,
+    ports: { changes, traffic: options.traffic?.(env) ?? env.traffic },
     beforeStep: async (step, event) => {
       // Both replicas caught up, measured just before every check.
       for (const svc of [DNS, LB]) env.lag.put(svc, 'b', 0, env.clock.now() - 1);
@@ -116,7 +64,7 @@ function world(options: WorldOptions = {}): World {
       }
       options.beforeStep?.(step, env, changes);
     },
-    ...(options.intercept ? { intercept: options.intercept } : {}),
+    intercept: options.intercept,
   });
   return { env, changes, hooks, runner, atCommit };
 }
@@ -248,12 +196,7 @@ describe('verify: ELB new target healthy before commit', () => {
 });
 
 function freshAnswerLost(): RunnerOptions['intercept'] {
-  let lost = false;
-  return (step, _event, real) => {
-    if (step !== 'shiftTraffic' || lost) return undefined;
-    lost = true;
-    return real().then(() => {
-      throw named('TransientAwsError', 'Route 53 answer lost after the change applied');
-    });
-  };
+  return answerLost('shiftTraffic', {
+    error: () => named('TransientAwsError', 'Route 53 answer lost after the change applied'),
+  });
 }
