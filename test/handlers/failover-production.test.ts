@@ -2,28 +2,18 @@
  * The production entry point: built once per execution environment from the environment, the
  * bundled config.json and the real AWS adapters (SDK calls answered by aws-sdk-client-mock).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { route53Service } from '../../lambdas/testing/fixtures.ts';
-
-const taskRoot = mkdtempSync(join(tmpdir(), 'failover-task-'));
-writeFileSync(
-  join(taskRoot, 'config.json'),
-  JSON.stringify({ services: [route53Service({ id: 'orders' })] }),
-);
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { freshModule, useLambdaEnvironment } from '../support/lambda-environment.ts';
 
 const cloudWatch = mockClient(CloudWatchClient);
 const dynamo = mockClient(DynamoDBDocumentClient);
 
 async function freshHandler() {
-  // A new execution environment: module caches (clients, config, built handler) start empty.
-  vi.resetModules();
-  return (await import('../../lambdas/handlers/failover.ts')).handler;
+  return (await freshModule(() => import('../../lambdas/handlers/failover.ts'))).handler;
 }
 
 const event = {
@@ -39,19 +29,10 @@ const event = {
 };
 
 describe('failover handler (production wiring)', () => {
+  const { taskRoot } = useLambdaEnvironment('failover');
   beforeEach(() => {
-    vi.stubEnv('AWS_REGION', 'us-east-1');
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing');
-    vi.stubEnv('LAMBDA_TASK_ROOT', taskRoot);
-    vi.stubEnv('TABLE_NAME', 'failover-state');
-    vi.stubEnv('TOPIC_ARN', 'arn:aws:sns:us-east-1:111122223333:failover');
-    vi.stubEnv('FAILOVER_CONFIG_FILE', '');
     cloudWatch.reset();
     dynamo.reset();
-  });
-  afterEach(() => {
-    vi.unstubAllEnvs();
   });
 
   it.each(['TABLE_NAME', 'TOPIC_ARN'])('fails the invocation naming a missing %s', async (name) => {

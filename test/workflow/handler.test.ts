@@ -3,9 +3,6 @@
  * state-machine bug, never retried), and the production wiring reaches AWS through the real
  * adapters (SDK calls answered by aws-sdk-client-mock), Route 53 change tracking included.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetChangeCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -15,6 +12,7 @@ import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import { makeHandler } from '../../lambdas/handlers/workflow.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { freshModule, useLambdaEnvironment } from '../support/lambda-environment.ts';
 
 describe('workflow step handler: event validation', () => {
   const config = testConfig([route53Service({ id: 'orders' })]);
@@ -46,36 +44,22 @@ describe('workflow step handler: event validation', () => {
 });
 
 describe('workflow step handler (production wiring)', () => {
-  const taskRoot = mkdtempSync(join(tmpdir(), 'workflow-task-'));
-  writeFileSync(
-    join(taskRoot, 'config.json'),
-    JSON.stringify({ services: [route53Service({ id: 'orders' })] }),
-  );
+  useLambdaEnvironment('workflow');
   const cloudWatch = mockClient(CloudWatchClient);
   const dynamo = mockClient(DynamoDBDocumentClient);
   const route53 = mockClient(Route53Client);
 
   async function freshHandler() {
-    // A new execution environment: module caches (clients, config, built handler) start empty.
-    vi.resetModules();
-    return (await import('../../lambdas/handlers/workflow.ts')).handler;
+    return (await freshModule(() => import('../../lambdas/handlers/workflow.ts'))).handler;
   }
 
   beforeEach(() => {
-    vi.stubEnv('AWS_REGION', 'us-east-1');
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing');
-    vi.stubEnv('LAMBDA_TASK_ROOT', taskRoot);
-    vi.stubEnv('FAILOVER_CONFIG_FILE', '');
-    vi.stubEnv('TABLE_NAME', 'failover-state');
-    vi.stubEnv('TOPIC_ARN', 'arn:aws:sns:us-east-1:111122223333:failover');
     cloudWatch.reset();
     dynamo.reset();
     route53.reset();
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   });
   afterEach(() => {
-    vi.unstubAllEnvs();
     vi.restoreAllMocks();
   });
 

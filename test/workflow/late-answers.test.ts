@@ -65,17 +65,23 @@ function world(options: {
   return { env, nodes, hooks, runner, late };
 }
 
+/** A switchover whose first `late` call answers after its Task timed out: rolled back, judged once the late call landed. */
+async function rolledBackAfterLateAnswer(late: 'fence' | 'promote', honoursTokens: boolean) {
+  const w = world({ honoursTokens, late });
+  const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', `late ${late}`));
+  await Promise.all(w.late);
+
+  expect(out.status).toBe('FAILED');
+  if (out.status !== 'FAILED') throw new Error(`expected a failed execution, got ${JSON.stringify(out)}`);
+  expect(out.error).toBe('SwitchoverRolledBack');
+  return { w, out };
+}
+
 describe('late hook answers: compensation waits out an abandoned call before it declares the state', () => {
   it.each([false, true])(
     'case 2: a promote that answers after its timeout never leaves two writers (node honours tokens: %s)',
     async (honoursTokens) => {
-      const w = world({ honoursTokens, late: 'promote' });
-      const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'late promote'));
-      await Promise.all(w.late);
-
-      expect(out.status).toBe('FAILED');
-      if (out.status !== 'FAILED') return;
-      expect(out.error).toBe('SwitchoverRolledBack');
+      const { w, out } = await rolledBackAfterLateAnswer('promote', honoursTokens);
       expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote b', 'unfence a']);
       // The rollback's demote came after the late promote (waited out), or the node refused the
       // late promote by its token: either way b is a replica, and a the one writer with the traffic.
@@ -90,13 +96,7 @@ describe('late hook answers: compensation waits out an abandoned call before it 
   it.each([false, true])(
     'case 2: a fence that answers after its timeout never leaves the old primary fenced while reported unfenced (node honours tokens: %s)',
     async (honoursTokens) => {
-      const w = world({ honoursTokens, late: 'fence' });
-      const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'late fence'));
-      await Promise.all(w.late);
-
-      expect(out.status).toBe('FAILED');
-      if (out.status !== 'FAILED') return;
-      expect(out.error).toBe('SwitchoverRolledBack');
+      const { w, out } = await rolledBackAfterLateAnswer('fence', honoursTokens);
       expect(w.hooks.trace).toEqual(['fence a', 'unfence a']);
       expect(out.cause).toMatch(/a unfenced/);
       // Reported unfenced, and it is: the one writer, with the traffic.

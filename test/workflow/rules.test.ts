@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { healthAlarmName, type ServiceConfig } from '../../lambdas/domain/config.ts';
 import { InvalidInputError } from '../../lambdas/domain/errors.ts';
-import { fencingToken } from '../../lambdas/domain/node-actions.ts';
+import { fencingToken, type TokenStep } from '../../lambdas/domain/node-actions.ts';
 import type { AlarmStateValue, ClusterState, LagSample } from '../../lambdas/domain/types.ts';
 import {
   assessCatchUp,
@@ -313,32 +313,17 @@ describe('planWorkflow', () => {
       execution: 'exec-1',
       timeoutSeconds: 45,
     };
+    const call = (node: string, action: string, step: TokenStep) => ({
+      FunctionName: NODE_ACTIONS,
+      Payload: { ...payload, node, action, token: fencingToken(8, step) },
+      settleSeconds: 45,
+    });
     expect(p.hookCalls).toEqual({
-      fence: {
-        FunctionName: NODE_ACTIONS,
-        Payload: { ...payload, node: 'a', action: 'fence', token: fencingToken(8, 'fence') },
-        settleSeconds: 45,
-      },
-      unfence: {
-        FunctionName: NODE_ACTIONS,
-        Payload: { ...payload, node: 'a', action: 'unfence', token: fencingToken(8, 'unfence') },
-        settleSeconds: 45,
-      },
-      promote: {
-        FunctionName: NODE_ACTIONS,
-        Payload: { ...payload, node: 'b', action: 'promote', token: fencingToken(8, 'promote') },
-        settleSeconds: 45,
-      },
-      demote: {
-        FunctionName: NODE_ACTIONS,
-        Payload: { ...payload, node: 'a', action: 'demote', token: fencingToken(8, 'demote') },
-        settleSeconds: 45,
-      },
-      demoteTarget: {
-        FunctionName: NODE_ACTIONS,
-        Payload: { ...payload, node: 'b', action: 'demote', token: fencingToken(8, 'demoteTarget') },
-        settleSeconds: 45,
-      },
+      fence: call('a', 'fence', 'fence'),
+      unfence: call('a', 'unfence', 'unfence'),
+      promote: call('b', 'promote', 'promote'),
+      demote: call('a', 'demote', 'demote'),
+      demoteTarget: call('b', 'demote', 'demoteTarget'),
     });
     // The rollback's calls outrank the forward calls they undo.
     expect(fencingToken(8, 'demoteTarget')).toBeGreaterThan(fencingToken(8, 'promote'));
