@@ -3,11 +3,11 @@
  * bundled config.json and the real AWS adapters (SDK calls answered by aws-sdk-client-mock).
  */
 import { join } from 'node:path';
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { freshModule, useLambdaEnvironment } from '../support/lambda-environment.ts';
+import { answerQuietOrders, freshModule, useLambdaEnvironment } from '../support/lambda-environment.ts';
 
 const cloudWatch = mockClient(CloudWatchClient);
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -52,14 +52,7 @@ describe('failover handler (production wiring)', () => {
   });
 
   it('reads facts through the AWS adapters and holds on a stale event', async () => {
-    cloudWatch.on(DescribeAlarmsCommand).resolves({
-      MetricAlarms: [
-        { AlarmName: 'orders-a-health', StateValue: 'OK' },
-        { AlarmName: 'orders-b-health', StateValue: 'OK' },
-      ],
-    });
-    cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
-    dynamo.on(GetCommand).resolves({});
+    answerQuietOrders(cloudWatch, dynamo);
     const lines: string[] = [];
     const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
       lines.push(String(chunk));

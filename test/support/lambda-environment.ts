@@ -5,6 +5,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  type CloudWatchClient,
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+} from '@aws-sdk/client-cloudwatch';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, vi } from 'vitest';
 import { route53Service } from '../../lambdas/testing/fixtures.ts';
 
@@ -43,4 +50,19 @@ export function useLambdaEnvironment(name: string): LambdaEnvironment {
 export async function freshModule<M>(load: () => Promise<M>): Promise<M> {
   vi.resetModules();
   return load();
+}
+
+/** The task root's `orders` as AWS answers before anything happened: both health alarms OK, no lag datapoints, no state item. */
+export function answerQuietOrders(
+  cloudWatch: AwsClientStub<CloudWatchClient>,
+  dynamo: AwsClientStub<DynamoDBDocumentClient>,
+): void {
+  cloudWatch.on(DescribeAlarmsCommand).resolves({
+    MetricAlarms: [
+      { AlarmName: 'orders-a-health', StateValue: 'OK' },
+      { AlarmName: 'orders-b-health', StateValue: 'OK' },
+    ],
+  });
+  cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+  dynamo.on(GetCommand).resolves({});
 }

@@ -3,7 +3,7 @@
  * state-machine bug, never retried), and the production wiring reaches AWS through the real
  * adapters (SDK calls answered by aws-sdk-client-mock), Route 53 change tracking included.
  */
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetChangeCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,7 +12,7 @@ import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import { makeHandler } from '../../lambdas/handlers/workflow.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import { freshModule, useLambdaEnvironment } from '../support/lambda-environment.ts';
+import { answerQuietOrders, freshModule, useLambdaEnvironment } from '../support/lambda-environment.ts';
 
 describe('workflow step handler: event validation', () => {
   const config = testConfig([route53Service({ id: 'orders' })]);
@@ -72,14 +72,7 @@ describe('workflow step handler (production wiring)', () => {
   });
 
   it('prepares through the AWS adapters, takes the lease, and verifies with GetChange', async () => {
-    cloudWatch.on(DescribeAlarmsCommand).resolves({
-      MetricAlarms: [
-        { AlarmName: 'orders-a-health', StateValue: 'OK' },
-        { AlarmName: 'orders-b-health', StateValue: 'OK' },
-      ],
-    });
-    cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
-    dynamo.on(GetCommand).resolves({});
+    answerQuietOrders(cloudWatch, dynamo);
     dynamo.on(UpdateCommand).resolves({ Attributes: { leaseSequence: 1 } });
     route53.on(GetChangeCommand).resolves({
       ChangeInfo: { Id: '/change/C42', Status: 'INSYNC', SubmittedAt: new Date() },
