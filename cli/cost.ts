@@ -191,13 +191,13 @@ export function stackResources(config: FailoverConfig): StackResources {
   const yourLagMetrics: { name: string; putsPerMinute: number }[] = [];
 
   // The automation's own alarms: dead-letter queue, failover errors, zone-shift errors and backlog,
-  // failed or timed-out workflow executions (one alarm over two metrics).
+  // failed, timed-out or stopped workflow executions (one alarm over three metrics).
   alarms.push(
     { name: 'dead-letter queue not empty', metrics: 1, periodSeconds: 60 },
     { name: 'failover Lambda errors', metrics: 1, periodSeconds: 60 },
     { name: 'zone shifter errors', metrics: 1, periodSeconds: 60 },
     { name: 'zone-shift backlog', metrics: 1, periodSeconds: 60 },
-    { name: 'failed executions', metrics: 2, periodSeconds: 60 },
+    { name: 'failed executions', metrics: 3, periodSeconds: 60 },
   );
 
   for (const service of config.services) {

@@ -266,7 +266,7 @@ describe('failover cost: pricing', () => {
   it('prices the sample as docs/cost.md shows it', () => {
     const line = (prefix: string) => sample.lines.find((l) => l.item.startsWith(prefix));
     expect(line('standard-resolution alarms')).toMatchObject({
-      quantity: 18,
+      quantity: 19,
       unitPrice: PRICES.alarmMetricStandard,
     });
     expect(line('high-resolution alarms')).toMatchObject({
@@ -292,7 +292,7 @@ describe('failover cost: pricing', () => {
       ((43_800 / 5) * 4) / 1000,
       2 + 2,
     ]);
-    expect(sample.monthlyTotal).toBeCloseTo(40.78, 2);
+    expect(sample.monthlyTotal).toBeCloseTo(40.88, 2);
   });
 
   it('a disabled readiness check costs its alarms, not its usage', () => {
@@ -345,7 +345,7 @@ describe('failover cost: the command', () => {
     const cli = cliHarness();
     const run = await cli.run('cost');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('total, the stack: $40.78 a month');
+    expect(run.stdout).toContain('total, the stack: $40.88 a month');
     expect(run.stdout).toMatch(/high-resolution alarms .* \$2\.40/);
     expect(cli.resolved).toEqual({ state: 0, notifier: 0, stateMachineArn: 0 });
   });
@@ -354,7 +354,7 @@ describe('failover cost: the command', () => {
     const run = await cliHarness().run('cost', '--json');
     expect(run.code).toBe(0);
     const doc = run.json();
-    expect(doc).toMatchObject({ region: 'us-east-1', currency: 'USD', monthlyTotal: 40.78 });
+    expect(doc).toMatchObject({ region: 'us-east-1', currency: 'USD', monthlyTotal: 40.88 });
     expect(doc.lines.length).toBe(sample().lines.length);
   });
 
