@@ -194,7 +194,14 @@ function buildRequest(ctx: CommandContext, cmd: WorkflowCommand, expectedEpoch: 
     ...(cmd.name === 'failover' ? { force: cmd.force } : {}),
     dryRun: cmd.dryRun,
     reason: cmd.reason ?? `${cmd.name} requested by ${ctx.actor} with the failover CLI`,
-    ...(cmd.requestId !== undefined ? { requestId: cmd.requestId } : {}),
+    // A dry run changes nothing and is asked for the facts as they are now: each one is a new
+    // request. Named by the intent and the epoch alone, a dry run asked again days later was
+    // answered with the first one's result.
+    ...(cmd.requestId !== undefined
+      ? { requestId: cmd.requestId }
+      : cmd.dryRun
+        ? { requestId: `dry-run-${ctx.clock.now().toString(36)}` }
+        : {}),
     expectedEpoch,
   };
   try {

@@ -178,6 +178,22 @@ describe('the CLI driving the synthesized state machine', () => {
     expect(h.env.state.snapshot('orders-db')).toBeUndefined();
   });
 
+  it('case C1: a dry run asked again later checks the facts again, instead of answering with the earlier dry run', async () => {
+    const { h, sfn } = world();
+    h.env.lag.put('orders-db', 'db-b', 0, START - SEC);
+    const first = await h.run('switchover', 'orders-db', '--to', 'db-b', '--dry-run', '--wait');
+    expect(first.stdout).toMatch(/^SUCCEEDED: dry run: would /m);
+    // Days later, same epoch: db-b is down now. A dry run is a check of the facts as they are.
+    h.env.clock.advance(3 * 24 * 3600 * SEC);
+    h.env.alarms.setNode('orders-db', 'db-b', 'ALARM');
+    const again = await h.run('switchover', 'orders-db', '--to', 'db-b', '--dry-run', '--wait');
+    expect(sfn.executionCount).toBe(2);
+    expect(again.stdout).not.toContain('already started');
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain('FAILED: PreconditionFailedError');
+    expect(h.env.state.snapshot('orders-db')).toBeUndefined();
+  });
+
   it('starts without waiting, and a later identical start attaches to the running execution', async () => {
     const { h, sfn } = world();
     const first = await h.run('switchover', 'orders-db', '--reason', 'rotation');
