@@ -856,7 +856,11 @@ class ZoneShift {
         ...(shift.promoted ? { alreadySent: true } : {}),
       });
     } catch (err) {
-      const now = await this.readStateQuietly(service.id);
+      // Read with retries: after a commit that may have landed, an unreadable state would page
+      // commit-failed for a change that is recorded, and nothing would ever announce it.
+      const now = await this.withRetry('state after a failed commit', () => deps.state.get(service.id)).catch(
+        () => undefined,
+      );
       if (now?.epoch === epoch && now.primary === decision.to && now.lastChange?.actor === shift.holder) {
         if (now.lastChange.at === at && !(err instanceof LeaseLostError)) {
           // Our own write landed; only its answer was lost.

@@ -240,7 +240,7 @@ describe('a throttled failover through the zone-shift queue and shifter, under i
   );
 
   it('keeps every invariant, tells someone every time, and lists every call site', async () => {
-    const { sites, clean, runs } = await exploreFaults(run, { kindsFor: siteKinds });
+    const { sites, clean, runs } = await exploreFaults(run, { kindsFor: siteKinds, everyPath: true });
     expect(clean).toMatchObject({ outcome: 'failed-over', queued: 1, violations: [] });
     expect([...sites].sort()).toEqual([...KNOWN_SITES].sort());
     const violations = runs.flatMap((r) => r.result.violations.map((v) => `${describePlans(r.plans)}: ${v}`));

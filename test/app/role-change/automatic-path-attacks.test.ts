@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type AutoFailoverDeps, runAutoFailover } from '../../../lambdas/app/auto-failover.ts';
+import { TransientAwsError } from '../../../lambdas/domain/errors.ts';
 import { tokenParts } from '../../../lambdas/domain/node-actions.ts';
 import type { TrafficPort } from '../../../lambdas/domain/ports.ts';
 import type { AlarmTransition } from '../../../lambdas/domain/types.ts';
@@ -264,5 +265,45 @@ describe('automatic failover: attacks on the in-flight window', () => {
     expect(delivery.outcome).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'b', epoch: 1 });
     expect(env.state.snapshot(MATRIX_SERVICE)).toMatchObject({ primary: 'b', epoch: 1 });
     expect(env.notifier.ofKind('failover').map((n) => n.detail.epoch)).toEqual([1]);
+  });
+
+  it('the zone shifter: a commit that landed but whose answer timed out, and whose first read-back failed: announced as failed over, not paged as commit-failed', async () => {
+    const { env, deps } = setup();
+    const queue = new MemoryShiftQueue();
+    env.traffic.failNext('orders', { errorName: 'Throttling', apply: false });
+    await runAutoFailover(deps('req-1', { shiftQueue: queue, actions: undefined }), alarm(env, 'evt-1'));
+    let reads = 0;
+    let committed = false;
+    const state = {
+      get: async (id: string) => {
+        if (committed && reads++ === 0)
+          throw new TransientAwsError('state.get', { cause: new Error('throttled') });
+        return env.state.get(id);
+      },
+      acquireLease: env.state.acquireLease.bind(env.state),
+      commit: async (req: Parameters<typeof env.state.commit>[0]) => {
+        await env.state.commit(req);
+        committed = true;
+        throw new TransientAwsError('state.commit', { cause: new Error('TimeoutError') });
+      },
+      releaseLease: env.state.releaseLease.bind(env.state),
+      setPaused: env.state.setPaused.bind(env.state),
+      history: env.state.history.bind(env.state),
+      markRejoined: env.state.markRejoined.bind(env.state),
+      noteOnce: env.state.noteOnce.bind(env.state),
+    };
+    env.clock.advance(1_500);
+    const shifter = makeZoneShiftHandler({
+      ...env,
+      state,
+      sleep: env.clock.sleep,
+      random: () => 0.5,
+      retry: { budgetMs: 20_000 },
+    });
+    await shifter(MemoryShiftQueue.event(queue.take()), { awsRequestId: 'shifter-1' });
+
+    expect(env.state.snapshot('orders')).toMatchObject({ primary: 'c', epoch: 1 });
+    expect(env.notifier.ofKind('failover').map((n) => n.detail.epoch)).toEqual([1]);
+    expect(env.notifier.ofKind('failover-failed')).toEqual([]);
   });
 });
