@@ -16,7 +16,15 @@ import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import type { HookAction, HookPayload } from '../../lambdas/domain/workflow.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import { caughtUpRunner, named, type SynthesizedWorkflow, synthesizeWorkflow, TestHooks } from './harness.ts';
+import {
+  caughtUpRunner,
+  memoryWorkflowDeps,
+  named,
+  type SynthesizedWorkflow,
+  synthesizeWorkflow,
+  TestHooks,
+  WorkflowRunner,
+} from './harness.ts';
 import { NodeRoles } from './node-roles.ts';
 
 const SVC = 'orders';
@@ -95,5 +103,32 @@ describe('hook answers over the 256 KiB payload quota never reach the execution 
     expect(out.rawCause.length).toBeLessThan(PAYLOAD_QUOTA_BYTES / 8);
     // It failed by its own hand (its invocation ended): nothing to wait out.
     expect(out.states).not.toContain('WaitOutAbandonedPromote');
+  });
+
+  it('the local runner enforces the quota as Step Functions does: a Task result over it fails the execution, no Catch runs', async () => {
+    // What the tests above would meet without the bound: a step answering 300 KiB after the fence.
+    const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+    const nodes = new NodeRoles({ a: 'writer', b: 'replica' });
+    const apply = (p: HookPayload) => {
+      nodes.apply(p);
+      return { ok: true };
+    };
+    const runner = new WorkflowRunner({
+      synthesized,
+      deps: memoryWorkflowDeps(env),
+      hooks: new TestHooks().register(FENCE, apply).register(PROMOTE, apply).register(DEMOTE, apply),
+      clock: env.clock,
+      intercept: (step, _event, real) =>
+        step === 'checkCatchUp'
+          ? real().then((r) => ({ ...(r as object), log: bigAnswer(300 * 1024) }))
+          : undefined,
+    });
+    const out = await runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'quota' });
+
+    expect(out.status === 'FAILED' && out.error).toBe('States.DataLimitExceeded');
+    // Uncatchable: the execution died after the fence, and nothing undid it.
+    expect(out.states.at(-1)).toBe('CheckCatchUp');
+    expect(out.states).not.toContain('UnfencePrimary');
+    expect(nodes.role('a')).toBe('fenced');
   });
 });
