@@ -265,6 +265,8 @@ describe('failover cost: pricing', () => {
 
   it('prices the sample as docs/cost.md shows it', () => {
     const line = (prefix: string) => sample.lines.find((l) => l.item.startsWith(prefix));
+    // 15 standard alarms; the lag-over-budget ones read 2 metrics each, failed executions 3
+    // (failed, timed out, aborted).
     expect(line('standard-resolution alarms')).toMatchObject({
       quantity: 19,
       unitPrice: PRICES.alarmMetricStandard,
