@@ -46,6 +46,9 @@ const KNOWN_SITES: Record<RouterType, readonly string[]> = {
     // (a retry under its own lease reads where traffic is before anything else)
     'elb.DeregisterTargets#2',
     'elb.DescribeTargetHealth#2',
+    // a third read of the registered targets in one attempt, reached only along a path of faults
+    // other than the first that opens the second one (everyPath)
+    'elb.DescribeTargetHealth#3',
   ],
   'elbv2-weighted': ['elb.DescribeListeners#1', 'elb.ModifyListener#1', 'elb.DescribeListeners#2'],
   route53: ['route53.ChangeResourceRecordSets#1', 'route53.ListResourceRecordSets#1'],
@@ -140,6 +143,7 @@ describe.each<RouterType>(['elbv2-target', 'elbv2-weighted', 'route53'])(
     it('keeps every invariant through partial shifts, and lists every SDK call site', async () => {
       const { sites, clean, runs } = await exploreFaults((plans) => run(type, plans), {
         kindsFor: () => SDK_KINDS,
+        everyPath: true,
       });
       expect(clean.outcome).toMatchObject({ outcome: 'failed-over', from: 'a', to: 'b', epoch: 1 });
       expect([...sites].sort()).toEqual([...KNOWN_SITES[type]].sort());

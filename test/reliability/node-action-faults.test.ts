@@ -301,6 +301,7 @@ describe.each(SCENARIOS.map((s) => [s.name, s] as const))(
     it('never throws, never claims a state the node is not in, and a retry gets there', async () => {
       const { sites, clean, runs } = await exploreFaults((plans) => runScenario(scenario, plans), {
         kindsFor: () => SDK_KINDS,
+        everyPath: true,
       });
       expect(clean.violations).toEqual([]);
       expect(clean.results.every((r) => r.status === 'succeeded')).toBe(true);

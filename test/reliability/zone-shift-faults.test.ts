@@ -229,6 +229,7 @@ describe('a throttled failover through the zone-shift queue and shifter, under i
       // The notifier's own faults are covered by the plain run; here the paths they would hide.
       const { clean, runs } = await exploreFaults((plans) => run(plans, variant), {
         kindsFor: (site) => (apiOf(site) === 'notifier.publish' ? [] : siteKinds(site)),
+        everyPath: true,
       });
       expect(clean.violations).toEqual([]);
       const violations = runs.flatMap((r) =>
