@@ -36,8 +36,13 @@ export function readConfigFile(
   try {
     json = JSON.parse(text);
   } catch (err) {
+    const message = (err as Error).message;
     throw new ConfigValidationError([
-      { path: '(root)', message: `not valid JSON in ${path}: ${(err as Error).message}`, value: undefined },
+      {
+        path: '(file)',
+        message: `not valid JSON in ${path}: ${message}`,
+        value: offendingLine(text, message) ?? path,
+      },
     ]);
   }
   return parseConfig(json);
@@ -69,4 +74,11 @@ export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): 
   const value = env[name];
   if (value === undefined || value.trim() === '') throw new Error(`missing environment variable ${name}`);
   return value;
+}
+
+/** The line of `text` a JSON.parse message points at (`... (line 3 column 5)`), trimmed. */
+function offendingLine(text: string, message: string): string | undefined {
+  const m = /line (\d+) column \d+/.exec(message);
+  const line = m ? text.split('\n')[Number(m[1]) - 1] : undefined;
+  return line?.trim() || undefined;
 }

@@ -191,6 +191,13 @@ describe('runtime configuration', () => {
     expect(() => readConfigFile('x', () => JSON.stringify({ services: [] }))).toThrow(/at least one service/);
   });
 
+  it('shows the line bad JSON breaks on, so the operator can find it', () => {
+    const text = '{\n  "services": [\n    { "id": "x", }\n  ]\n}\n';
+    expect(() => readConfigFile('my.json', () => text)).toThrow(
+      /- \(file\): not valid JSON in my\.json: .*\(line 3 column \d+\), got: "\{ \\"id\\": \\"x\\", \}"$/,
+    );
+  });
+
   it('requireEnv names the missing variable', () => {
     expect(requireEnv('TABLE_NAME', { TABLE_NAME: 't' })).toBe('t');
     expect(() => requireEnv('TABLE_NAME', {})).toThrow('missing environment variable TABLE_NAME');
