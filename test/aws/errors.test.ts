@@ -12,19 +12,22 @@ import { TransientAwsError } from '../../lambdas/domain/errors.ts';
 import { type AwsErrorKind, awsErrors } from './fixtures.ts';
 
 describe('error classification', () => {
-  const table: [AwsErrorKind, { throttling: boolean; transient: boolean; uncertain: boolean }][] = [
-    ['throttling', { throttling: true, transient: true, uncertain: false }],
-    ['throttlingException', { throttling: true, transient: true, uncertain: false }],
-    ['tooManyRequests429', { throttling: true, transient: true, uncertain: false }],
-    ['priorRequestNotComplete', { throttling: true, transient: true, uncertain: false }],
-    ['internalFailure500', { throttling: false, transient: true, uncertain: false }],
-    ['serviceUnavailable503', { throttling: false, transient: true, uncertain: false }],
-    ['requestTimeout', { throttling: false, transient: true, uncertain: true }],
-    ['socketTimeout', { throttling: false, transient: true, uncertain: true }],
-    ['connectTimeout', { throttling: false, transient: true, uncertain: false }],
-    ['econnreset', { throttling: false, transient: true, uncertain: true }],
-    ['econnrefused', { throttling: false, transient: true, uncertain: false }],
-    ['accessDenied', { throttling: false, transient: false, uncertain: false }],
+  // The classes an error falls in: throttled (back off), transient (retry), uncertain (it may
+  // have been applied: read back before retrying).
+  const THROTTLED = { throttling: true, transient: true, uncertain: false };
+  const FAILED_RETRYABLE = { throttling: false, transient: true, uncertain: false };
+  const MAYBE_APPLIED = { throttling: false, transient: true, uncertain: true };
+  const FINAL = { throttling: false, transient: false, uncertain: false };
+  const all = (kinds: AwsErrorKind[], expected: typeof FINAL) =>
+    kinds.map((kind): [AwsErrorKind, typeof FINAL] => [kind, expected]);
+  const table = [
+    ...all(['throttling', 'throttlingException', 'tooManyRequests429', 'priorRequestNotComplete'], THROTTLED),
+    ...all(
+      ['internalFailure500', 'serviceUnavailable503', 'connectTimeout', 'econnrefused'],
+      FAILED_RETRYABLE,
+    ),
+    ...all(['requestTimeout', 'socketTimeout', 'econnreset'], MAYBE_APPLIED),
+    ...all(['accessDenied'], FINAL),
   ];
 
   it.each(table)('%s', (kind, expected) => {

@@ -18,10 +18,9 @@ import type { FailoverConfig, ServiceConfig } from '../../lambdas/domain/config.
 import { makeHandler } from '../../lambdas/handlers/failover.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { configOf, elbTargetService, elbWeightedService, route53Service } from '../aws/fixtures.ts';
-import { alarmEvent } from '../support/alarm-events.ts';
 import { describePlans, exploreFaults, FaultInjector, type FaultPlan } from './support/faults.ts';
 import { autoFailoverViolations, baseline } from './support/invariants.ts';
-import { deliver } from './support/lambda.ts';
+import { deliverPrimaryAlarm } from './support/lambda.ts';
 import { recordFigures } from './support/results.ts';
 import { FakeElb, FakeRoute53, SDK_KINDS } from './support/sdk-fakes.ts';
 
@@ -123,15 +122,10 @@ async function run(type: RouterType, plans: readonly FaultPlan[]) {
   });
   const handler = makeHandler({ ...env, traffic });
   const before = await baseline(env, service.id);
-  const alarmName = env.alarms.setNode(service.id, 'a', 'ALARM');
-  const event = alarmEvent(alarmName, 'ALARM', 'OK', env.clock.now(), 'evt-1');
-  env.clock.advance(2_000);
-  const delivery = await deliver(handler, event, env.clock, {
-    beforeAttempt: () => {
-      env.lag.put(service.id, 'b', 1, env.clock.now() - 5_000);
-      world.elb.newInvocation();
-      world.route53.newInvocation();
-    },
+  const delivery = await deliverPrimaryAlarm(env, service.id, handler, () => {
+    env.lag.put(service.id, 'b', 1, env.clock.now() - 5_000);
+    world.elb.newInvocation();
+    world.route53.newInvocation();
   });
   const violations = await autoFailoverViolations(env, service.id, before, delivery, { live: world.live });
   return { sites: injector.sites, result: { ...delivery, violations } };
@@ -209,15 +203,10 @@ describe('automatic failover over the real elbv2-target adapter when traffic is 
     const traffic = new TrafficRouter({ config, elb: elb.client as ElasticLoadBalancingV2Client });
     const handler = makeHandler({ ...env, traffic });
     const before = env.notifier.published.length;
-    const alarmName = env.alarms.setNode(service.id, 'a', 'ALARM');
-    const event = alarmEvent(alarmName, 'ALARM', 'OK', env.clock.now(), 'evt-1');
-    env.clock.advance(2_000);
-    const delivery = await deliver(handler, event, env.clock, {
-      beforeAttempt: () => {
-        env.lag.put(service.id, 'b', 1, env.clock.now() - 5_000);
-        env.lag.put(service.id, 'c', 1, env.clock.now() - 5_000);
-        elb.newInvocation();
-      },
+    const delivery = await deliverPrimaryAlarm(env, service.id, handler, () => {
+      env.lag.put(service.id, 'b', 1, env.clock.now() - 5_000);
+      env.lag.put(service.id, 'c', 1, env.clock.now() - 5_000);
+      elb.newInvocation();
     });
     const violations: string[] = [];
     const registered = [...(elb.targets.get(tg)?.values() ?? [])].map((t) => t.Id).sort();

@@ -56,6 +56,11 @@ function capture() {
   return { lines, logger, metrics };
 }
 
+/** `port`, every call of which throws the SDK error carrying signed headers and credentials. */
+function failingWithSecrets<T extends object>(port: T, name: string): T {
+  return instrument(port, name, { fault: () => ({ mode: 'throw', error: sdkError() }) });
+}
+
 function expectNoSecret(lines: readonly string[]) {
   expect(lines.length).toBeGreaterThan(0);
   for (const line of lines) for (const secret of SECRETS) expect(line).not.toContain(secret);
@@ -65,12 +70,8 @@ describe('nothing secret in the logs', () => {
   it('the failover Lambda, failing on an SDK error that carries signed headers and credentials', async () => {
     const env = createMemoryEnvironment(config);
     const { lines, logger, metrics } = capture();
-    const handler = makeFailoverHandler({
-      ...env,
-      logger,
-      metrics,
-      state: instrument(env.state, 'state', { fault: () => ({ mode: 'throw', error: sdkError() }) }),
-    });
+    const state = failingWithSecrets(env.state, 'state');
+    const handler = makeFailoverHandler({ ...env, logger, metrics, state });
     const name = env.alarms.setNode('orders', 'a', 'ALARM');
     const event = alarmEvent(name, 'ALARM', 'OK', env.clock.now(), 'e-1');
     await expect(handler(event, { awsRequestId: 'req-1' })).rejects.toThrow();
@@ -96,12 +97,8 @@ describe('nothing secret in the logs', () => {
   it('the workflow step Lambda, failing on an SDK error', async () => {
     const env = createMemoryEnvironment(config);
     const { lines, logger, metrics } = capture();
-    const handler = makeWorkflowHandler({
-      ...env,
-      logger,
-      metrics,
-      alarms: instrument(env.alarms, 'alarms', { fault: () => ({ mode: 'throw', error: sdkError() }) }),
-    });
+    const alarms = failingWithSecrets(env.alarms, 'alarms');
+    const handler = makeWorkflowHandler({ ...env, logger, metrics, alarms });
     await expect(
       handler({
         step: 'prepare',

@@ -91,6 +91,9 @@ function failedResults(
   return changes.map((c) => ({ serviceId: c.serviceId, status: 'failed', errorName, message, uncertain }));
 }
 
+const SERVER_ERROR = ['InternalFailure', 'We encountered an internal error'] as const;
+const TIMED_OUT = ['TimeoutError', 'Connection timed out after 10000 ms'] as const;
+
 /** The fault a port call gets for `kind`. `traffic` is needed for the partial outcome (it changes the routing). */
 export function faultFor(kind: FaultKind, call: CallInfo, traffic?: MemoryTraffic): Fault {
   const api = `${call.port}.${call.method}`;
@@ -100,20 +103,11 @@ export function faultFor(kind: FaultKind, call: CallInfo, traffic?: MemoryTraffi
       case 'throttle':
         return { mode: 'return', value: failedResults(changes, 'Throttling', 'Rate exceeded', false) };
       case 'server-error':
-        return {
-          mode: 'return',
-          value: failedResults(changes, 'InternalFailure', 'We encountered an internal error', false),
-        };
+        return { mode: 'return', value: failedResults(changes, ...SERVER_ERROR, false) };
       case 'timeout':
-        return {
-          mode: 'apply-then-return',
-          value: failedResults(changes, 'TimeoutError', 'Connection timed out after 10000 ms', true),
-        };
+        return { mode: 'apply-then-return', value: failedResults(changes, ...TIMED_OUT, true) };
       case 'timeout-unsent':
-        return {
-          mode: 'return',
-          value: failedResults(changes, 'TimeoutError', 'Connection timed out after 10000 ms', true),
-        };
+        return { mode: 'return', value: failedResults(changes, ...TIMED_OUT, true) };
       case 'response-lost':
         return {
           mode: 'apply-then-throw',
