@@ -75,6 +75,9 @@ const groupHolds = (...descriptions: ReturnType<typeof health>[]) =>
 
 beforeEach(() => elb.reset());
 
+/** The targets of each DeregisterTargets call, in order. */
+const deregistered = () => elb.commandCalls(DeregisterTargetsCommand).map((c) => c.args[0].input.Targets);
+
 describe('ElbRouter elbv2-target shift', () => {
   beforeEach(() => {
     groupHolds(health(OLD, 'healthy'));
@@ -124,7 +127,7 @@ describe('ElbRouter elbv2-target shift', () => {
       TargetGroupArn: BACKUP_TG,
       Targets: [NEW],
     });
-    expect(elb.commandCalls(DeregisterTargetsCommand).map((c) => c.args[0].input.Targets)).toEqual([[OLD]]);
+    expect(deregistered()).toEqual([[OLD]]);
   });
 
   it('after a registration that timed out and did not happen, fails certain without deregistering', async () => {
@@ -160,10 +163,7 @@ describe('ElbRouter elbv2-target shift', () => {
         'deregistering bk-1 (i-0aaa:8443) failed (Rate exceeded); rolled back: bk-2 deregistered again, traffic stays on bk-1',
       uncertain: false,
     });
-    expect(elb.commandCalls(DeregisterTargetsCommand).map((c) => c.args[0].input.Targets)).toEqual([
-      [OLD],
-      [NEW],
-    ]);
+    expect(deregistered()).toEqual([[OLD], [NEW]]);
   });
 
   it('reports both registered targets, uncertain, when the rollback fails too', async () => {
@@ -199,10 +199,7 @@ describe('ElbRouter elbv2-target shift', () => {
       .resolves({ TargetHealthDescriptions: [health(OLD, 'healthy')] });
     const [result] = await router().shift([MOVE]);
     expect(result).toMatchObject({ status: 'failed', errorName: 'TimeoutError', uncertain: false });
-    expect(elb.commandCalls(DeregisterTargetsCommand).map((c) => c.args[0].input.Targets)).toEqual([
-      [OLD],
-      [NEW],
-    ]);
+    expect(deregistered()).toEqual([[OLD], [NEW]]);
   });
 
   it('never rolls back when it cannot tell whether the old target left (that could leave no target)', async () => {
@@ -283,7 +280,7 @@ describe('ElbRouter elbv2-target shift', () => {
     elb.on(RegisterTargetsCommand).resolves({});
     elb.on(DeregisterTargetsCommand).resolves({});
     expect(await router().shift([MOVE])).toEqual([{ serviceId: 'backup', status: 'shifted' }]);
-    expect(elb.commandCalls(DeregisterTargetsCommand).map((c) => c.args[0].input.Targets)).toEqual([[OLD]]);
+    expect(deregistered()).toEqual([[OLD]]);
   });
 
   it('fails certain, changing nothing, when the compare read fails', async () => {

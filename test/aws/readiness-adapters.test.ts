@@ -21,6 +21,7 @@ import { MAX_GAP_MS, Pacer, paceClient } from '../../lambdas/aws/pacing.ts';
 import { AwsResources } from '../../lambdas/aws/readiness-resources.ts';
 import { AwsRoutingReader } from '../../lambdas/aws/readiness-routing.ts';
 import { parseConfig } from '../../lambdas/domain/config.ts';
+import type { ResourceRef } from '../../lambdas/domain/readiness.ts';
 import { route53Service } from '../../lambdas/testing/fixtures.ts';
 import { awsErrors } from './fixtures.ts';
 
@@ -124,6 +125,22 @@ describe('AwsResources', () => {
     for (const m of [ec2, ssm, rds, lambda, sm]) m.reset();
   });
 
+  /**
+   * check() answers each `kind:id` with whether it exists and the detail; a row without them is
+   * left out of the answer (it could not be checked).
+   */
+  async function expectChecks(rows: [key: string, exists?: boolean, detail?: string][]) {
+    const refs = rows.map(([key]): ResourceRef => {
+      const at = key.indexOf(':');
+      return { kind: key.slice(0, at) as ResourceRef['kind'], id: key.slice(at + 1) };
+    });
+    const out = await resources().check(refs);
+    const expected = rows.flatMap(([key, exists, detail]) =>
+      exists === undefined ? [] : [[key, { exists, detail }]],
+    );
+    expect(Object.fromEntries(out)).toEqual(Object.fromEntries(expected));
+  }
+
   it('finds instances by filter (missing and terminated ones count as missing) and security groups', async () => {
     ec2.on(DescribeInstancesCommand).resolves({
       Reservations: [
@@ -136,18 +153,12 @@ describe('AwsResources', () => {
       ],
     });
     ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
-    const out = await resources().check([
-      { kind: 'ec2-instance', id: 'i-00000000000000001' },
-      { kind: 'ec2-instance', id: 'i-00000000000000002' },
-      { kind: 'ec2-instance', id: 'i-00000000000000003' },
-      { kind: 'security-group', id: 'sg-00000001' },
+    await expectChecks([
+      ['ec2-instance:i-00000000000000001', true, 'running'],
+      ['ec2-instance:i-00000000000000002', false, 'terminated'],
+      ['ec2-instance:i-00000000000000003', false, 'not found'],
+      ['security-group:sg-00000001', false, 'not found'],
     ]);
-    expect(Object.fromEntries(out)).toEqual({
-      'ec2-instance:i-00000000000000001': { exists: true, detail: 'running' },
-      'ec2-instance:i-00000000000000002': { exists: false, detail: 'terminated' },
-      'ec2-instance:i-00000000000000003': { exists: false, detail: 'not found' },
-      'security-group:sg-00000001': { exists: false, detail: 'not found' },
-    });
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toEqual({
       Filters: [
         {
@@ -169,20 +180,15 @@ describe('AwsResources', () => {
       .on(GetFunctionConfigurationCommand)
       .rejects(new ResourceNotFoundException({ message: 'Function not found', $metadata: meta }));
     sm.on(DescribeSecretCommand).rejects(awsErrors.throttling());
-    const out = await resources().check([
-      { kind: 'ssm-document', id: 'promote-doc' },
-      { kind: 'rds-instance', id: 'db-2' },
-      { kind: 'lambda-function', id: 'arn:aws:lambda:us-east-1:111122223333:function:f' },
-      { kind: 'secret', id: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:s' },
+    const fn = 'arn:aws:lambda:us-east-1:111122223333:function:f';
+    const secret = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:s';
+    await expectChecks([
+      ['ssm-document:promote-doc', false, 'not found (InvalidDocument)'],
+      ['rds-instance:db-2', false, 'not found (DBInstanceNotFoundFault)'],
+      [`lambda-function:${fn}`, false, 'not found (ResourceNotFoundException)'],
+      // Throttled: left out of the answer, not called missing.
+      [`secret:${secret}`],
     ]);
-    expect(Object.fromEntries(out)).toEqual({
-      'ssm-document:promote-doc': { exists: false, detail: 'not found (InvalidDocument)' },
-      'rds-instance:db-2': { exists: false, detail: 'not found (DBInstanceNotFoundFault)' },
-      'lambda-function:arn:aws:lambda:us-east-1:111122223333:function:f': {
-        exists: false,
-        detail: 'not found (ResourceNotFoundException)',
-      },
-    });
     expect(ssm.commandCalls(DescribeDocumentCommand)[0]?.args[0].input).toEqual({ Name: 'promote-doc' });
     expect(rds.commandCalls(DescribeDBInstancesCommand)[0]?.args[0].input).toEqual({
       DBInstanceIdentifier: 'db-2',
@@ -194,18 +200,12 @@ describe('AwsResources', () => {
     rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceStatus: 'available' }] });
     lambda.on(GetFunctionConfigurationCommand).resolves({ State: 'Active' });
     sm.on(DescribeSecretCommand).resolves({ Name: 's', DeletedDate: new Date('2026-03-01T00:00:00Z') });
-    const out = await resources().check([
-      { kind: 'ssm-document', id: 'd' },
-      { kind: 'rds-instance', id: 'db-1' },
-      { kind: 'lambda-function', id: 'f' },
-      { kind: 'secret', id: 's' },
+    await expectChecks([
+      ['ssm-document:d', true, 'Active'],
+      ['rds-instance:db-1', true, 'available'],
+      ['lambda-function:f', true, 'Active'],
+      ['secret:s', false, 'scheduled for deletion on 2026-03-01T00:00:00.000Z'],
     ]);
-    expect(Object.fromEntries(out)).toEqual({
-      'ssm-document:d': { exists: true, detail: 'Active' },
-      'rds-instance:db-1': { exists: true, detail: 'available' },
-      'lambda-function:f': { exists: true, detail: 'Active' },
-      'secret:s': { exists: false, detail: 'scheduled for deletion on 2026-03-01T00:00:00.000Z' },
-    });
   });
 });
 

@@ -8,9 +8,6 @@ import type { QueuedShift } from '../../lambdas/domain/types.ts';
 import { awsErrors } from './fixtures.ts';
 
 const sqs = mockClient(SQSClient);
-const URL = 'https://sqs.us-east-1.amazonaws.com/111122223333/failover-zone-shift';
-const queue = () => new SqsShiftQueue({ queueUrl: URL, client: new SQSClient({ region: 'us-east-1' }) });
-
 const shift: QueuedShift = {
   serviceId: 'orders-db',
   from: 'db-a',
@@ -28,6 +25,9 @@ const shift: QueuedShift = {
   queuedAt: 1_735_689_601_000,
   reason: 'PriorRequestNotComplete',
 };
+
+const URL = 'https://sqs.us-east-1.amazonaws.com/111122223333/failover-zone-shift';
+const queue = () => new SqsShiftQueue({ queueUrl: URL, client: new SQSClient({ region: 'us-east-1' }) });
 
 beforeEach(() => sqs.reset());
 

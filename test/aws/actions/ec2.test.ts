@@ -11,7 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsNodeActions } from '../../../lambdas/aws/actions/index.ts';
-import { actionConfig, ec2Error, fakeTiming, INSTANCE_A, request, T } from './helpers.ts';
+import { actionConfig, fakeTiming, INSTANCE_A, request, T, unmodelledError } from './helpers.ts';
 
 const ec2 = mockClient(EC2Client);
 const ISOLATION = 'sg-0ffffffffffffffff';
@@ -31,15 +31,19 @@ function described(...instances: Partial<Instance>[]) {
 
 const state = (Name: 'running' | 'stopping' | 'stopped' | 'pending') => ({ State: { Name } });
 
+/** DescribeInstances answers each state in turn, then the last one for good. */
+function describesInTurn(...states: Parameters<typeof state>[0][]) {
+  const last = states.pop()!;
+  const stub = ec2.on(DescribeInstancesCommand);
+  for (const s of states) stub.resolvesOnce(described(state(s)));
+  stub.resolves(described(state(last)));
+}
+
 describe('ec2-stop action', () => {
   beforeEach(() => ec2.reset());
 
   it('tags the token, stops with Force and waits until stopped', async () => {
-    ec2
-      .on(DescribeInstancesCommand)
-      .resolvesOnce(described(state('running')))
-      .resolvesOnce(described(state('stopping')))
-      .resolves(described(state('stopped')));
+    describesInTurn('running', 'stopping', 'stopped');
     const result = await port({ fence: { type: 'ec2-stop', force: true } }).run(request('fence'));
     expect(ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({
       Resources: [INSTANCE_A],
@@ -61,11 +65,11 @@ describe('ec2-stop action', () => {
   });
 
   it('refuses a call whose token is lower than one the instance has seen', async () => {
-    ec2
-      .on(DescribeInstancesCommand)
-      .resolves(
-        described({ ...state('running'), Tags: [{ Key: 'failover:fencing-token', Value: `${T.unfence}` }] }),
-      );
+    const seenUnfence = {
+      ...state('running'),
+      Tags: [{ Key: 'failover:fencing-token', Value: `${T.unfence}` }],
+    };
+    ec2.on(DescribeInstancesCommand).resolves(described(seenUnfence));
     const result = await port({ fence: { type: 'ec2-stop' } }).run(request('fence'));
     expect(result.status).toBe('failed');
     expect(result.detail).toContain(`has seen token ${T.unfence}, this fence carries ${T.fence}`);
@@ -74,11 +78,7 @@ describe('ec2-stop action', () => {
   });
 
   it('unfences by starting the instance again and waiting until running', async () => {
-    ec2
-      .on(DescribeInstancesCommand)
-      .resolvesOnce(described(state('stopped')))
-      .resolvesOnce(described(state('pending')))
-      .resolves(described(state('running')));
+    describesInTurn('stopped', 'pending', 'running');
     const result = await port({ fence: { type: 'ec2-stop' } }).run(request('unfence'));
     expect(ec2.commandCalls(StartInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: [INSTANCE_A] });
     expect(result.detail).toMatch(/^started: /);
@@ -95,7 +95,7 @@ describe('ec2-stop action', () => {
     ['RequestLimitExceeded', 'Request limit exceeded.', 503, true],
   ])('reports %s as a failed action, retryable: %s', async (name, message, status, retryable) => {
     ec2.on(DescribeInstancesCommand).resolves(described(state('running')));
-    ec2.on(StopInstancesCommand).rejects(ec2Error(name, message, status));
+    ec2.on(StopInstancesCommand).rejects(unmodelledError(name, message, status));
     const result = await port({ fence: { type: 'ec2-stop' } }).run(request('fence'));
     expect(result).toMatchObject({ status: 'failed', error: { name, retryable, uncertain: false } });
   });
@@ -198,7 +198,7 @@ describe('ec2-isolate action', () => {
     ec2
       .on(DescribeInstancesCommand)
       .rejects(
-        ec2Error('InvalidInstanceID.NotFound', "The instance ID 'i-0aaaaaaaaaaaaaaa1' does not exist"),
+        unmodelledError('InvalidInstanceID.NotFound', "The instance ID 'i-0aaaaaaaaaaaaaaa1' does not exist"),
       );
     const result = await port(isolate).run(request('fence'));
     expect(result).toMatchObject({ status: 'failed', error: { name: 'InvalidInstanceID.NotFound' } });

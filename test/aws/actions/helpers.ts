@@ -87,8 +87,11 @@ export function fakeTiming(pollIntervalMs = 5_000): ActionTiming & { slept: numb
 
 export const meta = (httpStatusCode: number) => ({ httpStatusCode, requestId: 'req-1', attempts: 1 });
 
-/** EC2's query protocol has no modelled error classes: name, $fault and status only. */
-export function ec2Error(name: string, message: string, status = 400): Error {
+/**
+ * An error with no modelled class (EC2's query protocol has none; throttling and other common
+ * errors of SSM and RDS have none either): name, $fault and status only.
+ */
+export function unmodelledError(name: string, message: string, status = 400): Error {
   return Object.assign(new Error(message), {
     name,
     $fault: status >= 500 ? 'server' : 'client',

@@ -9,7 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsNodeActions } from '../../../lambdas/aws/actions/index.ts';
-import { actionConfig, fakeTiming, meta, request, T } from './helpers.ts';
+import { actionConfig, fakeTiming, meta, request, T, unmodelledError } from './helpers.ts';
 
 const rds = mockClient(RDSClient);
 const lambda = mockClient(LambdaClient);
@@ -99,13 +99,7 @@ describe('rds-promote-read-replica action', () => {
       status: 'failed',
       error: { name: 'DBInstanceNotFoundFault', retryable: false },
     });
-    rds.on(DescribeDBInstancesCommand).rejects(
-      Object.assign(new Error('Rate exceeded'), {
-        name: 'Throttling',
-        $fault: 'client',
-        $metadata: meta(400),
-      }),
-    );
+    rds.on(DescribeDBInstancesCommand).rejects(unmodelledError('Throttling', 'Rate exceeded'));
     expect(await port(PROMOTE).run(request('promote'))).toMatchObject({
       status: 'failed',
       error: { name: 'Throttling', retryable: true },

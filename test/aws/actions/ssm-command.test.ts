@@ -7,7 +7,16 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsNodeActions } from '../../../lambdas/aws/actions/index.ts';
-import { actionConfig, fakeTiming, INSTANCE_A, INSTANCE_B, meta, request, T } from './helpers.ts';
+import {
+  actionConfig,
+  fakeTiming,
+  INSTANCE_A,
+  INSTANCE_B,
+  meta,
+  request,
+  T,
+  unmodelledError,
+} from './helpers.ts';
 
 const ssm = mockClient(SSMClient);
 
@@ -146,13 +155,7 @@ describe('ssm-command action', () => {
   });
 
   it('classifies throttling as retryable and not uncertain', async () => {
-    ssm.on(SendCommandCommand).rejects(
-      Object.assign(new Error('Rate exceeded'), {
-        name: 'ThrottlingException',
-        $fault: 'client',
-        $metadata: meta(400),
-      }),
-    );
+    ssm.on(SendCommandCommand).rejects(unmodelledError('ThrottlingException', 'Rate exceeded'));
     const result = await port(PROMOTE).port.run(request('promote'));
     expect(result).toMatchObject({
       status: 'failed',
@@ -161,13 +164,14 @@ describe('ssm-command action', () => {
   });
 
   it('reports an unknown instance as a failed action, not a crash', async () => {
-    ssm.on(SendCommandCommand).rejects(
-      Object.assign(new Error('Instances [[i-0bbbbbbbbbbbbbbb1]] not in a valid state for account'), {
-        name: 'InvalidInstanceId',
-        $fault: 'client',
-        $metadata: meta(400),
-      }),
-    );
+    ssm
+      .on(SendCommandCommand)
+      .rejects(
+        unmodelledError(
+          'InvalidInstanceId',
+          'Instances [[i-0bbbbbbbbbbbbbbb1]] not in a valid state for account',
+        ),
+      );
     const result = await port(PROMOTE).port.run(request('promote'));
     // The agent is offline or the instance gone: the command never reached the node (fence gate).
     expect(result).toMatchObject({
