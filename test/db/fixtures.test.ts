@@ -3,8 +3,19 @@
  * day) rely on what they promise, so each promise is checked here once.
  */
 import { describe, expect, it } from 'vitest';
+import type { LocalDbNode, ScratchNode } from '../support/realdb/cluster.ts';
 import { useMariaDbCluster } from '../support/realdb/mariadb.ts';
 import { pgWaitForReplay, usePgCluster } from '../support/realdb/postgres.ts';
+
+/** The primary crashes (stop immediate, no shutdown checkpoint) and the replica is promoted. */
+async function crashPrimaryAndPromote(cluster: {
+  readonly primary: LocalDbNode & ScratchNode;
+  readonly replica: LocalDbNode;
+}): Promise<void> {
+  await cluster.primary.stop('immediate');
+  expect(cluster.primary.isRunning()).toBe(false);
+  await cluster.replica.promote();
+}
 
 describe('PostgreSQL fixture', () => {
   const pg = usePgCluster();
@@ -55,9 +66,7 @@ describe('PostgreSQL fixture', () => {
 
   it('fails over for real: primary crashes, replica promotes, old primary rewinds and rejoins', async () => {
     const { primary, replica } = pg.current;
-    await primary.stop('immediate');
-    expect(primary.isRunning()).toBe(false);
-    await replica.promote();
+    await crashPrimaryAndPromote(pg.current);
     expect(await replica.sql('SELECT pg_is_in_recovery() AS r')).toEqual([{ r: false }]);
     await replica.sql('INSERT INTO fixture_t VALUES (3)');
     await primary.rewindFrom(replica);
@@ -95,9 +104,7 @@ describe('MariaDB fixture', () => {
 
   it('crashes the primary and promotes the replica', async () => {
     const { primary, replica } = maria.current;
-    await primary.stop('immediate');
-    expect(primary.isRunning()).toBe(false);
-    await replica.promote();
+    await crashPrimaryAndPromote(maria.current);
     expect(await replica.sql('SELECT @@read_only AS ro')).toEqual([{ ro: 0 }]);
     await replica.sql('INSERT INTO fixture.t VALUES (3)');
     await primary.start();

@@ -11,6 +11,11 @@ import { actionConfig, fakeTiming, request, SECRET_ARN } from '../aws/actions/he
 import { useMariaDbCluster } from '../support/realdb/mariadb.ts';
 import { usePgCluster } from '../support/realdb/postgres.ts';
 
+/** The primary's admin login, as the credentials reader would hand it out. */
+function loginOf(node: { connection: { user: string; password: string } }) {
+  return { username: node.connection.user, password: node.connection.password };
+}
+
 function port(
   actions: Record<string, unknown>,
   engine: 'postgres' | 'mysql',
@@ -34,10 +39,7 @@ function port(
 
 describe('postgres node actions (real PostgreSQL 15)', () => {
   const pg = usePgCluster();
-  const creds = () => ({
-    username: pg.current.primary.connection.user,
-    password: pg.current.primary.connection.password,
-  });
+  const creds = () => loginOf(pg.current.primary);
 
   it('fences the primary read-only, ends its client sessions, and unfences it', async () => {
     const { primary, replica } = pg.current;
@@ -129,10 +131,7 @@ describe('postgres node actions (real PostgreSQL 15)', () => {
 
 describe('mysql node actions (real MariaDB)', () => {
   const db = useMariaDbCluster();
-  const creds = () => ({
-    username: db.current.primary.connection.user,
-    password: db.current.primary.connection.password,
-  });
+  const creds = () => loginOf(db.current.primary);
 
   it('fences the primary read-only and kills other client sessions, then unfences it', async () => {
     const { primary, replica } = db.current;

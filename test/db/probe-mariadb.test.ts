@@ -7,24 +7,13 @@ import { UNKNOWN_LAG } from '../../lambdas/domain/probe.ts';
 import { detectSplitBrain } from '../../lambdas/domain/split-brain.ts';
 import type { ProbedNode } from '../../lambdas/probe/sampler.ts';
 import { useMariaDbCluster } from '../support/realdb/mariadb.ts';
-import { probeHarness, probeOf, SECRET_ARN } from './probe-support.ts';
+import { localProbedNode, probeHarness, SECRET_ARN } from './probe-support.ts';
 
 describe('mysql probe (real MariaDB 10.11)', () => {
   const maria = useMariaDbCluster();
   const h = probeHarness();
   let nodes: ProbedNode[];
-  const node = (id: string, port: number, extra: Record<string, unknown> = {}): ProbedNode => ({
-    serviceId: 'shop-db',
-    nodeId: id,
-    probe: probeOf({
-      kind: 'mysql',
-      host: '127.0.0.1',
-      port,
-      secretArn: SECRET_ARN('mysql'),
-      tls: 'disable',
-      ...extra,
-    }),
-  });
+  const node = localProbedNode('shop-db', 'mysql', 'mysql');
 
   beforeAll(async () => {
     const { primary, replica } = maria.current;

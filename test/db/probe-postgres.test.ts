@@ -7,7 +7,7 @@ import { UNKNOWN_LAG } from '../../lambdas/domain/probe.ts';
 import { detectSplitBrain } from '../../lambdas/domain/split-brain.ts';
 import type { ProbedNode } from '../../lambdas/probe/sampler.ts';
 import { usePgCluster } from '../support/realdb/postgres.ts';
-import { probeHarness, probeOf, SECRET_ARN } from './probe-support.ts';
+import { localProbedNode, probeHarness, SECRET_ARN } from './probe-support.ts';
 
 const SERVICE = 'orders-db';
 
@@ -15,22 +15,7 @@ describe('postgres probe (real PostgreSQL 15)', () => {
   const pg = usePgCluster();
   const h = probeHarness();
   let nodes: ProbedNode[];
-  const node = (
-    id: 'primary' | 'replica',
-    port: number,
-    extra: Record<string, unknown> = {},
-  ): ProbedNode => ({
-    serviceId: SERVICE,
-    nodeId: id,
-    probe: probeOf({
-      kind: 'postgres',
-      host: '127.0.0.1',
-      port,
-      secretArn: SECRET_ARN('probe'),
-      tls: 'disable',
-      ...extra,
-    }),
-  });
+  const node = localProbedNode(SERVICE, 'postgres', 'probe');
 
   beforeAll(async () => {
     const { primary, replica } = pg.current;

@@ -66,6 +66,22 @@ export function probeOf(input: Record<string, unknown>): ProbeConfig {
   });
 }
 
+/** `kind` probes of `serviceId`'s nodes on 127.0.0.1 (TLS off), logging in with the secret `secretName`. */
+export function localProbedNode(serviceId: string, kind: 'postgres' | 'mysql', secretName: string) {
+  return (nodeId: string, port: number, extra: Record<string, unknown> = {}): ProbedNode => ({
+    serviceId,
+    nodeId,
+    probe: probeOf({
+      kind,
+      host: '127.0.0.1',
+      port,
+      secretArn: SECRET_ARN(secretName),
+      tls: 'disable',
+      ...extra,
+    }),
+  });
+}
+
 /** A probe harness: sample() runs one real sample and returns each node's published figures. */
 export function probeHarness() {
   const secrets = new FakeSecrets();

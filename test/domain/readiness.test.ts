@@ -4,6 +4,7 @@ import {
   actionResources,
   type CheckResult,
   evaluateReadiness,
+  type LiveRecord,
   type LiveRouting,
   type ReadinessFacts,
   resourceKey,
@@ -81,6 +82,12 @@ function reasons(c: CheckResult): string {
   return c.status === 'pass' ? '' : c.reasons.join('\n');
 }
 
+/** The verdict when the record reads as `record` (undefined: it does not exist). */
+const withRecord = (record?: LiveRecord) =>
+  evaluateReadiness(
+    facts({ routing: { ok: true, value: { type: 'route53', ...(record ? { record } : {}) } } }),
+  );
+
 describe('evaluateReadiness', () => {
   it('reports a correctly set-up service as ready, every check passing', () => {
     const r = evaluateReadiness(facts());
@@ -98,14 +105,7 @@ describe('evaluateReadiness', () => {
   });
 
   it('fails routing when the record TTL differs from the one the swap will DELETE, naming both', () => {
-    const r = evaluateReadiness(
-      facts({
-        routing: {
-          ok: true,
-          value: { type: 'route53', record: { values: ['10.0.0.1'], ttlSeconds: 300, alias: false } },
-        },
-      }),
-    );
+    const r = withRecord({ values: ['10.0.0.1'], ttlSeconds: 300, alias: false });
     expect(r.status).toBe('not-ready');
     const c = check(r, 'routing');
     expect(c.status).toBe('fail');
@@ -126,23 +126,14 @@ describe('evaluateReadiness', () => {
     ['an alias', { values: [], alias: true }, /alias record/],
     ['a value of no node', { values: ['10.9.9.9'], ttlSeconds: 15, alias: false }, /no node's address/],
   ])('fails routing for %s', (_, record, pattern) => {
-    const r = evaluateReadiness(
-      facts({ routing: { ok: true, value: { type: 'route53', ...(record ? { record } : {}) } } }),
-    );
+    const r = withRecord(record);
     expect(check(r, 'routing').status).toBe('fail');
     expect(reasons(check(r, 'routing'))).toMatch(pattern);
     expect(r.status).toBe('not-ready');
   });
 
   it('fails state when traffic points elsewhere than the recorded primary', () => {
-    const r = evaluateReadiness(
-      facts({
-        routing: {
-          ok: true,
-          value: { type: 'route53', record: { values: ['10.0.0.2'], ttlSeconds: 15, alias: false } },
-        },
-      }),
-    );
+    const r = withRecord({ values: ['10.0.0.2'], ttlSeconds: 15, alias: false });
     expect(check(r, 'routing').status).toBe('pass');
     expect(check(r, 'state').status).toBe('fail');
     expect(reasons(check(r, 'state'))).toMatch(/traffic is on b, but nothing is recorded yet/);
