@@ -25,7 +25,7 @@ import {
   Token,
   Validations,
 } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -45,6 +45,7 @@ import { ConfigValidationError } from '../lambdas/domain/errors.ts';
 import { failoverConcurrency, MAX_FAILOVER_CONCURRENCY } from '../lambdas/domain/failover-concurrency.ts';
 import { failoverTimeoutSeconds, roleChangeBudgetProblems } from '../lambdas/domain/role-change-budget.ts';
 import { workflowHistoryProblems } from '../lambdas/domain/workflow-history.ts';
+import { alarmWhenAtLeast } from './alarm-props.ts';
 import { AlarmRules, EVENT_PATTERN_QUOTA_CHARS } from './alarm-rules.ts';
 import { checkArnAccounts } from './arn-accounts.ts';
 import {
@@ -260,16 +261,10 @@ export class FailoverAutomation extends Construct {
     this.config.notifications.subscribers.forEach((s, i) => {
       switch (s.protocol) {
         case 'email':
-          new Subscription(this, `Subscriber${i}`, {
-            topic: this.topic,
-            protocol: SubscriptionProtocol.EMAIL,
-            endpoint: s.endpoint,
-          });
-          break;
         case 'https':
           new Subscription(this, `Subscriber${i}`, {
             topic: this.topic,
-            protocol: SubscriptionProtocol.HTTPS,
+            protocol: s.protocol === 'email' ? SubscriptionProtocol.EMAIL : SubscriptionProtocol.HTTPS,
             endpoint: s.endpoint,
           });
           break;
@@ -538,28 +533,26 @@ export class FailoverAutomation extends Construct {
   /** The automation watches itself: a parked event or a crashing handler is a page. */
   private createOwnAlarms(): void {
     const action = new SnsAction(this.topic);
-    const dlq = new Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
+    const dlq = new Alarm(
+      this,
+      'DeadLetterAlarm',
+      alarmWhenAtLeast(
         'Failover events or invocations failed after all retries: inspect the dead-letter queue and the failover Lambda logs',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+        this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+      ),
+    );
     dlq.addAlarmAction(action);
-    const errors = new Alarm(this, 'FailoverErrorsAlarm', {
-      alarmDescription: 'The failover Lambda failed (it will be retried): read its logs',
-      metric: this.failoverFunction.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      // No invocations means no errors.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    const errors = new Alarm(
+      this,
+      'FailoverErrorsAlarm',
+      alarmWhenAtLeast(
+        'The failover Lambda failed (it will be retried): read its logs',
+        this.failoverFunction.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
+      ),
+    );
     errors.addAlarmAction(action);
   }
 }

@@ -4,7 +4,13 @@
  * nothing). The failover Lambda only ever sees the alarm's state changes, by name.
  */
 import { Arn, ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  Metric,
+  type MetricProps,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnHealthCheck } from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { healthAlarmName, type NodeConfig, type ServiceConfig } from '../lambdas/domain/config.ts';
@@ -93,28 +99,17 @@ export class HealthAlarms extends Construct {
             },
             healthCheckTags: [{ key: 'Name', value: `failover-${service.id}-${node.id}` }],
           });
+          // Route 53 publishes HealthCheckStatus once a minute (standard resolution): a 10-30 s
+          // alarm period would see no datapoint most of the time. The health check already waited
+          // failureThreshold x interval before reporting 0, so one period is enough and a longer
+          // window would only delay the failover. A health check that stops reporting is not
+          // evidence of health.
           alarms.set(
             alarmName,
-            new Alarm(nodeScope, 'Alarm', {
-              alarmName,
-              alarmDescription: description,
-              metric: new Metric({
-                namespace: 'AWS/Route53',
-                metricName: 'HealthCheckStatus',
-                dimensionsMap: { HealthCheckId: check.attrHealthCheckId },
-                statistic: 'Minimum',
-                // Route 53 publishes HealthCheckStatus once a minute (standard resolution): a
-                // 10-30 s alarm period would see no datapoint most of the time. The health check
-                // already waited failureThreshold x interval before reporting 0, so one period is
-                // enough and a longer window would only delay the failover.
-                period: Duration.minutes(1),
-              }),
-              threshold: 1,
-              comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-              evaluationPeriods: 1,
-              datapointsToAlarm: 1,
-              // A health check that stops reporting is not evidence of health.
-              treatMissingData: TreatMissingData.BREACHING,
+            unhealthyBelowOneAlarm(nodeScope, alarmName, description, {
+              namespace: 'AWS/Route53',
+              metricName: 'HealthCheckStatus',
+              dimensionsMap: { HealthCheckId: check.attrHealthCheckId },
             }),
           );
           continue;
@@ -142,31 +137,42 @@ export class HealthAlarms extends Construct {
         const lbDimension = `${lb.resourceName}`;
         const tgDimension = `targetgroup/${tg.resourceName}`;
         const namespace = lbDimension.startsWith('net/') ? 'AWS/NetworkELB' : 'AWS/ApplicationELB';
+        // ELB publishes HealthyHostCount every 60 s; a shorter period has no data to read. Its own
+        // unhealthy threshold already debounced the target, so one period suffices. No datapoint
+        // means no healthy-target report at all (target group detached, load balancer gone).
         alarms.set(
           alarmName,
-          new Alarm(nodeScope, 'Alarm', {
-            alarmName,
-            alarmDescription: description,
-            metric: new Metric({
-              namespace,
-              metricName: 'HealthyHostCount',
-              dimensionsMap: { TargetGroup: tgDimension, LoadBalancer: lbDimension },
-              statistic: 'Minimum',
-              // ELB publishes HealthyHostCount every 60 s; a shorter period has no data to read.
-              // Its own unhealthy threshold already debounced the target, so one period suffices.
-              period: Duration.minutes(1),
-            }),
-            threshold: 1,
-            comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-            evaluationPeriods: 1,
-            datapointsToAlarm: 1,
-            // No datapoint means no healthy-target report at all (target group detached, load
-            // balancer gone): treat it as unhealthy, never as healthy.
-            treatMissingData: TreatMissingData.BREACHING,
+          unhealthyBelowOneAlarm(nodeScope, alarmName, description, {
+            namespace,
+            metricName: 'HealthyHostCount',
+            dimensionsMap: { TargetGroup: tgDimension, LoadBalancer: lbDimension },
           }),
         );
       }
     }
     this.alarms = alarms;
   }
+}
+
+/**
+ * A node's health alarm on a health metric AWS publishes once a minute (1 or more: healthy): the
+ * minimum of one one-minute period below 1 alarms, and a missing datapoint counts as unhealthy,
+ * never as healthy.
+ */
+function unhealthyBelowOneAlarm(
+  scope: Construct,
+  alarmName: string,
+  alarmDescription: string,
+  metric: Pick<MetricProps, 'namespace' | 'metricName' | 'dimensionsMap'>,
+): Alarm {
+  return new Alarm(scope, 'Alarm', {
+    alarmName,
+    alarmDescription,
+    metric: new Metric({ ...metric, statistic: 'Minimum', period: Duration.minutes(1) }),
+    threshold: 1,
+    comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    treatMissingData: TreatMissingData.BREACHING,
+  });
 }

@@ -9,7 +9,7 @@
  * the named secrets only, the positions table only, and the network-interface actions a VPC
  * Lambda needs.
  */
-import { Aws, Duration, NestedStack, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, NestedStack, Stack, Validations } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -18,7 +18,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -28,10 +28,12 @@ import { PROBE_ERRORS_METRIC, PROBE_METRICS, PROBE_NAMESPACE } from '../lambdas/
 import type { ServiceConfig } from '../lambdas/domain/config.ts';
 import { probeAlarmPeriodSeconds } from '../lambdas/domain/probe-config.ts';
 import { splitBrainAlarmName } from '../lambdas/domain/split-brain.ts';
+import { alarmWhenAtLeast, watchScheduledFunction } from './alarm-props.ts';
 import { alarmEventPattern, EVENT_PATTERN_QUOTA_CHARS, PATTERN_FILL, packAlarmNames } from './alarm-rules.ts';
 import type { FailoverAutomation } from './failover-automation.ts';
 import { healthShardOf } from './health-alarms.ts';
 import { probeMetric } from './node-probe-alarms.ts';
+import { rebuildableServiceTable } from './rebuildable-table.ts';
 import { ruleName, StackRuleTarget } from './rule-targets.ts';
 
 /**
@@ -94,14 +96,8 @@ export class NodeProbe extends Construct {
     }
     const action = new SnsAction(automation.topic);
 
-    this.positions = new Table(this, 'Positions', {
-      partitionKey: { name: 'serviceId', type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: TableEncryption.AWS_MANAGED,
-      // Positions are rebuilt by the next sample of a live primary: nothing to keep.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    // Positions are rebuilt by the next sample of a live primary: nothing to keep.
+    this.positions = rebuildableServiceTable(this, 'Positions');
 
     const groups = new Map<string, ServiceConfig[]>();
     for (const service of automation.config.services) {
@@ -154,42 +150,35 @@ export class NodeProbe extends Construct {
         });
       }
 
-      new Alarm(this, `Errors${gi}`, {
-        alarmDescription:
-          'The node probe failed an invocation (a secret without its fields, metrics not published): its nodes look unhealthy until fixed',
-        metric: fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }).addAlarmAction(action);
-      new Alarm(this, `NotRunning${gi}`, {
-        alarmDescription:
-          'The node probe was not started for 3 minutes: its nodes look unhealthy (missing data)',
-        metric: fn.metricInvocations({ period: Duration.minutes(1), statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        treatMissingData: TreatMissingData.BREACHING,
-      }).addAlarmAction(action);
+      watchScheduledFunction(
+        this,
+        fn,
+        Duration.minutes(1),
+        {
+          errors:
+            'The node probe failed an invocation (a secret without its fields, metrics not published): its nodes look unhealthy until fixed',
+          notRunning: 'The node probe was not started for 3 minutes: its nodes look unhealthy (missing data)',
+        },
+        action,
+        `${gi}`,
+      );
       functions.push(fn);
     });
     this.functions = functions;
 
-    new Alarm(this, 'ProbeErrors', {
-      alarmDescription:
+    new Alarm(
+      this,
+      'ProbeErrors',
+      alarmWhenAtLeast(
         'The node probe met a problem of its own (a secret without username/password): see its log',
-      metric: new Metric({
-        namespace: PROBE_NAMESPACE,
-        metricName: PROBE_ERRORS_METRIC,
-        statistic: 'Sum',
-        period: Duration.minutes(1),
-      }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(action);
+        new Metric({
+          namespace: PROBE_NAMESPACE,
+          metricName: PROBE_ERRORS_METRIC,
+          statistic: 'Sum',
+          period: Duration.minutes(1),
+        }),
+      ),
+    ).addAlarmAction(action);
 
     // Split brain: two writers at once is an alarm at once (one period), to the topic and to the
     // failover Lambda, which fences every node but the recorded primary. One alarm per service, in

@@ -11,10 +11,10 @@
  * instances, secrets by ARN); `*` only for reads IAM cannot scope (CloudWatch DescribeAlarms and
  * GetMetricData, ELBv2 Describe*, EC2 DescribeInstances/DescribeSecurityGroups); publish to the topic.
  */
-import { Aws, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -24,7 +24,9 @@ import { METRICS_NAMESPACE } from '../lambdas/contract/metrics.ts';
 import { ConfigValidationError } from '../lambdas/domain/errors.ts';
 import { readinessResourceRefs } from '../lambdas/domain/readiness.ts';
 import { readinessBudgetProblems } from '../lambdas/domain/readiness-config.ts';
+import { watchScheduledFunction } from './alarm-props.ts';
 import type { FailoverAutomation } from './failover-automation.ts';
+import { rebuildableServiceTable } from './rebuildable-table.ts';
 import { ruleName, StackRuleTarget } from './rule-targets.ts';
 
 /** Lambda's maximum; a pass over a very large fleet is paced to fit well inside it (readinessBudgetProblems). */
@@ -54,14 +56,8 @@ export class ReadinessCheck extends Construct {
     const intervalMinutes = config.readiness.intervalMinutes;
     const action = new SnsAction(automation.topic);
 
-    this.verdicts = new Table(this, 'Verdicts', {
-      partitionKey: { name: 'serviceId', type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: TableEncryption.AWS_MANAGED,
-      // Rebuilt by the next pass; losing it costs at most one repeated notice per service.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    // Rebuilt by the next pass; losing it costs at most one repeated notice per service.
+    this.verdicts = rebuildableServiceTable(this, 'Verdicts');
 
     this.function = automation.createHandlerFunction('ReadinessFunction', {
       entry: 'lambdas/handlers/readiness.ts',
@@ -114,26 +110,22 @@ export class ReadinessCheck extends Construct {
     });
     this.notReadyAlarm.addAlarmAction(action);
     this.notReadyAlarm.addOkAction(action);
-    new Alarm(this, 'Errors', {
-      alarmDescription:
-        'The readiness check failed a pass (a not-ready notice not sent, or a crash): readiness is not being reported; read its log',
-      metric: this.function.metricErrors({ period, statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(action);
-    if (config.readiness.enabled) {
-      new Alarm(this, 'NotRunning', {
-        alarmDescription:
-          'The readiness check has not run for three intervals: readiness is not being reported',
-        metric: this.function.metricInvocations({ period, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        treatMissingData: TreatMissingData.BREACHING,
-      }).addAlarmAction(action);
-    }
+    watchScheduledFunction(
+      this,
+      this.function,
+      period,
+      {
+        errors:
+          'The readiness check failed a pass (a not-ready notice not sent, or a crash): readiness is not being reported; read its log',
+        ...(config.readiness.enabled
+          ? {
+              notRunning:
+                'The readiness check has not run for three intervals: readiness is not being reported',
+            }
+          : {}),
+      },
+      action,
+    );
   }
 
   private grant(): void {

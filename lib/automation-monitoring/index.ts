@@ -12,16 +12,10 @@
  *   (service-dashboards.ts), all in nested stacks, so the parent template stays small.
  */
 import { Duration, NestedStack, Stack } from 'aws-cdk-lib';
-import {
-  Alarm,
-  ComparisonOperator,
-  Dashboard,
-  type IAlarm,
-  MathExpression,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, Dashboard, type IAlarm, MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Construct } from 'constructs';
+import { alarmWhenAtLeast } from '../alarm-props.ts';
 import type { FailoverAutomation } from '../failover-automation.ts';
 import type { SwitchoverWorkflow } from '../switchover-workflow.ts';
 import { overviewRows, ZONE_SHIFT_MAX_AGE_SECONDS } from './overview.ts';
@@ -128,54 +122,53 @@ export class AutomationMonitoring extends Construct {
 
     if (workflow) {
       const sm = workflow.stateMachine;
-      this.failedExecutionsAlarm = new Alarm(this, 'FailedExecutionsAlarm', {
-        alarmDescription:
+      this.failedExecutionsAlarm = new Alarm(
+        this,
+        'FailedExecutionsAlarm',
+        alarmWhenAtLeast(
           'A switchover / operator failover execution failed, timed out or was stopped (refused, rolled back, a failed rollback, ' +
-          'or StopExecution, which runs no rollback: the old primary may be fenced and the lease held): ' +
-          'read its error and cause, or its last states (failover switchover ... --wait prints them; Step Functions console)',
-        metric: new MathExpression({
-          expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
-          usingMetrics: {
-            failed: sm.metricFailed({ statistic: 'Sum' }),
-            timedOut: sm.metricTimedOut({ statistic: 'Sum' }),
-            // A stopped execution ran no rollback: it may have left the old primary fenced.
-            aborted: sm.metricAborted({ statistic: 'Sum' }),
-          },
-          label: 'failed, timed-out or stopped executions',
-          period: Duration.minutes(1),
-        }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+            'or StopExecution, which runs no rollback: the old primary may be fenced and the lease held): ' +
+            'read its error and cause, or its last states (failover switchover ... --wait prints them; Step Functions console)',
+          new MathExpression({
+            expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+            usingMetrics: {
+              failed: sm.metricFailed({ statistic: 'Sum' }),
+              timedOut: sm.metricTimedOut({ statistic: 'Sum' }),
+              // A stopped execution ran no rollback: it may have left the old primary fenced.
+              aborted: sm.metricAborted({ statistic: 'Sum' }),
+            },
+            label: 'failed, timed-out or stopped executions',
+            period: Duration.minutes(1),
+          }),
+        ),
+      );
       this.failedExecutionsAlarm.addAlarmAction(action);
     }
 
     // Correlated failures: Route 53 throttled changes wait in the zone-shift queue for the zone
     // shifter. A failing shifter or a queue that stops draining delays every queued failover,
     // long before the redrive parks them in the (alarmed) dead-letter queue.
-    this.zoneShiftErrorsAlarm = new Alarm(this, 'ZoneShiftErrorsAlarm', {
-      alarmDescription:
+    this.zoneShiftErrorsAlarm = new Alarm(
+      this,
+      'ZoneShiftErrorsAlarm',
+      alarmWhenAtLeast(
         'The zone-shift Lambda failed: failovers Route 53 throttled are waiting in the zone-shift queue; read its logs',
-      metric: automation.zoneShiftFunction.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+        automation.zoneShiftFunction.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
+      ),
+    );
     this.zoneShiftErrorsAlarm.addAlarmAction(action);
-    this.zoneShiftBacklogAlarm = new Alarm(this, 'ZoneShiftBacklogAlarm', {
-      alarmDescription: `A queued failover has waited ${ZONE_SHIFT_MAX_AGE_SECONDS} s or more for the zone shifter (batches gather for 1 s): traffic has not moved yet`,
-      metric: automation.shiftQueue.metricApproximateAgeOfOldestMessage({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: ZONE_SHIFT_MAX_AGE_SECONDS,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.zoneShiftBacklogAlarm = new Alarm(
+      this,
+      'ZoneShiftBacklogAlarm',
+      alarmWhenAtLeast(
+        `A queued failover has waited ${ZONE_SHIFT_MAX_AGE_SECONDS} s or more for the zone shifter (batches gather for 1 s): traffic has not moved yet`,
+        automation.shiftQueue.metricApproximateAgeOfOldestMessage({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        ZONE_SHIFT_MAX_AGE_SECONDS,
+      ),
+    );
     this.zoneShiftBacklogAlarm.addAlarmAction(action);
 
     const { stacks, alarms } = createServiceAlarms(this, automation, shards, action);
