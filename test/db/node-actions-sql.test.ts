@@ -132,15 +132,13 @@ describe('postgres node actions (real PostgreSQL 15)', () => {
 describe('mysql node actions (real MariaDB)', () => {
   const db = useMariaDbCluster();
   const creds = () => loginOf(db.current.primary);
+  /** The port with `actions` of kind mysql on the MariaDB pair: a the primary, b the replica. */
+  const mariaPort = (actions: Record<string, unknown>) =>
+    port(actions, 'mysql', { a: db.current.primary, b: db.current.replica }, creds());
 
   it('fences the primary read-only and kills other client sessions, then unfences it', async () => {
-    const { primary, replica } = db.current;
-    const p = port(
-      { fence: { type: 'mysql', flavor: 'mariadb' } },
-      'mysql',
-      { a: primary, b: replica },
-      creds(),
-    );
+    const { primary } = db.current;
+    const p = mariaPort({ fence: { type: 'mysql', flavor: 'mariadb' } });
     const result = await p.run(request('fence'));
     expect(result, result.detail).toMatchObject({ status: 'succeeded' });
     expect(result.detail).toContain('read_only = ON');
@@ -151,14 +149,9 @@ describe('mysql node actions (real MariaDB)', () => {
   });
 
   it('promotes the replica: replication stopped and reset, read_only off', async () => {
-    const { primary, replica } = db.current;
+    const { replica } = db.current;
     await db.current.waitForReplay();
-    const p = port(
-      { promote: { type: 'mysql', flavor: 'mariadb' } },
-      'mysql',
-      { a: primary, b: replica },
-      creds(),
-    );
+    const p = mariaPort({ promote: { type: 'mysql', flavor: 'mariadb' } });
     const result = await p.run(request('promote'));
     expect(result, result.detail).toMatchObject({ status: 'succeeded' });
     expect(await replica.sql('SHOW SLAVE STATUS')).toEqual([]);

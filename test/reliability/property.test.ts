@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { type SynthesizedWorkflow, synthesizeWorkflow } from '../workflow/harness.ts';
 import { propertyRuns, recordFigures } from './support/results.ts';
-import { type Action, Sim } from './support/sim.ts';
+import { type Action, Sim, simCounts } from './support/sim.ts';
 
 const config = testConfig([
   {
@@ -130,12 +130,7 @@ describe('invariants 1-9 under random interleavings', () => {
       withActions: 0,
       failedActions: 0,
       lateLandings: 0,
-      actions: 0,
-      deliveries: 0,
-      executions: 0,
-      crashes: 0,
-      deadLettered: 0,
-      roleChanges: 0,
+      ...simCounts(),
     };
     const changes: Record<string, number> = {};
     await fc.assert(

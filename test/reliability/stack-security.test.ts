@@ -26,13 +26,17 @@ import {
   type Synthesized,
   synth,
 } from '../infra/helpers.ts';
-import { recordFigures } from './support/results.ts';
+import { itRecordsFigures } from './support/figures-test.ts';
 
 const CONFIG_FILES = ['examples/aws-signals.json', 'failover.json', 'examples/node-actions.json'];
 const stacks: [string, Synthesized][] = CONFIG_FILES.map((file) => [
   file,
   synth(loadConfigFile(join(PROJECT_ROOT, 'config', file))),
 ]);
+
+/** The summary table's rows for the two blocks below. */
+const WRITERS_ROW = { label: 'security: state-table writers', order: 88 };
+const ENDINGS_ROW = { label: 'security: workflow endings alarmed', order: 89 };
 
 /** The roles allowed to write the state table: the lease takers and committers. */
 const STATE_WRITER_ROLES = [
@@ -75,7 +79,7 @@ const refersTo = (resource: Json, logicalId: string) =>
   resource === '*' || JSON.stringify(resource).includes(`"${logicalId}"`);
 
 describe('who can write the state table', () => {
-  const figures = { statements: 0, violations: [] as string[] };
+  const figures = { tried: 0, violations: [] as string[] };
 
   it.each(stacks)('%s: only the lease takers, and operators only the pause attributes', (_file, s) => {
     const template = s.template.toJSON();
@@ -91,7 +95,7 @@ describe('who can write the state table', () => {
     expect(writes.length).toBeGreaterThan(0);
     const violations: string[] = [];
     for (const { policy, roles, statement } of writes) {
-      figures.statements++;
+      figures.tried++;
       const resource = template.Resources[policy] as CfnResource;
       if (resource.Type === 'AWS::IAM::ManagedPolicy' && roles.length === 0) {
         // The operator policy: UpdateItem of the pause attributes only.
@@ -112,22 +116,16 @@ describe('who can write the state table', () => {
     expect(violations).toEqual([]);
   });
 
-  it('records the figures', () => {
-    recordFigures('stack-security-state-writers', {
-      label: 'security: state-table writers',
-      tried: figures.statements,
-      violations: figures.violations.length,
-      detail: `${figures.statements} write grants on the state table in ${stacks.length} example stacks; only the failover, zone-shift and workflow roles, and the operator policy's pause attributes`,
-      order: 88,
-    });
-  });
+  const detail = () =>
+    `${figures.tried} write grants on the state table in ${stacks.length} example stacks; only the failover, zone-shift and workflow roles, and the operator policy's pause attributes`;
+  itRecordsFigures('stack-security-state-writers', WRITERS_ROW, figures, detail);
 });
 
 /** Step Functions' terminal statuses other than SUCCEEDED, by the AWS/States metric that counts them. */
 const UNSUCCESSFUL_ENDINGS = ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'];
 
 describe('every unsuccessful ending of a workflow execution pages someone', () => {
-  const figures = { endings: 0, violations: [] as string[] };
+  const figures = { tried: 0, violations: [] as string[] };
 
   it.each(stacks)('%s: failed, timed-out and stopped executions are alarmed to the topic', (_file, s) => {
     const template = s.template.toJSON();
@@ -149,19 +147,13 @@ describe('every unsuccessful ending of a workflow execution pages someone', () =
       ]),
     );
     const missing = UNSUCCESSFUL_ENDINGS.filter((m) => !counted.has(m));
-    figures.endings += UNSUCCESSFUL_ENDINGS.length;
+    figures.tried += UNSUCCESSFUL_ENDINGS.length;
     figures.violations.push(...missing.map((m) => `${_file}: ${m} not alarmed`));
     expect(template.Resources[machine as string]).toBeDefined();
     expect(missing).toEqual([]);
   });
 
-  it('records the figures', () => {
-    recordFigures('stack-security-workflow-endings', {
-      label: 'security: workflow endings alarmed',
-      tried: figures.endings,
-      violations: figures.violations.length,
-      detail: `${UNSUCCESSFUL_ENDINGS.join(', ')} in ${stacks.length} example stacks, each counted by an alarm on the topic`,
-      order: 89,
-    });
-  });
+  const detail = () =>
+    `${UNSUCCESSFUL_ENDINGS.join(', ')} in ${stacks.length} example stacks, each counted by an alarm on the topic`;
+  itRecordsFigures('stack-security-workflow-endings', ENDINGS_ROW, figures, detail);
 });

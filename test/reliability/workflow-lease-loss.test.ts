@@ -30,7 +30,7 @@ import {
   WorkflowRunner,
 } from '../workflow/harness.ts';
 import { NodeRoles } from '../workflow/node-roles.ts';
-import { recordFigures } from './support/results.ts';
+import { itRecordsFigures } from './support/figures-test.ts';
 
 const SVC = 'orders';
 const hookArn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
@@ -149,7 +149,7 @@ async function run(mode: WorkflowMode, at: number | undefined, takeover: boolean
 }
 
 describe('workflow fault model: lease loss at every step', () => {
-  const figures = { runs: 0, takeovers: 0, violations: [] as string[], outcomes: new Map<string, number>() };
+  const figures = { tried: 0, takeovers: 0, violations: [] as string[], outcomes: new Map<string, number>() };
 
   it.each<WorkflowMode>(['switchover', 'failover'])(
     '%s: an execution that lost its lease calls no hook after it, and one that was taken over leaves c the one writer',
@@ -161,7 +161,7 @@ describe('workflow fault model: lease loss at every step', () => {
       for (let at = 0; at < clean.steps.length; at++) {
         for (const takeover of [false, true]) {
           const r = await run(mode, at, takeover);
-          figures.runs++;
+          figures.tried++;
           if (r.tookOver) figures.takeovers++;
           const key = r.outcome.status === 'FAILED' ? `FAILED ${r.outcome.error}` : r.outcome.status;
           figures.outcomes.set(key, (figures.outcomes.get(key) ?? 0) + 1);
@@ -173,18 +173,14 @@ describe('workflow fault model: lease loss at every step', () => {
     },
   );
 
-  it('records the figures', () => {
-    recordFigures('workflow-lease-loss', {
-      label: 'workflow: lease lost at every step',
-      tried: figures.runs,
-      violations: figures.violations.length,
-      detail: `every step invocation of a clean switchover and failover, the lease expired there (${figures.takeovers} runs also taken over by an automatic failover to c); outcomes: ${[
-        ...figures.outcomes,
-      ]
-        .sort()
-        .map(([k, n]) => `${k} ${n}`)
-        .join(', ')}`,
-      order: 27,
-    });
-  });
+  const detail = () => {
+    const outcomes = [...figures.outcomes].sort().map(([k, n]) => `${k} ${n}`);
+    return `every step invocation of a clean switchover and failover, the lease expired there (${figures.takeovers} runs also taken over by an automatic failover to c); outcomes: ${outcomes.join(', ')}`;
+  };
+  itRecordsFigures(
+    'workflow-lease-loss',
+    { label: 'workflow: lease lost at every step', order: 27 },
+    figures,
+    detail,
+  );
 });

@@ -92,12 +92,9 @@ interface Delivery {
 
 const RETRY_AFTER_TIMEOUT_MS = 120_000;
 
-export class Sim {
-  readonly env: MemoryEnvironment;
-  readonly service: ServiceConfig;
-  readonly violations: string[] = [];
-  /** Counts for the report. */
-  readonly counts = {
+/** What a run counts for the report, all zero. */
+export function simCounts() {
+  return {
     actions: 0,
     deliveries: 0,
     executions: 0,
@@ -106,6 +103,14 @@ export class Sim {
     deadLettered: 0,
     roleChanges: 0,
   };
+}
+
+export class Sim {
+  readonly env: MemoryEnvironment;
+  readonly service: ServiceConfig;
+  readonly violations: string[] = [];
+  /** Counts for the report. */
+  readonly counts = simCounts();
   private readonly failover;
   private readonly step;
   private pending: Delivery[] = [];
@@ -316,18 +321,7 @@ export class Sim {
         if (this.alarm(primary) !== 'ALARM') return;
         const node = this.service.nodes.find((n) => n.id === primary);
         if (!node) return;
-        const event = alarmEvent(
-          healthAlarmName(this.service, node),
-          'ALARM',
-          'OK',
-          now,
-          `evt-${++this.seq}`,
-        );
-        await this.crash(
-          { event, requestId: `req-${this.seq}`, attempt: 1, notBefore: now },
-          action.at,
-          action.retriesSpent === true,
-        );
+        await this.crash(this.alarmDelivery(node, now), action.at, action.retriesSpent === true);
         return;
       }
       case 'pause-in-flight': {
@@ -337,15 +331,8 @@ export class Sim {
         const primary = this.state().primary;
         const node = this.service.nodes.find((n) => n.id === primary);
         if (!node || this.alarm(primary) !== 'ALARM') return;
-        const event = alarmEvent(
-          healthAlarmName(this.service, node),
-          'ALARM',
-          'OK',
-          now,
-          `evt-${++this.seq}`,
-        );
         await this.deliver(
-          { event, requestId: `req-${this.seq}`, attempt: 1, notBefore: now },
+          this.alarmDelivery(node, now),
           this.midFlightHandler(action.at, () => this.env.state.setPaused(this.id, true)),
         );
         return;
@@ -485,6 +472,12 @@ export class Sim {
         current: (id) => traffic.current(id),
       },
     });
+  }
+
+  /** The first delivery of `node`'s OK -> ALARM event, with a fresh event id and request id. */
+  private alarmDelivery(node: ServiceConfig['nodes'][number], now: number): Delivery {
+    const event = alarmEvent(healthAlarmName(this.service, node), 'ALARM', 'OK', now, `evt-${++this.seq}`);
+    return { event, requestId: `req-${this.seq}`, attempt: 1, notBefore: now };
   }
 
   private async deliver(d: Delivery, handler = this.failover): Promise<void> {
