@@ -16,44 +16,20 @@
  *
  * Sites are enumerated, not listed: every step invocation of a clean run, in both modes.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { fencingToken } from '../../lambdas/domain/node-actions.ts';
+import { describe, expect, it } from 'vitest';
 import type { WorkflowMode } from '../../lambdas/domain/workflow.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import {
-  type ExecutionOutcome,
-  memoryWorkflowDeps,
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
-} from '../workflow/harness.ts';
+import { testConfig } from '../../lambdas/testing/fixtures.ts';
+import type { ExecutionOutcome } from '../workflow/harness.ts';
 import { NodeRoles } from '../workflow/node-roles.ts';
+import { autoFailoverTakesOver } from '../workflow/takeover.ts';
+import { hookedService, hooksFor, workflowUnderTest } from '../workflow/world.ts';
 import { itRecordsFigures } from './support/figures-test.ts';
 
 const SVC = 'orders';
-const hookArn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
-const FENCE = hookArn('fence');
-const PROMOTE = hookArn('promote');
-const DEMOTE = hookArn('demote');
-
-const config = testConfig([
-  {
-    ...route53Service({
-      id: SVC,
-      nodes: ['a', 'b', 'c'],
-      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
-    }),
-    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 60 },
-    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60 },
-  },
-]);
-
-let synthesized: SynthesizedWorkflow;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-});
+const policy = { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 };
+const workflow = workflowUnderTest(
+  testConfig([hookedService({ id: SVC, nodes: ['a', 'b', 'c'], policy, hookTimeoutSeconds: 60 })]),
+);
 
 interface LossRun {
   readonly steps: string[];
@@ -64,7 +40,7 @@ interface LossRun {
 
 /** One execution; before the `at`-th step invocation (0-based) the lease is lost, taken over when `takeover`. */
 async function run(mode: WorkflowMode, at: number | undefined, takeover: boolean): Promise<LossRun> {
-  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  const env = workflow.environment();
   if (mode === 'failover') env.alarms.setNode(SVC, 'a', 'ALARM');
   const nodes = new NodeRoles({ a: 'writer', b: 'replica', c: 'replica' }, { honoursTokens: false });
   let lost = false;
@@ -77,13 +53,9 @@ async function run(mode: WorkflowMode, at: number | undefined, takeover: boolean
     nodes.apply(p);
     return { ok: true };
   };
-  const hooks = new TestHooks().register(FENCE, apply).register(PROMOTE, apply).register(DEMOTE, apply);
   let invocation = 0;
-  const runner = new WorkflowRunner({
-    synthesized,
-    deps: memoryWorkflowDeps(env),
-    hooks,
-    clock: env.clock,
+  const runner = workflow.runner(env, {
+    hooks: hooksFor(SVC, apply),
     beforeStep: async (step) => {
       if (step === 'prepare' || step === 'checkCatchUp')
         env.lag.put(SVC, 'b', mode === 'switchover' ? 0 : 2, env.clock.now() - 1);
@@ -92,35 +64,14 @@ async function run(mode: WorkflowMode, at: number | undefined, takeover: boolean
       if (!stored?.lease) return; // nothing to lose: before Prepare's write, or after the commit released it
       lost = true;
       env.clock.set(stored.lease.expiresAt + 60_000);
-      const now = env.clock.now();
       if (!takeover || stored.epoch !== 0 || env.traffic.pointsAt(SVC) !== 'a') return;
       // The automatic failover: a (fenced by the workflow, its alarm ALARM) fails over to c.
-      const { sequence } = await env.state.acquireLease({
+      await autoFailoverTakesOver(env, nodes, {
         serviceId: SVC,
-        expectedEpoch: 0,
-        seedPrimary: 'a',
-        lease: { holder: 'auto', operation: 'auto-failover', acquiredAt: now, expiresAt: now + 120_000 },
-        now,
-      });
-      nodes.apply({ action: 'fence', node: 'a', token: fencingToken(1, 'fence', sequence) });
-      nodes.apply({ action: 'promote', node: 'c', token: fencingToken(1, 'promote', sequence) });
-      await env.traffic.shift([{ serviceId: SVC, from: 'a', to: 'c' }]);
-      await env.state.commit({
-        serviceId: SVC,
-        expectedEpoch: 0,
         holder: 'auto',
-        newPrimary: 'c',
-        at: now,
-        history: {
-          serviceId: SVC,
-          epoch: 1,
-          at: now,
-          operation: 'auto-failover',
-          from: 'a',
-          to: 'c',
-          reason: 'alarm',
-          actor: 'auto',
-        },
+        from: 'a',
+        to: 'c',
+        reason: 'alarm',
       });
       tookOver = true;
     },

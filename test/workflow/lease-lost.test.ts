@@ -11,7 +11,6 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
-import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import {
@@ -22,6 +21,7 @@ import {
   WorkflowRunner,
 } from './harness.ts';
 import { NodeRoles } from './node-roles.ts';
+import { autoFailoverTakesOver } from './takeover.ts';
 
 const SVC = 'orders';
 const arn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
@@ -64,38 +64,12 @@ describe('a workflow that outlived its lease', () => {
         // token, promotes c, moves traffic and commits epoch 1.
         const lease = env.state.snapshot(SVC)?.lease;
         env.clock.set((lease?.expiresAt ?? 0) + 60_000);
-        const now = env.clock.now();
-        const { sequence } = await env.state.acquireLease({
+        await autoFailoverTakesOver(env, nodes, {
           serviceId: SVC,
-          expectedEpoch: 0,
-          seedPrimary: 'a',
-          lease: {
-            holder: 'auto-failover',
-            operation: 'auto-failover',
-            acquiredAt: now,
-            expiresAt: now + 120_000,
-          },
-          now,
-        });
-        nodes.apply({ action: 'fence', node: 'a', token: fencingToken(1, 'fence', sequence) });
-        nodes.apply({ action: 'promote', node: 'c', token: fencingToken(1, 'promote', sequence) });
-        await env.traffic.shift([{ serviceId: SVC, from: 'a', to: 'c' }]);
-        await env.state.commit({
-          serviceId: SVC,
-          expectedEpoch: 0,
           holder: 'auto-failover',
-          newPrimary: 'c',
-          at: now,
-          history: {
-            serviceId: SVC,
-            epoch: 1,
-            at: now,
-            operation: 'auto-failover',
-            from: 'a',
-            to: 'c',
-            reason: 'primary alarm',
-            actor: 'auto-failover',
-          },
+          from: 'a',
+          to: 'c',
+          reason: 'primary alarm',
         });
       },
     });
