@@ -1,12 +1,12 @@
 import {
   type AlarmType,
-  CloudWatchClient,
   DescribeAlarmsCommand,
   type DescribeAlarmsCommandOutput,
   type StateValue,
 } from '@aws-sdk/client-cloudwatch';
 import type { AlarmPort } from '../domain/ports.ts';
 import type { AlarmStateValue } from '../domain/types.ts';
+import { CloudWatchAdapter, type CloudWatchAdapterProps } from './adapter-props.ts';
 import { rethrowAws } from './errors.ts';
 
 /** DescribeAlarms accepts at most 100 alarm names per call. */
@@ -14,19 +14,10 @@ export const ALARM_NAMES_PER_CALL = 100;
 const ALARM_TYPES: AlarmType[] = ['MetricAlarm', 'CompositeAlarm'];
 const STATES: ReadonlySet<string> = new Set<StateValue>(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
 
-export interface CloudWatchAlarmsProps {
-  /** @default - a new CloudWatchClient with the default providers */
-  readonly client?: CloudWatchClient;
-}
+export type CloudWatchAlarmsProps = CloudWatchAdapterProps;
 
 /** Current state of named alarms, metric and composite alike (a node's health may be either). */
-export class CloudWatchAlarms implements AlarmPort {
-  private readonly client: CloudWatchClient;
-
-  constructor(props: CloudWatchAlarmsProps = {}) {
-    this.client = props.client ?? new CloudWatchClient({});
-  }
-
+export class CloudWatchAlarms extends CloudWatchAdapter implements AlarmPort {
   async getStates(alarmNames: readonly string[]): Promise<ReadonlyMap<string, AlarmStateValue>> {
     // Without AlarmNames, DescribeAlarms lists every alarm in the account: never send an empty list.
     const names = [...new Set(alarmNames)];

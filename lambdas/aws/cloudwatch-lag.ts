@@ -1,5 +1,4 @@
 import {
-  CloudWatchClient,
   GetMetricDataCommand,
   type GetMetricDataCommandOutput,
   type MetricDataQuery,
@@ -7,28 +6,20 @@ import {
 import type { LagMetric } from '../domain/config.ts';
 import type { LagPort, LagQuery } from '../domain/ports.ts';
 import type { LagSample } from '../domain/types.ts';
+import { CloudWatchAdapter, type CloudWatchAdapterProps } from './adapter-props.ts';
 import { rethrowAws } from './errors.ts';
 
 /** GetMetricData accepts at most 500 queries per call. */
 export const QUERIES_PER_CALL = 500;
 
-export interface CloudWatchLagProps {
-  /** @default - a new CloudWatchClient with the default providers */
-  readonly client?: CloudWatchClient;
-}
+export type CloudWatchLagProps = CloudWatchAdapterProps;
 
 /**
  * Newest replication-lag datapoint per node, all nodes in one GetMetricData call (per 500).
  * Only values CloudWatch returned count: a query with no datapoint is undefined, which the
  * decision treats as "lag unknown" and never as zero.
  */
-export class CloudWatchLag implements LagPort {
-  private readonly client: CloudWatchClient;
-
-  constructor(props: CloudWatchLagProps = {}) {
-    this.client = props.client ?? new CloudWatchClient({});
-  }
-
+export class CloudWatchLag extends CloudWatchAdapter implements LagPort {
   async getLatest(
     queries: readonly LagQuery[],
     now: number,

@@ -3,12 +3,7 @@
  * alarms can read them), names from lambdas/contract/metrics.ts. PutMetricData takes at most 1,000
  * datapoints per call; a sample of many nodes is sent in parallel chunks.
  */
-import {
-  CloudWatchClient,
-  type MetricDatum,
-  PutMetricDataCommand,
-  type StandardUnit,
-} from '@aws-sdk/client-cloudwatch';
+import { type MetricDatum, PutMetricDataCommand, type StandardUnit } from '@aws-sdk/client-cloudwatch';
 import {
   PROBE_DIMENSIONS,
   PROBE_ERRORS_METRIC,
@@ -16,6 +11,7 @@ import {
   PROBE_NAMESPACE,
 } from '../contract/metrics.ts';
 import type { ProbeDatapoint, ProbeMetricsPort } from '../probe/sampler.ts';
+import { CloudWatchAdapter, type CloudWatchAdapterProps } from './adapter-props.ts';
 import { rethrowAws } from './errors.ts';
 
 export const DATAPOINTS_PER_CALL = 1000;
@@ -27,18 +23,9 @@ const UNITS: Record<ProbeDatapoint['metric'], StandardUnit> = {
   replicationLagBytes: 'Bytes',
 };
 
-export interface CloudWatchProbeMetricsProps {
-  /** @default - a new CloudWatchClient with the default providers */
-  readonly client?: CloudWatchClient;
-}
+export type CloudWatchProbeMetricsProps = CloudWatchAdapterProps;
 
-export class CloudWatchProbeMetrics implements ProbeMetricsPort {
-  private readonly client: CloudWatchClient;
-
-  constructor(props: CloudWatchProbeMetricsProps = {}) {
-    this.client = props.client ?? new CloudWatchClient({});
-  }
-
+export class CloudWatchProbeMetrics extends CloudWatchAdapter implements ProbeMetricsPort {
   async publish(
     datapoints: readonly ProbeDatapoint[],
     probeErrors: number,

@@ -3,10 +3,10 @@
  * readiness Lambda may write there and only read the state table, so no readiness bug can touch
  * an epoch or a lease. One GetItem per service and pass; a PutItem only when the verdict changed.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { FailoverError } from '../domain/errors.ts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ReadinessStorePort } from '../domain/readiness.ts';
+import { documentClient, requireTableName } from './adapter-props.ts';
 import { rethrowAws } from './errors.ts';
 
 export interface DynamoDbReadinessStoreProps {
@@ -20,10 +20,8 @@ export class DynamoDbReadinessStore implements ReadinessStorePort {
   private readonly client: DynamoDBDocumentClient;
 
   constructor(props: DynamoDbReadinessStoreProps) {
-    if (!props.tableName) throw new FailoverError('tableName must not be empty, got: ""');
-    this.tableName = props.tableName;
-    const client = props.client ?? new DynamoDBClient({});
-    this.client = client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client);
+    this.tableName = requireTableName(props.tableName);
+    this.client = documentClient(props.client);
   }
 
   async previous(serviceId: string): Promise<'ready' | 'not-ready' | undefined> {

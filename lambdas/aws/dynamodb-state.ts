@@ -7,9 +7,9 @@
  * Epochs and times are DynamoDB numbers (epoch milliseconds), never strings.
  */
 import { createHash } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   type GetCommandOutput,
   QueryCommand,
@@ -28,6 +28,7 @@ import type {
   StatePort,
 } from '../domain/ports.ts';
 import type { HistoryEntry, Lease, OperationKind, PauseRecord, StoredClusterState } from '../domain/types.ts';
+import { documentClient, requireTableName } from './adapter-props.ts';
 import { rethrowAws, toTransient } from './errors.ts';
 
 export const STATE_SK = 'state';
@@ -60,13 +61,8 @@ export class DynamoDbState implements StatePort {
   private readonly client: DynamoDBDocumentClient;
 
   constructor(props: DynamoDbStateProps) {
-    if (!props.tableName) throw new FailoverError('tableName must not be empty, got: ""');
-    this.tableName = props.tableName;
-    const client = props.client ?? new DynamoDBClient({});
-    this.client =
-      client instanceof DynamoDBDocumentClient
-        ? client
-        : DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.tableName = requireTableName(props.tableName);
+    this.client = documentClient(props.client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
   async get(serviceId: string): Promise<StoredClusterState | undefined> {

@@ -226,19 +226,16 @@ export class ElbRouter {
       }
       // The registration may have happened. Stopping here would leave both targets registered
       // after a single timeout; ask the load balancer, and finish the move if it did.
-      let newRegistered: boolean;
-      try {
-        const [d] = await this.describeTargets(tg, [newTarget]);
-        newRegistered = d !== undefined && isRegistered(d);
-      } catch (readErr) {
+      const read = await this.readBack(tg, newTarget);
+      if ('readError' in read) {
         return failed(
           change,
           errorName,
-          `registering ${to.id} (${label(newTarget)}) timed out (${message}) and reading the target group failed (${describeAwsError(readErr).message}); it may be registered next to ${from.id}`,
+          `registering ${to.id} (${label(newTarget)}) timed out (${message}) and reading the target group failed (${read.readError}); it may be registered next to ${from.id}`,
           true,
         );
       }
-      if (!newRegistered) {
+      if (!read.registered) {
         return failed(
           change,
           errorName,
@@ -254,19 +251,16 @@ export class ElbRouter {
       if (isUncertain(err)) {
         // The deregistration may have happened: rolling back the new target now could leave the
         // group with no target at all. Ask the load balancer which it was.
-        let oldStillRegistered: boolean;
-        try {
-          const [d] = await this.describeTargets(tg, [oldTarget]);
-          oldStillRegistered = d !== undefined && isRegistered(d);
-        } catch (readErr) {
+        const read = await this.readBack(tg, oldTarget);
+        if ('readError' in read) {
           return failed(
             change,
             deregisterError.errorName,
-            `${from.id} (${label(oldTarget)}) and ${to.id} (${label(newTarget)}) may both be registered in ${tg}: deregistering ${from.id} timed out (${deregisterError.message}) and reading the target group failed (${describeAwsError(readErr).message}); deregister one of them by hand`,
+            `${from.id} (${label(oldTarget)}) and ${to.id} (${label(newTarget)}) may both be registered in ${tg}: deregistering ${from.id} timed out (${deregisterError.message}) and reading the target group failed (${read.readError}); deregister one of them by hand`,
             true,
           );
         }
-        if (!oldStillRegistered) return { serviceId: change.serviceId, status: 'shifted' };
+        if (!read.registered) return { serviceId: change.serviceId, status: 'shifted' };
       }
       return this.rollBackTarget(change, tg, from, oldTarget, to, newTarget, deregisterError);
     }
@@ -363,6 +357,22 @@ export class ElbRouter {
         `ModifyListener on ${router.listenerArn} failed: ${message}`,
         isUncertain(err),
       );
+    }
+  }
+
+  /**
+   * After a (de)registration whose outcome is unknown: whether `target` is registered now. A read
+   * that fails leaves it unknown, which the caller reports with the read's message.
+   */
+  private async readBack(
+    targetGroupArn: string,
+    target: TargetDescription,
+  ): Promise<{ readonly registered: boolean } | { readonly readError: string }> {
+    try {
+      const [d] = await this.describeTargets(targetGroupArn, [target]);
+      return { registered: d !== undefined && isRegistered(d) };
+    } catch (err) {
+      return { readError: describeAwsError(err).message };
     }
   }
 

@@ -280,15 +280,11 @@ export class Route53Router {
     round: number,
   ): Promise<{ index: number; result: Result }[]> {
     if (round >= MAX_RESEND_ROUNDS) return this.splitBatch(zone, batch, round);
-    let records: ReadonlyMap<string, ResourceRecordSet | undefined>;
-    try {
-      records = await this.readZone(
-        zone,
-        batch.map((p) => p.router),
-      );
-    } catch {
-      return this.splitBatch(zone, batch, round);
-    }
+    const records = await this.readZoneIfAble(
+      zone,
+      batch.map((p) => p.router),
+    );
+    if (!records) return this.splitBatch(zone, batch, round);
     const settled: { index: number; result: Result }[] = [];
     const again: PlannedChange[] = [];
     for (const p of batch) {
@@ -353,15 +349,11 @@ export class Route53Router {
     }
     const out = new Map<string, ResourceRecordSet | undefined>();
     for (const [zone, services] of byZone) {
-      let records: ReadonlyMap<string, ResourceRecordSet | undefined>;
-      try {
-        records = await this.readZone(
-          zone,
-          services.map((s) => s.router),
-        );
-      } catch {
-        continue;
-      }
+      const records = await this.readZoneIfAble(
+        zone,
+        services.map((s) => s.router),
+      );
+      if (!records) continue;
       for (const s of services) {
         const k = recordKey(s.router.recordName, s.router.recordType);
         if (records.has(k)) out.set(s.id, records.get(k));
@@ -377,6 +369,18 @@ export class Route53Router {
    * not exist (undefined in the answer). Pages are read one after the other; at most one page per
    * record asked for. Throws when a page cannot be read.
    */
+  /** readZone for callers that carry on without the records (undefined) when the walk fails. */
+  private async readZoneIfAble(
+    zone: string,
+    routers: readonly Route53RouterConfig[],
+  ): Promise<ReadonlyMap<string, ResourceRecordSet | undefined> | undefined> {
+    try {
+      return await this.readZone(zone, routers);
+    } catch {
+      return undefined;
+    }
+  }
+
   private async readZone(
     zone: string,
     routers: readonly Route53RouterConfig[],

@@ -1,6 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { FailoverError } from '../domain/errors.ts';
 import type { Notification, NotifierPort } from '../domain/ports.ts';
+import { requireFormat } from './adapter-props.ts';
 import { rethrowAws } from './errors.ts';
 
 /** SNS: "Subjects must be ... less than 100 characters long", without line breaks or control characters. */
@@ -25,10 +25,7 @@ export class SnsNotifier implements NotifierPort {
   private readonly client: SNSClient;
 
   constructor(props: SnsNotifierProps) {
-    if (!/^arn:aws[a-z-]*:sns:/.test(props.topicArn)) {
-      throw new FailoverError(`topicArn must be an SNS topic ARN, got: ${JSON.stringify(props.topicArn)}`);
-    }
-    this.topicArn = props.topicArn;
+    this.topicArn = requireFormat('topicArn', props.topicArn, /^arn:aws[a-z-]*:sns:/, 'be an SNS topic ARN');
     this.client = props.client ?? new SNSClient({});
   }
 

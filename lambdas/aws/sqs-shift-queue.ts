@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { FailoverError } from '../domain/errors.ts';
 import type { ShiftQueuePort } from '../domain/ports.ts';
 import { encodeQueuedShift } from '../domain/queued-shift.ts';
 import type { QueuedShift } from '../domain/types.ts';
+import { requireFormat } from './adapter-props.ts';
 import { rethrowAws } from './errors.ts';
 
 export interface SqsShiftQueueProps {
@@ -24,10 +24,12 @@ export class SqsShiftQueue implements ShiftQueuePort {
   private readonly client: SQSClient;
 
   constructor(props: SqsShiftQueueProps) {
-    if (!/^https?:\/\/[^/\s]+\/\d{12}\/[A-Za-z0-9_-]{1,80}$/.test(props.queueUrl)) {
-      throw new FailoverError(`queueUrl must be an SQS queue URL, got: ${JSON.stringify(props.queueUrl)}`);
-    }
-    this.queueUrl = props.queueUrl;
+    this.queueUrl = requireFormat(
+      'queueUrl',
+      props.queueUrl,
+      /^https?:\/\/[^/\s]+\/\d{12}\/[A-Za-z0-9_-]{1,80}$/,
+      'be an SQS queue URL',
+    );
     this.client = props.client ?? new SQSClient({});
   }
 

@@ -29,7 +29,7 @@ import { takeLease } from './lease.ts';
 import { stopIfPaused } from './pause-check.ts';
 import { decisionFor, type FailoverDecision, type RoleChangePlan } from './plan.ts';
 import { promoteTarget } from './promote.ts';
-import { demoteOrPage, unfenceOldPrimary } from './rollback.ts';
+import { demoteOrPage, keepOldPrimary } from './rollback.ts';
 import { shiftVerifyCommit } from './shift-outcome.ts';
 
 export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): Promise<FailoverOutcome> {
@@ -95,8 +95,7 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
   }
 
   const last = decisionFor(plan, plan.targets[plan.targets.length - 1]!);
-  const unfence = await unfenceOldPrimary(ctx, last, fenced);
-  await ctx.releaseQuietly('no promotion succeeded');
+  const unfenced = await keepOldPrimary(ctx, last, fenced, 'no promotion succeeded');
   ctx.deps.metrics.add('FailoverPromoteFailed', 1, 'Count', { serviceId: ctx.service.id });
   return {
     outcome: 'promote-failed',
@@ -104,9 +103,7 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
     from: first.from,
     to: first.to,
     reason: 'promote-failed',
-    detail: `no candidate could be promoted, traffic stays on ${first.from}: ${failures.join('; ')}${
-      unfence.length > 0 ? `; ${unfence.join('; ')}` : ''
-    }`,
+    detail: `no candidate could be promoted, traffic stays on ${first.from}: ${failures.join('; ')}${unfenced}`,
     epoch: first.expectedEpoch,
     timings: ctx.timings(),
   };
@@ -137,11 +134,9 @@ async function fenceNotEstablished(
       cause: new NodeActionFailedError(fence?.kind ?? 'unknown', 'failed', gate.detail),
     });
   }
-  const undone = gate.fenced === 'no' ? [] : await unfenceOldPrimary(ctx, decision, gate.fenced);
-  await ctx.releaseQuietly('fence not established');
-  const detail = `${gate.detail}: not promoting ${decision.to} next to it; traffic stays on ${decision.from}${
-    undone.length > 0 ? `; ${undone.join('; ')}` : ''
-  }`;
+  // unfenceOldPrimary leaves a node that was certainly not fenced ('no') alone.
+  const unfenced = await keepOldPrimary(ctx, decision, gate.fenced, 'fence not established');
+  const detail = `${gate.detail}: not promoting ${decision.to} next to it; traffic stays on ${decision.from}${unfenced}`;
   deps.logger.error('old primary not fenced: automatic failover held', {
     serviceId: service.id,
     from: decision.from,

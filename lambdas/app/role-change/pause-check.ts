@@ -15,7 +15,7 @@ import type { ChangeContext } from './context.ts';
 import { describe } from './context.ts';
 import type { FailoverOutcome } from './deps.ts';
 import type { FailoverDecision } from './plan.ts';
-import { demoteTarget, unfenceOldPrimary } from './rollback.ts';
+import { demoteTarget, keepOldPrimary } from './rollback.ts';
 import type { Promoted } from './shift-outcome.ts';
 
 /** Undefined when the service is not paused (or the read failed: the commit's condition still guards). */
@@ -48,11 +48,8 @@ export async function stopIfPaused(
   }
   // The old primary is failing: an unfence it does not answer is expected and harmless (no other
   // node takes writes now), so it is reported, not fatal (rollback.ts).
-  const unfence = await unfenceOldPrimary(ctx, decision, promoted.fenced);
-  await ctx.releaseQuietly('paused before the shift');
-  const detail = `paused while ${decision.to} was being promoted; ${decision.to} demoted again, traffic stays on ${decision.from}${
-    unfence.length > 0 ? `; ${unfence.join('; ')}` : ''
-  }`;
+  const unfenced = await keepOldPrimary(ctx, decision, promoted.fenced, 'paused before the shift');
+  const detail = `paused while ${decision.to} was being promoted; ${decision.to} demoted again, traffic stays on ${decision.from}${unfenced}`;
   deps.logger.warn('automatic failover stopped before the shift: the service was paused meanwhile', {
     serviceId: service.id,
     from: decision.from,

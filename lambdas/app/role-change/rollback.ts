@@ -52,6 +52,22 @@ export async function unfenceOldPrimary(
 }
 
 /**
+ * Gives the change up with traffic still on the old primary: it is unfenced (best effort: it is
+ * failing, and no other node takes writes) and the lease released. Returns what the unfence could
+ * not do as a `; ...` tail for the detail ('' when nothing is left).
+ */
+export async function keepOldPrimary(
+  ctx: ChangeContext,
+  decision: FailoverDecision,
+  fenced: FencedVerdict,
+  why: string,
+): Promise<string> {
+  const undone = await unfenceOldPrimary(ctx, decision, fenced);
+  await ctx.releaseQuietly(why);
+  return undone.length > 0 ? `; ${undone.join('; ')}` : '';
+}
+
+/**
  * Demotes a target whose promotion may stand. Undefined when that worked; when it did not, the
  * service is paused and a human paged (promotionNotUndone) with `detail` of what failed.
  */
