@@ -152,6 +152,10 @@ export class SwitchoverWorkflow extends Construct {
         grantState: false,
       });
       grantNodeActions(this.nodeActionFunction, automation.config, this.nodeActionFunction.role);
+      // Reads the lease before it acts (lambdas/app/node-action-guard.ts): its payload is not trusted.
+      this.nodeActionFunction.addToRolePolicy(
+        new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [automation.table.tableArn] }),
+      );
     }
 
     const definition = this.buildDefinition();

@@ -17,7 +17,7 @@ import { AwsNodeActions } from '../../lambdas/aws/actions/index.ts';
 import { actionForRole } from '../../lambdas/domain/action-config.ts';
 import { type FailoverConfig, findService } from '../../lambdas/domain/config.ts';
 import type { NodeActionRole } from '../../lambdas/domain/node-actions.ts';
-import type { Logger } from '../../lambdas/domain/ports.ts';
+import type { Logger, StatePort } from '../../lambdas/domain/ports.ts';
 import { makeHandler } from '../../lambdas/handlers/node-action.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: Lambda payloads are JSON
@@ -49,6 +49,8 @@ export function throughNodeActionFunction(
   config: FailoverConfig,
   functionArn: string,
   invoke: InvokeFunction,
+  /** The state table the deployed function reads before it acts (its guard); @default - no guard */
+  state?: StatePort,
 ): InvokeFunction {
   return async (functionName, payload) => {
     const service = functionName === functionArn ? findService(config, payload?.serviceId) : undefined;
@@ -96,6 +98,7 @@ export function throughNodeActionFunction(
     const handler = makeHandler({
       actions: new AwsNodeActions({ config, clients: { lambda: () => client } }),
       logger: QUIET,
+      ...(state ? { state } : {}),
     });
     return Promise.race([handler(payload), taskFailed]);
   };

@@ -10,6 +10,7 @@
  */
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import type { StatePort } from '../../lambdas/domain/ports.ts';
 import { throughNodeActionFunction } from './node-action-function.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation and ASL JSON are walked structurally
@@ -191,6 +192,12 @@ export interface LocalExecutionOptions {
    * @default - every call goes to `invokeFunction` as it is
    */
   readonly config?: FailoverConfig;
+  /**
+   * The state table the node-action function reads before it acts (its guard against payloads
+   * no execution of ours sent), with `config`.
+   * @default - no guard
+   */
+  readonly state?: StatePort;
   /** Refuse a Task bound to anything else (instead of leaving it to fail). @default false */
   readonly strict?: boolean;
   /** The execution's name and ARN (the `$$.Execution` context). */
@@ -224,7 +231,7 @@ export async function runLocalExecution(
   const nodeActionFunction = nodeActionFunctionOf(options.workflow.definition);
   const invoke =
     options.invokeFunction && options.config && nodeActionFunction
-      ? throughNodeActionFunction(options.config, nodeActionFunction, options.invokeFunction)
+      ? throughNodeActionFunction(options.config, nodeActionFunction, options.invokeFunction, options.state)
       : options.invokeFunction;
   for (const [stateName, state] of Object.entries(
     options.workflow.definition.States as Record<string, Json>,

@@ -21,18 +21,22 @@
  * - NodeActionFailedError: anything else; the action may still be running (ABANDONED_CALL_ERRORS).
  */
 import * as z from 'zod';
+import { nodeActionRefusal } from '../app/node-action-guard.ts';
 import { excerpt, tail } from '../aws/actions/common.ts';
 import { awsNodeActions } from '../aws/actions/index.ts';
+import { dynamoDbDocumentClient } from '../aws/clients.ts';
+import { DynamoDbState } from '../aws/dynamodb-state.ts';
 import { describeIssues } from '../domain/config.ts';
 import {
   HookFailedError,
   InvalidInputError,
+  LeaseLostError,
   NodeActionFailedError,
   TransientAwsError,
 } from '../domain/errors.ts';
 import type { NodeActionPort, NodeActionResult } from '../domain/node-actions.ts';
-import type { Logger } from '../domain/ports.ts';
-import { loadRuntimeConfig } from '../runtime/config.ts';
+import type { Logger, StatePort } from '../domain/ports.ts';
+import { loadRuntimeConfig, requireEnv } from '../runtime/config.ts';
 import { JsonLogger, parseLogLevel } from '../runtime/logger.ts';
 
 /** Time kept back from the Task timeout to write the answer. */
@@ -94,6 +98,12 @@ const payloadSchema = z.strictObject({
 export interface NodeActionHandlerDeps {
   readonly actions: NodeActionPort;
   readonly logger: Logger;
+  /**
+   * The state table: a call runs only when it shows the payload's execution making this change
+   * (lambdas/app/node-action-guard.ts). The deployed function always has it.
+   * @default - no check (tests of the actions themselves)
+   */
+  readonly state?: StatePort;
 }
 
 export type NodeActionHandler = (event: unknown) => Promise<NodeActionResult>;
@@ -109,6 +119,18 @@ export function makeHandler(deps: NodeActionHandlerDeps): NodeActionHandler {
     }
     const p = parsed.data;
     const call = { serviceId: p.serviceId, node: p.node, role: p.action, token: p.token };
+    if (deps.state) {
+      // Anyone allowed to invoke this function could send any payload: nothing runs unless the
+      // state table shows its execution making this change. Refused before anything ran, so the
+      // workflow does not wait it out (LeaseLostError is not an abandoned call).
+      const why = await nodeActionRefusal(deps.state, p);
+      if (why !== undefined) {
+        deps.logger.warn('node action refused', { ...call, execution: p.execution, why });
+        throw new LeaseLostError(p.serviceId, p.execution ?? '(no execution)', {
+          refusing: `${p.action} ${p.node} (${why})`,
+        });
+      }
+    }
     const result = await deps.actions.run({
       serviceId: p.serviceId,
       nodeId: p.node,
@@ -152,6 +174,7 @@ export const handler: NodeActionHandler = async (event) => {
   production ??= makeHandler({
     actions: awsNodeActions(loadRuntimeConfig()),
     logger: new JsonLogger({ service: 'node-action', level: parseLogLevel(process.env.LOG_LEVEL) }),
+    state: new DynamoDbState({ tableName: requireEnv('TABLE_NAME'), client: dynamoDbDocumentClient() }),
   });
   return production(event);
 };

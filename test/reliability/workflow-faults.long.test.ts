@@ -186,6 +186,7 @@ async function run(
   const runner = new WorkflowRunner({
     synthesized: variant.router === 'elb' ? synthesizedElb : synthesized,
     deps,
+    nodeActionState: env.state,
     hooks,
     clock: env.clock,
     beforeStep: async (step) => {

@@ -27,6 +27,7 @@ import {
 } from '../../drill/sim/state-machine.ts';
 import type { ChangeStatusPort, WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import type { StatePort } from '../../lambdas/domain/ports.ts';
 import { executionName, type HookPayload, type WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
 import { makeHandler } from '../../lambdas/handlers/workflow.ts';
 import type { ManualClock } from '../../lambdas/testing/clock.ts';
@@ -121,6 +122,12 @@ export interface RunnerOptions {
    */
   readonly waitMs?: (stateName: string) => number | undefined;
   /**
+   * The state table the node-action function's guard reads (a separate Lambda's reads: the
+   * fault matrix gives it the unfaulted table).
+   * @default deps.state
+   */
+  readonly nodeActionState?: StatePort;
+  /**
    * Fault injection: return a promise to stand in for the step Lambda (`real` runs the real one),
    * or undefined to let it run normally.
    */
@@ -170,6 +177,8 @@ export class WorkflowRunner {
       step: (event) => this.invokeStep(event),
       invokeFunction: (functionName, payload) => this.options.hooks.invoke(functionName, payload),
       config: this.options.deps.config,
+      // The node-action function's guard reads the state table as the deployed one does.
+      state: this.options.nodeActionState ?? this.options.deps.state,
       strict: true,
       ...(this.options.waitMs ? { waitMs: this.options.waitMs } : {}),
       name,
