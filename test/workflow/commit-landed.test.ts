@@ -9,80 +9,34 @@
  * Run on the real state machine from the synthesized template, with hooks that change a per-node
  * role model (node-roles.ts).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { FailoverConfig } from '../../lambdas/domain/config.ts';
+import { describe, expect, it } from 'vitest';
 import type { WorkflowMode } from '../../lambdas/domain/workflow.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import {
-  memoryWorkflowDeps,
-  named,
-  type RunnerOptions,
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
-} from './harness.ts';
-import { NodeRoles } from './node-roles.ts';
+import { testConfig } from '../../lambdas/testing/fixtures.ts';
+import { answerLost, named, type RunnerOptions } from './harness.ts';
+import { hookedService, moveRequest, workflowUnderTest } from './world.ts';
 
 const SVC = 'orders';
-const arn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
-const FENCE = arn('fence');
-const PROMOTE = arn('promote');
-const DEMOTE = arn('demote');
-
-const config: FailoverConfig = testConfig([
-  {
-    ...route53Service({ id: SVC, nodes: ['a', 'b'] }),
-    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 30 },
-    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60 },
-  },
-]);
-
-let synthesized: SynthesizedWorkflow;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-});
+const config = testConfig([hookedService({ id: SVC, hookTimeoutSeconds: 30 })]);
+const workflow = workflowUnderTest(config);
 
 function world(mode: WorkflowMode, intercept: RunnerOptions['intercept']) {
-  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
-  if (mode === 'failover') env.alarms.setNode(SVC, 'a', 'ALARM');
-  const nodes = new NodeRoles({ a: 'writer', b: 'replica' });
-  const apply = (p: Parameters<NodeRoles['apply']>[0]) => {
-    nodes.apply(p);
-    return { ok: true };
-  };
-  const hooks = new TestHooks().register(FENCE, apply).register(PROMOTE, apply).register(DEMOTE, apply);
-  const runner = new WorkflowRunner({
-    synthesized,
-    deps: memoryWorkflowDeps(env),
-    hooks,
-    clock: env.clock,
-    beforeStep: (step) => {
-      if (step === 'prepare' || step === 'checkCatchUp') env.lag.put(SVC, 'b', 0, env.clock.now() - 1);
-    },
-    intercept,
-  });
-  return { env, nodes, hooks, runner };
+  return workflow.writerReplicaWorld(SVC, { mode, intercept });
 }
 
+const EVERY_COMMIT = { times: Number.POSITIVE_INFINITY };
 /** Every Commit attempt runs to its end (the write lands on the first), and its answer is lost. */
-const LOST_ANSWERS: Record<string, RunnerOptions['intercept']> = {
-  'the DynamoDB answer times out on every attempt': (step, _event, real) =>
-    step === 'commit'
-      ? real().then(() => {
-          throw named(
-            'TransientAwsError',
-            'transient AWS error in DynamoDB TransactWriteItems: TimeoutError: Connection timed out after 10000 ms',
-          );
-        })
-      : undefined,
-  "the step Lambda's answer is lost": (step, _event, real) =>
-    step === 'commit'
-      ? real().then(() => {
-          throw named('Lambda.ServiceException', 'response lost');
-        })
-      : undefined,
+const LOST_ANSWERS: Record<string, () => RunnerOptions['intercept']> = {
+  'the DynamoDB answer times out on every attempt': () =>
+    answerLost('commit', {
+      ...EVERY_COMMIT,
+      error: () =>
+        named(
+          'TransientAwsError',
+          'transient AWS error in DynamoDB TransactWriteItems: TimeoutError: Connection timed out after 10000 ms',
+        ),
+    }),
+  "the step Lambda's answer is lost": () =>
+    answerLost('commit', { ...EVERY_COMMIT, error: () => named('Lambda.ServiceException', 'response lost') }),
 };
 
 describe('lost answers of an applied commit: the workflow recognises the landed commit and carries on', () => {
@@ -90,8 +44,8 @@ describe('lost answers of an applied commit: the workflow recognises the landed 
     it.each(Object.keys(LOST_ANSWERS))(
       `${mode}: %s -> demote the old primary, announce, succeed`,
       async (lost) => {
-        const w = world(mode, LOST_ANSWERS[lost]);
-        const out = await w.runner.start({ serviceId: SVC, mode, to: 'b', reason: 'lost answers' });
+        const w = world(mode, LOST_ANSWERS[lost]?.());
+        const out = await w.runner.start(moveRequest(SVC, mode, 'b', 'lost answers'));
 
         expect(out.status).toBe('SUCCEEDED');
         if (out.status !== 'SUCCEEDED') return;
@@ -125,7 +79,7 @@ describe('lost answers of an applied commit: the workflow recognises the landed 
         ? Promise.reject(named('TransientAwsError', 'DynamoDB TransactWriteItems: ThrottlingException'))
         : undefined,
     );
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'not landed' });
+    const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'not landed'));
 
     expect(out.status === 'FAILED' && out.error).toBe('SwitchoverRolledBack');
     expect(out.states).toContain('ConfirmCommit');

@@ -10,41 +10,17 @@
  * quota as Step Functions does (drill/sim/state-machine.ts: every Task result and every state
  * output, the failure terminal), which aws-local-stepfunctions itself does not.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PAYLOAD_QUOTA_BYTES } from '../../drill/sim/state-machine.ts';
-import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import type { HookAction, HookPayload } from '../../lambdas/domain/workflow.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import {
-  caughtUpRunner,
-  memoryWorkflowDeps,
-  named,
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
-} from './harness.ts';
+import { testConfig } from '../../lambdas/testing/fixtures.ts';
+import { named } from './harness.ts';
 import { NodeRoles } from './node-roles.ts';
+import { hookedService, hooksFor, moveRequest, workflowUnderTest } from './world.ts';
 
 const SVC = 'orders';
-const arn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
-const FENCE = arn('fence');
-const PROMOTE = arn('promote');
-const DEMOTE = arn('demote');
-
-const config: FailoverConfig = testConfig([
-  {
-    ...route53Service({ id: SVC, nodes: ['a', 'b'] }),
-    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 30 },
-    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60 },
-  },
-]);
-
-let synthesized: SynthesizedWorkflow;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-});
+const config = testConfig([hookedService({ id: SVC, hookTimeoutSeconds: 30 })]);
+const workflow = workflowUnderTest(config);
 
 /** A hook answer of about `bytes`: what a script that returns its whole log sends back. */
 function bigAnswer(bytes: number) {
@@ -53,7 +29,7 @@ function bigAnswer(bytes: number) {
 
 function world(options: { big?: readonly HookAction[]; failing?: HookAction; bytes?: number }) {
   const bytes = options.bytes ?? 300 * 1024;
-  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  const env = workflow.environment();
   const nodes = new NodeRoles({ a: 'writer', b: 'replica' });
   const hook = (p: HookPayload) => {
     if (p.action === options.failing) {
@@ -62,8 +38,8 @@ function world(options: { big?: readonly HookAction[]; failing?: HookAction; byt
     nodes.apply(p);
     return options.big?.includes(p.action) ? bigAnswer(bytes) : { ok: true };
   };
-  const hooks = new TestHooks().register(FENCE, hook).register(PROMOTE, hook).register(DEMOTE, hook);
-  const runner = caughtUpRunner(synthesized, env, hooks, SVC, 'b');
+  const hooks = hooksFor(SVC, hook);
+  const runner = workflow.caughtUpRunner(env, hooks, SVC, 'b');
   return { env, nodes, hooks, runner };
 }
 
@@ -72,7 +48,7 @@ describe('hook answers over the 256 KiB payload quota never reach the execution 
     'a %s hook answering 300 KiB: the switchover completes, one writer where traffic points',
     async (action) => {
       const w = world({ big: [action] });
-      const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'big answer' });
+      const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'big answer'));
 
       expect(out.status === 'FAILED' ? `${out.error}: ${out.cause}` : out.status).toBe('SUCCEEDED');
       expect(w.hooks.trace).toEqual(['fence a', 'promote b', 'demote a']);
@@ -85,13 +61,13 @@ describe('hook answers over the 256 KiB payload quota never reach the execution 
 
   it('a 5 MiB answer (Lambda allows 6 MB) is no different', async () => {
     const w = world({ big: ['promote'], bytes: 5 * 1024 * 1024 });
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: '5 MiB' });
+    const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', '5 MiB'));
     expect(out.status === 'FAILED' ? `${out.error}: ${out.cause}` : out.status).toBe('SUCCEEDED');
   });
 
   it("the rollback's calls answering 300 KiB, after a promote that failed with a 300 KiB error: rolled back, reported, one writer", async () => {
     const w = world({ big: ['demote', 'unfence'], failing: 'promote' });
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'big rollback' });
+    const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'big rollback'));
 
     expect(out.status === 'FAILED' && out.error).toBe('SwitchoverRolledBack');
     if (out.status !== 'FAILED') return;
@@ -107,23 +83,16 @@ describe('hook answers over the 256 KiB payload quota never reach the execution 
 
   it('the local runner enforces the quota as Step Functions does: a Task result over it fails the execution, no Catch runs', async () => {
     // What the tests above would meet without the bound: a step answering 300 KiB after the fence.
-    const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+    const env = workflow.environment();
     const nodes = new NodeRoles({ a: 'writer', b: 'replica' });
-    const apply = (p: HookPayload) => {
-      nodes.apply(p);
-      return { ok: true };
-    };
-    const runner = new WorkflowRunner({
-      synthesized,
-      deps: memoryWorkflowDeps(env),
-      hooks: new TestHooks().register(FENCE, apply).register(PROMOTE, apply).register(DEMOTE, apply),
-      clock: env.clock,
+    const runner = workflow.runner(env, {
+      hooks: hooksFor(SVC, (p) => nodes.answer(p)),
       intercept: (step, _event, real) =>
         step === 'checkCatchUp'
           ? real().then((r) => ({ ...(r as object), log: bigAnswer(300 * 1024) }))
           : undefined,
     });
-    const out = await runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'quota' });
+    const out = await runner.start(moveRequest(SVC, 'switchover', 'b', 'quota'));
 
     expect(out.status === 'FAILED' && out.error).toBe('States.DataLimitExceeded');
     // Uncatchable: the execution died after the fence, and nothing undid it.

@@ -50,6 +50,12 @@ export class NodeRoles {
     return [...this.roles].filter(([, r]) => r === 'writer').map(([n]) => n);
   }
 
+  /** A hook's answer to the call: it takes effect on its node (see apply), then `{ ok: true }`. */
+  answer(p: Pick<HookPayload, 'action' | 'node' | 'token'>): { ok: true } {
+    this.apply(p);
+    return { ok: true };
+  }
+
   /** The call takes effect on its node now; throws StaleTokenError when the node refuses it. */
   apply(p: Pick<HookPayload, 'action' | 'node' | 'token'>): void {
     const seen = this.highest.get(p.node) ?? 0;

@@ -11,24 +11,18 @@ import { LeaseLostError } from '../../lambdas/domain/errors.ts';
 import type { WorkflowMode } from '../../lambdas/domain/workflow.ts';
 import { testConfig } from '../../lambdas/testing/fixtures.ts';
 import { type ExecutionOutcome, named, type RunnerOptions } from './harness.ts';
-import { NodeRoles } from './node-roles.ts';
-import { hookedService, hooksFor, moveRequest, workflowUnderTest } from './world.ts';
+import { hookedService, moveRequest, workflowUnderTest } from './world.ts';
 
 const SVC = 'orders';
 const config = testConfig([hookedService({ id: SVC, hookTimeoutSeconds: 30 })]);
 const workflow = workflowUnderTest(config);
 
 function world(mode: WorkflowMode, intercept: RunnerOptions['intercept'], hook?: (p: string) => void) {
-  const env = workflow.environment();
-  if (mode === 'failover') env.alarms.setNode(SVC, 'a', 'ALARM');
-  const nodes = new NodeRoles({ a: 'writer', b: 'replica' });
-  const hooks = hooksFor(SVC, (p) => {
-    hook?.(`${p.action} ${p.node}`);
-    nodes.apply(p);
-    return { ok: true };
+  return workflow.writerReplicaWorld(SVC, {
+    mode,
+    intercept,
+    onCall: (p) => hook?.(`${p.action} ${p.node}`),
   });
-  const runner = workflow.caughtUpRunner(env, hooks, SVC, 'b', { intercept });
-  return { env, nodes, hooks, runner };
 }
 
 /** What the execution says about the service, checked against what the nodes are. */

@@ -8,76 +8,29 @@
  *
  * Run on the real state machine from the synthesized template.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { FailoverConfig } from '../../lambdas/domain/config.ts';
-import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { describe, expect, it } from 'vitest';
+import { testConfig } from '../../lambdas/testing/fixtures.ts';
 import { LAMBDA_STEP_TIMEOUT_ERRORS } from '../../lib/switchover-workflow.ts';
-import {
-  memoryWorkflowDeps,
-  named,
-  type RunnerOptions,
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
-} from './harness.ts';
-import { NodeRoles } from './node-roles.ts';
+import { answerLost, named, type RunnerOptions } from './harness.ts';
+import { hookedService, moveRequest, workflowUnderTest } from './world.ts';
 
 const SVC = 'orders';
-const arn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
-const FENCE = arn('fence');
-const PROMOTE = arn('promote');
-const DEMOTE = arn('demote');
-
-const config: FailoverConfig = testConfig([
-  {
-    ...route53Service({ id: SVC, nodes: ['a', 'b'] }),
-    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 30 },
-    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60 },
-  },
-]);
-
-let synthesized: SynthesizedWorkflow;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-});
+const config = testConfig([hookedService({ id: SVC, hookTimeoutSeconds: 30 })]);
+const workflow = workflowUnderTest(config);
 
 function world(intercept: RunnerOptions['intercept']) {
-  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
-  const nodes = new NodeRoles({ a: 'writer', b: 'replica' });
-  const apply = (p: Parameters<NodeRoles['apply']>[0]) => {
-    nodes.apply(p);
-    return { ok: true };
-  };
-  const hooks = new TestHooks().register(FENCE, apply).register(PROMOTE, apply).register(DEMOTE, apply);
-  const runner = new WorkflowRunner({
-    synthesized,
-    deps: memoryWorkflowDeps(env),
-    hooks,
-    clock: env.clock,
-    beforeStep: (step) => {
-      if (step === 'prepare' || step === 'checkCatchUp') env.lag.put(SVC, 'b', 0, env.clock.now() - 1);
-    },
-    intercept,
-  });
-  return { env, nodes, runner };
+  return workflow.writerReplicaWorld(SVC, { intercept });
 }
 
 /** The first invocation of `step` runs, then its answer is replaced by `error` (the Lambda ran out of time). */
 function timesOutOnceAfterRunning(step: string, error: string): RunnerOptions['intercept'] {
-  let done = false;
-  return (s, _event, real) => {
-    if (s !== step || done) return undefined;
-    done = true;
-    return real().then(() => Promise.reject(named(error, 'Task timed out after 60.00 seconds')));
-  };
+  return answerLost(step, { error: () => named(error, 'Task timed out after 60.00 seconds') });
 }
 
 describe('step Task timeouts', () => {
   it('case W1 (template): every Task gives up, and a step Task only after its Lambda has ended', () => {
     const fn = Object.values(
-      synthesized.template.toJSON().Resources as Record<
+      workflow.synthesized().template.toJSON().Resources as Record<
         string,
         { Type: string; Properties: { Description?: string; Timeout?: number } }
       >,
@@ -87,13 +40,13 @@ describe('step Task timeouts', () => {
     const lambdaTimeout = fn?.Properties.Timeout ?? 0;
     expect(lambdaTimeout).toBeGreaterThan(0);
     const tasks = Object.entries(
-      synthesized.definition.States as Record<string, Record<string, unknown>>,
+      workflow.synthesized().definition.States as Record<string, Record<string, unknown>>,
     ).filter(([, s]) => s.Type === 'Task');
     expect(tasks.length).toBeGreaterThan(10);
     for (const [name, state] of tasks) {
       const bounded = state.TimeoutSeconds !== undefined || state.TimeoutSecondsPath !== undefined;
       expect({ name, bounded }).toEqual({ name, bounded: true });
-      if (state.Resource === synthesized.stepFunctionArn) {
+      if (state.Resource === workflow.synthesized().stepFunctionArn) {
         // Longer than the function may run: a Task that timed out means the invocation is over,
         // and running the step again cannot race the first one.
         expect({ name, timeout: state.TimeoutSeconds }).toEqual({ name, timeout: expect.any(Number) });
@@ -109,7 +62,7 @@ describe('step Task timeouts', () => {
 
   it('case W1: a Prepare that ran out of time after its lease write runs again and switches over, instead of failing with the lease held', async () => {
     const w = world(timesOutOnceAfterRunning('prepare', 'Sandbox.Timedout'));
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'step timeout' });
+    const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'step timeout'));
 
     expect(out.status).toBe('SUCCEEDED');
     expect(w.runner.steps.filter((s) => s === 'prepare')).toHaveLength(2);
@@ -124,7 +77,7 @@ describe('step Task timeouts', () => {
 
   it('case W1: a Commit that landed and whose Task timed out runs again, finds its own change and succeeds, instead of pausing the service as a failed rollback', async () => {
     const w = world(timesOutOnceAfterRunning('commit', 'States.Timeout'));
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'step timeout' });
+    const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'step timeout'));
 
     expect(out.status).toBe('SUCCEEDED');
     const state = w.env.state.snapshot(SVC);
@@ -141,7 +94,7 @@ describe('step Task timeouts', () => {
 
   it('case W1: a ShiftTraffic that moved traffic and ran out of time runs again and counts the move as done', async () => {
     const w = world(timesOutOnceAfterRunning('shiftTraffic', 'Sandbox.Timedout'));
-    const out = await w.runner.start({ serviceId: SVC, mode: 'switchover', to: 'b', reason: 'step timeout' });
+    const out = await w.runner.start(moveRequest(SVC, 'switchover', 'b', 'step timeout'));
 
     expect(out.status).toBe('SUCCEEDED');
     expect(w.env.traffic.pointsAt(SVC)).toBe('b');

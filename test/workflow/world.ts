@@ -5,7 +5,7 @@
  */
 import { beforeAll } from 'vitest';
 import type { FailoverConfig, FailoverConfigInput } from '../../lambdas/domain/config.ts';
-import type { WorkflowMode, WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
+import type { HookPayload, WorkflowMode, WorkflowRequestInput } from '../../lambdas/domain/workflow.ts';
 import { type Route53ServiceOptions, route53Service } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import {
@@ -18,6 +18,7 @@ import {
   TestHooks,
   type WorkflowRunner,
 } from './harness.ts';
+import { NodeRoles } from './node-roles.ts';
 
 type ServiceInput = FailoverConfigInput['services'][number];
 type SwitchoverInput = NonNullable<ServiceInput['switchover']>;
@@ -123,6 +124,22 @@ export interface WorkflowUnderTest {
     target: string,
     options?: Omit<MemoryRunnerOptions, 'hooks'>,
   ): WorkflowRunner;
+  /**
+   * `serviceId` with node a the writer and b a caught-up replica, hooks that change a NodeRoles
+   * model of them as each call would change a database; in failover mode a's alarm is ALARM.
+   */
+  writerReplicaWorld(serviceId: string, options?: WriterReplicaOptions): WriterReplicaWorld;
+}
+
+export interface WriterReplicaOptions extends Omit<MemoryRunnerOptions, 'hooks'> {
+  /** @default 'switchover' */
+  readonly mode?: WorkflowMode;
+  /** Sees every hook call before it takes effect. */
+  readonly onCall?: (payload: HookPayload) => void;
+}
+
+export interface WriterReplicaWorld extends WorkflowWorld {
+  readonly nodes: NodeRoles;
 }
 
 /** Synthesizes `config`'s workflow in `beforeAll` of the calling test file, and builds worlds over it. */
@@ -142,5 +159,16 @@ export function workflowUnderTest(config: FailoverConfig): WorkflowUnderTest {
     runner: (env, options) => memoryRunner(synthesized(), env, options),
     caughtUpRunner: (env, hooks, serviceId, target, options) =>
       caughtUpRunner(synthesized(), env, hooks, serviceId, target, options),
+    writerReplicaWorld(serviceId, options = {}) {
+      const { mode, onCall, ...runner } = options;
+      const env = this.environment();
+      if (mode === 'failover') env.alarms.setNode(serviceId, 'a', 'ALARM');
+      const nodes = new NodeRoles({ a: 'writer', b: 'replica' });
+      const hooks = hooksFor(serviceId, (p) => {
+        onCall?.(p);
+        return nodes.answer(p);
+      });
+      return { env, nodes, hooks, runner: this.caughtUpRunner(env, hooks, serviceId, 'b', runner) };
+    },
   };
 }
