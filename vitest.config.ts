@@ -1,15 +1,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
-// Suites whose files patch what other files share: aws-sdk-client-mock stubs the SDK clients'
-// prototypes, vi.mock / vi.resetModules / vi.stubEnv change modules and process.env. Each of
-// their files gets a fresh worker (isolate: true). Every other suite shares its worker's module
-// cache across files (isolate: false), so aws-cdk-lib, the SDK and our own modules are loaded once
-// per worker instead of once per file. A test file that patches globals is found by its text
-// (PATCHES_GLOBALS), so a new one is sandboxed without anyone remembering to list it.
-const PATCHES_GLOBALS =
-  /\bmockClient\(|\bvi\.(mock|doMock|resetModules|stubEnv|stubGlobal|spyOn|useFakeTimers)\(|process\.env(\.\w+|\[[^\]]+\])\s*=[^=]|delete process\.env|process\.chdir\(/;
+// Test files share their worker's module cache (isolate: false, the 'shared' project), so
+// aws-cdk-lib, the SDK, our own modules and the synthesized sample stack are loaded once per worker
+// instead of once per file. What a file patches while it runs (aws-sdk-client-mock stubs on the SDK
+// clients' prototypes, vi.spyOn / vi.stubEnv / vi.stubGlobal, fake timers, process.env) is undone
+// after the file by test/support/file-sandbox.ts. A file that has modules evaluated under its
+// patches (vi.mock / vi.doMock, or vi.resetModules to import a handler again with a new
+// process.env) or changes the working directory cannot be undone that way: it gets a fresh worker
+// (isolate: true, the 'sandboxed' project). Such files are found by their text (NEEDS_FRESH_MODULES),
+// so a new one is sandboxed without anyone remembering to list it.
+const NEEDS_FRESH_MODULES = /\bvi\.(mock|doMock|resetModules|stubGlobal)\(|process\.chdir\(/;
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -17,13 +20,7 @@ function testFiles(dir: string): string[] {
   );
 }
 
-const SANDBOXED = [
-  'test/aws/**/*.test.ts',
-  'test/handlers/**/*.test.ts',
-  'test/cli/**/*.test.ts',
-  'test/runtime/**/*.test.ts',
-  ...testFiles('test').filter((file) => PATCHES_GLOBALS.test(readFileSync(file, 'utf8'))),
-];
+const SANDBOXED = testFiles('test').filter((file) => NEEDS_FRESH_MODULES.test(readFileSync(file, 'utf8')));
 
 // Not in `npm test`:
 // - test/wire (moto_server, cfn-lint): `npm run test:wire`;
@@ -49,6 +46,9 @@ export default defineConfig({
     env: { CDK_VALIDATION: 'false' },
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // One worker per core (vitest's default leaves one core to itself): on a 2-core machine the
+    // second worker shares its core with tsc while that runs, then has it alone.
+    maxWorkers: availableParallelism(),
     projects: [
       {
         extends: true,
@@ -61,6 +61,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: [...EXCLUDE, ...SANDBOXED],
           isolate: false,
+          setupFiles: ['test/support/file-sandbox.ts'],
         },
       },
     ],

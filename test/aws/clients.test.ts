@@ -44,6 +44,8 @@ beforeAll(async () => {
     saved[k] = process.env[k];
     process.env[k] = v;
   }
+  // Clients another file of this worker built hold that file's environment.
+  resetAwsClientsForTests();
 });
 
 afterAll(async () => {
