@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // Test files share their worker's module cache (isolate: false, the 'shared' project), so
@@ -10,8 +10,9 @@ import { defineConfig } from 'vitest/config';
 // after the file by test/support/file-sandbox.ts. A file that has modules evaluated under its
 // patches (vi.mock / vi.doMock, or vi.resetModules to import a handler again with a new
 // process.env) or changes the working directory cannot be undone that way: it gets a fresh worker
-// (isolate: true, the 'sandboxed' project). Such files are found by their text (NEEDS_FRESH_MODULES),
-// so a new one is sandboxed without anyone remembering to list it.
+// (isolate: true, the 'sandboxed' project). Such files are found by their text and the text of the
+// test modules they import (NEEDS_FRESH_MODULES), so a new one is sandboxed without anyone
+// remembering to list it.
 const NEEDS_FRESH_MODULES = /\bvi\.(mock|doMock|resetModules|stubGlobal)\(|process\.chdir\(/;
 
 function testFiles(dir: string): string[] {
@@ -20,7 +21,18 @@ function testFiles(dir: string): string[] {
   );
 }
 
-const SANDBOXED = testFiles('test').filter((file) => NEEDS_FRESH_MODULES.test(readFileSync(file, 'utf8')));
+/** Whether `file`, or a module under test/ it imports (directly or not), matches NEEDS_FRESH_MODULES. */
+function needsFreshModules(file: string, seen = new Set<string>()): boolean {
+  if (seen.has(file)) return false;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  if (NEEDS_FRESH_MODULES.test(text)) return true;
+  return [...text.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+\.ts)'/g)]
+    .map((m) => join(dirname(file), m[1] as string))
+    .some((dep) => dep.startsWith(`test${sep}`) && existsSync(dep) && needsFreshModules(dep, seen));
+}
+
+const SANDBOXED = testFiles('test').filter((file) => needsFreshModules(file));
 
 // Not in `npm test`:
 // - test/wire (moto_server, cfn-lint): `npm run test:wire`;
