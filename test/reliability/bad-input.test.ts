@@ -8,14 +8,17 @@ import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { type FailoverConfigInput, parseConfig } from '../../lambdas/domain/config.ts';
 import { ConfigValidationError, formatValue } from '../../lambdas/domain/errors.ts';
+import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import { splitBrainAlarmName } from '../../lambdas/domain/split-brain.ts';
 import type { AlarmStateValue } from '../../lambdas/domain/types.ts';
 import { makeHandler as makeFailoverHandler } from '../../lambdas/handlers/failover.ts';
+import { makeHandler as makeNodeActionHandler } from '../../lambdas/handlers/node-action.ts';
 import { makeHandler as makeWorkflowHandler } from '../../lambdas/handlers/workflow.ts';
 import { readConfigFile } from '../../lambdas/runtime/config.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { CallLog } from '../../lambdas/testing/instrument.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { MemoryNodeActions } from '../../lambdas/testing/node-actions.ts';
 import { FailoverStack } from '../../lib/failover-stack.ts';
 import { alarmEvent, type AlarmEventJson as Json } from '../support/alarm-events.ts';
 import { instrumentedFailoverPorts } from '../support/orders-world.ts';
@@ -413,6 +416,84 @@ describe('bad input', () => {
     );
   });
 
+  describe('forged node-action payloads (the function is invoked with whatever a caller sends)', () => {
+    const EXEC = 'switchover-orders-b-e0-0123456789abcdef';
+    const call = (over: Record<string, unknown> = {}) => ({
+      serviceId: SVC,
+      node: 'b',
+      epoch: 1,
+      token: fencingToken(1, 'promote', 1),
+      mode: 'switchover',
+      action: 'promote',
+      execution: EXEC,
+      timeoutSeconds: 30,
+      ...over,
+    });
+    /** [name, payload, lease holder and mode before the call (none: no lease), text the refusal names] */
+    const FORGED: [string, Json, [string, 'switchover' | 'failover'] | undefined, string][] = [
+      ['a promote while no workflow runs', call(), undefined, 'with no lease held'],
+      [
+        'a promote naming another execution than the holder',
+        call(),
+        ['someone-else', 'switchover'],
+        'held by someone-else',
+      ],
+      [
+        'a promote with no execution named',
+        call({ execution: undefined }),
+        [EXEC, 'switchover'],
+        'names no execution',
+      ],
+      [
+        'a promote in another mode than the lease',
+        call({ mode: 'failover' }),
+        [EXEC, 'switchover'],
+        'is not making the change',
+      ],
+      [
+        'a demote for a later epoch',
+        call({ action: 'demote', epoch: 2, token: fencingToken(2, 'demote', 1) }),
+        [EXEC, 'switchover'],
+        'is not making the change to epoch 2',
+      ],
+      [
+        'a token far above the epoch (a token-keeping node would refuse every later call)',
+        call({ token: fencingToken(40, 'fence', 1) }),
+        [EXEC, 'switchover'],
+        'is not a token of epoch 1',
+      ],
+      [
+        'an unfence replaying a token of the epoch before',
+        call({ action: 'unfence', node: 'a', token: fencingToken(0, 'unfence', 1) }),
+        [EXEC, 'switchover'],
+        'is not a token of epoch 1',
+      ],
+    ];
+    it.each(FORGED)('%s: refused, nothing runs on any node', async (_name, payload, lease, text) => {
+      const env = createMemoryEnvironment(config);
+      if (lease) {
+        const now = env.clock.now();
+        await env.state.acquireLease({
+          serviceId: SVC,
+          expectedEpoch: 0,
+          seedPrimary: 'a',
+          lease: { holder: lease[0], operation: lease[1], acquiredAt: now, expiresAt: now + 600_000 },
+          now,
+        });
+      }
+      const actions = new MemoryNodeActions(config, { clock: env.clock });
+      const handler = makeNodeActionHandler({ actions, logger: env.logger, state: env.state });
+      const err = await handler(payload).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      figures.workflow++;
+      expect(err?.name).toBe('LeaseLostError');
+      expect(err?.message).toContain(text);
+      expect(actions.calls).toEqual([]);
+    });
+  });
+
   describe('invalid configurations', () => {
     const valid = (): Json =>
       structuredClone({
@@ -635,7 +716,7 @@ describe('bad input', () => {
       label: 'bad inputs tried',
       tried: figures.events + figures.workflow + figures.configs,
       violations: 0,
-      detail: `${figures.events} alarm events (${MALFORMED.length} malformed or hostile, ${NOTHING_TO_DO.length} well-formed asking for nothing), ${figures.workflow} workflow inputs and step events, ${figures.configs} invalid configurations; each named the field and value and changed nothing`,
+      detail: `${figures.events} alarm events (${MALFORMED.length} malformed or hostile, ${NOTHING_TO_DO.length} well-formed asking for nothing), ${figures.workflow} workflow inputs, step events and forged node-action payloads, ${figures.configs} invalid configurations; each named the field and value and changed nothing`,
       order: 30,
     });
   });
