@@ -1,13 +1,8 @@
-import {
-  type AlarmType,
-  DescribeAlarmsCommand,
-  type DescribeAlarmsCommandOutput,
-  type StateValue,
-} from '@aws-sdk/client-cloudwatch';
+import { type AlarmType, DescribeAlarmsCommand, type StateValue } from '@aws-sdk/client-cloudwatch';
 import type { AlarmPort } from '../domain/ports.ts';
 import type { AlarmStateValue } from '../domain/types.ts';
 import { CloudWatchAdapter, type CloudWatchAdapterProps } from './adapter-props.ts';
-import { rethrowAws } from './errors.ts';
+import { sendClassified } from './errors.ts';
 
 /** DescribeAlarms accepts at most 100 alarm names per call. */
 export const ALARM_NAMES_PER_CALL = 100;
@@ -33,19 +28,16 @@ export class CloudWatchAlarms extends CloudWatchAdapter implements AlarmPort {
   private async describe(alarmNames: string[], into: Map<string, AlarmStateValue>): Promise<void> {
     let nextToken: string | undefined;
     do {
-      let out: DescribeAlarmsCommandOutput;
-      try {
-        out = await this.client.send(
+      const out = await sendClassified('DescribeAlarms', () =>
+        this.client.send(
           new DescribeAlarmsCommand({
             AlarmNames: alarmNames,
             AlarmTypes: ALARM_TYPES,
             MaxRecords: ALARM_NAMES_PER_CALL,
             ...(nextToken ? { NextToken: nextToken } : {}),
           }),
-        );
-      } catch (err) {
-        rethrowAws('DescribeAlarms', err);
-      }
+        ),
+      );
       for (const alarm of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
         if (alarm.AlarmName && alarm.StateValue && STATES.has(alarm.StateValue)) {
           into.set(alarm.AlarmName, alarm.StateValue as AlarmStateValue);

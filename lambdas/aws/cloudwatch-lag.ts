@@ -1,13 +1,9 @@
-import {
-  GetMetricDataCommand,
-  type GetMetricDataCommandOutput,
-  type MetricDataQuery,
-} from '@aws-sdk/client-cloudwatch';
+import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import type { LagMetric } from '../domain/config.ts';
 import type { LagPort, LagQuery } from '../domain/ports.ts';
 import type { LagSample } from '../domain/types.ts';
 import { CloudWatchAdapter, type CloudWatchAdapterProps } from './adapter-props.ts';
-import { rethrowAws } from './errors.ts';
+import { sendClassified } from './errors.ts';
 
 /** GetMetricData accepts at most 500 queries per call. */
 export const QUERIES_PER_CALL = 500;
@@ -39,19 +35,16 @@ export class CloudWatchLag extends CloudWatchAdapter implements LagPort {
       chunks.map(async (chunk) => {
         let nextToken: string | undefined;
         do {
-          let out: GetMetricDataCommandOutput;
-          try {
-            out = await this.client.send(
+          const out = await sendClassified('GetMetricData', () =>
+            this.client.send(
               new GetMetricDataCommand({
                 MetricDataQueries: chunk,
                 ...window,
                 ScanBy: 'TimestampDescending',
                 ...(nextToken ? { NextToken: nextToken } : {}),
               }),
-            );
-          } catch (err) {
-            rethrowAws('GetMetricData', err);
-          }
+            ),
+          );
           for (const r of out.MetricDataResults ?? []) {
             const key = r.Id === undefined ? undefined : byId.get(r.Id);
             if (key === undefined) continue;

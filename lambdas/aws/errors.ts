@@ -131,6 +131,15 @@ export function rethrowAws(operation: string, err: unknown): never {
   throw err;
 }
 
+/** Sends one request; an SDK error is classified as rethrowAws does (TransientAwsError when worth retrying). */
+export async function sendClassified<T>(operation: string, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (err) {
+    rethrowAws(operation, err);
+  }
+}
+
 /** Name and message of an SDK error for results and logs (never the whole object: it holds request metadata). */
 export function describeAwsError(err: unknown): { errorName: string; message: string } {
   const s = shape(err);

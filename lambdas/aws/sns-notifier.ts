@@ -1,7 +1,7 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Notification, NotifierPort } from '../domain/ports.ts';
 import { requireFormat } from './adapter-props.ts';
-import { rethrowAws } from './errors.ts';
+import { sendClassified } from './errors.ts';
 
 /** SNS: "Subjects must be ... less than 100 characters long", without line breaks or control characters. */
 export const MAX_SUBJECT_CHARS = 99;
@@ -30,8 +30,8 @@ export class SnsNotifier implements NotifierPort {
   }
 
   async publish(notification: Notification): Promise<void> {
-    try {
-      await this.client.send(
+    await sendClassified('Publish', () =>
+      this.client.send(
         new PublishCommand({
           TopicArn: this.topicArn,
           Subject: toSubject(notification.subject),
@@ -41,10 +41,8 @@ export class SnsNotifier implements NotifierPort {
             serviceId: { DataType: 'String', StringValue: notification.serviceId },
           },
         }),
-      );
-    } catch (err) {
-      rethrowAws('Publish', err);
-    }
+      ),
+    );
   }
 }
 

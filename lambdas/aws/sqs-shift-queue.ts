@@ -4,7 +4,7 @@ import type { ShiftQueuePort } from '../domain/ports.ts';
 import { encodeQueuedShift } from '../domain/queued-shift.ts';
 import type { QueuedShift } from '../domain/types.ts';
 import { requireFormat } from './adapter-props.ts';
-import { rethrowAws } from './errors.ts';
+import { sendClassified } from './errors.ts';
 
 export interface SqsShiftQueueProps {
   /** The zone-shift queue's URL (https://sqs.<region>.amazonaws.com/<account>/<name>). */
@@ -34,8 +34,8 @@ export class SqsShiftQueue implements ShiftQueuePort {
   }
 
   async enqueue(shift: QueuedShift): Promise<void> {
-    try {
-      await this.client.send(
+    await sendClassified('SendMessage', () =>
+      this.client.send(
         new SendMessageCommand({
           QueueUrl: this.queueUrl,
           // The token is minted here, once: the SDK retries this same body after a lost answer, so
@@ -45,9 +45,7 @@ export class SqsShiftQueue implements ShiftQueuePort {
             serviceId: { DataType: 'String', StringValue: shift.serviceId },
           },
         }),
-      );
-    } catch (err) {
-      rethrowAws('SendMessage', err);
-    }
+      ),
+    );
   }
 }

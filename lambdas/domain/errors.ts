@@ -156,32 +156,20 @@ export class NodeActionFailedError extends FailoverError {
 }
 
 export class PreconditionFailedError extends FailoverError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PreconditionFailedError';
-  }
+  override readonly name = 'PreconditionFailedError';
 }
 
 export class CatchUpTimeoutError extends FailoverError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CatchUpTimeoutError';
-  }
+  override readonly name = 'CatchUpTimeoutError';
 }
 
 export class VerificationFailedError extends FailoverError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'VerificationFailedError';
-  }
+  override readonly name = 'VerificationFailedError';
 }
 
 /** Rollback could not finish: the message says which state the service is in and what a human must do. */
 export class RollbackFailedError extends FailoverError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RollbackFailedError';
-  }
+  override readonly name = 'RollbackFailedError';
 }
 
 /**
@@ -244,16 +232,10 @@ export class SecretFormatError extends FailoverError {
 
 /** A database or appliance that did not answer a probe check or a SQL node action in time. */
 export class NodeTimeoutError extends FailoverError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NodeTimeoutError';
-  }
+  override readonly name = 'NodeTimeoutError';
 }
 
 /** The node probe could not do its job in a way an operator must fix (a secret's fields, publishing). */
 export class ProbeFailedError extends FailoverError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ProbeFailedError';
-  }
+  override readonly name = 'ProbeFailedError';
 }
