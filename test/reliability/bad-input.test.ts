@@ -152,55 +152,48 @@ const MALFORMED: [string, () => Json, string, string][] = [
   ],
 ];
 
-/** Well-formed events that ask for nothing: [name, setup + event, outcome, reason, words the detail must contain]. */
-const NOTHING_TO_DO: [string, (env: MemoryEnvironment) => Json, string, string, string[]][] = [
+/** Well-formed events that ask for nothing: [name, setup + event, [outcome, reason], words the detail must contain]. */
+const NOTHING_TO_DO: [string, (env: MemoryEnvironment) => Json, [string, string], string[]][] = [
   [
     'an alarm no node is watched by',
     () => alarmEvent('payments-db-health', 'ALARM', 'OK', AT, 'e'),
-    'ignored',
-    'unknown-alarm',
+    ['ignored', 'unknown-alarm'],
     ['payments-db-health'],
   ],
   [
     'an alarm name that differs in case',
     () => alarmEvent('Orders-A-Health', 'ALARM', 'OK', AT, 'e'),
-    'ignored',
-    'unknown-alarm',
+    ['ignored', 'unknown-alarm'],
     ['Orders-A-Health'],
   ],
   [
     'an alarm name carrying a log injection',
     () => alarmEvent('x"}\n{"level":"error","message":"forged', 'ALARM', 'OK', AT, 'e'),
-    'ignored',
-    'unknown-alarm',
+    ['ignored', 'unknown-alarm'],
     ['forged'],
   ],
   [
     'INSUFFICIENT_DATA on the primary',
     alarmNow('a', 'INSUFFICIENT_DATA', 'OK'),
-    'held',
-    'not-an-alarm-transition',
+    ['held', 'not-an-alarm-transition'],
     ['orders-a-health', 'INSUFFICIENT_DATA'],
-  ],
-  [
-    'the primary recovering (ALARM -> OK)',
-    () => alarmEvent('orders-a-health', 'OK', 'ALARM', AT, 'e'),
-    'held',
-    'not-an-alarm-transition',
-    ['orders-a-health', 'ALARM -> OK'],
   ],
   [
     'OK -> ALARM for a replica',
     alarmNow('b', 'ALARM', 'OK'),
-    'held',
-    'not-primary-alarm',
+    ['held', 'not-primary-alarm'],
     ['orders-b-health', 'current primary a'],
+  ],
+  [
+    'the primary recovering (ALARM -> OK)',
+    () => alarmEvent('orders-a-health', 'OK', 'ALARM', AT, 'e'),
+    ['held', 'not-an-alarm-transition'],
+    ['orders-a-health', 'ALARM -> OK'],
   ],
   [
     'a stale ALARM (CloudWatch says OK now)',
     () => alarmEvent('orders-a-health', 'ALARM', 'OK', AT, 'e'),
-    'held',
-    'primary-healthy',
+    ['held', 'primary-healthy'],
     ['orders-a-health', 'OK now', 'stale'],
   ],
   [
@@ -209,8 +202,7 @@ const NOTHING_TO_DO: [string, (env: MemoryEnvironment) => Json, string, string, 
       env.alarms.set('orders-a-health', undefined);
       return alarmEvent('orders-a-health', 'ALARM', 'OK', AT, 'e');
     },
-    'held',
-    'primary-healthy',
+    ['held', 'primary-healthy'],
     ['orders-a-health', 'not found'],
   ],
   [
@@ -221,8 +213,7 @@ const NOTHING_TO_DO: [string, (env: MemoryEnvironment) => Json, string, string, 
       env.alarms.setNode(SVC, 'a', 'ALARM');
       return alarmEvent('orders-a-health', 'ALARM', 'OK', AT - 20_000, 'e');
     },
-    'held',
-    'not-primary-alarm',
+    ['held', 'not-primary-alarm'],
     ['orders-a-health', 'current primary b'],
   ],
   [
@@ -232,8 +223,7 @@ const NOTHING_TO_DO: [string, (env: MemoryEnvironment) => Json, string, string, 
       env.alarms.set(splitBrainAlarmName(SVC), 'OK');
       return alarmEvent(splitBrainAlarmName(SVC), 'ALARM', 'OK', AT, 'e');
     },
-    'ignored',
-    'stale-event',
+    ['ignored', 'stale-event'],
     [],
   ],
 ];
@@ -262,7 +252,7 @@ describe('bad input', () => {
 
     it.each(NOTHING_TO_DO)(
       '%s: nothing to do, says why, writes nothing',
-      async (_name, make, outcome, reason, words) => {
+      async (_name, make, [outcome, reason], words) => {
         const { env, log, ports } = world();
         const event = make(env);
         const primary = env.traffic.pointsAt(SVC) as string;
@@ -545,17 +535,30 @@ describe('bad input', () => {
     const inService = (i: number) => (f: (s: Json) => void) => cfg((c) => f(c.services[i]));
     const s0 = inService(0);
     const s1 = inService(1);
-    const s2 = inService(2);
 
-    /** A valid configuration whose service `i` has `value` at `path`: the problem names both. */
-    const badField = (i: number, path: string, value: unknown): [() => Json, string, string] => {
+    /** A valid configuration whose service `i` has `change` made at `path`: the problem names the path and `text`. */
+    const atField = (
+      i: number,
+      path: string,
+      change: (parent: Json, key: string) => void,
+      text: string,
+    ): [() => Json, string, string] => {
       const keys = path.split(/[.[\]]+/).filter(Boolean);
       const last = keys.pop() as string;
-      const set = inService(i)((s) => {
-        keys.reduce((o, k) => o[k], s)[last] = value;
-      });
-      return [set, `services[${i}].${path}`, got(value)];
+      const changed = inService(i)((s) =>
+        change(
+          keys.reduce((o, k) => o[k], s),
+          last,
+        ),
+      );
+      return [changed, `services[${i}].${path}`, text];
     };
+    /** Service `i` has `value` at `path`. */
+    const badField = (i: number, path: string, value: unknown) =>
+      atField(i, path, (parent, key) => (parent[key] = value), got(value));
+    /** Service `i` has nothing at `path`. */
+    const missingField = (i: number, path: string) =>
+      atField(i, path, (parent, key) => delete parent[key], got(undefined));
 
     /** [name, configuration, the problem's path, text about the value] */
     const INVALID: [string, () => Json, string, string][] = [
@@ -603,12 +606,7 @@ describe('bad input', () => {
         'services[0].router.recordType',
         got('CNAME'),
       ],
-      [
-        'a node without an address on a route53 router',
-        s0((s) => delete s.nodes[0].address),
-        'services[0].nodes[0].address',
-        got(undefined),
-      ],
+      ['a node without an address on a route53 router', ...missingField(0, 'nodes[0].address')],
       ['an address that is not IPv4 on an A record', ...badField(0, 'nodes[1].address', '10.0.0.999')],
       [
         'two nodes with one address',
@@ -625,22 +623,12 @@ describe('bad input', () => {
         'services[1].router.recordName',
         'record already routed by service orders',
       ],
-      [
-        'an elbv2-target node without a target',
-        s1((s) => delete s.nodes[0].target),
-        'services[1].nodes[0].target',
-        got(undefined),
-      ],
+      ['an elbv2-target node without a target', ...missingField(1, 'nodes[0].target')],
       [
         'a malformed target group ARN',
         ...badField(1, 'router.targetGroupArn', 'arn:aws:elasticloadbalancing:tg'),
       ],
-      [
-        'an elbv2-weighted node without a target group',
-        s2((s) => delete s.nodes[1].targetGroupArn),
-        'services[2].nodes[1].targetGroupArn',
-        got(undefined),
-      ],
+      ['an elbv2-weighted node without a target group', ...missingField(2, 'nodes[1].targetGroupArn')],
       ['a malformed listener ARN', ...badField(2, 'router.listenerArn', 'listener/app/git')],
       [
         'one alarm watching two nodes',
