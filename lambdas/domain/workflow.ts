@@ -376,6 +376,18 @@ export function planWorkflow(input: PlanInput): PlanDecision {
     );
   }
 
+  // An expired lease we take over names the node its dead holder was promoting (an automatic
+  // failover whose retries ran out after its promote): that node may be writable. Promoting
+  // another one next to it would make two writers, so only that node may be the target (promoting
+  // it again finishes the change); anything else waits until the operator has checked it.
+  const inherited = inheritedTarget(state, holder);
+  if (inherited && inherited.target !== target.id) {
+    return refuse(
+      'PreconditionFailedError',
+      inheritedTargetDetail(service.id, state.primary, target.id, inherited),
+    );
+  }
+
   // The record and the traffic disagree (an interrupted operation, a change made by hand): a plan
   // built on the record would swap from a node traffic is not on. Only recording where traffic
   // actually is may proceed.
@@ -534,6 +546,44 @@ export function leaseSeconds(service: ServiceConfig): number {
  * replicas whose lag is not within budget come after, least lag first, unknown lag last. A former
  * primary that has not rejoined is never chosen (invariant 9).
  */
+/** The expired lease of another holder that names a target other than the primary: see planWorkflow. */
+export function inheritedTarget(
+  state: ClusterState,
+  holder: string,
+):
+  | {
+      readonly holder: string;
+      readonly operation: string;
+      readonly target: string;
+      readonly expiresAt: number;
+    }
+  | undefined {
+  const lease = state.lease;
+  if (!lease || lease.holder === holder || lease.target === undefined || lease.target === state.primary) {
+    return undefined;
+  }
+  return {
+    holder: lease.holder,
+    operation: lease.operation,
+    target: lease.target,
+    expiresAt: lease.expiresAt,
+  };
+}
+
+function inheritedTargetDetail(
+  serviceId: string,
+  primary: string,
+  to: string,
+  inherited: NonNullable<ReturnType<typeof inheritedTarget>>,
+): string {
+  const { holder, operation, target, expiresAt } = inherited;
+  return (
+    `${serviceId} has an expired ${operation} lease of ${holder} (expired ${new Date(expiresAt).toISOString()}) whose target ${target} may have been promoted before it stopped: ` +
+    `promoting ${to} next to it could make two writers, so nothing changed. Check ${target}: to finish that change ask again with to=${target} ` +
+    `(it is promoted again, ${primary} fenced and demoted), then move the role to ${to} from there`
+  );
+}
+
 export function chooseTarget(candidates: readonly CandidateAssessment[]): CandidateAssessment | undefined {
   const rank = (c: CandidateAssessment) =>
     c.verdict === 'eligible' ? 0 : c.lagSeconds !== undefined ? 1 : 2;
