@@ -19,7 +19,13 @@ import {
   UpdateCommand,
   type UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import { FailoverError, LeaseConflictError, LeaseLostError, RejoinConflictError } from '../domain/errors.ts';
+import {
+  FailoverError,
+  LeaseConflictError,
+  LeaseLostError,
+  LeasePausedError,
+  RejoinConflictError,
+} from '../domain/errors.ts';
 import type {
   AcquireLeaseRequest,
   CommitRequest,
@@ -89,6 +95,9 @@ export class DynamoDbState implements StatePort {
     const free = `(attribute_not_exists(#lease) OR #lease.#expiresAt < :now OR (#lease.#holder = :holder AND ${attemptCondition(req.lease.attempt)}))`;
     const existing = `(#epoch = :expected AND ${free})`;
     const seeding = req.expectedEpoch === 0;
+    const taken = seeding
+      ? `attribute_not_exists(#pk) OR (attribute_not_exists(#epoch) AND ${free}) OR ${existing}`
+      : existing;
     let out: UpdateCommandOutput;
     try {
       out = await this.client.send(
@@ -100,9 +109,8 @@ export class DynamoDbState implements StatePort {
           UpdateExpression: `SET #lease = :lease, #leaseSequence = if_not_exists(#leaseSequence, :zero) + :one, ${SEED_EXPRESSION}`,
           // An item that does not exist yet is at epoch 0 with the configured initial primary; so
           // is one only a pause wrote (it holds no epoch: see setPaused).
-          ConditionExpression: seeding
-            ? `attribute_not_exists(#pk) OR (attribute_not_exists(#epoch) AND ${free}) OR ${existing}`
-            : existing,
+          // The automatic path's first lease: a pause written after its decision read stops it here.
+          ConditionExpression: req.unlessPaused ? `(${taken}) AND ${NOT_PAUSED}` : taken,
           ExpressionAttributeNames: {
             ...(seeding ? { '#pk': 'pk' } : {}),
             ...SEED_NAMES,
@@ -129,9 +137,14 @@ export class DynamoDbState implements StatePort {
       );
     } catch (err) {
       if (errorName(err) === 'ConditionalCheckFailedException') {
+        const old = (err as { Item?: Record<string, unknown> }).Item;
+        // The item comes back in wire form (the document client leaves error fields marshalled).
+        if (req.unlessPaused && rawBool(old?.paused) === true) {
+          throw new LeasePausedError(req.serviceId, req.expectedEpoch, { cause: err });
+        }
         throw new LeaseConflictError(req.serviceId, req.expectedEpoch, {
           cause: err,
-          detail: conflictDetail(req, (err as { Item?: Record<string, unknown> }).Item),
+          detail: conflictDetail(req, old),
         });
       }
       rethrowAws('UpdateItem', err);
@@ -375,6 +388,9 @@ export class DynamoDbState implements StatePort {
   }
 }
 
+/** The pause flag absent or false (setPaused writes it; resume writes false). Names and values: SEED_NAMES, seedValues. */
+const NOT_PAUSED = '(attribute_not_exists(#paused) OR #paused = :notPaused)';
+
 /** After the epoch's own entry in the sort order, so a newest-first query lists it first. */
 export const rejoinSortKey = (epoch: number, nodeId: string): string =>
   `${historySortKey(epoch)}#rejoin#${nodeId}`;
@@ -495,6 +511,11 @@ function conflictDetail(
     return `held by ${holder} (${operation}) until ${new Date(expiresAt).toISOString()}`;
   }
   return undefined;
+}
+
+function rawBool(v: unknown): boolean | undefined {
+  const b = (v as { BOOL?: unknown } | undefined)?.BOOL;
+  return typeof b === 'boolean' ? b : undefined;
 }
 
 function rawNumber(v: unknown): number | undefined {

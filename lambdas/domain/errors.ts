@@ -62,6 +62,14 @@ export class LeaseConflictError extends FailoverError {
   }
 }
 
+/** The automatic path's lease was refused because the service is paused (AcquireLeaseRequest.unlessPaused). */
+export class LeasePausedError extends LeaseConflictError {
+  constructor(serviceId: string, expectedEpoch: number, options?: { cause?: unknown }) {
+    super(serviceId, expectedEpoch, { ...options, detail: 'automatic failover is paused' });
+    this.name = 'LeasePausedError';
+  }
+}
+
 /** A rejoin mark could not be cleared: the epoch moved, or the node is not marked (any more). */
 export class RejoinConflictError extends FailoverError {
   constructor(

@@ -53,6 +53,13 @@ export interface AcquireLeaseRequest {
   readonly lease: Lease;
   /** A lease whose expiresAt is before this is free to take over. */
   readonly now: number;
+  /**
+   * Refused (LeasePausedError) while the service is paused: the automatic path's first lease, so a
+   * pause written after its decision read the state stops it before any node action. Operator
+   * operations (which run while automation is paused) and renewals that undo or finish an
+   * earlier attempt's work leave it unset.
+   */
+  readonly unlessPaused?: boolean;
 }
 
 /**

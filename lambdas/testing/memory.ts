@@ -23,6 +23,7 @@ import { type FailoverConfig, findService, healthAlarmName, type LagMetric } fro
 import {
   LeaseConflictError,
   LeaseLostError,
+  LeasePausedError,
   RejoinConflictError,
   UnknownServiceError,
 } from '../domain/errors.ts';
@@ -204,6 +205,10 @@ export class MemoryState implements StatePort {
 
   async acquireLease(req: AcquireLeaseRequest): Promise<LeaseGrant> {
     const item = this.items.get(req.serviceId);
+    if (req.unlessPaused && item?.paused) {
+      this.stats.leaseConflicts++;
+      throw new LeasePausedError(req.serviceId, req.expectedEpoch);
+    }
     if (!item) {
       // attribute_not_exists(pk) when seeding: only an expected epoch of 0 may create the item.
       if (req.expectedEpoch !== 0) return this.conflict(req);

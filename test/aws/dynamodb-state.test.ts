@@ -16,6 +16,7 @@ import { DynamoDbState, historySortKey } from '../../lambdas/aws/dynamodb-state.
 import {
   LeaseConflictError,
   LeaseLostError,
+  LeasePausedError,
   RejoinConflictError,
   TransientAwsError,
 } from '../../lambdas/domain/errors.ts';
@@ -229,6 +230,48 @@ describe('DynamoDbState.acquireLease', () => {
       expectedEpoch: 3,
       message: 'lease on orders-db not acquired: held by exec-42 (switchover) until 2025-01-01T12:02:00.000Z',
     });
+  });
+
+  it("the automatic path's first lease (unlessPaused) also requires the service not paused; a paused item refuses it with LeasePausedError", async () => {
+    ddb
+      .on(UpdateCommand)
+      .rejects(conditionFailed({ epoch: { N: '3' }, primary: { S: 'db-a' }, paused: { BOOL: true } }));
+    const err = await state()
+      .acquireLease(acquire({ unlessPaused: true }))
+      .catch((e: unknown) => e);
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe(
+      `(${live}) AND (attribute_not_exists(#paused) OR #paused = :notPaused)`,
+    );
+    expect(input?.ExpressionAttributeNames).toEqual({ ...seedNames, ...LEASE_NAMES });
+    expect(input?.ExpressionAttributeValues).toEqual(values(3));
+    expect(err).toBeInstanceOf(LeasePausedError);
+    expect(err).toBeInstanceOf(LeaseConflictError);
+    expect(err).toMatchObject({
+      name: 'LeasePausedError',
+      serviceId: 'orders-db',
+      expectedEpoch: 3,
+      message: 'lease on orders-db not acquired: automatic failover is paused',
+    });
+    expect((err as Error).cause).toBeInstanceOf(ConditionalCheckFailedException);
+  });
+
+  it('unlessPaused at epoch 0: a missing item or one only a pause wrote is still checked for the pause', async () => {
+    ddb.on(UpdateCommand).resolves(granted);
+    await state().acquireLease(acquire({ expectedEpoch: 0, unlessPaused: true }));
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ConditionExpression).toBe(
+      `(attribute_not_exists(#pk) OR (attribute_not_exists(#epoch) AND ${free}) OR ${live}) AND (attribute_not_exists(#paused) OR #paused = :notPaused)`,
+    );
+  });
+
+  it('unlessPaused refused on an unpaused item (epoch moved) stays a plain LeaseConflictError', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed({ epoch: { N: '5' }, paused: { BOOL: false } }));
+    const err = await state()
+      .acquireLease(acquire({ unlessPaused: true }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseConflictError);
+    expect(err).not.toBeInstanceOf(LeasePausedError);
+    expect((err as Error).message).toBe('lease on orders-db not acquired: epoch is 5, expected 3');
   });
 
   it('says the epoch moved when it did', async () => {

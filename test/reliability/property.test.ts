@@ -86,7 +86,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       t: fc.constant('pause-in-flight' as const),
-      at: fc.constantFrom('promote' as const, 'shift' as const),
+      at: fc.constantFrom('decision' as const, 'promote' as const, 'shift' as const),
     }),
   },
   // Node actions (no-ops for a run whose service has none): small weights keep the rest's coverage.

@@ -5,7 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbState } from '../../lambdas/aws/dynamodb-state.ts';
-import { LeaseConflictError, LeaseLostError } from '../../lambdas/domain/errors.ts';
+import { LeaseConflictError, LeaseLostError, LeasePausedError } from '../../lambdas/domain/errors.ts';
 import type { HistoryEntry, Lease } from '../../lambdas/domain/types.ts';
 import { useMotoWithClient } from '../support/moto.ts';
 import { createStateTable } from '../support/state-table.ts';
@@ -47,6 +47,8 @@ interface TakeOptions {
   readonly acquiredAt?: number;
   /** @default 'a' */
   readonly seedPrimary?: string;
+  /** The automatic path's first lease: refused while paused. @default false */
+  readonly unlessPaused?: boolean;
 }
 
 /** `holder` takes the lease on svc. */
@@ -57,6 +59,7 @@ const takeLease = (s: DynamoDbState, holder: string, options: TakeOptions = {}) 
     seedPrimary: options.seedPrimary ?? 'a',
     lease: lease(holder, options.acquiredAt ?? T0),
     now: options.now ?? T0,
+    ...(options.unlessPaused ? { unlessPaused: true } : {}),
   });
 
 /** `holder` commits `history` (its `to` the new primary) at epoch `history.epoch - 1`. */
@@ -193,5 +196,18 @@ describe('DynamoDbState on moto_server', () => {
     await expect(commitAs(s, 'h1', T0 + 1, entry(1, 'a', 'b'))).rejects.toBeInstanceOf(LeaseLostError);
     await commitAs(s, 'h1', T0 + 1, { ...entry(1, 'a', 'b'), operation: 'switchover' });
     expect(await s.get('svc')).toMatchObject({ primary: 'b', epoch: 1, paused: true });
+  });
+
+  it("refuses the automatic path's first lease while paused (an item only a pause wrote, and a seeded one); an operator's lease is granted; after resume it is granted", async () => {
+    const s = await freshState();
+    await s.setPaused('svc', true, { by: 'alice', at: T0, reason: 'db work' });
+    await expect(takeLease(s, 'h1', { unlessPaused: true })).rejects.toBeInstanceOf(LeasePausedError);
+    expect((await s.get('svc'))?.lease).toBeUndefined();
+    // An operator's operation runs while automation is paused.
+    expect(await takeLease(s, 'op-1')).toEqual({ sequence: 1 });
+    await s.releaseLease('svc', 'op-1');
+    await expect(takeLease(s, 'h1', { unlessPaused: true })).rejects.toBeInstanceOf(LeasePausedError);
+    await s.setPaused('svc', false);
+    expect(await takeLease(s, 'h1', { unlessPaused: true })).toEqual({ sequence: 2 });
   });
 });

@@ -53,7 +53,8 @@ export async function runRoleChange(ctx: ChangeContext, plan: RoleChangePlan): P
     );
     if (stuck) return stuck;
   }
-  const lease = await takeLease(ctx, first);
+  const lease = await takeLease(ctx, first, { unlessPaused: true });
+  if (!lease.acquired && lease.paused) return pausedBeforeLease(ctx, plan, first);
   if (!lease.acquired) return leaseHeld(ctx, plan, first, lease.message);
   if (!ctx.withActions) return shiftVerifyCommit(ctx, first);
 
@@ -186,6 +187,19 @@ async function leaseHeld(
     ...(await hold(ctx, 'operation-in-progress', message, plan.decision, true)),
     to: first.to,
   };
+}
+
+/**
+ * Paused between the decision's read and the lease write: nothing was done, so the hold is the one
+ * the decision would have made had it seen the pause (logged and counted by takeLease).
+ */
+async function pausedBeforeLease(
+  ctx: ChangeContext,
+  plan: RoleChangePlan,
+  first: FailoverDecision,
+): Promise<FailoverOutcome> {
+  const detail = `automatic failover of ${ctx.service.id} was paused by an operator before its lease was written; nothing was fenced or promoted`;
+  return { ...(await hold(ctx, 'paused', detail, plan.decision, true)), to: first.to };
 }
 
 async function announcePromoteFailed(

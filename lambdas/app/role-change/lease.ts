@@ -4,16 +4,25 @@
  * the request id) continues with the same node. Losing the race is an expected "no": another
  * attempt, most often a duplicate of the same event, is changing the service and will announce.
  */
-import { LeaseConflictError } from '../../domain/errors.ts';
+import { LeaseConflictError, LeasePausedError } from '../../domain/errors.ts';
 import { tokenAttemptFits } from '../../domain/node-actions.ts';
 import type { ChangeContext } from './context.ts';
 import type { FailoverDecision } from './plan.ts';
 
 export type LeaseResult =
   | { readonly acquired: true }
-  | { readonly acquired: false; readonly message: string };
+  | { readonly acquired: false; readonly message: string; readonly paused?: true };
 
-export async function takeLease(ctx: ChangeContext, decision: FailoverDecision): Promise<LeaseResult> {
+/**
+ * `unlessPaused`: the first lease of a change, before any node action: refused while the service
+ * is paused, so a pause written after the decision read the state stops the change before it
+ * fences or promotes anything. Renewals that undo or finish earlier work leave it off.
+ */
+export async function takeLease(
+  ctx: ChangeContext,
+  decision: FailoverDecision,
+  options: { readonly unlessPaused?: boolean } = {},
+): Promise<LeaseResult> {
   const target = decision.to;
   const { deps, service } = ctx;
   const now = deps.clock.now();
@@ -33,8 +42,18 @@ export async function takeLease(ctx: ChangeContext, decision: FailoverDecision):
         invocation: ctx.attempt,
       },
       now,
+      ...(options.unlessPaused ? { unlessPaused: true } : {}),
     }));
   } catch (err) {
+    if (err instanceof LeasePausedError) {
+      deps.logger.warn('lease not acquired: automatic failover was paused after the decision', {
+        serviceId: service.id,
+        expectedEpoch: decision.expectedEpoch,
+        to: target,
+      });
+      deps.metrics.add('FailoverPausedBeforeLease', 1, 'Count', { serviceId: service.id });
+      return { acquired: false, message: err.message, paused: true };
+    }
     if (err instanceof LeaseConflictError) {
       deps.logger.info('lease not acquired: another operation won', {
         serviceId: service.id,

@@ -130,6 +130,33 @@ describe('automatic failover: attacks on the in-flight window', () => {
     );
   });
 
+  it('a pause written right after the decision read the state: the lease is refused, nothing is fenced or promoted, and the failover holds (paused)', async () => {
+    const { env, actions, deps } = setup();
+    actions.setUp('orders', 'a', false);
+    // The decision reads an unpaused state; the operator's pause lands before the lease write.
+    let pausedAfterRead = false;
+    const state = Object.assign(Object.create(env.state) as typeof env.state, {
+      get: async (id: string) => {
+        const read = await env.state.get(id);
+        if (!pausedAfterRead) {
+          pausedAfterRead = true;
+          await env.state.setPaused('orders', true, { by: 'alice', at: env.clock.now(), reason: 'db work' });
+        }
+        return read;
+      },
+    });
+    const out = await runAutoFailover(deps('req-1', { state }), alarm(env, 'evt-1'));
+
+    expect(pausedAfterRead).toBe(true);
+    expect(out).toMatchObject({ outcome: 'held', reason: 'paused', from: 'a', epoch: 0 });
+    expect(calls(actions)).toEqual([]);
+    expect(env.traffic.appliedChanges).toEqual([]);
+    // The pause wrote the item (no primary: see setPaused); the refused lease seeded nothing.
+    expect(env.state.snapshot('orders')).toMatchObject({ epoch: 0, paused: true });
+    expect(env.state.snapshot('orders')?.lease).toBeUndefined();
+    expect(env.notifier.ofKind('failover-held')).toEqual([]);
+  });
+
   it('a pause written between the shift and the commit: the move that went out is recorded (the old primary marked needs-rejoin), not left apart from the record as a lost lease', async () => {
     const { env, actions, deps } = setup();
     actions.setUp('orders', 'a', false);

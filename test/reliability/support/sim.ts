@@ -65,7 +65,7 @@ export type Action =
    * automatic failover: while the promote runs (node actions only), or right after the traffic
    * shift answered.
    */
-  | { readonly t: 'pause-in-flight'; readonly at: 'promote' | 'shift' }
+  | { readonly t: 'pause-in-flight'; readonly at: 'decision' | 'promote' | 'shift' }
   /**
    * Node actions only: the primary goes down and its alarm event is delivered to an invocation
    * during whose promote the old primary comes back as it went down (writable, its alarm OK), its
@@ -325,8 +325,9 @@ export class Sim {
         return;
       }
       case 'pause-in-flight': {
-        // Without node actions the decision, the lease and the shift follow each other within
-        // milliseconds: only a pause after the shift is modelled there (recorded at the commit).
+        // 'decision': the pause lands between the decision's read and the lease write (the lease
+        // refuses it). Without node actions the lease and the shift follow each other within
+        // milliseconds: no pause at the promote is modelled there.
         if (action.at === 'promote' && !this.actions) return;
         const primary = this.state().primary;
         const node = this.service.nodes.find((n) => n.id === primary);
@@ -439,7 +440,7 @@ export class Sim {
 
   /** The failover Lambda, with `happen` (a pause, a node's return) in the middle of its invocation. */
   private midFlightHandler(
-    at: 'promote' | 'shift',
+    at: 'decision' | 'promote' | 'shift',
     happen: (promoting?: string) => Promise<void>,
   ): typeof this.failover {
     let done = false;
@@ -450,8 +451,21 @@ export class Sim {
     };
     const traffic = this.automaticTraffic(this.watchedTraffic(this.env.traffic));
     const actions = this.actions;
+    const state = this.env.state;
     return makeFailoverHandler({
       ...this.env,
+      // 'decision': right after the decision read the state, before the lease is written.
+      ...(at === 'decision'
+        ? {
+            state: Object.assign(Object.create(state) as typeof state, {
+              get: async (id: string) => {
+                const read = await state.get(id);
+                await once();
+                return read;
+              },
+            }),
+          }
+        : {}),
       ...(actions
         ? {
             actions: {
