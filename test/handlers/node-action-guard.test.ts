@@ -9,6 +9,7 @@ import { makeHandler } from '../../lambdas/handlers/node-action.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { MemoryNodeActions } from '../../lambdas/testing/node-actions.ts';
+import { promotePayload } from '../support/node-action-payloads.ts';
 
 const config = testConfig([route53Service({ id: 'db', nodes: ['a', 'b'] })]);
 const EXEC = 'switchover-db-b-e0-0123456789abcdef';
@@ -17,17 +18,7 @@ function world() {
   const env = createMemoryEnvironment(config);
   const actions = new MemoryNodeActions(config, { clock: env.clock });
   const handler = makeHandler({ actions, logger: env.logger, state: env.state });
-  const payload = (over: Record<string, unknown> = {}) => ({
-    serviceId: 'db',
-    node: 'b',
-    epoch: 1,
-    token: fencingToken(1, 'promote', 1),
-    mode: 'switchover',
-    action: 'promote',
-    execution: EXEC,
-    timeoutSeconds: 30,
-    ...over,
-  });
+  const payload = (over: Record<string, unknown> = {}) => promotePayload('db', EXEC, over);
   const lease = async (holder = EXEC, operation: 'switchover' | 'failover' = 'switchover') => {
     const now = env.clock.now();
     await env.state.acquireLease({

@@ -21,6 +21,7 @@ import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/t
 import { MemoryNodeActions } from '../../lambdas/testing/node-actions.ts';
 import { FailoverStack } from '../../lib/failover-stack.ts';
 import { alarmEvent, type AlarmEventJson as Json } from '../support/alarm-events.ts';
+import { promotePayload } from '../support/node-action-payloads.ts';
 import { instrumentedFailoverPorts } from '../support/orders-world.ts';
 import { recordFigures } from './support/results.ts';
 
@@ -408,17 +409,7 @@ describe('bad input', () => {
 
   describe('forged node-action payloads (the function is invoked with whatever a caller sends)', () => {
     const EXEC = 'switchover-orders-b-e0-0123456789abcdef';
-    const call = (over: Record<string, unknown> = {}) => ({
-      serviceId: SVC,
-      node: 'b',
-      epoch: 1,
-      token: fencingToken(1, 'promote', 1),
-      mode: 'switchover',
-      action: 'promote',
-      execution: EXEC,
-      timeoutSeconds: 30,
-      ...over,
-    });
+    const call = (over: Record<string, unknown> = {}) => promotePayload(SVC, EXEC, over);
     /** [name, payload, lease holder and mode before the call (none: no lease), text the refusal names] */
     const FORGED: [string, Json, [string, 'switchover' | 'failover'] | undefined, string][] = [
       ['a promote while no workflow runs', call(), undefined, 'with no lease held'],
