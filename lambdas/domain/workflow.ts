@@ -579,8 +579,8 @@ function inheritedTargetDetail(
   const { holder, operation, target, expiresAt } = inherited;
   return (
     `${serviceId} has an expired ${operation} lease of ${holder} (expired ${new Date(expiresAt).toISOString()}) whose target ${target} may have been promoted before it stopped: ` +
-    `promoting ${to} next to it could make two writers, so nothing changed. Check ${target}: to finish that change ask again with to=${target} ` +
-    `(it is promoted again, ${primary} fenced and demoted), then move the role to ${to} from there`
+    `promoting ${to} next to it could make two writers, so nothing changed. Check ${target}: to finish that change ask again with --to ${target} (input "to": "${target}"; ` +
+    `it is promoted again, ${primary} fenced and demoted), then move the role to ${to} from there`
   );
 }
 

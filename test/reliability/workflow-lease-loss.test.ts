@@ -15,8 +15,15 @@
  *   automatic failover and publishes the rollback-failed notification).
  *
  * Sites are enumerated, not listed: every step invocation of a clean run, in both modes.
+ *
+ * The other side of a lost lease: an automatic failover that died holding its lease (its retries
+ * spent) after leasing, fencing or promoting its target c, the lease since expired, then an
+ * operator's switchover or failover to b or to c takes it over at Prepare. Checked: never two
+ * writers; a target other than the lease's is refused before any hook runs; the lease's own target
+ * finishes the change (c primary, the one writer, where traffic points).
  */
 import { describe, expect, it } from 'vitest';
+import { fencingToken } from '../../lambdas/domain/node-actions.ts';
 import type { WorkflowMode } from '../../lambdas/domain/workflow.ts';
 import { testConfig } from '../../lambdas/testing/fixtures.ts';
 import type { ExecutionOutcome } from '../workflow/harness.ts';
@@ -131,6 +138,105 @@ describe('workflow fault model: lease loss at every step', () => {
   itRecordsFigures(
     'workflow-lease-loss',
     { label: 'workflow: lease lost at every step', order: 27 },
+    figures,
+    detail,
+  );
+});
+
+type DeadProgress = 'leased' | 'fenced' | 'promoted';
+
+/** An automatic failover to c died after `progress` at epoch 0, its lease expired; then `mode` to `to`. */
+async function overDeadLease(
+  mode: WorkflowMode,
+  to: 'b' | 'c',
+  progress: DeadProgress,
+  honoursTokens: boolean,
+): Promise<{ readonly outcome: ExecutionOutcome; readonly violations: string[] }> {
+  const env = workflow.environment();
+  if (mode === 'failover') env.alarms.setNode(SVC, 'a', 'ALARM');
+  const nodes = new NodeRoles({ a: 'writer', b: 'replica', c: 'replica' }, { honoursTokens });
+  const now = env.clock.now();
+  const { sequence } = await env.state.acquireLease({
+    serviceId: SVC,
+    expectedEpoch: 0,
+    seedPrimary: 'a',
+    lease: {
+      holder: 'auto',
+      operation: 'auto-failover',
+      acquiredAt: now,
+      expiresAt: now + 120_000,
+      target: 'c',
+    },
+    now,
+  });
+  if (progress !== 'leased')
+    nodes.apply({ action: 'fence', node: 'a', token: fencingToken(1, 'fence', sequence) });
+  if (progress === 'promoted')
+    nodes.apply({ action: 'promote', node: 'c', token: fencingToken(1, 'promote', sequence) });
+  env.clock.set(now + 180_000);
+  const calls: string[] = [];
+  const runner = workflow.runner(env, {
+    hooks: hooksFor(SVC, (p) => {
+      calls.push(`${p.action} ${p.node}`);
+      nodes.apply(p);
+      return { ok: true };
+    }),
+    beforeStep: (step) => {
+      if (step === 'prepare' || step === 'checkCatchUp')
+        for (const n of ['b', 'c']) env.lag.put(SVC, n, 0, env.clock.now() - 1);
+    },
+  });
+  const outcome = await runner.start({ serviceId: SVC, mode, to, reason: 'over a dead lease' });
+
+  const where = `${mode} to ${to}, the dead automatic failover ${progress} c, nodes ${honoursTokens ? 'honour' : 'ignore'} tokens`;
+  const violations: string[] = [];
+  const writers = nodes.writers();
+  if (writers.length > 1) violations.push(`${where}: writers ${writers.join(',')}`);
+  if (
+    to !== 'c' &&
+    (outcome.status !== 'FAILED' || outcome.error !== 'PreconditionFailedError' || calls.length > 0)
+  )
+    violations.push(
+      `${where}: not refused before any hook (${outcome.status === 'FAILED' ? outcome.error : outcome.status}; ${calls.join(', ') || 'no calls'})`,
+    );
+  if (
+    to === 'c' &&
+    (outcome.status !== 'SUCCEEDED' || writers.join() !== 'c' || env.traffic.pointsAt(SVC) !== 'c')
+  )
+    violations.push(
+      `${where}: ${outcome.status}, writers ${writers.join(',') || 'none'}, traffic on ${env.traffic.pointsAt(SVC)}`,
+    );
+  return { outcome, violations };
+}
+
+describe('workflow fault model: an expired automatic-failover lease taken over at Prepare', () => {
+  const figures = { tried: 0, violations: [] as string[], outcomes: new Map<string, number>() };
+
+  it.each<WorkflowMode>(['switchover', 'failover'])(
+    "%s: never promotes next to the dead lease's possibly promoted target; its own target finishes the change",
+    async (mode) => {
+      const violations: string[] = [];
+      for (const to of ['b', 'c'] as const)
+        for (const progress of ['leased', 'fenced', 'promoted'] as const)
+          for (const honoursTokens of [true, false]) {
+            const r = await overDeadLease(mode, to, progress, honoursTokens);
+            figures.tried++;
+            const key = r.outcome.status === 'FAILED' ? `FAILED ${r.outcome.error}` : r.outcome.status;
+            figures.outcomes.set(key, (figures.outcomes.get(key) ?? 0) + 1);
+            violations.push(...r.violations);
+          }
+      figures.violations.push(...violations);
+      expect(violations).toEqual([]);
+    },
+  );
+
+  const detail = () => {
+    const outcomes = [...figures.outcomes].sort().map(([k, n]) => `${k} ${n}`);
+    return `switchover and failover to b or c over an expired automatic-failover lease naming c (its holder died after leasing, fencing or promoting), nodes honouring tokens or not; outcomes: ${outcomes.join(', ')}`;
+  };
+  itRecordsFigures(
+    'workflow-inherited-lease',
+    { label: 'workflow: over a dead automatic failover', order: 27.5 },
     figures,
     detail,
   );

@@ -70,7 +70,7 @@ describe('an operator workflow over an expired automatic-failover lease whose ta
       const cause = out.status === 'FAILED' ? out.cause : '';
       expect(cause).toContain('expired auto-failover lease of auto-1');
       expect(cause).toContain('target c may have been promoted');
-      expect(cause).toContain('to=c');
+      expect(cause).toContain('ask again with --to c');
       // Nothing written: the dead lease stays for the next taker (the automatic path demotes c).
       expect(env.state.snapshot(SVC)?.lease).toMatchObject({ holder: 'auto-1', target: 'c' });
       expect(env.state.snapshot(SVC)?.epoch).toBe(0);
