@@ -23,10 +23,11 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { actionForRole, serviceNodeActions } from './action-config.ts';
-import { describeIssues, healthAlarmName, type NodeConfig, type ServiceConfig } from './config.ts';
+import { healthAlarmName, type NodeConfig, type ServiceConfig } from './config.ts';
 import { assessCandidates, type HealthFacts, lagReading, MAX_LAG_FUTURE_SKEW_SECONDS } from './decide.ts';
 import { InvalidInputError } from './errors.ts';
 import { fencingToken, type NodeActionRole, type TokenStep } from './node-actions.ts';
+import { parseInput } from './parse-input.ts';
 import { durationText, secondsText } from './text.ts';
 import type { AlarmStateValue, CandidateAssessment, ClusterState, LagSample } from './types.ts';
 
@@ -64,14 +65,7 @@ export type WorkflowRequestInput = z.input<typeof workflowRequestSchema>;
 
 /** Validates a StartExecution input. Throws InvalidInputError listing every problem. */
 export function parseWorkflowRequest(input: unknown): WorkflowRequest {
-  const result = workflowRequestSchema.safeParse(input);
-  if (!result.success) {
-    throw new InvalidInputError(
-      'invalid workflow input',
-      describeIssues(result.error.issues, input, '(input)'),
-    );
-  }
-  const request = result.data;
+  const request = parseInput(workflowRequestSchema, input, 'workflow input', '(input)');
   if (request.force && request.mode !== 'failover') {
     throw new InvalidInputError('invalid workflow input', [
       'force: only a failover may accept data loss; a switchover always waits for lag 0',

@@ -26,15 +26,14 @@ import { excerpt, tail } from '../aws/actions/common.ts';
 import { awsNodeActions } from '../aws/actions/index.ts';
 import { dynamoDbDocumentClient } from '../aws/clients.ts';
 import { DynamoDbState } from '../aws/dynamodb-state.ts';
-import { describeIssues } from '../domain/config.ts';
 import {
   HookFailedError,
-  InvalidInputError,
   LeaseLostError,
   NodeActionFailedError,
   TransientAwsError,
 } from '../domain/errors.ts';
 import type { NodeActionPort, NodeActionResult } from '../domain/node-actions.ts';
+import { parseInput } from '../domain/parse-input.ts';
 import type { Logger, StatePort } from '../domain/ports.ts';
 import { loadRuntimeConfig, requireEnv } from '../runtime/config.ts';
 import { JsonLogger, parseLogLevel } from '../runtime/logger.ts';
@@ -110,14 +109,7 @@ export type NodeActionHandler = (event: unknown) => Promise<NodeActionResult>;
 
 export function makeHandler(deps: NodeActionHandlerDeps): NodeActionHandler {
   return async (event) => {
-    const parsed = payloadSchema.safeParse(event);
-    if (!parsed.success) {
-      throw new InvalidInputError(
-        'invalid node-action event',
-        describeIssues(parsed.error.issues, event, '(event)'),
-      );
-    }
-    const p = parsed.data;
+    const p = parseInput(payloadSchema, event, 'node-action event', '(event)');
     const call = { serviceId: p.serviceId, node: p.node, role: p.action, token: p.token };
     if (deps.state) {
       // Anyone allowed to invoke this function could send any payload: nothing runs unless the

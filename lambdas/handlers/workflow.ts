@@ -20,8 +20,7 @@ import { rollbackFailed, rollbackFinish } from '../app/workflow/rollback.ts';
 import { guardStep } from '../app/workflow/step-guard.ts';
 import { rollbackTraffic, shiftTraffic } from '../app/workflow/traffic.ts';
 import { checkVerify } from '../app/workflow/verify.ts';
-import { describeIssues } from '../domain/config.ts';
-import { InvalidInputError } from '../domain/errors.ts';
+import { parseInput } from '../domain/parse-input.ts';
 import { buildAwsPorts } from '../runtime/aws-ports.ts';
 
 const stepSchema = z.looseObject({ step: z.enum(STEPS) });
@@ -84,12 +83,7 @@ export function makeHandler(deps: WorkflowDeps): WorkflowHandler {
 }
 
 function parse<T extends z.ZodType>(schema: T, event: unknown): z.output<T> {
-  const result = schema.safeParse(event);
-  if (result.success) return result.data;
-  throw new InvalidInputError(
-    'invalid workflow step event',
-    describeIssues(result.error.issues, event, '(event)'),
-  );
+  return parseInput(schema, event, 'workflow step event', '(event)');
 }
 
 /** The AWS wiring: the shared composition root; the router also answers the verify step's questions. */

@@ -28,22 +28,8 @@ export interface JsonLoggerOptions {
   readonly now?: () => number;
 }
 
-export class JsonLogger implements Logger {
-  private readonly threshold: number;
-  private readonly write: (line: string) => void;
-  private readonly now: () => number;
-
-  constructor(private readonly options: JsonLoggerOptions) {
-    this.threshold = LEVELS[options.level ?? 'info'];
-    this.write = options.write ?? ((line) => process.stdout.write(`${line}\n`));
-    this.now = options.now ?? Date.now;
-  }
-
-  /** A logger that adds `context` to every entry (e.g. the request id of one invocation). */
-  child(context: Record<string, unknown>): JsonLogger {
-    return new JsonLogger({ ...this.options, context: { ...this.options.context, ...context } });
-  }
-
+/** The Logger port's four levels as one `log(level, ...)`: what a logger implements is where an entry goes. */
+export abstract class LevelLogger implements Logger {
   debug(message: string, data?: Record<string, unknown>): void {
     this.log('debug', message, data);
   }
@@ -57,7 +43,27 @@ export class JsonLogger implements Logger {
     this.log('error', message, data);
   }
 
-  private log(level: LogLevel, message: string, data?: Record<string, unknown>): void {
+  protected abstract log(level: LogLevel, message: string, data?: Record<string, unknown>): void;
+}
+
+export class JsonLogger extends LevelLogger {
+  private readonly threshold: number;
+  private readonly write: (line: string) => void;
+  private readonly now: () => number;
+
+  constructor(private readonly options: JsonLoggerOptions) {
+    super();
+    this.threshold = LEVELS[options.level ?? 'info'];
+    this.write = options.write ?? ((line) => process.stdout.write(`${line}\n`));
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A logger that adds `context` to every entry (e.g. the request id of one invocation). */
+  child(context: Record<string, unknown>): JsonLogger {
+    return new JsonLogger({ ...this.options, context: { ...this.options.context, ...context } });
+  }
+
+  protected log(level: LogLevel, message: string, data?: Record<string, unknown>): void {
     if (LEVELS[level] < this.threshold) return;
     const entry: Record<string, unknown> = {
       level,

@@ -34,7 +34,6 @@ import type {
   LagPort,
   LagQuery,
   LeaseGrant,
-  Logger,
   MetricsPort,
   Notification,
   NotifierPort,
@@ -52,6 +51,7 @@ import type {
   TrafficChange,
   TrafficShiftResult,
 } from '../domain/types.ts';
+import { LevelLogger } from '../runtime/logger.ts';
 import { ManualClock, type ManualClockOptions } from './clock.ts';
 import { MemoryChanges } from './verify-signals.ts';
 
@@ -548,22 +548,11 @@ export interface LogEntry {
   readonly data?: Record<string, unknown>;
 }
 
-export class MemoryLogger implements Logger {
+export class MemoryLogger extends LevelLogger {
   readonly entries: LogEntry[] = [];
 
-  constructor(private readonly echo = false) {}
-
-  debug(message: string, data?: Record<string, unknown>): void {
-    this.push('debug', message, data);
-  }
-  info(message: string, data?: Record<string, unknown>): void {
-    this.push('info', message, data);
-  }
-  warn(message: string, data?: Record<string, unknown>): void {
-    this.push('warn', message, data);
-  }
-  error(message: string, data?: Record<string, unknown>): void {
-    this.push('error', message, data);
+  constructor(private readonly echo = false) {
+    super();
   }
 
   find(message: string | RegExp): LogEntry[] {
@@ -572,7 +561,7 @@ export class MemoryLogger implements Logger {
     );
   }
 
-  private push(level: LogEntry['level'], message: string, data?: Record<string, unknown>): void {
+  protected log(level: LogEntry['level'], message: string, data?: Record<string, unknown>): void {
     this.entries.push(data === undefined ? { level, message } : { level, message, data });
     if (this.echo) console.log(JSON.stringify({ level, message, ...data }));
   }
