@@ -340,6 +340,7 @@ export function planWorkflow(input: PlanInput): PlanDecision {
     );
   }
 
+  const inherited = inheritedTarget(state, holder);
   const candidates = assessCandidates({ service, alarms, lag: input.lag, state, now });
   let target: NodeConfig | undefined;
   if (request.to !== undefined) {
@@ -351,7 +352,9 @@ export function planWorkflow(input: PlanInput): PlanDecision {
       );
     }
   } else {
-    const best = chooseTarget(candidates);
+    // No node named: the node an expired lease names (see below) when it may be promoted at all.
+    const leased = chooseTarget(candidates.filter((c) => c.nodeId === inherited?.target));
+    const best = leased ?? chooseTarget(candidates);
     if (!best) {
       return refuse(
         'PreconditionFailedError',
@@ -374,7 +377,6 @@ export function planWorkflow(input: PlanInput): PlanDecision {
   // failover whose retries ran out after its promote): that node may be writable. Promoting
   // another one next to it would make two writers, so only that node may be the target (promoting
   // it again finishes the change); anything else waits until the operator has checked it.
-  const inherited = inheritedTarget(state, holder);
   if (inherited && inherited.target !== target.id) {
     return refuse(
       'PreconditionFailedError',

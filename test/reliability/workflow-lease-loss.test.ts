@@ -18,9 +18,10 @@
  *
  * The other side of a lost lease: an automatic failover that died holding its lease (its retries
  * spent) after leasing, fencing or promoting its target c, the lease since expired, then an
- * operator's switchover or failover to b or to c takes it over at Prepare. Checked: never two
- * writers; a target other than the lease's is refused before any hook runs; the lease's own target
- * finishes the change (c primary, the one writer, where traffic points).
+ * operator's switchover or failover to b, to c or to no node named takes it over at Prepare.
+ * Checked: never two writers; a target other than the lease's is refused before any hook runs; the
+ * lease's own target, named or chosen, finishes the change (c primary, the one writer, where
+ * traffic points).
  */
 import { describe, expect, it } from 'vitest';
 import { fencingToken } from '../../lambdas/domain/node-actions.ts';
@@ -148,7 +149,7 @@ type DeadProgress = 'leased' | 'fenced' | 'promoted';
 /** An automatic failover to c died after `progress` at epoch 0, its lease expired; then `mode` to `to`. */
 async function overDeadLease(
   mode: WorkflowMode,
-  to: 'b' | 'c',
+  to: 'b' | 'c' | undefined,
   progress: DeadProgress,
   honoursTokens: boolean,
 ): Promise<{ readonly outcome: ExecutionOutcome; readonly violations: string[] }> {
@@ -186,21 +187,26 @@ async function overDeadLease(
         for (const n of ['b', 'c']) env.lag.put(SVC, n, 0, env.clock.now() - 1);
     },
   });
-  const outcome = await runner.start({ serviceId: SVC, mode, to, reason: 'over a dead lease' });
+  const outcome = await runner.start({
+    serviceId: SVC,
+    mode,
+    ...(to ? { to } : {}),
+    reason: 'over a dead lease',
+  });
 
-  const where = `${mode} to ${to}, the dead automatic failover ${progress} c, nodes ${honoursTokens ? 'honour' : 'ignore'} tokens`;
+  const where = `${mode} to ${to ?? '(any)'}, the dead automatic failover ${progress} c, nodes ${honoursTokens ? 'honour' : 'ignore'} tokens`;
   const violations: string[] = [];
   const writers = nodes.writers();
   if (writers.length > 1) violations.push(`${where}: writers ${writers.join(',')}`);
   if (
-    to !== 'c' &&
+    to === 'b' &&
     (outcome.status !== 'FAILED' || outcome.error !== 'PreconditionFailedError' || calls.length > 0)
   )
     violations.push(
       `${where}: not refused before any hook (${outcome.status === 'FAILED' ? outcome.error : outcome.status}; ${calls.join(', ') || 'no calls'})`,
     );
   if (
-    to === 'c' &&
+    to !== 'b' &&
     (outcome.status !== 'SUCCEEDED' || writers.join() !== 'c' || env.traffic.pointsAt(SVC) !== 'c')
   )
     violations.push(
@@ -216,7 +222,7 @@ describe('workflow fault model: an expired automatic-failover lease taken over a
     "%s: never promotes next to the dead lease's possibly promoted target; its own target finishes the change",
     async (mode) => {
       const violations: string[] = [];
-      for (const to of ['b', 'c'] as const)
+      for (const to of ['b', 'c', undefined] as const)
         for (const progress of ['leased', 'fenced', 'promoted'] as const)
           for (const honoursTokens of [true, false]) {
             const r = await overDeadLease(mode, to, progress, honoursTokens);
@@ -232,7 +238,7 @@ describe('workflow fault model: an expired automatic-failover lease taken over a
 
   const detail = () => {
     const outcomes = [...figures.outcomes].sort().map(([k, n]) => `${k} ${n}`);
-    return `switchover and failover to b or c over an expired automatic-failover lease naming c (its holder died after leasing, fencing or promoting), nodes honouring tokens or not; outcomes: ${outcomes.join(', ')}`;
+    return `switchover and failover to b, c or any node over an expired automatic-failover lease naming c (its holder died after leasing, fencing or promoting), nodes honouring tokens or not; outcomes: ${outcomes.join(', ')}`;
   };
   itRecordsFigures(
     'workflow-inherited-lease',

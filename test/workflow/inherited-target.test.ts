@@ -3,7 +3,8 @@
  * the lease names its target, and that node may be writable (the attempt's retries ran out before
  * it moved traffic or committed). Prepare takes an expired lease over; promoting another node next
  * to the leased target would leave two writers. Only the leased target may be promoted (promoting
- * it again finishes that change); any other target is refused, naming the lease and its target.
+ * it again finishes that change; with no node named it is the one chosen); any other target is
+ * refused, naming the lease and its target.
  *
  * Run on the real state machine from the synthesized template, with nodes that honour tokens.
  */
@@ -93,5 +94,20 @@ describe('an operator workflow over an expired automatic-failover lease whose ta
       primary: 'c',
       epoch: 1,
     });
+  });
+
+  it('case I3 (failover to no node named, the dead lease named c): chooses c, not the replica it would choose otherwise (b)', async () => {
+    const env = workflow.environment();
+    env.alarms.setNode(SVC, 'a', 'ALARM');
+    const nodes = await deadAutoFailoverPromotedC(env);
+    const { runner } = worldOver(env, nodes, 'c');
+    // b is the better replica by every measure but the lease.
+    env.lag.put(SVC, 'b', 0, env.clock.now() - 1);
+
+    const out = await runner.start({ serviceId: SVC, mode: 'failover', reason: 'primary down' });
+
+    expect(out.status).toBe('SUCCEEDED');
+    expect(nodes.writers()).toEqual(['c']);
+    expect(env.state.snapshot(SVC)?.primary).toBe('c');
   });
 });
