@@ -11,6 +11,7 @@ import type { CliServices } from '../../cli/services.ts';
 import type { FailoverConfig } from '../../lambdas/domain/config.ts';
 import type { NotifierPort, StatePort, TrafficPort } from '../../lambdas/domain/ports.ts';
 import type { AlarmSettings, TargetGroupHealthCheck } from '../../lambdas/domain/rto.ts';
+import type { StoredClusterState } from '../../lambdas/domain/types.ts';
 import { readConfigFile } from '../../lambdas/runtime/config.ts';
 import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { MemoryResources, MemoryRouting } from '../../lambdas/testing/readiness.ts';
@@ -70,6 +71,11 @@ export interface CliHarness {
   /** What `failover check` reads beyond the failover's ports: the live record/targets and action resources. */
   readonly readiness: { readonly routing: MemoryRouting; readonly resources: MemoryResources };
   run(...argv: string[]): Promise<CliRun>;
+  /** Seeds the state table's record of `serviceId` (not paused unless `state` says so). */
+  record(
+    serviceId: string,
+    state: Omit<StoredClusterState, 'serviceId' | 'paused'> & { paused?: boolean },
+  ): void;
 }
 
 export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
@@ -143,6 +149,9 @@ export function cliHarness(options: CliHarnessOptions = {}): CliHarness {
         env: options.processEnv ?? {},
       });
       return { code, stdout, stderr, json: () => JSON.parse(stdout) };
+    },
+    record(serviceId, state) {
+      env.state.seed({ serviceId, paused: false, ...state });
     },
   };
 }

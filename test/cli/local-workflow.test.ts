@@ -158,7 +158,7 @@ describe('the CLI driving the synthesized state machine', () => {
     const { h, sfn } = world();
     h.sfnMock.on(StartExecutionCommand).callsFake(async (input) => {
       // The automatic failover commits epoch 1 just before the execution starts.
-      h.env.state.seed({ serviceId: 'orders-db', primary: 'db-b', epoch: 1, paused: false });
+      h.record('orders-db', { primary: 'db-b', epoch: 1 });
       return sfn.start(input);
     });
     const r = await h.run('switchover', 'orders-db', '--expected-epoch', '0', '--wait');

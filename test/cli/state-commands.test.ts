@@ -40,7 +40,7 @@ describe('failover pause / resume', () => {
   it('resumes it, keeping the epoch and primary, dropping the pause record and saying whose pause ended', async () => {
     const h = cliHarness();
     const pause = { by: 'arn:aws:iam::111122223333:user/bob', at: START - 3_600_000, reason: 'patching' };
-    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-b', epoch: 7, paused: true, pause });
+    h.record('orders-db', { primary: 'db-b', epoch: 7, paused: true, pause });
     const r = await h.run('resume', 'orders-db', '--json');
     expect(r.code).toBe(0);
     expect(h.env.state.snapshot('orders-db')).toEqual({
@@ -268,13 +268,7 @@ describe('failover history', () => {
 describe('failover rejoin', () => {
   it('clears a needs-rejoin mark at the current epoch and records it in the history', async () => {
     const h = cliHarness();
-    h.env.state.seed({
-      serviceId: 'orders-db',
-      primary: 'db-b',
-      epoch: 3,
-      paused: false,
-      needsRejoin: ['db-a'],
-    });
+    h.record('orders-db', { primary: 'db-b', epoch: 3, needsRejoin: ['db-a'] });
     const r = await h.run('rejoin', 'orders-db', 'db-a', '--reason', 'pg_rewind done', '--json');
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ nodeId: 'db-a', changed: true, epoch: 3 });

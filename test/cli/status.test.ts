@@ -119,8 +119,7 @@ describe('failover status', () => {
       lagSeconds: 0,
       actor: 'switchover-orders-db-db-b-0123456789abcdef',
     };
-    h.env.state.seed({
-      serviceId: 'orders-db',
+    h.record('orders-db', {
       primary: 'db-b',
       epoch: 3,
       paused: true,
@@ -189,13 +188,7 @@ describe('failover status', () => {
 
   it('shows a former primary that needs rejoin: never a candidate, and how to clear it', async () => {
     const h = cliHarness();
-    h.env.state.seed({
-      serviceId: 'orders-db',
-      primary: 'db-b',
-      epoch: 4,
-      paused: false,
-      needsRejoin: ['db-a'],
-    });
+    h.record('orders-db', { primary: 'db-b', epoch: 4, needsRejoin: ['db-a'] });
     h.env.lag.put('orders-db', 'db-a', 0, START - SEC);
     const r = await h.run('status', 'orders-db');
     expect(r.stdout).toContain(
@@ -214,7 +207,7 @@ describe('failover status', () => {
 
   it('flags a recorded primary that is not in the configuration, and what automation does about it', async () => {
     const h = cliHarness();
-    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-z', epoch: 9, paused: false });
+    h.record('orders-db', { primary: 'db-z', epoch: 9 });
     const r = await h.run('status', 'orders-db');
     expect(r.stdout).toContain('primary      db-z (epoch 9)');
     expect(r.stdout).toContain(
@@ -349,7 +342,7 @@ describe('failover status', () => {
       const a = (await h.run('status', 'git-server', '--json')).json().services[0].rto;
       expect(a.detection.basis).toContain('target group health check 3 x 10 s, then HealthyHostCount');
       expect(a.traffic).toMatchObject({ typical: 0, worst: 0 });
-      h.env.state.seed({ serviceId: 'git-server', primary: 'git-2', epoch: 1, paused: false });
+      h.record('git-server', { primary: 'git-2', epoch: 1 });
       const b = (await h.run('status', 'git-server', '--json')).json().services[0].rto;
       expect(b).toMatchObject({
         nodeId: 'git-2',
@@ -363,7 +356,7 @@ describe('failover status', () => {
         config: awsSignals(),
         rto: { error: Object.assign(new Error('denied'), { name: 'AccessDenied' }) },
       });
-      h.env.state.seed({ serviceId: 'git-server', primary: 'git-2', epoch: 1, paused: false });
+      h.record('git-server', { primary: 'git-2', epoch: 1 });
       const r = await h.run('status', 'git-server');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(

@@ -11,6 +11,17 @@ import { executionName } from '../../lambdas/domain/workflow.ts';
 import { ACTOR, cliHarness, notStarted, POLL_MS, START, STATE_MACHINE_ARN } from './helpers.ts';
 
 const SEC = 1000;
+/** The workflow's output for a clean switchover of orders-db from db-a to db-b. */
+const SWITCHED_OVER = {
+  outcome: 'switched-over',
+  serviceId: 'orders-db',
+  from: 'db-a',
+  to: 'db-b',
+  epoch: 1,
+  dataLossBound: '0 s',
+  forced: false,
+  warnings: [],
+};
 const alreadyExists = () =>
   new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: { httpStatusCode: 400 } });
 
@@ -101,7 +112,7 @@ describe('failover switchover / failover: starting the workflow', () => {
     await h.run('switchover', 'orders-db', '--reason', 'a');
     await h.run('switchover', 'orders-db', '--reason', 'b');
     await h.run('switchover', 'orders-db', '--reason', 'a', '--request-id', 'chg-1');
-    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-a', epoch: 5, paused: false });
+    h.record('orders-db', { primary: 'db-a', epoch: 5 });
     await h.run('switchover', 'orders-db', '--reason', 'a');
     const names = started(h).map((c) => c.name);
     expect(names[1]).toBe(names[0]);
@@ -153,16 +164,7 @@ describe('failover switchover / failover: starting the workflow', () => {
       startDate: new Date(START - 3600 * SEC),
       ...(status === 'SUCCEEDED'
         ? {
-            output: JSON.stringify({
-              outcome: 'switched-over',
-              serviceId: 'orders-db',
-              from: 'db-a',
-              to: 'db-b',
-              epoch: 1,
-              dataLossBound: '0 s',
-              forced: false,
-              warnings: [],
-            }),
+            output: JSON.stringify(SWITCHED_OVER),
           }
         : { error: 'SwitchoverRolledBack', cause: 'db-b did not catch up within 300 s' }),
     });
@@ -176,7 +178,7 @@ describe('failover switchover / failover: starting the workflow', () => {
 
   it('passes --expected-epoch to the workflow when the service is still at that epoch', async () => {
     const h = cliHarness();
-    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-a', epoch: 3, paused: false });
+    h.record('orders-db', { primary: 'db-a', epoch: 3 });
     h.sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec' });
     const r = await h.run('switchover', 'orders-db', '--expected-epoch', '3', '--reason', 'r');
     expect(r.code).toBe(0);
@@ -190,11 +192,9 @@ describe('failover switchover / failover: starting the workflow', () => {
 
   it('refuses with exit 1, starting nothing, when the service changed since the epoch the operator saw', async () => {
     const h = cliHarness();
-    h.env.state.seed({
-      serviceId: 'orders-db',
+    h.record('orders-db', {
       primary: 'db-b',
       epoch: 4,
-      paused: false,
       lastChangeAt: START - 60_000,
       lastChange: {
         serviceId: 'orders-db',
@@ -218,20 +218,11 @@ describe('failover switchover / failover: starting the workflow', () => {
 
   it('reports a retry of a request that already succeeded, although the state moved past its --expected-epoch', async () => {
     const h = cliHarness();
-    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-b', epoch: 1, paused: false });
+    h.record('orders-db', { primary: 'db-b', epoch: 1 });
     h.sfnMock.on(DescribeExecutionCommand).resolves({
       status: 'SUCCEEDED',
       startDate: new Date(START - 60_000),
-      output: JSON.stringify({
-        outcome: 'switched-over',
-        serviceId: 'orders-db',
-        from: 'db-a',
-        to: 'db-b',
-        epoch: 1,
-        dataLossBound: '0 s',
-        forced: false,
-        warnings: [],
-      }),
+      output: JSON.stringify(SWITCHED_OVER),
     });
     const r = await h.run('switchover', 'orders-db', '--to', 'db-b', '--expected-epoch', '0');
     expect(r.code).toBe(0);
@@ -247,7 +238,7 @@ describe('failover switchover / failover: starting the workflow', () => {
       'db-a is already the primary of orders-db (epoch 0): nothing to do, no execution started',
     );
     expect(h.sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
-    h.env.state.seed({ serviceId: 'orders-db', primary: 'db-b', epoch: 4, paused: false });
+    h.record('orders-db', { primary: 'db-b', epoch: 4 });
     const j = (await h.run('failover', 'orders-db', '--to', 'db-b', '--json')).json();
     expect(j).toMatchObject({ outcome: 'already-primary', primary: 'db-b', epoch: 4 });
   });
@@ -300,14 +291,8 @@ describe('--wait: following the execution', () => {
   };
   const catchUpReady = { catchUp: { status: 'ready', detail: 'db-b caught up: lag 0' } };
   const result = {
-    outcome: 'switched-over',
-    serviceId: 'orders-db',
-    from: 'db-a',
-    to: 'db-b',
-    epoch: 1,
+    ...SWITCHED_OVER,
     lagSeconds: 0,
-    forced: false,
-    dataLossBound: '0 s',
     warnings: ['no demote hook: db-a must be re-attached as a replica by hand'],
     timings: { totalMs: 21000 },
   };

@@ -4,40 +4,29 @@
  * the same real step handler and in-memory ports, and must agree on every state entered, the
  * outcome, the error and cause, the output, and what the world looks like afterwards.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { throughNodeActionFunction } from '../../drill/sim/node-action-function.ts';
 import { nodeActionFunctionOf } from '../../drill/sim/state-machine.ts';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import { makeHandler } from '../../lambdas/handlers/workflow.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
-import { createMemoryEnvironment, type MemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import {
-  named,
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
-} from '../workflow/harness.ts';
+import type { MemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import { named, TestHooks } from '../workflow/harness.ts';
+import { hookArns, hookedService, workflowUnderTest } from '../workflow/world.ts';
 import { AslExecution } from './support/asl.ts';
 
-const hookArn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:orders-${name}`;
+const HOOKS = hookArns('orders');
 const config = testConfig([
-  {
-    ...route53Service({
-      id: 'orders',
-      nodes: ['a', 'b', 'c'],
-      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
-    }),
-    hooks: {
-      fence: hookArn('fence'),
-      promote: hookArn('promote'),
-      demote: hookArn('demote'),
-      timeoutSeconds: 60,
-    },
+  hookedService({
+    id: 'orders',
+    nodes: ['a', 'b', 'c'],
+    policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
+    hookTimeoutSeconds: 60,
     switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 30 },
-  },
+  }),
   route53Service({ id: 'plain', index: 1, nodes: ['a', 'b'] }),
 ]);
+const workflow = workflowUnderTest(config);
 
 interface Scenario {
   readonly input: Record<string, unknown>;
@@ -118,21 +107,13 @@ const SCENARIOS: Record<string, Scenario> = {
   'unknown service': { input: { serviceId: 'nope', mode: 'switchover', reason: 'r' } },
 };
 
-let synthesized: SynthesizedWorkflow;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-});
-
 async function play(engine: 'asl' | 'local', scenario: Scenario) {
-  const env = createMemoryEnvironment(config, { clock: { autoAdvance: false } });
+  const env = workflow.environment();
+  const synthesized = workflow.synthesized();
   scenario.setup?.(env);
   const deps: WorkflowDeps = { ...env };
   const hooks = new TestHooks();
-  for (const name of ['fence', 'promote', 'demote']) {
-    const arn = hookArn(name);
-    const fn = scenario.hook?.(name);
-    hooks.register(arn, fn ?? (() => ({ ok: true })));
-  }
+  for (const [name, arn] of Object.entries(HOOKS)) hooks.register(arn, scenario.hook?.(name));
   const beforeStep = (step: string) => {
     if (step === 'prepare' || step === 'checkCatchUp') {
       env.lag.put('orders', 'b', 0, env.clock.now() - 1);
@@ -143,7 +124,7 @@ async function play(engine: 'asl' | 'local', scenario: Scenario) {
   const name = 'exec-1';
   let result: { status: string; error?: string; cause?: string; output?: unknown; states: string[] };
   if (engine === 'local') {
-    const runner = new WorkflowRunner({ synthesized, deps, hooks, clock: env.clock, beforeStep });
+    const runner = workflow.runner(env, { ports: deps, hooks, beforeStep });
     const out = await runner.start(scenario.input, name);
     result =
       out.status === 'SUCCEEDED'

@@ -8,7 +8,7 @@
  * writer and it is where traffic points (or RollbackFailedError told a human), epoch +0 or +1,
  * the lease released or expiring, and the outcome announced.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WorkflowDeps } from '../../lambdas/app/workflow/deps.ts';
 import { findService } from '../../lambdas/domain/config.ts';
 import { type HookPayload, leaseSeconds, type WorkflowMode } from '../../lambdas/domain/workflow.ts';
@@ -20,15 +20,9 @@ import {
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { MemoryChanges } from '../../lambdas/testing/verify-signals.ts';
-import {
-  type ExecutionOutcome,
-  named,
-  type SynthesizedWorkflow,
-  synthesizeWorkflow,
-  TestHooks,
-  WorkflowRunner,
-} from '../workflow/harness.ts';
+import { type ExecutionOutcome, memoryRunner, named, synthesizeWorkflow } from '../workflow/harness.ts';
 import { NodeRoles } from '../workflow/node-roles.ts';
+import { hookedService, hooksFor, viaTargetGroup, workflowUnderTest } from '../workflow/world.ts';
 import {
   apiOf,
   describePlans,
@@ -43,52 +37,27 @@ import { baseline, settledViolations } from './support/invariants.ts';
 import { recordFigures } from './support/results.ts';
 
 const SVC = 'orders';
-const hookArn = (name: string) => `arn:aws:lambda:us-east-1:111122223333:function:${SVC}-${name}`;
-const FENCE = hookArn('fence');
-const PROMOTE = hookArn('promote');
-const DEMOTE = hookArn('demote');
+const policy = { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 };
 
 const config = testConfig([
-  {
-    ...route53Service({
-      id: SVC,
-      nodes: ['a', 'b', 'c'],
-      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
-    }),
-    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 60 },
-    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60 },
-  },
+  hookedService({ id: SVC, nodes: ['a', 'b', 'c'], policy, hookTimeoutSeconds: 60 }),
 ]);
 const service = findService(config, SVC)!;
 const MAX_LEASE_MS = leaseSeconds(service) * 1000;
 
 /** The same service behind an ELB target group: verify waits for the new target to be `healthy`. */
 const elbConfig = testConfig([
-  {
-    ...route53Service({
+  viaTargetGroup(
+    hookedService({
       id: SVC,
       nodes: ['a', 'b', 'c'],
-      policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60, cooldownSeconds: 600 },
+      policy,
+      hookTimeoutSeconds: 60,
+      switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60, verifyTimeoutSeconds: 30 },
     }),
-    router: {
-      type: 'elbv2-target',
-      targetGroupArn:
-        'arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/orders/0123456789abcdef',
-    },
-    nodes: ['a', 'b', 'c'].map((id) => ({
-      id,
-      target: { id: `i-0${id}${id}${id}0000000000000`, port: 5432 },
-      health: { type: 'alarm' as const, alarmName: `${SVC}-${id}-health` },
-      lag: {
-        namespace: 'Test/Replication',
-        metricName: 'LagSeconds',
-        dimensions: { Service: SVC, Node: id },
-      },
-    })),
-    hooks: { fence: FENCE, promote: PROMOTE, demote: DEMOTE, timeoutSeconds: 60 },
-    switchover: { pollIntervalSeconds: 5, catchUpTimeoutSeconds: 60, verifyTimeoutSeconds: 30 },
-  },
+  ),
 ]);
+const workflows = { route53: workflowUnderTest(config), elb: workflowUnderTest(elbConfig) };
 
 /**
  * Which router the service uses, and (ELB) what the load balancer says of the new target at the
@@ -127,13 +96,6 @@ function siteKinds(site: string): readonly FaultKind[] {
   return kindsFor(apiOf(site));
 }
 
-let synthesized: SynthesizedWorkflow;
-let synthesizedElb: SynthesizedWorkflow;
-beforeAll(() => {
-  synthesized = synthesizeWorkflow(config);
-  synthesizedElb = synthesizeWorkflow(elbConfig);
-});
-
 interface RunResult {
   readonly outcome: ExecutionOutcome;
   readonly violations: string[];
@@ -144,8 +106,8 @@ async function run(
   plans: readonly FaultPlan[],
   variant: Variant = ROUTE53,
 ): Promise<{ sites: string[]; result: RunResult }> {
-  const cfg = variant.router === 'elb' ? elbConfig : config;
-  const env = createMemoryEnvironment(cfg, { clock: { autoAdvance: false } });
+  const workflow = workflows[variant.router];
+  const env = workflow.environment();
   if (mode === 'failover') env.alarms.setNode(SVC, 'a', 'ALARM');
   const { injector, port, ports } = faultyPorts(env, plans);
   // Route 53 GetChange: each change PENDING once, then INSYNC (with every earlier one).
@@ -179,16 +141,14 @@ async function run(
     nodes.apply(p);
     return { ok: true };
   };
-  const hooks = new TestHooks().register(FENCE, hookFn).register(PROMOTE, hookFn).register(DEMOTE, hookFn);
+  const hooks = hooksFor(SVC, hookFn);
 
   const committedEarly: string[] = [];
   let verifyChecks = 0;
-  const runner = new WorkflowRunner({
-    synthesized: variant.router === 'elb' ? synthesizedElb : synthesized,
-    deps,
+  const runner = workflow.runner(env, {
+    ports: deps,
     nodeActionState: env.state,
     hooks,
-    clock: env.clock,
     beforeStep: async (step) => {
       injector.scope(step);
       if (step === 'checkVerify' && variant.targetHealth)
@@ -259,7 +219,7 @@ async function run(
   for (const why of new Set(committedEarly)) violations.push(`committed while ${why}`);
   // History growth: every execution stays inside the budget the synth check plans for.
   const events = historyEvents(
-    (variant.router === 'elb' ? synthesizedElb : synthesized).definition,
+    workflow.synthesized().definition,
     outcome.states,
     runner.steps.length + hooks.calls.length,
   );
@@ -513,11 +473,8 @@ describe('history growth: the longest catch-up the synth check allows stays insi
     ]);
     const machine = synthesizeWorkflow(long);
     const env = createMemoryEnvironment(long, { clock: { autoAdvance: false } });
-    const runner = new WorkflowRunner({
-      synthesized: machine,
-      deps: { ...env, config: long },
-      hooks: new TestHooks(),
-      clock: env.clock,
+    const runner = memoryRunner(machine, env, {
+      ports: { config: long },
       // The replica never catches up: every poll of the window, then the rollback.
       beforeStep: () => env.lag.put(SVC, 'b', 3, env.clock.now() - 1),
     });

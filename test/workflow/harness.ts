@@ -238,7 +238,8 @@ export function memoryWorkflowDeps(
   return { config, alarms, lag, state, traffic, notifier, changes, logger, metrics, clock };
 }
 
-export interface MemoryRunnerOptions extends Pick<RunnerOptions, 'beforeStep' | 'intercept' | 'waitMs'> {
+export interface MemoryRunnerOptions
+  extends Pick<RunnerOptions, 'beforeStep' | 'intercept' | 'waitMs' | 'nodeActionState'> {
   /** @default no hook function registered */
   readonly hooks?: TestHooks;
   /** Ports that stand in for the environment's (fault injection, another verify signal). */
