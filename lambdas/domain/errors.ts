@@ -4,9 +4,10 @@
  */
 
 export class FailoverError extends Error {
+  override readonly name: string = 'FailoverError';
+
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'FailoverError';
   }
 }
 
@@ -18,36 +19,41 @@ export interface ConfigProblem {
 }
 
 export class ConfigValidationError extends FailoverError {
+  override readonly name = 'ConfigValidationError';
+
   constructor(readonly problems: readonly ConfigProblem[]) {
     super(
       `invalid failover configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems
         .map((p) => `  - ${p.path}: ${p.message}, got: ${formatValue(p.value)}`)
         .join('\n')}`,
     );
-    this.name = 'ConfigValidationError';
   }
 }
 
 /** An event or workflow input that fails validation. Never retried: the same input fails the same way. */
 export class InvalidInputError extends FailoverError {
+  override readonly name = 'InvalidInputError';
+
   constructor(
     message: string,
     readonly problems: readonly string[] = [],
   ) {
     super(problems.length ? `${message}: ${problems.join('; ')}` : message);
-    this.name = 'InvalidInputError';
   }
 }
 
 export class UnknownServiceError extends FailoverError {
+  override readonly name = 'UnknownServiceError';
+
   constructor(readonly serviceId: string) {
     super(`unknown service: ${JSON.stringify(serviceId)}`);
-    this.name = 'UnknownServiceError';
   }
 }
 
 /** The lease is held by someone else, or the epoch moved: another operation won. */
 export class LeaseConflictError extends FailoverError {
+  override readonly name: string = 'LeaseConflictError';
+
   constructor(
     readonly serviceId: string,
     readonly expectedEpoch: number,
@@ -58,20 +64,22 @@ export class LeaseConflictError extends FailoverError {
       `lease on ${serviceId} not acquired: ${options?.detail ?? `epoch is no longer ${expectedEpoch} or another operation holds it`}`,
       options,
     );
-    this.name = 'LeaseConflictError';
   }
 }
 
 /** The automatic path's lease was refused because the service is paused (AcquireLeaseRequest.unlessPaused). */
 export class LeasePausedError extends LeaseConflictError {
+  override readonly name = 'LeasePausedError';
+
   constructor(serviceId: string, expectedEpoch: number, options?: { cause?: unknown }) {
     super(serviceId, expectedEpoch, { ...options, detail: 'automatic failover is paused' });
-    this.name = 'LeasePausedError';
   }
 }
 
 /** A rejoin mark could not be cleared: the epoch moved, or the node is not marked (any more). */
 export class RejoinConflictError extends FailoverError {
+  override readonly name = 'RejoinConflictError';
+
   constructor(
     readonly serviceId: string,
     readonly nodeId: string,
@@ -82,12 +90,13 @@ export class RejoinConflictError extends FailoverError {
       `rejoin of ${serviceId}/${nodeId} at epoch ${expectedEpoch} not recorded: ${options?.detail ?? 'the epoch moved or the node is not marked needs-rejoin'}`,
       options,
     );
-    this.name = 'RejoinConflictError';
   }
 }
 
 /** A commit or release by a holder whose lease expired or was taken over: the fencing token is stale. */
 export class LeaseLostError extends FailoverError {
+  override readonly name = 'LeaseLostError';
+
   constructor(
     readonly serviceId: string,
     readonly holder: string,
@@ -97,23 +106,25 @@ export class LeaseLostError extends FailoverError {
       `lease on ${serviceId} is no longer held by ${holder}: refusing to ${options?.refusing ?? 'commit with a stale fencing token'}`,
       options?.cause !== undefined ? { cause: options.cause } : undefined,
     );
-    this.name = 'LeaseLostError';
   }
 }
 
 /** The router did not point where we expected (Route 53 exact-value DELETE failed): someone else moved it. */
 export class TrafficConflictError extends FailoverError {
+  override readonly name = 'TrafficConflictError';
+
   constructor(
     readonly serviceId: string,
     readonly observed: string | undefined,
     options?: { cause?: unknown },
   ) {
     super(`traffic for ${serviceId} was not where expected (observed: ${observed ?? 'unknown'})`, options);
-    this.name = 'TrafficConflictError';
   }
 }
 
 export class TrafficShiftError extends FailoverError {
+  override readonly name = 'TrafficShiftError';
+
   constructor(
     readonly serviceId: string,
     message: string,
@@ -121,29 +132,30 @@ export class TrafficShiftError extends FailoverError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'TrafficShiftError';
   }
 }
 
 /** Throttling, 5xx, timeouts: worth retrying with backoff. */
 export class TransientAwsError extends FailoverError {
+  override readonly name = 'TransientAwsError';
+
   constructor(
     readonly operation: string,
     options?: { cause?: unknown },
   ) {
     super(`transient AWS error in ${operation}: ${describeCause(options?.cause)}`, options);
-    this.name = 'TransientAwsError';
   }
 }
 
 export class HookFailedError extends FailoverError {
+  override readonly name = 'HookFailedError';
+
   constructor(
     readonly hook: string,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(`${hook} hook failed: ${message}`, options);
-    this.name = 'HookFailedError';
   }
 }
 
@@ -152,6 +164,8 @@ export class HookFailedError extends FailoverError {
  * step fails and the role change rolls back. `status` is the action's result status.
  */
 export class NodeActionFailedError extends FailoverError {
+  override readonly name = 'NodeActionFailedError';
+
   constructor(
     readonly kind: string,
     readonly status: 'failed' | 'timed-out',
@@ -159,7 +173,6 @@ export class NodeActionFailedError extends FailoverError {
     options?: { cause?: unknown },
   ) {
     super(`${kind} action ${status}: ${message}`, options);
-    this.name = 'NodeActionFailedError';
   }
 }
 
@@ -185,13 +198,14 @@ export class RollbackFailedError extends FailoverError {
  * argument, an unknown node. The CLI exits with status 2 and shows the command's usage.
  */
 export class UsageError extends FailoverError {
+  override readonly name = 'UsageError';
+
   constructor(
     message: string,
     /** The command whose usage to show; undefined for the top-level usage. */
     readonly command?: string,
   ) {
     super(message);
-    this.name = 'UsageError';
   }
 }
 
@@ -201,12 +215,13 @@ export class UsageError extends FailoverError {
  * one node and traffic on another; the workflow stops and reports instead.
  */
 export class RollbackRefusedError extends FailoverError {
+  override readonly name = 'RollbackRefusedError';
+
   constructor(
     readonly serviceId: string,
     message: string,
   ) {
     super(message);
-    this.name = 'RollbackRefusedError';
   }
 }
 
@@ -226,6 +241,8 @@ export function formatValue(v: unknown): string {
  * the secret and the missing fields, never a value.
  */
 export class SecretFormatError extends FailoverError {
+  override readonly name = 'SecretFormatError';
+
   constructor(
     readonly secretArn: string,
     readonly missingFields: readonly string[],
@@ -234,7 +251,6 @@ export class SecretFormatError extends FailoverError {
     super(
       `secret ${secretArn} ${detail ?? `lacks the field${missingFields.length === 1 ? '' : 's'} ${missingFields.join(', ')}`}`,
     );
-    this.name = 'SecretFormatError';
   }
 }
 

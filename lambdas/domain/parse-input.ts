@@ -6,6 +6,12 @@ import type * as z from 'zod';
 import { describeIssues } from './config.ts';
 import { InvalidInputError } from './errors.ts';
 
+/** An input refused, with every problem found (a caller that answers instead of throwing). */
+export interface Refused {
+  readonly ok: false;
+  readonly problems: readonly string[];
+}
+
 /** `input` as `schema` reads it; otherwise InvalidInputError(`invalid ${what}`) listing every problem. */
 export function parseInput<T extends z.ZodType>(
   schema: T,

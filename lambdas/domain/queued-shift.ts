@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { formatPath } from './config.ts';
+import type { Refused } from './parse-input.ts';
 import type { QueuedShift } from './types.ts';
 
 export const QUEUED_SHIFT_VERSION = 1;
@@ -124,9 +125,7 @@ export function encodeQueuedShift(shift: QueuedShift): string {
   });
 }
 
-export type DecodedQueuedShift =
-  | { readonly ok: true; readonly shift: QueuedShift }
-  | { readonly ok: false; readonly problems: readonly string[] };
+export type DecodedQueuedShift = { readonly ok: true; readonly shift: QueuedShift } | Refused;
 
 export function decodeQueuedShift(body: string): DecodedQueuedShift {
   let json: unknown;

@@ -755,10 +755,10 @@ export interface VerifyInput {
   readonly now: number;
 }
 
-export type VerifyAssessment =
-  | { readonly status: 'verified'; readonly detail: string }
-  | { readonly status: 'pending'; readonly detail: string }
-  | { readonly status: 'failed'; readonly detail: string };
+export interface VerifyAssessment {
+  readonly status: 'verified' | 'pending' | 'failed';
+  readonly detail: string;
+}
 
 /**
  * Verified only when clients reach the new primary: healthy by its alarm, the router pointing at

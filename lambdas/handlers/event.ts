@@ -6,6 +6,7 @@
  */
 import * as z from 'zod';
 import { describeIssues } from '../domain/config.ts';
+import type { Refused } from '../domain/parse-input.ts';
 import type { AlarmTransition } from '../domain/types.ts';
 
 /** EventBridge's maximum event size; anything larger did not come from EventBridge. */
@@ -34,9 +35,7 @@ export const alarmStateChangeEventSchema = z.object({
 
 export type AlarmStateChangeEvent = z.output<typeof alarmStateChangeEventSchema>;
 
-export type ParsedAlarmEvent =
-  | { readonly ok: true; readonly transition: AlarmTransition }
-  | { readonly ok: false; readonly problems: readonly string[] };
+export type ParsedAlarmEvent = { readonly ok: true; readonly transition: AlarmTransition } | Refused;
 
 export function parseAlarmEvent(event: unknown): ParsedAlarmEvent {
   let bytes: number;
