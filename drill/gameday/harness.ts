@@ -147,7 +147,9 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDayWorl
   };
   try {
     log('starting moto_server');
-    const moto = await startMoto().catch((err: Error) => {
+    // Threaded, as moto_server runs by default: the game day's probe, clients and automation all
+    // talk to it at once, and answering one request at a time would stretch every figure it measures.
+    const moto = await startMoto({ serialized: false }).catch((err: Error) => {
       throw new Error(
         `${err.message.split('\n')[0]}${err.message.includes('pip install') ? '' : ` ${MOTO_INSTALL_HINT}`}`,
         {

@@ -451,7 +451,7 @@ export interface MotoSceneSuiteOptions {
    * table's key schema and the state machine, and `scene.ports()` reads it by default.
    */
   readonly config: FailoverConfigInput;
-  /** How moto_server runs (`serialized` for races on conditional writes). @default a plain server */
+  /** How moto_server runs. @default one request at a time (see StartMotoOptions.serialized) */
   readonly moto?: Omit<StartMotoOptions, 'resetBeforeEach'>;
 }
 

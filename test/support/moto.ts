@@ -21,7 +21,7 @@ export const MOTO_REGION = 'us-east-1';
 export const MOTO_ACCOUNT = '123456789012';
 
 export const INSTALL_HINT =
-  'moto_server is required by this suite: install it with `pip install "moto[server]"` (Python 3.9+), make sure `moto_server` is on the PATH, or set MOTO_SERVER to its path';
+  'moto_server is required by this suite: install it with `pip install "moto[server]"` (Python 3.9+), make sure `moto_server` is on the PATH, or set MOTO_SERVER to its path (MOTO_PYTHON to the Python that has moto, for the one-request-at-a-time server)';
 
 export const dummyCredentials = {
   accessKeyId: 'testing',
@@ -46,8 +46,10 @@ export interface StartMotoOptions {
   readonly command?: string;
   /**
    * Answer one request at a time (test/support/moto_serial.py): moto's threaded server does not
-   * make DynamoDB conditional writes atomic against each other, real DynamoDB does.
-   * @default false
+   * make DynamoDB conditional writes atomic against each other, real DynamoDB does. Off, 20
+   * concurrent lease writes to one item can both pass (seen in the wire suites), which no real
+   * table allows; so every suite gets the serialized server unless it asks otherwise.
+   * @default true
    */
   readonly serialized?: boolean;
 }
@@ -108,9 +110,12 @@ async function startOnce(options: StartMotoOptions): Promise<MotoServer> {
   const endpoint = `http://127.0.0.1:${port}`;
   let output = '';
   let spawnError: NodeJS.ErrnoException | undefined;
-  const [program, args] = options.serialized
+  const serialized = options.serialized ?? true;
+  const [program, args] = serialized
     ? [process.env.MOTO_PYTHON ?? 'python3', [SERIAL_SCRIPT, '127.0.0.1', String(port)]]
     : [command, ['-H', '127.0.0.1', '-p', String(port)]];
+  // What failed, in error messages: the script runs moto in the Python on the PATH (or MOTO_PYTHON).
+  const name = serialized ? `${program} ${SERIAL_SCRIPT}` : command;
   const child = spawn(program, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...credentialEnv() },
@@ -148,8 +153,8 @@ async function startOnce(options: StartMotoOptions): Promise<MotoServer> {
       running.delete(child);
       throw new Error(
         spawnError.code === 'ENOENT'
-          ? `${command} not found. ${INSTALL_HINT}`
-          : `${command} could not be started (${spawnError.message}). ${INSTALL_HINT}`,
+          ? `${name} not found. ${INSTALL_HINT}`
+          : `${name} could not be started (${spawnError.message}). ${INSTALL_HINT}`,
         { cause: spawnError },
       );
     }
@@ -158,14 +163,14 @@ async function startOnce(options: StartMotoOptions): Promise<MotoServer> {
       if (/address already in use/i.test(output)) throw new PortTakenError(`port ${port} was taken`);
       // pyenv and similar shims exit 127 when the active Python has no moto.
       throw new Error(
-        `${command} exited with ${child.exitCode ?? child.signalCode} before answering. ${INSTALL_HINT}\n--- output ---\n${output}`,
+        `${name} exited with ${child.exitCode ?? child.signalCode} before answering. ${INSTALL_HINT}\n--- output ---\n${output}`,
       );
     }
     if (await answers(`${endpoint}/moto-api/`)) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(
-        `${command} did not answer on ${endpoint} within ${options.startTimeoutMs ?? 30_000} ms\n--- output ---\n${output}`,
+        `${name} did not answer on ${endpoint} within ${options.startTimeoutMs ?? 30_000} ms\n--- output ---\n${output}`,
       );
     }
     await sleep(100);
