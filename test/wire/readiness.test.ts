@@ -222,10 +222,15 @@ describe('readiness on moto_server', () => {
       ),
     );
     expect(readinessAlarmState(w.emf)).toBe('ALARM');
-    const actionsMetric = w.emf
-      .filter((d) => d.Check === 'actions' && d.ServiceId === 'pg')
-      .map((d) => d.Ready);
-    expect(actionsMetric).toEqual([1, 0]);
+    // One Ready verdict per pass; CheckFailing only for the checks that fail, only while they fail.
+    const verdicts = w.emf.filter((d) => d.ServiceId === 'pg' && d.Ready !== undefined).map((d) => d.Ready);
+    expect(verdicts).toEqual([1, 0]);
+    const failing = w.emf.filter((d) => d.ServiceId === 'pg' && d.CheckFailing !== undefined);
+    expect(failing.map((d) => [d.Check, d.CheckFailing]).sort()).toEqual([
+      ['actions', 1],
+      ['alarms', 1],
+      ['decision', 1],
+    ]);
 
     // Still broken on the next pass: not announced twice.
     expect((await w.pass()).announced).toEqual([]);
