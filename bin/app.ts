@@ -10,22 +10,26 @@
  * `-c useDefaultEnv=true`), so `cdk synth` works offline without credentials.
  */
 import { ConfigValidationError } from '../lambdas/domain/errors.ts';
-import { buildFailoverApp, createFailoverApp } from '../lib/failover-app.ts';
+import { createFailoverApp, type FailoverAppOptions, loadAppConfig } from '../lib/app-config.ts';
 
 const app = createFailoverApp();
 const configPath = String(app.node.tryGetContext('config') ?? 'config/failover.json');
 const useDefaultEnv = String(app.node.tryGetContext('useDefaultEnv') ?? 'false') === 'true';
 
+const options: FailoverAppOptions = {
+  configPath,
+  account: app.node.tryGetContext('account') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_ACCOUNT : undefined),
+  region: app.node.tryGetContext('region') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_REGION : undefined),
+  credentialsAccount: process.env.CDK_DEFAULT_ACCOUNT,
+  // Where `cdk deploy` would send the env-agnostic stack: its region checks run against it.
+  defaultRegion: process.env.CDK_DEFAULT_REGION,
+};
+
 try {
-  buildFailoverApp(app, {
-    configPath,
-    account:
-      app.node.tryGetContext('account') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_ACCOUNT : undefined),
-    region: app.node.tryGetContext('region') ?? (useDefaultEnv ? process.env.CDK_DEFAULT_REGION : undefined),
-    credentialsAccount: process.env.CDK_DEFAULT_ACCOUNT,
-    // Where `cdk deploy` would send the env-agnostic stack: its region checks run against it.
-    defaultRegion: process.env.CDK_DEFAULT_REGION,
-  });
+  // A configuration that cannot work is reported before the construct libraries and cdk-nag load.
+  loadAppConfig(options);
+  const { buildFailoverApp } = await import('../lib/failover-app.ts');
+  buildFailoverApp(app, options);
 } catch (err) {
   if (err instanceof ConfigValidationError) {
     // One clean report of every problem; a stack trace would only bury it.

@@ -20,7 +20,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type FailoverConfig, parseConfig } from '../../lambdas/domain/config.ts';
 import { loadConfigFile } from '../../lib/config-loader.ts';
 import { bundledConfig } from '../../lib/failover-automation.ts';
-import { type CfnResource, PROJECT_ROOT, resourcesOf, sampleConfig, synth } from './helpers.ts';
+import { type CfnResource, type Json, PROJECT_ROOT, resourcesOf, sampleConfig, synth } from './helpers.ts';
 
 const run = promisify(execFile);
 const NODE22 = join(PROJECT_ROOT, 'node_modules', '.bin', 'node');
@@ -38,7 +38,7 @@ interface Assembly {
  * `cdk synth` as a user runs it: the CDK CLI, cdk.json's app and configuration, every Lambda
  * bundled, cdk-nag, and aws-cdk-lib's template validation (which vitest turns off in-process).
  */
-async function cdkSynth(): Promise<Assembly & { stderr: string }> {
+async function cdkSynth(): Promise<Assembly & { stderr: string; manifest: Json }> {
   const outdir = mkdtempSync(join(tmpdir(), 'failover-cdk-synth-'));
   const { CDK_VALIDATION: _off, ...env } = process.env;
   const { stderr } = await run(CDK, ['synth', '--quiet', '--no-notices', '-o', outdir], {
@@ -55,7 +55,7 @@ async function cdkSynth(): Promise<Assembly & { stderr: string }> {
       ([, r]) => r.Type === 'AWS::Lambda::Function',
     ),
   );
-  return { outdir, functions, stderr };
+  return { outdir, functions, stderr, manifest };
 }
 
 /** The sample configuration synthesized in-process, bundled, with a fixture handler added. */
@@ -120,7 +120,7 @@ async function inLambdaProcess(dir: string, expr: string): Promise<string> {
 describe('Lambda bundles in the cloud assembly', () => {
   let config: FailoverConfig;
   let s: Assembly;
-  let user: Assembly & { stderr: string };
+  let user: Assembly & { stderr: string; manifest: Json };
   beforeAll(async () => {
     config = sampleConfig();
     // The CLI's synthesis runs in its own process while this one synthesizes the sample.
@@ -137,6 +137,12 @@ describe('Lambda bundles in the cloud assembly', () => {
     // the hook above; warnings (a template-validation finding, a config warning) only print.
     expect(user.stderr).not.toMatch(/^(WARNING|ERROR) /m);
     expect(Object.keys(user.functions).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('cdk synth of the project configuration is one env-agnostic stack named by the config', () => {
+    const stack = user.manifest.artifacts.FailoverStack;
+    expect(stack.properties.stackName).toBe('FailoverAutomation');
+    expect(stack.environment).toBe('aws://unknown-account/unknown-region');
   });
 
   it.each(['AutomationFailoverFunction', 'AutomationWorkflowFunction', 'AutomationConfigEcho'])(

@@ -170,14 +170,4 @@ describe('bin/app.ts', () => {
     expect(stderr).toContain(`${file} is not valid JSON`);
     expect(stderr).not.toMatch(/^\s+at /m);
   });
-
-  it('synthesizes the sample configuration into a stack named by the config', async () => {
-    const { code, stderr, outdir } = await runApp('config/failover.json');
-    expect(stderr).not.toMatch(/Error/);
-    expect(code).toBe(0);
-    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
-    const stack = manifest.artifacts.FailoverStack;
-    expect(stack.properties.stackName).toBe('FailoverAutomation');
-    expect(stack.environment).toBe('aws://unknown-account/unknown-region');
-  });
 });
