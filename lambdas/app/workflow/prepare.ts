@@ -12,7 +12,6 @@ import type { CandidateAssessment } from '../../domain/types.ts';
 import {
   parseWorkflowRequest,
   planWorkflow,
-  type WorkflowMode,
   type WorkflowPlan,
   withTokenAttempt,
 } from '../../domain/workflow.ts';
@@ -27,16 +26,14 @@ export interface PrepareEvent {
   readonly actionFunctionArn?: string;
 }
 
-export interface DryRunResult {
+/** What a dry run reports: the plan's nodes and judgement, without running it. */
+export interface DryRunResult
+  extends Pick<
+    WorkflowPlan,
+    'serviceId' | 'mode' | 'from' | 'to' | 'primaryHealthy' | 'candidates' | 'warnings'
+  > {
   readonly outcome: 'dry-run';
-  readonly serviceId: string;
-  readonly mode: WorkflowMode;
-  readonly from: string;
-  readonly to: string;
   readonly epoch: number;
-  readonly primaryHealthy: boolean;
-  readonly candidates: readonly CandidateAssessment[];
-  readonly warnings: readonly string[];
   readonly detail: string;
 }
 
