@@ -5,7 +5,14 @@
  * `Drill/Replication ReplicationLagSeconds` every 10 s.
  */
 import { stackHealthAlarmName } from '../../lambdas/domain/config.ts';
-import type { Check, Scenario, ScenarioOutcome, ScenarioResources, ServiceInput } from '../scenario.ts';
+import type {
+  Check,
+  Driver,
+  Scenario,
+  ScenarioOutcome,
+  ScenarioResources,
+  ServiceInput,
+} from '../scenario.ts';
 
 type NodeInput = ServiceInput['nodes'][number];
 type PolicyInput = NonNullable<ServiceInput['policy']>;
@@ -181,4 +188,22 @@ export function neverTwoWriters(o: ScenarioOutcome, writer: string): Check {
       ? `at most ${writers.maxWriters} writer(s) over ${writers.writerChecks} checks; writers at the end: ${writers.writersAtEnd.join(', ')}`
       : 'no node actions',
   );
+}
+
+/** The usual pair at t=0: db-a the primary, db-b its replica `lagSeconds` behind. */
+export function replicaBehind(lagSeconds: number): Scenario['nodes'] {
+  return { 'db-a': {}, 'db-b': { lagSeconds } };
+}
+
+/** What happens when, in order: each entry waits until its second, then acts. */
+export type Timeline = readonly (readonly [seconds: number, act: (d: Driver) => unknown])[];
+
+/** A scenario script that plays `timeline`. */
+export function scripted(timeline: Timeline): Scenario['run'] {
+  return async (d) => {
+    for (const [seconds, act] of timeline) {
+      await d.at(seconds);
+      await act(d);
+    }
+  };
 }

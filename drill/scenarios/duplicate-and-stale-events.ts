@@ -4,7 +4,7 @@
  * old event is replayed after the failover. Exactly one role change, announced once.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, count, holdsOf, notificationKinds, onDnsRecord } from './common.ts';
+import { check, count, holdsOf, notificationKinds, onDnsRecord, replicaBehind } from './common.ts';
 
 export const duplicateAndStaleEvents: Scenario = {
   name: 'duplicate-and-stale-events',
@@ -18,7 +18,7 @@ export const duplicateAndStaleEvents: Scenario = {
     record: 'inventory',
     policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
   }),
-  nodes: { 'db-a': {}, 'db-b': { lagSeconds: 1 } },
+  nodes: replicaBehind(1),
   durationSeconds: 160,
   async run(d) {
     await d.at(13);

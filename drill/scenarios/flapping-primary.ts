@@ -4,7 +4,7 @@
  * primary's alarm). No second role change, and no automatic failback.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, holdsOf, notificationKinds, onDnsRecord } from './common.ts';
+import { check, holdsOf, notificationKinds, onDnsRecord, replicaBehind, scripted } from './common.ts';
 
 export const flappingPrimary: Scenario = {
   name: 'flapping-primary',
@@ -19,22 +19,16 @@ export const flappingPrimary: Scenario = {
     ttlSeconds: 10,
     policy: { cooldownSeconds: 600, maxLagSeconds: 5, maxLagAgeSeconds: 60 },
   }),
-  nodes: { 'db-a': {}, 'db-b': { lagSeconds: 1 } },
+  nodes: replicaBehind(1),
   durationSeconds: 230,
-  async run(d) {
-    await d.at(13);
-    d.crash('db-a');
-    await d.at(75);
-    d.recover('db-a', { lagSeconds: 3 });
-    await d.at(103);
-    d.crash('db-b');
-    await d.at(146);
-    d.recover('db-b');
-    await d.at(163);
-    d.crash('db-a');
-    await d.at(196);
-    d.recover('db-a', { lagSeconds: 2 });
-  },
+  run: scripted([
+    [13, (d) => d.crash('db-a')],
+    [75, (d) => d.recover('db-a', { lagSeconds: 3 })],
+    [103, (d) => d.crash('db-b')],
+    [146, (d) => d.recover('db-b')],
+    [163, (d) => d.crash('db-a')],
+    [196, (d) => d.recover('db-a', { lagSeconds: 2 })],
+  ]),
   checks: (o) => {
     const holds = holdsOf(o).map((h) => h.reason);
     return [

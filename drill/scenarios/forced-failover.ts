@@ -5,7 +5,7 @@
  * loss is written to history.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, holdReasons, holdsOf, onDnsRecord, primaryAt } from './common.ts';
+import { check, holdReasons, holdsOf, onDnsRecord, primaryAt, replicaBehind, scripted } from './common.ts';
 
 export const forcedFailover: Scenario = {
   name: 'forced-failover',
@@ -21,27 +21,31 @@ export const forcedFailover: Scenario = {
     policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
     switchover: { pollIntervalSeconds: 10, catchUpTimeoutSeconds: 60 },
   }),
-  nodes: { 'db-a': {}, 'db-b': { lagSeconds: 2 } },
+  nodes: replicaBehind(2),
   durationSeconds: 240,
-  async run(d) {
-    await d.at(2);
-    d.setLag('db-b', 45, { overSeconds: 12 });
-    await d.at(23);
-    d.crash('db-a');
-    await d.at(75);
-    await d.startWorkflow({
-      mode: 'failover',
-      to: 'db-b',
-      reason: 'db-a is down: fail over if db-b is within budget',
-    });
-    await d.at(150);
-    await d.startWorkflow({
-      mode: 'failover',
-      to: 'db-b',
-      force: true,
-      reason: 'db-a host lost; accept up to 45 s of ledger writes, to be replayed from the queue',
-    });
-  },
+  run: scripted([
+    [2, (d) => d.setLag('db-b', 45, { overSeconds: 12 })],
+    [23, (d) => d.crash('db-a')],
+    [
+      75,
+      (d) =>
+        d.startWorkflow({
+          mode: 'failover',
+          to: 'db-b',
+          reason: 'db-a is down: fail over if db-b is within budget',
+        }),
+    ],
+    [
+      150,
+      (d) =>
+        d.startWorkflow({
+          mode: 'failover',
+          to: 'db-b',
+          force: true,
+          reason: 'db-a host lost; accept up to 45 s of ledger writes, to be replayed from the queue',
+        }),
+    ],
+  ]),
   checks: (o) => {
     const [first, second] = o.executions;
     const entry = o.history[0];

@@ -4,7 +4,15 @@
  * the DNS record (compare-and-swap), records epoch 1 and announces it.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, count, notificationKinds, onDnsRecord, primaryAt } from './common.ts';
+import {
+  check,
+  count,
+  notificationKinds,
+  onDnsRecord,
+  primaryAt,
+  replicaBehind,
+  scripted,
+} from './common.ts';
 
 export const primaryCrash: Scenario = {
   name: 'primary-crash',
@@ -18,12 +26,9 @@ export const primaryCrash: Scenario = {
     record: 'db',
     policy: { cooldownSeconds: 600, maxLagSeconds: 10, maxLagAgeSeconds: 60 },
   }),
-  nodes: { 'db-a': {}, 'db-b': { lagSeconds: 2 } },
+  nodes: replicaBehind(2),
   durationSeconds: 110,
-  async run(d) {
-    await d.at(23);
-    d.crash('db-a');
-  },
+  run: scripted([[23, (d) => d.crash('db-a')]]),
   checks: (o) => [
     primaryAt(o, 'db-b', 1),
     check('traffic points at db-b', o.traffic === 'db-b', `router points at ${o.traffic}`),

@@ -5,7 +5,7 @@
  * actions run on MemoryNodeActions: at no moment do two nodes accept writes.
  */
 import type { NodeActionsOutcome, Scenario, ScenarioOutcome } from '../scenario.ts';
-import { check, neverTwoWriters, notificationKinds, onDnsRecord } from './common.ts';
+import { check, neverTwoWriters, notificationKinds, onDnsRecord, replicaBehind, scripted } from './common.ts';
 
 function actionCalls(o: ScenarioOutcome): NodeActionsOutcome['calls'] {
   return o.nodeActions?.calls ?? [];
@@ -24,14 +24,12 @@ export const primaryReturns: Scenario = {
     policy: { cooldownSeconds: 600, maxLagSeconds: 10, maxLagAgeSeconds: 60 },
     actions: true,
   }),
-  nodes: { 'db-a': {}, 'db-b': { lagSeconds: 1 } },
+  nodes: replicaBehind(1),
   durationSeconds: 170,
-  async run(d) {
-    await d.at(13);
-    d.crash('db-a', { actionsReach: true });
-    await d.at(105);
-    d.recover('db-a', { lagSeconds: 4 });
-  },
+  run: scripted([
+    [13, (d) => d.crash('db-a', { actionsReach: true })],
+    [105, (d) => d.recover('db-a', { lagSeconds: 4 })],
+  ]),
   checks: (o) => {
     const calls = actionCalls(o);
     const seq = calls.map((c) => `${c.role} ${c.nodeId} ${c.outcome}`);

@@ -3,7 +3,7 @@
  * silently lose 45 s of writes, so the automation holds, and tells the operator why.
  */
 import type { Scenario } from '../scenario.ts';
-import { check, holdsOf, notificationKinds, onDnsRecord } from './common.ts';
+import { check, holdsOf, notificationKinds, onDnsRecord, replicaBehind, scripted } from './common.ts';
 
 export const replicaLagging: Scenario = {
   name: 'replica-lagging',
@@ -17,16 +17,13 @@ export const replicaLagging: Scenario = {
     record: 'billing',
     policy: { maxLagSeconds: 10, maxLagAgeSeconds: 60 },
   }),
-  nodes: { 'db-a': {}, 'db-b': { lagSeconds: 1 } },
+  nodes: replicaBehind(1),
   durationSeconds: 140,
-  async run(d) {
-    await d.at(3);
-    d.setLag('db-b', 45, { overSeconds: 15 });
-    await d.at(33);
-    d.crash('db-a');
-    await d.at(105);
-    d.recover('db-a');
-  },
+  run: scripted([
+    [3, (d) => d.setLag('db-b', 45, { overSeconds: 15 })],
+    [33, (d) => d.crash('db-a')],
+    [105, (d) => d.recover('db-a')],
+  ]),
   checks: (o) => {
     const holds = holdsOf(o);
     return [

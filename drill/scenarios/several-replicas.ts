@@ -5,7 +5,7 @@
  * one call, so there is no DNS wait.
  */
 import type { Scenario } from '../scenario.ts';
-import { behindAlb, check, holdReasons, holdsOf, primaryAt } from './common.ts';
+import { behindAlb, check, holdReasons, holdsOf, primaryAt, scripted } from './common.ts';
 
 export const severalReplicas: Scenario = {
   name: 'several-replicas',
@@ -26,14 +26,11 @@ export const severalReplicas: Scenario = {
     'git-5': { lagSeconds: 0.5 },
   },
   durationSeconds: 110,
-  async run(d) {
-    await d.at(1);
-    d.stopLagPublisher('git-5');
-    await d.at(3);
-    d.crash('git-4');
-    await d.at(63);
-    d.crash('git-1');
-  },
+  run: scripted([
+    [1, (d) => d.stopLagPublisher('git-5')],
+    [3, (d) => d.crash('git-4')],
+    [63, (d) => d.crash('git-1')],
+  ]),
   checks: (o) => {
     const decision = o.invocations.find((i) => i.result?.outcome === 'failed-over');
     return [
