@@ -2,7 +2,7 @@ import { type AlarmType, DescribeAlarmsCommand, type StateValue } from '@aws-sdk
 import type { AlarmPort } from '../domain/ports.ts';
 import type { AlarmStateValue } from '../domain/types.ts';
 import { CloudWatchAdapter, type CloudWatchAdapterProps } from './adapter-props.ts';
-import { sendClassified } from './errors.ts';
+import { allPages, sendClassified } from './errors.ts';
 
 /** DescribeAlarms accepts at most 100 alarm names per call. */
 export const ALARM_NAMES_PER_CALL = 100;
@@ -26,9 +26,8 @@ export class CloudWatchAlarms extends CloudWatchAdapter implements AlarmPort {
   }
 
   private async describe(alarmNames: string[], into: Map<string, AlarmStateValue>): Promise<void> {
-    let nextToken: string | undefined;
-    do {
-      const out = await sendClassified('DescribeAlarms', () =>
+    const pages = allPages((nextToken) =>
+      sendClassified('DescribeAlarms', () =>
         this.client.send(
           new DescribeAlarmsCommand({
             AlarmNames: alarmNames,
@@ -37,13 +36,14 @@ export class CloudWatchAlarms extends CloudWatchAdapter implements AlarmPort {
             ...(nextToken ? { NextToken: nextToken } : {}),
           }),
         ),
-      );
+      ),
+    );
+    for await (const out of pages) {
       for (const alarm of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
         if (alarm.AlarmName && alarm.StateValue && STATES.has(alarm.StateValue)) {
           into.set(alarm.AlarmName, alarm.StateValue as AlarmStateValue);
         }
       }
-      nextToken = out.NextToken;
-    } while (nextToken);
+    }
   }
 }

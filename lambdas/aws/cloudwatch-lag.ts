@@ -3,7 +3,7 @@ import type { LagMetric } from '../domain/config.ts';
 import type { LagPort, LagQuery } from '../domain/ports.ts';
 import type { LagSample } from '../domain/types.ts';
 import { CloudWatchAdapter, type CloudWatchAdapterProps } from './adapter-props.ts';
-import { sendClassified } from './errors.ts';
+import { allPages, sendClassified } from './errors.ts';
 
 /** GetMetricData accepts at most 500 queries per call. */
 export const QUERIES_PER_CALL = 500;
@@ -33,9 +33,8 @@ export class CloudWatchLag extends CloudWatchAdapter implements LagPort {
     }
     await Promise.all(
       chunks.map(async (chunk) => {
-        let nextToken: string | undefined;
-        do {
-          const out = await sendClassified('GetMetricData', () =>
+        const pages = allPages((nextToken) =>
+          sendClassified('GetMetricData', () =>
             this.client.send(
               new GetMetricDataCommand({
                 MetricDataQueries: chunk,
@@ -44,7 +43,9 @@ export class CloudWatchLag extends CloudWatchAdapter implements LagPort {
                 ...(nextToken ? { NextToken: nextToken } : {}),
               }),
             ),
-          );
+          ),
+        );
+        for await (const out of pages) {
           for (const r of out.MetricDataResults ?? []) {
             const key = r.Id === undefined ? undefined : byId.get(r.Id);
             if (key === undefined) continue;
@@ -53,8 +54,7 @@ export class CloudWatchLag extends CloudWatchAdapter implements LagPort {
             // Pages may split one query's datapoints: keep the newest across pages.
             if (newest && (!prev || newest.timestamp > prev.timestamp)) result.set(key, newest);
           }
-          nextToken = out.NextToken;
-        } while (nextToken);
+        }
       }),
     );
     return result;

@@ -140,6 +140,18 @@ export async function sendClassified<T>(operation: string, request: () => Promis
   }
 }
 
+/** Every page of a paginated call, following NextToken (undefined for the first page) until there is none. */
+export async function* allPages<T extends { readonly NextToken?: string | undefined }>(
+  page: (nextToken: string | undefined) => Promise<T>,
+): AsyncGenerator<T> {
+  let nextToken: string | undefined;
+  do {
+    const out = await page(nextToken);
+    yield out;
+    nextToken = out.NextToken;
+  } while (nextToken);
+}
+
 /** Name and message of an SDK error for results and logs (never the whole object: it holds request metadata). */
 export function describeAwsError(err: unknown): { errorName: string; message: string } {
   const s = shape(err);
