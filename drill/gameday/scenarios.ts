@@ -26,6 +26,27 @@ function round(value: number, digits = 2): number {
   return Math.round(value * f) / f;
 }
 
+type FailoverDecision = ReturnType<ScenarioRun['outcomes']>[number];
+type Notifications = ReturnType<ScenarioRun['notifications']>;
+
+/** The failover Lambda's decision as a check's detail: outcome, reason and detail, or that it never ran. */
+function decisionText(outcome: FailoverDecision | undefined): string {
+  return outcome
+    ? `${outcome.outcome}: ${outcome.reason} (${outcome.detail ?? ''})`
+    : 'the failover Lambda was not invoked';
+}
+
+/** Counts what reached the topic (figure `notifications`) and checks `name`: `heard` judges it. */
+function checkNotified(s: ScenarioRun, name: string, heard: (notes: Notifications) => boolean): void {
+  const notes = s.notifications();
+  s.figures.notifications = notes.length;
+  s.check(
+    name,
+    heard(notes),
+    notes.length ? notes.map((n) => `${n.kind}: ${n.subject}`).join('; ') : 'no notification on the topic',
+  );
+}
+
 async function inRecovery(node: PgNode): Promise<boolean | undefined> {
   try {
     const [row] = await node.sql<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
@@ -374,17 +395,9 @@ export const replicaLagging: GameDayScenario = {
     s.check(
       'no failover: the automation holds because the replica is over the lag budget',
       outcome?.outcome === 'held' && /lag/.test(String(outcome.reason)),
-      outcome
-        ? `${outcome.outcome}: ${outcome.reason} (${outcome.detail ?? ''})`
-        : 'the failover Lambda was not invoked',
+      decisionText(outcome),
     );
-    const notes = s.notifications();
-    s.figures.notifications = notes.length;
-    s.check(
-      'the on-call is notified of the hold',
-      notes.length > 0,
-      notes.length ? notes.map((n) => `${n.kind}: ${n.subject}`).join('; ') : 'no notification on the topic',
-    );
+    checkNotified(s, 'the on-call is notified of the hold', (notes) => notes.length > 0);
     const recovery = await inRecovery(replica);
     s.check('db-b was not promoted', recovery === true, `pg_is_in_recovery() = ${recovery}`);
     s.check(
@@ -515,16 +528,10 @@ export const primaryFrozen: GameDayScenario = {
     s.check(
       'no promotion next to a hung primary: the fence did not finish, the automation holds (fence-hung)',
       outcome?.outcome === 'held' && outcome.reason === 'fence-hung',
-      outcome
-        ? `${outcome.outcome}: ${outcome.reason} (${outcome.detail ?? ''})`
-        : 'the failover Lambda was not invoked',
+      decisionText(outcome),
     );
-    const notes = s.notifications();
-    s.figures.notifications = notes.length;
-    s.check(
-      'the on-call is paged: the primary could not be fenced',
+    checkNotified(s, 'the on-call is paged: the primary could not be fenced', (notes) =>
       notes.some((n) => n.kind === 'failover-failed'),
-      notes.length ? notes.map((n) => `${n.kind}: ${n.subject}`).join('; ') : 'no notification on the topic',
     );
     const recovery = await inRecovery(replica);
     s.check('db-b was not promoted', recovery === true, `pg_is_in_recovery() = ${recovery}`);
