@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type FailoverConfig, healthAlarmName, parseConfig } from '../../lambdas/domain/config.ts';
 import {
   allTemplates,
@@ -9,7 +9,6 @@ import {
   identityStatements,
   type Json,
   resourcesOf,
-  type Synthesized,
   sampleConfig,
   sampleStack,
   synth,
@@ -24,12 +23,9 @@ function withServices(services: unknown[]): FailoverConfig {
 const lag = { namespace: 'Custom/Db', metricName: 'Lag', dimensions: { Node: 'x' } };
 
 describe('FailoverAutomation on the sample configuration', () => {
-  let s: Synthesized;
-  let config: FailoverConfig;
-  beforeAll(() => {
-    config = sampleConfig();
-    s = sampleStack();
-  });
+  // Read only: the worker's one synthesis of the sample (sampleStack in helpers.ts).
+  const config = sampleConfig();
+  const s = sampleStack();
 
   it('listens to exactly the configured health alarms, created or existing', () => {
     // The alarm rules; the readiness check's schedule rule is tested in test/infra/readiness.test.ts.

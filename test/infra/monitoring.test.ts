@@ -5,7 +5,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STACK_OUTPUTS } from '../../lambdas/contract/stack-outputs.ts';
 import { type FailoverConfig, healthAlarmName, parseConfig } from '../../lambdas/domain/config.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
@@ -66,12 +66,9 @@ function serviceAlarms(s: Synthesized): Json[] {
 }
 
 describe('AutomationMonitoring on the sample configuration', () => {
-  let s: Synthesized;
-  let config: FailoverConfig;
-  beforeAll(() => {
-    config = sampleConfig();
-    s = sampleStack();
-  });
+  // Read only: the worker's one synthesis of the sample (sampleStack in helpers.ts).
+  const config = sampleConfig();
+  const s = sampleStack();
 
   it('publishes the outputs the operator CLI reads, under fixed keys', () => {
     const outputs = s.template.toJSON().Outputs;
