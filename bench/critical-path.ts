@@ -293,6 +293,14 @@ export async function measureCriticalPath(
 export function criticalPathFigures(r: CriticalPathResult): Figure[] {
   const section = `critical path (${r.latencyMs} ms per AWS call)`;
   const naive = (value: number) => ({ baseline: { label: 'naive sequential', value } });
+  /** A row of the virtual-time figure `pick` reads, ours against the naive sequential path's. */
+  const versusNaive = (name: string, unit: string, pick: (path: typeof r.virtual.ours) => number) => ({
+    section,
+    name,
+    value: pick(r.virtual.ours),
+    unit,
+    ...naive(pick(r.virtual.naive)),
+  });
   const med = (runs: readonly PathRun[], pick: (p: PathRun) => number) => median(runs.map(pick));
   const overhead = (runs: readonly PathRun[]) =>
     median(runs.map((p) => p.msToShiftRequest - (p.roundTripsToShift - 1) * r.latencyMs));
@@ -317,34 +325,20 @@ export function criticalPathFigures(r: CriticalPathResult): Figure[] {
       goal: { op: '<=', value: 2_000 },
     },
     {
-      section,
-      name: 'sequential round trips, event to traffic shift (shift included)',
-      value: r.virtual.ours.roundTripsToShift,
-      unit: 'RT',
-      ...naive(r.virtual.naive.roundTripsToShift),
+      ...versusNaive(
+        'sequential round trips, event to traffic shift (shift included)',
+        'RT',
+        (v) => v.roundTripsToShift,
+      ),
       goal: { op: '<=', value: 3 },
     },
-    {
-      section,
-      name: 'sequential round trips, whole invocation (commit, announce)',
-      value: r.virtual.ours.roundTripsTotal,
-      unit: 'RT',
-      ...naive(r.virtual.naive.roundTripsTotal),
-    },
-    {
-      section,
-      name: 'AWS calls per failover',
-      value: r.virtual.ours.calls,
-      unit: '',
-      ...naive(r.virtual.naive.calls),
-    },
-    {
-      section,
-      name: 'event -> shift request, virtual time (latency only)',
-      value: r.virtual.ours.msToShiftRequest,
-      unit: 'ms',
-      ...naive(r.virtual.naive.msToShiftRequest),
-    },
+    versusNaive(
+      'sequential round trips, whole invocation (commit, announce)',
+      'RT',
+      (v) => v.roundTripsTotal,
+    ),
+    versusNaive('AWS calls per failover', '', (v) => v.calls),
+    versusNaive('event -> shift request, virtual time (latency only)', 'ms', (v) => v.msToShiftRequest),
     {
       section,
       name: `event -> shift request, wall clock, median of ${r.wall.ours.length}`,
