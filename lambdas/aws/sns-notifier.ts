@@ -2,6 +2,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Notification, NotifierPort } from '../domain/ports.ts';
 import { requireFormat } from './adapter-props.ts';
 import { sendClassified } from './errors.ts';
+import { stringAttributes } from './message-attributes.ts';
 
 /** SNS: "Subjects must be ... less than 100 characters long", without line breaks or control characters. */
 export const MAX_SUBJECT_CHARS = 99;
@@ -30,19 +31,13 @@ export class SnsNotifier implements NotifierPort {
   }
 
   async publish(notification: Notification): Promise<void> {
-    await sendClassified('Publish', () =>
-      this.client.send(
-        new PublishCommand({
-          TopicArn: this.topicArn,
-          Subject: toSubject(notification.subject),
-          Message: toMessage(notification),
-          MessageAttributes: {
-            kind: { DataType: 'String', StringValue: notification.kind },
-            serviceId: { DataType: 'String', StringValue: notification.serviceId },
-          },
-        }),
-      ),
-    );
+    const command = new PublishCommand({
+      TopicArn: this.topicArn,
+      Subject: toSubject(notification.subject),
+      Message: toMessage(notification),
+      MessageAttributes: stringAttributes({ kind: notification.kind, serviceId: notification.serviceId }),
+    });
+    await sendClassified('Publish', () => this.client.send(command));
   }
 }
 

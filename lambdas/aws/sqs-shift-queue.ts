@@ -5,6 +5,7 @@ import { encodeQueuedShift } from '../domain/queued-shift.ts';
 import type { QueuedShift } from '../domain/types.ts';
 import { requireFormat } from './adapter-props.ts';
 import { sendClassified } from './errors.ts';
+import { stringAttributes } from './message-attributes.ts';
 
 export interface SqsShiftQueueProps {
   /** The zone-shift queue's URL (https://sqs.<region>.amazonaws.com/<account>/<name>). */
@@ -34,18 +35,13 @@ export class SqsShiftQueue implements ShiftQueuePort {
   }
 
   async enqueue(shift: QueuedShift): Promise<void> {
-    await sendClassified('SendMessage', () =>
-      this.client.send(
-        new SendMessageCommand({
-          QueueUrl: this.queueUrl,
-          // The token is minted here, once: the SDK retries this same body after a lost answer, so
-          // every copy of the change carries it.
-          MessageBody: encodeQueuedShift({ ...shift, token: shift.token ?? randomUUID() }),
-          MessageAttributes: {
-            serviceId: { DataType: 'String', StringValue: shift.serviceId },
-          },
-        }),
-      ),
-    );
+    const command = new SendMessageCommand({
+      QueueUrl: this.queueUrl,
+      // The token is minted here, once: the SDK retries this same body after a lost answer, so
+      // every copy of the change carries it.
+      MessageBody: encodeQueuedShift({ ...shift, token: shift.token ?? randomUUID() }),
+      MessageAttributes: stringAttributes({ serviceId: shift.serviceId }),
+    });
+    await sendClassified('SendMessage', () => this.client.send(command));
   }
 }

@@ -75,12 +75,15 @@ export async function rollBackActions(
   return unfenceOldPrimary(ctx, decision, promoted.fenced);
 }
 
-async function conflict(
+/** What to undo, tell and return when the shift ended with `status` instead of `shifted`. */
+type ShiftNotDoneHandler<S extends Exclude<TrafficShiftResult['status'], 'shifted'>> = (
   ctx: ChangeContext,
   decision: FailoverDecision,
-  result: Extract<TrafficShiftResult, { status: 'conflict' }>,
+  result: Extract<TrafficShiftResult, { status: S }>,
   promoted: Promoted | undefined,
-): Promise<FailoverOutcome> {
+) => Promise<FailoverOutcome>;
+
+const conflict: ShiftNotDoneHandler<'conflict'> = async (ctx, decision, result, promoted) => {
   const { deps, service } = ctx;
   // Someone moved traffic outside the lease. Never overwrite it: tell a human what is live now.
   const undone = promoted ? await rollBackActions(ctx, decision, promoted) : [];
@@ -110,14 +113,9 @@ async function conflict(
     epoch: decision.expectedEpoch,
     timings: ctx.timings(),
   };
-}
+};
 
-async function shiftFailed(
-  ctx: ChangeContext,
-  decision: FailoverDecision,
-  result: Extract<TrafficShiftResult, { status: 'failed' }>,
-  promoted: Promoted | undefined,
-): Promise<FailoverOutcome> {
+const shiftFailed: ShiftNotDoneHandler<'failed'> = async (ctx, decision, result, promoted) => {
   const { deps, service } = ctx;
   const fenced = promoted ? { fenced: promoted.fenced } : {};
   deps.metrics.add('FailoverShiftFailed', 1, 'Count', { serviceId: service.id, errorName: result.errorName });
@@ -201,4 +199,4 @@ async function shiftFailed(
     'shift-failed',
     `traffic shift to ${decision.to} failed with ${result.errorName} (${result.message}); traffic stays on ${decision.from}, which is down`,
   );
-}
+};
