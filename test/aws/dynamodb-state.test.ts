@@ -17,6 +17,7 @@ import {
   LeaseConflictError,
   LeaseLostError,
   LeasePausedError,
+  PauseChangedError,
   RejoinConflictError,
   TransientAwsError,
 } from '../../lambdas/domain/errors.ts';
@@ -510,6 +511,50 @@ describe('DynamoDbState.setPaused', () => {
       ExpressionAttributeNames: NAMES,
       ExpressionAttributeValues: { ':paused': paused },
     });
+  });
+
+  it('resumes only the pause it read: a condition on the flag and the whole pause record', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    const read = { by: 'alice@laptop', at: 1_000, reason: 'patching' };
+    await state().setPaused('orders-db', false, undefined, { pause: read });
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'service#orders-db', sk: 'state' },
+      UpdateExpression: 'SET #paused = :paused REMOVE #pause',
+      ConditionExpression: '#paused = :wasPaused AND #pause = :wasPause',
+      ExpressionAttributeNames: NAMES,
+      ExpressionAttributeValues: { ':paused': false, ':wasPaused': true, ':wasPause': read },
+    });
+  });
+
+  it('resumes a pause read without a record only while there is still none', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await state().setPaused('orders-db', false, undefined, { pause: undefined });
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'service#orders-db', sk: 'state' },
+      UpdateExpression: 'SET #paused = :paused REMOVE #pause',
+      ConditionExpression: '#paused = :wasPaused AND attribute_not_exists(#pause)',
+      ExpressionAttributeNames: NAMES,
+      ExpressionAttributeValues: { ':paused': false, ':wasPaused': true },
+    });
+  });
+
+  it('throws PauseChangedError (cause kept) when the pause changed since it was read', async () => {
+    const failed = conditionFailed();
+    ddb.on(UpdateCommand).rejects(failed);
+    const err = await state()
+      .setPaused('orders-db', false, undefined, { pause: { by: 'alice@laptop', at: 1_000, reason: 'patching' } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PauseChangedError);
+    expect(err).toMatchObject({ name: 'PauseChangedError', serviceId: 'orders-db', cause: failed });
+  });
+
+  it('maps throttling of a conditional resume to TransientAwsError', async () => {
+    ddb.on(UpdateCommand).rejects(awsErrors.throttlingException());
+    await expect(
+      state().setPaused('orders-db', false, undefined, { pause: undefined }),
+    ).rejects.toBeInstanceOf(TransientAwsError);
   });
 
   it('reads an item only a pause wrote as paused with its record and no primary', async () => {

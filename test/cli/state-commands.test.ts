@@ -2,7 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { runAutoFailover } from '../../lambdas/app/auto-failover.ts';
 import type { HistoryEntry, OperationKind } from '../../lambdas/domain/types.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
+import type { StatePort } from '../../lambdas/domain/ports.ts';
 import { ACTOR, cliHarness, START, sampleConfig } from './helpers.ts';
+
+/** The in-memory state's port methods, bound, to wrap one of them. */
+function bindAll(s: StatePort): StatePort {
+  const proto = Object.getPrototypeOf(s) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.getOwnPropertyNames(proto)) {
+    const v = (s as unknown as Record<string, unknown>)[k];
+    if (k !== 'constructor' && typeof v === 'function') out[k] = v.bind(s);
+  }
+  return out as unknown as StatePort;
+}
 
 describe('failover pause / resume', () => {
   it('pauses automatic failover, keeping who, when and why (no primary recorded), and announces it', async () => {
@@ -56,6 +68,71 @@ describe('failover pause / resume', () => {
       reason: `resumed by ${ACTOR} with the failover CLI`,
       pausedBy: pause.by,
       pauseReason: 'patching',
+    });
+  });
+
+  it('resume clears only the pause it read: a newer pause written meanwhile stays, exit 1, nothing announced', async () => {
+    const read = { by: 'arn:aws:iam::111122223333:user/bob', at: START - 3_600_000, reason: 'patching' };
+    const newer = { by: 'failover-workflow', at: START - 1_000, reason: 'rollback failed: needs attention' };
+    const h = cliHarness({
+      ports: (env) => ({
+        state: {
+          ...bindAll(env.state),
+          // The rollback's pause lands right after the CLI's read.
+          get: async (id: string) => {
+            const got = await env.state.get(id);
+            if (env.state.snapshot(id)?.pause?.by === read.by) await env.state.setPaused(id, true, newer);
+            return got;
+          },
+        },
+      }),
+    });
+    h.record('orders-db', { primary: 'db-b', epoch: 7, paused: true, pause: read });
+    const r = await h.run('resume', 'orders-db');
+    expect(r.code).toBe(1);
+    expect(h.env.state.snapshot('orders-db')).toMatchObject({ paused: true, pause: newer });
+    expect(h.env.notifier.published).toEqual([]);
+    expect(r.stdout).not.toContain('automatic failover resumed');
+    expect(r.stderr).toContain(
+      'orders-db: NOT resumed: the pause changed after it was read (it was paused by arn:aws:iam::111122223333:user/bob at 2026-03-01T11:00:00Z: patching)',
+    );
+    expect(r.stderr).toContain(
+      'now: paused by failover-workflow at 2026-03-01T11:59:59Z: rollback failed: needs attention',
+    );
+    expect(r.stderr).toContain(
+      'look at why (failover status orders-db, failover history orders-db), then run failover resume orders-db again',
+    );
+
+  });
+
+  it('resume --json reports the newer pause when the pause changed after it was read', async () => {
+    const read = { by: 'bob', at: START - 3_600_000, reason: 'patching' };
+    const newer = { by: 'failover-workflow', at: START - 1_000, reason: 'needs attention' };
+    const h = cliHarness({
+      ports: (env) => ({
+        state: {
+          ...bindAll(env.state),
+          get: async (id: string) => {
+            const got = await env.state.get(id);
+            if (env.state.snapshot(id)?.pause?.by === read.by) await env.state.setPaused(id, true, newer);
+            return got;
+          },
+        },
+      }),
+    });
+    h.record('orders-db', { primary: 'db-b', epoch: 7, paused: true, pause: read });
+    const r = await h.run('resume', 'orders-db', '--json');
+    expect(r.code).toBe(1);
+    expect(r.json()).toEqual({
+      serviceId: 'orders-db',
+      paused: true,
+      changed: false,
+      notified: false,
+      error: 'PauseChangedError',
+      readPause: { pausedBy: 'bob', pausedAt: '2026-03-01T11:00:00Z', pauseReason: 'patching' },
+      pausedBy: 'failover-workflow',
+      pausedAt: '2026-03-01T11:59:59Z',
+      pauseReason: 'needs attention',
     });
   });
 

@@ -146,19 +146,31 @@ describe('operator managed policy', () => {
   });
 
   it.each([
-    ['pause with a record', true, { by: 'arn:aws:iam::111122223333:user/alice', at: 1, reason: 'patching' }],
-    ['pause without a record', true, undefined],
-    ['resume', false, undefined],
+    [
+      'pause with a record',
+      true,
+      { by: 'arn:aws:iam::111122223333:user/alice', at: 1, reason: 'patching' },
+      undefined,
+    ],
+    ['pause without a record', true, undefined, undefined],
+    ['resume', false, undefined, undefined],
+    [
+      'resume of the pause it read',
+      false,
+      undefined,
+      { pause: { by: 'arn:aws:iam::111122223333:user/alice', at: 1, reason: 'patching' } },
+    ],
+    ['resume of a pause with no record', false, undefined, { pause: undefined }],
   ] as const)(
     'allows the request `failover %s` really sends (DynamoDbState.setPaused)',
-    async (_label, paused, record) => {
+    async (_label, paused, record, onlyIf) => {
       const ddb = mockClient(DynamoDBDocumentClient);
       ddb.on(UpdateCommand).resolves({});
       const state = new DynamoDbState({
         tableName: 'state',
         client: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
       });
-      await state.setPaused('orders-db', paused, record);
+      await state.setPaused('orders-db', paused, record, onlyIf);
       const input = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
       ddb.restore();
       // dynamodb:Attributes: the key's names and every name the expressions use (here all through

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LeaseConflictError, LeaseLostError } from '../../lambdas/domain/errors.ts';
+import { LeaseConflictError, LeaseLostError, PauseChangedError } from '../../lambdas/domain/errors.ts';
 import type { HistoryEntry, Lease } from '../../lambdas/domain/types.ts';
 import { ManualClock } from '../../lambdas/testing/clock.ts';
 import { route53Service, testConfig } from '../../lambdas/testing/fixtures.ts';
@@ -252,6 +252,35 @@ describe('MemoryState (the StatePort contract, as the DynamoDB adapter implement
     expect(await s.get('other')).toMatchObject({ primary: 'x', epoch: 0, paused: true });
     await s.setPaused('other', false);
     expect((await s.get('other'))?.pause).toBeUndefined();
+  });
+
+  it('a resume conditioned on the pause it read clears only that pause', async () => {
+    const s = new MemoryState();
+    const read = { by: 'alice', at: 5, reason: 'maintenance' };
+    await s.setPaused('svc', true, read);
+    // A rollback pauses again between the operator's read and the resume's write.
+    const newer = { by: 'failover-workflow', at: 9, reason: 'rollback failed: needs attention' };
+    await s.setPaused('svc', true, newer);
+    await expect(s.setPaused('svc', false, undefined, { pause: read })).rejects.toBeInstanceOf(PauseChangedError);
+    expect(await s.get('svc')).toMatchObject({ paused: true, pause: newer });
+    // Read without a record, now with one; and a service resumed meanwhile: both refused.
+    await expect(s.setPaused('svc', false, undefined, { pause: undefined })).rejects.toBeInstanceOf(
+      PauseChangedError,
+    );
+    await s.setPaused('svc', false);
+    await expect(s.setPaused('svc', false, undefined, { pause: newer })).rejects.toBeInstanceOf(PauseChangedError);
+    await expect(s.setPaused('none', false, undefined, { pause: undefined })).rejects.toBeInstanceOf(
+      PauseChangedError,
+    );
+    expect(await s.get('none')).toBeUndefined();
+    // The pause it read, unchanged: cleared.
+    await s.setPaused('svc', true, newer);
+    await s.setPaused('svc', false, undefined, { pause: { ...newer } });
+    expect(await s.get('svc')).toMatchObject({ paused: false });
+    expect((await s.get('svc'))?.pause).toBeUndefined();
+    await s.setPaused('svc', true);
+    await s.setPaused('svc', false, undefined, { pause: undefined });
+    expect((await s.get('svc'))?.paused).toBe(false);
   });
 
   it('returns copies: callers cannot mutate the stored item', async () => {
