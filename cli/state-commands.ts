@@ -1,5 +1,7 @@
 /** `failover pause|resume <service>` and `failover history <service>`: the state table directly. */
 import { currentState } from '../lambdas/domain/decide.ts';
+import { PauseChangedError } from '../lambdas/domain/errors.ts';
+import type { StatePort } from '../lambdas/domain/ports.ts';
 import type { PauseRecord } from '../lambdas/domain/types.ts';
 import type { Command } from './args.ts';
 import type { CommandContext } from './context.ts';
@@ -44,7 +46,19 @@ export async function runPause(ctx: CommandContext, cmd: PauseCommand): Promise<
   const at = ctx.clock.now();
   const by = await whoIsCalling(ctx);
   const reason = cmd.reason ?? `${verb} by ${ctx.actor} with the failover CLI`;
-  await state.setPaused(service.id, paused, paused ? { by, at, reason } : undefined);
+  try {
+    // A resume clears only the pause it read: one a rollback or a needs-attention path wrote
+    // meanwhile stays, and the operator sees it. A pause needs no condition (pausing is idempotent).
+    await state.setPaused(
+      service.id,
+      paused,
+      paused ? { by, at, reason } : undefined,
+      paused ? undefined : { pause: before.pause },
+    );
+  } catch (err) {
+    if (!(err instanceof PauseChangedError)) throw err;
+    return refuseChangedPause(ctx, service.id, before.pause, state);
+  }
   const result = {
     serviceId: service.id,
     paused,
@@ -80,6 +94,41 @@ export async function runPause(ctx: CommandContext, cmd: PauseCommand): Promise<
   out.result({ ...result, notified: true });
   out.text('  announced on the notification topic');
   return 0;
+}
+
+/** The pause changed between the read and the resume's conditional write: show the newer one, exit 1. */
+async function refuseChangedPause(
+  ctx: CommandContext,
+  serviceId: string,
+  read: PauseRecord | undefined,
+  state: StatePort,
+): Promise<number> {
+  const { out } = ctx;
+  const service = requireService(ctx.config, serviceId);
+  const now = currentState(await state.get(serviceId), service);
+  out.result({
+    serviceId,
+    paused: now.paused,
+    changed: false,
+    notified: false,
+    error: 'PauseChangedError',
+    ...(read ? { readPause: pauseFields(read) } : {}),
+    ...(now.pause ? pauseFields(now.pause) : {}),
+  });
+  out.warn(
+    `${serviceId}: NOT resumed: the pause changed after it was read (it was ${read ? pauseText(read) : 'paused with no record'})`,
+  );
+  out.warn(
+    `  now: ${now.paused ? (now.pause ? pauseText(now.pause) : 'paused with no record') : 'not paused (resumed meanwhile)'}`,
+  );
+  out.warn(
+    `  look at why (failover status ${serviceId}, failover history ${serviceId}), then run failover resume ${serviceId} again if automatic failover should still resume`,
+  );
+  return 1;
+}
+
+function pauseFields(p: PauseRecord): { pausedBy: string; pausedAt: string; pauseReason: string } {
+  return { pausedBy: p.by, pausedAt: timeText(p.at), pauseReason: p.reason };
 }
 
 /** `paused by <who> at <time>: <why>` */

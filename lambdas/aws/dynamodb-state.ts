@@ -24,12 +24,14 @@ import {
   LeaseConflictError,
   LeaseLostError,
   LeasePausedError,
+  PauseChangedError,
   RejoinConflictError,
 } from '../domain/errors.ts';
 import type {
   AcquireLeaseRequest,
   CommitRequest,
   LeaseGrant,
+  PauseExpectation,
   RejoinedRequest,
   StatePort,
 } from '../domain/ports.ts';
@@ -268,8 +270,21 @@ export class DynamoDbState implements StatePort {
     }
   }
 
-  async setPaused(serviceId: string, paused: boolean, record?: PauseRecord): Promise<void> {
+  async setPaused(
+    serviceId: string,
+    paused: boolean,
+    record?: PauseRecord,
+    onlyIf?: PauseExpectation,
+  ): Promise<void> {
     const keep = paused && record !== undefined;
+    // Only the pause that was read (the whole map compared, as the adapter wrote it): a pause a
+    // rollback wrote meanwhile stays. Still only the two pause names: the operator policy allows it.
+    const expected = onlyIf?.pause;
+    const condition = onlyIf
+      ? {
+          ConditionExpression: `#paused = :wasPaused AND ${expected ? '#pause = :wasPause' : 'attribute_not_exists(#pause)'}`,
+        }
+      : {};
     try {
       await this.client.send(
         new UpdateCommand({
@@ -282,14 +297,22 @@ export class DynamoDbState implements StatePort {
           // configuration. These names are exactly what the operator managed policy allows
           // (lambdas/contract/operator-access.ts PAUSE_ATTRIBUTES).
           UpdateExpression: `SET #paused = :paused${keep ? ', #pause = :pause' : ' REMOVE #pause'}`,
+          ...condition,
           ExpressionAttributeNames: { '#paused': 'paused', '#pause': 'pause' },
           ExpressionAttributeValues: {
             ':paused': paused,
             ...(keep ? { ':pause': { by: record.by, at: record.at, reason: record.reason } } : {}),
+            ...(onlyIf ? { ':wasPaused': true } : {}),
+            ...(expected
+              ? { ':wasPause': { by: expected.by, at: expected.at, reason: expected.reason } }
+              : {}),
           },
         }),
       );
     } catch (err) {
+      if (onlyIf && errorName(err) === 'ConditionalCheckFailedException') {
+        throw new PauseChangedError(serviceId, { cause: err });
+      }
       rethrowAws('UpdateItem', err);
     }
   }

@@ -93,6 +93,21 @@ export class RejoinConflictError extends FailoverError {
   }
 }
 
+/**
+ * A resume conditioned on the pause it read (PauseExpectation) found another: paused again (a
+ * rollback, a needs-attention path) or resumed meanwhile. Nothing was written.
+ */
+export class PauseChangedError extends FailoverError {
+  override readonly name = 'PauseChangedError';
+
+  constructor(
+    readonly serviceId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`pause of ${serviceId} changed after it was read: not resumed`, options);
+  }
+}
+
 /** A commit or release by a holder whose lease expired or was taken over: the fencing token is stale. */
 export class LeaseLostError extends FailoverError {
   override readonly name = 'LeaseLostError';

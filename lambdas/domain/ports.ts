@@ -105,6 +105,11 @@ export interface RejoinedRequest {
   readonly history: HistoryEntry;
 }
 
+/** The pause a resume read and means to clear: `pause` undefined is a pause with no record. */
+export interface PauseExpectation {
+  readonly pause: PauseRecord | undefined;
+}
+
 export interface StatePort {
   /**
    * Undefined when the service has never been written (its state is the configured initial
@@ -129,9 +134,16 @@ export interface StatePort {
   /**
    * Pause (keeping `record`) or resume (dropping the record) automatic failover. Never records a
    * primary: an item it creates holds the flag and epoch 0 only, and the first lease seeds the
-   * primary from the deployed configuration.
+   * primary from the deployed configuration. With `onlyIf`, writes only while the service is
+   * still paused with exactly the pause it names, else throws PauseChangedError and writes nothing:
+   * a resume clears only the pause its caller read, never one written meanwhile.
    */
-  setPaused(serviceId: string, paused: boolean, record?: PauseRecord): Promise<void>;
+  setPaused(
+    serviceId: string,
+    paused: boolean,
+    record?: PauseRecord,
+    onlyIf?: PauseExpectation,
+  ): Promise<void>;
   /** Newest first. */
   history(serviceId: string, limit: number): Promise<readonly HistoryEntry[]>;
   /**

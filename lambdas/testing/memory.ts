@@ -24,6 +24,7 @@ import {
   LeaseConflictError,
   LeaseLostError,
   LeasePausedError,
+  PauseChangedError,
   RejoinConflictError,
   UnknownServiceError,
 } from '../domain/errors.ts';
@@ -37,6 +38,7 @@ import type {
   MetricsPort,
   Notification,
   NotifierPort,
+  PauseExpectation,
   RejoinedRequest,
   StatePort,
   TrafficPort,
@@ -285,8 +287,16 @@ export class MemoryState implements StatePort {
     }
   }
 
-  async setPaused(serviceId: string, paused: boolean, record?: PauseRecord): Promise<void> {
+  async setPaused(
+    serviceId: string,
+    paused: boolean,
+    record?: PauseRecord,
+    onlyIf?: PauseExpectation,
+  ): Promise<void> {
     let item = this.items.get(serviceId);
+    if (onlyIf && !(item?.paused === true && samePause(item.pause, onlyIf.pause))) {
+      throw new PauseChangedError(serviceId);
+    }
     if (!item) {
       // No primary: only a lease (from the deployed configuration) seeds it.
       item = { epoch: 0, paused };
@@ -651,4 +661,10 @@ export function createMemoryEnvironment(
     }
   }
   return env;
+}
+
+/** The same pause record (as DynamoDB compares the map: every field equal), or both absent. */
+function samePause(a: PauseRecord | undefined, b: PauseRecord | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.by === b.by && a.at === b.at && a.reason === b.reason;
 }

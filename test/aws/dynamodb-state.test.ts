@@ -544,7 +544,9 @@ describe('DynamoDbState.setPaused', () => {
     const failed = conditionFailed();
     ddb.on(UpdateCommand).rejects(failed);
     const err = await state()
-      .setPaused('orders-db', false, undefined, { pause: { by: 'alice@laptop', at: 1_000, reason: 'patching' } })
+      .setPaused('orders-db', false, undefined, {
+        pause: { by: 'alice@laptop', at: 1_000, reason: 'patching' },
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PauseChangedError);
     expect(err).toMatchObject({ name: 'PauseChangedError', serviceId: 'orders-db', cause: failed });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runAutoFailover } from '../../lambdas/app/auto-failover.ts';
+import type { StatePort } from '../../lambdas/domain/ports.ts';
 import type { HistoryEntry, OperationKind } from '../../lambdas/domain/types.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
-import type { StatePort } from '../../lambdas/domain/ports.ts';
 import { ACTOR, cliHarness, START, sampleConfig } from './helpers.ts';
 
 /** The in-memory state's port methods, bound, to wrap one of them. */
@@ -102,7 +102,6 @@ describe('failover pause / resume', () => {
     expect(r.stderr).toContain(
       'look at why (failover status orders-db, failover history orders-db), then run failover resume orders-db again',
     );
-
   });
 
   it('resume --json reports the newer pause when the pause changed after it was read', async () => {

@@ -261,14 +261,18 @@ describe('MemoryState (the StatePort contract, as the DynamoDB adapter implement
     // A rollback pauses again between the operator's read and the resume's write.
     const newer = { by: 'failover-workflow', at: 9, reason: 'rollback failed: needs attention' };
     await s.setPaused('svc', true, newer);
-    await expect(s.setPaused('svc', false, undefined, { pause: read })).rejects.toBeInstanceOf(PauseChangedError);
+    await expect(s.setPaused('svc', false, undefined, { pause: read })).rejects.toBeInstanceOf(
+      PauseChangedError,
+    );
     expect(await s.get('svc')).toMatchObject({ paused: true, pause: newer });
     // Read without a record, now with one; and a service resumed meanwhile: both refused.
     await expect(s.setPaused('svc', false, undefined, { pause: undefined })).rejects.toBeInstanceOf(
       PauseChangedError,
     );
     await s.setPaused('svc', false);
-    await expect(s.setPaused('svc', false, undefined, { pause: newer })).rejects.toBeInstanceOf(PauseChangedError);
+    await expect(s.setPaused('svc', false, undefined, { pause: newer })).rejects.toBeInstanceOf(
+      PauseChangedError,
+    );
     await expect(s.setPaused('none', false, undefined, { pause: undefined })).rejects.toBeInstanceOf(
       PauseChangedError,
     );

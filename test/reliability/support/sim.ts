@@ -565,7 +565,7 @@ export class Sim {
       },
       commit: (req) => this.env.state.commit(req),
       releaseLease: (id, holder) => this.env.state.releaseLease(id, holder),
-      setPaused: (id, p, seed) => this.env.state.setPaused(id, p, seed),
+      setPaused: (id, p, seed, onlyIf) => this.env.state.setPaused(id, p, seed, onlyIf),
       history: (id, limit) => this.env.state.history(id, limit),
       markRejoined: (req) => this.env.state.markRejoined(req),
       noteOnce: (id, note, seed) => this.env.state.noteOnce(id, note, seed),
