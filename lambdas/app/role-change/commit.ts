@@ -7,6 +7,7 @@
  * transient error throws (keeping the lease), and the retry under the same request id resumes,
  * finds traffic already on the target and commits. Only the last attempt reports needs-attention.
  */
+import { moveCommit } from '../../domain/commit-request.ts';
 import { currentState } from '../../domain/decide.ts';
 import { LeaseLostError, TransientAwsError } from '../../domain/errors.ts';
 import type { ClusterState, FencedVerdict, HistoryEntry, RecordedAction } from '../../domain/types.ts';
@@ -88,16 +89,15 @@ export async function commitChange(
     ...(options.fenced !== undefined ? { fenced: options.fenced } : {}),
   });
   try {
-    await deps.state.commit({
+    const move = {
       serviceId: service.id,
       expectedEpoch: decision.expectedEpoch,
       holder: deps.holderId,
-      newPrimary: decision.to,
-      at,
-      history,
-      needsRejoin,
-      ...(options.alreadySent ? { alreadySent: true } : {}),
-    });
+      to: decision.to,
+    };
+    await deps.state.commit(
+      moveCommit(move, at, history, { needsRejoin, ...(options.alreadySent ? { alreadySent: true } : {}) }),
+    );
   } catch (err) {
     if (err instanceof LeaseLostError) {
       // Refused by a pause written after the last check (pause-check.ts): the move went out

@@ -11,6 +11,7 @@
  * whose answers were all lost is confirmed from the state table (confirmCommit) and carries on as
  * committed; only a record without the change rolls back.
  */
+import { moveCommit } from '../../domain/commit-request.ts';
 import { LeaseLostError } from '../../domain/errors.ts';
 import type { HistoryEntry } from '../../domain/types.ts';
 import { dataLossBound } from '../../domain/workflow.ts';
@@ -31,15 +32,7 @@ export async function commit(deps: WorkflowDeps, state: ExecutionState): Promise
     ? await rejoinSetAfter(deps, plan.serviceId, plan.from, plan.to)
     : undefined;
   try {
-    await deps.state.commit({
-      serviceId: plan.serviceId,
-      expectedEpoch: plan.expectedEpoch,
-      holder: plan.holder,
-      newPrimary: plan.to,
-      at: now,
-      history: change.history,
-      ...(needsRejoin ? { needsRejoin } : {}),
-    });
+    await deps.state.commit(moveCommit(plan, now, change.history, needsRejoin ? { needsRejoin } : {}));
   } catch (err) {
     // A retried commit whose first attempt applied finds its own change: done, not lost.
     if (!(err instanceof LeaseLostError) || !(await committedByUs(deps, state))) throw err;
