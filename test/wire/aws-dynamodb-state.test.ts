@@ -5,7 +5,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbState } from '../../lambdas/aws/dynamodb-state.ts';
-import { LeaseConflictError, LeaseLostError, LeasePausedError } from '../../lambdas/domain/errors.ts';
+import {
+  LeaseConflictError,
+  LeaseLostError,
+  LeasePausedError,
+  PauseChangedError,
+} from '../../lambdas/domain/errors.ts';
 import type { HistoryEntry, Lease } from '../../lambdas/domain/types.ts';
 import { useMotoWithClient } from '../support/moto.ts';
 import { createStateTable } from '../support/state-table.ts';
@@ -154,6 +159,28 @@ describe('DynamoDbState on moto_server', () => {
     await s.setPaused('svc', false);
     // The lease seeded the primary (the deployed configuration's), the resume dropped the record.
     expect(await s.get('svc')).toEqual({ serviceId: 'svc', primary: 'z', epoch: 0, paused: false });
+  });
+
+  it('resume clears only the pause it read: the map condition is evaluated, a newer pause is kept', async () => {
+    const s = await freshState();
+    const first = { by: 'arn:aws:iam::111122223333:user/alice', at: T0, reason: 'patching' };
+    const newer = {
+      by: 'arn:aws:sts::111122223333:assumed-role/failover/fn',
+      at: T0 + 5,
+      reason: 'rollback failed',
+    };
+    await s.setPaused('svc', true, first);
+    await s.setPaused('svc', true, newer);
+    await expect(s.setPaused('svc', false, undefined, { pause: first })).rejects.toBeInstanceOf(
+      PauseChangedError,
+    );
+    expect((await s.get('svc'))?.pause).toEqual(newer);
+    await s.setPaused('svc', false, undefined, { pause: newer });
+    expect((await s.get('svc'))?.paused).toBe(false);
+    // Resumed meanwhile: a second resume of the same pause is refused too.
+    await expect(s.setPaused('svc', false, undefined, { pause: newer })).rejects.toBeInstanceOf(
+      PauseChangedError,
+    );
   });
 
   it('one attempt per lease: the same holder under another attempt is refused; commit and release must name the attempt', async () => {
