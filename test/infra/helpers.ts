@@ -73,6 +73,25 @@ export function sampleStack(): Synthesized {
   return sample;
 }
 
+const fleets = new Map<string, Synthesized>();
+
+/**
+ * A configuration's stack with default options, synthesized once per worker and memoised by the
+ * configuration's JSON: the large generated fleets several suites check (test/infra/scale.test.ts
+ * and monitoring.test.ts both synthesize the same two 200-service fleets, 3-4 s of CPU each) are
+ * synthesized by whichever runs first in the worker. Read only, as `sampleStack`: a test that
+ * extends the stack, adds aspects or needs options synthesizes its own with `synth`.
+ */
+export function synthShared(config: FailoverConfig): Synthesized {
+  const key = JSON.stringify(config);
+  let s = fleets.get(key);
+  if (!s) {
+    s = synth(config);
+    fleets.set(key, s);
+  }
+  return s;
+}
+
 /** A CloudFormation value as the tests read it: JSON, loosely typed on purpose. */
 // biome-ignore lint/suspicious/noExplicitAny: template JSON is walked structurally in assertions
 export type Json = any;

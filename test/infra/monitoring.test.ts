@@ -28,6 +28,7 @@ import {
   sampleConfig,
   sampleStack,
   synth,
+  synthShared,
 } from './helpers.ts';
 
 /** The dashboard body with CloudFormation's Fn::Join flattened (tokens become `{Ref}` placeholders). */
@@ -325,7 +326,7 @@ describe('AutomationMonitoring at scale', () => {
   ])(
     '%s: one of each per-service alarm, every stack under 500 resources',
     (_name, config) => {
-      const s = synth(config);
+      const s = synthShared(config); // the same two fleets as scale.test.ts
       const parent = Object.keys(s.template.toJSON().Resources).length;
       const shards = monitoringTemplates(s).map((t) => Object.keys(t.toJSON().Resources).length);
       console.log(

@@ -16,6 +16,7 @@ import {
   resourcesOf,
   type Synthesized,
   synth,
+  synthShared,
 } from './helpers.ts';
 
 // IAM quotas: inline policies of a role 10,240 characters in total, a managed policy 6,144,
@@ -36,7 +37,7 @@ describe.each(cases)('$name', ({ health, nodes }) => {
   let s: Synthesized;
   const config = generateConfig(200, health, nodes);
   beforeAll(() => {
-    s = synth(config);
+    s = synthShared(config); // the same two fleets as monitoring.test.ts: one synthesis per worker
   });
 
   it('stays under 500 resources in the parent and in every nested stack', () => {
