@@ -220,15 +220,10 @@ export class SwitchoverWorkflow extends Construct {
         'read this execution history for the last completed step; automatic failover may NOT be paused',
     });
     const rollbackFailed = this.step('RollbackFailed', 'rollbackFailed', '$.rollbackReport');
-    rollbackFailed.addCatch(rollbackFailedUnreported, {
-      errors: [Errors.ALL],
-      resultPath: '$.rollbackFailedError',
-    });
-    rollbackFailed.next(rollbackFailedStop);
+    this.route(rollbackFailed, rollbackFailedStop, rollbackFailedUnreported, '$.rollbackFailedError');
 
     const rollbackFinish = this.step('RollbackFinish', 'rollbackFinish', '$.rollbackReport');
-    rollbackFinish.addCatch(rollbackFailed, { errors: [Errors.ALL], resultPath: '$.rollbackFinishError' });
-    rollbackFinish.next(rolledBack);
+    this.route(rollbackFinish, rolledBack, rollbackFailed, '$.rollbackFinishError');
 
     const unfence = this.hook('UnfencePrimary', 'unfence', '$.rollbackUnfenced');
     const unfenceTolerable = new Choice(this, 'UnfenceFailureTolerable')
@@ -236,80 +231,57 @@ export class SwitchoverWorkflow extends Construct {
       // back where it was, on a node that could not take writes anyway. Otherwise it is a failure.
       .when(Condition.booleanEquals('$.plan.primaryHealthy', false), rollbackFinish)
       .otherwise(rollbackFailed);
-    unfence.addCatch(unfenceTolerable, { errors: [Errors.ALL], resultPath: '$.unfenceError' });
-    unfence.next(rollbackFinish);
-    const rollbackUnfence = new Choice(this, 'RollbackHasFenceHook')
-      .when(Condition.isPresent('$.plan.hookCalls.unfence'), unfence)
-      .otherwise(rollbackFinish);
+    this.route(unfence, rollbackFinish, unfenceTolerable, '$.unfenceError');
+    const rollbackUnfence = this.ifHookPlanned('RollbackHasFenceHook', 'unfence', unfence, rollbackFinish);
 
     const demoteTarget = this.hook('DemoteTarget', 'demoteTarget', '$.rollbackDemoted');
-    demoteTarget.addCatch(rollbackFailed, { errors: [Errors.ALL], resultPath: '$.rollbackDemoteError' });
-    demoteTarget.next(rollbackUnfence);
-    const rollbackDemote = new Choice(this, 'RollbackCanDemoteTarget')
-      // Only a target our promote hook may have promoted is demoted back.
-      .when(Condition.isPresent('$.plan.hookCalls.demoteTarget'), demoteTarget)
-      .otherwise(rollbackUnfence);
+    this.route(demoteTarget, rollbackUnfence, rollbackFailed, '$.rollbackDemoteError');
+    // Only a target our promote hook may have promoted is demoted back.
+    const rollbackDemote = this.ifHookPlanned(
+      'RollbackCanDemoteTarget',
+      'demoteTarget',
+      demoteTarget,
+      rollbackUnfence,
+    );
 
     const rollbackTraffic = this.step('RollbackTraffic', 'rollbackTraffic', '$.rollbackTraffic');
-    rollbackTraffic.addCatch(rollbackFailed, { errors: [Errors.ALL], resultPath: '$.rollbackTrafficError' });
-    rollbackTraffic.next(rollbackDemote);
+    this.route(rollbackTraffic, rollbackDemote, rollbackFailed, '$.rollbackTrafficError');
 
     // ---- forward path -------------------------------------------------------------------------
     const done = new Succeed(this, 'Done', { outputPath: '$.result' });
     const notify = this.step('Notify', 'notify', JsonPath.DISCARD);
     // The change is committed: a notification that cannot be sent is reported in the output, never rolled back.
-    notify.addCatch(done, { errors: [Errors.ALL], resultPath: '$.result.notifyError' });
-    notify.next(done);
+    this.route(notify, done, done, '$.result.notifyError');
 
     // Past the point of no return (commit below): nothing from here on rolls back. The old
     // primary is demoted only once the change is durable; a demote that fails is recorded and
     // announced (the verified new primary already takes writes), and so is a failure to record it.
     const recordDemote = this.step('RecordDemote', 'recordDemote', '$.result');
-    recordDemote.addCatch(notify, { errors: [Errors.ALL], resultPath: '$.recordDemoteError' });
-    recordDemote.next(notify);
+    this.route(recordDemote, notify, notify, '$.recordDemoteError');
     const demote = this.hook('DemoteOldPrimary', 'demote', JsonPath.DISCARD);
-    demote.addCatch(recordDemote, { errors: [Errors.ALL], resultPath: '$.demoteError' });
-    demote.next(recordDemote);
-    const hasDemote = new Choice(this, 'HasDemoteHook')
-      .when(Condition.isPresent('$.plan.hookCalls.demote'), demote)
-      .otherwise(notify);
+    this.route(demote, recordDemote, recordDemote, '$.demoteError');
+    const hasDemote = this.ifHookPlanned('HasDemoteHook', 'demote', demote, notify);
 
     // The point of no return. Until the commit is durable the old primary is only fenced, and
     // the rollback's unfence makes it the writer again; so a commit that did not land rolls back.
     // Whether it landed is read from the record (ConfirmCommit), not inferred from the error: a
     // write whose answers were all lost is a commit, and carries on to the demote.
     const confirmCommit = this.step('ConfirmCommit', 'confirmCommit', '$.result');
-    confirmCommit.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.confirmCommitError' });
-    confirmCommit.next(hasDemote);
+    this.route(confirmCommit, hasDemote, rollbackTraffic, '$.confirmCommitError');
     const commit = this.step('Commit', 'commit', '$.result');
-    commit.addCatch(confirmCommit, { errors: [Errors.ALL], resultPath: '$.error' });
-    commit.next(hasDemote);
+    this.route(commit, hasDemote, confirmCommit, '$.error');
 
     const checkVerify = this.step('CheckVerify', 'checkVerify', '$.verify');
     checkVerify.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.error' });
-    const waitVerify = new Wait(this, 'WaitForVerify', {
-      time: WaitTime.secondsPath('$.plan.pollIntervalSeconds'),
-    });
-    waitVerify.next(checkVerify);
-    checkVerify.next(
-      new Choice(this, 'Verified')
-        .when(Condition.stringEquals('$.verify.status', 'verified'), commit)
-        .otherwise(waitVerify),
-    );
+    const verified = Condition.stringEquals('$.verify.status', 'verified');
+    this.pollUntil(checkVerify, { wait: 'WaitForVerify', choice: 'Verified' }, verified, commit);
 
     const shift = this.step('ShiftTraffic', 'shiftTraffic', '$.shift');
-    shift.addCatch(rollbackTraffic, { errors: [Errors.ALL], resultPath: '$.error' });
-    shift.next(checkVerify);
+    this.route(shift, checkVerify, rollbackTraffic, '$.error');
 
     const promote = this.hook('PromoteTarget', 'promote', JsonPath.DISCARD);
-    promote.addCatch(this.waitOutAbandoned('Promote', '$.error', rollbackTraffic), {
-      errors: [Errors.ALL],
-      resultPath: '$.error',
-    });
-    promote.next(shift);
-    const hasPromote = new Choice(this, 'HasPromoteHook')
-      .when(Condition.isPresent('$.plan.hookCalls.promote'), promote)
-      .otherwise(shift);
+    this.route(promote, shift, this.waitOutAbandoned('Promote', '$.error', rollbackTraffic), '$.error');
+    const hasPromote = this.ifHookPlanned('HasPromoteHook', 'promote', promote, shift);
 
     const checkCatchUp = this.step('CheckCatchUp', 'checkCatchUp', '$.catchUp');
     // The lease is gone (the execution outlived it: stopped and redriven, or delayed), and with it
@@ -317,25 +289,17 @@ export class SwitchoverWorkflow extends Construct {
     // the unfence would undo its fence (two writers on a node that ignores tokens). Stop and report.
     checkCatchUp.addCatch(rollbackFailed, { errors: [LEASE_LOST_ERROR], resultPath: '$.error' });
     checkCatchUp.addCatch(rollbackUnfence, { errors: [Errors.ALL], resultPath: '$.error' });
-    const waitCatchUp = new Wait(this, 'WaitForCatchUp', {
-      time: WaitTime.secondsPath('$.plan.pollIntervalSeconds'),
-    });
-    waitCatchUp.next(checkCatchUp);
-    checkCatchUp.next(
-      new Choice(this, 'CaughtUp')
-        .when(Condition.stringEquals('$.catchUp.status', 'ready'), hasPromote)
-        .otherwise(waitCatchUp),
-    );
+    const caughtUp = Condition.stringEquals('$.catchUp.status', 'ready');
+    this.pollUntil(checkCatchUp, { wait: 'WaitForCatchUp', choice: 'CaughtUp' }, caughtUp, hasPromote);
 
     const fence = this.hook('FencePrimary', 'fence', JsonPath.DISCARD);
-    fence.addCatch(this.waitOutAbandoned('Fence', '$.fenceError', rollbackUnfence), {
-      errors: [Errors.ALL],
-      resultPath: '$.fenceError',
-    });
-    fence.next(checkCatchUp);
-    const hasFence = new Choice(this, 'HasFenceHook')
-      .when(Condition.isPresent('$.plan.hookCalls.fence'), fence)
-      .otherwise(checkCatchUp);
+    this.route(
+      fence,
+      checkCatchUp,
+      this.waitOutAbandoned('Fence', '$.fenceError', rollbackUnfence),
+      '$.fenceError',
+    );
+    const hasFence = this.ifHookPlanned('HasFenceHook', 'fence', fence, checkCatchUp);
 
     // Nothing has changed when Prepare fails (invalid input, unknown service, preconditions,
     // lease held): no Catch, the execution fails with the step's own error name.
@@ -401,6 +365,39 @@ export class SwitchoverWorkflow extends Construct {
         noted,
       )
       .otherwise(next);
+  }
+
+  /**
+   * `check` polls: until `done` holds after it, a Wait of the plan's poll interval (named
+   * `ids.wait`) runs it again; once it holds, the Choice (`ids.choice`) goes to `then`.
+   */
+  private pollUntil(
+    check: LambdaInvoke,
+    ids: { readonly wait: string; readonly choice: string },
+    done: Condition,
+    then: IChainable,
+  ): void {
+    const wait = new Wait(this, ids.wait, { time: WaitTime.secondsPath('$.plan.pollIntervalSeconds') });
+    wait.next(check);
+    check.next(new Choice(this, ids.choice).when(done, then).otherwise(wait));
+  }
+
+  /** A Choice running `hook` when the plan has that hook call, else going straight to `otherwise`. */
+  private ifHookPlanned(id: string, call: keyof HookCalls, hook: IChainable, otherwise: IChainable): Choice {
+    return new Choice(this, id)
+      .when(Condition.isPresent(`$.plan.hookCalls.${call}`), hook)
+      .otherwise(otherwise);
+  }
+
+  /** `state` goes to `next` when it succeeds and to `onError` on any error, the error kept at `errorPath`. */
+  private route(
+    state: LambdaInvoke | CustomState,
+    next: IChainable,
+    onError: IChainable,
+    errorPath: string,
+  ): void {
+    state.addCatch(onError, { errors: [Errors.ALL], resultPath: errorPath });
+    state.next(next);
   }
 
   /** A Task running one step of the step Lambda on the whole execution state. */
