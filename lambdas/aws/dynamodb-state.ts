@@ -31,11 +31,11 @@ import type {
   AcquireLeaseRequest,
   CommitRequest,
   LeaseGrant,
-  PauseExpectation,
+  PauseArguments,
   RejoinedRequest,
   StatePort,
 } from '../domain/ports.ts';
-import type { HistoryEntry, Lease, OperationKind, PauseRecord, StoredClusterState } from '../domain/types.ts';
+import type { HistoryEntry, Lease, OperationKind, StoredClusterState } from '../domain/types.ts';
 import { documentClient, requireTableName } from './adapter-props.ts';
 import { rethrowAws, toTransient } from './errors.ts';
 
@@ -270,12 +270,7 @@ export class DynamoDbState implements StatePort {
     }
   }
 
-  async setPaused(
-    serviceId: string,
-    paused: boolean,
-    record?: PauseRecord,
-    onlyIf?: PauseExpectation,
-  ): Promise<void> {
+  async setPaused(serviceId: string, paused: boolean, ...[record, onlyIf]: PauseArguments): Promise<void> {
     const keep = paused && record !== undefined;
     // Only the pause that was read (the whole map compared, as the adapter wrote it): a pause a
     // rollback wrote meanwhile stays. Still only the two pause names: the operator policy allows it.

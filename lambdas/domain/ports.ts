@@ -106,6 +106,9 @@ export interface RejoinedRequest {
 }
 
 /** The pause a resume read and means to clear: `pause` undefined is a pause with no record. */
+/** setPaused's optional tail: the record a pause keeps, and the pause a resume expects to clear. */
+export type PauseArguments = [record?: PauseRecord, onlyIf?: PauseExpectation];
+
 export interface PauseExpectation {
   readonly pause: PauseRecord | undefined;
 }
@@ -138,12 +141,7 @@ export interface StatePort {
    * still paused with exactly the pause it names, else throws PauseChangedError and writes nothing:
    * a resume clears only the pause its caller read, never one written meanwhile.
    */
-  setPaused(
-    serviceId: string,
-    paused: boolean,
-    record?: PauseRecord,
-    onlyIf?: PauseExpectation,
-  ): Promise<void>;
+  setPaused(serviceId: string, paused: boolean, ...pause: PauseArguments): Promise<void>;
   /** Newest first. */
   history(serviceId: string, limit: number): Promise<readonly HistoryEntry[]>;
   /**

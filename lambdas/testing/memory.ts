@@ -38,7 +38,7 @@ import type {
   MetricsPort,
   Notification,
   NotifierPort,
-  PauseExpectation,
+  PauseArguments,
   RejoinedRequest,
   StatePort,
   TrafficPort,
@@ -287,12 +287,7 @@ export class MemoryState implements StatePort {
     }
   }
 
-  async setPaused(
-    serviceId: string,
-    paused: boolean,
-    record?: PauseRecord,
-    onlyIf?: PauseExpectation,
-  ): Promise<void> {
+  async setPaused(serviceId: string, paused: boolean, ...[record, onlyIf]: PauseArguments): Promise<void> {
     let item = this.items.get(serviceId);
     if (onlyIf && !(item?.paused === true && samePause(item.pause, onlyIf.pause))) {
       throw new PauseChangedError(serviceId);
