@@ -61,17 +61,46 @@ export function sqlRunner(deps: SqlDeps) {
     }
     const credentials = await deps.credentials(connection.secretArn, ctx.signal);
     const remaining = () => Math.max(1, ctx.deadline - ctx.timing.now());
-    const session = await deps.connect(ctx.action.type, connection, credentials, remaining());
+    const engine = ctx.action.type;
+    const session = await driverDeadline(engine, () =>
+      deps.connect(engine, connection, credentials, remaining()),
+    );
     try {
-      const detail =
-        ctx.action.type === 'postgres'
-          ? await postgres(session, ctx as ActionContext<ActionOf<'postgres'>>, remaining)
-          : await mysql(session, ctx as ActionContext<ActionOf<'mysql'>>);
+      const detail = await driverDeadline(engine, () =>
+        engine === 'postgres'
+          ? postgres(session, ctx as ActionContext<ActionOf<'postgres'>>, remaining)
+          : mysql(session, ctx as ActionContext<ActionOf<'mysql'>>),
+      );
       return { detail: `${connection.host}:${connection.port} ${detail}` };
     } finally {
       await session.end().catch(() => undefined);
     }
   };
+}
+
+/**
+ * The drivers' own deadlines, set to the action's remaining time, race ours: pg's connect
+ * ('timeout expired', 'Connection terminated due to connection timeout') and query ('Query read
+ * timeout'), mysql2's ETIMEDOUT and PROTOCOL_SEQUENCE_TIMEOUT. A hung server (SIGSTOP, a stuck
+ * host) still accepts the TCP connection and then never answers: the action reached the node and
+ * did not finish in time. That is a timed-out action (the fence gate holds as fence-hung), not a
+ * server that answered with a failure.
+ */
+const DRIVER_TIMEOUT =
+  /\b(timeout expired|Connection terminated due to connection timeout|Query read timeout|ETIMEDOUT|PROTOCOL_SEQUENCE_TIMEOUT)\b/;
+
+async function driverDeadline<T>(engine: SqlEngine, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof NodeActionFailedError) throw err;
+    const code = (err as { code?: unknown } | undefined)?.code;
+    const text = `${err instanceof Error ? err.message : String(err)}${typeof code === 'string' ? ` (${code})` : ''}`;
+    if (!DRIVER_TIMEOUT.test(text)) throw err;
+    throw new NodeActionFailedError(engine, 'timed-out', `the server did not answer in time: ${text}`, {
+      cause: err,
+    });
+  }
 }
 
 async function one(

@@ -175,4 +175,50 @@ describe('mysql action', () => {
     expect(result.status).toBe('failed');
     expect(r.sent[0]).toBe('SET GLOBAL read_only = ON');
   });
+
+  it.each([
+    ['pg connect', 'postgres', 'connect', Object.assign(new Error('timeout expired'), {})],
+    ['pg query', 'postgres', 'query', new Error('Query read timeout')],
+    [
+      'mysql2 connect',
+      'mysql',
+      'connect',
+      Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }),
+    ],
+  ] as const)(
+    'a fence the %s deadline cut short is timed out (a hung server), not failed',
+    async (_, type, where, err) => {
+      const r = recorder(() => {
+        throw err;
+      });
+      const deps: SqlDeps =
+        where === 'connect'
+          ? {
+              ...r.deps,
+              connect: async () => {
+                throw err;
+              },
+            }
+          : r.deps;
+      const result = await port({ fence: { type } }, deps).run(request('fence'));
+      expect(result.status).toBe('timed-out');
+      expect(result.detail).toContain('did not answer in time');
+      expect(result.error?.unreachable).toBeUndefined();
+    },
+  );
+
+  it('a refused connection stays a failure that never reached the node', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const result = await port(
+      { fence: { type: 'postgres' } },
+      {
+        credentials: async () => ({ username: 'admin', password: 'pw' }),
+        connect: async () => {
+          throw refused;
+        },
+      },
+    ).run(request('fence'));
+    expect(result.status).toBe('failed');
+    expect(result.error?.unreachable).toBe(true);
+  });
 });
