@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runAutoFailover } from '../../lambdas/app/auto-failover.ts';
 import type { StatePort } from '../../lambdas/domain/ports.ts';
-import type { HistoryEntry, OperationKind } from '../../lambdas/domain/types.ts';
+import type { HistoryEntry, OperationKind, PauseRecord } from '../../lambdas/domain/types.ts';
 import { createMemoryEnvironment } from '../../lambdas/testing/memory.ts';
 import { ACTOR, cliHarness, START, sampleConfig } from './helpers.ts';
 
@@ -71,14 +71,12 @@ describe('failover pause / resume', () => {
     });
   });
 
-  it('resume clears only the pause it read: a newer pause written meanwhile stays, exit 1, nothing announced', async () => {
-    const read = { by: 'arn:aws:iam::111122223333:user/bob', at: START - 3_600_000, reason: 'patching' };
-    const newer = { by: 'failover-workflow', at: START - 1_000, reason: 'rollback failed: needs attention' };
+  /** orders-db paused with `read`; a rollback's `newer` pause lands right after the CLI's read. */
+  function pausedAgainAfterRead(read: PauseRecord, newer: PauseRecord) {
     const h = cliHarness({
       ports: (env) => ({
         state: {
           ...bindAll(env.state),
-          // The rollback's pause lands right after the CLI's read.
           get: async (id: string) => {
             const got = await env.state.get(id);
             if (env.state.snapshot(id)?.pause?.by === read.by) await env.state.setPaused(id, true, newer);
@@ -88,6 +86,13 @@ describe('failover pause / resume', () => {
       }),
     });
     h.record('orders-db', { primary: 'db-b', epoch: 7, paused: true, pause: read });
+    return h;
+  }
+
+  it('resume clears only the pause it read: a newer pause written meanwhile stays, exit 1, nothing announced', async () => {
+    const read = { by: 'arn:aws:iam::111122223333:user/bob', at: START - 3_600_000, reason: 'patching' };
+    const newer = { by: 'failover-workflow', at: START - 1_000, reason: 'rollback failed: needs attention' };
+    const h = pausedAgainAfterRead(read, newer);
     const r = await h.run('resume', 'orders-db');
     expect(r.code).toBe(1);
     expect(h.env.state.snapshot('orders-db')).toMatchObject({ paused: true, pause: newer });
@@ -107,19 +112,7 @@ describe('failover pause / resume', () => {
   it('resume --json reports the newer pause when the pause changed after it was read', async () => {
     const read = { by: 'bob', at: START - 3_600_000, reason: 'patching' };
     const newer = { by: 'failover-workflow', at: START - 1_000, reason: 'needs attention' };
-    const h = cliHarness({
-      ports: (env) => ({
-        state: {
-          ...bindAll(env.state),
-          get: async (id: string) => {
-            const got = await env.state.get(id);
-            if (env.state.snapshot(id)?.pause?.by === read.by) await env.state.setPaused(id, true, newer);
-            return got;
-          },
-        },
-      }),
-    });
-    h.record('orders-db', { primary: 'db-b', epoch: 7, paused: true, pause: read });
+    const h = pausedAgainAfterRead(read, newer);
     const r = await h.run('resume', 'orders-db', '--json');
     expect(r.code).toBe(1);
     expect(r.json()).toEqual({
